@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers shared by every module: scope-bound cleanup of fds and
+ * allocations, and hand-over of ownership with steal_pointer()/steal_fd(). */
+#ifndef LITEBOX_UTIL_H
+#define LITEBOX_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <errno.h>
+
+#define LB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void lb_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void lb_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+static inline void lb_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+#define lb_autofree __attribute__((cleanup(lb_freep)))
+#define lb_autoclose __attribute__((cleanup(lb_closep)))
+#define lb_autofclose __attribute__((cleanup(lb_fclosep)))
+
+/* Take ownership of *pp, leaving NULL behind so the cleanup does nothing. */
+static inline void *lb_steal_pointer(void *pp)
+{
+	void **p = (void **)pp;
+	void *ret = *p;
+	*p = NULL;
+	return ret;
+}
+#define steal_pointer(pp) lb_steal_pointer(pp)
+
+static inline int lb_steal_fd(int *fd)
+{
+	int ret = *fd;
+	*fd = -1;
+	return ret;
+}
+#define steal_fd(fdp) lb_steal_fd(fdp)
+
+#define LB_UNUSED __attribute__((unused))
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Path patterns and socket-address patterns of the policy language. */
+#ifndef LITEBOX_PATTERN_H
+#define LITEBOX_PATTERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- path patterns ----------------------------------------------------
+ * Absolute patterns (after variable expansion). '*' any run of characters
+ * inside one component, '?' one character (one UTF-8 code point), '**' any
+ * number of whole components (zero included), "/dir/**" also matches "/dir".
+ * "." and ".." components are rejected. Matching is linear in the path
+ * length (no backtracking blow-up). Paths given to match are canonical
+ * absolute paths (no "//", ".", ".." and no trailing '/', except "/"). */
+struct lb_pattern;
+
+struct lb_pattern_error {
+	size_t col;          /* 0-based byte offset into the pattern text */
+	const char *message; /* static string */
+};
+
+int lb_pattern_compile(const char *text, struct lb_pattern **out, struct lb_pattern_error *err);
+bool lb_pattern_match(const struct lb_pattern *p, const char *path);
+const char *lb_pattern_text(const struct lb_pattern *p);
+/* Longest literal directory prefix (e.g. "/usr/lib" for "/usr/lib/ *.so"),
+ * "/" when the pattern starts with a wildcard component. */
+const char *lb_pattern_prefix(const struct lb_pattern *p);
+bool lb_pattern_is_literal(const struct lb_pattern *p);
+/* Conservative: true only when every path b matches is also matched by a. */
+bool lb_pattern_covers(const struct lb_pattern *a, const struct lb_pattern *b);
+void lb_pattern_free(struct lb_pattern *p);
+
+/* ---- socket addresses ---------------------------------------------------- */
+enum lb_addr_kind {
+	LB_ADDR_TCP,
+	LB_ADDR_UDP,
+	LB_ADDR_UNIX_PATH,
+	LB_ADDR_UNIX_ABSTRACT,
+};
+
+/* A concrete address the program used (already decoded by the core).
+ * IPv4-mapped IPv6 addresses are normalised to IPv4 by the core before
+ * matching (is_v4 = true, ip[0..3]). */
+struct lb_sockaddr_obj {
+	enum lb_addr_kind kind;
+	bool is_v4;
+	uint8_t ip[16];
+	uint16_t port;    /* host byte order */
+	const char *name; /* unix: resolved path; abstract: the name without '@' */
+	size_t name_len;  /* abstract names may contain any bytes */
+};
+
+struct lb_addr_pattern;
+
+/* Parse one address object written as two words, PROTO and ADDR:
+ * ("tcp", "127.0.0.1:5432"), ("udp", "[::1]:53"), ("tcp", "10.0.0.0/8:*"),
+ * ("tcp", "localhost:8000-8099"), ("tcp", "*:443"), ("unix", "/run/x/ *.sock"),
+ * ("unix", "@name*"). Or the single word "*" (proto "*", addr NULL): every
+ * address of every family. err->col is relative to the ADDR word (or PROTO
+ * word when the protocol is unknown, with err_in_proto set). */
+struct lb_addr_error {
+	size_t col;
+	bool in_proto;
+	const char *message;
+};
+int lb_addr_pattern_parse(const char *proto, const char *addr, struct lb_addr_pattern **out,
+			  struct lb_addr_error *err);
+bool lb_addr_pattern_match(const struct lb_addr_pattern *p, const struct lb_sockaddr_obj *a);
+/* The pattern as written back in canonical policy syntax: "tcp 127.0.0.1:5432". */
+const char *lb_addr_pattern_text(const struct lb_addr_pattern *p);
+bool lb_addr_pattern_covers(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b);
+void lb_addr_pattern_free(struct lb_addr_pattern *p);
+
+/* "tcp 127.0.0.1:5432", "udp [::1]:53", "unix /run/x.sock", "unix @name"
+ * (non-printable bytes of abstract names escaped as \xNN). Returns the
+ * length it needed (snprintf semantics). */
+int lb_sockaddr_format(const struct lb_sockaddr_obj *a, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* The policy language v1 (../shared/spec/policy.md): loading, linting and
+ * the compiled, immutable policy the core queries. */
+#ifndef LITEBOX_POLICY_H
+#define LITEBOX_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "litebox/pattern.h"
+
+enum lb_class {
+	LB_CLASS_READ,
+	LB_CLASS_WRITE,
+	LB_CLASS_EXEC,
+	LB_CLASS_STAT,
+	LB_CLASS_CONNECT,
+	LB_CLASS_BIND,
+	LB_CLASS_SYSCALL,
+	LB_CLASS__COUNT
+};
+const char *lb_class_name(enum lb_class c); /* "read", ... */
+int lb_class_from_name(const char *name);   /* -1 when unknown */
+
+enum lb_verdict {
+	LB_VERDICT_ALLOW,
+	LB_VERDICT_AUDIT, /* allowed and always recorded */
+	LB_VERDICT_DENY,
+	LB_VERDICT_HIDE,
+};
+
+enum lb_rule_origin {
+	LB_ORIGIN_POLICY,   /* a rule in a file: file + line */
+	LB_ORIGIN_CLI,      /* an --allow-* flag: file = the flag name */
+	LB_ORIGIN_IMPLICIT, /* implicit grant */
+	LB_ORIGIN_BUILTIN,  /* built-in dangerous set */
+	LB_ORIGIN_DEFAULT,  /* nothing matched */
+};
+
+struct lb_decision {
+	enum lb_verdict verdict;
+	enum lb_rule_origin origin;
+	const char *file; /* valid while the policy lives; NULL unless POLICY/CLI */
+	unsigned line;
+};
+
+/* ---- diagnostics ---------------------------------------------------------- */
+enum lb_severity { LB_DIAG_ERROR, LB_DIAG_WARNING };
+
+struct lb_diag {
+	enum lb_severity severity;
+	char *file; /* as the user named it (or the profile name "<builtin:default>") */
+	unsigned line, col; /* 1-based */
+	char *message;
+	char *include_chain; /* NULL or "included from a.policy:3\nincluded from b.policy:1" */
+};
+
+struct lb_diags {
+	struct lb_diag *items;
+	size_t n, cap;
+	size_t n_errors;
+};
+void lb_diags_free(struct lb_diags *d);
+
+/* ---- inputs ---------------------------------------------------------------- */
+struct lb_policy_vars {
+	const char *cwd, *home, *tmpdir, *exe, *exe_dir; /* exe/exe_dir NULL: using them is an error */
+};
+
+struct lb_cli_rule {
+	enum lb_class cls;  /* READ/WRITE/EXEC/CONNECT/BIND */
+	const char *object; /* as typed: a path (absolute after the CLI made it so) or "tcp host:port" */
+	const char *flag;   /* "--allow-read", for diagnostics and origin */
+};
+
+struct lb_policy_inputs {
+	const char *source;   /* a file path or built-in profile name; NULL: "default" */
+	const char *text;     /* if non-NULL, parse this text, named `source` (tests, fuzzing) */
+	struct lb_policy_vars vars;
+	const struct lb_cli_rule *cli_rules;
+	size_t n_cli_rules;
+	/* Implicit grants computed by the launcher from the ELF facts; ignored
+	 * when the policy says `set implicit-grants off`. */
+	const char *const *implicit_read;  size_t n_implicit_read;
+	const char *const *implicit_exec;  size_t n_implicit_exec;
+	bool lint; /* also produce warnings (policy check) */
+};
+
+struct lb_policy;
+
+/* 0 and *out on success. -EINVAL with diags->n_errors > 0 on a malformed
+ * policy (never a partial policy), other -errno on I/O trouble (also with a
+ * diagnostic naming the file). Never prints. */
+int lb_policy_load(const struct lb_policy_inputs *in, struct lb_policy **out, struct lb_diags *diags);
+void lb_policy_free(struct lb_policy *p);
+
+/* ---- queries (thread-safe, no allocation) ------------------------------------ */
+/* Judge a canonical absolute path for a file class (READ/WRITE/EXEC/STAT).
+ * STAT is granted by `allow read` too. `hide` applies to every file class. */
+void lb_policy_judge_path(const struct lb_policy *p, enum lb_class cls, const char *path,
+			  struct lb_decision *out);
+/* Is anything strictly below dir hidden? (to filter directory listings) */
+bool lb_policy_hides_below(const struct lb_policy *p, const char *dir);
+void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
+			  const struct lb_sockaddr_obj *addr, struct lb_decision *out);
+
+enum lb_mode { LB_MODE_ENFORCE, LB_MODE_AUDIT };
+enum lb_on_deny { LB_ON_DENY_ERRNO, LB_ON_DENY_KILL };
+enum lb_mode lb_policy_mode(const struct lb_policy *p);
+enum lb_on_deny lb_policy_on_deny(const struct lb_policy *p);
+const char *lb_policy_log_path(const struct lb_policy *p); /* NULL if unset */
+bool lb_policy_implicit_grants(const struct lb_policy *p);
+
+/* ---- syscall class: what goes to the kernel filter ------------------------ */
+struct lb_syscall_rule {
+	const char *name;
+	int nr;            /* x86_64 number */
+	enum lb_verdict verdict; /* ALLOW (dangerous member explicitly allowed), DENY, AUDIT */
+	const char *file;
+	unsigned line;
+};
+/* Explicit syscall rules after deny-wins resolution, one per syscall name. */
+size_t lb_policy_syscall_rules(const struct lb_policy *p, const struct lb_syscall_rule **out);
+/* The built-in dangerous set (names as in the spec); NULL-terminated. */
+extern const char *const lb_dangerous_syscalls[];
+/* True when the policy explicitly allows a dangerous syscall (by name). */
+bool lb_policy_allows_dangerous(const struct lb_policy *p, const char *name);
+
+/* ---- limits and environment ----------------------------------------------- */
+struct lb_limits {
+	uint64_t time_ms;  /* 0: unset */
+	uint64_t procs;    /* 0: unset */
+	uint64_t memory;   /* bytes, 0: unset */
+	uint64_t files;
+	uint64_t cpu_s;
+	uint64_t fsize;    /* bytes */
+};
+const struct lb_limits *lb_policy_limits(const struct lb_policy *p);
+
+enum lb_env_op_kind { LB_ENV_CLEAR, LB_ENV_KEEP, LB_ENV_SET };
+struct lb_env_op {
+	enum lb_env_op_kind kind;
+	const char *arg; /* KEEP: NAME; SET: NAME=VALUE */
+};
+size_t lb_policy_env_ops(const struct lb_policy *p, const struct lb_env_op **out);
+/* Build the program's environment from envp and the env statements.
+ * Returns a NULL-terminated malloc'd array (free with lb_env_free). */
+char **lb_policy_build_env(const struct lb_policy *p, char *const *envp);
+void lb_env_free(char **env);
+
+/* ---- presentation ----------------------------------------------------------- */
+/* The effective policy in the policy language (parses back to the same
+ * policy), then a comment block summarising the kernel filter. malloc'd. */
+char *lb_policy_show(const struct lb_policy *p);
+
+/* Every path prefix the policy grants for class (for Landlock rules). */
+size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,
+				const char *const **out);
+
+#endif

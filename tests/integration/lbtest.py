@@ -1,0 +1,72 @@
+"""Tiny TAP harness shared by the integration tests.
+
+Each test is a function decorated with @test; it may call skip(reason) to
+skip with a stated reason. run() prints TAP and exits non-zero on failure.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+LITEBOX = os.environ.get("LITEBOX") or os.path.join(
+    os.environ.get("LB_BUILD_ROOT", "build"), "cmd", "litebox")
+SOURCE_ROOT = os.environ.get("LB_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+_tests = []
+
+
+class Skip(Exception):
+    pass
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+def litebox(*args, input=None, timeout=120, cwd=None, env=None, check=None):
+    """Run litebox with args; return CompletedProcess (text mode)."""
+    p = subprocess.run([LITEBOX, *args], input=input, capture_output=True,
+                       text=True, timeout=timeout, cwd=cwd, env=env)
+    if check is not None and p.returncode != check:
+        raise AssertionError(
+            f"litebox {' '.join(args)} exited {p.returncode}, expected {check}\n"
+            f"stdout: {p.stdout[-2000:]}\nstderr: {p.stderr[-2000:]}")
+    return p
+
+
+def native(*args, input=None, timeout=120, cwd=None, env=None):
+    return subprocess.run(list(args), input=input, capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, env=env)
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="litebox-test-")
+
+
+def eq(a, b, what=""):
+    if a != b:
+        raise AssertionError(f"{what}: {a!r} != {b!r}")
+
+
+def run():
+    print(f"1..{len(_tests)}", flush=True)
+    failed = 0
+    for i, fn in enumerate(_tests, 1):
+        name = fn.__name__
+        try:
+            fn()
+            print(f"ok {i} - {name}", flush=True)
+        except Skip as s:
+            print(f"ok {i} - {name} # SKIP {s}", flush=True)
+        except Exception:
+            failed += 1
+            print(f"not ok {i} - {name}", flush=True)
+            for line in traceback.format_exc().splitlines():
+                print(f"# {line}", flush=True)
+    sys.exit(1 if failed else 0)
