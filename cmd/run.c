@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: MIT */
+/* `litebox run` and `litebox learn`: parse options, load the policy, start
+ * the program under the core and map the outcome to an exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "litebox/audit.h"
+#include "litebox/core.h"
+#include "litebox/elf.h"
+#include "litebox/launcher.h"
+#include "litebox/policy.h"
+#include "litebox/util.h"
+
+extern char **environ;
+
+#define MAX_CLI_RULES 256
+
+struct run_opts {
+	const char *policy;
+	const char *log;
+	const char *platform;
+	bool audit, quiet, verbose;
+	uint64_t timeout_ms;
+	struct lb_cli_rule rules[MAX_CLI_RULES];
+	char *rule_storage[MAX_CLI_RULES];
+	size_t n_rules;
+	const char *learn_out;
+};
+
+/* ---- option parsing ------------------------------------------------------------ */
+
+/* "90s", "5m", "1h", "250ms", "30" (seconds). 0 on error. */
+static uint64_t parse_duration(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return 0;
+	uint64_t mult;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600 * 1000;
+	else
+		return 0;
+	if (v > UINT64_MAX / mult)
+		return 0;
+	return v * mult;
+}
+
+static int add_cli_rule(struct run_opts *o, enum lb_class cls, const char *flag, const char *arg)
+{
+	if (o->n_rules == MAX_CLI_RULES) {
+		lb_msg("too many --allow-* options (at most %d)", MAX_CLI_RULES);
+		return -1;
+	}
+	char *obj;
+	bool is_path = cls == LB_CLASS_READ || cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC;
+	if (is_path && arg[0] != '/') {
+		/* A relative path on the command line means relative to here. */
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&obj, "%s/%s", cwd, arg) < 0)
+			return -1;
+	} else if (!(obj = strdup(arg))) {
+		return -1;
+	}
+	o->rule_storage[o->n_rules] = obj;
+	o->rules[o->n_rules++] = (struct lb_cli_rule){ .cls = cls, .object = obj, .flag = flag };
+	return 0;
+}
+
+enum {
+	OPT_AUDIT = 256,
+	OPT_LOG,
+	OPT_TIMEOUT,
+	OPT_PLATFORM,
+	OPT_ALLOW_READ,
+	OPT_ALLOW_WRITE,
+	OPT_ALLOW_EXEC,
+	OPT_ALLOW_CONNECT,
+	OPT_ALLOW_BIND,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "policy", required_argument, NULL, 'p' },
+	{ "audit", no_argument, NULL, OPT_AUDIT },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "platform", required_argument, NULL, OPT_PLATFORM },
+	{ "allow-read", required_argument, NULL, OPT_ALLOW_READ },
+	{ "allow-write", required_argument, NULL, OPT_ALLOW_WRITE },
+	{ "allow-exec", required_argument, NULL, OPT_ALLOW_EXEC },
+	{ "allow-connect", required_argument, NULL, OPT_ALLOW_CONNECT },
+	{ "allow-bind", required_argument, NULL, OPT_ALLOW_BIND },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 },
+};
+
+static const struct {
+	int opt;
+	enum lb_class cls;
+	const char *flag;
+} allow_flags[] = {
+	{ OPT_ALLOW_READ, LB_CLASS_READ, "--allow-read" },
+	{ OPT_ALLOW_WRITE, LB_CLASS_WRITE, "--allow-write" },
+	{ OPT_ALLOW_EXEC, LB_CLASS_EXEC, "--allow-exec" },
+	{ OPT_ALLOW_CONNECT, LB_CLASS_CONNECT, "--allow-connect" },
+	{ OPT_ALLOW_BIND, LB_CLASS_BIND, "--allow-bind" },
+};
+
+static int handle_opt(struct run_opts *o, int c, bool learn)
+{
+	for (size_t i = 0; i < LB_ARRAY_SIZE(allow_flags); i++)
+		if (c == allow_flags[i].opt)
+			return add_cli_rule(o, allow_flags[i].cls, allow_flags[i].flag, optarg);
+	switch (c) {
+	case 'p':
+		o->policy = optarg;
+		return 0;
+	case OPT_AUDIT:
+		o->audit = true;
+		return 0;
+	case OPT_LOG:
+		o->log = optarg;
+		return 0;
+	case OPT_TIMEOUT:
+		if (!(o->timeout_ms = parse_duration(optarg))) {
+			lb_msg("invalid --timeout '%s'", optarg);
+			lb_hint("a duration is a number with s, m, h or ms: 90s, 5m");
+			return -1;
+		}
+		return 0;
+	case OPT_PLATFORM:
+		o->platform = optarg;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	case 'v':
+		o->verbose = true;
+		return 0;
+	case 'o':
+		if (!learn) {
+			lb_msg("-o is an option of 'litebox learn'");
+			return -1;
+		}
+		o->learn_out = optarg;
+		return 0;
+	case OPT_HELP:
+		return 1;
+	default:
+		return -1; /* getopt printed the reason */
+	}
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
+{
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:qvo:", long_opts, NULL)) != -1) {
+		if (c == '?') {
+			if (optopt)
+				lb_msg("unknown option '-%c'", optopt);
+			else
+				lb_msg("unknown option '%s'", argv[optind - 1]);
+			lb_hint("see 'litebox help run'");
+			return -1;
+		}
+		if (c == ':') {
+			lb_msg("option '%s' needs a value", argv[optind - 1]);
+			return -1;
+		}
+		int rc = handle_opt(o, c, learn);
+		if (rc)
+			return rc;
+	}
+	if (optind >= argc) {
+		lb_msg("no program given");
+		lb_hint("litebox %s [OPTIONS] -- PROGRAM [ARG...]", learn ? "learn -o FILE" : "run");
+		return -1;
+	}
+	if (o->platform && strcmp(o->platform, "seccomp") != 0) {
+		lb_msg("platform '%s' is not available in this build", o->platform);
+		lb_hint("only --platform seccomp is implemented so far");
+		return -1;
+	}
+	if (learn && !o->learn_out) {
+		lb_msg("litebox learn needs -o FILE");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- policy ---------------------------------------------------------------------- */
+
+static void print_diags(const struct lb_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct lb_diag *g = &d->items[i];
+		fprintf(stderr, "%s:%u:%u: %s: %s\n", g->file ? g->file : "?", g->line, g->col,
+			g->severity == LB_DIAG_ERROR ? "error" : "warning", g->message);
+		if (g->include_chain) {
+			const char *p = g->include_chain;
+			while (*p) {
+				size_t l = strcspn(p, "\n");
+				fprintf(stderr, "  %.*s\n", (int)l, p);
+				p += l + (p[l] == '\n');
+			}
+		}
+	}
+}
+
+struct implicit {
+	const char *read[512];
+	size_t n_read;
+	const char *exec[8];
+	size_t n_exec;
+};
+
+static void add_implicit_program(struct implicit *im, const struct lb_program *p)
+{
+	if (!p)
+		return;
+	if (im->n_exec < LB_ARRAY_SIZE(im->exec))
+		im->exec[im->n_exec++] = p->path;
+	if (im->n_read < LB_ARRAY_SIZE(im->read))
+		im->read[im->n_read++] = p->path;
+	if (p->interp && im->n_read < LB_ARRAY_SIZE(im->read))
+		im->read[im->n_read++] = p->interp;
+	for (size_t i = 0; i < p->n_libs && im->n_read < LB_ARRAY_SIZE(im->read); i++)
+		if (p->libs[i].resolved)
+			im->read[im->n_read++] = p->libs[i].resolved;
+	add_implicit_program(im, p->interp_program);
+}
+
+static char *dir_of(const char *path)
+{
+	char *d = strdup(path);
+	if (!d)
+		return NULL;
+	char *slash = strrchr(d, '/');
+	if (slash == d)
+		d[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return d;
+}
+
+static int load_policy(const struct run_opts *o, const struct lb_program *prog,
+		       struct lb_policy **out)
+{
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd))) {
+		lb_msg("cannot determine the current directory: %s", strerror(errno));
+		return -1;
+	}
+	const char *home = getenv("HOME");
+	struct passwd *pw = home ? NULL : getpwuid(getuid());
+	const char *tmp = getenv("TMPDIR");
+	lb_autofree char *exe_dir = dir_of(prog->path);
+	struct implicit im = { 0 };
+	add_implicit_program(&im, prog);
+
+	struct lb_policy_inputs in = {
+		.source = o->policy ? o->policy : "default",
+		.vars = { .cwd = cwd, .home = home ? home : (pw ? pw->pw_dir : "/"),
+			  .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp", .exe = prog->path,
+			  .exe_dir = exe_dir },
+		.cli_rules = o->rules,
+		.n_cli_rules = o->n_rules,
+		.implicit_read = im.read,
+		.n_implicit_read = im.n_read,
+		.implicit_exec = im.exec,
+		.n_implicit_exec = im.n_exec,
+	};
+	struct lb_diags diags = { 0 };
+	int rc = lb_policy_load(&in, out, &diags);
+	print_diags(&diags);
+	lb_diags_free(&diags);
+	if (rc < 0) {
+		if (diags.n == 0)
+			lb_msg("cannot load policy '%s': %s", in.source, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- events: the audit log and the human-readable lines --------------------------- */
+
+#define FOLD_SLOTS 1024
+
+struct fold_entry {
+	uint64_t hash;
+	unsigned count;
+	char *line;
+};
+
+struct run_state {
+	struct run_opts *opts;
+	struct lb_audit *audit;
+	pthread_mutex_t lock;
+	struct fold_entry fold[FOLD_SLOTS];
+	bool log_failed;
+};
+
+static uint64_t hash_str(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void comm_of(pid_t pid, char *buf, size_t len)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(p, "re");
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "?");
+}
+
+static void format_denial(const struct lb_event *ev, char *line, size_t len)
+{
+	char comm[64], rule[PATH_MAX + 16];
+	comm_of(ev->pid, comm, sizeof(comm));
+	lb_decision_rule(ev->decision, rule, sizeof(rule));
+	const char *what = ev->verdict == LB_EV_WOULD_DENY ? "would deny"
+			 : ev->verdict == LB_EV_HIDE	   ? "hid"
+			 : ev->verdict == LB_EV_KILL	   ? "killed on"
+			 : ev->verdict == LB_EV_ALLOW	   ? "allowed"
+							   : "denied";
+	const char *cls = lb_class_name(ev->cls);
+	int n = snprintf(line, len, "litebox: %s %s %s (pid %d %s, %s)", what, cls, ev->object,
+			 (int)ev->pid, comm, ev->syscall);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (ev->verdict == LB_EV_ALLOW)
+		snprintf(line + n, len - (size_t)n, " by %s", rule);
+	else if (ev->decision->origin == LB_ORIGIN_DEFAULT)
+		snprintf(line + n, len - (size_t)n, " \u2014 allow with: allow %s %s", cls, ev->object);
+	else
+		snprintf(line + n, len - (size_t)n, " \u2014 %s by %s", what[0] == 'h' ? "hidden" : "refused", rule);
+}
+
+/* Print the first of identical lines at once; count the repeats and
+ * report them folded at the end. */
+static void print_folded(struct run_state *st, const char *line)
+{
+	uint64_t h = hash_str(line, 1469598103934665603ull);
+	pthread_mutex_lock(&st->lock);
+	struct fold_entry *e = &st->fold[h % FOLD_SLOTS];
+	if (e->line && e->hash == h && strcmp(e->line, line) == 0) {
+		e->count++;
+		pthread_mutex_unlock(&st->lock);
+		return;
+	}
+	if (e->line && e->count > 1)
+		fprintf(stderr, "%s (\u00d7%u)\n", e->line, e->count);
+	free(e->line);
+	e->line = strdup(line);
+	e->hash = h;
+	e->count = 1;
+	fprintf(stderr, "%s\n", line);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void flush_folded(struct run_state *st)
+{
+	for (size_t i = 0; i < FOLD_SLOTS; i++) {
+		struct fold_entry *e = &st->fold[i];
+		if (e->line && e->count > 1)
+			fprintf(stderr, "%s (\u00d7%u)\n", e->line, e->count);
+		free(e->line);
+		e->line = NULL;
+	}
+}
+
+static void on_event(void *arg, const struct lb_event *ev)
+{
+	struct run_state *st = arg;
+	if (lb_audit_record(st->audit, ev) < 0)
+		st->log_failed = true;
+	bool denial = ev->verdict != LB_EV_ALLOW;
+	if (st->opts->quiet || (!denial && !st->opts->verbose))
+		return;
+	char line[PATH_MAX * 2 + 256];
+	format_denial(ev, line, sizeof(line));
+	print_folded(st, line);
+}
+
+/* ---- running ------------------------------------------------------------------------ */
+
+static int report_program_problem(const char *name, enum lb_exec_problem problem, const char *detail)
+{
+	lb_msg("%s: %s", name, detail);
+	if (problem == LB_EXEC_NOT_FOUND)
+		lb_hint("check the name, or give a path (./%s)", name);
+	return lb_exec_problem_status(problem);
+}
+
+static int exit_status_of(const struct lb_launch_result *r, const char *prog)
+{
+	if (r->exec_errno) {
+		lb_msg("%s: cannot execute: %s", prog, strerror(r->exec_errno));
+		return r->exec_errno == ENOENT ? LB_EXIT_NOT_FOUND : LB_EXIT_CANNOT_RUN;
+	}
+	if (r->timed_out)
+		return LB_EXIT_TIMEOUT;
+	if (WIFEXITED(r->wait_status))
+		return WEXITSTATUS(r->wait_status);
+	if (WIFSIGNALED(r->wait_status))
+		return 128 + WTERMSIG(r->wait_status);
+	return LB_EXIT_LITEBOX;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t effective_timeout(const struct run_opts *o, const struct lb_policy *p)
+{
+	uint64_t t = o->timeout_ms, lim = lb_policy_limits(p)->time_ms;
+	if (lim && (!t || lim < t))
+		return lim;
+	return t;
+}
+
+static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
+			     char **argv)
+{
+	struct run_state st = { .opts = o };
+	const char *log = o->log ? o->log : lb_policy_log_path(policy);
+	enum lb_mode mode = o->audit ? LB_MODE_AUDIT : lb_policy_mode(policy);
+	int rc = lb_audit_open(log, mode, &st.audit);
+	if (rc < 0) {
+		lb_msg("cannot open the audit log '%s': %s", log, strerror(-rc));
+		return LB_EXIT_LITEBOX;
+	}
+	pthread_mutex_init(&st.lock, NULL);
+	mode_t um = umask(0); /* the supervisor applies the program's umask itself */
+	struct lb_core_config cc = {
+		.policy = policy,
+		.platform = &lb_platform_seccomp,
+		.on_event = on_event,
+		.event_arg = &st,
+		.report_allowed = o->verbose || log != NULL,
+		.initial_umask = um,
+		.force_audit = o->audit,
+	};
+	struct lb_core *core = NULL;
+	if ((rc = lb_core_new(&cc, &core)) < 0) {
+		lb_msg("cannot set up the sandbox: %s", strerror(-rc));
+		lb_audit_close(st.audit, LB_EXIT_LITEBOX, 0, 0);
+		return LB_EXIT_LITEBOX;
+	}
+	char **env = lb_policy_build_env(policy, environ);
+	struct lb_launch_config lc = {
+		.exec_path = prog->path,
+		.argv = argv,
+		.envp = env,
+		.platform = &lb_platform_seccomp,
+		.core = core,
+		.limits = lb_policy_limits(policy),
+		.timeout_ms = effective_timeout(o, policy),
+		.umask = um,
+		.landlock_policy = policy,
+	};
+	struct lb_launch_result res;
+	uint64_t t0 = now_ms();
+	rc = lb_launch(&lc, &res);
+	uint64_t dt = now_ms() - t0;
+	int status = LB_EXIT_LITEBOX;
+	if (rc < 0) {
+		lb_msg("cannot start the sandbox: %s", strerror(-rc));
+		if (rc == -EINVAL || rc == -ENOSYS)
+			lb_hint("this kernel may lack seccomp user notification (Linux 5.14+ needed)");
+	} else {
+		status = exit_status_of(&res, argv[0]);
+	}
+	flush_folded(&st);
+	int sig = rc == 0 && WIFSIGNALED(res.wait_status) && !res.exec_errno ? WTERMSIG(res.wait_status) : 0;
+	int lrc = lb_audit_close(st.audit, status, sig, dt);
+	if (lrc < 0 || st.log_failed) {
+		lb_msg("the audit log '%s' could not be written: %s", log, strerror(lrc < 0 ? -lrc : EIO));
+		lb_hint("the run is failed rather than leave an incomplete log");
+		status = LB_EXIT_LITEBOX;
+	}
+	lb_env_free(env);
+	lb_core_free(core);
+	pthread_mutex_destroy(&st.lock);
+	return status;
+}
+
+int cmd_run(int argc, char **argv, int learn)
+{
+	struct run_opts o = { 0 };
+	int status = LB_EXIT_LITEBOX;
+	int rc = parse_opts(argc, argv, &o, learn);
+	if (rc > 0) {
+		fputs("usage: litebox run [OPTIONS] [--] PROGRAM [ARG...]; see 'litebox help run'\n", stdout);
+		status = 0;
+		goto free_rules;
+	}
+	if (rc < 0)
+		goto free_rules;
+	if (learn) {
+		lb_msg("'litebox learn' is not implemented yet");
+		lb_hint("run with --audit --log FILE to record what the program does");
+		goto free_rules;
+	}
+	char **prog_argv = argv + optind;
+	struct lb_program *prog = NULL;
+	enum lb_exec_problem problem = LB_EXEC_OK;
+	char detail[512] = "";
+	rc = lb_program_inspect(prog_argv[0], getenv("PATH"), &prog, &problem, detail, sizeof(detail));
+	if (rc < 0 || problem != LB_EXEC_OK) {
+		status = report_program_problem(prog_argv[0], problem ? problem : LB_EXEC_NOT_FOUND,
+						detail[0] ? detail : strerror(-rc));
+		lb_program_free(prog);
+		goto free_rules;
+	}
+	struct lb_policy *policy = NULL;
+	if (load_policy(&o, prog, &policy) == 0) {
+		status = supervise_program(&o, prog, policy, prog_argv);
+		lb_policy_free(policy);
+	}
+	lb_program_free(prog);
+free_rules:
+	for (size_t i = 0; i < o.n_rules; i++)
+		free(o.rule_storage[i]);
+	return status;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to the core: the per-call context the emulations share. */
+#ifndef LITEBOX_CORE_INTERNAL_H
+#define LITEBOX_CORE_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "litebox/core.h"
+#include "litebox/resolve.h"
+#include "litebox/syscalls.h"
+
+struct lb_core {
+	struct lb_core_config cfg;
+	const struct lb_platform_ops *ops;
+	int rootfd;
+	ino_t sandbox_pidns;
+	struct lb_filter_rule *rules;
+	size_t n_rules;
+	/* Directories that lead to a grant: stat and listing of them is
+	 * implicitly allowed so that programs can walk to what they may use. */
+	char **grant_prefixes;
+	size_t n_grant_prefixes;
+	bool has_hides;
+	/* Set once any sandboxed process changed its umask or credentials:
+	 * from then on they are read per call from /proc (rare: most
+	 * programs never do, and reading /proc costs more than the call). */
+	atomic_bool umask_changed;
+	atomic_bool creds_changed;
+	mode_t umask;
+};
+
+struct lb_call {
+	struct lb_core *core;
+	struct lb_trap *t;
+	const struct lb_syscall_row *row;
+	const struct lb_platform_ops *ops;
+	struct lb_resolve_ctx rctx;
+	bool replied;
+};
+
+/* Where a relative path starts: the caller's cwd or one of its dirfds. */
+struct lb_start {
+	int fd;
+	bool owned;
+	char path[PATH_MAX];
+};
+
+/* Answering. Each returns nothing: a failed answer means the target is
+ * gone, which needs no handling. */
+void lb_reply_value(struct lb_call *c, int64_t v);
+void lb_reply_errno(struct lb_call *c, int err); /* err > 0 */
+void lb_reply_fd(struct lb_call *c, int fd, bool cloexec);
+void lb_reply_continue(struct lb_call *c);
+
+/* Judge an access. 0: go ahead; -EACCES: denied; -ENOENT: hidden. Emits
+ * the event. */
+int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path);
+int lb_judge_addr(struct lb_call *c, enum lb_class cls, const struct lb_sockaddr_obj *a);
+
+int lb_start_dir(struct lb_call *c, int dirfd, struct lb_start *s);
+void lb_start_release(struct lb_start *s);
+int lb_read_path(struct lb_call *c, uint64_t addr, char *buf);
+/* Resolve path (already copied out) relative to the caller's dirfd
+ * (AT_FDCWD: its cwd). */
+int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,
+		   struct lb_resolved *out);
+int lb_judge_dir_listing(struct lb_call *c, const char *path);
+mode_t lb_caller_umask(struct lb_call *c);
+/* Run the host operation with the caller's fsuid/fsgid when they differ. */
+struct lb_creds_guard {
+	bool switched;
+};
+void lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g);
+void lb_creds_leave(struct lb_creds_guard *g);
+
+void lb_fs_handle(struct lb_call *c);
+void lb_net_handle(struct lb_call *c);
+
+#endif

@@ -1,0 +1,942 @@
+/* SPDX-License-Identifier: MIT */
+/* The filesystem half of the south backend: each path-taking call is
+ * resolved by lb_resolve, judged, and then carried out by the supervisor
+ * on the directory fd the resolution pinned, with the no-follow form of
+ * the operation (the final symlink, if any, was already resolved and
+ * judged). Results go back as a value, an errno or an fd (ADDFD). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "core_internal.h"
+#include "litebox/syscalls.h"
+#include "litebox/util.h"
+
+#define ARG(c, i) ((c)->t->args[(i)])
+#define PATH_ARG(c, k) ARG(c, (unsigned)(c)->row->path_arg + (k))
+
+static void resolved_releasep(struct lb_resolved *r)
+{
+	lb_resolved_release(r);
+}
+#define lb_autoresolved __attribute__((cleanup(resolved_releasep)))
+
+static const char *obj_name(const struct lb_resolved *r)
+{
+	return r->name[0] ? r->name : ".";
+}
+
+static int row_dirfd(struct lb_call *c)
+{
+	return c->row->dirfd_arg == LB_NO_ARG ? AT_FDCWD : (int)ARG(c, c->row->dirfd_arg);
+}
+
+static unsigned row_at_flags(struct lb_call *c)
+{
+	if (!(c->row->flags & LB_SF_AT_FLAGS) || c->row->flags_arg == LB_NO_ARG)
+		return 0;
+	return (unsigned)ARG(c, c->row->flags_arg);
+}
+
+/* Read the row's path and resolve it. */
+static int resolve_row_path(struct lb_call *c, unsigned res_flags, struct lb_resolved *out, char *path)
+{
+	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
+	if (rc < 0)
+		return rc;
+	return lb_resolve_str(c, row_dirfd(c), path, res_flags, out);
+}
+
+static unsigned follow_flags(struct lb_call *c)
+{
+	if (c->row->flags & LB_SF_NOFOLLOW)
+		return 0;
+	return (row_at_flags(c) & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW;
+}
+
+/* The caller's fd dup'd into the supervisor, for AT_EMPTY_PATH forms. */
+static int caller_fd(struct lb_call *c, int fd)
+{
+	if (fd == AT_FDCWD) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)c->t->pid);
+		int f = open(p, O_PATH | O_CLOEXEC);
+		return f < 0 ? -errno : f;
+	}
+	return c->ops->get_fd(c->t, fd);
+}
+
+/* The fd behind a /proc/PID/fd/N link that has no path (pipe, socket).
+ * Only the caller's own descriptors are reachable this way. */
+static int magic_fd(struct lb_call *c, const struct lb_resolved *r)
+{
+	if (c->rctx.tgid == 0)
+		c->rctx.tgid = lb_tgid_of(c->t->pid);
+	if (r->magic_pid != c->rctx.tgid && r->magic_pid != c->t->pid)
+		return -EACCES;
+	return c->ops->get_fd(c->t, r->magic_fd);
+}
+
+static void reply_rc(struct lb_call *c, long rc)
+{
+	if (rc < 0)
+		lb_reply_errno(c, (int)-rc);
+	else
+		lb_reply_value(c, rc);
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+struct open_req {
+	int flags;
+	mode_t mode;
+};
+
+static int decode_open(struct lb_call *c, struct open_req *o)
+{
+	if (c->row->flags & LB_SF_CREAT) {
+		o->flags = O_CREAT | O_WRONLY | O_TRUNC;
+		o->mode = (mode_t)ARG(c, c->row->mode_arg);
+		return 0;
+	}
+	if (c->row->flags & LB_SF_OPENAT2) {
+		struct open_how how;
+		if (ARG(c, 3) < sizeof(how))
+			return -EINVAL;
+		int rc = c->ops->read_mem(c->t, ARG(c, 2), &how, sizeof(how));
+		if (rc < 0)
+			return rc;
+		/* RESOLVE_* restrictions are not emulated yet: say so, and
+		 * callers (systemd, runc) fall back to openat. */
+		if (how.resolve != 0)
+			return -ENOSYS;
+		o->flags = (int)how.flags;
+		o->mode = (mode_t)how.mode;
+		return 0;
+	}
+	o->flags = (int)ARG(c, c->row->flags_arg);
+	o->mode = (mode_t)ARG(c, c->row->mode_arg);
+	return 0;
+}
+
+static int judge_open(struct lb_call *c, const struct open_req *o, const char *path)
+{
+	int rc;
+	if (o->flags & O_PATH)
+		return lb_judge_path(c, LB_CLASS_STAT, path);
+	int acc = o->flags & O_ACCMODE;
+	bool writes = acc == O_WRONLY || acc == O_RDWR ||
+		      (o->flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
+	if (acc == O_RDONLY || acc == O_RDWR) {
+		if ((o->flags & O_DIRECTORY) && !writes)
+			rc = lb_judge_dir_listing(c, path);
+		else
+			rc = lb_judge_path(c, LB_CLASS_READ, path);
+		if (rc < 0)
+			return rc;
+	}
+	/* O_TRUNC with O_RDONLY still truncates: it needs write. */
+	if (writes)
+		return lb_judge_path(c, LB_CLASS_WRITE, path);
+	return 0;
+}
+
+static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flags)
+{
+	lb_autoclose int fd = magic_fd(c, r);
+	if (fd < 0)
+		return fd;
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	int f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | __O_TMPFILE)) | O_CLOEXEC | O_NOCTTY);
+	return f < 0 ? -errno : f;
+}
+
+static void h_open(struct lb_call *c)
+{
+	struct open_req o;
+	char path[PATH_MAX];
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+
+	int rc = decode_open(c, &o);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	bool excl_create = (o.flags & O_CREAT) && (o.flags & O_EXCL);
+	unsigned rf = (o.flags & O_NOFOLLOW) || excl_create ? 0 : LB_RES_FOLLOW;
+	rc = resolve_row_path(c, rf, &r, path);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+
+	int fd;
+	if (r.magic_fd >= 0) {
+		fd = reopen_magic(c, &r, o.flags);
+	} else {
+		rc = judge_open(c, &o, r.path);
+		if (rc < 0)
+			{ lb_reply_errno(c, -rc); return; }
+		int flags = o.flags | O_CLOEXEC | O_NOCTTY;
+		/* The final symlink was resolved and judged: never let the
+		 * kernel follow one that was swapped in since. */
+		if (rf && !(flags & O_PATH))
+			flags |= O_NOFOLLOW;
+		if (r.trailing_slash && !(flags & O_CREAT))
+			flags |= O_DIRECTORY;
+		mode_t mode = o.mode;
+		if (o.flags & (O_CREAT | __O_TMPFILE))
+			mode &= ~lb_caller_umask(c);
+		struct lb_creds_guard g;
+		lb_creds_enter(c, &g);
+		fd = openat(r.dirfd, obj_name(&r), flags, mode);
+		if (fd < 0)
+			fd = -errno;
+		lb_creds_leave(&g);
+	}
+	if (fd < 0)
+		{ lb_reply_errno(c, -fd); return; }
+	lb_reply_fd(c, fd, o.flags & O_CLOEXEC);
+	close(fd);
+}
+
+/* ---- stat family --------------------------------------------------------------- */
+
+/* Resolve for a metadata call; handles the AT_EMPTY_PATH form and magic
+ * links by giving back an fd to the object itself in *objfd. */
+static int resolve_for_meta(struct lb_call *c, unsigned at_flags, struct lb_resolved *r,
+			    int *objfd, enum lb_class cls)
+{
+	char path[PATH_MAX];
+	*objfd = -1;
+	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
+	if (rc == -EFAULT && (at_flags & AT_EMPTY_PATH) && ARG(c, c->row->path_arg) == 0)
+		path[0] = '\0'; /* NULL path with AT_EMPTY_PATH (6.11+) */
+	else if (rc < 0)
+		return rc;
+	if (path[0] == '\0') {
+		if (!(at_flags & AT_EMPTY_PATH))
+			return -ENOENT;
+		/* The caller already holds the fd: nothing to judge. */
+		*objfd = caller_fd(c, row_dirfd(c));
+		return *objfd < 0 ? *objfd : 0;
+	}
+	rc = lb_resolve_str(c, row_dirfd(c), path, follow_flags(c), r);
+	if (rc < 0)
+		return rc;
+	if (r->magic_fd >= 0) {
+		*objfd = magic_fd(c, r);
+		return *objfd < 0 ? *objfd : 0;
+	}
+	return lb_judge_path(c, cls, r->path);
+}
+
+static void h_stat(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoclose int objfd = -1;
+	struct stat st;
+
+	int rc = resolve_for_meta(c, row_at_flags(c), &r, &objfd, LB_CLASS_STAT);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (objfd >= 0)
+		rc = fstat(objfd, &st);
+	else
+		rc = fstatat(r.dirfd, r.name, &st, AT_SYMLINK_NOFOLLOW | (r.name[0] ? 0 : AT_EMPTY_PATH));
+	if (rc < 0)
+		{ lb_reply_errno(c, errno); return; }
+	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
+	reply_rc(c, rc);
+}
+
+static void h_statx(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoclose int objfd = -1;
+	struct statx stx;
+	unsigned flags = (unsigned)PATH_ARG(c, 1);
+	unsigned mask = (unsigned)PATH_ARG(c, 2);
+
+	int rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	unsigned sync = flags & AT_STATX_SYNC_TYPE;
+	if (objfd >= 0)
+		rc = statx(objfd, "", AT_EMPTY_PATH | sync, mask, &stx);
+	else
+		rc = statx(r.dirfd, r.name, AT_SYMLINK_NOFOLLOW | sync | (r.name[0] ? 0 : AT_EMPTY_PATH),
+			   mask, &stx);
+	if (rc < 0)
+		{ lb_reply_errno(c, errno); return; }
+	rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
+	reply_rc(c, rc);
+}
+
+/* Open the resolved object itself as O_PATH (no follow: already resolved). */
+static int open_object(const struct lb_resolved *r)
+{
+	int fd = openat(r->dirfd, obj_name(r), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void h_statfs(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoclose int objfd = -1;
+	struct statfs sfs;
+
+	int rc = resolve_for_meta(c, 0, &r, &objfd, LB_CLASS_STAT);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (objfd < 0 && (objfd = open_object(&r)) < 0)
+		{ lb_reply_errno(c, -objfd); return; }
+	if (fstatfs(objfd, &sfs) < 0)
+		{ lb_reply_errno(c, errno); return; }
+	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &sfs, sizeof(sfs));
+	reply_rc(c, rc);
+}
+
+static void h_access(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoclose int objfd = -1;
+	int mode = (int)ARG(c, c->row->mode_arg);
+	unsigned flags = row_at_flags(c);
+
+	int rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	/* access(W_OK) on a path the policy will not let it write would
+	 * promise what open() then refuses: answer as open would. */
+	if (objfd < 0) {
+		if ((mode & R_OK) && (rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
+			{ lb_reply_errno(c, -rc); return; }
+		if ((mode & W_OK) && (rc = lb_judge_path(c, LB_CLASS_WRITE, r.path)) < 0)
+			{ lb_reply_errno(c, -rc); return; }
+		if ((mode & X_OK) && (rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0) {
+			/* x on a directory means search, not exec */
+			struct stat st;
+			if (fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISDIR(st.st_mode))
+				{ lb_reply_errno(c, -rc); return; }
+		}
+	}
+	int at = flags & AT_EACCESS;
+	if (objfd >= 0)
+		rc = faccessat(objfd, "", mode, at | AT_EMPTY_PATH);
+	else
+		rc = (int)syscall(SYS_faccessat2, r.dirfd, obj_name(&r), mode, at | AT_SYMLINK_NOFOLLOW);
+	reply_rc(c, rc < 0 ? -errno : 0);
+}
+
+static void h_readlink(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char path[PATH_MAX], target[PATH_MAX];
+	int64_t size = (int64_t)PATH_ARG(c, 2);
+
+	if (size <= 0)
+		{ lb_reply_errno(c, EINVAL); return; }
+	int rc = resolve_row_path(c, 0, &r, path);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0 &&
+	    (rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	ssize_t n = readlinkat(r.dirfd, r.name, target, sizeof(target));
+	if (n < 0)
+		{ lb_reply_errno(c, errno); return; }
+	if (n > size)
+		n = size;
+	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), target, (size_t)n);
+	reply_rc(c, rc < 0 ? rc : n);
+}
+
+/* ---- extended attributes --------------------------------------------------------- */
+
+/* "/proc/self/fd/DIRFD/NAME": the l*xattr calls on it act on exactly the
+ * resolved object without following a final symlink. */
+static void xattr_target(const struct lb_resolved *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/self/fd/%d/%s", r->dirfd, obj_name(r));
+}
+
+static int xattr_prepare(struct lb_call *c, enum lb_class cls, struct lb_resolved *r, char *name,
+			 char *xpath)
+{
+	char path[PATH_MAX];
+	int rc = resolve_row_path(c, follow_flags(c), r, path);
+	if (rc < 0)
+		return rc;
+	if (r->magic_fd >= 0)
+		return -EOPNOTSUPP;
+	if ((rc = lb_judge_path(c, cls, r->path)) < 0)
+		return rc;
+	if (name && (rc = c->ops->read_str(c->t, PATH_ARG(c, 1), name, XATTR_NAME_MAX + 1)) < 0)
+		return rc == -ENAMETOOLONG ? -ERANGE : rc;
+	xattr_target(r, xpath, PATH_MAX + 64);
+	return 0;
+}
+
+static void h_getxattr(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
+	size_t size = (size_t)PATH_ARG(c, 3);
+
+	int rc = xattr_prepare(c, LB_CLASS_READ, &r, name, xpath);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (size > XATTR_SIZE_MAX)
+		size = XATTR_SIZE_MAX;
+	lb_autofree char *val = malloc(size ? size : 1);
+	if (!val)
+		{ lb_reply_errno(c, ENOMEM); return; }
+	ssize_t n = lgetxattr(xpath, name, size ? val : NULL, size);
+	if (n < 0)
+		{ lb_reply_errno(c, errno); return; }
+	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 2), val, (size_t)n)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	lb_reply_value(c, n);
+}
+
+static void h_listxattr(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char xpath[PATH_MAX + 64];
+	size_t size = (size_t)PATH_ARG(c, 2);
+
+	int rc = xattr_prepare(c, LB_CLASS_READ, &r, NULL, xpath);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (size > XATTR_LIST_MAX)
+		size = XATTR_LIST_MAX;
+	lb_autofree char *val = malloc(size ? size : 1);
+	if (!val)
+		{ lb_reply_errno(c, ENOMEM); return; }
+	ssize_t n = llistxattr(xpath, size ? val : NULL, size);
+	if (n < 0)
+		{ lb_reply_errno(c, errno); return; }
+	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), val, (size_t)n)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	lb_reply_value(c, n);
+}
+
+static void h_setxattr(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
+	size_t size = (size_t)PATH_ARG(c, 3);
+
+	if (size > XATTR_SIZE_MAX)
+		{ lb_reply_errno(c, E2BIG); return; }
+	int rc = xattr_prepare(c, LB_CLASS_WRITE, &r, name, xpath);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	lb_autofree char *val = malloc(size ? size : 1);
+	if (!val)
+		{ lb_reply_errno(c, ENOMEM); return; }
+	if (size && (rc = c->ops->read_mem(c->t, PATH_ARG(c, 2), val, size)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	rc = lsetxattr(xpath, name, val, size, (int)PATH_ARG(c, 4));
+	reply_rc(c, rc < 0 ? -errno : 0);
+}
+
+static void h_removexattr(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
+
+	int rc = xattr_prepare(c, LB_CLASS_WRITE, &r, name, xpath);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	rc = lremovexattr(xpath, name);
+	reply_rc(c, rc < 0 ? -errno : 0);
+}
+
+/* ---- changes ----------------------------------------------------------------------- */
+
+/* Resolve the row's path and judge it for write. */
+static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
+{
+	char path[PATH_MAX];
+	int rc = resolve_row_path(c, res_flags, r, path);
+	if (rc < 0)
+		return rc;
+	if (r->magic_fd >= 0)
+		return -EACCES;
+	return lb_judge_path(c, LB_CLASS_WRITE, r->path);
+}
+
+static void h_truncate(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	int rc = prepare_write(c, LB_RES_FOLLOW, &r);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	lb_autoclose int fd = openat(r.dirfd, obj_name(&r), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	rc = fd < 0 ? -errno : (ftruncate(fd, (off_t)PATH_ARG(c, 1)) < 0 ? -errno : 0);
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static void h_unlink(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : 0;
+	if (c->row->flags_arg != LB_NO_ARG)
+		flags = (int)ARG(c, c->row->flags_arg);
+	int rc = prepare_write(c, 0, &r);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (!r.name[0])
+		{ lb_reply_errno(c, (flags & AT_REMOVEDIR) ? EBUSY : EISDIR); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	rc = unlinkat(r.dirfd, r.name, flags) < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static void h_mkdir(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
+	int rc = prepare_write(c, 0, &r);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (!r.name[0])
+		{ lb_reply_errno(c, EEXIST); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	rc = mkdirat(r.dirfd, r.name, mode & ~lb_caller_umask(c) & 07777) < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static void h_mknod(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
+	dev_t dev = (dev_t)PATH_ARG(c, 2);
+	/* The sandbox has no CAP_MKNOD, but the supervisor may: refuse
+	 * devices as the kernel would refuse them to the program. */
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		{ lb_reply_errno(c, EPERM); return; }
+	int rc = prepare_write(c, 0, &r);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (!r.name[0])
+		{ lb_reply_errno(c, EEXIST); return; }
+	mode_t type = mode & S_IFMT;
+	mode_t perm = mode & 07777 & ~lb_caller_umask(c);
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	rc = mknodat(r.dirfd, r.name, type | perm, dev) < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static int resolve_second(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
+{
+	char path[PATH_MAX];
+	int rc = lb_read_path(c, ARG(c, c->row->path2_arg), path);
+	if (rc < 0)
+		return rc;
+	int dirfd = c->row->dirfd2_arg == LB_NO_ARG ? AT_FDCWD : (int)ARG(c, c->row->dirfd2_arg);
+	rc = lb_resolve_str(c, dirfd, path, res_flags, r);
+	if (rc < 0)
+		return rc;
+	return r->magic_fd >= 0 ? -EXDEV : 0;
+}
+
+static void h_rename(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved from = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved to = { .dirfd = -1 };
+	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
+
+	int rc = prepare_write(c, 0, &from);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if ((rc = resolve_second(c, 0, &to)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (!from.name[0] || !to.name[0])
+		{ lb_reply_errno(c, EBUSY); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	rc = (int)syscall(SYS_renameat2, from.dirfd, from.name, to.dirfd, to.name, flags);
+	rc = rc < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+/* A hard link must not smuggle a file into a place that grants more than
+ * its own path does: for every class the new name would grant, the old
+ * path must be granted too. */
+static int judge_link_source(struct lb_call *c, const char *old, const char *new_path)
+{
+	static const enum lb_class classes[] = { LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC };
+	for (size_t i = 0; i < LB_ARRAY_SIZE(classes); i++) {
+		struct lb_decision dn, dold;
+		lb_policy_judge_path(c->core->cfg.policy, classes[i], new_path, &dn);
+		if (dn.verdict != LB_VERDICT_ALLOW && dn.verdict != LB_VERDICT_AUDIT)
+			continue;
+		lb_policy_judge_path(c->core->cfg.policy, classes[i], old, &dold);
+		if (dold.verdict != LB_VERDICT_ALLOW && dold.verdict != LB_VERDICT_AUDIT) {
+			int rc = lb_judge_path(c, classes[i], old); /* records the refusal */
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void h_link(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved from = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved to = { .dirfd = -1 };
+	lb_autoclose int magic = -1;
+	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
+	char path[PATH_MAX];
+
+	if (flags & AT_EMPTY_PATH)
+		{ lb_reply_errno(c, ENOENT); return; } /* needs CAP_DAC_READ_SEARCH, which the sandbox lacks */
+	int rc = resolve_row_path(c, (flags & AT_SYMLINK_FOLLOW) ? LB_RES_FOLLOW : 0, &from, path);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (from.magic_fd >= 0 && (magic = magic_fd(c, &from)) < 0)
+		{ lb_reply_errno(c, -magic); return; }
+	if ((rc = resolve_second(c, 0, &to)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (magic < 0 && (rc = judge_link_source(c, from.path, to.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	if (magic >= 0) /* linkat(fd of an O_TMPFILE, AT_EMPTY_PATH) through /proc/self/fd */
+		rc = linkat(magic, "", to.dirfd, to.name, AT_EMPTY_PATH);
+	else
+		rc = linkat(from.dirfd, obj_name(&from), to.dirfd, to.name, 0);
+	rc = rc < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static void h_symlink(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char target[PATH_MAX];
+
+	int rc = lb_read_path(c, ARG(c, c->row->path2_arg), target);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (!target[0])
+		{ lb_reply_errno(c, ENOENT); return; }
+	if ((rc = prepare_write(c, 0, &r)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (!r.name[0])
+		{ lb_reply_errno(c, EEXIST); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	rc = symlinkat(target, r.dirfd, r.name) < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static void h_chmod(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
+	int rc = prepare_write(c, follow_flags(c), &r);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	/* fchmodat2 with AT_SYMLINK_NOFOLLOW (6.6+) acts on what we resolved;
+	 * on a symlink it fails with EOPNOTSUPP, as lchmod does. */
+	rc = (int)syscall(SYS_fchmodat2, r.dirfd, obj_name(&r), mode, AT_SYMLINK_NOFOLLOW);
+	rc = rc < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static void h_chown(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	uid_t uid = (uid_t)PATH_ARG(c, 1);
+	gid_t gid = (gid_t)PATH_ARG(c, 2);
+	int rc = prepare_write(c, follow_flags(c), &r);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	rc = fchownat(r.dirfd, obj_name(&r), uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
+}
+
+static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], bool *now)
+{
+	*now = addr == 0;
+	if (*now)
+		return 0;
+	if (c->row->flags & LB_SF_UTIMBUF) {
+		struct utimbuf ub;
+		int rc = c->ops->read_mem(c->t, addr, &ub, sizeof(ub));
+		ts[0] = (struct timespec){ .tv_sec = ub.actime };
+		ts[1] = (struct timespec){ .tv_sec = ub.modtime };
+		return rc;
+	}
+	if (c->row->flags & LB_SF_LEGACY_TIME) {
+		struct timeval tv[2];
+		int rc = c->ops->read_mem(c->t, addr, tv, sizeof(tv));
+		for (int i = 0; i < 2; i++) {
+			if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+				return -EINVAL;
+			ts[i] = (struct timespec){ .tv_sec = tv[i].tv_sec, .tv_nsec = tv[i].tv_usec * 1000 };
+		}
+		return rc;
+	}
+	return c->ops->read_mem(c->t, addr, ts, sizeof(struct timespec) * 2);
+}
+
+static void h_utimes(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	struct timespec ts[2];
+	bool now;
+	unsigned flags = row_at_flags(c);
+
+	int rc = read_times(c, PATH_ARG(c, 1), ts, &now);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (ARG(c, c->row->path_arg) == 0 && !(c->row->flags & LB_SF_LEGACY_TIME)) {
+		/* utimensat(fd, NULL, ...) is futimens on the caller's fd */
+		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
+		if (fd < 0)
+			{ lb_reply_errno(c, -fd); return; }
+		{ reply_rc(c, futimens(fd, now ? NULL : ts) < 0 ? -errno : 0); return; }
+	}
+	if ((rc = prepare_write(c, follow_flags(c), &r)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	(void)flags;
+	reply_rc(c, rc);
+}
+
+/* ---- calls the supervisor cannot perform for the caller ----------------------- */
+
+/* chdir: the new cwd grants nothing by itself (every later relative path
+ * is resolved and judged from the real cwd), so after judging, the
+ * kernel may redo the lookup: a swapped path can only move the caller
+ * into a directory whose contents stay judged. */
+static void h_chdir(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char path[PATH_MAX];
+	int rc = resolve_row_path(c, LB_RES_FOLLOW, &r, path);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if ((rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	lb_reply_continue(c);
+}
+
+/* The interpreter line of a #! script, read from the file we resolved. */
+static int script_interpreter(const struct lb_resolved *r, char *interp, size_t len)
+{
+	char buf[256];
+	lb_autoclose int fd = openat(r->dirfd, obj_name(r), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 2 || buf[0] != '#' || buf[1] != '!')
+		return 0;
+	buf[n] = '\0';
+	char *p = buf + 2;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t l = strcspn(p, " \t\n");
+	if (l == 0 || l >= len)
+		return 0;
+	memcpy(interp, p, l);
+	interp[l] = '\0';
+	return 1;
+}
+
+/* execve cannot be carried out by the supervisor: it is judged here and
+ * then continued. The window between judging and the kernel's lookup is
+ * closed beneath by the Landlock EXECUTE rules (docs/security.md). */
+static void h_exec(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char path[PATH_MAX];
+	unsigned flags = row_at_flags(c);
+
+	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
+		/* fexecve: judge the file behind the fd; a memfd or deleted
+		 * file has no path and cannot be granted. */
+		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
+		if (fd < 0)
+			{ lb_reply_errno(c, -fd); return; }
+		if (lb_fd_path(fd, path, sizeof(path)) < 0)
+			{ lb_reply_errno(c, EACCES); return; }
+		if ((rc = lb_judge_path(c, LB_CLASS_EXEC, path)) < 0)
+			{ lb_reply_errno(c, -rc); return; }
+		{ lb_reply_continue(c); return; }
+	}
+	rc = lb_resolve_str(c, row_dirfd(c), path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW, &r);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (r.magic_fd >= 0)
+		{ lb_reply_errno(c, EACCES); return; }
+	if ((rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	char interp[PATH_MAX];
+	if (script_interpreter(&r, interp, sizeof(interp))) {
+		lb_autoresolved struct lb_resolved ri = { .dirfd = -1 };
+		rc = lb_resolve_str(c, AT_FDCWD, interp, LB_RES_FOLLOW, &ri);
+		if (rc == 0 && (rc = lb_judge_path(c, LB_CLASS_EXEC, ri.path)) < 0)
+			{ lb_reply_errno(c, -rc); return; }
+	}
+	lb_reply_continue(c);
+}
+
+static void h_inotify(struct lb_call *c)
+{
+	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	char path[PATH_MAX], target[PATH_MAX + 64];
+	uint32_t mask = (uint32_t)ARG(c, c->row->flags_arg);
+
+	int rc = resolve_row_path(c, (mask & IN_DONT_FOLLOW) ? 0 : LB_RES_FOLLOW, &r, path);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (r.magic_fd >= 0)
+		{ lb_reply_errno(c, EACCES); return; }
+	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	lb_autoclose int ifd = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	if (ifd < 0)
+		{ lb_reply_errno(c, -ifd); return; }
+	snprintf(target, sizeof(target), "/proc/self/fd/%d/%s", r.dirfd, obj_name(&r));
+	rc = inotify_add_watch(ifd, target, mask | IN_DONT_FOLLOW);
+	reply_rc(c, rc < 0 ? -errno : rc);
+}
+
+/* ---- directory listings ----------------------------------------------------------- */
+
+struct lb_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Read entries on the caller's own open directory (the file position is
+ * shared), drop the hidden ones, and hand the rest back. */
+static void h_getdents(struct lb_call *c)
+{
+	if (c->t->nr != SYS_getdents64)
+		{ lb_reply_errno(c, ENOSYS); return; } /* the old format is unused by x86_64 libcs */
+	size_t size = (size_t)ARG(c, 2);
+	if (size > 1 << 20)
+		size = 1 << 20;
+	lb_autoclose int fd = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	if (fd < 0)
+		{ lb_reply_errno(c, -fd); return; }
+	char dir[PATH_MAX];
+	bool filter = lb_fd_path(fd, dir, sizeof(dir)) == 0 &&
+		      lb_policy_hides_below(c->core->cfg.policy, dir);
+	lb_autofree char *buf = malloc(size ? size : 1);
+	if (!buf)
+		{ lb_reply_errno(c, ENOMEM); return; }
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, size);
+		if (n < 0)
+			{ lb_reply_errno(c, errno); return; }
+		if (n == 0 || !filter) {
+			int wrc = n ? c->ops->write_mem(c->t, ARG(c, 1), buf, (size_t)n) : 0;
+			reply_rc(c, wrc < 0 ? wrc : n);
+			return;
+		}
+		size_t out = 0;
+		for (long off = 0; off < n;) {
+			struct lb_dirent64 *d = (struct lb_dirent64 *)(buf + off);
+			unsigned short len = d->d_reclen;
+			char full[PATH_MAX * 2];
+			snprintf(full, sizeof(full), "%s/%s", strcmp(dir, "/") ? dir : "", d->d_name);
+			struct lb_decision dec;
+			lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, full, &dec);
+			if (dec.verdict != LB_VERDICT_HIDE) {
+				memmove(buf + out, d, len);
+				out += len;
+			}
+			off += len;
+		}
+		if (out > 0) {
+			int rc = c->ops->write_mem(c->t, ARG(c, 1), buf, out);
+			{ reply_rc(c, rc < 0 ? rc : (long)out); return; }
+		}
+	}
+}
+
+typedef void (*fs_handler)(struct lb_call *c);
+
+static const fs_handler handlers[] = {
+	[LB_K_OPEN] = h_open,
+	[LB_K_STAT] = h_stat,
+	[LB_K_STATX] = h_statx,
+	[LB_K_STATFS] = h_statfs,
+	[LB_K_ACCESS] = h_access,
+	[LB_K_READLINK] = h_readlink,
+	[LB_K_GETXATTR] = h_getxattr,
+	[LB_K_LISTXATTR] = h_listxattr,
+	[LB_K_SETXATTR] = h_setxattr,
+	[LB_K_REMOVEXATTR] = h_removexattr,
+	[LB_K_TRUNCATE] = h_truncate,
+	[LB_K_UNLINK] = h_unlink,
+	[LB_K_RENAME] = h_rename,
+	[LB_K_MKDIR] = h_mkdir,
+	[LB_K_MKNOD] = h_mknod,
+	[LB_K_LINK] = h_link,
+	[LB_K_SYMLINK] = h_symlink,
+	[LB_K_CHMOD] = h_chmod,
+	[LB_K_CHOWN] = h_chown,
+	[LB_K_UTIMES] = h_utimes,
+	[LB_K_CHDIR] = h_chdir,
+	[LB_K_EXEC] = h_exec,
+	[LB_K_INOTIFY] = h_inotify,
+	[LB_K_GETDENTS] = h_getdents,
+};
+
+void lb_fs_handle(struct lb_call *c)
+{
+	enum lb_sys_kind k = c->row->kind;
+	if ((size_t)k < LB_ARRAY_SIZE(handlers) && handlers[k])
+		handlers[k](c);
+	else
+		lb_reply_errno(c, EPERM); /* fanotify_mark and anything unlisted */
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* The JSON Lines audit log (cli.md): one object per judged access, then an
+ * exit summary. Every write is checked: a log that cannot be written makes
+ * the run fail (nothing is silently dropped). */
+#ifndef LITEBOX_AUDIT_H
+#define LITEBOX_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "litebox/core.h"
+
+struct lb_audit;
+
+/* path "-" means standard error. */
+int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out);
+/* Thread-safe. Returns -errno if the record could not be written (the
+ * error is also remembered for lb_audit_close). */
+int lb_audit_record(struct lb_audit *a, const struct lb_event *ev);
+/* Summary line and close. Returns the first write error of the run. */
+int lb_audit_close(struct lb_audit *a, int exit_status, int signal, uint64_t duration_ms);
+
+/* Counters kept whether or not a log is written (for the summary). */
+uint64_t lb_audit_count(const struct lb_audit *a, enum lb_event_verdict v);
+
+/* JSON string escaping (exposed for tests): writes a quoted JSON string
+ * for the len bytes of s into buf; invalid UTF-8 bytes become \ufffd,
+ * control characters \u00XX. Returns the length needed (snprintf-like). */
+size_t lb_json_escape(const char *s, size_t len, char *buf, size_t cap);
+
+const char *lb_event_verdict_name(enum lb_event_verdict v);
+/* "FILE:LINE", "implicit", "builtin", "default" into buf. */
+void lb_decision_rule(const struct lb_decision *d, char *buf, size_t len);
+
+#endif

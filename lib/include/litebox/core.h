@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The core: decode a trapped system call with the syscall table, judge it
+ * against the policy, carry it out on the host (the south backend) and
+ * answer through the platform. Also builds the kernel filter plan. */
+#ifndef LITEBOX_CORE_H
+#define LITEBOX_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "litebox/platform.h"
+#include "litebox/policy.h"
+
+/* One judged access, handed to the event sink (audit log, messages). */
+enum lb_event_verdict {
+	LB_EV_ALLOW,
+	LB_EV_DENY,
+	LB_EV_HIDE,
+	LB_EV_KILL,
+	LB_EV_WOULD_DENY,
+};
+
+struct lb_event {
+	pid_t pid; /* thread id of the caller, supervisor's namespace */
+	int nr;
+	const char *syscall;
+	enum lb_class cls;
+	const char *object; /* resolved path, "tcp 1.2.3.4:80", or syscall name */
+	enum lb_event_verdict verdict;
+	const struct lb_decision *decision;
+	bool audited; /* an `audit` rule matched: must be recorded */
+};
+
+struct lb_core_config {
+	const struct lb_policy *policy;
+	const struct lb_platform_ops *platform;
+	/* Called for every judged access from supervisor threads, concurrently. */
+	void (*on_event)(void *arg, const struct lb_event *ev);
+	void *event_arg;
+	bool report_allowed; /* also call on_event for plain allows (-v, --log) */
+	mode_t initial_umask; /* the umask the program starts with */
+	bool force_audit;     /* --audit: audit mode whatever the policy says */
+};
+
+
+struct lb_core;
+
+/* The mode in force: the policy's, or audit when forced. */
+enum lb_mode lb_core_mode(const struct lb_core *core);
+
+int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out);
+void lb_core_free(struct lb_core *core);
+
+/* The kernel filter: what is settled in the kernel and what is sent to the
+ * supervisor. Valid while core lives. */
+int lb_core_filter_plan(struct lb_core *core, struct lb_filter_plan *out);
+
+/* The sandbox's pid namespace (to tell sandbox processes from others). */
+void lb_core_set_sandbox(struct lb_core *core, pid_t init_pid);
+
+/* The platform's handler: answer one trapped call. */
+void lb_core_handle(void *core, struct lb_trap *t);
+
+#endif

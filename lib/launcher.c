@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "landlock.h"
+#include "litebox/launcher.h"
+#include "litebox/util.h"
+
+enum msg_type { MSG_LISTENER = 1, MSG_STATUS, MSG_EXEC_ERRNO, MSG_SETUP_ERRNO };
+
+struct msg {
+	int type;
+	int value;
+};
+
+/* Signals litebox passes on to the program (cli.md). */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+/* Capabilities that cross the sandbox boundary (policy.md), dropped from
+ * every set and from the bounding set when litebox runs as root. */
+static const int dropped_caps[] = {
+	CAP_SYS_ADMIN,	 CAP_SYS_PTRACE,   CAP_SYS_MODULE,	 CAP_SYS_RAWIO,    CAP_SYS_BOOT,
+	CAP_NET_ADMIN,	 CAP_NET_RAW,	   CAP_DAC_READ_SEARCH, CAP_MKNOD,	   CAP_SYS_TIME,
+	CAP_BPF,	 CAP_PERFMON,	   CAP_SETPCAP,	 CAP_SYS_RESOURCE, CAP_SYS_CHROOT,
+	CAP_MAC_ADMIN,	 CAP_MAC_OVERRIDE, CAP_AUDIT_CONTROL,	 CAP_AUDIT_WRITE,  CAP_SYSLOG,
+	CAP_LINUX_IMMUTABLE, CAP_SYS_PACCT, CAP_SYS_TTY_CONFIG, CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND,
+	CAP_IPC_OWNER,	 CAP_CHECKPOINT_RESTORE, CAP_AUDIT_READ,
+};
+
+static void send_msg(int fd, int type, int value)
+{
+	struct msg m = { type, value };
+	ssize_t n;
+	do
+		n = write(fd, &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+}
+
+/* ---- inside the sandbox ----------------------------------------------------- */
+
+static int drop_capabilities(void)
+{
+	for (size_t i = 0; i < LB_ARRAY_SIZE(dropped_caps); i++)
+		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(dropped_caps); i++) {
+		int cap = dropped_caps[i];
+		uint32_t bit = 1u << (cap % 32);
+		data[cap / 32].effective &= ~bit;
+		data[cap / 32].permitted &= ~bit;
+		data[cap / 32].inheritable &= ~bit;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	return 0;
+}
+
+static void set_limit(int resource, uint64_t value)
+{
+	if (value == 0)
+		return;
+	struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
+	(void)setrlimit(resource, &rl);
+}
+
+static void apply_limits(const struct lb_limits *l)
+{
+	if (!l)
+		return;
+	set_limit(RLIMIT_AS, l->memory);
+	set_limit(RLIMIT_NOFILE, l->files);
+	set_limit(RLIMIT_CPU, l->cpu_s);
+	set_limit(RLIMIT_FSIZE, l->fsize);
+	set_limit(RLIMIT_NPROC, l->procs);
+}
+
+static void reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void wait_byte(int fd)
+{
+	char c;
+	ssize_t n;
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(125); /* the supervisor is gone */
+}
+
+static __attribute__((noreturn)) void exec_program(const struct lb_launch_config *cfg, int report)
+{
+	apply_limits(cfg->limits);
+	umask(cfg->umask);
+	reset_signals();
+	execve(cfg->exec_path, cfg->argv, cfg->envp);
+	send_msg(report, MSG_EXEC_ERRNO, errno);
+	_exit(127);
+}
+
+/* Init: reap everything, forward signals that came from outside the
+ * namespace, report the program's status, exit (which kills the rest). */
+static __attribute__((noreturn)) void init_loop(pid_t program, int report)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < LB_ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			/* si_pid 0: sent from the parent namespace (litebox). A
+			 * terminal's SIGINT reaches the program directly. */
+			if (si.si_code == SI_USER && si.si_pid == 0)
+				kill(program, sig);
+			continue;
+		}
+		int status;
+		pid_t p;
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p == program) {
+				send_msg(report, MSG_STATUS, status);
+				_exit(0);
+			}
+		}
+	}
+}
+
+static __attribute__((noreturn)) void sandbox_init(const struct lb_launch_config *cfg,
+						   const struct lb_prepared *prep, int report, int go)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	wait_byte(go); /* uid/gid maps written; also fails if litebox died */
+
+	/* As root, and in a user namespace we created (where init holds every
+	 * capability of that namespace) alike. */
+	int rc = drop_capabilities();
+	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		rc = -errno;
+	if (rc == 0 && cfg->landlock_policy)
+		rc = lb_landlock_apply(cfg->landlock_policy);
+	int listener = rc < 0 ? rc : cfg->platform->install(prep);
+	if (listener < 0) {
+		send_msg(report, MSG_SETUP_ERRNO, -listener);
+		_exit(125);
+	}
+	send_msg(report, MSG_LISTENER, listener);
+	wait_byte(go); /* the supervisor holds the listener and serves */
+	close(listener);
+	close(go);
+
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	pid_t program = fork();
+	if (program < 0) {
+		send_msg(report, MSG_SETUP_ERRNO, errno);
+		_exit(125);
+	}
+	if (program == 0)
+		exec_program(cfg, report);
+	init_loop(program, report);
+}
+
+/* ---- the supervisor side ---------------------------------------------------- */
+
+static int write_file(const char *path, const char *text)
+{
+	lb_autoclose int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	return write(fd, text, len) == (ssize_t)len ? 0 : -errno;
+}
+
+/* Map the caller's ids into the new user namespace (not root). */
+static int map_ids(pid_t pid, uid_t uid, gid_t gid)
+{
+	char path[64], line[64];
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	int rc = write_file(path, "deny");
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	snprintf(line, sizeof(line), "%u %u 1\n", uid, uid);
+	if ((rc = write_file(path, line)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	snprintf(line, sizeof(line), "%u %u 1\n", gid, gid);
+	return write_file(path, line);
+}
+
+struct supervisor {
+	const struct lb_launch_config *cfg;
+	struct lb_launch_result *res;
+	pid_t init;
+	int report, go, sigfd, timerfd;
+	struct lb_platform *platform;
+	bool got_status;
+};
+
+static pid_t clone_init(struct supervisor *s, const struct lb_prepared *prep, int report_w, int go_r)
+{
+	unsigned long flags = CLONE_NEWPID | SIGCHLD;
+	if (geteuid() != 0)
+		flags |= CLONE_NEWUSER;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, 0, NULL, NULL, 0);
+	if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC)) {
+		/* No namespaces here: still sandboxed by the filter and
+		 * Landlock, but a killed supervisor leaves the tree with
+		 * every trapped call failing instead of dead. */
+		pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+		s->res->pidns = false;
+	} else {
+		s->res->pidns = true;
+	}
+	if (pid == 0) {
+		close(s->report);
+		close(s->go);
+		sandbox_init(s->cfg, prep, report_w, go_r);
+	}
+	return pid;
+}
+
+static int read_msg(int fd, struct msg *m)
+{
+	ssize_t n;
+	do
+		n = read(fd, m, sizeof(*m));
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -EPIPE;
+	return n == sizeof(*m) ? 0 : -EIO;
+}
+
+static int start_serving(struct supervisor *s)
+{
+	struct msg m;
+	int rc = read_msg(s->report, &m);
+	if (rc < 0)
+		return -ECHILD;
+	if (m.type == MSG_SETUP_ERRNO)
+		return -m.value;
+	if (m.type != MSG_LISTENER)
+		return -EPROTO;
+	rc = s->cfg->platform->attach(s->init, m.value, &s->platform);
+	if (rc < 0)
+		return rc;
+	lb_core_set_sandbox(s->cfg->core, s->init);
+	rc = s->cfg->platform->serve(s->platform, lb_core_handle, s->cfg->core);
+	if (rc < 0)
+		return rc;
+	return write(s->go, "a", 1) == 1 ? 0 : -EPIPE;
+}
+
+static int arm_timeout(struct supervisor *s)
+{
+	if (!s->cfg->timeout_ms)
+		return 0;
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (s->timerfd < 0)
+		return -errno;
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(s->cfg->timeout_ms / 1000),
+						 .tv_nsec = (long)(s->cfg->timeout_ms % 1000) * 1000000 } };
+	return timerfd_settime(s->timerfd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static void on_signal(struct supervisor *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		/* A terminal's signal already reached the program (same
+		 * process group); one sent to litebox alone is passed on. */
+		if (si.ssi_code == SI_KERNEL)
+			continue;
+		kill(s->init, (int)si.ssi_signo);
+	}
+}
+
+static void on_report(struct supervisor *s)
+{
+	struct msg m;
+	if (read_msg(s->report, &m) < 0) {
+		close(s->report);
+		s->report = -1;
+		return;
+	}
+	if (m.type == MSG_STATUS) {
+		s->res->wait_status = m.value;
+		s->got_status = true;
+	} else if (m.type == MSG_EXEC_ERRNO) {
+		s->res->exec_errno = m.value;
+	}
+}
+
+/* Wait for init; 0 when it is gone. */
+static int supervise(struct supervisor *s)
+{
+	for (;;) {
+		struct pollfd fds[3] = {
+			{ .fd = s->sigfd, .events = POLLIN },
+			{ .fd = s->report, .events = POLLIN },
+			{ .fd = s->timerfd, .events = POLLIN },
+		};
+		if (poll(fds, 3, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (fds[0].revents)
+			on_signal(s);
+		if (fds[1].revents)
+			on_report(s);
+		if (fds[2].revents) {
+			s->res->timed_out = true;
+			kill(s->init, SIGKILL);
+			close(s->timerfd);
+			s->timerfd = -1;
+		}
+		int status;
+		pid_t p = waitpid(s->init, &status, WNOHANG);
+		if (p == s->init) {
+			while (s->report >= 0 && !s->got_status)
+				on_report(s); /* drain what init wrote before exiting */
+			/* Init died before reporting (killed from outside, or
+			 * --timeout): the program died with it, by SIGKILL. */
+			if (!s->got_status && !s->res->exec_errno)
+				s->res->wait_status = WIFSIGNALED(status) ? status : SIGKILL;
+			return 0;
+		}
+	}
+}
+
+static int block_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < LB_ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+		return -errno;
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
+{
+	struct lb_prepared *prep = NULL;
+	struct lb_filter_plan plan;
+	int report_p[2] = { -1, -1 }, go_p[2] = { -1, -1 };
+	sigset_t oldmask;
+	struct supervisor s = { .cfg = cfg, .res = res, .init = -1, .report = -1, .go = -1,
+				.sigfd = -1, .timerfd = -1 };
+
+	memset(res, 0, sizeof(*res));
+	int rc = lb_core_filter_plan(cfg->core, &plan);
+	if (rc == 0)
+		rc = cfg->platform->prepare(&plan, &prep);
+	if (rc < 0)
+		return rc;
+	if (pipe2(report_p, O_CLOEXEC) < 0 || pipe2(go_p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto close_pipes;
+	}
+	s.report = report_p[0];
+	s.go = go_p[1];
+	if ((s.sigfd = block_signals(&oldmask)) < 0) {
+		rc = s.sigfd;
+		goto close_pipes;
+	}
+	/* Supervisor threads and the kernel never need our SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	s.init = clone_init(&s, prep, report_p[1], go_p[0]);
+	if (s.init < 0) {
+		rc = -errno;
+		goto restore_signals;
+	}
+	close(report_p[1]);
+	close(go_p[0]);
+	report_p[1] = go_p[0] = -1;
+
+	if (geteuid() != 0 && res->pidns && (rc = map_ids(s.init, getuid(), getgid())) < 0)
+		goto kill_init;
+	if (write(s.go, "g", 1) != 1) {
+		rc = -EPIPE;
+		goto kill_init;
+	}
+	if ((rc = start_serving(&s)) < 0 || (rc = arm_timeout(&s)) < 0)
+		goto kill_init;
+	rc = supervise(&s);
+	goto stop_platform;
+
+kill_init:
+	kill(s.init, SIGKILL);
+	waitpid(s.init, NULL, 0);
+stop_platform:
+	if (s.platform) {
+		cfg->platform->stop(s.platform);
+		cfg->platform->destroy(s.platform);
+	}
+	if (s.timerfd >= 0)
+		close(s.timerfd);
+restore_signals:
+	close(s.sigfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+close_pipes:
+	for (int i = 0; i < 2; i++) {
+		if (report_p[i] >= 0)
+			close(report_p[i]);
+		if (go_p[i] >= 0)
+			close(go_p[i]);
+	}
+	cfg->platform->free_prepared(prep);
+	return rc;
+}

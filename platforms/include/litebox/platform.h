@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* The one small interface between the core and a way of trapping system
+ * calls. The core describes what to trap as data (a filter plan), the
+ * platform installs it in the child and hands every trapped call to the
+ * core's handler as an lb_trap, through which the core reads arguments
+ * and answers. No policy decision lives behind this interface. */
+#ifndef LITEBOX_PLATFORM_H
+#define LITEBOX_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum lb_filter_action {
+	LB_FILTER_ALLOW,
+	LB_FILTER_ERRNO,  /* refuse in the kernel with `err` */
+	LB_FILTER_NOTIFY, /* send to the supervisor */
+	LB_FILTER_KILL,   /* kill the whole process */
+};
+
+enum lb_filter_cmp {
+	LB_CMP_MASKED_EQ, /* (arg & mask) == value */
+	LB_CMP_NE,        /* arg != value (mask unused) */
+};
+
+struct lb_filter_cond {
+	unsigned arg;
+	enum lb_filter_cmp op;
+	uint64_t mask, value;
+};
+
+struct lb_filter_rule {
+	int nr;
+	enum lb_filter_action action;
+	int err;
+	unsigned n_conds; /* all must hold (AND); 0: unconditional */
+	struct lb_filter_cond conds[2];
+};
+
+/* Rules apply in the kernel; a call no rule names is allowed. System calls
+ * of a foreign ABI (x32 numbers, i386 through int 0x80) are always refused
+ * with EPERM. */
+struct lb_filter_plan {
+	const struct lb_filter_rule *rules;
+	size_t n_rules;
+};
+
+/* One trapped system call, valid only inside the handler call. */
+struct lb_trap {
+	uint64_t id;
+	pid_t pid; /* in the supervisor's pid namespace */
+	int nr;
+	uint64_t args[6];
+	void *priv; /* the platform's */
+};
+
+enum lb_reply_kind { LB_REPLY_VALUE, LB_REPLY_ERROR, LB_REPLY_FD, LB_REPLY_CONTINUE };
+
+struct lb_platform;
+struct lb_prepared;
+
+struct lb_platform_ops {
+	const char *name;
+	/* Parent, before the child exists: compile the plan. */
+	int (*prepare)(const struct lb_filter_plan *plan, struct lb_prepared **out);
+	void (*free_prepared)(struct lb_prepared *prep);
+	/* Child, after NO_NEW_PRIVS, right before it forks/execs the program:
+	 * install the filter. Returns the child-side handle (fd number) to
+	 * report to the parent, or -errno. Async-signal-safe. */
+	int (*install)(const struct lb_prepared *prep);
+	/* Parent: take the handle the child reported. */
+	int (*attach)(pid_t child, int child_handle, struct lb_platform **out);
+	/* Parent: serve trapped calls on worker threads until lb_platform_stop.
+	 * handler returns nothing: it must answer through the reply calls. */
+	int (*serve)(struct lb_platform *p, void (*handler)(void *ctx, struct lb_trap *t),
+		     void *ctx);
+	void (*stop)(struct lb_platform *p);
+	void (*destroy)(struct lb_platform *p);
+
+	/* Per-trap services for the core. Reads check that the trap is still
+	 * live after copying (the pid cannot have been reused). */
+	int (*read_mem)(struct lb_trap *t, uint64_t addr, void *buf, size_t len);
+	/* Copy a NUL-terminated string; -ENAMETOOLONG if no NUL within cap. */
+	int (*read_str)(struct lb_trap *t, uint64_t addr, char *buf, size_t cap);
+	int (*write_mem)(struct lb_trap *t, uint64_t addr, const void *buf, size_t len);
+	/* Duplicate the target's fd into the supervisor. */
+	int (*get_fd)(struct lb_trap *t, int target_fd);
+	int (*still_valid)(struct lb_trap *t);
+	/* Answer: a value, an errno, an fd installed in the target (returned
+	 * as the result, atomically), or "let the kernel run it" (only for
+	 * calls whose decision does not rest on target memory). */
+	int (*reply)(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, int fd,
+		     bool cloexec);
+};
+
+extern const struct lb_platform_ops lb_platform_seccomp;
+
+#endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* Compile the core's filter plan to classic BPF with libseccomp. The BPF is
+ * exported in the parent and loaded by the child with seccomp(2) itself, so
+ * that we choose the filter flags (NEW_LISTENER, WAIT_KILLABLE_RECV) that
+ * libseccomp 2.5 cannot set. */
+#include <errno.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "litebox/util.h"
+#include "seccomp_internal.h"
+
+static void seccomp_releasep(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+#define lb_autoseccomp __attribute__((cleanup(seccomp_releasep)))
+
+static uint32_t action_of(const struct lb_filter_rule *r)
+{
+	switch (r->action) {
+	case LB_FILTER_ALLOW:
+		return SCMP_ACT_ALLOW;
+	case LB_FILTER_ERRNO:
+		return SCMP_ACT_ERRNO((uint32_t)r->err);
+	case LB_FILTER_NOTIFY:
+		return SCMP_ACT_NOTIFY;
+	case LB_FILTER_KILL:
+		return SCMP_ACT_KILL_PROCESS;
+	}
+	return SCMP_ACT_KILL_PROCESS;
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct lb_filter_rule *r)
+{
+	struct scmp_arg_cmp cmp[2];
+
+	if (r->n_conds > LB_ARRAY_SIZE(cmp))
+		return -EINVAL;
+	for (unsigned i = 0; i < r->n_conds; i++) {
+		cmp[i] = (struct scmp_arg_cmp){
+			.arg = r->conds[i].arg,
+			.op = r->conds[i].op == LB_CMP_NE ? SCMP_CMP_NE : SCMP_CMP_MASKED_EQ,
+			.datum_a = r->conds[i].op == LB_CMP_NE ? r->conds[i].value : r->conds[i].mask,
+			.datum_b = r->conds[i].op == LB_CMP_NE ? 0 : r->conds[i].value,
+		};
+	}
+	/* _exact: never let libseccomp rewrite a rule into something else. */
+	return seccomp_rule_add_exact_array(ctx, action_of(r), r->nr, r->n_conds, cmp);
+}
+
+static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
+{
+	lb_autoclose int fd = memfd_create("litebox-bpf", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = seccomp_export_bpf(ctx, fd);
+	if (rc < 0)
+		return rc;
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return -E2BIG;
+	lb_autofree struct sock_filter *insns = malloc((size_t)size);
+	if (!insns)
+		return -ENOMEM;
+	if (pread(fd, insns, (size_t)size, 0) != size)
+		return -EIO;
+	prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	prog->filter = steal_pointer(&insns);
+	return 0;
+}
+
+int lb_seccomp_prepare(const struct lb_filter_plan *plan, struct lb_prepared **out)
+{
+	lb_autoseccomp scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	/* Foreign ABIs (x32 numbers, i386 via int 0x80) never reach a rule:
+	 * the native-only filter sends them to the bad-arch action. */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
+	if (rc < 0)
+		return rc;
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* the child sets it itself */
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < plan->n_rules; i++) {
+		rc = add_rule(ctx, &plan->rules[i]);
+		if (rc < 0)
+			return rc;
+	}
+	lb_autofree struct lb_prepared *prep = calloc(1, sizeof(*prep));
+	if (!prep)
+		return -ENOMEM;
+	rc = export_bpf(ctx, &prep->prog);
+	if (rc < 0)
+		return rc;
+	*out = steal_pointer(&prep);
+	return 0;
+}
+
+void lb_seccomp_free_prepared(struct lb_prepared *prep)
+{
+	if (!prep)
+		return;
+	free(prep->prog.filter);
+	free(prep);
+}

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/* The seccomp user-notification platform: the child loads the filter with
+ * a listener, the supervisor takes the listener with pidfd_getfd and serves
+ * notifications on a pool of worker threads. This file holds every seccomp
+ * ioctl of litebox and no policy decision. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "litebox/util.h"
+#include "seccomp_internal.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* Workers grow on demand so that one slow emulated call (a blocking open of
+ * a FIFO, a connect) never stalls the others: whenever the last idle
+ * worker takes a notification, another one is started. */
+#define LB_MAX_WORKERS 64
+
+struct lb_platform {
+	int listener;
+	int stopfd;
+	void (*handler)(void *ctx, struct lb_trap *t);
+	void *ctx;
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	int n_workers, n_idle, n_running;
+	bool stopping;
+};
+
+struct worker_trap {
+	struct lb_platform *p;
+	int pidfd;
+};
+
+/* ---- child side ------------------------------------------------------- */
+
+static int sc_install(const struct lb_prepared *prep)
+{
+	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prep->prog);
+	if (fd < 0 && errno == EINVAL) {
+		/* Before 5.19: signals may restart a notified call (documented in
+		 * docs/security.md); still correct, only less robust. */
+		flags &= ~(unsigned long)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prep->prog);
+	}
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* ---- parent side ------------------------------------------------------ */
+
+static int sc_attach(pid_t child, int child_fd, struct lb_platform **out)
+{
+	lb_autoclose int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	if (pidfd < 0)
+		return -errno;
+	lb_autoclose int listener = (int)syscall(SYS_pidfd_getfd, pidfd, child_fd, 0);
+	if (listener < 0)
+		return -errno;
+	if (fcntl(listener, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	/* Wake the supervisor on the target's CPU and back: halves the round
+	 * trip (kernel 6.6+). Older kernels: EINVAL, fine. */
+	uint64_t sync_flag = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+	(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_flag);
+
+	lb_autofree struct lb_platform *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->stopfd < 0)
+		return -errno;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->listener = steal_fd(&listener);
+	*out = steal_pointer(&p);
+	return 0;
+}
+
+/* Wait for a notification or for stop. 1: got one, 0: stop, <0 error. */
+static int receive(struct lb_platform *p, struct seccomp_notif *req)
+{
+	struct pollfd fds[2] = {
+		{ .fd = p->listener, .events = POLLIN },
+		{ .fd = p->stopfd, .events = POLLIN },
+	};
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fds[1].revents)
+			return 0;
+		if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			return 0; /* no process uses the filter any more */
+		memset(req, 0, sizeof(*req));
+		if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+			return 1;
+		/* ENOENT: the target died or was interrupted before we got it;
+		 * EINTR: a signal. Another worker may also have taken it. */
+		if (errno != ENOENT && errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+}
+
+static void *worker_main(void *arg);
+
+/* Called with the lock held. */
+static void spawn_worker_locked(struct lb_platform *p)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+
+	if (p->n_workers >= LB_MAX_WORKERS || p->stopping)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&t, &attr, worker_main, p) == 0) {
+		p->n_workers++;
+		p->n_running++;
+		p->n_idle++;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void *worker_main(void *arg)
+{
+	struct lb_platform *p = arg;
+	struct seccomp_notif req;
+
+	for (;;) {
+		int rc = receive(p, &req);
+		if (rc <= 0)
+			break;
+		pthread_mutex_lock(&p->lock);
+		p->n_idle--;
+		if (p->n_idle == 0)
+			spawn_worker_locked(p);
+		pthread_mutex_unlock(&p->lock);
+
+		struct worker_trap wt = { .p = p, .pidfd = -1 };
+		struct lb_trap trap = {
+			.id = req.id,
+			.pid = (pid_t)req.pid,
+			.nr = req.data.nr,
+			.priv = &wt,
+		};
+		memcpy(trap.args, req.data.args, sizeof(trap.args));
+		p->handler(p->ctx, &trap);
+		if (wt.pidfd >= 0)
+			close(wt.pidfd);
+
+		pthread_mutex_lock(&p->lock);
+		p->n_idle++;
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_lock(&p->lock);
+	p->n_running--;
+	p->n_idle--;
+	p->stopping = true; /* the listener is gone: no new workers */
+	pthread_cond_broadcast(&p->done);
+	pthread_mutex_unlock(&p->lock);
+	/* Wake the siblings too. */
+	uint64_t one = 1;
+	if (write(p->stopfd, &one, sizeof(one)) < 0) {
+		/* eventfd counter saturated: siblings are already woken */
+	}
+	return NULL;
+}
+
+static int sc_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_trap *t), void *ctx)
+{
+	p->handler = handler;
+	p->ctx = ctx;
+	pthread_mutex_lock(&p->lock);
+	spawn_worker_locked(p);
+	int ok = p->n_workers > 0;
+	pthread_mutex_unlock(&p->lock);
+	return ok ? 0 : -EAGAIN;
+}
+
+static void sc_stop(struct lb_platform *p)
+{
+	uint64_t one = 1;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_mutex_unlock(&p->lock);
+	if (write(p->stopfd, &one, sizeof(one)) < 0) {
+		/* already signalled */
+	}
+	pthread_mutex_lock(&p->lock);
+	while (p->n_running > 0)
+		pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void sc_destroy(struct lb_platform *p)
+{
+	if (!p)
+		return;
+	close(p->listener);
+	close(p->stopfd);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+/* ---- per-trap services ------------------------------------------------ */
+
+static struct lb_platform *platform_of(struct lb_trap *t)
+{
+	return ((struct worker_trap *)t->priv)->p;
+}
+
+static int sc_still_valid(struct lb_trap *t)
+{
+	uint64_t id = t->id;
+	if (ioctl(platform_of(t)->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0)
+		return -ENOENT;
+	return 0;
+}
+
+static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return errno == ESRCH ? -ESRCH : -EFAULT;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static int sc_read_mem(struct lb_trap *t, uint64_t addr, void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	int rc = copy_from(t->pid, addr, buf, len);
+	if (rc < 0)
+		return rc;
+	/* The pid may have died and been reused between the notification and
+	 * the read: only a still-valid id proves we read the caller. */
+	return sc_still_valid(t);
+}
+
+/* Strings are read page by page: a string may end right before an
+ * unmapped page, which a single large read would fault on. */
+static int sc_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
+{
+	const uint64_t page = 4096;
+	size_t got = 0;
+
+	if (addr == 0)
+		return -EFAULT;
+	while (got < cap) {
+		uint64_t cur = addr + got;
+		size_t chunk = (size_t)(page - (cur % page));
+		if (chunk > cap - got)
+			chunk = cap - got;
+		int rc = copy_from(t->pid, cur, buf + got, chunk);
+		if (rc < 0)
+			return rc;
+		char *nul = memchr(buf + got, '\0', chunk);
+		if (nul)
+			return sc_still_valid(t);
+		got += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+static int sc_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = (void *)buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	int rc = sc_still_valid(t);
+	if (rc < 0)
+		return rc;
+	ssize_t n = process_vm_writev(t->pid, &local, 1, &remote, 1, 0);
+	if (n < 0 || (size_t)n != len)
+		return -EFAULT;
+	return 0;
+}
+
+static int trap_pidfd(struct lb_trap *t)
+{
+	struct worker_trap *wt = t->priv;
+	if (wt->pidfd >= 0)
+		return wt->pidfd;
+	/* The notification names the calling thread; PIDFD_THREAD (6.9+)
+	 * accepts a thread id, older kernels only the thread-group leader. */
+	int fd = (int)syscall(SYS_pidfd_open, t->pid, PIDFD_THREAD);
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	if (fd < 0)
+		return -errno;
+	wt->pidfd = fd;
+	return sc_still_valid(t) < 0 ? -ESRCH : fd;
+}
+
+static int sc_get_fd(struct lb_trap *t, int target_fd)
+{
+	int pidfd = trap_pidfd(t);
+	if (pidfd < 0)
+		return pidfd;
+	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+	if (fd < 0)
+		return errno == EBADF ? -EBADF : -errno;
+	return fd;
+}
+
+static int sc_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, int fd, bool cloexec)
+{
+	int listener = platform_of(t)->listener;
+
+	if (kind == LB_REPLY_FD) {
+		struct seccomp_notif_addfd addfd = {
+			.id = t->id,
+			.flags = SECCOMP_ADDFD_FLAG_SEND,
+			.srcfd = (uint32_t)fd,
+			.newfd = 0,
+			.newfd_flags = cloexec ? O_CLOEXEC : 0,
+		};
+		/* Installs the fd at the lowest free number and answers with it,
+		 * in one step: the target never sees a half state. */
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0)
+			return 0;
+		if (errno == ENOENT)
+			return -ENOENT;
+		/* EMFILE and friends: answer with the error instead. */
+		kind = LB_REPLY_ERROR;
+		value = -errno;
+	}
+	struct seccomp_notif_resp resp = { .id = t->id };
+	switch (kind) {
+	case LB_REPLY_VALUE:
+		resp.val = value;
+		break;
+	case LB_REPLY_ERROR:
+		resp.error = (int32_t)(value < 0 ? value : -value);
+		break;
+	case LB_REPLY_CONTINUE:
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		break;
+	case LB_REPLY_FD:
+		break;
+	}
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0)
+		return -errno;
+	return 0;
+}
+
+static int sc_prepare(const struct lb_filter_plan *plan, struct lb_prepared **out)
+{
+	return lb_seccomp_prepare(plan, out);
+}
+
+const struct lb_platform_ops lb_platform_seccomp = {
+	.name = "seccomp",
+	.prepare = sc_prepare,
+	.free_prepared = lb_seccomp_free_prepared,
+	.install = sc_install,
+	.attach = sc_attach,
+	.serve = sc_serve,
+	.stop = sc_stop,
+	.destroy = sc_destroy,
+	.read_mem = sc_read_mem,
+	.read_str = sc_read_str,
+	.write_mem = sc_write_mem,
+	.get_fd = sc_get_fd,
+	.still_valid = sc_still_valid,
+	.reply = sc_reply,
+};
