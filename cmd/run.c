@@ -249,6 +249,9 @@ static void add_implicit_program(struct implicit *im, const struct lb_program *p
 		im->read[im->n_read++] = p->path;
 	if (p->interp && im->n_read < LB_ARRAY_SIZE(im->read))
 		im->read[im->n_read++] = p->interp;
+	/* The kernel opens the ELF interpreter for exec itself. */
+	if (p->interp && im->n_exec < LB_ARRAY_SIZE(im->exec))
+		im->exec[im->n_exec++] = p->interp;
 	for (size_t i = 0; i < p->n_libs && im->n_read < LB_ARRAY_SIZE(im->read); i++)
 		if (p->libs[i].resolved)
 			im->read[im->n_read++] = p->libs[i].resolved;
@@ -269,7 +272,7 @@ static char *dir_of(const char *path)
 }
 
 static int load_policy(const struct run_opts *o, const struct lb_program *prog,
-		       struct lb_policy **out)
+		       struct implicit *im, struct lb_policy **out)
 {
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof(cwd))) {
@@ -280,8 +283,7 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog,
 	struct passwd *pw = home ? NULL : getpwuid(getuid());
 	const char *tmp = getenv("TMPDIR");
 	lb_autofree char *exe_dir = dir_of(prog->path);
-	struct implicit im = { 0 };
-	add_implicit_program(&im, prog);
+	add_implicit_program(im, prog);
 
 	struct lb_policy_inputs in = {
 		.source = o->policy ? o->policy : "default",
@@ -290,10 +292,10 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog,
 			  .exe_dir = exe_dir },
 		.cli_rules = o->rules,
 		.n_cli_rules = o->n_rules,
-		.implicit_read = im.read,
-		.n_implicit_read = im.n_read,
-		.implicit_exec = im.exec,
-		.n_implicit_exec = im.n_exec,
+		.implicit_read = im->read,
+		.n_implicit_read = im->n_read,
+		.implicit_exec = im->exec,
+		.n_implicit_exec = im->n_exec,
 	};
 	struct lb_diags diags = { 0 };
 	int rc = lb_policy_load(&in, out, &diags);
@@ -457,7 +459,7 @@ static uint64_t effective_timeout(const struct run_opts *o, const struct lb_poli
 }
 
 static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
-			     char **argv)
+			     const struct implicit *im, char **argv)
 {
 	struct run_state st = { .opts = o };
 	const char *log = o->log ? o->log : lb_policy_log_path(policy);
@@ -495,6 +497,8 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		.timeout_ms = effective_timeout(o, policy),
 		.umask = um,
 		.landlock_policy = policy,
+		.exec_paths = im->exec,
+		.n_exec_paths = im->n_exec,
 	};
 	struct lb_launch_result res;
 	uint64_t t0 = now_ms();
@@ -551,8 +555,9 @@ int cmd_run(int argc, char **argv, int learn)
 		goto free_rules;
 	}
 	struct lb_policy *policy = NULL;
-	if (load_policy(&o, prog, &policy) == 0) {
-		status = supervise_program(&o, prog, policy, prog_argv);
+	struct implicit im = { 0 };
+	if (load_policy(&o, prog, &im, &policy) == 0) {
+		status = supervise_program(&o, prog, policy, &im, prog_argv);
 		lb_policy_free(policy);
 	}
 	lb_program_free(prog);

@@ -538,22 +538,33 @@ int lb_read_path(struct lb_call *c, uint64_t addr, char *buf)
 	return rc;
 }
 
+/* The caller's cwd or directory fd, re-opened through /proc: one syscall,
+ * and the same directory the caller holds (the magic link is followed by
+ * the kernel to exactly that inode, whatever its name is now). */
+int lb_proc_fd_open(struct lb_call *c, int fd, int flags)
+{
+	char p[64];
+	if (fd == AT_FDCWD)
+		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)c->t->pid);
+	else if (fd >= 0)
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)c->t->pid, fd);
+	else
+		return -EBADF;
+	int f = open(p, flags | O_CLOEXEC);
+	if (f >= 0)
+		return f;
+	if (errno == ENOENT)
+		return fd == AT_FDCWD ? -ENOENT : -EBADF;
+	return -errno;
+}
+
 int lb_start_dir(struct lb_call *c, int dirfd, struct lb_start *s)
 {
-	int rc;
 	s->owned = true;
-	if (dirfd == AT_FDCWD) {
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)c->t->pid);
-		s->fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (s->fd < 0)
-			return errno == ENOENT ? -ESRCH : -errno;
-	} else {
-		s->fd = c->ops->get_fd(c->t, dirfd);
-		if (s->fd < 0)
-			return s->fd;
-	}
-	rc = lb_fd_path(s->fd, s->path, sizeof(s->path));
+	s->fd = lb_proc_fd_open(c, dirfd, O_PATH | O_DIRECTORY);
+	if (s->fd < 0)
+		return s->fd;
+	int rc = lb_fd_path(s->fd, s->path, sizeof(s->path));
 	if (rc < 0) {
 		lb_start_release(s);
 		return rc;

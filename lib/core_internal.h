@@ -59,6 +59,8 @@ void lb_reply_continue(struct lb_call *c);
 int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path);
 int lb_judge_addr(struct lb_call *c, enum lb_class cls, const struct lb_sockaddr_obj *a);
 
+/* open("/proc/TID/fd/N" or cwd) with flags; -EBADF for a closed fd. */
+int lb_proc_fd_open(struct lb_call *c, int fd, int flags);
 int lb_start_dir(struct lb_call *c, int dirfd, struct lb_start *s);
 void lb_start_release(struct lb_start *s);
 int lb_read_path(struct lb_call *c, uint64_t addr, char *buf);

@@ -66,16 +66,12 @@ static unsigned follow_flags(struct lb_call *c)
 	return (row_at_flags(c) & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW;
 }
 
-/* The caller's fd dup'd into the supervisor, for AT_EMPTY_PATH forms. */
+/* The object behind the caller's fd, for AT_EMPTY_PATH forms: an O_PATH
+ * descriptor of the same inode (enough for stat, chown, utimes, exec
+ * checks). The caller already holds the fd, so nothing is judged. */
 static int caller_fd(struct lb_call *c, int fd)
 {
-	if (fd == AT_FDCWD) {
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)c->t->pid);
-		int f = open(p, O_PATH | O_CLOEXEC);
-		return f < 0 ? -errno : f;
-	}
-	return c->ops->get_fd(c->t, fd);
+	return lb_proc_fd_open(c, fd, O_PATH);
 }
 
 /* The fd behind a /proc/PID/fd/N link that has no path (pipe, socket).
@@ -86,7 +82,7 @@ static int magic_fd(struct lb_call *c, const struct lb_resolved *r)
 		c->rctx.tgid = lb_tgid_of(c->t->pid);
 	if (r->magic_pid != c->rctx.tgid && r->magic_pid != c->t->pid)
 		return -EACCES;
-	return c->ops->get_fd(c->t, r->magic_fd);
+	return lb_proc_fd_open(c, r->magic_fd, O_PATH);
 }
 
 static void reply_rc(struct lb_call *c, long rc)
@@ -153,6 +149,9 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
 	return 0;
 }
 
+/* Re-open what /proc/PID/fd/N of the caller refers to (a pipe, a socket,
+ * a deleted file): the caller holds it already, so only the new access
+ * mode is its own choice, as with the kernel's own re-open. */
 static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flags)
 {
 	lb_autoclose int fd = magic_fd(c, r);
@@ -332,9 +331,11 @@ static void h_access(struct lb_call *c)
 		}
 	}
 	int at = flags & AT_EACCESS;
-	if (objfd >= 0)
-		rc = faccessat(objfd, "", mode, at | AT_EMPTY_PATH);
-	else
+	if (objfd >= 0) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", objfd);
+		rc = (int)syscall(SYS_faccessat2, AT_FDCWD, p, mode, at);
+	} else
 		rc = (int)syscall(SYS_faccessat2, r.dirfd, obj_name(&r), mode, at | AT_SYMLINK_NOFOLLOW);
 	reply_rc(c, rc < 0 ? -errno : 0);
 }
@@ -629,9 +630,12 @@ static void h_link(struct lb_call *c)
 		{ lb_reply_errno(c, -rc); return; }
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	if (magic >= 0) /* linkat(fd of an O_TMPFILE, AT_EMPTY_PATH) through /proc/self/fd */
-		rc = linkat(magic, "", to.dirfd, to.name, AT_EMPTY_PATH);
-	else
+	if (magic >= 0) {
+		/* The O_TMPFILE idiom: link /proc/self/fd/N into place. */
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", magic);
+		rc = linkat(AT_FDCWD, p, to.dirfd, to.name, AT_SYMLINK_FOLLOW);
+	} else
 		rc = linkat(from.dirfd, obj_name(&from), to.dirfd, to.name, 0);
 	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
@@ -731,7 +735,9 @@ static void h_utimes(struct lb_call *c)
 		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
 		if (fd < 0)
 			{ lb_reply_errno(c, -fd); return; }
-		{ reply_rc(c, futimens(fd, now ? NULL : ts) < 0 ? -errno : 0); return; }
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		{ reply_rc(c, utimensat(AT_FDCWD, p, now ? NULL : ts, 0) < 0 ? -errno : 0); return; }
 	}
 	if ((rc = prepare_write(c, follow_flags(c), &r)) < 0)
 		{ lb_reply_errno(c, -rc); return; }

@@ -1,16 +1,41 @@
 /* SPDX-License-Identifier: MIT */
+/* The Landlock layer beneath the supervisor.
+ *
+ * Every file and socket operation of the sandbox is performed by the
+ * supervisor, which Landlock does not restrict. So the sandbox's own
+ * domain can be nearly closed: it handles every filesystem right and
+ * grants only READ_FILE|EXECUTE beneath the directories the policy lets
+ * it execute from (execve is the one path operation the kernel performs
+ * for the program itself, after the supervisor judged it: this closes the
+ * check-then-exec window to the granted prefixes). It handles TCP bind and
+ * connect with no rule at all (the supervisor performs them), and scopes
+ * abstract unix sockets and signals to the sandbox. Any path or socket
+ * operation that reached the kernel without passing the supervisor - a
+ * call litebox forgot to trap, a bug in the filter - is refused. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/landlock.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "landlock.h"
 #include "litebox/util.h"
 
-/* Debian 12's headers stop at ABI 3; these are the ABI 6 scope bits. */
-#ifndef LANDLOCK_SCOPE_SIGNAL
-#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+/* Debian 12's uapi headers stop at ABI 3. */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#define LB_LANDLOCK_NET_BIND_TCP (1ULL << 0)
+#define LB_LANDLOCK_NET_CONNECT_TCP (1ULL << 1)
+#define LB_LANDLOCK_SCOPE_ABSTRACT_UNIX (1ULL << 0)
+#define LB_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+#ifndef LANDLOCK_RULE_PATH_BENEATH
+#define LANDLOCK_RULE_PATH_BENEATH 1
 #endif
 
 struct lb_ruleset_attr {
@@ -19,25 +44,71 @@ struct lb_ruleset_attr {
 	uint64_t scoped;
 };
 
+struct lb_path_beneath {
+	uint64_t allowed_access;
+	int32_t parent_fd;
+} __attribute__((packed));
+
 int lb_landlock_abi(void)
 {
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	return abi < 0 ? 0 : (int)abi;
 }
 
-int lb_landlock_apply(const struct lb_policy *policy)
+static uint64_t fs_rights(int abi)
 {
-	(void)policy;
-	/* ABI 6: no process in the sandbox may signal one outside it, even
-	 * with CAP_KILL or the same uid (belt and braces to the PID
-	 * namespace, which already hides every outside process). */
-	if (lb_landlock_abi() < 6)
-		return 0;
-	struct lb_ruleset_attr attr = { .scoped = LANDLOCK_SCOPE_SIGNAL };
-	lb_autoclose int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	uint64_t r = (1ULL << 13) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
+	if (abi >= 2)
+		r |= 1ULL << 13; /* REFER */
+	if (abi >= 3)
+		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	return r;
+}
+
+static int allow_exec_beneath(int ruleset, const char *path)
+{
+	lb_autoclose int fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
+		return 0; /* a grant for something that does not exist */
+	struct lb_path_beneath pb = {
+		.allowed_access = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE,
+		.parent_fd = fd,
+	};
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
 		return -errno;
-	if (syscall(SYS_landlock_restrict_self, fd, 0) < 0)
+	return 0;
+}
+
+int lb_landlock_apply(const struct lb_policy *policy, const char *const *exec_paths, size_t n_exec)
+{
+	int abi = lb_landlock_abi();
+	if (abi < 1)
+		return 0;
+	struct lb_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
+	if (abi >= 4)
+		attr.handled_access_net = LB_LANDLOCK_NET_BIND_TCP | LB_LANDLOCK_NET_CONNECT_TCP;
+	if (abi >= 6)
+		attr.scoped = LB_LANDLOCK_SCOPE_ABSTRACT_UNIX | LB_LANDLOCK_SCOPE_SIGNAL;
+	size_t attr_size = abi >= 6 ? sizeof(attr) : abi >= 4 ? 16 : 8;
+	lb_autoclose int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+	if (rs < 0)
+		return -errno;
+
+	const char *const *prefixes;
+	size_t n = lb_policy_grant_prefixes(policy, LB_CLASS_EXEC, &prefixes);
+	for (size_t i = 0; i < n; i++) {
+		int rc = allow_exec_beneath(rs, prefixes[i]);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t i = 0; i < n_exec; i++) {
+		int rc = allow_exec_beneath(rs, exec_paths[i]);
+		if (rc < 0)
+			return rc;
+	}
+	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
 		return -errno;
 	return 0;
 }

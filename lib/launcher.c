@@ -168,7 +168,7 @@ static __attribute__((noreturn)) void sandbox_init(const struct lb_launch_config
 	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		rc = -errno;
 	if (rc == 0 && cfg->landlock_policy)
-		rc = lb_landlock_apply(cfg->landlock_policy);
+		rc = lb_landlock_apply(cfg->landlock_policy, cfg->exec_paths, cfg->n_exec_paths);
 	int listener = rc < 0 ? rc : cfg->platform->install(prep);
 	if (listener < 0) {
 		send_msg(report, MSG_SETUP_ERRNO, -listener);

@@ -230,6 +230,20 @@ static int check_proc_pid(struct walk *w, const char *comp)
 	return w->ctx->pid_visible(w->ctx->arg, (pid_t)pid) ? 0 : -ENOENT;
 }
 
+/* A "", "." or ".." component: lexical and physical paths may differ. */
+static bool has_dot_component(const char *dir)
+{
+	for (const char *p = dir; *p;) {
+		size_t l = strcspn(p, "/");
+		if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += l;
+		if (*p == '/')
+			p++;
+	}
+	return false;
+}
+
 /* Fast path: the whole directory part has no "..", no symlink and does
  * not touch /proc, so one openat2 that refuses symlinks reaches it, and
  * the lexical path is the canonical one. Returns 1 when taken. */
@@ -242,14 +256,12 @@ static int try_fast_dirpart(struct walk *w)
 	if (!last)
 		return 0;
 	size_t dlen = (size_t)(last - s);
-	while (last[1] == '\0' && dlen > 0) /* trailing slash: not worth it */
-		return 0;
 	if (dlen == 0 || dlen >= PATH_MAX)
 		return 0;
 	char dir[PATH_MAX];
 	memcpy(dir, s, dlen);
 	dir[dlen] = '\0';
-	if (strstr(dir, "..") || strstr(dir, "//") || strstr(dir, "./") || dir[0] == '.')
+	if (has_dot_component(dir))
 		return 0;
 	if (w->path_len == 1 && strncmp(dir, "proc", 4) == 0)
 		return 0;

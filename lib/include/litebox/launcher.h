@@ -31,6 +31,10 @@ struct lb_launch_config {
 	mode_t umask;
 	/* Landlock layer beneath the supervisor (filesystem); may be NULL. */
 	const struct lb_policy *landlock_policy;
+	/* Files the program may execute beyond the policy's exec grants
+	 * (itself, its ELF or #! interpreter: the implicit grants). */
+	const char *const *exec_paths;
+	size_t n_exec_paths;
 };
 
 struct lb_launch_result {

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* Micro-benchmark: cost per call of
+ *   getppid  - a syscall litebox never traps (settled by the BPF filter),
+ *   umask    - trapped and answered CONTINUE: the bare notification round trip,
+ *   fstat    - newfstatat(fd, "", AT_EMPTY_PATH): trapped and emulated,
+ *   open     - openat + close of /dev/null: resolved, judged, opened, ADDFD.
+ * Run it natively and under `litebox run` (see docs/benchmarks.md). Prints
+ * one line per operation: NAME ns_per_call (median of 7 batches). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCHES 7
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void op_getppid(void)
+{
+	syscall(SYS_getppid);
+}
+
+static void op_umask(void)
+{
+	syscall(SYS_umask, 022);
+}
+
+static int devnull = -1;
+static void op_fstat(void)
+{
+	struct stat st;
+	fstatat(devnull, "", &st, AT_EMPTY_PATH);
+}
+
+static void op_open(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+}
+
+static double measure(void (*op)(void), long n)
+{
+	double per[BATCHES];
+	for (int b = 0; b < BATCHES; b++) {
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			op();
+		per[b] = (now_ns() - t0) / (double)n;
+	}
+	qsort(per, BATCHES, sizeof(per[0]), cmp_double);
+	return per[BATCHES / 2];
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 20000;
+	if (n <= 0)
+		n = 20000;
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	static const struct {
+		const char *name;
+		void (*op)(void);
+		long scale; /* fewer iterations for slow ops */
+	} ops[] = {
+		{ "getppid", op_getppid, 10 },
+		{ "umask", op_umask, 1 },
+		{ "fstat", op_fstat, 1 },
+		{ "open_close", op_open, 1 },
+	};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		printf("%-12s %10.1f ns\n", ops[i].name, measure(ops[i].op, n * ops[i].scale));
+	return 0;
+}
