@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,25 @@ static int plan_mediated(struct plan_builder *b, const struct lb_core *core)
 	return 0;
 }
 
+/* Socket families: only unix, IPv4, IPv6 and the routing netlink that
+ * libc needs (getaddrinfo's AI_ADDRCONFIG, if_nameindex). Packet and raw
+ * sockets also need CAP_NET_RAW, which the sandbox does not have. The
+ * domain is an int: compared on the low 32 bits. */
+static int plan_socket_families(struct plan_builder *b)
+{
+	for (uint64_t fam = 0; fam < 64; fam++) {
+		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK)
+			continue;
+		int rc = plan_masked(b, SYS_socket, 0, 0xffffffffu, fam, LB_FILTER_ERRNO, EAFNOSUPPORT);
+		if (rc < 0)
+			return rc;
+	}
+	return plan_add(b, (struct lb_filter_rule){
+		.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EPROTONOSUPPORT, .n_conds = 2,
+		.conds = { { .arg = 0, .mask = 0xffffffffu, .value = AF_NETLINK },
+			   { .arg = 2, .op = LB_CMP_NE, .value = 0 /* NETLINK_ROUTE */ } } });
+}
+
 static int build_plan(struct lb_core *core)
 {
 	struct plan_builder b = { 0 };
@@ -211,6 +231,8 @@ static int build_plan(struct lb_core *core)
 		rc = plan_conditional_dangers(&b, p);
 	if (rc == 0)
 		rc = plan_mediated(&b, core);
+	if (rc == 0)
+		rc = plan_socket_families(&b);
 	if (rc < 0) {
 		free(b.rules);
 		return rc;

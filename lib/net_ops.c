@@ -4,6 +4,7 @@
  * caller's own socket (dup'd with pidfd_getfd) with that copy, so the
  * kernel can never use an address other than the one judged. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -223,7 +224,7 @@ static void h_sendto(struct lb_call *c)
 	rc = judge_address(c, NET_SENDTO, sock, &a, &u, &use, &use_len);
 	ssize_t n = -1;
 	if (rc == 0) {
-		n = sendto(sock, buf, len, (int)ARG(c, 3) | MSG_NOSIGNAL, use, use_len);
+		n = sendto(sock, buf, len, (int)ARG(c, 3), use, use_len);
 		rc = n < 0 ? -errno : 0;
 	}
 	unix_target_release(&u);
@@ -231,6 +232,192 @@ static void h_sendto(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 	else
 		lb_reply_value(c, n);
+}
+
+/* ---- sendmsg and sendmmsg ------------------------------------------------------- */
+
+#define LB_MAX_IOV 1024
+#define LB_MAX_CONTROL 65536
+#define LB_MAX_PASSED_FDS 253 /* SCM_MAX_FD */
+
+/* A message copied out of the target: data coalesced into one buffer,
+ * control messages with the caller's fd numbers replaced by ours. The
+ * host sendmsg then uses only this copy. */
+struct msg_copy {
+	struct msghdr h;
+	struct iovec iov;
+	struct addr_copy addr;
+	struct unix_target u;
+	char *data;
+	char *control;
+	int fds[LB_MAX_PASSED_FDS];
+	int n_fds;
+};
+
+static void msg_copy_release(struct msg_copy *m)
+{
+	free(m->data);
+	free(m->control);
+	for (int i = 0; i < m->n_fds; i++)
+		close(m->fds[i]);
+	unix_target_release(&m->u);
+}
+
+static int copy_msg_data(struct lb_call *c, int sock, const struct msghdr *th, struct msg_copy *m)
+{
+	if (th->msg_iovlen > LB_MAX_IOV)
+		return -EMSGSIZE;
+	struct iovec tiov[LB_MAX_IOV];
+	size_t n = th->msg_iovlen, total = 0;
+	int rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)th->msg_iov, tiov, n * sizeof(*tiov));
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (tiov[i].iov_len > SSIZE_MAX - total)
+			return -EINVAL;
+		total += tiov[i].iov_len;
+	}
+	if (total > LB_SENDTO_MAX) {
+		int type = 0;
+		socklen_t l = sizeof(type);
+		getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l);
+		if (type != SOCK_STREAM)
+			return -EMSGSIZE;
+		total = LB_SENDTO_MAX; /* a short write, as a full buffer gives */
+	}
+	m->data = malloc(total ? total : 1);
+	if (!m->data)
+		return -ENOMEM;
+	size_t off = 0;
+	for (size_t i = 0; i < n && off < total; i++) {
+		size_t len = tiov[i].iov_len < total - off ? tiov[i].iov_len : total - off;
+		if ((rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)tiov[i].iov_base, m->data + off, len)) < 0)
+			return rc;
+		off += len;
+	}
+	m->iov = (struct iovec){ .iov_base = m->data, .iov_len = total };
+	m->h.msg_iov = &m->iov;
+	m->h.msg_iovlen = 1;
+	return 0;
+}
+
+/* SCM_RIGHTS carries the caller's fd numbers: pass the same files. */
+static int translate_rights(struct lb_call *c, struct cmsghdr *cm, struct msg_copy *m)
+{
+	size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	int *fds = (int *)CMSG_DATA(cm);
+	for (size_t i = 0; i < n; i++) {
+		if (m->n_fds == LB_MAX_PASSED_FDS)
+			return -ETOOMANYREFS;
+		int ours = c->ops->get_fd(c->t, fds[i]);
+		if (ours < 0)
+			return -EBADF;
+		m->fds[m->n_fds++] = ours;
+		fds[i] = ours;
+	}
+	return 0;
+}
+
+static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct msg_copy *m)
+{
+	if (!th->msg_control || th->msg_controllen == 0)
+		return 0;
+	if (th->msg_controllen > LB_MAX_CONTROL)
+		return -ENOBUFS;
+	m->control = malloc(th->msg_controllen);
+	if (!m->control)
+		return -ENOMEM;
+	int rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)th->msg_control, m->control, th->msg_controllen);
+	if (rc < 0)
+		return rc;
+	m->h.msg_control = m->control;
+	m->h.msg_controllen = th->msg_controllen;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m->h); cm; cm = CMSG_NXTHDR(&m->h, cm)) {
+		if (cm->cmsg_len < CMSG_LEN(0))
+			return -EINVAL;
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_RIGHTS && (rc = translate_rights(c, cm, m)) < 0)
+			return rc;
+		if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			/* The caller names itself in its own pid namespace. */
+			struct ucred *uc = (struct ucred *)CMSG_DATA(cm);
+			if (c->rctx.tgid == 0)
+				c->rctx.tgid = lb_tgid_of(c->t->pid);
+			uc->pid = c->rctx.tgid;
+		}
+	}
+	return 0;
+}
+
+/* Copy, judge (when it names a destination) and send one message. */
+static ssize_t send_one(struct lb_call *c, int sock, uint64_t msghdr_addr, int flags)
+{
+	struct msghdr th;
+	struct msg_copy m = { .u = { .r = { .dirfd = -1 }, .objfd = -1 } };
+	int rc = c->ops->read_mem(c->t, msghdr_addr, &th, sizeof(th));
+	if (rc == 0)
+		rc = copy_msg_data(c, sock, &th, &m);
+	if (rc == 0)
+		rc = copy_msg_control(c, &th, &m);
+	if (rc == 0 && th.msg_name && th.msg_namelen) {
+		const struct sockaddr *use = NULL;
+		socklen_t use_len = 0;
+		rc = copy_addr(c, (uint64_t)(uintptr_t)th.msg_name, th.msg_namelen, &m.addr);
+		if (rc == 0)
+			rc = judge_address(c, NET_SENDTO, sock, &m.addr, &m.u, &use, &use_len);
+		m.h.msg_name = (void *)use;
+		m.h.msg_namelen = use_len;
+	}
+	ssize_t n = rc;
+	if (rc == 0) {
+		n = sendmsg(sock, &m.h, flags);
+		if (n < 0)
+			n = -errno;
+	}
+	msg_copy_release(&m);
+	return n;
+}
+
+static void h_sendmsg(struct lb_call *c)
+{
+	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	if (sock < 0) {
+		lb_reply_errno(c, -sock);
+		return;
+	}
+	ssize_t n = send_one(c, sock, ARG(c, 1), (int)ARG(c, 2));
+	if (n < 0)
+		lb_reply_errno(c, (int)-n);
+	else
+		lb_reply_value(c, n);
+}
+
+static void h_sendmmsg(struct lb_call *c)
+{
+	unsigned vlen = (unsigned)ARG(c, 2);
+	if (vlen > LB_MAX_IOV)
+		vlen = LB_MAX_IOV;
+	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	if (sock < 0) {
+		lb_reply_errno(c, -sock);
+		return;
+	}
+	unsigned sent = 0;
+	ssize_t n = 0;
+	for (; sent < vlen; sent++) {
+		uint64_t at = ARG(c, 1) + (uint64_t)sent * sizeof(struct mmsghdr);
+		n = send_one(c, sock, at, (int)ARG(c, 3));
+		if (n < 0)
+			break;
+		unsigned len = (unsigned)n;
+		if (c->ops->write_mem(c->t, at + offsetof(struct mmsghdr, msg_len), &len, sizeof(len)) < 0)
+			break;
+	}
+	if (sent == 0 && n < 0)
+		lb_reply_errno(c, (int)-n);
+	else
+		lb_reply_value(c, sent);
 }
 
 void lb_net_handle(struct lb_call *c)
@@ -242,6 +429,10 @@ void lb_net_handle(struct lb_call *c)
 		{ h_connect_bind(c, NET_BIND); return; }
 	case LB_K_SENDTO:
 		{ h_sendto(c); return; }
+	case LB_K_SENDMSG:
+		{ h_sendmsg(c); return; }
+	case LB_K_SENDMMSG:
+		{ h_sendmmsg(c); return; }
 	default:
 		lb_reply_errno(c, EPERM);
 	}

@@ -71,6 +71,8 @@ static const struct lb_syscall_row rows[] = {
 	ROW(connect, CONNECT, N, N, N, N, N, N, 0),
 	ROW(bind, BIND, N, N, N, N, N, N, 0),
 	ROW(sendto, SENDTO, N, N, N, N, N, N, 0),
+	ROW(sendmsg, SENDMSG, N, N, N, N, N, N, 0),
+	ROW(sendmmsg, SENDMMSG, N, N, N, N, N, N, 0),
 };
 #undef ROW
 #undef N
