@@ -185,6 +185,15 @@ static void h_open(struct lb_call *c)
 		rc = judge_open(c, &o, r.path);
 		if (rc < 0)
 			{ lb_reply_errno(c, -rc); return; }
+		/* The kernel refuses O_PATH files through ADDFD (EBADF): an
+		 * O_PATH open is continued once judged. The worst a race can
+		 * yield is an O_PATH fd of another file: fstat of it, nothing
+		 * more, since every use as a dirfd, through /proc/self/fd or
+		 * for exec is judged again by what it refers to. */
+		if (o.flags & O_PATH) {
+			lb_reply_continue(c);
+			return;
+		}
 		int flags = o.flags | O_CLOEXEC | O_NOCTTY;
 		/* The final symlink was resolved and judged: never let the
 		 * kernel follow one that was swapped in since. */

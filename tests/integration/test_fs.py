@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Filesystem mediation: the attacks of threats.md, each with a positive
+control, asserting on what happened on the host."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import eq, litebox, test
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = {}
+
+
+def build(name):
+    """Compile fsprogs/NAME.c once, natively."""
+    if name not in BIN:
+        out = os.path.join(lbtest.tmpdir(), name)
+        subprocess.run(["cc", "-O1", "-pthread", "-o", out,
+                        os.path.join(HERE, "fsprogs", name + ".c")], check=True)
+        BIN[name] = out
+    return BIN[name]
+
+
+def workdir(policy_lines=()):
+    """A fresh directory with an allowed file 'ok', a denied file 'secret',
+    and a policy 'p.policy' (the default profile plus policy_lines)."""
+    d = lbtest.tmpdir()
+    with open(os.path.join(d, "ok"), "w") as f:
+        f.write("OK\n")
+    with open(os.path.join(d, "secret"), "w") as f:
+        f.write("SECRET\n")
+    with open(os.path.join(d, "p.policy"), "w") as f:
+        f.write("version 1\ninclude default\n")
+        f.write("deny read $CWD/secret\ndeny write $CWD/secret\n")
+        for line in policy_lines:
+            f.write(line + "\n")
+    return d
+
+
+def run_in(d, *args, **kw):
+    return litebox("run", "-q", "-p", os.path.join(d, "p.policy"), "--", *args, cwd=d, **kw)
+
+
+def py(d, code, **kw):
+    return run_in(d, "python3", "-c", code, **kw)
+
+
+@test
+def denied_read_is_refused_and_allowed_read_works():
+    d = workdir()
+    p = run_in(d, "cat", "ok")
+    eq(p.returncode, 0, "control: cat ok")
+    eq(p.stdout, "OK\n", "control output")
+    p = run_in(d, "cat", "secret")
+    assert p.returncode != 0, "cat secret must fail"
+    assert "SECRET" not in p.stdout
+
+
+@test
+def denial_message_names_the_rule_to_add():
+    d = workdir()
+    p = litebox("run", "-p", os.path.join(d, "p.policy"), "--", "cat", "secret", cwd=d)
+    line = [l for l in p.stderr.splitlines() if l.startswith("litebox: denied read")]
+    assert line, p.stderr
+    assert os.path.join(d, "secret") in line[0], line[0]
+    assert "(pid " in line[0] and "cat" in line[0] and "openat" in line[0], line[0]
+
+
+@test
+def path_buffer_swapped_by_a_second_thread():
+    d = workdir()
+    prog = build("race_open")
+    p = run_in(d, prog, os.path.join(d, "ok"), os.path.join(d, "secret"), "3000", timeout=300)
+    eq(p.returncode, 0, "race_open exit " + p.stderr)
+    leaks, oks = [int(x.split("=")[1]) for x in p.stdout.split()]
+    eq(leaks, 0, "secret reads through the pointer race")
+    assert oks > 0, "positive control: some opens of ok must succeed"
+
+
+@test
+def symlink_swapped_in_a_writable_directory():
+    d = workdir()
+    w = os.path.join(d, "w")
+    os.mkdir(w)
+    prog = build("race_symlink")
+    p = run_in(d, prog, w, os.path.join(d, "ok"), os.path.join(d, "secret"), "2000", timeout=300)
+    eq(p.returncode, 0, "race_symlink exit " + p.stderr)
+    leaks, oks = [int(x.split("=")[1]) for x in p.stdout.split()]
+    eq(leaks, 0, "secret reads through the symlink race")
+    assert oks > 0, "positive control: some opens through the link must succeed"
+
+
+@test
+def dirfd_and_dotdot_lead_outside():
+    d = workdir()
+    os.mkdir(os.path.join(d, "sub"))
+    code = ("import os\n"
+            "fd = os.open('sub', os.O_RDONLY | os.O_DIRECTORY)\n"
+            "print(os.read(os.open('../ok', os.O_RDONLY, dir_fd=fd), 2).decode())\n"
+            "try:\n"
+            "    os.open('../secret', os.O_RDONLY, dir_fd=fd); print('LEAK')\n"
+            "except PermissionError: print('refused')\n"
+            "try:\n"
+            "    os.open('sub/../sub/./../secret', os.O_RDONLY); print('LEAK')\n"
+            "except PermissionError: print('refused')\n")
+    p = py(d, code)
+    eq(p.stdout.split(), ["OK", "refused", "refused"], "dirfd/.. results " + p.stderr)
+
+
+@test
+def proc_magic_links_are_judged_by_their_target():
+    d = workdir()
+    code = ("import os\n"
+            "for p in ['/proc/self/root' + os.getcwd() + '/secret', '/proc/self/cwd/secret',\n"
+            "          '/proc/thread-self/cwd/secret']:\n"
+            "    try:\n"
+            "        open(p).read(); print('LEAK', p)\n"
+            "    except (PermissionError, FileNotFoundError): print('refused')\n"
+            "print(open('/proc/self/cwd/ok').read().strip())\n")
+    p = py(d, code)
+    eq(p.stdout.split(), ["refused", "refused", "refused", "OK"], "magic links " + p.stderr)
+
+
+@test
+def hard_link_cannot_carry_a_denied_file():
+    d = workdir()
+    code = ("import os\n"
+            "os.link('ok', 'ok-link'); print('linked')\n"
+            "try:\n"
+            "    os.link('secret', 'hl'); print('LEAK')\n"
+            "except PermissionError: print('refused')\n")
+    p = py(d, code)
+    eq(p.stdout.split(), ["linked", "refused"], "hard links " + p.stderr)
+    assert os.path.exists(os.path.join(d, "ok-link")), "control link exists on the host"
+    assert not os.path.exists(os.path.join(d, "hl")), "no hard link to the secret on the host"
+
+
+@test
+def write_tricks_on_a_read_only_file():
+    d = workdir(["deny write $CWD/ro"])
+    with open(os.path.join(d, "ro"), "w") as f:
+        f.write("KEEP\n")
+    with open(os.path.join(d, "other"), "w") as f:
+        f.write("x\n")
+    code = ("import os\n"
+            "def t(name, fn):\n"
+            "    try:\n"
+            "        fn(); print(name, 'done')\n"
+            "    except PermissionError: print(name, 'refused')\n"
+            "t('trunc', lambda: os.open('ro', os.O_RDONLY | os.O_TRUNC))\n"
+            "t('rename_onto', lambda: os.rename('other', 'ro'))\n"
+            "t('chmod', lambda: os.chmod('ro', 0o777))\n"
+            "t('utime', lambda: os.utime('ro', (0, 0)))\n"
+            "t('setxattr', lambda: os.setxattr('ro', 'user.x', b'1'))\n"
+            "t('unlink', lambda: os.unlink('ro'))\n"
+            "t('read', lambda: open('ro').read())\n"
+            "t('control_chmod', lambda: os.chmod('other', 0o600))\n")
+    p = py(d, code)
+    got = dict(l.split() for l in p.stdout.splitlines())
+    for k in ["trunc", "rename_onto", "chmod", "utime", "setxattr", "unlink"]:
+        eq(got.get(k), "refused", k + " " + p.stderr)
+    eq(got.get("read"), "done", "reading ro is allowed")
+    eq(got.get("control_chmod"), "done", "control chmod")
+    st = os.stat(os.path.join(d, "ro"))
+    eq(open(os.path.join(d, "ro")).read(), "KEEP\n", "ro content on the host")
+    assert st.st_mtime > 1000, "utime did not reach the host"
+    eq(os.stat(os.path.join(d, "other")).st_mode & 0o777, 0o600, "control chmod on the host")
+
+
+@test
+def hidden_path_is_absent_everywhere():
+    d = workdir(["hide $CWD/hidden"])
+    os.mkdir(os.path.join(d, "hidden"))
+    with open(os.path.join(d, "hidden", "f"), "w") as f:
+        f.write("x")
+    code = ("import os\n"
+            "def t(name, fn):\n"
+            "    try:\n"
+            "        fn(); print(name, 'visible')\n"
+            "    except FileNotFoundError: print(name, 'absent')\n"
+            "t('stat', lambda: os.stat('hidden'))\n"
+            "t('open', lambda: open('hidden/f').read())\n"
+            "t('create', lambda: open('hidden/new', 'w'))\n"
+            "t('access', lambda: os.access('hidden', os.F_OK) or (_ for _ in ()).throw(FileNotFoundError()))\n"
+            "print('listed', 'hidden' in os.listdir('.'))\n"
+            "print('control', 'ok' in os.listdir('.'))\n")
+    p = py(d, code)
+    got = dict(l.split() for l in p.stdout.splitlines())
+    for k in ["stat", "open", "create", "access"]:
+        eq(got.get(k), "absent", k + " " + p.stderr)
+    eq(got.get("listed"), "False", "hidden entry in the listing")
+    eq(got.get("control"), "True", "control entry in the listing")
+    assert not os.path.exists(os.path.join(d, "hidden", "new"))
+
+
+@test
+def exec_without_naming_the_file():
+    d = workdir(["deny exec $CWD/noexec/**"])
+    os.mkdir(os.path.join(d, "noexec"))
+    shutil.copy("/bin/true", os.path.join(d, "noexec", "t"))
+    shutil.copy("/bin/true", os.path.join(d, "t-ok"))
+    prog = build("exec_bypass")
+    shutil.copy(prog, os.path.join(d, "exec_bypass"))
+    p = run_in(d, "./exec_bypass", os.path.join(d, "noexec", "t"), os.path.join(d, "t-ok"))
+    got = dict(l.split() for l in p.stdout.splitlines())
+    eq(got.get("control"), "ran", "control exec " + p.stderr)
+    for k in ["plain", "memfd", "execveat_opath", "proc_self_fd"]:
+        eq(got.get(k), "refused", k)
+
+
+@test
+def coreutils_under_the_default_policy_change_the_host():
+    d = workdir()
+    script = ("set -e; mkdir -p a/b; echo hello > a/b/f; cp a/b/f a/c; mv a/c a/d; ln -s d a/l;"
+              " tar cf t.tar a; rm -r a; tar xf t.tar; find a -type f | sort; cat a/l")
+    p = run_in(d, "sh", "-c", script)
+    eq(p.returncode, 0, "coreutils script " + p.stderr)
+    eq(p.stdout.split(), ["a/b/f", "a/d", "hello"], "output")
+    assert os.path.islink(os.path.join(d, "a", "l"))
+    eq(open(os.path.join(d, "a", "d")).read(), "hello\n", "file on the host")
+
+
+@test
+def git_init_and_commit():
+    if not shutil.which("git"):
+        lbtest.skip("git is not installed")
+    d = workdir()
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@e", HOME=d)
+    p = run_in(d, "sh", "-c", "git init -q r && cd r && echo x > f && git add f && git commit -qm m && git log --oneline | wc -l", env=env)
+    eq(p.returncode, 0, "git " + p.stderr)
+    eq(p.stdout.strip(), "1", "one commit")
+    assert os.path.isdir(os.path.join(d, "r", ".git", "objects"))
+
+
+@test
+def allow_flags_widen_the_policy():
+    d = workdir()
+    outside = lbtest.tmpdir()
+    target = os.path.join(outside, "made")
+    p = litebox("run", "-q", "-p", "strict", "--", "sh", "-c", f"echo x > {target}", cwd=d)
+    assert p.returncode != 0 and not os.path.exists(target), "strict must refuse the write"
+    p = litebox("run", "-q", "-p", "strict", "--allow-write", outside, "--allow-write", outside + "/**",
+                "--allow-exec", "/usr/**", "--allow-read", "/usr/**", "--allow-read", "/etc/**",
+                "--", "/bin/sh", "-c", f"echo x > {target}", cwd=d)
+    eq(p.returncode, 0, "--allow-write run " + p.stderr)
+    assert os.path.exists(target), "--allow-write let the file be created on the host"
+
+
+if __name__ == "__main__":
+    lbtest.run()
