@@ -248,21 +248,63 @@ static int resolve_for_meta(struct lb_call *c, unsigned at_flags, struct lb_reso
 	return lb_judge_path(c, cls, r->path);
 }
 
+/* "/proc/TID/fd/N" (or cwd) of the caller's fd for the AT_EMPTY_PATH
+ * forms: stat and statx follow the magic link to the caller's own file in
+ * one call. 1 when the call is such a form, 0 when it names a path. */
+static int empty_path_target(struct lb_call *c, unsigned at_flags, char *proc, size_t len)
+{
+	char first[PATH_MAX];
+	uint64_t addr = ARG(c, c->row->path_arg);
+	if (!(at_flags & AT_EMPTY_PATH))
+		return 0;
+	if (addr != 0) {
+		int rc = lb_read_path(c, addr, first);
+		if (rc < 0)
+			return rc;
+		if (first[0])
+			return 0;
+	}
+	int fd = row_dirfd(c);
+	if (fd == AT_FDCWD)
+		snprintf(proc, len, "/proc/%d/cwd", (int)c->t->pid);
+	else if (fd >= 0)
+		snprintf(proc, len, "/proc/%d/fd/%d", (int)c->t->pid, fd);
+	else
+		return -EBADF;
+	return 1;
+}
+
+static int stat_errno(int fd_form)
+{
+	/* A closed fd shows as a missing /proc entry. */
+	return fd_form && errno == ENOENT ? EBADF : errno;
+}
+
 static void h_stat(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
 	lb_autoclose int objfd = -1;
 	struct stat st;
+	char proc[64];
 
-	int rc = resolve_for_meta(c, row_at_flags(c), &r, &objfd, LB_CLASS_STAT);
+	int rc = empty_path_target(c, row_at_flags(c), proc, sizeof(proc));
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
-	if (objfd >= 0)
-		rc = fstat(objfd, &st);
-	else
-		rc = fstatat(r.dirfd, r.name, &st, AT_SYMLINK_NOFOLLOW | (r.name[0] ? 0 : AT_EMPTY_PATH));
-	if (rc < 0)
-		{ lb_reply_errno(c, errno); return; }
+	if (rc == 1) {
+		if (stat(proc, &st) < 0)
+			{ lb_reply_errno(c, stat_errno(1)); return; }
+	} else {
+		rc = resolve_for_meta(c, row_at_flags(c), &r, &objfd, LB_CLASS_STAT);
+		if (rc < 0)
+			{ lb_reply_errno(c, -rc); return; }
+		if (objfd >= 0)
+			rc = fstat(objfd, &st);
+		else
+			rc = fstatat(r.dirfd, r.name, &st,
+				     AT_SYMLINK_NOFOLLOW | (r.name[0] ? 0 : AT_EMPTY_PATH));
+		if (rc < 0)
+			{ lb_reply_errno(c, errno); return; }
+	}
 	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
 	reply_rc(c, rc);
 }
@@ -274,18 +316,27 @@ static void h_statx(struct lb_call *c)
 	struct statx stx;
 	unsigned flags = (unsigned)PATH_ARG(c, 1);
 	unsigned mask = (unsigned)PATH_ARG(c, 2);
+	unsigned sync = flags & AT_STATX_SYNC_TYPE;
+	char proc[64];
 
-	int rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
+	int rc = empty_path_target(c, flags, proc, sizeof(proc));
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
-	unsigned sync = flags & AT_STATX_SYNC_TYPE;
-	if (objfd >= 0)
-		rc = statx(objfd, "", AT_EMPTY_PATH | sync, mask, &stx);
-	else
-		rc = statx(r.dirfd, r.name, AT_SYMLINK_NOFOLLOW | sync | (r.name[0] ? 0 : AT_EMPTY_PATH),
-			   mask, &stx);
-	if (rc < 0)
-		{ lb_reply_errno(c, errno); return; }
+	if (rc == 1) {
+		if (statx(AT_FDCWD, proc, sync, mask, &stx) < 0)
+			{ lb_reply_errno(c, stat_errno(1)); return; }
+	} else {
+		rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
+		if (rc < 0)
+			{ lb_reply_errno(c, -rc); return; }
+		if (objfd >= 0)
+			rc = statx(objfd, "", AT_EMPTY_PATH | sync, mask, &stx);
+		else
+			rc = statx(r.dirfd, r.name,
+				   AT_SYMLINK_NOFOLLOW | sync | (r.name[0] ? 0 : AT_EMPTY_PATH), mask, &stx);
+		if (rc < 0)
+			{ lb_reply_errno(c, errno); return; }
+	}
 	rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
 	reply_rc(c, rc);
 }
