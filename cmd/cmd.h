@@ -16,6 +16,8 @@ enum {
 int cmd_run(int argc, char **argv, int learn);
 int cmd_inspect(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+/* argv[0] is "generate". */
+int cmd_policy_generate(int argc, char **argv);
 
 /* "litebox: MESSAGE" on stderr (printf format), with an optional
  * "Hint: ..." line when hint is non-NULL. */

@@ -20,6 +20,7 @@
 #include "litebox/core.h"
 #include "litebox/elf.h"
 #include "litebox/launcher.h"
+#include "litebox/learn.h"
 #include "litebox/policy.h"
 #include "litebox/util.h"
 
@@ -31,7 +32,7 @@ struct run_opts {
 	const char *policy;
 	const char *log;
 	const char *platform;
-	bool audit, quiet, verbose;
+	bool audit, quiet, verbose, learn;
 	uint64_t timeout_ms;
 	struct lb_cli_rule rules[MAX_CLI_RULES];
 	char *rule_storage[MAX_CLI_RULES];
@@ -322,6 +323,7 @@ struct fold_entry {
 struct run_state {
 	struct run_opts *opts;
 	struct lb_audit *audit;
+	struct lb_learn *learn;
 	pthread_mutex_t lock;
 	struct fold_entry fold[FOLD_SLOTS];
 	bool log_failed;
@@ -410,6 +412,12 @@ static void on_event(void *arg, const struct lb_event *ev)
 	struct run_state *st = arg;
 	if (lb_audit_record(st->audit, ev) < 0)
 		st->log_failed = true;
+	if (st->learn) {
+		char rule[PATH_MAX + 16];
+		lb_decision_rule(ev->decision, rule, sizeof(rule));
+		if (lb_learn_add(st->learn, ev->cls, ev->object, lb_event_verdict_name(ev->verdict), rule) < 0)
+			st->log_failed = true;
+	}
 	bool denial = ev->verdict != LB_EV_ALLOW;
 	if (st->opts->quiet || (!denial && !st->opts->verbose))
 		return;
@@ -419,6 +427,47 @@ static void on_event(void *arg, const struct lb_event *ev)
 }
 
 /* ---- running ------------------------------------------------------------------------ */
+
+static struct lb_policy_vars learn_vars;
+static char learn_cwd[PATH_MAX];
+
+static struct lb_policy_vars vars_of(const struct lb_program *prog)
+{
+	(void)prog;
+	const char *tmp = getenv("TMPDIR");
+	learn_vars.cwd = getcwd(learn_cwd, sizeof(learn_cwd)) ? learn_cwd : NULL;
+	learn_vars.home = getenv("HOME");
+	learn_vars.tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp";
+	return learn_vars;
+}
+
+/* Write the learned policy next to its final name, then rename: a reader
+ * never sees half a policy. */
+static int write_learned(const struct run_opts *o, struct lb_learn *l, char **argv)
+{
+	lb_autofree char *text = lb_learn_policy(l, argv[0]);
+	lb_autofree char *tmp = NULL;
+	if (!text || asprintf(&tmp, "%s.tmp.%d", o->learn_out, (int)getpid()) < 0) {
+		lb_msg("cannot build the learned policy: out of memory");
+		return -1;
+	}
+	FILE *f = fopen(tmp, "we");
+	if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		lb_msg("cannot write '%s': %s", tmp, strerror(errno));
+		if (f)
+			fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	if (fclose(f) != 0 || rename(tmp, o->learn_out) < 0) {
+		lb_msg("cannot write '%s': %s", o->learn_out, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (!o->quiet)
+		lb_msg("wrote %s", o->learn_out);
+	return 0;
+}
 
 static int report_program_problem(const char *name, enum lb_exec_problem problem, const char *detail)
 {
@@ -464,7 +513,13 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	struct run_state st = { .opts = o };
 	const char *log = o->log ? o->log : lb_policy_log_path(policy);
 	enum lb_mode mode = o->audit ? LB_MODE_AUDIT : lb_policy_mode(policy);
-	int rc = lb_audit_open(log, mode, &st.audit);
+	struct lb_policy_vars lv = vars_of(prog);
+	int rc = o->learn ? lb_learn_new(&lv, &st.learn) : 0;
+	if (rc < 0) {
+		lb_msg("cannot start learning: %s", strerror(-rc));
+		return LB_EXIT_LITEBOX;
+	}
+	rc = lb_audit_open(log, mode, &st.audit);
 	if (rc < 0) {
 		lb_msg("cannot open the audit log '%s': %s", log, strerror(-rc));
 		return LB_EXIT_LITEBOX;
@@ -476,7 +531,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		.platform = &lb_platform_seccomp,
 		.on_event = on_event,
 		.event_arg = &st,
-		.report_allowed = o->verbose || log != NULL,
+		.report_allowed = o->verbose || log != NULL || o->learn,
 		.initial_umask = um,
 		.force_audit = o->audit,
 	};
@@ -520,6 +575,9 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		lb_hint("the run is failed rather than leave an incomplete log");
 		status = LB_EXIT_LITEBOX;
 	}
+	if (st.learn && status != LB_EXIT_LITEBOX && write_learned(o, st.learn, argv) < 0)
+		status = LB_EXIT_LITEBOX;
+	lb_learn_free(st.learn);
 	lb_env_free(env);
 	lb_core_free(core);
 	pthread_mutex_destroy(&st.lock);
@@ -539,9 +597,11 @@ int cmd_run(int argc, char **argv, int learn)
 	if (rc < 0)
 		goto free_rules;
 	if (learn) {
-		lb_msg("'litebox learn' is not implemented yet");
-		lb_hint("run with --audit --log FILE to record what the program does");
-		goto free_rules;
+		/* Learning watches a run in which nothing is refused. */
+		o.learn = true;
+		o.audit = true;
+		if (!o.policy)
+			o.policy = "permissive";
 	}
 	char **prog_argv = argv + optind;
 	struct lb_program *prog = NULL;

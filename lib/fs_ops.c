@@ -382,13 +382,8 @@ static void h_access(struct lb_call *c)
 			{ lb_reply_errno(c, -rc); return; }
 		if ((mode & W_OK) && (rc = lb_judge_path(c, LB_CLASS_WRITE, r.path)) < 0)
 			{ lb_reply_errno(c, -rc); return; }
-		if ((mode & X_OK) && (rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0) {
-			/* x on a directory means search, not exec */
-			struct stat st;
-			if (fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISDIR(st.st_mode))
-				{ lb_reply_errno(c, -rc); return; }
-		}
+		/* X_OK is answered from the file's mode: exec itself is judged
+		 * when it happens (and PATH searches probe with access). */
 	}
 	int at = flags & AT_EACCESS;
 	if (objfd >= 0) {

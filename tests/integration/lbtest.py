@@ -45,8 +45,20 @@ def native(*args, input=None, timeout=120, cwd=None, env=None):
                           text=True, timeout=timeout, cwd=cwd, env=env)
 
 
+_tmpdirs = []
+
+
 def tmpdir():
-    return tempfile.mkdtemp(prefix="litebox-test-")
+    """A fresh directory, removed when the test file finishes."""
+    d = tempfile.mkdtemp(prefix="litebox-test-")
+    _tmpdirs.append(d)
+    return d
+
+
+def _cleanup():
+    import shutil
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def eq(a, b, what=""):
@@ -69,4 +81,5 @@ def run():
             print(f"not ok {i} - {name}", flush=True)
             for line in traceback.format_exc().splitlines():
                 print(f"# {line}", flush=True)
+    _cleanup()
     sys.exit(1 if failed else 0)

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* From observed accesses to the smallest readable policy that allows them
+ * (`litebox learn`, `litebox policy generate`). */
+#ifndef LITEBOX_LEARN_H
+#define LITEBOX_LEARN_H
+
+#include <stddef.h>
+
+#include "litebox/policy.h"
+
+struct lb_learn;
+
+/* vars: the $CWD, $HOME, $TMPDIR to substitute back into paths. */
+int lb_learn_new(const struct lb_policy_vars *vars, struct lb_learn **out);
+void lb_learn_free(struct lb_learn *l);
+
+/* One observed access: class and object as in the audit log ("tcp
+ * 127.0.0.1:5432" for sockets, a syscall name for the syscall class).
+ * verdict is the audit log's word; implicit grants and refused dangerous
+ * syscalls are not turned into rules. Thread-safe. */
+int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, const char *verdict,
+		 const char *rule);
+
+/* One line of a JSON Lines audit log. Returns 0 (also for lines that are
+ * not access records, such as the exit summary), -EINVAL for a line that
+ * is not JSON. */
+int lb_learn_add_json(struct lb_learn *l, const char *line);
+
+/* The policy text (malloc'd), each rule with a comment saying how many
+ * accesses it covers. */
+char *lb_learn_policy(struct lb_learn *l, const char *source_note);
+
+#endif

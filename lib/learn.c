@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: MIT */
+/* Turning observed accesses into a policy. Paths are first written back
+ * with $CWD, $TMPDIR and $HOME, then folded into directory grants where
+ * that stays narrow: the program's own trees ($CWD, $TMPDIR) and the
+ * system's shared directories (/usr/lib, /usr/share...) become one rule
+ * each; everything else stays exact, and known secrets (~/.ssh,
+ * /etc/shadow...) are never folded into a wildcard. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "litebox/learn.h"
+#include "litebox/util.h"
+
+struct obs {
+	char *obj;
+	unsigned long count;
+};
+
+/* Open-addressing string set with counts. */
+struct table {
+	struct obs *slots;
+	size_t cap, n;
+};
+
+struct lb_learn {
+	char *cwd, *home, *tmpdir;
+	pthread_mutex_t lock;
+	struct table cls[LB_CLASS__COUNT];
+	struct table refused_syscalls;
+	unsigned long total;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int table_grow(struct table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	struct obs *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->slots[i].obj)
+			continue;
+		size_t j = hash_str(t->slots[i].obj) & (cap - 1);
+		while (slots[j].obj)
+			j = (j + 1) & (cap - 1);
+		slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+	return 0;
+}
+
+static int table_add(struct table *t, const char *obj, unsigned long count)
+{
+	if ((t->n + 1) * 10 >= t->cap * 7 && table_grow(t) < 0)
+		return -ENOMEM;
+	size_t j = hash_str(obj) & (t->cap - 1);
+	while (t->slots[j].obj) {
+		if (strcmp(t->slots[j].obj, obj) == 0) {
+			t->slots[j].count += count;
+			return 0;
+		}
+		j = (j + 1) & (t->cap - 1);
+	}
+	t->slots[j].obj = strdup(obj);
+	if (!t->slots[j].obj)
+		return -ENOMEM;
+	t->slots[j].count = count;
+	t->n++;
+	return 0;
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slots[i].obj);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+static int cmp_obs(const void *a, const void *b)
+{
+	return strcmp(((const struct obs *)a)->obj, ((const struct obs *)b)->obj);
+}
+
+/* The entries, sorted; the array is malloc'd, the strings borrowed. */
+static struct obs *table_sorted(const struct table *t)
+{
+	struct obs *v = calloc(t->n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].obj)
+			v[k++] = t->slots[i];
+	qsort(v, k, sizeof(*v), cmp_obs);
+	return v;
+}
+
+int lb_learn_new(const struct lb_policy_vars *vars, struct lb_learn **out)
+{
+	lb_autofree struct lb_learn *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->cwd = vars->cwd ? strdup(vars->cwd) : NULL;
+	l->home = vars->home ? strdup(vars->home) : NULL;
+	l->tmpdir = strdup(vars->tmpdir ? vars->tmpdir : "/tmp");
+	pthread_mutex_init(&l->lock, NULL);
+	*out = steal_pointer(&l);
+	return 0;
+}
+
+void lb_learn_free(struct lb_learn *l)
+{
+	if (!l)
+		return;
+	for (int c = 0; c < LB_CLASS__COUNT; c++)
+		table_free(&l->cls[c]);
+	table_free(&l->refused_syscalls);
+	free(l->cwd);
+	free(l->home);
+	free(l->tmpdir);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, const char *verdict,
+		 const char *rule)
+{
+	if ((size_t)cls >= LB_CLASS__COUNT || !object)
+		return -EINVAL;
+	if (rule && strcmp(rule, "implicit") == 0)
+		return 0; /* implicit grants stay implicit */
+	pthread_mutex_lock(&l->lock);
+	int rc;
+	if (cls == LB_CLASS_SYSCALL) {
+		/* Only refused (dangerous) syscalls reach the log as such:
+		 * they are reported, never granted. */
+		bool refused = verdict && strcmp(verdict, "allow") != 0;
+		rc = refused ? table_add(&l->refused_syscalls, object, 1) : 0;
+	} else {
+		rc = table_add(&l->cls[cls], object, 1);
+	}
+	l->total++;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+/* ---- a small reader for our own flat JSON records ------------------------------ */
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+static void put_utf8(char **o, unsigned cp)
+{
+	if (cp < 0x80) {
+		*(*o)++ = (char)cp;
+	} else if (cp < 0x800) {
+		*(*o)++ = (char)(0xc0 | (cp >> 6));
+		*(*o)++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*(*o)++ = (char)(0xe0 | (cp >> 12));
+		*(*o)++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*(*o)++ = (char)(0x80 | (cp & 0x3f));
+	}
+}
+
+/* Parse a JSON string at p (at the opening quote) into out (cap bytes).
+ * Returns the position after it, NULL on error. */
+static const char *parse_string(const char *p, char *out, size_t cap)
+{
+	char *o = out, *end = out + cap - 4;
+	if (*p++ != '"')
+		return NULL;
+	while (*p && *p != '"') {
+		if (o >= end)
+			return NULL;
+		if (*p != '\\') {
+			*o++ = *p++;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'n': *o++ = '\n'; break;
+		case 't': *o++ = '\t'; break;
+		case 'r': *o++ = '\r'; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'u': {
+			unsigned cp = 0;
+			for (int i = 1; i <= 4; i++) {
+				char h = p[i];
+				cp <<= 4;
+				if (h >= '0' && h <= '9')
+					cp |= (unsigned)(h - '0');
+				else if (h >= 'a' && h <= 'f')
+					cp |= (unsigned)(h - 'a' + 10);
+				else if (h >= 'A' && h <= 'F')
+					cp |= (unsigned)(h - 'A' + 10);
+				else
+					return NULL;
+			}
+			put_utf8(&o, cp);
+			p += 4;
+			break;
+		}
+		case '\0':
+			return NULL;
+		default:
+			*o++ = *p;
+		}
+		p++;
+	}
+	if (*p != '"')
+		return NULL;
+	*o = '\0';
+	return p + 1;
+}
+
+/* Skip any JSON value (numbers, literals, nested objects and arrays). */
+static const char *skip_value(const char *p)
+{
+	char tmp[8192];
+	if (*p == '"')
+		return parse_string(p, tmp, sizeof(tmp));
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		do {
+			if (*p == '"') {
+				p = parse_string(p, tmp, sizeof(tmp));
+				if (!p)
+					return NULL;
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if (*p == '}' || *p == ']')
+				depth--;
+			else if (!*p)
+				return NULL;
+			p++;
+		} while (depth > 0);
+		return p;
+	}
+	while (*p && *p != ',' && *p != '}')
+		p++;
+	return p;
+}
+
+struct record {
+	char cls[32], object[8192], verdict[32], rule[8192];
+	bool is_event;
+};
+
+static int parse_record(const char *line, struct record *r)
+{
+	const char *p = skip_ws(line);
+	if (*p == '\0')
+		return 1; /* blank line */
+	if (*p++ != '{')
+		return -EINVAL;
+	for (;;) {
+		char key[64];
+		p = skip_ws(p);
+		if (*p == '}')
+			return 0;
+		if (!(p = parse_string(p, key, sizeof(key))))
+			return -EINVAL;
+		p = skip_ws(p);
+		if (*p++ != ':')
+			return -EINVAL;
+		p = skip_ws(p);
+		char *dst = NULL;
+		size_t cap = 0;
+		if (strcmp(key, "class") == 0)
+			dst = r->cls, cap = sizeof(r->cls);
+		else if (strcmp(key, "object") == 0)
+			dst = r->object, cap = sizeof(r->object);
+		else if (strcmp(key, "verdict") == 0)
+			dst = r->verdict, cap = sizeof(r->verdict);
+		else if (strcmp(key, "rule") == 0)
+			dst = r->rule, cap = sizeof(r->rule);
+		else if (strcmp(key, "event") == 0)
+			r->is_event = true;
+		p = dst && *p == '"' ? parse_string(p, dst, cap) : skip_value(p);
+		if (!p)
+			return -EINVAL;
+		p = skip_ws(p);
+		if (*p == ',')
+			p++;
+		else if (*p != '}')
+			return -EINVAL;
+	}
+}
+
+int lb_learn_add_json(struct lb_learn *l, const char *line)
+{
+	struct record r = { 0 };
+	int rc = parse_record(line, &r);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if (r.is_event || !r.cls[0])
+		return 0;
+	int cls = lb_class_from_name(r.cls);
+	if (cls < 0)
+		return -EINVAL;
+	return lb_learn_add(l, (enum lb_class)cls, r.object, r.verdict, r.rule);
+}
+
+/* ---- generalisation ----------------------------------------------------------------- */
+
+static bool under(const char *path, const char *dir)
+{
+	if (!dir || !*dir)
+		return false;
+	size_t n = strlen(dir);
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* out = a + b, truncated to len (paths longer than PATH_MAX never occur:
+ * the resolver refuses them). */
+static void join(char *out, size_t len, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la >= len)
+		la = len - 1;
+	memmove(out, a, la); /* a may be out itself */
+	if (lb >= len - la)
+		lb = len - la - 1;
+	memmove(out + la, b, lb);
+	out[la + lb] = '\0';
+}
+
+/* Never folded into a wildcard: a grant must name these exactly. */
+static bool is_secret(const struct lb_learn *l, const char *path)
+{
+	static const char *const system[] = { "/etc/shadow", "/etc/gshadow", "/etc/ssh",
+					      "/etc/sudoers", "/etc/sudoers.d", "/root" };
+	static const char *const in_home[] = { ".ssh", ".aws", ".gnupg", ".config/gh", ".netrc",
+					       ".docker", ".kube", ".git-credentials", ".pgpass" };
+	for (size_t i = 0; i < LB_ARRAY_SIZE(system); i++) {
+		/* /root is a secret of other users, not of root's own runs */
+		if (l->home && strcmp(system[i], "/root") == 0 && strcmp(l->home, "/root") == 0)
+			continue;
+		if (under(path, system[i]))
+			return true;
+	}
+	if (!l->home || strcmp(l->home, "/") == 0)
+		return false;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(in_home); i++) {
+		char p[4200];
+		join(p, sizeof(p), l->home, "/");
+		join(p, sizeof(p), p, in_home[i]);
+		if (under(path, p))
+			return true;
+	}
+	return false;
+}
+
+/* The variable form of path: "$CWD/src/a.c". The longest matching
+ * variable wins ($CWD is usually inside $HOME). */
+static void with_vars(const struct lb_learn *l, const char *path, char *out, size_t len)
+{
+	const struct {
+		const char *name, *dir;
+	} vars[] = { { "$CWD", l->cwd }, { "$TMPDIR", l->tmpdir }, { "$HOME", l->home } };
+	size_t best = LB_ARRAY_SIZE(vars), best_len = 0;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(vars); i++) {
+		const char *d = vars[i].dir;
+		if (!d || strcmp(d, "/") == 0 || !under(path, d))
+			continue;
+		if (strlen(d) > best_len) {
+			best = i;
+			best_len = strlen(d);
+		}
+	}
+	if (best == LB_ARRAY_SIZE(vars))
+		join(out, len, path, "");
+	else
+		join(out, len, vars[best].name, path + best_len);
+}
+
+/* First n components of p ("/usr/lib/x/y", 2 -> "/usr/lib"). */
+static void first_components(const char *p, int n, char *out, size_t len)
+{
+	const char *s = p;
+	for (int i = 0; i < n && *s; i++) {
+		s = strchr(s + 1, '/');
+		if (!s) {
+			s = p + strlen(p);
+			break;
+		}
+	}
+	size_t k = (size_t)(s - p);
+	snprintf(out, len, "%.*s", (int)(k < len ? k : len - 1), p);
+}
+
+static int depth_of(const char *p)
+{
+	int d = 0;
+	for (; *p; p++)
+		d += *p == '/';
+	return d;
+}
+
+/* The rule pattern that covers path (variable form). */
+static void fold(const struct lb_learn *l, const char *path, char *out, size_t len)
+{
+	char v[4096], head[4096];
+	if (is_secret(l, path)) {
+		join(out, len, path, "");
+		return;
+	}
+	with_vars(l, path, v, sizeof(v));
+	if (strncmp(v, "$CWD", 4) == 0 || strncmp(v, "$TMPDIR", 7) == 0) {
+		snprintf(out, len, "%s/**", v[1] == 'C' ? "$CWD" : "$TMPDIR");
+		return;
+	}
+	if (strncmp(v, "$HOME/", 6) == 0) {
+		/* $HOME/.cache/pip/x gives $HOME/.cache and everything below;
+		 * $HOME/.bashrc stays exact. */
+		first_components(v + 5, 1, head, sizeof(head));
+		if (depth_of(v + 5) > 1) {
+			char tmp[4200];
+			join(tmp, sizeof(tmp), "$HOME", head);
+			join(out, len, tmp, "/**");
+		} else {
+			join(out, len, v, "");
+		}
+		return;
+	}
+	if (under(v, "/proc/self") || strncmp(v, "/proc/", 6) == 0) {
+		snprintf(out, len, "%s", under(v, "/proc/self") ? "/proc/self/**" : "/proc/**");
+		return;
+	}
+	static const char *const shared2[] = { "/usr", "/opt", "/sys", "/var/lib", "/var/cache" };
+	for (size_t i = 0; i < LB_ARRAY_SIZE(shared2); i++) {
+		if (under(v, shared2[i]) && depth_of(v) > depth_of(shared2[i]) + 1) {
+			first_components(v, depth_of(shared2[i]) + 1, head, sizeof(head));
+			join(out, len, head, "/**");
+			return;
+		}
+	}
+	static const char *const shared1[] = { "/lib", "/lib64", "/lib32", "/bin", "/sbin" };
+	for (size_t i = 0; i < LB_ARRAY_SIZE(shared1); i++) {
+		if (under(v, shared1[i]) && strcmp(v, shared1[i]) != 0) {
+			snprintf(out, len, "%s/**", shared1[i]);
+			return;
+		}
+	}
+	if (under(v, "/etc") && depth_of(v) > 2) {
+		/* /etc/ssl/certs/x gives /etc/ssl and below; never all of /etc,
+		 * which holds secrets. */
+		first_components(v, 2, head, sizeof(head));
+		join(out, len, head, "/**");
+		return;
+	}
+	join(out, len, v, "");
+}
+
+/* Second pass: three or more rules for directories right under /usr
+ * (/usr/lib, /usr/share...) become one rule for /usr. */
+static void merge_usr(struct table *t)
+{
+	size_t n = 0;
+	unsigned long sum = 0;
+	for (size_t i = 0; i < t->cap; i++) {
+		const char *p = t->slots[i].obj;
+		if (p && strncmp(p, "/usr/", 5) == 0 && depth_of(p) == 3 &&
+		    strcmp(p + strlen(p) - 3, "/**") == 0) {
+			n++;
+			sum += t->slots[i].count;
+		}
+	}
+	if (n < 3)
+		return;
+	for (size_t i = 0; i < t->cap; i++) {
+		char *p = t->slots[i].obj;
+		if (p && strncmp(p, "/usr/", 5) == 0) {
+			if (!(depth_of(p) == 3 && strcmp(p + strlen(p) - 3, "/**") == 0))
+				sum += t->slots[i].count;
+			strcpy(p, "/usr/**"); /* fits: every such string is longer */
+		}
+	}
+	/* Rebuild to merge the now-identical keys. */
+	struct table merged = { 0 };
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].obj && strcmp(t->slots[i].obj, "/usr/**") != 0)
+			table_add(&merged, t->slots[i].obj, t->slots[i].count);
+	table_add(&merged, "/usr/**", sum);
+	table_free(t);
+	*t = merged;
+}
+
+static bool needs_quotes(const char *s)
+{
+	for (; *s; s++)
+		if (*s == ' ' || *s == '\t' || *s == '"' || *s == '#' || *s == '\\')
+			return true;
+	return false;
+}
+
+static void append_word(char **buf, size_t *len, size_t *cap, const char *w)
+{
+	char q[8200];
+	if (needs_quotes(w)) {
+		char *o = q;
+		*o++ = '"';
+		for (; *w && o < q + sizeof(q) - 3; w++) {
+			if (*w == '"' || *w == '\\')
+				*o++ = '\\';
+			*o++ = *w;
+		}
+		*o++ = '"';
+		*o = '\0';
+		w = q;
+	}
+	size_t n = strlen(w);
+	if (*len + n + 1 > *cap) {
+		size_t nc = (*cap + n + 1) * 2;
+		char *nb = realloc(*buf, nc);
+		if (!nb)
+			return;
+		*buf = nb;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, w, n + 1);
+	*len += n;
+}
+
+static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	char tmp[8400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	size_t n = strlen(tmp);
+	if (*len + n + 1 > *cap) {
+		size_t nc = (*cap + n + 1) * 2;
+		char *nb = realloc(*buf, nc);
+		if (!nb)
+			return;
+		*buf = nb;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, tmp, n + 1);
+	*len += n;
+}
+
+static bool read_covers(const struct table *read, const char *pattern)
+{
+	for (size_t i = 0; i < read->cap; i++) {
+		const char *r = read->slots[i].obj;
+		if (!r)
+			continue;
+		if (strcmp(r, pattern) == 0)
+			return true;
+		size_t n = strlen(r);
+		if (n >= 3 && strcmp(r + n - 3, "/**") == 0 && strncmp(pattern, r, n - 3) == 0 &&
+		    (pattern[n - 3] == '/' || pattern[n - 3] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* Another rule of the table, a directory with everything below it,
+ * covers obj. */
+static bool covered_by_wider(const struct table *t, const char *obj)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		const char *r = t->slots[i].obj;
+		if (!r || strcmp(r, obj) == 0)
+			continue;
+		size_t n = strlen(r);
+		if (n >= 3 && strcmp(r + n - 3, "/**") == 0 && strncmp(obj, r, n - 3) == 0 &&
+		    (obj[n - 3] == '/' || obj[n - 3] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+char *lb_learn_policy(struct lb_learn *l, const char *source_note)
+{
+	static const enum lb_class order[] = { LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC,
+					       LB_CLASS_STAT, LB_CLASS_CONNECT, LB_CLASS_BIND };
+	struct table folded[LB_CLASS__COUNT] = { 0 };
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (size_t k = 0; k < LB_ARRAY_SIZE(order); k++) {
+		enum lb_class c = order[k];
+		const struct table *t = &l->cls[c];
+		for (size_t i = 0; i < t->cap; i++) {
+			if (!t->slots[i].obj)
+				continue;
+			char pat[4096];
+			if (c == LB_CLASS_CONNECT || c == LB_CLASS_BIND)
+				snprintf(pat, sizeof(pat), "%s", t->slots[i].obj);
+			else
+				fold(l, t->slots[i].obj, pat, sizeof(pat));
+			table_add(&folded[c], pat, t->slots[i].count);
+		}
+		if (c != LB_CLASS_CONNECT && c != LB_CLASS_BIND)
+			merge_usr(&folded[c]);
+	}
+	appendf(&buf, &len, &cap, "version 1\n# Generated by litebox from %lu recorded accesses%s%s.\n"
+		"# Each rule says how many accesses it covers. Review it, tighten it, then\n"
+		"# enforce it with: litebox run -p THIS-FILE -- PROGRAM\n",
+		l->total, source_note ? " of " : "", source_note ? source_note : "");
+	for (size_t k = 0; k < LB_ARRAY_SIZE(order); k++) {
+		enum lb_class c = order[k];
+		lb_autofree struct obs *v = table_sorted(&folded[c]);
+		if (!v)
+			continue;
+		bool header = false;
+		for (size_t i = 0; v[i].obj; i++) {
+			/* read implies stat; a directory rule covers what is below */
+			if (c == LB_CLASS_STAT && read_covers(&folded[LB_CLASS_READ], v[i].obj))
+				continue;
+			if (c != LB_CLASS_CONNECT && c != LB_CLASS_BIND &&
+			    covered_by_wider(&folded[c], v[i].obj))
+				continue;
+			if (!header) {
+				appendf(&buf, &len, &cap, "\n");
+				header = true;
+			}
+			appendf(&buf, &len, &cap, "allow %-7s ", lb_class_name(c));
+			if (c == LB_CLASS_CONNECT || c == LB_CLASS_BIND)
+				appendf(&buf, &len, &cap, "%s", v[i].obj);
+			else
+				append_word(&buf, &len, &cap, v[i].obj);
+			appendf(&buf, &len, &cap, "  # %lu access%s\n", v[i].count, v[i].count == 1 ? "" : "es");
+		}
+	}
+	lb_autofree struct obs *ref = table_sorted(&l->refused_syscalls);
+	for (size_t i = 0; ref && ref[i].obj; i++)
+		appendf(&buf, &len, &cap, "%s# refused and not granted (dangerous): syscall %s (%lu time%s)\n",
+			i == 0 ? "\n" : "", ref[i].obj, ref[i].count, ref[i].count == 1 ? "" : "s");
+	pthread_mutex_unlock(&l->lock);
+	for (int c = 0; c < LB_CLASS__COUNT; c++)
+		table_free(&folded[c]);
+	return buf;
+}
