@@ -20,7 +20,7 @@ void lb_hint(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("Hint: ", stderr);
+	fputs("litebox: hint: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""The command line contract of cli.md: --version, --help, and the 125
+status (with a `litebox: ` message on standard error) for every misuse,
+checking on the host that the program did not run."""
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import eq, litebox, test
+
+_DIRS = []
+
+
+def tmp():
+    d = lbtest.tmpdir()
+    _DIRS.append(d)
+    return d
+
+
+def misuse(*args, cwd=None):
+    """litebox ARGS must exit 125 with one `litebox: ` line on stderr."""
+    p = litebox(*args, cwd=cwd, timeout=30)
+    eq(p.returncode, 125, f"status of litebox {' '.join(args)} (stderr {p.stderr!r})")
+    lines = p.stderr.splitlines()
+    assert lines, f"litebox {' '.join(args)}: nothing on standard error"
+    assert lines[0].startswith("litebox: "), f"first stderr line: {lines[0]!r}"
+    prefixed = [line for line in lines if line.startswith("litebox: ")]
+    eq(len(prefixed), 1, f"lines starting 'litebox: ' in {p.stderr!r}")
+    eq(p.stdout, "", f"stdout of litebox {' '.join(args)}")
+    return p
+
+
+MISUSES = [
+    ("run", "--no-such-option", "--", "true"),
+    ("--no-such-option",),
+    ("run",),
+    ("no-such-command",),
+    ("run", "--timeout", "abc", "--", "true"),
+    ("run", "--platform", "nope", "--", "true"),
+]
+
+
+def not_run(d):
+    eq(os.listdir(d), [], "files created: the program ran despite the error")
+
+
+@test
+def version_exits_0():
+    p = litebox("--version", timeout=30)
+    eq(p.returncode, 0, "status")
+    assert p.stdout.startswith("litebox "), f"stdout: {p.stdout!r}"
+    eq(len(p.stdout.strip().splitlines()), 1, "one line")
+    eq(p.stderr, "", "stderr")
+
+
+@test
+def help_exits_0():
+    p = litebox("--help", timeout=30)
+    eq(p.returncode, 0, "status")
+    for cmd in ("run", "learn", "policy", "inspect"):
+        assert cmd in p.stdout, f"--help does not mention {cmd}: {p.stdout!r}"
+    eq(p.stderr, "", "stderr")
+    p = litebox("help", "run", timeout=30)
+    eq(p.returncode, 0, "help run")
+    assert "--timeout" in p.stdout and "--policy" in p.stdout, p.stdout
+
+
+@test
+def unknown_option_is_125():
+    d = tmp()
+    misuse("run", "--no-such-option", "--", "touch", os.path.join(d, "ran"), cwd=d)
+    misuse("run", "-Z", "touch", os.path.join(d, "ran"), cwd=d)
+    not_run(d)
+    misuse("--no-such-option")
+
+
+@test
+def run_without_program_is_125():
+    d = tmp()
+    misuse("run", cwd=d)
+    misuse("run", "--", cwd=d)
+    misuse("run", "-q", cwd=d)
+
+
+@test
+def unknown_command_is_125():
+    misuse("no-such-command")
+    misuse("runn", "true")
+
+
+@test
+def bad_timeout_is_125():
+    d = tmp()
+    for bad in ("abc", "-5s", "10x", ""):
+        misuse("run", "--timeout", bad, "--", "touch", os.path.join(d, "ran"), cwd=d)
+    not_run(d)
+    # Control: a well-formed timeout runs the program.
+    p = litebox("run", "-q", "--timeout", "30s", "--", "touch", os.path.join(d, "ran"), cwd=d)
+    eq(p.returncode, 0, f"control run (stderr {p.stderr!r})")
+    assert os.path.exists(os.path.join(d, "ran")), "control: the program did not run"
+
+
+@test
+def bad_platform_is_125():
+    d = tmp()
+    misuse("run", "--platform", "nope", "--", "touch", os.path.join(d, "ran"), cwd=d)
+    not_run(d)
+    p = litebox("run", "-q", "--platform", "seccomp", "--", "touch", os.path.join(d, "ran"), cwd=d)
+    eq(p.returncode, 0, f"control: --platform seccomp (stderr {p.stderr!r})")
+    assert os.path.exists(os.path.join(d, "ran")), "control: the program did not run"
+
+
+@test
+def misuse_messages_are_all_prefixed():
+    """cli.md: litebox writes its own messages to standard error, each
+    prefixed `litebox: ` (a bare `Hint: ` line is not)."""
+    bad = {}
+    for args in MISUSES:
+        p = litebox(*args, timeout=30)
+        eq(p.returncode, 125, f"status of litebox {' '.join(args)}")
+        unprefixed = [line for line in p.stderr.splitlines() if not line.startswith("litebox: ")]
+        if unprefixed:
+            bad[" ".join(args)] = unprefixed
+    eq(bad, {}, "stderr lines without the 'litebox: ' prefix")
+
+
+if __name__ == "__main__":
+    try:
+        lbtest.run()
+    finally:
+        for d in _DIRS:
+            shutil.rmtree(d, ignore_errors=True)
