@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Audit mode, the JSON Lines log, `litebox learn` and `policy generate`:
+the generated policy, enforced, lets the same program reach the same
+result, and is no broader than needed for secrets."""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import eq, litebox, test
+
+PY = "/usr/bin/python3"
+
+
+def c_project():
+    d = lbtest.tmpdir()
+    for i in range(4):
+        with open(os.path.join(d, f"m{i}.c"), "w") as f:
+            f.write(f"int f{i}(void) {{ return {i * 10}; }}\n")
+    with open(os.path.join(d, "main.c"), "w") as f:
+        f.write("#include <stdio.h>\n" + "".join(f"int f{i}(void);\n" for i in range(4)) +
+                "int main(void) { printf(\"%d\\n\", " + "+".join(f"f{i}()" for i in range(4)) + "); return 0; }\n")
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("OBJ=main.o m0.o m1.o m2.o m3.o\nprog: $(OBJ)\n\tcc -o $@ $(OBJ)\n%.o: %.c\n\tcc -c $<\n"
+                "clean:\n\trm -f *.o prog\n")
+    return d
+
+
+def records(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+@test
+def audit_log_has_the_fields_and_a_summary():
+    d = lbtest.tmpdir()
+    log = os.path.join(d, "a.jsonl")
+    p = litebox("run", "-q", "-p", "strict", "--audit", "--log", log, "--", "/bin/cat", "/etc/hostname", cwd=d)
+    eq(p.returncode, 0, "audit mode refuses nothing: " + p.stderr)
+    recs = records(log)
+    last = recs[-1]
+    eq(last.get("event"), "exit", "last line is the summary")
+    for k in ["status", "signal", "counts", "duration_ms"]:
+        assert k in last, k
+    body = recs[:-1]
+    assert body, "records were written"
+    for r in body:
+        for k in ["time", "pid", "comm", "exe", "syscall", "class", "object", "verdict", "rule", "mode"]:
+            assert k in r, (k, r)
+        eq(r["mode"], "audit", "mode")
+    wd = [r for r in body if r["verdict"] == "would-deny" and r["object"] == "/etc/hostname"]
+    assert wd, "reading /etc/hostname under strict is a would-deny"
+    total = sum(last["counts"].values())
+    eq(total, len(body), "summary counts every record")
+
+
+@test
+def log_that_cannot_be_written_fails_the_run():
+    p = litebox("run", "-q", "--log", "/dev/full", "--", "/bin/true")
+    eq(p.returncode, 125, "a log on /dev/full fails the run: " + p.stderr)
+    assert "litebox:" in p.stderr
+
+
+@test
+def learn_a_build_then_enforce_it():
+    d = c_project()
+    pol = os.path.join(d, "learned.policy")
+    p = litebox("learn", "-q", "-o", pol, "--", "make", "-j2", cwd=d)
+    eq(p.returncode, 0, "learning run: " + p.stderr)
+    text = open(pol).read()
+    assert "$CWD/**" in text, text
+    chk = litebox("policy", "check", pol)
+    eq(chk.returncode, 0, "the learned policy checks clean: " + chk.stderr)
+    subprocess.run(["make", "clean"], cwd=d, capture_output=True)
+    p = litebox("run", "-p", pol, "--", "make", "-j2", cwd=d)
+    eq(p.returncode, 0, "enforced run of the learned policy: " + p.stderr)
+    out = subprocess.run([os.path.join(d, "prog")], capture_output=True, text=True).stdout
+    eq(out.strip(), "60", "the program built under the learned policy")
+
+
+@test
+def learn_a_python_script_then_enforce_it():
+    d = lbtest.tmpdir()
+    with open(os.path.join(d, "conf.ini"), "w") as f:
+        f.write("[a]\nx = 21\n")
+    with open(os.path.join(d, "s.py"), "w") as f:
+        f.write("import configparser\nc = configparser.ConfigParser(); c.read('conf.ini')\n"
+                "open('out.txt', 'w').write(str(2 * int(c['a']['x'])))\n")
+    pol = os.path.join(d, "learned.policy")
+    p = litebox("learn", "-q", "-o", pol, "--", PY, "s.py", cwd=d)
+    eq(p.returncode, 0, "learning run: " + p.stderr)
+    os.unlink(os.path.join(d, "out.txt"))
+    p = litebox("run", "-p", pol, "--", PY, "s.py", cwd=d)
+    eq(p.returncode, 0, "enforced: " + p.stderr)
+    eq(open(os.path.join(d, "out.txt")).read(), "42", "output written under the learned policy")
+
+
+@test
+def generated_policy_never_folds_secrets():
+    d = lbtest.tmpdir()
+    home = lbtest.tmpdir()
+    os.makedirs(os.path.join(home, ".ssh"))
+    for n in ["id_rsa", "config"]:
+        with open(os.path.join(home, ".ssh", n), "w") as f:
+            f.write("k")
+    log = os.path.join(d, "a.jsonl")
+    env = dict(os.environ, HOME=home)
+    p = litebox("run", "-q", "-p", "permissive", "--audit", "--log", log, "--", "/bin/sh", "-c",
+                f"cat {home}/.ssh/id_rsa {home}/.ssh/config /usr/include/stdio.h /usr/include/stdlib.h "
+                "/usr/share/dict/words /usr/lib/os-release >/dev/null 2>&1; true", cwd=d, env=env)
+    eq(p.returncode, 0, p.stderr)
+    g = litebox("policy", "generate", "--from", log, env=env, cwd=d)
+    eq(g.returncode, 0, "generate: " + g.stderr)
+    lines = [l.split("#")[0].split() for l in g.stdout.splitlines() if l.startswith("allow")]
+    objs = [l[2] for l in lines if len(l) > 2]
+    assert "$HOME/.ssh/id_rsa" in objs and "$HOME/.ssh/config" in objs, g.stdout
+    assert not any(o.startswith("$HOME/.ssh/*") or o in ("$HOME/**", "/**") for o in objs), g.stdout
+    assert any(o.startswith("/usr/") and o.endswith("/**") for o in objs), "system reads are folded: " + g.stdout
+    assert not any("syscall" == l[1] for l in lines), "no syscall grants"
+
+
+if __name__ == "__main__":
+    lbtest.run()
