@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -83,15 +84,16 @@ static void set_limit(int resource, uint64_t value)
 	(void)setrlimit(resource, &rl);
 }
 
-static void apply_limits(const struct lb_limits *l)
+static void apply_limits(const struct lb_limits *l, bool in_pids_cgroup)
 {
 	if (!l)
 		return;
+	if (!in_pids_cgroup)
+		set_limit(RLIMIT_NPROC, l->procs);
 	set_limit(RLIMIT_AS, l->memory);
 	set_limit(RLIMIT_NOFILE, l->files);
 	set_limit(RLIMIT_CPU, l->cpu_s);
 	set_limit(RLIMIT_FSIZE, l->fsize);
-	set_limit(RLIMIT_NPROC, l->procs);
 }
 
 static void reset_signals(void)
@@ -103,7 +105,7 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void wait_byte(int fd)
+static char wait_byte(int fd)
 {
 	char c;
 	ssize_t n;
@@ -112,11 +114,13 @@ static void wait_byte(int fd)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(125); /* the supervisor is gone */
+	return c;
 }
 
-static __attribute__((noreturn)) void exec_program(const struct lb_launch_config *cfg, int report)
+static __attribute__((noreturn)) void exec_program(const struct lb_launch_config *cfg, int report,
+						  bool in_pids_cgroup)
 {
-	apply_limits(cfg->limits);
+	apply_limits(cfg->limits, in_pids_cgroup);
 	umask(cfg->umask);
 	reset_signals();
 	execve(cfg->exec_path, cfg->argv, cfg->envp);
@@ -160,7 +164,8 @@ static __attribute__((noreturn)) void sandbox_init(const struct lb_launch_config
 						   const struct lb_prepared *prep, int report, int go)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	wait_byte(go); /* uid/gid maps written; also fails if litebox died */
+	/* uid/gid maps written, pids cgroup joined ('c'); fails if litebox died */
+	bool in_pids_cgroup = wait_byte(go) == 'c';
 
 	/* As root, and in a user namespace we created (where init holds every
 	 * capability of that namespace) alike. */
@@ -188,7 +193,7 @@ static __attribute__((noreturn)) void sandbox_init(const struct lb_launch_config
 		_exit(125);
 	}
 	if (program == 0)
-		exec_program(cfg, report);
+		exec_program(cfg, report, in_pids_cgroup);
 	init_loop(program, report);
 }
 
@@ -220,6 +225,71 @@ static int map_ids(pid_t pid, uid_t uid, gid_t gid)
 	return write_file(path, line);
 }
 
+static int write_file(const char *path, const char *text);
+
+/* ---- limit procs: a pids cgroup for the sandbox --------------------------- */
+
+/* RLIMIT_NPROC counts all processes of the user and does not bind root:
+ * `limit procs` is a pids cgroup holding just the sandbox (cgroup v2, or
+ * the v1 pids hierarchy). */
+static int pids_hierarchy(char *root, size_t len, bool *v2)
+{
+	char line[4096];
+	lb_autofclose FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *ctrl = strchr(line, ':');
+		char *path = ctrl ? strchr(ctrl + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		ctrl++;
+		struct stat st;
+		if (strcmp(ctrl, "pids") == 0 &&
+		    stat("/sys/fs/cgroup/pids/cgroup.procs", &st) == 0) {
+			snprintf(root, len, "/sys/fs/cgroup/pids%s", path);
+			*v2 = false;
+			return 0;
+		}
+		if (ctrl[0] == '\0' && strncmp(line, "0", 1) == 0) {
+			const char *mnt = stat("/sys/fs/cgroup/unified/cgroup.procs", &st) == 0
+						  ? "/sys/fs/cgroup/unified"
+						  : "/sys/fs/cgroup";
+			char ctl[4200];
+			snprintf(ctl, sizeof(ctl), "%s%s/cgroup.controllers", mnt, path);
+			lb_autofclose FILE *c = fopen(ctl, "re");
+			char buf[512] = "";
+			if (c && fgets(buf, sizeof(buf), c) && strstr(buf, "pids")) {
+				snprintf(root, len, "%s%s", mnt, path);
+				*v2 = true;
+				return 0;
+			}
+		}
+	}
+	return -ENOTSUP;
+}
+
+static int pids_cgroup_create(pid_t init, uint64_t max, char *dir, size_t len)
+{
+	char root[4096], file[4300], text[64];
+	bool v2 = false;
+	int rc = pids_hierarchy(root, sizeof(root), &v2);
+	if (rc < 0)
+		return rc;
+	snprintf(dir, len, "%s/litebox.%d", strcmp(root, "/") ? root : "", (int)getpid());
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(file, sizeof(file), "%s/pids.max", dir);
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)max);
+	if ((rc = write_file(file, text)) < 0)
+		return rc;
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	snprintf(text, sizeof(text), "%d", (int)init);
+	return write_file(file, text);
+}
+
 struct supervisor {
 	const struct lb_launch_config *cfg;
 	struct lb_launch_result *res;
@@ -227,6 +297,7 @@ struct supervisor {
 	int report, go, sigfd, timerfd;
 	struct lb_platform *platform;
 	bool got_status;
+	char cgroup[4200];
 };
 
 static pid_t clone_init(struct supervisor *s, const struct lb_prepared *prep, int report_w, int go_r)
@@ -411,7 +482,18 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 
 	if (geteuid() != 0 && res->pidns && (rc = map_ids(s.init, getuid(), getgid())) < 0)
 		goto kill_init;
-	if (write(s.go, "g", 1) != 1) {
+	/* The limit is in force before init forks the program. Without a
+	 * pids cgroup it falls back to RLIMIT_NPROC, which root ignores:
+	 * refuse to run rather than pretend. */
+	if (cfg->limits && cfg->limits->procs &&
+	    pids_cgroup_create(s.init, cfg->limits->procs + 1, s.cgroup, sizeof(s.cgroup)) < 0) {
+		s.cgroup[0] = '\0';
+		if (geteuid() == 0) {
+			rc = -ENOTSUP;
+			goto kill_init;
+		}
+	}
+	if (write(s.go, s.cgroup[0] ? "c" : "g", 1) != 1) {
 		rc = -EPIPE;
 		goto kill_init;
 	}
@@ -430,6 +512,8 @@ stop_platform:
 	}
 	if (s.timerfd >= 0)
 		close(s.timerfd);
+	if (s.cgroup[0])
+		rmdir(s.cgroup); /* empty now: init and the namespace are gone */
 restore_signals:
 	close(s.sigfd);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

@@ -10,7 +10,8 @@
 /* ---- path patterns ----------------------------------------------------
  * Absolute patterns (after variable expansion). '*' any run of characters
  * inside one component, '?' one character (one UTF-8 code point), '**' any
- * number of whole components (zero included), "/dir/**" also matches "/dir".
+ * number of whole components (zero included), and DIR followed by "/" and
+ * "**" also matches DIR itself.
  * "." and ".." components are rejected. Matching is linear in the path
  * length (no backtracking blow-up). Paths given to match are canonical
  * absolute paths (no "//", ".", ".." and no trailing '/', except "/"). */
@@ -22,11 +23,20 @@ struct lb_pattern_error {
 };
 
 int lb_pattern_compile(const char *text, struct lb_pattern **out, struct lb_pattern_error *err);
+/* Added: the same for text that is not NUL-terminated (len bytes); a NUL
+ * byte among them is an error. */
+int lb_pattern_compile_len(const char *text, size_t len, struct lb_pattern **out,
+			   struct lb_pattern_error *err);
+/* Added: a pattern has at most this many components (more is a compile
+ * error); it bounds the matcher's on-stack state so matching never allocates. */
+#define LB_PATTERN_MAX_COMPONENTS 256
 bool lb_pattern_match(const struct lb_pattern *p, const char *path);
 const char *lb_pattern_text(const struct lb_pattern *p);
-/* Longest literal directory prefix (e.g. "/usr/lib" for "/usr/lib/ *.so"),
+/* Longest literal directory prefix (e.g. "/usr/lib" for a pattern of the .so files in /usr/lib),
  * "/" when the pattern starts with a wildcard component. */
 const char *lb_pattern_prefix(const struct lb_pattern *p);
+/* (Every path the pattern matches is the prefix or lies below it; for a
+ * literal pattern the prefix is the whole pattern.) */
 bool lb_pattern_is_literal(const struct lb_pattern *p);
 /* Conservative: true only when every path b matches is also matched by a. */
 bool lb_pattern_covers(const struct lb_pattern *a, const struct lb_pattern *b);
@@ -56,7 +66,7 @@ struct lb_addr_pattern;
 
 /* Parse one address object written as two words, PROTO and ADDR:
  * ("tcp", "127.0.0.1:5432"), ("udp", "[::1]:53"), ("tcp", "10.0.0.0/8:*"),
- * ("tcp", "localhost:8000-8099"), ("tcp", "*:443"), ("unix", "/run/x/ *.sock"),
+ * ("tcp", "localhost:8000-8099"), ("tcp", "*:443"), ("unix", a path pattern),
  * ("unix", "@name*"). Or the single word "*" (proto "*", addr NULL): every
  * address of every family. err->col is relative to the ADDR word (or PROTO
  * word when the protocol is unknown, with err_in_proto set). */
