@@ -256,6 +256,8 @@ static int try_fast_dirpart(struct walk *w)
 	if (!last)
 		return 0;
 	size_t dlen = (size_t)(last - s);
+	if (last[1] == '\0')
+		return 0; /* a trailing slash: the last name is the object, walk it slowly */
 	if (dlen == 0 || dlen >= PATH_MAX)
 		return 0;
 	char dir[PATH_MAX];
