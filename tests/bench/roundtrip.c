@@ -6,7 +6,9 @@
  *   open     - openat + close of /dev/null: resolved, judged, opened, ADDFD.
  * Run it natively and under `litebox run` (see docs/benchmarks.md). Prints
  * one line per operation: NAME ns_per_call (median of 7 batches). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

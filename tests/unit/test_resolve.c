@@ -20,7 +20,7 @@ static int rootfd = -1;
 
 static void mk(const char *rel, bool dir)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/%s", root, rel);
 	if (dir)
 		cr_assert(mkdir(p, 0755) == 0, "mkdir %s", p);
@@ -30,7 +30,7 @@ static void mk(const char *rel, bool dir)
 
 static void ln(const char *target, const char *rel)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/%s", root, rel);
 	cr_assert(symlink(target, p) == 0, "symlink %s", p);
 }
@@ -141,7 +141,7 @@ Test(resolve, dirfd_is_the_parent)
 	struct lb_resolved out;
 	cr_assert_eq(lb_resolve(&ctx, start, root, "chain/flink", LB_RES_FOLLOW, &out), 0);
 	struct stat a, b;
-	char p[PATH_MAX];
+	char p[PATH_MAX + 64];
 	snprintf(p, sizeof(p), "%s/a/b/f", root);
 	cr_assert_eq(fstatat(out.dirfd, out.name, &a, AT_SYMLINK_NOFOLLOW), 0);
 	cr_assert_eq(stat(p, &b), 0);
@@ -225,7 +225,7 @@ Test(resolve, long_paths)
 
 Test(resolve, deleted_directory_has_no_path)
 {
-	char d[PATH_MAX], buf[PATH_MAX];
+	char d[PATH_MAX + 64], buf[PATH_MAX];
 	snprintf(d, sizeof(d), "%s/gone", root);
 	cr_assert_eq(mkdir(d, 0755), 0);
 	int fd = open(d, O_PATH | O_DIRECTORY);
