@@ -412,14 +412,14 @@ static void on_event(void *arg, const struct lb_event *ev)
 	struct run_state *st = arg;
 	if (lb_audit_record(st->audit, ev) < 0)
 		st->log_failed = true;
-	if (st->learn) {
+	if (st->learn && !ev->absent) {
 		char rule[PATH_MAX + 16];
 		lb_decision_rule(ev->decision, rule, sizeof(rule));
 		if (lb_learn_add(st->learn, ev->cls, ev->object, lb_event_verdict_name(ev->verdict), rule) < 0)
 			st->log_failed = true;
 	}
 	bool denial = ev->verdict != LB_EV_ALLOW;
-	if (st->opts->quiet || (!denial && !st->opts->verbose))
+	if (st->opts->quiet || (!denial && !st->opts->verbose) || (ev->absent && !st->opts->verbose))
 		return;
 	char line[PATH_MAX * 2 + 256];
 	format_denial(ev, line, sizeof(line));

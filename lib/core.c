@@ -399,7 +399,7 @@ static const char *policy_view(struct lb_call *c, const char *path, char *buf, s
 }
 
 static void emit(struct lb_call *c, enum lb_class cls, const char *object,
-		 enum lb_event_verdict v, const struct lb_decision *d)
+		 enum lb_event_verdict v, const struct lb_decision *d, bool absent)
 {
 	if (!c->core->cfg.on_event)
 		return;
@@ -415,34 +415,54 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object,
 		.verdict = v,
 		.decision = d,
 		.audited = audited,
+		.absent = absent,
 	};
 	c->core->cfg.on_event(c->core->cfg.event_arg, &ev);
+}
+
+/* A lookup (read, stat, exec) that no rule grants, of an object that does
+ * not exist, is answered ENOENT as the kernel would: PATH searches and
+ * config probes (git, ld.so, python) treat EACCES as an error but ENOENT
+ * as "try the next one". What exists still gets EACCES. This tells that
+ * a path exists as much as Landlock does; `hide` makes a path absent
+ * whether it exists or not. */
+static bool refused_lookup_of_nothing(struct lb_call *c, enum lb_class cls,
+				      const struct lb_decision *d)
+{
+	if (d->verdict != LB_VERDICT_DENY || d->origin != LB_ORIGIN_DEFAULT || !c->cur)
+		return false;
+	if (cls != LB_CLASS_READ && cls != LB_CLASS_STAT && cls != LB_CLASS_EXEC)
+		return false;
+	struct stat st;
+	const char *name = c->cur->name[0] ? c->cur->name : ".";
+	return fstatat(c->cur->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 }
 
 static int apply_decision(struct lb_call *c, enum lb_class cls, const char *object,
 			  const struct lb_decision *d, int deny_errno)
 {
 	if (d->verdict == LB_VERDICT_ALLOW || d->verdict == LB_VERDICT_AUDIT) {
-		emit(c, cls, object, LB_EV_ALLOW, d);
+		emit(c, cls, object, LB_EV_ALLOW, d, false);
 		return 0;
 	}
+	bool absent = refused_lookup_of_nothing(c, cls, d);
 	if (lb_core_mode(c->core) == LB_MODE_AUDIT) {
-		emit(c, cls, object, LB_EV_WOULD_DENY, d);
+		emit(c, cls, object, LB_EV_WOULD_DENY, d, absent);
 		return 0;
 	}
 	if (lb_policy_on_deny(c->core->cfg.policy) == LB_ON_DENY_KILL) {
-		emit(c, cls, object, LB_EV_KILL, d);
+		emit(c, cls, object, LB_EV_KILL, d, absent);
 		if (c->rctx.tgid == 0)
 			c->rctx.tgid = lb_tgid_of(c->t->pid);
 		kill(c->rctx.tgid, SIGKILL);
 		return -deny_errno;
 	}
 	if (d->verdict == LB_VERDICT_HIDE) {
-		emit(c, cls, object, LB_EV_HIDE, d);
+		emit(c, cls, object, LB_EV_HIDE, d, false);
 		return -ENOENT;
 	}
-	emit(c, cls, object, LB_EV_DENY, d);
-	return -deny_errno;
+	emit(c, cls, object, LB_EV_DENY, d, absent);
+	return absent ? -ENOENT : -deny_errno;
 }
 
 int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path)
@@ -604,16 +624,21 @@ void lb_start_release(struct lb_start *s)
 int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,
 		   struct lb_resolved *out)
 {
-	if (path[0] == '/')
-		return lb_resolve(&c->rctx, c->core->rootfd, "/", path, flags, out);
-	if (path[0] == '\0')
+	int rc;
+	if (path[0] == '/') {
+		rc = lb_resolve(&c->rctx, c->core->rootfd, "/", path, flags, out);
+	} else if (path[0] == '\0') {
 		return -ENOENT;
-	struct lb_start s = { .fd = -1 };
-	int rc = lb_start_dir(c, dirfd, &s);
-	if (rc < 0)
-		return rc;
-	rc = lb_resolve(&c->rctx, s.fd, s.path, path, flags, out);
-	lb_start_release(&s);
+	} else {
+		struct lb_start s = { .fd = -1 };
+		rc = lb_start_dir(c, dirfd, &s);
+		if (rc < 0)
+			return rc;
+		rc = lb_resolve(&c->rctx, s.fd, s.path, path, flags, out);
+		lb_start_release(&s);
+	}
+	if (rc == 0)
+		c->cur = out;
 	return rc;
 }
 
@@ -650,13 +675,13 @@ static void handle_untabled(struct lb_call *c)
 			continue;
 		struct lb_decision d = { .verdict = LB_VERDICT_AUDIT, .origin = LB_ORIGIN_POLICY,
 					 .file = rules[i].file, .line = rules[i].line };
-		emit(c, LB_CLASS_SYSCALL, name, LB_EV_ALLOW, &d);
+		emit(c, LB_CLASS_SYSCALL, name, LB_EV_ALLOW, &d, false);
 		lb_reply_continue(c);
 		return;
 	}
 	/* The dangerous set in audit mode: still refused, and recorded. */
 	struct lb_decision d = { .verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN };
-	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d);
+	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d, false);
 	lb_reply_errno(c, EPERM);
 }
 

@@ -38,6 +38,9 @@ struct lb_call {
 	const struct lb_platform_ops *ops;
 	struct lb_resolve_ctx rctx;
 	bool replied;
+	/* The object last resolved: a default refusal of a lookup of
+	 * something that does not exist answers ENOENT (see core.c). */
+	const struct lb_resolved *cur;
 };
 
 /* Where a relative path starts: the caller's cwd or one of its dirfds. */

@@ -283,8 +283,13 @@ static int read_ident(struct ctx *c, Elf *elf, struct elf_facts *f)
 static int checked_phnum(struct ctx *c, Elf *elf, uint64_t size, size_t *out)
 {
 	GElf_Ehdr eh;
-	size_t phnum = 0;
-	if (!gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &phnum) != 0)
+	if (!gelf_getehdr(elf, &eh))
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: cannot read the ELF header");
+	/* libelf quietly reports 0 headers when the table is past the end of
+	 * the file; take the count from the header to say what is wrong. Only
+	 * the PN_XNUM escape (real count in section 0) needs libelf. */
+	size_t phnum = eh.e_phnum;
+	if (phnum == PN_XNUM && elf_getphdrnum(elf, &phnum) != 0)
 		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: bad program header count");
 	if (phnum == 0)
 		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: no program headers");
@@ -339,7 +344,8 @@ static bool vaddr_to_offset(Elf *elf, size_t phnum, uint64_t vaddr, uint64_t *of
 struct dyn_refs {
 	uint64_t strtab, strsz;
 	bool has_strtab, has_strsz;
-	int64_t runpath, rpath; /* -1: absent */
+	uint64_t runpath, rpath;
+	bool has_runpath, has_rpath;
 	uint64_t needed[MAX_NEEDED];
 	size_t n_needed;
 };
@@ -361,8 +367,8 @@ static int scan_dynamic(struct ctx *c, Elf *elf, const GElf_Phdr *ph, uint64_t s
 		switch (dyn.d_tag) {
 		case DT_STRTAB: d->strtab = dyn.d_un.d_ptr; d->has_strtab = true; break;
 		case DT_STRSZ: d->strsz = dyn.d_un.d_val; d->has_strsz = true; break;
-		case DT_RUNPATH: d->runpath = (int64_t)(dyn.d_un.d_val & INT64_MAX); break;
-		case DT_RPATH: d->rpath = (int64_t)(dyn.d_un.d_val & INT64_MAX); break;
+		case DT_RUNPATH: d->runpath = dyn.d_un.d_val; d->has_runpath = true; break;
+		case DT_RPATH: d->rpath = dyn.d_un.d_val; d->has_rpath = true; break;
 		case DT_NEEDED:
 			if (d->n_needed == MAX_NEEDED)
 				return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
@@ -392,7 +398,7 @@ static int read_dyn_strings(struct ctx *c, int fd, Elf *elf, size_t phnum, uint6
 			    const struct dyn_refs *d, struct elf_facts *f)
 {
 	uint64_t off = 0, avail = 0;
-	if (d->n_needed == 0 && d->runpath < 0 && d->rpath < 0)
+	if (d->n_needed == 0 && !d->has_runpath && !d->has_rpath)
 		return 0;
 	if (!d->has_strtab || !d->has_strsz || !vaddr_to_offset(elf, phnum, d->strtab, &off, &avail) ||
 	    d->strsz > avail || !in_file(off, d->strsz, size))
@@ -407,10 +413,10 @@ static int read_dyn_strings(struct ctx *c, int fd, Elf *elf, size_t phnum, uint6
 		f->n_needed++;
 	}
 	int r = 0;
-	if (d->runpath >= 0)
-		r = dyn_string(c, fd, off, d->strsz, (uint64_t)d->runpath, &f->runpath);
-	if (r == 0 && d->rpath >= 0)
-		r = dyn_string(c, fd, off, d->strsz, (uint64_t)d->rpath, &f->rpath);
+	if (d->has_runpath)
+		r = dyn_string(c, fd, off, d->strsz, d->runpath, &f->runpath);
+	if (r == 0 && d->has_rpath)
+		r = dyn_string(c, fd, off, d->strsz, d->rpath, &f->rpath);
 	return r;
 }
 
@@ -423,7 +429,6 @@ static int read_segments(struct ctx *c, int fd, Elf *elf, uint64_t size, struct 
 	lb_autofree struct dyn_refs *d = calloc(1, sizeof(*d));
 	if (!d)
 		return fail_nomem(c);
-	d->runpath = d->rpath = -1;
 	bool seen_dynamic = false;
 	for (size_t i = 0; i < phnum && r == 0; i++) {
 		GElf_Phdr ph;
@@ -540,6 +545,11 @@ static int try_lib(const char *path, char **resolved, struct elf_facts *f)
 	return r;
 }
 
+static bool is_ident_char(char ch)
+{
+	return ch == '_' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
 /* "$ORIGIN/../lib" -> "/opt/app/bin/../lib". NULL for an element with a
  * token we do not expand ($LIB, $PLATFORM): its value depends on the loader. */
 static char *expand_origin(const char *elem, size_t len, const char *origin)
@@ -558,7 +568,7 @@ static char *expand_origin(const char *elem, size_t len, const char *origin)
 		}
 		size_t tok = len - i >= 7 && memcmp(elem + i, "$ORIGIN", 7) == 0 ? 7 :
 			     len - i >= 9 && memcmp(elem + i, "${ORIGIN}", 9) == 0 ? 9 : 0;
-		if (tok == 0 || (tok == 7 && i + 7 < len && (elem[i + 7] == '_' || (elem[i + 7] | 0x20) >= 'a'))) {
+		if (tok == 0 || (tok == 7 && i + 7 < len && is_ident_char(elem[i + 7]))) {
 			free(out);
 			return NULL;
 		}
@@ -739,50 +749,59 @@ static bool spacetab(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
-static char *skip_spacetab(char *s, const char *end)
+/* The helpers of fs/binfmt_script.c: both scan [first, last] inclusive. */
+static char *next_non_spacetab(char *first, const char *last)
 {
-	while (s < end && spacetab(*s))
-		s++;
-	return s < end ? s : NULL;
+	for (; first <= last; first++)
+		if (!spacetab(*first))
+			return first;
+	return NULL;
 }
 
-static char *find_terminator(char *s, const char *end)
+static char *next_terminator(char *first, const char *last)
 {
-	while (s < end && !spacetab(*s) && *s != '\0')
-		s++;
-	return s < end ? s : NULL;
+	for (; first <= last; first++)
+		if (spacetab(*first) || *first == '\0')
+			return first;
+	return NULL;
 }
 
-/* Split a #! line as fs/binfmt_script.c does: the buffer is the first 256
- * bytes, zero padded. Interpreter up to the first space/tab/NUL, then one
- * optional argument (inner blanks kept, trailing blanks trimmed). A line
- * with no newline in the buffer is accepted only when the interpreter name
- * visibly ends inside it. Modifies buf. */
+/* Split a #! line exactly as fs/binfmt_script.c does. buf is the first 256
+ * bytes, zero padded. The interpreter runs up to the first space/tab/NUL,
+ * then one optional argument (inner blanks kept, trailing blanks trimmed).
+ * A line without a newline in the buffer is accepted only when the
+ * interpreter name visibly ends inside it. Modifies buf. */
 static int parse_shebang(struct ctx *c, char *buf, char **name, char **arg)
 {
 	char *buf_end = buf + SCRIPT_BUF_SIZE - 1;
-	char *end = buf + 2;
-	while (end < buf_end && *end != '\n' && *end != '\0')
-		end++;
-	if (*end != '\n') {
-		char *first = skip_spacetab(buf + 2, buf_end);
-		if (!first || !find_terminator(first, buf_end))
+	char *i_end = NULL;
+	for (char *s = buf; s <= buf_end && *s && !i_end; s++) /* strnchr stops at NUL */
+		if (*s == '\n')
+			i_end = s;
+	if (!i_end) {
+		i_end = next_non_spacetab(buf + 2, buf_end);
+		if (!i_end)
+			return fail(c, -ENOEXEC, LB_EXEC_BAD_INTERP, "#! line names no interpreter");
+		if (!next_terminator(i_end, buf_end))
 			return fail(c, -ENOEXEC, LB_EXEC_BAD_INTERP,
 				    "#! line is longer than %d bytes; the interpreter name is cut off",
 				    SCRIPT_BUF_SIZE - 1);
-		end = buf_end;
+		i_end = buf_end;
 	}
-	while (spacetab(end[-1]))
-		end--;
-	char *iname = skip_spacetab(buf + 2, end);
-	if (!iname)
+	while (spacetab(i_end[-1]))
+		i_end--;
+	char *i_name = next_non_spacetab(buf + 2, i_end);
+	if (!i_name || i_name == i_end)
 		return fail(c, -ENOEXEC, LB_EXEC_BAD_INTERP, "#! line names no interpreter");
-	char *sep = find_terminator(iname, end);
-	*arg = sep && *sep != '\0' ? skip_spacetab(sep, end) : NULL;
-	*end = '\0';
-	if (sep)
-		*sep = '\0';
-	*name = iname;
+	char *i_sep = next_terminator(i_name, i_end);
+	char *i_arg = i_sep && *i_sep != '\0' ? next_non_spacetab(i_sep, i_end) : NULL;
+	*i_end = '\0';
+	if (i_sep)
+		*i_sep = '\0';
+	if (*i_name == '\0') /* "#!" then NUL: the kernel would look up "" */
+		return fail(c, -ENOENT, LB_EXEC_BAD_INTERP, "#! line names no interpreter");
+	*name = i_name;
+	*arg = i_arg && *i_arg ? i_arg : NULL;
 	return 0;
 }
 
@@ -811,17 +830,17 @@ static int inspect_interp(struct ctx *c, struct lb_program *p, int depth)
 static int inspect_script(struct ctx *c, char *buf, int depth, struct lb_program *p)
 {
 	char *name = NULL, *arg = NULL;
+	p->is_script = true; /* script_interp stays NULL when the #! line is unusable */
 	int r = parse_shebang(c, buf, &name, &arg);
 	if (r < 0)
 		return r;
-	p->is_script = true;
 	if (!(p->script_interp = strdup(name)) || (arg && !(p->script_arg = strdup(arg))))
 		return fail_nomem(c);
 	return inspect_interp(c, p, depth);
 }
 
 /* The checks execve does before it looks at the contents. */
-static int check_file(struct ctx *c, const char *path, int fd, const struct stat *st)
+static int check_file(struct ctx *c, const char *path, const struct stat *st)
 {
 	if (S_ISDIR(st->st_mode))
 		return fail(c, -EACCES, LB_EXEC_IS_DIRECTORY, "is a directory");
@@ -831,7 +850,6 @@ static int check_file(struct ctx *c, const char *path, int fd, const struct stat
 		return fail(c, -EACCES, LB_EXEC_NOT_EXECUTABLE, "no execute permission");
 	if (st->st_size == 0)
 		return fail(c, -ENOEXEC, LB_EXEC_EMPTY, "is an empty file");
-	(void)fd;
 	return 0;
 }
 
@@ -851,7 +869,7 @@ static int open_checked(struct ctx *c, const char *path, struct stat *st)
 		close(fd);
 		return fail(c, -e, LB_EXEC_NOT_EXECUTABLE, "cannot be inspected: %s", strerror(e));
 	}
-	int r = check_file(c, path, fd, st);
+	int r = check_file(c, path, st);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -971,8 +989,9 @@ int lb_program_inspect(const char *program, const char *path_env, struct lb_prog
 		r = inspect_file(&c, path, 0, out);
 	free(c.cache);
 	/* Facts are kept when the file was identified but cannot run here. */
-	if (r < 0 && (*c.problem == LB_EXEC_OK || *c.problem == LB_EXEC_NOT_FOUND || *c.problem == LB_EXEC_CORRUPT ||
-		      *c.problem == LB_EXEC_NOT_ELF)) {
+	bool keep = *c.problem == LB_EXEC_WRONG_CLASS || *c.problem == LB_EXEC_WRONG_MACHINE ||
+		    *c.problem == LB_EXEC_BAD_INTERP;
+	if (r < 0 && !keep) {
 		lb_program_free(*out);
 		*out = NULL;
 	}

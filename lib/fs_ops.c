@@ -135,17 +135,16 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
 	int acc = o->flags & O_ACCMODE;
 	bool writes = acc == O_WRONLY || acc == O_RDWR ||
 		      (o->flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
+	/* Write first: creating in a place not granted is EACCES, whether
+	 * or not the name exists yet. O_TRUNC with O_RDONLY still
+	 * truncates: it needs write. */
+	if (writes && (rc = lb_judge_path(c, LB_CLASS_WRITE, path)) < 0)
+		return rc;
 	if (acc == O_RDONLY || acc == O_RDWR) {
 		if ((o->flags & O_DIRECTORY) && !writes)
-			rc = lb_judge_dir_listing(c, path);
-		else
-			rc = lb_judge_path(c, LB_CLASS_READ, path);
-		if (rc < 0)
-			return rc;
+			return lb_judge_dir_listing(c, path);
+		return lb_judge_path(c, LB_CLASS_READ, path);
 	}
-	/* O_TRUNC with O_RDONLY still truncates: it needs write. */
-	if (writes)
-		return lb_judge_path(c, LB_CLASS_WRITE, path);
 	return 0;
 }
 

@@ -30,6 +30,9 @@ struct lb_event {
 	enum lb_event_verdict verdict;
 	const struct lb_decision *decision;
 	bool audited; /* an `audit` rule matched: must be recorded */
+	/* A refused lookup of something that does not exist: the program got
+	 * ENOENT, as natively; recorded, but not worth a message. */
+	bool absent;
 };
 
 struct lb_core_config {
