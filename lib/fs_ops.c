@@ -25,6 +25,9 @@
 #include "litebox/util.h"
 
 #define ARG(c, i) ((c)->t->args[(i)])
+/* The bit that makes O_TMPFILE (glibc's __O_TMPFILE includes O_DIRECTORY,
+ * which would make every directory open look like one). */
+#define LB_O_TMPFILE_BIT 020000000
 #define PATH_ARG(c, k) ARG(c, (unsigned)(c)->row->path_arg + (k))
 
 static void resolved_releasep(struct lb_resolved *r)
@@ -134,7 +137,7 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
 		return lb_judge_path(c, LB_CLASS_STAT, path);
 	int acc = o->flags & O_ACCMODE;
 	bool writes = acc == O_WRONLY || acc == O_RDWR ||
-		      (o->flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
+		      (o->flags & (O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT));
 	/* Write first: creating in a place not granted is EACCES, whether
 	 * or not the name exists yet. O_TRUNC with O_RDONLY still
 	 * truncates: it needs write. */
@@ -158,7 +161,7 @@ static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flag
 		return fd;
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	int f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | __O_TMPFILE)) | O_CLOEXEC | O_NOCTTY);
+	int f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | LB_O_TMPFILE_BIT)) | O_CLOEXEC | O_NOCTTY);
 	return f < 0 ? -errno : f;
 }
 
@@ -201,7 +204,7 @@ static void h_open(struct lb_call *c)
 		if (r.trailing_slash && !(flags & O_CREAT))
 			flags |= O_DIRECTORY;
 		mode_t mode = o.mode;
-		if (o.flags & (O_CREAT | __O_TMPFILE))
+		if (o.flags & (O_CREAT | LB_O_TMPFILE_BIT))
 			mode &= ~lb_caller_umask(c);
 		struct lb_creds_guard g;
 		lb_creds_enter(c, &g);
@@ -680,6 +683,7 @@ static void h_link(struct lb_call *c)
 		{ lb_reply_errno(c, -rc); return; }
 	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0)
 		{ lb_reply_errno(c, -rc); return; }
+	c->cur = &from; /* existence checks of the source refer to it */
 	if (magic < 0 && (rc = judge_link_source(c, from.path, to.path)) < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	struct lb_creds_guard g;
