@@ -46,8 +46,8 @@ int cmd_policy_generate(int argc, char **argv)
 		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
 			out = argv[++i];
 		else {
-			lb_msg("unexpected argument '%s'", argv[i]);
-			lb_hint("litebox policy generate --from LOG.jsonl [-o FILE]");
+			lb_msg("unexpected argument '%s': litebox policy generate --from LOG.jsonl [-o FILE]",
+			       argv[i]);
 			return LB_EXIT_LITEBOX;
 		}
 	}

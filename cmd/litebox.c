@@ -101,7 +101,6 @@ int main(int argc, char **argv)
 		return help(NULL);
 	if (strcmp(cmd, "help") == 0)
 		return help(argc > 2 ? argv[2] : NULL);
-	lb_msg("unknown command '%s'", cmd);
-	lb_hint("run 'litebox --help' for the list of commands");
+	lb_msg("unknown command '%s' (run 'litebox --help' for the list of commands)", cmd);
 	return LB_EXIT_LITEBOX;
 }

@@ -147,8 +147,7 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		return 0;
 	case OPT_TIMEOUT:
 		if (!(o->timeout_ms = parse_duration(optarg))) {
-			lb_msg("invalid --timeout '%s'", optarg);
-			lb_hint("a duration is a number with s, m, h or ms: 90s, 5m");
+			lb_msg("invalid --timeout '%s': give a number with s, m, h or ms (90s, 5m)", optarg);
 			return -1;
 		}
 		return 0;
@@ -183,10 +182,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 	while ((c = getopt_long(argc, argv, "+p:qvo:", long_opts, NULL)) != -1) {
 		if (c == '?') {
 			if (optopt)
-				lb_msg("unknown option '-%c'", optopt);
+				lb_msg("unknown option '-%c' (see 'litebox help run')", optopt);
 			else
-				lb_msg("unknown option '%s'", argv[optind - 1]);
-			lb_hint("see 'litebox help run'");
+				lb_msg("unknown option '%s' (see 'litebox help run')", argv[optind - 1]);
 			return -1;
 		}
 		if (c == ':') {
@@ -198,13 +196,13 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 			return rc;
 	}
 	if (optind >= argc) {
-		lb_msg("no program given");
-		lb_hint("litebox %s [OPTIONS] -- PROGRAM [ARG...]", learn ? "learn -o FILE" : "run");
+		lb_msg("no program given: litebox %s [OPTIONS] -- PROGRAM [ARG...]",
+		       learn ? "learn -o FILE" : "run");
 		return -1;
 	}
 	if (o->platform && strcmp(o->platform, "seccomp") != 0) {
-		lb_msg("platform '%s' is not available in this build", o->platform);
-		lb_hint("only --platform seccomp is implemented so far");
+		lb_msg("platform '%s' is not available: only --platform seccomp is implemented so far",
+		       o->platform);
 		return -1;
 	}
 	if (learn && !o->learn_out) {
@@ -471,9 +469,10 @@ static int write_learned(const struct run_opts *o, struct lb_learn *l, char **ar
 
 static int report_program_problem(const char *name, enum lb_exec_problem problem, const char *detail)
 {
-	lb_msg("%s: %s", name, detail);
-	if (problem == LB_EXEC_NOT_FOUND)
-		lb_hint("check the name, or give a path (./%s)", name);
+	if (problem == LB_EXEC_NOT_FOUND && !strchr(name, '/'))
+		lb_msg("%s: %s (give a path, such as ./%s, for a program outside PATH)", name, detail, name);
+	else
+		lb_msg("%s: %s", name, detail);
 	return lb_exec_problem_status(problem);
 }
 
@@ -561,9 +560,13 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	uint64_t dt = now_ms() - t0;
 	int status = LB_EXIT_LITEBOX;
 	if (rc < 0) {
-		lb_msg("cannot start the sandbox: %s", strerror(-rc));
 		if (rc == -EINVAL || rc == -ENOSYS)
-			lb_hint("this kernel may lack seccomp user notification (Linux 5.14+ needed)");
+			lb_msg("cannot start the sandbox: %s (seccomp user notification with ADDFD needs Linux 5.14+)",
+			       strerror(-rc));
+		else if (rc == -ENOTSUP)
+			lb_msg("cannot start the sandbox: 'limit procs' needs a pids cgroup, which is not available here");
+		else
+			lb_msg("cannot start the sandbox: %s", strerror(-rc));
 	} else {
 		status = exit_status_of(&res, argv[0]);
 	}
@@ -571,8 +574,8 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	int sig = rc == 0 && WIFSIGNALED(res.wait_status) && !res.exec_errno ? WTERMSIG(res.wait_status) : 0;
 	int lrc = lb_audit_close(st.audit, status, sig, dt);
 	if (lrc < 0 || st.log_failed) {
-		lb_msg("the audit log '%s' could not be written: %s", log, strerror(lrc < 0 ? -lrc : EIO));
-		lb_hint("the run is failed rather than leave an incomplete log");
+		lb_msg("the audit log '%s' could not be written (%s): the run fails rather than leave an incomplete log",
+		       log, strerror(lrc < 0 ? -lrc : EIO));
 		status = LB_EXIT_LITEBOX;
 	}
 	if (st.learn && status != LB_EXIT_LITEBOX && write_learned(o, st.learn, argv) < 0)

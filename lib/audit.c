@@ -229,10 +229,10 @@ int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 	lb_json_escape(rule, strlen(rule), e_rule, 6 * (PATH_MAX + 16) + 3);
 	int n = snprintf(line, cap,
 			 "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","
-			 "\"class\":\"%s\",\"object\":%s,\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"}\n",
+			 "\"class\":\"%s\",\"object\":%s,\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s}\n",
 			 when, (int)ev->pid, e_comm, e_exe, ev->syscall, lb_class_name(ev->cls), e_obj,
 			 lb_event_verdict_name(ev->verdict), e_rule,
-			 a->mode == LB_MODE_AUDIT ? "audit" : "enforce");
+			 a->mode == LB_MODE_AUDIT ? "audit" : "enforce", ev->absent ? ",\"absent\":true" : "");
 	if (n < 0 || (size_t)n >= cap)
 		return -EOVERFLOW;
 	return emit_line(a, line, (size_t)n);

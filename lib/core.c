@@ -406,6 +406,14 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object,
 	bool audited = d->verdict == LB_VERDICT_AUDIT;
 	if (v == LB_EV_ALLOW && !audited && !c->core->cfg.report_allowed)
 		return;
+	/* For the record (and for learning): an allowed lookup of nothing
+	 * needs no rule in a generated policy. */
+	if (v == LB_EV_ALLOW && c->cur && c->core->cfg.report_allowed &&
+	    (cls == LB_CLASS_READ || cls == LB_CLASS_STAT || cls == LB_CLASS_EXEC)) {
+		struct stat st;
+		const char *name = c->cur->name[0] ? c->cur->name : ".";
+		absent = fstatat(c->cur->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+	}
 	struct lb_event ev = {
 		.pid = c->t->pid,
 		.nr = c->t->nr,

@@ -137,12 +137,23 @@ void lb_learn_free(struct lb_learn *l)
 	free(l);
 }
 
+/* What the implicit grants of policy.md cover whatever the rule was. */
+static bool is_implicit_path(const char *p)
+{
+	static const char *const dev[] = { "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
+					   "/dev/tty" };
+	for (size_t i = 0; i < LB_ARRAY_SIZE(dev); i++)
+		if (strcmp(p, dev[i]) == 0)
+			return true;
+	return strcmp(p, "/proc/self") == 0 || strncmp(p, "/proc/self/", 11) == 0;
+}
+
 int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, const char *verdict,
 		 const char *rule)
 {
 	if ((size_t)cls >= LB_CLASS__COUNT || !object)
 		return -EINVAL;
-	if (rule && strcmp(rule, "implicit") == 0)
+	if ((rule && strcmp(rule, "implicit") == 0) || is_implicit_path(object))
 		return 0; /* implicit grants stay implicit */
 	pthread_mutex_lock(&l->lock);
 	int rc;
@@ -267,6 +278,7 @@ static const char *skip_value(const char *p)
 struct record {
 	char cls[32], object[8192], verdict[32], rule[8192];
 	bool is_event;
+	bool absent;
 };
 
 static int parse_record(const char *line, struct record *r)
@@ -299,6 +311,8 @@ static int parse_record(const char *line, struct record *r)
 			dst = r->rule, cap = sizeof(r->rule);
 		else if (strcmp(key, "event") == 0)
 			r->is_event = true;
+		else if (strcmp(key, "absent") == 0)
+			r->absent = strncmp(p, "true", 4) == 0;
 		p = dst && *p == '"' ? parse_string(p, dst, cap) : skip_value(p);
 		if (!p)
 			return -EINVAL;
@@ -316,8 +330,8 @@ int lb_learn_add_json(struct lb_learn *l, const char *line)
 	int rc = parse_record(line, &r);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	if (r.is_event || !r.cls[0])
-		return 0;
+	if (r.is_event || !r.cls[0] || r.absent)
+		return 0; /* the summary; lookups of nothing need no rule */
 	int cls = lb_class_from_name(r.cls);
 	if (cls < 0)
 		return -EINVAL;
@@ -426,11 +440,11 @@ static int depth_of(const char *p)
 static void fold(const struct lb_learn *l, const char *path, char *out, size_t len)
 {
 	char v[4096], head[4096];
+	with_vars(l, path, v, sizeof(v));
 	if (is_secret(l, path)) {
-		join(out, len, path, "");
+		join(out, len, v, ""); /* exact, never folded */
 		return;
 	}
-	with_vars(l, path, v, sizeof(v));
 	if (strncmp(v, "$CWD", 4) == 0 || strncmp(v, "$TMPDIR", 7) == 0) {
 		snprintf(out, len, "%s/**", v[1] == 'C' ? "$CWD" : "$TMPDIR");
 		return;

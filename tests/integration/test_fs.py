@@ -45,7 +45,7 @@ def run_in(d, *args, **kw):
 
 
 def py(d, code, **kw):
-    return run_in(d, "python3", "-c", code, **kw)
+    return run_in(d, "/usr/bin/python3", "-c", code, **kw)
 
 
 @test
