@@ -218,8 +218,12 @@ static void print_diags(const struct lb_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct lb_diag *g = &d->items[i];
-		fprintf(stderr, "%s:%u:%u: %s: %s\n", g->file ? g->file : "?", g->line, g->col,
-			g->severity == LB_DIAG_ERROR ? "error" : "warning", g->message);
+		const char *sev = g->severity == LB_DIAG_ERROR ? "error" : "warning";
+		if (g->line == 0) /* the whole file: missing, unreadable, a directory */
+			fprintf(stderr, "%s: %s: %s\n", g->file ? g->file : "?", sev, g->message);
+		else
+			fprintf(stderr, "%s:%u:%u: %s: %s\n", g->file ? g->file : "?", g->line, g->col,
+				sev, g->message);
 		if (g->include_chain) {
 			const char *p = g->include_chain;
 			while (*p) {
@@ -298,10 +302,11 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog,
 	};
 	struct lb_diags diags = { 0 };
 	int rc = lb_policy_load(&in, out, &diags);
+	size_t n_diags = diags.n;
 	print_diags(&diags);
 	lb_diags_free(&diags);
 	if (rc < 0) {
-		if (diags.n == 0)
+		if (n_diags == 0)
 			lb_msg("cannot load policy '%s': %s", in.source, strerror(-rc));
 		return -1;
 	}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* lb_policy_show: the effective policy (includes followed, variables
+ * expanded) written in the policy language, one rule per line, so that it
+ * parses back to the same policy; then comments on what the kernel filter
+ * decides alone and how each class is enforced.
+ *
+ * Nothing in the output depends on where a rule came from (file, line):
+ * showing the shown text again gives the same bytes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "litebox/util.h"
+
+/* How the runtime enforces each class. Update this table, and only this
+ * table, when mediation of a class changes. */
+static const struct {
+	const char *classes;
+	const char *how;
+} enforcement[] = {
+	{ "read, write, exec, stat",
+	  "enforced by the litebox supervisor (seccomp user notification) on the "
+	  "resolved host path, with Landlock beneath it where the kernel has it" },
+	{ "connect, bind",
+	  "enforced by the litebox supervisor (connect, bind, sendto and sendmsg "
+	  "with an address)" },
+	{ "syscall", "enforced by the kernel filter, without a round trip" },
+};
+
+static bool needs_quotes(const char *w)
+{
+	return *w == '\0' || strpbrk(w, " \t\r\v\f\"\\#") != NULL;
+}
+
+/* A word as the lexer reads it back: '$' doubled, quotes when needed. */
+static void put_word(FILE *f, const char *w)
+{
+	bool q = needs_quotes(w);
+	if (q)
+		fputc('"', f);
+	for (; *w; w++) {
+		if (*w == '$')
+			fputc('$', f);
+		else if (q && (*w == '"' || *w == '\\'))
+			fputc('\\', f);
+		fputc(*w, f);
+	}
+	if (q)
+		fputc('"', f);
+}
+
+static const char *verdict_word(enum lb_verdict v)
+{
+	return v == LB_VERDICT_ALLOW ? "allow" : v == LB_VERDICT_AUDIT ? "audit" : "deny";
+}
+
+static void put_rule(FILE *f, const struct lb_rule *r)
+{
+	if (r->cls == LB_CLASS_HIDE)
+		fputs("hide ", f);
+	else
+		fprintf(f, "%s %s ", verdict_word(r->verdict), lb_class_name((enum lb_class)r->cls));
+	put_word(f, r->word);
+	if (r->word2) {
+		fputc(' ', f);
+		put_word(f, r->word2);
+	}
+	if (r->origin == LB_ORIGIN_CLI && r->src)
+		fprintf(f, "  # from %s", r->src->file);
+	fputc('\n', f);
+}
+
+/* The largest unit that writes v exactly. */
+static void put_scaled(FILE *f, uint64_t v, const char *const *units, const uint64_t *mult, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		if (v % mult[i] == 0) {
+			fprintf(f, "%llu%s", (unsigned long long)(v / mult[i]), units[i]);
+			return;
+		}
+	}
+}
+
+static void put_limits(FILE *f, const struct lb_limits *l)
+{
+	static const char *const tu[] = { "ms", "s", "m", "h" };
+	static const uint64_t tm[] = { 1, 1000, 60000, 3600000 };
+	static const char *const su[] = { "", "K", "M", "G", "T" };
+	static const uint64_t sm[] = { 1, 1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40 };
+	if (l->time_ms) {
+		fputs("limit time ", f);
+		put_scaled(f, l->time_ms, tu, tm, LB_ARRAY_SIZE(tu));
+		fputc('\n', f);
+	}
+	if (l->cpu_s) {
+		fputs("limit cpu ", f);
+		put_scaled(f, l->cpu_s * 1000, tu, tm, LB_ARRAY_SIZE(tu));
+		fputc('\n', f);
+	}
+	if (l->memory) {
+		fputs("limit memory ", f);
+		put_scaled(f, l->memory, su, sm, LB_ARRAY_SIZE(su));
+		fputc('\n', f);
+	}
+	if (l->fsize) {
+		fputs("limit fsize ", f);
+		put_scaled(f, l->fsize, su, sm, LB_ARRAY_SIZE(su));
+		fputc('\n', f);
+	}
+	if (l->procs)
+		fprintf(f, "limit procs %llu\n", (unsigned long long)l->procs);
+	if (l->files)
+		fprintf(f, "limit files %llu\n", (unsigned long long)l->files);
+}
+
+static void put_settings(FILE *f, const struct lb_policy *p)
+{
+	fputs("version 1\n", f);
+	fprintf(f, "set mode %s\n", p->mode == LB_MODE_AUDIT ? "audit" : "enforce");
+	fprintf(f, "set on-deny %s\n", p->on_deny == LB_ON_DENY_KILL ? "kill" : "errno");
+	fprintf(f, "set implicit-grants %s\n", p->implicit ? "on" : "off");
+	if (p->log) {
+		fputs("set log ", f);
+		put_word(f, p->log);
+		fputc('\n', f);
+	}
+	put_limits(f, &p->limits);
+	for (size_t i = 0; i < p->n_env; i++) {
+		const struct lb_env_op *e = &p->env[i];
+		fputs(e->kind == LB_ENV_CLEAR ? "env clear" : e->kind == LB_ENV_KEEP ? "env keep " : "env set ", f);
+		if (e->arg)
+			put_word(f, e->arg);
+		fputc('\n', f);
+	}
+}
+
+/* Words after a "# " comment prefix, wrapped before 80 columns. */
+struct wrap {
+	FILE *f;
+	size_t col;
+};
+
+static void wrap_word(struct wrap *w, const char *s)
+{
+	size_t len = strlen(s);
+	if (w->col > 3 && w->col + 1 + len > 78) {
+		fputs("\n#  ", w->f);
+		w->col = 3;
+	}
+	fputc(' ', w->f);
+	fputs(s, w->f);
+	w->col += len + 1;
+}
+
+static void put_dangerous(FILE *f, const struct lb_policy *p)
+{
+	static const char *const conditional[] = { "clone", "clone3", "unshare", "ioctl", "seccomp" };
+	struct wrap w = { f, 1 };
+	fputs("# refused with EPERM, before litebox sees them (the dangerous set):\n#", f);
+	for (const char *const *d = lb_dangerous_syscalls; *d; d++) {
+		bool cond = false;
+		for (size_t i = 0; i < LB_ARRAY_SIZE(conditional); i++)
+			cond |= strcmp(*d, conditional[i]) == 0;
+		if (!cond && !lb_policy_allows_dangerous(p, *d))
+			wrap_word(&w, *d);
+	}
+	fputs("\n# refused by their arguments: clone and unshare with namespace flags, clone3\n"
+	      "#   (ENOSYS, so that the C library falls back to clone), ioctl TIOCSTI and\n"
+	      "#   TIOCLINUX, seccomp with the new-listener flag (each unless allowed by name)\n", f);
+	bool any = false;
+	for (const char *const *d = lb_dangerous_syscalls; *d; d++) {
+		if (!lb_policy_allows_dangerous(p, *d))
+			continue;
+		fputs(any ? "" : "# allowed by this policy although dangerous:\n#", f);
+		if (!any)
+			w.col = 1;
+		any = true;
+		wrap_word(&w, *d);
+	}
+	if (any)
+		fputc('\n', f);
+	fputs("# system calls of any other ABI (x32, i386 through int 0x80): refused\n", f);
+}
+
+static void put_kernel(FILE *f, const struct lb_policy *p)
+{
+	const struct lb_syscall_rule *rules;
+	size_t n = lb_policy_syscall_rules(p, &rules);
+	fputs("\n# ---- decided by the kernel filter alone ----\n", f);
+	put_dangerous(f, p);
+	for (size_t i = 0; i < n; i++) {
+		if (rules[i].verdict == LB_VERDICT_DENY)
+			fprintf(f, "# %s: refused with EPERM (policy rule)\n", rules[i].name);
+		else if (rules[i].verdict == LB_VERDICT_AUDIT)
+			fprintf(f, "# %s: sent to litebox to be recorded, then runs (policy rule)\n", rules[i].name);
+	}
+	fputs("\n# ---- enforcement by class ----\n", f);
+	for (size_t i = 0; i < LB_ARRAY_SIZE(enforcement); i++) {
+		struct wrap w = { f, 1 };
+		char word[256];
+		fprintf(f, "# %s:", enforcement[i].classes);
+		w.col = strlen(enforcement[i].classes) + 3;
+		for (const char *s = enforcement[i].how; *s;) {
+			size_t l = strcspn(s, " ");
+			snprintf(word, sizeof(word), "%.*s", (int)l, s);
+			wrap_word(&w, word);
+			s += l + (s[l] == ' ');
+		}
+		fputc('\n', f);
+	}
+}
+
+static void put_implicit(FILE *f, const struct lb_policy *p)
+{
+	bool any = false;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *r = &p->rules[i];
+		if (r->origin != LB_ORIGIN_IMPLICIT)
+			continue;
+		if (!any)
+			fputs("\n# ---- implicit grants (set implicit-grants off removes them) ----\n", f);
+		any = true;
+		fprintf(f, "# allow %s %s\n", lb_class_name((enum lb_class)r->cls), r->word);
+	}
+	if (p->implicit)
+		fputs("# and the program's own file, its ELF interpreter and libraries (found when it runs)\n", f);
+}
+
+char *lb_policy_show(const struct lb_policy *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputs("# The effective policy: includes followed, variables expanded.\n", f);
+	put_settings(f, p);
+	bool cli = false;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *r = &p->rules[i];
+		if (i == 0)
+			fputc('\n', f);
+		if (r->origin == LB_ORIGIN_CLI && !cli) {
+			fputs("# from the command line\n", f);
+			cli = true;
+		}
+		if (r->origin == LB_ORIGIN_POLICY || r->origin == LB_ORIGIN_CLI)
+			put_rule(f, r);
+	}
+	put_implicit(f, p);
+	put_kernel(f, p);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
