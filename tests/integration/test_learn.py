@@ -121,5 +121,29 @@ def generated_policy_never_folds_secrets():
     assert not any("syscall" == l[1] for l in lines), "no syscall grants"
 
 
+@test
+def nothing_is_lost_under_load():
+    """100,000 judged accesses from 8 threads in each of 4 processes: the
+    log holds exactly that many records of them, and the summary counts
+    every record."""
+    d = lbtest.tmpdir()
+    exe = os.path.join(d, "many_stats")
+    subprocess.run(["cc", "-O1", "-pthread", "-o", exe,
+                    os.path.join(os.path.dirname(os.path.abspath(__file__)), "fsprogs", "many_stats.c")],
+                   check=True)
+    target = os.path.join(d, "target")
+    open(target, "w").close()
+    log = os.path.join(d, "load.jsonl")
+    p = litebox("run", "-q", "--log", log, "--", exe, target, "3125", cwd=d, timeout=600)
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout.strip(), "processes=4", "all four processes finished")
+    recs = records(log)
+    summary = recs[-1]
+    eq(summary.get("event"), "exit", "summary line last")
+    eq(sum(summary["counts"].values()), len(recs) - 1, "the summary counts every record")
+    hits = sum(1 for r in recs[:-1] if r.get("object") == target and r.get("syscall") in ("stat", "newfstatat"))
+    eq(hits, 100000, "records of the 100,000 stats")
+
+
 if __name__ == "__main__":
     lbtest.run()
