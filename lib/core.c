@@ -202,13 +202,21 @@ static int plan_mediated(struct plan_builder *b, const struct lb_core *core)
  * domain is an int: compared on the low 32 bits. */
 static int plan_socket_families(struct plan_builder *b)
 {
-	for (uint64_t fam = 0; fam < 64; fam++) {
+	/* Below AF_NETLINK (16) one rule per family; from AF_PACKET (17) up a
+	 * single 64-bit >= rule (garbage in the upper half of the int only
+	 * makes it refuse more). */
+	for (uint64_t fam = 0; fam < AF_PACKET; fam++) {
 		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK)
 			continue;
 		int rc = plan_masked(b, SYS_socket, 0, 0xffffffffu, fam, LB_FILTER_ERRNO, EAFNOSUPPORT);
 		if (rc < 0)
 			return rc;
 	}
+	int rc = plan_add(b, (struct lb_filter_rule){
+		.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EAFNOSUPPORT, .n_conds = 1,
+		.conds = { { .arg = 0, .op = LB_CMP_GE, .value = AF_PACKET } } });
+	if (rc < 0)
+		return rc;
 	return plan_add(b, (struct lb_filter_rule){
 		.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EPROTONOSUPPORT, .n_conds = 2,
 		.conds = { { .arg = 0, .mask = 0xffffffffu, .value = AF_NETLINK },

@@ -801,7 +801,7 @@ static int parse_shebang(struct ctx *c, char *buf, char **name, char **arg)
 	if (*i_name == '\0') /* "#!" then NUL: the kernel would look up "" */
 		return fail(c, -ENOENT, LB_EXEC_BAD_INTERP, "#! line names no interpreter");
 	*name = i_name;
-	*arg = i_arg && *i_arg ? i_arg : NULL;
+	*arg = i_arg; /* may be "" (a NUL after the blanks): the kernel passes that on */
 	return 0;
 }
 

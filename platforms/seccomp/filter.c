@@ -42,12 +42,21 @@ static int add_rule(scmp_filter_ctx ctx, const struct lb_filter_rule *r)
 	if (r->n_conds > LB_ARRAY_SIZE(cmp))
 		return -EINVAL;
 	for (unsigned i = 0; i < r->n_conds; i++) {
-		cmp[i] = (struct scmp_arg_cmp){
-			.arg = r->conds[i].arg,
-			.op = r->conds[i].op == LB_CMP_NE ? SCMP_CMP_NE : SCMP_CMP_MASKED_EQ,
-			.datum_a = r->conds[i].op == LB_CMP_NE ? r->conds[i].value : r->conds[i].mask,
-			.datum_b = r->conds[i].op == LB_CMP_NE ? 0 : r->conds[i].value,
-		};
+		const struct lb_filter_cond *c = &r->conds[i];
+		switch (c->op) {
+		case LB_CMP_MASKED_EQ:
+			cmp[i] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_MASKED_EQ,
+							.datum_a = c->mask, .datum_b = c->value };
+			break;
+		case LB_CMP_NE:
+			cmp[i] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_NE, .datum_a = c->value };
+			break;
+		case LB_CMP_GE:
+			cmp[i] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value };
+			break;
+		default:
+			return -EINVAL;
+		}
 	}
 	/* _exact: never let libseccomp rewrite a rule into something else. */
 	return seccomp_rule_add_exact_array(ctx, action_of(r), r->nr, r->n_conds, cmp);

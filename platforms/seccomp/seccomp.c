@@ -5,6 +5,7 @@
  * ioctl of litebox and no policy decision. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -107,9 +108,17 @@ static int receive(struct lb_platform *p, struct seccomp_notif *req)
 		memset(req, 0, sizeof(*req));
 		if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
 			return 1;
-		/* ENOENT: the target died or was interrupted before we got it;
-		 * EINTR: stop, or a stray signal. */
-		if (errno != ENOENT && errno != EINTR && errno != EAGAIN)
+		/* ENOENT: the target died or was interrupted before we got it,
+		 * or no process uses the filter any more - then RECV fails at
+		 * once, every time: POLLHUP tells, and the worker leaves
+		 * instead of spinning. EINTR: stop, or a stray signal. */
+		if (errno == ENOENT) {
+			struct pollfd pfd = { .fd = p->listener, .events = POLLIN };
+			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
+				return 0;
+			continue;
+		}
+		if (errno != EINTR && errno != EAGAIN)
 			return -errno;
 	}
 }
@@ -276,6 +285,9 @@ static int sc_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
 	while (got < cap) {
 		uint64_t cur = addr + got;
 		size_t chunk = (size_t)(page - (cur % page));
+		/* Most paths are short: a first small read saves copying a page. */
+		if (got == 0 && chunk > 256)
+			chunk = 256;
 		if (chunk > cap - got)
 			chunk = cap - got;
 		int rc = copy_from(t->pid, cur, buf + got, chunk);

@@ -3,6 +3,7 @@
  *   getppid  - a syscall litebox never traps (settled by the BPF filter),
  *   umask    - trapped and answered CONTINUE: the bare notification round trip,
  *   fstat    - newfstatat(fd, "", AT_EMPTY_PATH): trapped and emulated,
+ *   stat_path - stat of an absolute path: resolved, judged, emulated,
  *   open     - openat + close of /dev/null: resolved, judged, opened, ADDFD.
  * Run it natively and under `litebox run` (see docs/benchmarks.md). Prints
  * one line per operation: NAME ns_per_call (median of 7 batches). */
@@ -50,6 +51,12 @@ static void op_fstat(void)
 	fstatat(devnull, "", &st, AT_EMPTY_PATH);
 }
 
+static void op_stat_path(void)
+{
+	struct stat st;
+	stat("/usr/lib/x86_64-linux-gnu/libc.so.6", &st);
+}
+
 static void op_open(void)
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -84,6 +91,7 @@ int main(int argc, char **argv)
 		{ "getppid", op_getppid, 10 },
 		{ "umask", op_umask, 1 },
 		{ "fstat", op_fstat, 1 },
+		{ "stat_path", op_stat_path, 1 },
 		{ "open_close", op_open, 1 },
 	};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)

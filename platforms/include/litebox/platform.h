@@ -22,6 +22,7 @@ enum lb_filter_action {
 enum lb_filter_cmp {
 	LB_CMP_MASKED_EQ, /* (arg & mask) == value */
 	LB_CMP_NE,        /* arg != value (mask unused) */
+	LB_CMP_GE,        /* arg >= value, 64-bit (mask unused) */
 };
 
 struct lb_filter_cond {
