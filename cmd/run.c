@@ -240,7 +240,20 @@ struct implicit {
 	size_t n_read;
 	const char *exec[8];
 	size_t n_exec;
+	char *owned[8]; /* realpath()s made for the lists */
+	size_t n_owned;
 };
+
+static const char *keep_real(struct implicit *im, const char *path)
+{
+	char *r = realpath(path, NULL);
+	if (!r || im->n_owned == LB_ARRAY_SIZE(im->owned)) {
+		free(r);
+		return path;
+	}
+	im->owned[im->n_owned++] = r;
+	return r;
+}
 
 static void add_implicit_program(struct implicit *im, const struct lb_program *p)
 {
@@ -250,11 +263,13 @@ static void add_implicit_program(struct implicit *im, const struct lb_program *p
 		im->exec[im->n_exec++] = p->path;
 	if (im->n_read < LB_ARRAY_SIZE(im->read))
 		im->read[im->n_read++] = p->path;
-	if (p->interp && im->n_read < LB_ARRAY_SIZE(im->read))
-		im->read[im->n_read++] = p->interp;
-	/* The kernel opens the ELF interpreter for exec itself. */
-	if (p->interp && im->n_exec < LB_ARRAY_SIZE(im->exec))
-		im->exec[im->n_exec++] = p->interp;
+	/* The policy judges real paths: /lib64/ld-linux-x86-64.so.2 is a
+	 * link. The kernel opens the ELF interpreter for exec itself. */
+	const char *interp = p->interp ? keep_real(im, p->interp) : NULL;
+	if (interp && im->n_read < LB_ARRAY_SIZE(im->read))
+		im->read[im->n_read++] = interp;
+	if (interp && im->n_exec < LB_ARRAY_SIZE(im->exec))
+		im->exec[im->n_exec++] = interp;
 	for (size_t i = 0; i < p->n_libs && im->n_read < LB_ARRAY_SIZE(im->read); i++)
 		if (p->libs[i].resolved)
 			im->read[im->n_read++] = p->libs[i].resolved;
@@ -628,6 +643,8 @@ int cmd_run(int argc, char **argv, int learn)
 		status = supervise_program(&o, prog, policy, &im, prog_argv);
 		lb_policy_free(policy);
 	}
+	for (size_t i = 0; i < im.n_owned; i++)
+		free(im.owned[i]);
 	lb_program_free(prog);
 free_rules:
 	for (size_t i = 0; i < o.n_rules; i++)
