@@ -98,6 +98,26 @@ def learn_a_python_script_then_enforce_it():
 
 
 @test
+def learn_git_status_then_enforce_it():
+    import shutil
+    if not shutil.which("git"):
+        lbtest.skip("git is not installed")
+    d = lbtest.tmpdir()
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@e", HOME=d, GIT_CONFIG_NOSYSTEM="1")
+    repo = os.path.join(d, "repo")
+    subprocess.run(["sh", "-c", "git init -q repo && cd repo && echo a > a && git add a && git commit -qm one"
+                    " && echo b > b"], cwd=d, env=env, check=True)
+    pol = os.path.join(d, "git.policy")
+    native = subprocess.run(["git", "status", "--porcelain"], cwd=repo, env=env, capture_output=True, text=True)
+    p = litebox("learn", "-q", "-o", pol, "--", "git", "status", "--porcelain", cwd=repo, env=env)
+    eq(p.returncode, 0, "learning git status: " + p.stderr)
+    p = litebox("run", "-p", pol, "--", "git", "status", "--porcelain", cwd=repo, env=env)
+    eq(p.returncode, 0, "git status under the learned policy: " + p.stderr)
+    eq(p.stdout, native.stdout, "same output as natively")
+
+
+@test
 def generated_policy_never_folds_secrets():
     d = lbtest.tmpdir()
     home = lbtest.tmpdir()
