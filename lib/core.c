@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,9 @@
 #endif
 
 #define LB_MAX_NR 512
+/* The first x86_64 number after the calls litebox knows (6.14's
+ * mseal is 462; 463.. are the *xattrat calls, open_tree_attr, ...). */
+#define LB_FIRST_UNKNOWN_NR 463
 
 /* ---- the kernel filter plan --------------------------------------------- */
 
@@ -149,6 +153,15 @@ static int plan_dangerous(struct plan_builder *b, const struct lb_policy *p, boo
 		if (rc < 0)
 			return rc;
 	}
+	/* System calls newer than this table (open_tree_attr, the *xattrat
+	 * family, file_getattr/setattr, ...) take paths litebox does not
+	 * judge: ENOSYS, on which libcs fall back to the older calls. Any
+	 * future number fails closed the same way. */
+	for (int nr = LB_FIRST_UNKNOWN_NR; nr < LB_MAX_NR; nr++) {
+		int rc = plan_simple(b, nr, LB_FILTER_ERRNO, ENOSYS);
+		if (rc < 0)
+			return rc;
+	}
 	/* Never useful inside the sandbox and a way around path checks. */
 	static const char *const always[] = { "chroot", "uselib", "fspick", "mount_setattr",
 					      "lookup_dcookie", "open_tree", "move_mount" };
@@ -217,10 +230,18 @@ static int plan_socket_families(struct plan_builder *b)
 		.conds = { { .arg = 0, .op = LB_CMP_GE, .value = AF_PACKET } } });
 	if (rc < 0)
 		return rc;
-	return plan_add(b, (struct lb_filter_rule){
+	rc = plan_add(b, (struct lb_filter_rule){
 		.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EPROTONOSUPPORT, .n_conds = 2,
 		.conds = { { .arg = 0, .mask = 0xffffffffu, .value = AF_NETLINK },
 			   { .arg = 2, .op = LB_CMP_NE, .value = 0 /* NETLINK_ROUTE */ } } });
+	/* SCTP binds and connects through setsockopt (SCTP_SOCKOPT_BINDX_ADD,
+	 * CONNECTX), where no address can be judged. */
+	for (int fam = 0; fam < 2 && rc == 0; fam++)
+		rc = plan_add(b, (struct lb_filter_rule){
+			.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EPROTONOSUPPORT, .n_conds = 2,
+			.conds = { { .arg = 0, .mask = 0xffffffffu, .value = fam ? AF_INET6 : AF_INET },
+				   { .arg = 2, .mask = 0xffffffffu, .value = IPPROTO_SCTP } } });
+	return rc;
 }
 
 static int build_plan(struct lb_core *core)
@@ -337,15 +358,38 @@ static ino_t pidns_of(pid_t pid)
 void lb_core_set_sandbox(struct lb_core *core, pid_t init_pid)
 {
 	core->sandbox_pidns = pidns_of(init_pid);
+	core->own_pidns = pidns_of(getpid());
 }
 
 /* /proc/PID of a process outside the sandbox reads as absent. */
 static bool pid_in_sandbox(void *arg, pid_t pid)
 {
 	struct lb_core *core = arg;
-	if (core->sandbox_pidns == 0)
-		return true;
+	if (core->sandbox_pidns == 0 || core->sandbox_pidns == core->own_pidns)
+		return false; /* no pid namespace of its own: see lb_core_set_sandbox */
 	return pidns_of(pid) == core->sandbox_pidns;
+}
+
+/* /proc/PID/... of a process outside the sandbox is absent, whatever the
+ * policy says and however the path was reached (a cwd or dirfd inside
+ * /proc/PID never passes through /proc itself). Judged on the canonical
+ * path. Without a pid namespace of its own, only the caller's own
+ * entries are visible. */
+static bool outside_proc_entry(struct lb_call *c, const char *path)
+{
+	if (strncmp(path, "/proc/", 6) != 0)
+		return false;
+	char *end;
+	long pid = strtol(path + 6, &end, 10);
+	if (end == path + 6 || (*end != '/' && *end != '\0'))
+		return false;
+	if (pid == c->t->pid)
+		return false;
+	if (c->rctx.tgid == 0)
+		c->rctx.tgid = lb_tgid_of(c->t->pid);
+	if (pid == c->rctx.tgid)
+		return false;
+	return !pid_in_sandbox(c->core, (pid_t)pid);
 }
 
 /* ---- answering ------------------------------------------------------------ */
@@ -481,11 +525,21 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 	return absent ? -ENOENT : -deny_errno;
 }
 
+static int hidden_process(struct lb_call *c, enum lb_class cls, const char *path)
+{
+	struct lb_decision d = { .verdict = LB_VERDICT_HIDE, .origin = LB_ORIGIN_BUILTIN };
+	emit(c, cls, path, LB_EV_HIDE, &d, false);
+	return -ENOENT; /* in audit mode too: the boundary is not the policy */
+}
+
 int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path)
 {
 	char buf[PATH_MAX + 16];
 	const char *view = policy_view(c, path, buf, sizeof(buf));
 	struct lb_decision d;
+
+	if (outside_proc_entry(c, path))
+		return hidden_process(c, cls, path);
 
 	lb_policy_judge_path(c->core->cfg.policy, cls, view, &d);
 	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && cls == LB_CLASS_STAT &&
@@ -503,6 +557,9 @@ int lb_judge_dir_listing(struct lb_call *c, const char *path)
 	char buf[PATH_MAX + 16];
 	const char *view = policy_view(c, path, buf, sizeof(buf));
 	struct lb_decision d;
+
+	if (outside_proc_entry(c, path))
+		return hidden_process(c, LB_CLASS_READ, path);
 
 	lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_READ, view, &d);
 	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT &&

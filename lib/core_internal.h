@@ -16,6 +16,7 @@ struct lb_core {
 	const struct lb_platform_ops *ops;
 	int rootfd;
 	ino_t sandbox_pidns;
+	ino_t own_pidns;
 	struct lb_filter_rule *rules;
 	size_t n_rules;
 	/* Directories that lead to a grant: stat and listing of them is

@@ -136,6 +136,10 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
 	if (o->flags & O_PATH)
 		return lb_judge_path(c, LB_CLASS_STAT, path);
 	int acc = o->flags & O_ACCMODE;
+	/* Access mode 3 is accepted by the kernel (checked for read and
+	 * write, gives an fd for ioctl, fchmod, fsetxattr): judge it as both. */
+	if (acc == O_ACCMODE)
+		acc = O_RDWR;
 	bool writes = acc == O_WRONLY || acc == O_RDWR ||
 		      (o->flags & (O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT));
 	/* Write first: creating in a place not granted is EACCES, whether
@@ -401,7 +405,7 @@ static void h_readlink(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
 	char path[PATH_MAX], target[PATH_MAX];
-	int64_t size = (int64_t)PATH_ARG(c, 2);
+	int size = (int)PATH_ARG(c, 2); /* the kernel takes an int */
 
 	if (size <= 0)
 		{ lb_reply_errno(c, EINVAL); return; }
@@ -429,6 +433,27 @@ static void xattr_target(const struct lb_resolved *r, char *buf, size_t len)
 	snprintf(buf, len, "/proc/self/fd/%d/%s", r->dirfd, obj_name(r));
 }
 
+static bool privileged_xattr(const char *name)
+{
+	return strncmp(name, "trusted.", 8) == 0 ||
+	       (strncmp(name, "security.", 9) == 0 && strcmp(name, "security.selinux") != 0);
+}
+
+/* Drop the names of trusted.* attributes (the sandbox could not list them). */
+static ssize_t filter_xattr_list(char *list, ssize_t n)
+{
+	ssize_t out = 0;
+	for (ssize_t i = 0; i < n;) {
+		size_t l = strnlen(list + i, (size_t)(n - i)) + 1;
+		if (strncmp(list + i, "trusted.", 8) != 0) {
+			memmove(list + out, list + i, l);
+			out += (ssize_t)l;
+		}
+		i += (ssize_t)l;
+	}
+	return out;
+}
+
 static int xattr_prepare(struct lb_call *c, enum lb_class cls, struct lb_resolved *r, char *name,
 			 char *xpath)
 {
@@ -442,6 +467,11 @@ static int xattr_prepare(struct lb_call *c, enum lb_class cls, struct lb_resolve
 		return rc;
 	if (name && (rc = c->ops->read_str(c->t, PATH_ARG(c, 1), name, XATTR_NAME_MAX + 1)) < 0)
 		return rc == -ENAMETOOLONG ? -ERANGE : rc;
+	/* trusted.* and security.* need CAP_SYS_ADMIN / CAP_SETFCAP /
+	 * CAP_MAC_ADMIN, which the sandbox does not have and the supervisor
+	 * may: answer as the kernel would answer the program. */
+	if (name && privileged_xattr(name))
+		return cls == LB_CLASS_READ ? -ENODATA : -EPERM;
 	xattr_target(r, xpath, PATH_MAX + 64);
 	return 0;
 }
@@ -482,9 +512,19 @@ static void h_listxattr(struct lb_call *c)
 	lb_autofree char *val = malloc(size ? size : 1);
 	if (!val)
 		{ lb_reply_errno(c, ENOMEM); return; }
-	ssize_t n = llistxattr(xpath, size ? val : NULL, size);
+	/* Ask for the full list (the supervisor may see trusted.* names the
+	 * program cannot), filter, then apply the caller's size. */
+	lb_autofree char *all = malloc(XATTR_LIST_MAX);
+	if (!all)
+		{ lb_reply_errno(c, ENOMEM); return; }
+	ssize_t n = llistxattr(xpath, all, XATTR_LIST_MAX);
 	if (n < 0)
 		{ lb_reply_errno(c, errno); return; }
+	n = filter_xattr_list(all, n);
+	if (size && (size_t)n > size)
+		{ lb_reply_errno(c, ERANGE); return; }
+	if (size)
+		memcpy(val, all, (size_t)n);
 	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), val, (size_t)n)) < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	lb_reply_value(c, n);
@@ -524,6 +564,43 @@ static void h_removexattr(struct lb_call *c)
 
 /* ---- changes ----------------------------------------------------------------------- */
 
+/* The open flags of the caller's fd N (from /proc/TID/fdinfo/N), -errno. */
+static long caller_fd_flags(struct lb_call *c, int fd)
+{
+	char p[64], buf[256];
+	snprintf(p, sizeof(p), "/proc/%d/fdinfo/%d", (int)c->t->pid, fd);
+	lb_autoclose int f = open(p, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -EBADF;
+	ssize_t n = read(f, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EBADF;
+	buf[n] = '\0';
+	const char *fl = strstr(buf, "flags:");
+	return fl ? strtol(fl + 6, NULL, 8) : -EBADF;
+}
+
+/* The AT_EMPTY_PATH form of a metadata change (fchownat(fd, ""),
+ * fchmodat2(fd, ""), utimensat(fd, "")): the object is the caller's fd,
+ * judged for write by the path it has. 1 with *objfd (O_PATH of it) when
+ * the call is such a form, 0 when it names a path, <0 refused. */
+static int empty_path_write_target(struct lb_call *c, int *objfd)
+{
+	char path[PATH_MAX];
+	*objfd = -1;
+	if (!(row_at_flags(c) & AT_EMPTY_PATH))
+		return 0;
+	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
+	if (rc < 0 || path[0])
+		return rc < 0 ? rc : 0;
+	*objfd = caller_fd(c, row_dirfd(c));
+	if (*objfd < 0)
+		return *objfd;
+	if (lb_fd_path(*objfd, path, sizeof(path)) == 0 && (rc = lb_judge_path(c, LB_CLASS_WRITE, path)) < 0)
+		return rc;
+	return 1;
+}
+
 /* Resolve the row's path and judge it for write. */
 static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
 {
@@ -556,7 +633,7 @@ static void h_unlink(struct lb_call *c)
 	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : 0;
 	if (c->row->flags_arg != LB_NO_ARG)
 		flags = (int)ARG(c, c->row->flags_arg);
-	int rc = prepare_write(c, 0, &r);
+	int rc = prepare_write(c, LB_RES_MODIFY, &r);
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	if (!r.name[0])
@@ -572,7 +649,7 @@ static void h_mkdir(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
-	int rc = prepare_write(c, 0, &r);
+	int rc = prepare_write(c, LB_RES_MODIFY, &r);
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	if (!r.name[0])
@@ -620,21 +697,51 @@ static int resolve_second(struct lb_call *c, unsigned res_flags, struct lb_resol
 	return r->magic_fd >= 0 ? -EXDEV : 0;
 }
 
+static int judge_link_source(struct lb_call *c, const char *old, const char *new_path);
+
+/* True when from (or to, for an exchange) is a directory and the policy
+ * has rules strictly below either location: the subtree's content would
+ * change rules with its path. EXDEV makes mv fall back to copy + delete,
+ * each file then judged on its own. */
+static bool moves_judged_subtree(struct lb_call *c, const struct lb_resolved *from,
+				 const struct lb_resolved *to, unsigned flags)
+{
+	struct stat st;
+	bool from_dir = fstatat(from->dirfd, from->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	bool to_dir = (flags & RENAME_EXCHANGE) &&
+		      fstatat(to->dirfd, to->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	if (!from_dir && !to_dir)
+		return false;
+	const struct lb_policy *p = c->core->cfg.policy;
+	return lb_policy_rules_below(p, from->path) || lb_policy_rules_below(p, to->path);
+}
+
 static void h_rename(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved from = { .dirfd = -1 };
 	lb_autoresolved struct lb_resolved to = { .dirfd = -1 };
 	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
 
-	int rc = prepare_write(c, 0, &from);
+	int rc = prepare_write(c, LB_RES_MODIFY, &from);
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
-	if ((rc = resolve_second(c, 0, &to)) < 0)
+	if ((rc = resolve_second(c, LB_RES_MODIFY, &to)) < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	if (!from.name[0] || !to.name[0])
 		{ lb_reply_errno(c, EBUSY); return; }
+	/* A rename must not carry a file to a name that grants more than
+	 * its own does (as for hard links); an exchange moves both ways. */
+	c->cur = &from;
+	if ((rc = judge_link_source(c, from.path, to.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if ((flags & RENAME_EXCHANGE) && (c->cur = &to, rc = judge_link_source(c, to.path, from.path)) < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	/* Moving a directory moves what is below it: refuse when rules below
+	 * either place could judge that content differently. */
+	if (moves_judged_subtree(c, &from, &to, flags))
+		{ lb_reply_errno(c, EXDEV); return; }
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	rc = (int)syscall(SYS_renameat2, from.dirfd, from.name, to.dirfd, to.name, flags);
@@ -725,7 +832,16 @@ static void h_chmod(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
-	int rc = prepare_write(c, follow_flags(c), &r);
+	lb_autoclose int objfd = -1;
+	int rc = empty_path_write_target(c, &objfd);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (rc == 1) {
+		rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
+		reply_rc(c, rc < 0 ? -errno : 0);
+		return;
+	}
+	rc = prepare_write(c, follow_flags(c), &r);
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	struct lb_creds_guard g;
@@ -743,7 +859,19 @@ static void h_chown(struct lb_call *c)
 	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
 	uid_t uid = (uid_t)PATH_ARG(c, 1);
 	gid_t gid = (gid_t)PATH_ARG(c, 2);
-	int rc = prepare_write(c, follow_flags(c), &r);
+	lb_autoclose int objfd = -1;
+	int rc = empty_path_write_target(c, &objfd);
+	if (rc < 0)
+		{ lb_reply_errno(c, -rc); return; }
+	if (rc == 1) {
+		struct lb_creds_guard g0;
+		lb_creds_enter(c, &g0);
+		rc = fchownat(objfd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
+		lb_creds_leave(&g0);
+		reply_rc(c, rc);
+		return;
+	}
+	rc = prepare_write(c, follow_flags(c), &r);
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
 	struct lb_creds_guard g;
@@ -788,8 +916,21 @@ static void h_utimes(struct lb_call *c)
 	int rc = read_times(c, PATH_ARG(c, 1), ts, &now);
 	if (rc < 0)
 		{ lb_reply_errno(c, -rc); return; }
+	lb_autoclose int objfd = -1;
+	if (ARG(c, c->row->path_arg) != 0 && (rc = empty_path_write_target(c, &objfd)) != 0) {
+		if (rc < 0)
+			{ lb_reply_errno(c, -rc); return; }
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", objfd);
+		reply_rc(c, utimensat(AT_FDCWD, p, now ? NULL : ts, 0) < 0 ? -errno : 0);
+		return;
+	}
 	if (ARG(c, c->row->path_arg) == 0 && !(c->row->flags & LB_SF_LEGACY_TIME)) {
-		/* utimensat(fd, NULL, ...) is futimens on the caller's fd */
+		/* utimensat(fd, NULL, ...) is futimens on the caller's fd, which
+		 * the kernel refuses for O_PATH descriptors (EBADF). */
+		long fl = caller_fd_flags(c, row_dirfd(c));
+		if (fl < 0 || (fl & O_PATH))
+			{ lb_reply_errno(c, EBADF); return; }
 		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
 		if (fd < 0)
 			{ lb_reply_errno(c, -fd); return; }

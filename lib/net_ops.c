@@ -50,6 +50,13 @@ static enum lb_addr_kind inet_kind(int sock)
 	return (enum lb_addr_kind)-1; /* raw and packet sockets have no policy form */
 }
 
+static int socket_domain(int sock)
+{
+	int dom = -1;
+	socklen_t l = sizeof(dom);
+	return getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 ? -1 : dom;
+}
+
 /* Decode an IP address; IPv4-mapped IPv6 is judged as the IPv4 it is. */
 static int decode_inet(int sock, const struct addr_copy *a, struct lb_sockaddr_obj *o)
 {
@@ -165,8 +172,20 @@ static int judge_address(struct lb_call *c, enum net_op op, int sock, struct add
 		break;
 	}
 	case AF_UNSPEC:
+		if (op == NET_CONNECT)
+			return 0; /* dissolving an association */
+		/* bind and UDP sends on an IPv4 socket read an AF_UNSPEC address
+		 * as IPv4 (INADDR_ANY binds, sin_addr sends): judge it so. */
+		if (socket_domain(sock) != AF_INET || a->len < sizeof(struct sockaddr_in))
+			return -EAFNOSUPPORT;
+		{
+			struct addr_copy as4 = *a;
+			as4.ss.ss_family = AF_INET;
+			rc = decode_inet(sock, &as4, &o);
+		}
+		break;
 	case AF_NETLINK:
-		return 0; /* dissolving an association; kernel routing queries */
+		return 0; /* kernel routing queries (only NETLINK_ROUTE sockets exist) */
 	default:
 		return -EAFNOSUPPORT;
 	}
@@ -333,7 +352,9 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 	m->h.msg_control = m->control;
 	m->h.msg_controllen = th->msg_controllen;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m->h); cm; cm = CMSG_NXTHDR(&m->h, cm)) {
-		if (cm->cmsg_len < CMSG_LEN(0))
+		/* cmsg_len comes from the target: it must fit what we copied. */
+		size_t at = (size_t)((char *)cm - m->control);
+		if (cm->cmsg_len < CMSG_LEN(0) || cm->cmsg_len > th->msg_controllen - at)
 			return -EINVAL;
 		if (cm->cmsg_level != SOL_SOCKET)
 			continue;
@@ -420,6 +441,37 @@ static void h_sendmmsg(struct lb_call *c)
 		lb_reply_value(c, sent);
 }
 
+/* listen() on a socket never bound binds it to the wildcard address and
+ * an ephemeral port: judged as such a bind. Performed by the supervisor
+ * on the socket it checked. */
+static void h_listen(struct lb_call *c)
+{
+	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	if (sock < 0) {
+		lb_reply_errno(c, -sock);
+		return;
+	}
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int dom = socket_domain(sock);
+	if ((dom == AF_INET || dom == AF_INET6) && getsockname(sock, (struct sockaddr *)&ss, &len) == 0) {
+		uint16_t port = dom == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					       : ((struct sockaddr_in6 *)&ss)->sin6_port;
+		if (port == 0) {
+			struct lb_sockaddr_obj o = { .kind = LB_ADDR_TCP, .is_v4 = dom == AF_INET };
+			int rc = lb_judge_addr(c, LB_CLASS_BIND, &o);
+			if (rc < 0) {
+				lb_reply_errno(c, EACCES);
+				return;
+			}
+		}
+	}
+	if (listen(sock, (int)ARG(c, 1)) < 0)
+		lb_reply_errno(c, errno);
+	else
+		lb_reply_value(c, 0);
+}
+
 void lb_net_handle(struct lb_call *c)
 {
 	switch (c->row->kind) {
@@ -433,6 +485,8 @@ void lb_net_handle(struct lb_call *c)
 		{ h_sendmsg(c); return; }
 	case LB_K_SENDMMSG:
 		{ h_sendmmsg(c); return; }
+	case LB_K_LISTEN:
+		{ h_listen(c); return; }
 	default:
 		lb_reply_errno(c, EPERM);
 	}

@@ -350,6 +350,11 @@ static int walk_loop(struct walk *w, unsigned flags, struct lb_resolved *out)
 			return rc;
 		if (last) {
 			out->trailing_slash = trailing;
+			if (trailing && (flags & LB_RES_MODIFY)) {
+				char probe[2];
+				if (readlinkat(w->cur, comp, probe, sizeof(probe)) >= 0)
+					return -ENOTDIR;
+			}
 			if (flags & (LB_RES_FOLLOW | LB_RES_DIR_ONLY) || trailing) {
 				rc = maybe_follow(w, comp, out);
 				if (rc < 0 && rc != -ENOENT)

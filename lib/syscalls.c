@@ -73,6 +73,7 @@ static const struct lb_syscall_row rows[] = {
 	ROW(sendto, SENDTO, N, N, N, N, N, N, 0),
 	ROW(sendmsg, SENDMSG, N, N, N, N, N, N, 0),
 	ROW(sendmmsg, SENDMMSG, N, N, N, N, N, N, 0),
+	ROW(listen, LISTEN, N, N, N, N, N, N, 0),
 };
 #undef ROW
 #undef N

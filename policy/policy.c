@@ -317,6 +317,22 @@ bool lb_policy_hides_below(const struct lb_policy *p, const char *dir)
 	return false;
 }
 
+bool lb_policy_rules_below(const struct lb_policy *p, const char *dir)
+{
+	size_t len = strlen(dir);
+	for (unsigned c = LB_CLASS_READ; c <= LB_CLASS_HIDE; c++) {
+		if (c > LB_CLASS_STAT && c != LB_CLASS_HIDE)
+			continue;
+		const struct lb_index *ix = &p->index[c];
+		for (size_t i = 0; i < ix->n_buckets; i++) {
+			const char *pre = ix->buckets[i].prefix;
+			if (len == 1 ? pre[1] != '\0' : strncmp(pre, dir, len) == 0 && pre[len] == '/')
+				return true;
+		}
+	}
+	return false;
+}
+
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls, const struct lb_sockaddr_obj *addr,
 			  struct lb_decision *out)
 {

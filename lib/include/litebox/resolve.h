@@ -25,6 +25,9 @@ struct lb_resolve_ctx {
 enum {
 	LB_RES_FOLLOW = 1u << 0,      /* follow a final symlink */
 	LB_RES_DIR_ONLY = 1u << 1,    /* the object must be a directory (trailing '/') */
+	/* unlink, rmdir, rename, mkdir...: a trailing slash on a final
+	 * symlink is ENOTDIR, never the link's target */
+	LB_RES_MODIFY = 1u << 2,
 };
 
 struct lb_resolved {

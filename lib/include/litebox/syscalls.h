@@ -49,6 +49,7 @@ enum lb_sys_kind {
 	LB_K_SENDTO,
 	LB_K_SENDMSG,
 	LB_K_SENDMMSG,
+	LB_K_LISTEN,
 };
 
 /* Flags of a row. */

@@ -102,6 +102,9 @@ void lb_policy_judge_path(const struct lb_policy *p, enum lb_class cls, const ch
 			  struct lb_decision *out);
 /* Is anything strictly below dir hidden? (to filter directory listings) */
 bool lb_policy_hides_below(const struct lb_policy *p, const char *dir);
+/* Does any file rule (any class, hide included) name something strictly
+ * below dir? (moving dir would move what those rules judge) */
+bool lb_policy_rules_below(const struct lb_policy *p, const char *dir);
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 			  const struct lb_sockaddr_obj *addr, struct lb_decision *out);
 
