@@ -250,5 +250,79 @@ def allow_flags_widen_the_policy():
     assert os.path.exists(target), "--allow-write let the file be created on the host"
 
 
+@test
+def open_with_access_mode_3_is_judged():
+    d = workdir(["hide $CWD/hidden-file"])
+    open(os.path.join(d, "hidden-file"), "w").close()
+    code = ("import os\n"
+            "for p in ('secret', 'hidden-file'):\n"
+            "    try:\n"
+            "        os.open(p, 3); print('opened')\n"
+            "    except (PermissionError, FileNotFoundError) as e: print(type(e).__name__)\n"
+            "fd = os.open('ok', 3); os.close(fd); print('control')\n")
+    p = py(d, code)
+    eq(p.stdout.split(), ["PermissionError", "FileNotFoundError", "control"], p.stderr)
+
+
+@test
+def rename_cannot_launder_a_denied_file():
+    d = workdir()
+    code = ("import os\n"
+            "try:\n"
+            "    os.rename('secret', 'public'); print('LEAK', open('public').read())\n"
+            "except PermissionError: print('refused')\n"
+            "os.rename('ok', 'ok2'); print('control')\n")
+    p = py(d, code)
+    eq(p.stdout.split(), ["refused", "control"], p.stderr)
+    assert os.path.exists(os.path.join(d, "secret")) and not os.path.exists(os.path.join(d, "public"))
+    assert os.path.exists(os.path.join(d, "ok2")), "control rename reached the host"
+
+
+@test
+def host_processes_are_absent_from_proc():
+    d = workdir()
+    host_pid = os.getpid()
+    code = ("import os, sys\n"
+            "pid = sys.argv[1]\n"
+            "for p in (f'/proc/{pid}/status', f'/proc/{pid}/mem', '/proc/1/environ'):\n"
+            "    try:\n"
+            "        open(p, 'rb').read(1); print('LEAK', p)\n"
+            "    except FileNotFoundError: print('absent')\n"
+            "try:\n"
+            "    os.chdir(f'/proc/{pid}'); print('LEAK chdir')\n"
+            "except FileNotFoundError: print('absent')\n"
+            "print(open('/proc/self/status').read().split()[0])\n")
+    p = run_in(d, "/usr/bin/python3", "-c", code, str(host_pid))
+    eq(p.stdout.split(), ["absent"] * 4 + ["Name:"], p.stderr)
+
+
+@test
+def syscalls_newer_than_the_table_fail_closed():
+    d = workdir(["hide $CWD/hidden-file"])
+    code = ("import ctypes, os\n"
+            "l = ctypes.CDLL(None, use_errno=True)\n"
+            "for nr in (463, 464, 467, 468, 500):\n"
+            "    r = l.syscall(nr, -100, b'hidden-file', 0, 0, 0)\n"
+            "    print(r, ctypes.get_errno())\n")
+    p = py(d, code)
+    eq(p.stdout.split(), ["-1", "38"] * 5, "ENOSYS for each: " + p.stderr)
+
+
+@test
+def trailing_slash_on_a_symlink_is_not_its_target():
+    d = workdir()
+    os.mkdir(os.path.join(d, "target-dir"))
+    os.symlink("target-dir", os.path.join(d, "link"))
+    code = ("import os\n"
+            "try:\n"
+            "    os.rmdir('link/'); print('removed')\n"
+            "except NotADirectoryError: print('ENOTDIR')\n")
+    p = py(d, code)
+    native = subprocess.run(["/usr/bin/python3", "-c", "import os\ntry:\n os.rmdir('/nonexistent-x/')\nexcept OSError: pass"])
+    eq(p.stdout.split(), ["ENOTDIR"], p.stderr)
+    assert os.path.isdir(os.path.join(d, "target-dir")), "the link's target survived"
+    del native
+
+
 if __name__ == "__main__":
     lbtest.run()

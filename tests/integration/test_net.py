@@ -276,5 +276,60 @@ def redis_suite_under_a_policy_that_allows_only_its_port():
         srv.wait()
 
 
+@test
+def af_unspec_destinations_are_judged_as_ipv4():
+    recv_b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    recv_b.bind(("127.0.0.1", 0))
+    pb = recv_b.getsockname()[1]
+    d, pol = policy(["allow connect udp 127.0.0.1:1"])
+    code = ("import ctypes, socket, struct\n"
+            "l = ctypes.CDLL(None, use_errno=True)\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "sa = struct.pack('=HH4s8x', 0, socket.htons(%d), socket.inet_aton('127.0.0.1'))\n"
+            "r = l.sendto(s.fileno(), b'unspec', 6, 0, sa, len(sa))\n"
+            "print('sent' if r == 6 else 'refused')\n" % pb)
+    p = run_py(pol, d, code)
+    eq(p.stdout.split(), ["refused"], p.stderr)
+    recv_b.setblocking(False)
+    try:
+        data = recv_b.recv(100)
+    except BlockingIOError:
+        data = None
+    eq(data, None, "nothing reached the receiver")
+
+
+@test
+def listen_without_bind_is_a_wildcard_bind():
+    d = lbtest.tmpdir()
+    code = ("import socket\n"
+            "s = socket.socket()\n"
+            "try:\n"
+            "    s.listen(); print('listening', s.getsockname())\n"
+            "except PermissionError: print('refused')\n"
+            "t = socket.socket(); t.bind(('127.0.0.1', 0)); t.listen(); print('control')\n")
+    p = litebox("run", "-q", "--", PY, "-c", code, cwd=d)
+    eq(p.stdout.split(), ["refused", "control"], "default allows binding loopback only: " + p.stderr)
+
+
+@test
+def hostile_control_message_is_refused_and_the_supervisor_survives():
+    d = lbtest.tmpdir()
+    code = ("import ctypes, socket, struct\n"
+            "a, b = socket.socketpair()\n"
+            "fds = [open('/dev/null') for _ in range(64)]\n"
+            "l = ctypes.CDLL(None, use_errno=True)\n"
+            "ctrl = ctypes.create_string_buffer(struct.pack('=QiiI', 16 + 800, socket.SOL_SOCKET, 1, 0), 24)\n"
+            "data = ctypes.create_string_buffer(b'x')\n"
+            "iov = struct.pack('=QQ', ctypes.addressof(data), 1)\n"
+            "iovb = ctypes.create_string_buffer(iov)\n"
+            "msg = struct.pack('=QI4xQQQQi4x', 0, 0, ctypes.addressof(iovb), 1, ctypes.addressof(ctrl), 24, 0)\n"
+            "msgb = ctypes.create_string_buffer(msg)\n"
+            "print(l.sendmsg(a.fileno(), msgb, 0), ctypes.get_errno())\n"
+            "a.send(b'after'); print(b.recv(10).decode())\n")
+    p = litebox("run", "-q", "--", PY, "-c", code, cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout.split(), ["-1", "22", "after"], "EINVAL, then the sandbox still works")
+
+
 if __name__ == "__main__":
     lbtest.run()
