@@ -392,14 +392,19 @@ static void format_denial(const struct lb_event *ev, char *line, size_t len)
 		snprintf(line + n, len - (size_t)n, " \u2014 %s by %s", what[0] == 'h' ? "hidden" : "refused", rule);
 }
 
-/* Print the first of identical lines at once; count the repeats and
- * report them folded at the end. */
-static void print_folded(struct run_state *st, const char *line)
+/* Print the first of identical refusals at once; count the repeats (the
+ * same verdict, class, object, program and call, whatever the pid) and
+ * report them folded at the end or when another refusal takes the slot. */
+static void print_folded(struct run_state *st, const struct lb_event *ev, const char *line)
 {
-	uint64_t h = hash_str(line, 1469598103934665603ull);
+	char comm[64], key[PATH_MAX * 2 + 128];
+	comm_of(ev->pid, comm, sizeof(comm));
+	snprintf(key, sizeof(key), "%d %d %s %s %s", (int)ev->verdict, (int)ev->cls, ev->object, comm,
+		 ev->syscall);
+	uint64_t h = hash_str(key, 1469598103934665603ull);
 	pthread_mutex_lock(&st->lock);
 	struct fold_entry *e = &st->fold[h % FOLD_SLOTS];
-	if (e->line && e->hash == h && strcmp(e->line, line) == 0) {
+	if (e->line && e->hash == h) {
 		e->count++;
 		pthread_mutex_unlock(&st->lock);
 		return;
@@ -441,7 +446,7 @@ static void on_event(void *arg, const struct lb_event *ev)
 		return;
 	char line[PATH_MAX * 2 + 256];
 	format_denial(ev, line, sizeof(line));
-	print_folded(st, line);
+	print_folded(st, ev, line);
 }
 
 /* ---- running ------------------------------------------------------------------------ */

@@ -57,6 +57,28 @@ def audit_log_has_the_fields_and_a_summary():
 
 
 @test
+def human_messages_fold_and_obey_quiet_and_verbose():
+    d = lbtest.tmpdir()
+    secret = os.path.join(d, "secret")
+    with open(secret, "w") as f:
+        f.write("s")
+    pol = os.path.join(d, "p.policy")
+    with open(pol, "w") as f:
+        f.write("version 1\ninclude default\ndeny read $CWD/secret\n")
+    loop = f"for i in $(seq 120); do cat {secret} 2>/dev/null; done; true"
+    p = litebox("run", "-p", pol, "--", "/bin/sh", "-c", loop, cwd=d)
+    lines = [l for l in p.stderr.splitlines() if "denied read " + secret in l]
+    eq(len(lines), 2, "first line at once, then one folded line: " + p.stderr)
+    assert lines[0].startswith("litebox: denied read " + secret + " (pid "), lines[0]
+    assert "refused by " + pol + ":3" in lines[0], lines[0]
+    assert lines[1].endswith("(\u00d7119)") or lines[1].endswith("(\u00d7120)"), lines[1]
+    q = litebox("run", "-q", "-p", pol, "--", "/bin/sh", "-c", loop, cwd=d)
+    eq(q.stderr, "", "-q silences")
+    v = litebox("run", "-v", "-p", pol, "--", "/bin/cat", os.path.join(d, "p.policy"), cwd=d)
+    assert any(l.startswith("litebox: allowed read") for l in v.stderr.splitlines()), "-v shows allows"
+
+
+@test
 def log_that_cannot_be_written_fails_the_run():
     p = litebox("run", "-q", "--log", "/dev/full", "--", "/bin/true")
     eq(p.returncode, 125, "a log on /dev/full fails the run: " + p.stderr)
