@@ -276,19 +276,6 @@ static void add_implicit_program(struct implicit *im, const struct lb_program *p
 	add_implicit_program(im, p->interp_program);
 }
 
-static char *dir_of(const char *path)
-{
-	char *d = strdup(path);
-	if (!d)
-		return NULL;
-	char *slash = strrchr(d, '/');
-	if (slash == d)
-		d[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	return d;
-}
-
 static int load_policy(const struct run_opts *o, const struct lb_program *prog,
 		       struct implicit *im, struct lb_policy **out)
 {
@@ -300,7 +287,7 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog,
 	const char *home = getenv("HOME");
 	struct passwd *pw = home ? NULL : getpwuid(getuid());
 	const char *tmp = getenv("TMPDIR");
-	lb_autofree char *exe_dir = dir_of(prog->path);
+	lb_autofree char *exe_dir = lb_dirname_dup(prog->path);
 	add_implicit_program(im, prog);
 
 	struct lb_policy_inputs in = {

@@ -532,7 +532,10 @@ static int hidden_process(struct lb_call *c, enum lb_class cls, const char *path
 	return -ENOENT; /* in audit mode too: the boundary is not the policy */
 }
 
-int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path)
+/* Judge path for cls. The directories that lead to a granted path may be
+ * walked (stat) and, when ancestors_listable, listed (ls /,
+ * os.listdir("/home")): a program must be able to reach what it may use. */
+static int judge(struct lb_call *c, enum lb_class cls, const char *path, bool ancestors_listable)
 {
 	char buf[PATH_MAX + 16];
 	const char *view = policy_view(c, path, buf, sizeof(buf));
@@ -540,34 +543,24 @@ int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path)
 
 	if (outside_proc_entry(c, path))
 		return hidden_process(c, cls, path);
-
 	lb_policy_judge_path(c->core->cfg.policy, cls, view, &d);
-	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && cls == LB_CLASS_STAT &&
+	bool ancestor_rule = cls == LB_CLASS_STAT || (cls == LB_CLASS_READ && ancestors_listable);
+	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && ancestor_rule &&
 	    leads_to_grant(c->core, view)) {
-		/* Walking to a granted path needs the directories above it. */
 		d.verdict = LB_VERDICT_ALLOW;
 		d.origin = LB_ORIGIN_IMPLICIT;
 	}
 	return apply_decision(c, cls, view, &d, EACCES);
 }
 
-/* Listing a directory that leads to a grant (ls /, os.listdir("/home")). */
+int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path)
+{
+	return judge(c, cls, path, false);
+}
+
 int lb_judge_dir_listing(struct lb_call *c, const char *path)
 {
-	char buf[PATH_MAX + 16];
-	const char *view = policy_view(c, path, buf, sizeof(buf));
-	struct lb_decision d;
-
-	if (outside_proc_entry(c, path))
-		return hidden_process(c, LB_CLASS_READ, path);
-
-	lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_READ, view, &d);
-	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT &&
-	    leads_to_grant(c->core, view)) {
-		d.verdict = LB_VERDICT_ALLOW;
-		d.origin = LB_ORIGIN_IMPLICIT;
-	}
-	return apply_decision(c, LB_CLASS_READ, view, &d, EACCES);
+	return judge(c, LB_CLASS_READ, path, true);
 }
 
 int lb_judge_addr(struct lb_call *c, enum lb_class cls, const struct lb_sockaddr_obj *a)

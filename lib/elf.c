@@ -234,19 +234,6 @@ static int read_cstr(int fd, uint64_t off, uint64_t avail, char **out)
 	return 0;
 }
 
-static char *dir_of(const char *path)
-{
-	char *d = strdup(path);
-	if (!d)
-		return NULL;
-	char *slash = strrchr(d, '/');
-	if (slash == d)
-		d[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	return d;
-}
-
 /* ---- ELF headers ---------------------------------------------------------- */
 
 /* Class, machine, type; the checks that decide whether we can run it. */
@@ -645,7 +632,7 @@ static int add_object(struct object **objs, size_t *n, size_t parent, const char
 	*objs = grown;
 	struct object *o = &grown[*n];
 	*o = (struct object){ .parent = parent, .depth = *n ? grown[parent].depth + 1 : 0 };
-	if (!(o->origin = dir_of(path)))
+	if (!(o->origin = lb_dirname_dup(path)))
 		return -ENOMEM;
 	o->runpath = steal_pointer(&f->runpath);
 	o->rpath = o->runpath ? NULL : steal_pointer(&f->rpath);

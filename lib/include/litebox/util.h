@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <errno.h>
 
@@ -54,5 +55,22 @@ static inline int lb_steal_fd(int *fd)
 #define steal_fd(fdp) lb_steal_fd(fdp)
 
 #define LB_UNUSED __attribute__((unused))
+
+/* The directory part of an absolute path, malloc'd ("/a/b" -> "/a",
+ * "/a" -> "/"). NULL when out of memory. */
+static inline char *lb_dirname_dup(const char *path)
+{
+	size_t n = strlen(path);
+	char *d = (char *)malloc(n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, path, n + 1);
+	char *slash = strrchr(d, '/');
+	if (slash == d)
+		d[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return d;
+}
 
 #endif
