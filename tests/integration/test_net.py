@@ -218,7 +218,7 @@ def curl_reaches_a_local_http_server_on_an_allowed_port():
         line = srv.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
         port = int(line.split("port ")[1].split()[0])
         d = lbtest.tmpdir()
-        p = litebox("run", "-q", "--", "curl", "-s", f"http://127.0.0.1:{port}/hello.txt", cwd=d)
+        p = litebox("run", "-q", "--", "curl", "-s", f"http://localhost:{port}/hello.txt", cwd=d)
         eq(p.stdout, "hello from the host\n", "curl under the default profile: " + p.stderr)
         d2, pol = policy(["allow connect tcp 127.0.0.1:1"])
         p = litebox("run", "-q", "-p", pol, "--", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
