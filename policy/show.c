@@ -181,6 +181,8 @@ static void put_dangerous(FILE *f, const struct lb_policy *p)
 	if (any)
 		fputc('\n', f);
 	fputs("# system calls of any other ABI (x32, i386 through int 0x80): refused\n", f);
+	fputs("# system calls newer than litebox's table (number 463 and up): ENOSYS\n", f);
+	fputs("# sockets: only unix, IPv4, IPv6 and routing netlink; no SCTP\n", f);
 }
 
 static void put_kernel(FILE *f, const struct lb_policy *p)
