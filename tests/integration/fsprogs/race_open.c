@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tally.h"
+
 static char buf[512];
 static const char *paths[2];
 static atomic_int stop;
@@ -33,22 +35,11 @@ int main(int argc, char **argv)
 	strcpy(buf, paths[0]);
 	pthread_t t;
 	pthread_create(&t, NULL, flipper, NULL);
-	int leaks = 0, oks = 0;
-	for (int i = 0; i < iters; i++) {
-		int fd = open(buf, O_RDONLY);
-		if (fd < 0)
-			continue;
-		char data[16] = { 0 };
-		if (read(fd, data, sizeof(data) - 1) > 0) {
-			if (strncmp(data, "SECRET", 6) == 0)
-				leaks++;
-			else if (strncmp(data, "OK", 2) == 0)
-				oks++;
-		}
-		close(fd);
-	}
+	struct tally seen = { 0 };
+	for (int i = 0; i < iters; i++)
+		tally_open(&seen, buf);
 	atomic_store(&stop, 1);
 	pthread_join(t, NULL);
-	printf("leaks=%d ok=%d\n", leaks, oks);
+	printf("leaks=%d ok=%d\n", seen.leaks, seen.oks);
 	return 0;
 }

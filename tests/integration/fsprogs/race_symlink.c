@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tally.h"
+
 static const char *dir, *targets[2];
 static atomic_int stop;
 
@@ -40,22 +42,11 @@ int main(int argc, char **argv)
 	symlink(targets[0], link);
 	pthread_t t;
 	pthread_create(&t, NULL, swapper, NULL);
-	int leaks = 0, oks = 0;
-	for (int i = 0; i < iters; i++) {
-		int fd = open(link, O_RDONLY);
-		if (fd < 0)
-			continue;
-		char data[16] = { 0 };
-		if (read(fd, data, sizeof(data) - 1) > 0) {
-			if (strncmp(data, "SECRET", 6) == 0)
-				leaks++;
-			else if (strncmp(data, "OK", 2) == 0)
-				oks++;
-		}
-		close(fd);
-	}
+	struct tally seen = { 0 };
+	for (int i = 0; i < iters; i++)
+		tally_open(&seen, link);
 	atomic_store(&stop, 1);
 	pthread_join(t, NULL);
-	printf("leaks=%d ok=%d\n", leaks, oks);
+	printf("leaks=%d ok=%d\n", seen.leaks, seen.oks);
 	return 0;
 }
