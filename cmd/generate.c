@@ -46,7 +46,8 @@ int cmd_policy_generate(int argc, char **argv)
 		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
 			out = argv[++i];
 		else {
-			lb_msg("unexpected argument '%s': litebox policy generate --from LOG.jsonl [-o FILE]",
+			lb_msg("unexpected argument '%s': litebox policy generate --from LOG.jsonl "
+			       "[-o FILE]",
 			       argv[i]);
 			return LB_EXIT_LITEBOX;
 		}
@@ -57,9 +58,9 @@ int cmd_policy_generate(int argc, char **argv)
 	}
 	char cwd[PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
-	struct lb_policy_vars vars = { .cwd = getcwd(cwd, sizeof(cwd)) ? cwd : NULL,
-				       .home = getenv("HOME"),
-				       .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp" };
+	struct lb_policy_vars vars = {.cwd = getcwd(cwd, sizeof(cwd)) ? cwd : NULL,
+				      .home = getenv("HOME"),
+				      .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp"};
 	struct lb_learn *l = NULL;
 	if (lb_learn_new(&vars, &l) < 0)
 		return LB_EXIT_LITEBOX;
@@ -68,7 +69,8 @@ int cmd_policy_generate(int argc, char **argv)
 		lb_autofree char *text = lb_learn_policy(l, from);
 		FILE *f = out ? fopen(out, "we") : stdout;
 		if (!text || !f || fputs(text, f) < 0 || fflush(f) != 0) {
-			lb_msg("cannot write '%s': %s", out ? out : "standard output", strerror(errno));
+			lb_msg("cannot write '%s': %s", out ? out : "standard output",
+			       strerror(errno));
 		} else {
 			status = 0;
 		}

@@ -19,7 +19,11 @@ static const char inspect_usage[] = "usage: litebox inspect [--json] PROGRAM";
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char b = s[0];
-	size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 0;
+	size_t len = b < 0x80		  ? 1
+		     : (b & 0xe0) == 0xc0 ? 2
+		     : (b & 0xf0) == 0xe0 ? 3
+		     : (b & 0xf8) == 0xf0 ? 4
+					  : 0;
 	if (len == 0 || len > n)
 		return 0;
 	for (size_t i = 1; i < len; i++)
@@ -115,7 +119,8 @@ static void json_program(FILE *out, const struct lb_program *p)
 	json_str_or_null(out, p->machine_name);
 	json_key(out, "type");
 	json_str(out, type_name(p));
-	fprintf(out, ",\"static\":%s,\"pie\":%s", p->is_static ? "true" : "false", p->is_pie ? "true" : "false");
+	fprintf(out, ",\"static\":%s,\"pie\":%s", p->is_static ? "true" : "false",
+		p->is_pie ? "true" : "false");
 	json_key(out, "interpreter");
 	json_str_or_null(out, p->interp);
 	json_key(out, "runpath");
@@ -156,7 +161,8 @@ static void print_elf(const struct lb_program *p)
 		return;
 	printf("needed:%s\n", p->n_libs ? "" : " none");
 	for (size_t i = 0; i < p->n_libs; i++)
-		printf("  %s => %s\n", p->libs[i].name, p->libs[i].resolved ? p->libs[i].resolved : "not found");
+		printf("  %s => %s\n", p->libs[i].name,
+		       p->libs[i].resolved ? p->libs[i].resolved : "not found");
 }
 
 static void print_text(const struct lb_program *p, const char *path_label)
@@ -200,7 +206,8 @@ static int parse_args(int argc, char **argv, bool *json, const char **program)
 		}
 	}
 	if (argc - i != 1) {
-		lb_msg("inspect: %s", argc - i < 1 ? "missing PROGRAM" : "only one PROGRAM can be inspected");
+		lb_msg("inspect: %s",
+		       argc - i < 1 ? "missing PROGRAM" : "only one PROGRAM can be inspected");
 		lb_hint("%s", inspect_usage);
 		return LB_EXIT_LITEBOX;
 	}

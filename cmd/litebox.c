@@ -27,31 +27,31 @@ void lb_hint(const char *fmt, ...)
 }
 
 static const char usage_text[] =
-	"usage: litebox COMMAND [ARGS]\n"
-	"\n"
-	"  run     [OPTIONS] [--] PROGRAM [ARG...]   run PROGRAM sandboxed\n"
-	"  learn   [OPTIONS] -o FILE [--] PROGRAM [ARG...]\n"
-	"                                            run in audit mode, write a policy\n"
-	"  policy check FILE...                      parse, resolve includes, lint\n"
-	"  policy show FILE                          the effective policy\n"
-	"  policy generate --from LOG.jsonl [-o FILE] a policy from an audit log\n"
-	"  inspect [--json] PROGRAM                  ELF facts of PROGRAM\n"
-	"  --version | --help | help COMMAND\n";
+    "usage: litebox COMMAND [ARGS]\n"
+    "\n"
+    "  run     [OPTIONS] [--] PROGRAM [ARG...]   run PROGRAM sandboxed\n"
+    "  learn   [OPTIONS] -o FILE [--] PROGRAM [ARG...]\n"
+    "                                            run in audit mode, write a policy\n"
+    "  policy check FILE...                      parse, resolve includes, lint\n"
+    "  policy show FILE                          the effective policy\n"
+    "  policy generate --from LOG.jsonl [-o FILE] a policy from an audit log\n"
+    "  inspect [--json] PROGRAM                  ELF facts of PROGRAM\n"
+    "  --version | --help | help COMMAND\n";
 
 static const char run_help[] =
-	"usage: litebox run [OPTIONS] [--] PROGRAM [ARG...]\n"
-	"\n"
-	"  -p, --policy FILE-OR-PROFILE  policy file or built-in profile (default: default)\n"
-	"      --audit                   dry run: refuse nothing, record what would be refused\n"
-	"      --log FILE                JSON Lines audit log ('-' for standard error)\n"
-	"      --allow-read PATH         add a rule (also --allow-write, --allow-exec,\n"
-	"                                --allow-connect ADDR, --allow-bind ADDR; repeatable)\n"
-	"      --timeout DURATION        kill the whole tree after DURATION (90s, 5m)\n"
-	"      --platform seccomp|ptrace how system calls are trapped (default seccomp)\n"
-	"  -q, --quiet / -v, --verbose   fewer / more messages on standard error\n"
-	"\n"
-	"Exit status: the program's own; 128+N if killed by signal N; 124 on --timeout;\n"
-	"125 litebox failed; 126 PROGRAM cannot be run; 127 PROGRAM not found.\n";
+    "usage: litebox run [OPTIONS] [--] PROGRAM [ARG...]\n"
+    "\n"
+    "  -p, --policy FILE-OR-PROFILE  policy file or built-in profile (default: default)\n"
+    "      --audit                   dry run: refuse nothing, record what would be refused\n"
+    "      --log FILE                JSON Lines audit log ('-' for standard error)\n"
+    "      --allow-read PATH         add a rule (also --allow-write, --allow-exec,\n"
+    "                                --allow-connect ADDR, --allow-bind ADDR; repeatable)\n"
+    "      --timeout DURATION        kill the whole tree after DURATION (90s, 5m)\n"
+    "      --platform seccomp|ptrace how system calls are trapped (default seccomp)\n"
+    "  -q, --quiet / -v, --verbose   fewer / more messages on standard error\n"
+    "\n"
+    "Exit status: the program's own; 128+N if killed by signal N; 124 on --timeout;\n"
+    "125 litebox failed; 126 PROGRAM cannot be run; 127 PROGRAM not found.\n";
 
 static int help(const char *topic)
 {

@@ -47,11 +47,11 @@ static void fill_vars(struct lb_policy_vars *v, char *cwd, size_t len)
 		home = pw && pw->pw_dir ? pw->pw_dir : "/";
 	}
 	*v = (struct lb_policy_vars){
-		.cwd = getcwd(cwd, len) ? cwd : NULL,
-		.home = home,
-		.tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp",
-		.exe = PLACEHOLDER_EXE,
-		.exe_dir = PLACEHOLDER_EXE_DIR,
+	    .cwd = getcwd(cwd, len) ? cwd : NULL,
+	    .home = home,
+	    .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp",
+	    .exe = PLACEHOLDER_EXE,
+	    .exe_dir = PLACEHOLDER_EXE_DIR,
 	};
 }
 
@@ -59,8 +59,8 @@ static void fill_vars(struct lb_policy_vars *v, char *cwd, size_t len)
 static int load(const char *file, bool lint, struct lb_policy **out)
 {
 	char cwd[PATH_MAX];
-	struct lb_policy_inputs in = { .source = file, .lint = lint };
-	struct lb_diags d = { 0 };
+	struct lb_policy_inputs in = {.source = file, .lint = lint};
+	struct lb_diags d = {0};
 	fill_vars(&in.vars, cwd, sizeof(cwd));
 	int rc = lb_policy_load(&in, out, &d);
 	for (size_t i = 0; i < d.n; i++)

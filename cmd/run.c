@@ -83,7 +83,7 @@ static int add_cli_rule(struct run_opts *o, enum lb_class cls, const char *flag,
 		return -1;
 	}
 	o->rule_storage[o->n_rules] = obj;
-	o->rules[o->n_rules++] = (struct lb_cli_rule){ .cls = cls, .object = obj, .flag = flag };
+	o->rules[o->n_rules++] = (struct lb_cli_rule){.cls = cls, .object = obj, .flag = flag};
 	return 0;
 }
 
@@ -101,21 +101,21 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "policy", required_argument, NULL, 'p' },
-	{ "audit", no_argument, NULL, OPT_AUDIT },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "platform", required_argument, NULL, OPT_PLATFORM },
-	{ "allow-read", required_argument, NULL, OPT_ALLOW_READ },
-	{ "allow-write", required_argument, NULL, OPT_ALLOW_WRITE },
-	{ "allow-exec", required_argument, NULL, OPT_ALLOW_EXEC },
-	{ "allow-connect", required_argument, NULL, OPT_ALLOW_CONNECT },
-	{ "allow-bind", required_argument, NULL, OPT_ALLOW_BIND },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ 0 },
+    {"policy", required_argument, NULL, 'p'},
+    {"audit", no_argument, NULL, OPT_AUDIT},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"allow-read", required_argument, NULL, OPT_ALLOW_READ},
+    {"allow-write", required_argument, NULL, OPT_ALLOW_WRITE},
+    {"allow-exec", required_argument, NULL, OPT_ALLOW_EXEC},
+    {"allow-connect", required_argument, NULL, OPT_ALLOW_CONNECT},
+    {"allow-bind", required_argument, NULL, OPT_ALLOW_BIND},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, OPT_HELP},
+    {0},
 };
 
 static const struct {
@@ -123,11 +123,11 @@ static const struct {
 	enum lb_class cls;
 	const char *flag;
 } allow_flags[] = {
-	{ OPT_ALLOW_READ, LB_CLASS_READ, "--allow-read" },
-	{ OPT_ALLOW_WRITE, LB_CLASS_WRITE, "--allow-write" },
-	{ OPT_ALLOW_EXEC, LB_CLASS_EXEC, "--allow-exec" },
-	{ OPT_ALLOW_CONNECT, LB_CLASS_CONNECT, "--allow-connect" },
-	{ OPT_ALLOW_BIND, LB_CLASS_BIND, "--allow-bind" },
+    {OPT_ALLOW_READ, LB_CLASS_READ, "--allow-read"},
+    {OPT_ALLOW_WRITE, LB_CLASS_WRITE, "--allow-write"},
+    {OPT_ALLOW_EXEC, LB_CLASS_EXEC, "--allow-exec"},
+    {OPT_ALLOW_CONNECT, LB_CLASS_CONNECT, "--allow-connect"},
+    {OPT_ALLOW_BIND, LB_CLASS_BIND, "--allow-bind"},
 };
 
 static int handle_opt(struct run_opts *o, int c, bool learn)
@@ -147,7 +147,8 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		return 0;
 	case OPT_TIMEOUT:
 		if (!(o->timeout_ms = parse_duration(optarg))) {
-			lb_msg("invalid --timeout '%s': give a number with s, m, h or ms (90s, 5m)", optarg);
+			lb_msg("invalid --timeout '%s': give a number with s, m, h or ms (90s, 5m)",
+			       optarg);
 			return -1;
 		}
 		return 0;
@@ -184,7 +185,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 			if (optopt)
 				lb_msg("unknown option '-%c' (see 'litebox help run')", optopt);
 			else
-				lb_msg("unknown option '%s' (see 'litebox help run')", argv[optind - 1]);
+				lb_msg("unknown option '%s' (see 'litebox help run')",
+				       argv[optind - 1]);
 			return -1;
 		}
 		if (c == ':') {
@@ -201,8 +203,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 		return -1;
 	}
 	if (o->platform && strcmp(o->platform, "seccomp") != 0) {
-		lb_msg("platform '%s' is not available: only --platform seccomp is implemented so far",
-		       o->platform);
+		lb_msg(
+		    "platform '%s' is not available: only --platform seccomp is implemented so far",
+		    o->platform);
 		return -1;
 	}
 	if (learn && !o->learn_out) {
@@ -222,8 +225,8 @@ static void print_diags(const struct lb_diags *d)
 		if (g->line == 0) /* the whole file: missing, unreadable, a directory */
 			fprintf(stderr, "%s: %s: %s\n", g->file ? g->file : "?", sev, g->message);
 		else
-			fprintf(stderr, "%s:%u:%u: %s: %s\n", g->file ? g->file : "?", g->line, g->col,
-				sev, g->message);
+			fprintf(stderr, "%s:%u:%u: %s: %s\n", g->file ? g->file : "?", g->line,
+				g->col, sev, g->message);
 		if (g->include_chain) {
 			const char *p = g->include_chain;
 			while (*p) {
@@ -276,8 +279,8 @@ static void add_implicit_program(struct implicit *im, const struct lb_program *p
 	add_implicit_program(im, p->interp_program);
 }
 
-static int load_policy(const struct run_opts *o, const struct lb_program *prog,
-		       struct implicit *im, struct lb_policy **out)
+static int load_policy(const struct run_opts *o, const struct lb_program *prog, struct implicit *im,
+		       struct lb_policy **out)
 {
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof(cwd))) {
@@ -291,18 +294,20 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog,
 	add_implicit_program(im, prog);
 
 	struct lb_policy_inputs in = {
-		.source = o->policy ? o->policy : "default",
-		.vars = { .cwd = cwd, .home = home ? home : (pw ? pw->pw_dir : "/"),
-			  .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp", .exe = prog->path,
-			  .exe_dir = exe_dir },
-		.cli_rules = o->rules,
-		.n_cli_rules = o->n_rules,
-		.implicit_read = im->read,
-		.n_implicit_read = im->n_read,
-		.implicit_exec = im->exec,
-		.n_implicit_exec = im->n_exec,
+	    .source = o->policy ? o->policy : "default",
+	    .vars = {.cwd = cwd,
+		     .home = home ? home : (pw ? pw->pw_dir : "/"),
+		     .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp",
+		     .exe = prog->path,
+		     .exe_dir = exe_dir},
+	    .cli_rules = o->rules,
+	    .n_cli_rules = o->n_rules,
+	    .implicit_read = im->read,
+	    .n_implicit_read = im->n_read,
+	    .implicit_exec = im->exec,
+	    .n_implicit_exec = im->n_exec,
 	};
-	struct lb_diags diags = { 0 };
+	struct lb_diags diags = {0};
 	int rc = lb_policy_load(&in, out, &diags);
 	size_t n_diags = diags.n;
 	print_diags(&diags);
@@ -362,9 +367,9 @@ static void format_denial(const struct lb_event *ev, char *line, size_t len)
 	comm_of(ev->pid, comm, sizeof(comm));
 	lb_decision_rule(ev->decision, rule, sizeof(rule));
 	const char *what = ev->verdict == LB_EV_WOULD_DENY ? "would deny"
-			 : ev->verdict == LB_EV_HIDE	   ? "hid"
-			 : ev->verdict == LB_EV_KILL	   ? "killed on"
-			 : ev->verdict == LB_EV_ALLOW	   ? "allowed"
+			   : ev->verdict == LB_EV_HIDE	   ? "hid"
+			   : ev->verdict == LB_EV_KILL	   ? "killed on"
+			   : ev->verdict == LB_EV_ALLOW	   ? "allowed"
 							   : "denied";
 	const char *cls = lb_class_name(ev->cls);
 	int n = snprintf(line, len, "litebox: %s %s %s (pid %d %s, %s)", what, cls, ev->object,
@@ -374,9 +379,11 @@ static void format_denial(const struct lb_event *ev, char *line, size_t len)
 	if (ev->verdict == LB_EV_ALLOW)
 		snprintf(line + n, len - (size_t)n, " by %s", rule);
 	else if (ev->decision->origin == LB_ORIGIN_DEFAULT)
-		snprintf(line + n, len - (size_t)n, " \u2014 allow with: allow %s %s", cls, ev->object);
+		snprintf(line + n, len - (size_t)n, " \u2014 allow with: allow %s %s", cls,
+			 ev->object);
 	else
-		snprintf(line + n, len - (size_t)n, " \u2014 %s by %s", what[0] == 'h' ? "hidden" : "refused", rule);
+		snprintf(line + n, len - (size_t)n, " \u2014 %s by %s",
+			 what[0] == 'h' ? "hidden" : "refused", rule);
 }
 
 /* Print the first of identical refusals at once; count the repeats (the
@@ -386,8 +393,8 @@ static void print_folded(struct run_state *st, const struct lb_event *ev, const 
 {
 	char comm[64], key[PATH_MAX * 2 + 128];
 	comm_of(ev->pid, comm, sizeof(comm));
-	snprintf(key, sizeof(key), "%d %d %s %s %s", (int)ev->verdict, (int)ev->cls, ev->object, comm,
-		 ev->syscall);
+	snprintf(key, sizeof(key), "%d %d %s %s %s", (int)ev->verdict, (int)ev->cls, ev->object,
+		 comm, ev->syscall);
 	uint64_t h = hash_str(key, 1469598103934665603ull);
 	pthread_mutex_lock(&st->lock);
 	struct fold_entry *e = &st->fold[h % FOLD_SLOTS];
@@ -425,11 +432,13 @@ static void on_event(void *arg, const struct lb_event *ev)
 	if (st->learn && !ev->absent) {
 		char rule[PATH_MAX + 16];
 		lb_decision_rule(ev->decision, rule, sizeof(rule));
-		if (lb_learn_add(st->learn, ev->cls, ev->object, lb_event_verdict_name(ev->verdict), rule) < 0)
+		if (lb_learn_add(st->learn, ev->cls, ev->object, lb_event_verdict_name(ev->verdict),
+				 rule) < 0)
 			st->log_failed = true;
 	}
 	bool denial = ev->verdict != LB_EV_ALLOW;
-	if (st->opts->quiet || (!denial && !st->opts->verbose) || (ev->absent && !st->opts->verbose))
+	if (st->opts->quiet || (!denial && !st->opts->verbose) ||
+	    (ev->absent && !st->opts->verbose))
 		return;
 	char line[PATH_MAX * 2 + 256];
 	format_denial(ev, line, sizeof(line));
@@ -479,10 +488,12 @@ static int write_learned(const struct run_opts *o, struct lb_learn *l, char **ar
 	return 0;
 }
 
-static int report_program_problem(const char *name, enum lb_exec_problem problem, const char *detail)
+static int report_program_problem(const char *name, enum lb_exec_problem problem,
+				  const char *detail)
 {
 	if (problem == LB_EXEC_NOT_FOUND && !strchr(name, '/'))
-		lb_msg("%s: %s (give a path, such as ./%s, for a program outside PATH)", name, detail, name);
+		lb_msg("%s: %s (give a path, such as ./%s, for a program outside PATH)", name,
+		       detail, name);
 	else
 		lb_msg("%s: %s", name, detail);
 	return lb_exec_problem_status(problem);
@@ -521,7 +532,7 @@ static uint64_t effective_timeout(const struct run_opts *o, const struct lb_poli
 static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
 			     const struct implicit *im, char **argv)
 {
-	struct run_state st = { .opts = o };
+	struct run_state st = {.opts = o};
 	const char *log = o->log ? o->log : lb_policy_log_path(policy);
 	enum lb_mode mode = o->audit ? LB_MODE_AUDIT : lb_policy_mode(policy);
 	struct lb_policy_vars lv = vars_of(prog);
@@ -538,13 +549,13 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	pthread_mutex_init(&st.lock, NULL);
 	mode_t um = umask(0); /* the supervisor applies the program's umask itself */
 	struct lb_core_config cc = {
-		.policy = policy,
-		.platform = &lb_platform_seccomp,
-		.on_event = on_event,
-		.event_arg = &st,
-		.report_allowed = o->verbose || log != NULL || o->learn,
-		.initial_umask = um,
-		.force_audit = o->audit,
+	    .policy = policy,
+	    .platform = &lb_platform_seccomp,
+	    .on_event = on_event,
+	    .event_arg = &st,
+	    .report_allowed = o->verbose || log != NULL || o->learn,
+	    .initial_umask = um,
+	    .force_audit = o->audit,
 	};
 	struct lb_core *core = NULL;
 	if ((rc = lb_core_new(&cc, &core)) < 0) {
@@ -554,17 +565,17 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	}
 	char **env = lb_policy_build_env(policy, environ);
 	struct lb_launch_config lc = {
-		.exec_path = prog->path,
-		.argv = argv,
-		.envp = env,
-		.platform = &lb_platform_seccomp,
-		.core = core,
-		.limits = lb_policy_limits(policy),
-		.timeout_ms = effective_timeout(o, policy),
-		.umask = um,
-		.landlock_policy = policy,
-		.exec_paths = im->exec,
-		.n_exec_paths = im->n_exec,
+	    .exec_path = prog->path,
+	    .argv = argv,
+	    .envp = env,
+	    .platform = &lb_platform_seccomp,
+	    .core = core,
+	    .limits = lb_policy_limits(policy),
+	    .timeout_ms = effective_timeout(o, policy),
+	    .umask = um,
+	    .landlock_policy = policy,
+	    .exec_paths = im->exec,
+	    .n_exec_paths = im->n_exec,
 	};
 	struct lb_launch_result res;
 	uint64_t t0 = now_ms();
@@ -573,20 +584,25 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	int status = LB_EXIT_LITEBOX;
 	if (rc < 0) {
 		if (rc == -EINVAL || rc == -ENOSYS)
-			lb_msg("cannot start the sandbox: %s (seccomp user notification with ADDFD needs Linux 5.14+)",
+			lb_msg("cannot start the sandbox: %s (seccomp user notification with ADDFD "
+			       "needs Linux 5.14+)",
 			       strerror(-rc));
 		else if (rc == -ENOTSUP)
-			lb_msg("cannot start the sandbox: 'limit procs' needs a pids cgroup, which is not available here");
+			lb_msg("cannot start the sandbox: 'limit procs' needs a pids cgroup, which "
+			       "is not available here");
 		else
 			lb_msg("cannot start the sandbox: %s", strerror(-rc));
 	} else {
 		status = exit_status_of(&res, argv[0]);
 	}
 	flush_folded(&st);
-	int sig = rc == 0 && WIFSIGNALED(res.wait_status) && !res.exec_errno ? WTERMSIG(res.wait_status) : 0;
+	int sig = rc == 0 && WIFSIGNALED(res.wait_status) && !res.exec_errno
+		      ? WTERMSIG(res.wait_status)
+		      : 0;
 	int lrc = lb_audit_close(st.audit, status, sig, dt);
 	if (lrc < 0 || st.log_failed) {
-		lb_msg("the audit log '%s' could not be written (%s): the run fails rather than leave an incomplete log",
+		lb_msg("the audit log '%s' could not be written (%s): the run fails rather than "
+		       "leave an incomplete log",
 		       log, strerror(lrc < 0 ? -lrc : EIO));
 		status = LB_EXIT_LITEBOX;
 	}
@@ -601,11 +617,13 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 
 int cmd_run(int argc, char **argv, int learn)
 {
-	struct run_opts o = { 0 };
+	struct run_opts o = {0};
 	int status = LB_EXIT_LITEBOX;
 	int rc = parse_opts(argc, argv, &o, learn);
 	if (rc > 0) {
-		fputs("usage: litebox run [OPTIONS] [--] PROGRAM [ARG...]; see 'litebox help run'\n", stdout);
+		fputs(
+		    "usage: litebox run [OPTIONS] [--] PROGRAM [ARG...]; see 'litebox help run'\n",
+		    stdout);
 		status = 0;
 		goto free_rules;
 	}
@@ -622,7 +640,8 @@ int cmd_run(int argc, char **argv, int learn)
 	struct lb_program *prog = NULL;
 	enum lb_exec_problem problem = LB_EXEC_OK;
 	char detail[512] = "";
-	rc = lb_program_inspect(prog_argv[0], getenv("PATH"), &prog, &problem, detail, sizeof(detail));
+	rc = lb_program_inspect(prog_argv[0], getenv("PATH"), &prog, &problem, detail,
+				sizeof(detail));
 	if (rc < 0 || problem != LB_EXEC_OK) {
 		status = report_program_problem(prog_argv[0], problem ? problem : LB_EXEC_NOT_FOUND,
 						detail[0] ? detail : strerror(-rc));
@@ -630,7 +649,7 @@ int cmd_run(int argc, char **argv, int learn)
 		goto free_rules;
 	}
 	struct lb_policy *policy = NULL;
-	struct implicit im = { 0 };
+	struct implicit im = {0};
 	if (load_policy(&o, prog, &im, &policy) == 0) {
 		status = supervise_program(&o, prog, policy, &im, prog_argv);
 		lb_policy_free(policy);

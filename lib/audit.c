@@ -28,7 +28,7 @@ struct lb_audit {
 
 const char *lb_event_verdict_name(enum lb_event_verdict v)
 {
-	static const char *const names[] = { "allow", "deny", "hide", "kill", "would-deny" };
+	static const char *const names[] = {"allow", "deny", "hide", "kill", "would-deny"};
 	return (size_t)v < LB_ARRAY_SIZE(names) ? names[v] : "?";
 }
 
@@ -82,7 +82,7 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 			return 0;
 		cp = (cp << 6) | (s[i] & 0x3f);
 	}
-	static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
 	if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0; /* overlong, out of range, surrogate */
 	return n;
@@ -220,19 +220,21 @@ int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 	size_t cap = 4 * PATH_MAX * 6 + 512;
 	lb_autofree char *line = malloc(cap);
 	lb_autofree char *e_comm = malloc(6 * 64 + 3), *e_exe = malloc(6 * PATH_MAX + 3),
-			 *e_obj = malloc(6 * PATH_MAX * 2 + 3), *e_rule = malloc(6 * (PATH_MAX + 16) + 3);
+			 *e_obj = malloc(6 * PATH_MAX * 2 + 3),
+			 *e_rule = malloc(6 * (PATH_MAX + 16) + 3);
 	if (!line || !e_comm || !e_exe || !e_obj || !e_rule)
 		return -ENOMEM;
 	lb_json_escape(comm, strlen(comm), e_comm, 6 * 64 + 3);
 	lb_json_escape(exe, strlen(exe), e_exe, 6 * PATH_MAX + 3);
 	lb_json_escape(ev->object, strlen(ev->object), e_obj, 6 * PATH_MAX * 2 + 3);
 	lb_json_escape(rule, strlen(rule), e_rule, 6 * (PATH_MAX + 16) + 3);
-	int n = snprintf(line, cap,
-			 "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","
-			 "\"class\":\"%s\",\"object\":%s,\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s}\n",
-			 when, (int)ev->pid, e_comm, e_exe, ev->syscall, lb_class_name(ev->cls), e_obj,
-			 lb_event_verdict_name(ev->verdict), e_rule,
-			 a->mode == LB_MODE_AUDIT ? "audit" : "enforce", ev->absent ? ",\"absent\":true" : "");
+	int n = snprintf(
+	    line, cap,
+	    "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","
+	    "\"class\":\"%s\",\"object\":%s,\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s}\n",
+	    when, (int)ev->pid, e_comm, e_exe, ev->syscall, lb_class_name(ev->cls), e_obj,
+	    lb_event_verdict_name(ev->verdict), e_rule,
+	    a->mode == LB_MODE_AUDIT ? "audit" : "enforce", ev->absent ? ",\"absent\":true" : "");
 	if (n < 0 || (size_t)n >= cap)
 		return -EOVERFLOW;
 	return emit_line(a, line, (size_t)n);
@@ -251,22 +253,27 @@ int lb_audit_close(struct lb_audit *a, int exit_status, int signal, uint64_t dur
 	if (a->fd >= 0) {
 		char line[1024];
 		size_t pos = 0;
-		pos += (size_t)snprintf(line, sizeof(line), "{\"event\":\"exit\",\"status\":%d,\"signal\":", exit_status);
+		pos +=
+		    (size_t)snprintf(line, sizeof(line),
+				     "{\"event\":\"exit\",\"status\":%d,\"signal\":", exit_status);
 		if (signal)
 			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%d", signal);
 		else
 			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "null");
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, ",\"counts\":{");
 		for (int v = 0; v < LB_EV_COUNT; v++)
-			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s\"%s\":%llu", v ? "," : "",
+			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s\"%s\":%llu",
+						v ? "," : "",
 						lb_event_verdict_name((enum lb_event_verdict)v),
 						(unsigned long long)atomic_load(&a->counts[v]));
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "},\"classes\":{");
 		for (int c = 0; c < LB_CLASS__COUNT; c++)
-			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s\"%s\":%llu", c ? "," : "",
-						lb_class_name((enum lb_class)c),
-						(unsigned long long)atomic_load(&a->class_counts[c]));
-		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "},\"mode\":\"%s\",\"duration_ms\":%llu}\n",
+			pos +=
+			    (size_t)snprintf(line + pos, sizeof(line) - pos, "%s\"%s\":%llu",
+					     c ? "," : "", lb_class_name((enum lb_class)c),
+					     (unsigned long long)atomic_load(&a->class_counts[c]));
+		pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
+					"},\"mode\":\"%s\",\"duration_ms\":%llu}\n",
 					a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
 					(unsigned long long)duration_ms);
 		emit_line(a, line, pos < sizeof(line) ? pos : sizeof(line) - 1);

@@ -58,19 +58,23 @@ static int plan_simple(struct plan_builder *b, int nr, enum lb_filter_action act
 {
 	if (nr < 0 || nr >= LB_MAX_NR || b->taken[nr])
 		return 0;
-	return plan_add(b, (struct lb_filter_rule){ .nr = nr, .action = act, .err = err });
+	return plan_add(b, (struct lb_filter_rule){.nr = nr, .action = act, .err = err});
 }
 
 static int plan_masked(struct plan_builder *b, int nr, unsigned arg, uint64_t mask, uint64_t value,
 		       enum lb_filter_action act, int err)
 {
-	return plan_add(b, (struct lb_filter_rule){
-		.nr = nr, .action = act, .err = err, .n_conds = 1,
-		.conds = { { .arg = arg, .op = LB_CMP_MASKED_EQ, .mask = mask, .value = value } } });
+	return plan_add(
+	    b, (struct lb_filter_rule){
+		   .nr = nr,
+		   .action = act,
+		   .err = err,
+		   .n_conds = 1,
+		   .conds = {{.arg = arg, .op = LB_CMP_MASKED_EQ, .mask = mask, .value = value}}});
 }
 
-static const uint64_t ns_flags[] = { CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-				     CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET };
+static const uint64_t ns_flags[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+				    CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
 
 /* The members of the dangerous set that are dangerous only with certain
  * arguments get argument-conditioned rules instead of a whole refusal. */
@@ -79,13 +83,16 @@ static int plan_conditional_dangers(struct plan_builder *b, const struct lb_poli
 	int rc = 0;
 	if (!lb_policy_allows_dangerous(p, "clone")) {
 		for (size_t i = 0; i < LB_ARRAY_SIZE(ns_flags) && rc == 0; i++)
-			rc = plan_masked(b, SYS_clone, 0, ns_flags[i], ns_flags[i], LB_FILTER_ERRNO, EPERM);
+			rc = plan_masked(b, SYS_clone, 0, ns_flags[i], ns_flags[i], LB_FILTER_ERRNO,
+					 EPERM);
 	}
 	if (!lb_policy_allows_dangerous(p, "unshare")) {
 		for (size_t i = 0; i < LB_ARRAY_SIZE(ns_flags) && rc == 0; i++)
-			rc = plan_masked(b, SYS_unshare, 0, ns_flags[i], ns_flags[i], LB_FILTER_ERRNO, EPERM);
+			rc = plan_masked(b, SYS_unshare, 0, ns_flags[i], ns_flags[i],
+					 LB_FILTER_ERRNO, EPERM);
 		if (rc == 0)
-			rc = plan_masked(b, SYS_unshare, 0, CLONE_NEWTIME, CLONE_NEWTIME, LB_FILTER_ERRNO, EPERM);
+			rc = plan_masked(b, SYS_unshare, 0, CLONE_NEWTIME, CLONE_NEWTIME,
+					 LB_FILTER_ERRNO, EPERM);
 	}
 	/* clone3 passes its flags in memory the filter cannot read: answer
 	 * ENOSYS, on which glibc falls back to clone, whose flags we see. */
@@ -99,17 +106,23 @@ static int plan_conditional_dangers(struct plan_builder *b, const struct lb_poli
 		rc = plan_masked(b, SYS_ioctl, 1, 0xffffffffu, TIOCLINUX, LB_FILTER_ERRNO, EPERM);
 	/* A listener installed by the program would answer before ours. */
 	if (rc == 0 && !lb_policy_allows_dangerous(p, "seccomp"))
-		rc = plan_add(b, (struct lb_filter_rule){
-			.nr = SYS_seccomp, .action = LB_FILTER_ERRNO, .err = EPERM, .n_conds = 2,
-			.conds = { { .arg = 0, .mask = 0xffffffffu, .value = SECCOMP_SET_MODE_FILTER },
-				   { .arg = 1, .mask = SECCOMP_FILTER_FLAG_NEW_LISTENER,
-				     .value = SECCOMP_FILTER_FLAG_NEW_LISTENER } } });
+		rc = plan_add(
+		    b,
+		    (struct lb_filter_rule){
+			.nr = SYS_seccomp,
+			.action = LB_FILTER_ERRNO,
+			.err = EPERM,
+			.n_conds = 2,
+			.conds = {{.arg = 0, .mask = 0xffffffffu, .value = SECCOMP_SET_MODE_FILTER},
+				  {.arg = 1,
+				   .mask = SECCOMP_FILTER_FLAG_NEW_LISTENER,
+				   .value = SECCOMP_FILTER_FLAG_NEW_LISTENER}}});
 	return rc;
 }
 
 static bool is_conditional_danger(const char *name)
 {
-	static const char *const names[] = { "clone", "clone3", "unshare", "ioctl", "seccomp" };
+	static const char *const names[] = {"clone", "clone3", "unshare", "ioctl", "seccomp"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(names); i++)
 		if (strcmp(name, names[i]) == 0)
 			return true;
@@ -163,8 +176,9 @@ static int plan_dangerous(struct plan_builder *b, const struct lb_policy *p, boo
 			return rc;
 	}
 	/* Never useful inside the sandbox and a way around path checks. */
-	static const char *const always[] = { "chroot", "uselib", "fspick", "mount_setattr",
-					      "lookup_dcookie", "open_tree", "move_mount" };
+	static const char *const always[] = {"chroot",	      "uselib",		"fspick",
+					     "mount_setattr", "lookup_dcookie", "open_tree",
+					     "move_mount"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(always); i++) {
 		if (lb_policy_allows_dangerous(p, always[i]))
 			continue;
@@ -177,9 +191,9 @@ static int plan_dangerous(struct plan_builder *b, const struct lb_policy *p, boo
 
 /* Calls whose effect the supervisor must know about, answered CONTINUE
  * (their arguments are plain numbers, nothing is decided on memory). */
-static const int tracked_nrs[] = { SYS_umask, SYS_setuid, SYS_setgid, SYS_setreuid, SYS_setregid,
-				   SYS_setresuid, SYS_setresgid, SYS_setfsuid, SYS_setfsgid,
-				   SYS_setgroups };
+static const int tracked_nrs[] = {SYS_umask,	SYS_setuid,    SYS_setgid,    SYS_setreuid,
+				  SYS_setregid, SYS_setresuid, SYS_setresgid, SYS_setfsuid,
+				  SYS_setfsgid, SYS_setgroups};
 
 static int plan_mediated(struct plan_builder *b, const struct lb_core *core)
 {
@@ -191,8 +205,10 @@ static int plan_mediated(struct plan_builder *b, const struct lb_core *core)
 			/* sendto without an address (the common, connected case)
 			 * stays in the kernel: a NULL register cannot change. */
 			rc = plan_add(b, (struct lb_filter_rule){
-				.nr = rows[i].nr, .action = LB_FILTER_NOTIFY, .n_conds = 1,
-				.conds = { { .arg = 4, .op = LB_CMP_NE, .value = 0 } } });
+					     .nr = rows[i].nr,
+					     .action = LB_FILTER_NOTIFY,
+					     .n_conds = 1,
+					     .conds = {{.arg = 4, .op = LB_CMP_NE, .value = 0}}});
 		} else if (rows[i].kind == LB_K_GETDENTS && !core->has_hides) {
 			continue;
 		} else {
@@ -221,32 +237,45 @@ static int plan_socket_families(struct plan_builder *b)
 	for (uint64_t fam = 0; fam < AF_PACKET; fam++) {
 		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK)
 			continue;
-		int rc = plan_masked(b, SYS_socket, 0, 0xffffffffu, fam, LB_FILTER_ERRNO, EAFNOSUPPORT);
+		int rc =
+		    plan_masked(b, SYS_socket, 0, 0xffffffffu, fam, LB_FILTER_ERRNO, EAFNOSUPPORT);
 		if (rc < 0)
 			return rc;
 	}
-	int rc = plan_add(b, (struct lb_filter_rule){
-		.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EAFNOSUPPORT, .n_conds = 1,
-		.conds = { { .arg = 0, .op = LB_CMP_GE, .value = AF_PACKET } } });
+	int rc = plan_add(
+	    b, (struct lb_filter_rule){.nr = SYS_socket,
+				       .action = LB_FILTER_ERRNO,
+				       .err = EAFNOSUPPORT,
+				       .n_conds = 1,
+				       .conds = {{.arg = 0, .op = LB_CMP_GE, .value = AF_PACKET}}});
 	if (rc < 0)
 		return rc;
-	rc = plan_add(b, (struct lb_filter_rule){
-		.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EPROTONOSUPPORT, .n_conds = 2,
-		.conds = { { .arg = 0, .mask = 0xffffffffu, .value = AF_NETLINK },
-			   { .arg = 2, .op = LB_CMP_NE, .value = 0 /* NETLINK_ROUTE */ } } });
+	rc = plan_add(b,
+		      (struct lb_filter_rule){
+			  .nr = SYS_socket,
+			  .action = LB_FILTER_ERRNO,
+			  .err = EPROTONOSUPPORT,
+			  .n_conds = 2,
+			  .conds = {{.arg = 0, .mask = 0xffffffffu, .value = AF_NETLINK},
+				    {.arg = 2, .op = LB_CMP_NE, .value = 0 /* NETLINK_ROUTE */}}});
 	/* SCTP binds and connects through setsockopt (SCTP_SOCKOPT_BINDX_ADD,
 	 * CONNECTX), where no address can be judged. */
 	for (int fam = 0; fam < 2 && rc == 0; fam++)
-		rc = plan_add(b, (struct lb_filter_rule){
-			.nr = SYS_socket, .action = LB_FILTER_ERRNO, .err = EPROTONOSUPPORT, .n_conds = 2,
-			.conds = { { .arg = 0, .mask = 0xffffffffu, .value = fam ? AF_INET6 : AF_INET },
-				   { .arg = 2, .mask = 0xffffffffu, .value = IPPROTO_SCTP } } });
+		rc = plan_add(
+		    b, (struct lb_filter_rule){
+			   .nr = SYS_socket,
+			   .action = LB_FILTER_ERRNO,
+			   .err = EPROTONOSUPPORT,
+			   .n_conds = 2,
+			   .conds = {
+			       {.arg = 0, .mask = 0xffffffffu, .value = fam ? AF_INET6 : AF_INET},
+			       {.arg = 2, .mask = 0xffffffffu, .value = IPPROTO_SCTP}}});
 	return rc;
 }
 
 static int build_plan(struct lb_core *core)
 {
-	struct plan_builder b = { 0 };
+	struct plan_builder b = {0};
 	const struct lb_policy *p = core->cfg.policy;
 	bool audit = lb_core_mode(core) == LB_MODE_AUDIT;
 
@@ -287,8 +316,8 @@ int lb_core_filter_plan(struct lb_core *core, struct lb_filter_plan *out)
 
 static int collect_grant_prefixes(struct lb_core *core)
 {
-	static const enum lb_class classes[] = { LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC,
-						 LB_CLASS_STAT };
+	static const enum lb_class classes[] = {LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC,
+						LB_CLASS_STAT};
 	size_t total = 0;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(classes); i++) {
 		const char *const *pre;
@@ -450,8 +479,8 @@ static const char *policy_view(struct lb_call *c, const char *path, char *buf, s
 	return buf;
 }
 
-static void emit(struct lb_call *c, enum lb_class cls, const char *object,
-		 enum lb_event_verdict v, const struct lb_decision *d, bool absent)
+static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum lb_event_verdict v,
+		 const struct lb_decision *d, bool absent)
 {
 	if (!c->core->cfg.on_event)
 		return;
@@ -464,18 +493,19 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object,
 	    (cls == LB_CLASS_READ || cls == LB_CLASS_STAT || cls == LB_CLASS_EXEC)) {
 		struct stat st;
 		const char *name = c->cur->name[0] ? c->cur->name : ".";
-		absent = fstatat(c->cur->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+		absent =
+		    fstatat(c->cur->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 	}
 	struct lb_event ev = {
-		.pid = c->t->pid,
-		.nr = c->t->nr,
-		.syscall = c->row ? c->row->name : lb_syscall_name(c->t->nr),
-		.cls = cls,
-		.object = object,
-		.verdict = v,
-		.decision = d,
-		.audited = audited,
-		.absent = absent,
+	    .pid = c->t->pid,
+	    .nr = c->t->nr,
+	    .syscall = c->row ? c->row->name : lb_syscall_name(c->t->nr),
+	    .cls = cls,
+	    .object = object,
+	    .verdict = v,
+	    .decision = d,
+	    .audited = audited,
+	    .absent = absent,
 	};
 	c->core->cfg.on_event(c->core->cfg.event_arg, &ev);
 }
@@ -527,7 +557,7 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 
 static int hidden_process(struct lb_call *c, enum lb_class cls, const char *path)
 {
-	struct lb_decision d = { .verdict = LB_VERDICT_HIDE, .origin = LB_ORIGIN_BUILTIN };
+	struct lb_decision d = {.verdict = LB_VERDICT_HIDE, .origin = LB_ORIGIN_BUILTIN};
 	emit(c, cls, path, LB_EV_HIDE, &d, false);
 	return -ENOENT; /* in audit mode too: the boundary is not the policy */
 }
@@ -696,7 +726,7 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 	} else if (path[0] == '\0') {
 		return -ENOENT;
 	} else {
-		struct lb_start s = { .fd = -1 };
+		struct lb_start s = {.fd = -1};
 		rc = lb_start_dir(c, dirfd, &s);
 		if (rc < 0)
 			return rc;
@@ -739,14 +769,16 @@ static void handle_untabled(struct lb_call *c)
 	for (size_t i = 0; i < n; i++) {
 		if (rules[i].nr != nr || rules[i].verdict != LB_VERDICT_AUDIT)
 			continue;
-		struct lb_decision d = { .verdict = LB_VERDICT_AUDIT, .origin = LB_ORIGIN_POLICY,
-					 .file = rules[i].file, .line = rules[i].line };
+		struct lb_decision d = {.verdict = LB_VERDICT_AUDIT,
+					.origin = LB_ORIGIN_POLICY,
+					.file = rules[i].file,
+					.line = rules[i].line};
 		emit(c, LB_CLASS_SYSCALL, name, LB_EV_ALLOW, &d, false);
 		lb_reply_continue(c);
 		return;
 	}
 	/* The dangerous set in audit mode: still refused, and recorded. */
-	struct lb_decision d = { .verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN };
+	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
 	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d, false);
 	lb_reply_errno(c, EPERM);
 }
@@ -755,12 +787,14 @@ void lb_core_handle(void *arg, struct lb_trap *t)
 {
 	struct lb_core *core = arg;
 	struct lb_call c = {
-		.core = core,
-		.t = t,
-		.row = lb_syscall_row(t->nr),
-		.ops = core->ops,
-		.rctx = { .rootfd = core->rootfd, .tid = t->pid, .pid_visible = pid_in_sandbox,
-			  .arg = core },
+	    .core = core,
+	    .t = t,
+	    .row = lb_syscall_row(t->nr),
+	    .ops = core->ops,
+	    .rctx = {.rootfd = core->rootfd,
+		     .tid = t->pid,
+		     .pid_visible = pid_in_sandbox,
+		     .arg = core},
 	};
 
 	if (!c.row)

@@ -26,15 +26,16 @@
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 #define SCRIPT_BUF_SIZE 256 /* BINPRM_BUF_SIZE: the kernel reads this much of a #! line */
 #define MAX_SCRIPT_DEPTH 4  /* nested #! interpreters we follow, like the kernel */
-#define MAX_LIBS 1024       /* bound on the DT_NEEDED closure */
+#define MAX_LIBS 1024	    /* bound on the DT_NEEDED closure */
 #define MAX_LIB_DEPTH 32
-#define MAX_NEEDED 512      /* DT_NEEDED entries read per object */
+#define MAX_NEEDED 512	    /* DT_NEEDED entries read per object */
 #define MAX_DYN_STRING 4096 /* longest DT_NEEDED/RUNPATH string we accept */
 #define MAX_CACHE_SIZE (64u << 20)
 
 /* ld.so.cache "new" format (glibc >= 2.32 writes only this one). */
 #define CACHE_MAGIC "glibc-ld.so.cache1.1"
-#define CACHE_HEADER_SIZE 48 /* magic+version 20, nlibs, len_strings, flags, pad, ext, unused[3] */
+#define CACHE_HEADER_SIZE 48 /* magic+version 20, nlibs, len_strings, flags, pad, ext, unused[3]   \
+			      */
 #define CACHE_ENTRY_SIZE 24  /* flags, key, value, osversion, hwcap (u64) */
 #define CACHE_FLAG_TYPE_MASK 0x00ff
 #define CACHE_FLAG_ELF_LIBC6 0x0003
@@ -42,7 +43,12 @@
 #define CACHE_FLAG_X8664_LIB64 0x0300
 
 static const char *const default_lib_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
 };
 
 /* The public struct plus storage for a "machine N" name, so machine_name
@@ -105,7 +111,7 @@ static void facts_free(struct elf_facts *f)
 	free(f->runpath);
 	free(f->rpath);
 	free_strv(f->needed, f->n_needed);
-	*f = (struct elf_facts){ 0 };
+	*f = (struct elf_facts){0};
 }
 
 static void facts_freep(struct elf_facts *f)
@@ -114,8 +120,8 @@ static void facts_freep(struct elf_facts *f)
 }
 
 /* Record why the program cannot run; returns err (a -errno) for chaining. */
-__attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, int err, enum lb_exec_problem problem,
-						       const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int
+fail(struct ctx *c, int err, enum lb_exec_problem problem, const char *fmt, ...)
 {
 	va_list ap;
 	*c->problem = problem;
@@ -138,18 +144,30 @@ static int fail_nomem(struct ctx *c)
 static const char *machine_name(int machine, int elf_class)
 {
 	switch (machine) {
-	case EM_X86_64: return "x86_64";
-	case EM_386: return "i386";
-	case EM_AARCH64: return "aarch64";
-	case EM_ARM: return "arm";
-	case EM_RISCV: return elf_class == 32 ? "riscv32" : "riscv64";
-	case EM_PPC64: return "ppc64";
-	case EM_PPC: return "ppc";
-	case EM_S390: return elf_class == 32 ? "s390" : "s390x";
-	case EM_MIPS: return "mips";
-	case EM_SPARCV9: return "sparc64";
-	case EM_LOONGARCH: return "loongarch64";
-	default: return NULL;
+	case EM_X86_64:
+		return "x86_64";
+	case EM_386:
+		return "i386";
+	case EM_AARCH64:
+		return "aarch64";
+	case EM_ARM:
+		return "arm";
+	case EM_RISCV:
+		return elf_class == 32 ? "riscv32" : "riscv64";
+	case EM_PPC64:
+		return "ppc64";
+	case EM_PPC:
+		return "ppc";
+	case EM_S390:
+		return elf_class == 32 ? "s390" : "s390x";
+	case EM_MIPS:
+		return "mips";
+	case EM_SPARCV9:
+		return "sparc64";
+	case EM_LOONGARCH:
+		return "loongarch64";
+	default:
+		return NULL;
 	}
 }
 
@@ -241,13 +259,16 @@ static int read_ident(struct ctx *c, Elf *elf, struct elf_facts *f)
 {
 	GElf_Ehdr eh;
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: cannot read the ELF header");
-	f->elf_class = eh.e_ident[EI_CLASS] == ELFCLASS64 ? 64 : eh.e_ident[EI_CLASS] == ELFCLASS32 ? 32 : 0;
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: cannot read the ELF header");
+	f->elf_class = eh.e_ident[EI_CLASS] == ELFCLASS64   ? 64
+		       : eh.e_ident[EI_CLASS] == ELFCLASS32 ? 32
+							    : 0;
 	f->machine = eh.e_machine;
 	f->type = eh.e_type;
 	if (f->elf_class == 0)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: unknown ELF class %u",
-			    eh.e_ident[EI_CLASS]);
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: unknown ELF class %u", eh.e_ident[EI_CLASS]);
 	if (f->elf_class != 64)
 		return fail(c, -ENOEXEC, LB_EXEC_WRONG_CLASS,
 			    "ELF class is 32-bit; litebox runs 64-bit x86_64 programs only");
@@ -255,14 +276,17 @@ static int read_ident(struct ctx *c, Elf *elf, struct elf_facts *f)
 		const char *name = machine_name(f->machine, f->elf_class);
 		if (name)
 			return fail(c, -ENOEXEC, LB_EXEC_WRONG_MACHINE,
-				     "ELF machine is %s; litebox runs x86_64 programs only", name);
+				    "ELF machine is %s; litebox runs x86_64 programs only", name);
 		return fail(c, -ENOEXEC, LB_EXEC_WRONG_MACHINE,
-			    "ELF machine is machine %d; litebox runs x86_64 programs only", f->machine);
+			    "ELF machine is machine %d; litebox runs x86_64 programs only",
+			    f->machine);
 	}
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: x86_64 ELF is not little-endian");
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: x86_64 ELF is not little-endian");
 	if (f->type != ET_EXEC && f->type != ET_DYN)
-		return fail(c, -ENOEXEC, LB_EXEC_NOT_ELF, "ELF file is not an executable (type %d)", f->type);
+		return fail(c, -ENOEXEC, LB_EXEC_NOT_ELF, "ELF file is not an executable (type %d)",
+			    f->type);
 	return 0;
 }
 
@@ -271,33 +295,41 @@ static int checked_phnum(struct ctx *c, Elf *elf, uint64_t size, size_t *out)
 {
 	GElf_Ehdr eh;
 	if (!gelf_getehdr(elf, &eh))
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: cannot read the ELF header");
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: cannot read the ELF header");
 	/* libelf quietly reports 0 headers when the table is past the end of
 	 * the file; take the count from the header to say what is wrong. Only
 	 * the PN_XNUM escape (real count in section 0) needs libelf. */
 	size_t phnum = eh.e_phnum;
 	if (phnum == PN_XNUM && elf_getphdrnum(elf, &phnum) != 0)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: bad program header count");
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: bad program header count");
 	if (phnum == 0)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: no program headers");
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: no program headers");
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
 		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
-			    "truncated or corrupt ELF: program header size is %u, not %zu", eh.e_phentsize,
-			    sizeof(Elf64_Phdr));
-	if (phnum > size / sizeof(Elf64_Phdr) || !in_file(eh.e_phoff, phnum * sizeof(Elf64_Phdr), size))
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
-			    "truncated or corrupt ELF: program header table extends past end of file");
+			    "truncated or corrupt ELF: program header size is %u, not %zu",
+			    eh.e_phentsize, sizeof(Elf64_Phdr));
+	if (phnum > size / sizeof(Elf64_Phdr) ||
+	    !in_file(eh.e_phoff, phnum * sizeof(Elf64_Phdr), size))
+		return fail(
+		    c, -ENOEXEC, LB_EXEC_CORRUPT,
+		    "truncated or corrupt ELF: program header table extends past end of file");
 	*out = phnum;
 	return 0;
 }
 
-static int read_interp(struct ctx *c, int fd, const GElf_Phdr *ph, uint64_t size, struct elf_facts *f)
+static int read_interp(struct ctx *c, int fd, const GElf_Phdr *ph, uint64_t size,
+		       struct elf_facts *f)
 {
 	char *s = NULL;
 	if (f->interp)
 		return 0; /* the kernel uses the first PT_INTERP */
-	if (ph->p_filesz < 2 || ph->p_filesz > PATH_MAX || !in_file(ph->p_offset, ph->p_filesz, size))
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: bad PT_INTERP segment");
+	if (ph->p_filesz < 2 || ph->p_filesz > PATH_MAX ||
+	    !in_file(ph->p_offset, ph->p_filesz, size))
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: bad PT_INTERP segment");
 	int r = read_cstr(fd, ph->p_offset, ph->p_filesz, &s);
 	if (r == -ENOMEM)
 		return fail_nomem(c);
@@ -337,32 +369,50 @@ struct dyn_refs {
 	size_t n_needed;
 };
 
-static int scan_dynamic(struct ctx *c, Elf *elf, const GElf_Phdr *ph, uint64_t size, struct dyn_refs *d)
+static int scan_dynamic(struct ctx *c, Elf *elf, const GElf_Phdr *ph, uint64_t size,
+			struct dyn_refs *d)
 {
 	if (!in_file(ph->p_offset, ph->p_filesz, size))
 		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
 			    "truncated or corrupt ELF: dynamic segment extends past end of file");
 	size_t count = (size_t)(ph->p_filesz / sizeof(Elf64_Dyn));
-	Elf_Data *data = count ? elf_getdata_rawchunk(elf, (int64_t)ph->p_offset, count * sizeof(Elf64_Dyn),
-						      ELF_T_DYN) : NULL;
+	Elf_Data *data = count ? elf_getdata_rawchunk(elf, (int64_t)ph->p_offset,
+						      count * sizeof(Elf64_Dyn), ELF_T_DYN)
+			       : NULL;
 	if (count && !data)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: unreadable dynamic segment");
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: unreadable dynamic segment");
 	for (size_t i = 0; i < count; i++) {
 		GElf_Dyn dyn;
 		if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag == DT_NULL)
 			break;
 		switch (dyn.d_tag) {
-		case DT_STRTAB: d->strtab = dyn.d_un.d_ptr; d->has_strtab = true; break;
-		case DT_STRSZ: d->strsz = dyn.d_un.d_val; d->has_strsz = true; break;
-		case DT_RUNPATH: d->runpath = dyn.d_un.d_val; d->has_runpath = true; break;
-		case DT_RPATH: d->rpath = dyn.d_un.d_val; d->has_rpath = true; break;
+		case DT_STRTAB:
+			d->strtab = dyn.d_un.d_ptr;
+			d->has_strtab = true;
+			break;
+		case DT_STRSZ:
+			d->strsz = dyn.d_un.d_val;
+			d->has_strsz = true;
+			break;
+		case DT_RUNPATH:
+			d->runpath = dyn.d_un.d_val;
+			d->has_runpath = true;
+			break;
+		case DT_RPATH:
+			d->rpath = dyn.d_un.d_val;
+			d->has_rpath = true;
+			break;
 		case DT_NEEDED:
 			if (d->n_needed == MAX_NEEDED)
-				return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
-					    "truncated or corrupt ELF: more than %d DT_NEEDED entries", MAX_NEEDED);
+				return fail(
+				    c, -ENOEXEC, LB_EXEC_CORRUPT,
+				    "truncated or corrupt ELF: more than %d DT_NEEDED entries",
+				    MAX_NEEDED);
 			d->needed[d->n_needed++] = dyn.d_un.d_val;
 			break;
-		default: break;
+		default:
+			break;
 		}
 	}
 	return 0;
@@ -372,12 +422,14 @@ static int scan_dynamic(struct ctx *c, Elf *elf, const GElf_Phdr *ph, uint64_t s
 static int dyn_string(struct ctx *c, int fd, uint64_t off, uint64_t len, uint64_t at, char **out)
 {
 	if (at >= len)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: dynamic string outside DT_STRTAB");
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: dynamic string outside DT_STRTAB");
 	int r = read_cstr(fd, off + at, len - at, out);
 	if (r == -ENOMEM)
 		return fail_nomem(c);
 	if (r < 0)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: unterminated dynamic string");
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: unterminated dynamic string");
 	return 0;
 }
 
@@ -387,9 +439,11 @@ static int read_dyn_strings(struct ctx *c, int fd, Elf *elf, size_t phnum, uint6
 	uint64_t off = 0, avail = 0;
 	if (d->n_needed == 0 && !d->has_runpath && !d->has_rpath)
 		return 0;
-	if (!d->has_strtab || !d->has_strsz || !vaddr_to_offset(elf, phnum, d->strtab, &off, &avail) ||
-	    d->strsz > avail || !in_file(off, d->strsz, size))
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: bad dynamic string table");
+	if (!d->has_strtab || !d->has_strsz ||
+	    !vaddr_to_offset(elf, phnum, d->strtab, &off, &avail) || d->strsz > avail ||
+	    !in_file(off, d->strsz, size))
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+			    "truncated or corrupt ELF: bad dynamic string table");
 	f->needed = calloc(d->n_needed ? d->n_needed : 1, sizeof(char *));
 	if (!f->needed)
 		return fail_nomem(c);
@@ -420,7 +474,8 @@ static int read_segments(struct ctx *c, int fd, Elf *elf, uint64_t size, struct 
 	for (size_t i = 0; i < phnum && r == 0; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph))
-			return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: unreadable program header");
+			return fail(c, -ENOEXEC, LB_EXEC_CORRUPT,
+				    "truncated or corrupt ELF: unreadable program header");
 		if (ph.p_type == PT_INTERP)
 			r = read_interp(c, fd, &ph, size, f);
 		else if (ph.p_type == PT_DYNAMIC && !seen_dynamic) {
@@ -441,7 +496,8 @@ static int read_elf(struct ctx *c, int fd, uint64_t size, struct elf_facts *f)
 		return fail(c, -ENOEXEC, LB_EXEC_OK, "libelf is unusable: %s", elf_errmsg(-1));
 	lb_autoelf Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
-		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: %s", elf_errmsg(-1));
+		return fail(c, -ENOEXEC, LB_EXEC_CORRUPT, "truncated or corrupt ELF: %s",
+			    elf_errmsg(-1));
 	int r = read_ident(c, elf, f);
 	if (r == 0)
 		r = read_segments(c, fd, elf, size, f);
@@ -453,7 +509,8 @@ static int read_elf(struct ctx *c, int fd, uint64_t size, struct elf_facts *f)
 static uint32_t get_u32(const unsigned char *p)
 {
 	uint32_t v;
-	memcpy(&v, p, sizeof(v)); /* the cache is in host order; we only accept little-endian ones */
+	memcpy(&v, p,
+	       sizeof(v)); /* the cache is in host order; we only accept little-endian ones */
 	return v;
 }
 
@@ -462,14 +519,14 @@ static void cache_load(struct ctx *c)
 	c->cache_loaded = true;
 	lb_autoclose int fd = open("/etc/ld.so.cache", O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < CACHE_HEADER_SIZE ||
-	    (uint64_t)st.st_size > MAX_CACHE_SIZE)
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < CACHE_HEADER_SIZE || (uint64_t)st.st_size > MAX_CACHE_SIZE)
 		return;
 	lb_autofree unsigned char *buf = malloc((size_t)st.st_size);
 	if (!buf || pread_full(fd, buf, (size_t)st.st_size, 0) < 0)
 		return;
 	if (memcmp(buf, CACHE_MAGIC, strlen(CACHE_MAGIC)) != 0)
-		return; /* the pre-2.32 combined old+new format is not supported */
+		return;		   /* the pre-2.32 combined old+new format is not supported */
 	unsigned endian = buf[28]; /* 0: unset, 2: little, 3: big */
 	uint64_t nlibs = get_u32(buf + 20);
 	if ((endian != 0 && endian != 2) ||
@@ -498,10 +555,12 @@ static const char *cache_lookup(struct ctx *c, const char *name)
 		return NULL;
 	uint32_t nlibs = get_u32(c->cache + 20);
 	for (uint32_t i = 0; i < nlibs; i++) {
-		const unsigned char *e = c->cache + CACHE_HEADER_SIZE + (size_t)i * CACHE_ENTRY_SIZE;
+		const unsigned char *e =
+		    c->cache + CACHE_HEADER_SIZE + (size_t)i * CACHE_ENTRY_SIZE;
 		uint32_t flags = get_u32(e), hwcap_lo = get_u32(e + 16), hwcap_hi = get_u32(e + 20);
 		if ((flags & CACHE_FLAG_TYPE_MASK) != CACHE_FLAG_ELF_LIBC6 ||
-		    (flags & CACHE_FLAG_REQUIRED_MASK) != CACHE_FLAG_X8664_LIB64 || hwcap_lo || hwcap_hi)
+		    (flags & CACHE_FLAG_REQUIRED_MASK) != CACHE_FLAG_X8664_LIB64 || hwcap_lo ||
+		    hwcap_hi)
 			continue;
 		const char *key = cache_str(c, get_u32(e + 4));
 		if (key && strcmp(key, name) == 0)
@@ -517,7 +576,7 @@ static const char *cache_lookup(struct ctx *c, const char *name)
 static int try_lib(const char *path, char **resolved, struct elf_facts *f)
 {
 	enum lb_exec_problem ignored = LB_EXEC_OK;
-	struct ctx quiet = { .problem = &ignored };
+	struct ctx quiet = {.problem = &ignored};
 	struct stat st;
 	lb_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -534,7 +593,8 @@ static int try_lib(const char *path, char **resolved, struct elf_facts *f)
 
 static bool is_ident_char(char ch)
 {
-	return ch == '_' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+	return ch == '_' || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	       (ch >= 'A' && ch <= 'Z');
 }
 
 /* "$ORIGIN/../lib" -> "/opt/app/bin/../lib". NULL for an element with a
@@ -553,8 +613,9 @@ static char *expand_origin(const char *elem, size_t len, const char *origin)
 			out[n++] = elem[i++];
 			continue;
 		}
-		size_t tok = len - i >= 7 && memcmp(elem + i, "$ORIGIN", 7) == 0 ? 7 :
-			     len - i >= 9 && memcmp(elem + i, "${ORIGIN}", 9) == 0 ? 9 : 0;
+		size_t tok = len - i >= 7 && memcmp(elem + i, "$ORIGIN", 7) == 0     ? 7
+			     : len - i >= 9 && memcmp(elem + i, "${ORIGIN}", 9) == 0 ? 9
+										     : 0;
 		if (tok == 0 || (tok == 7 && i + 7 < len && is_ident_char(elem[i + 7]))) {
 			free(out);
 			return NULL;
@@ -624,14 +685,15 @@ static bool lib_listed(const struct lb_program *p, const char *name)
 }
 
 /* Turn the facts of a found library into a new object of the closure. */
-static int add_object(struct object **objs, size_t *n, size_t parent, const char *path, struct elf_facts *f)
+static int add_object(struct object **objs, size_t *n, size_t parent, const char *path,
+		      struct elf_facts *f)
 {
 	struct object *grown = realloc(*objs, (*n + 1) * sizeof(**objs));
 	if (!grown)
 		return -ENOMEM;
 	*objs = grown;
 	struct object *o = &grown[*n];
-	*o = (struct object){ .parent = parent, .depth = *n ? grown[parent].depth + 1 : 0 };
+	*o = (struct object){.parent = parent, .depth = *n ? grown[parent].depth + 1 : 0};
 	if (!(o->origin = lb_dirname_dup(path)))
 		return -ENOMEM;
 	o->runpath = steal_pointer(&f->runpath);
@@ -663,7 +725,7 @@ static int append_lib(struct lb_program *p, const char *name, char *resolved)
 		return -ENOMEM;
 	}
 	p->libs = grown;
-	grown[p->n_libs] = (struct lb_elf_lib){ .name = strdup(name), .resolved = resolved };
+	grown[p->n_libs] = (struct lb_elf_lib){.name = strdup(name), .resolved = resolved};
 	if (!grown[p->n_libs].name) {
 		free(resolved);
 		return -ENOMEM;
@@ -673,18 +735,20 @@ static int append_lib(struct lb_program *p, const char *name, char *resolved)
 }
 
 /* Resolve the needed libraries of object i, queueing the ones found. */
-static int visit_object(struct ctx *c, struct lb_program *p, struct object **objs, size_t *n, size_t i)
+static int visit_object(struct ctx *c, struct lb_program *p, struct object **objs, size_t *n,
+			size_t i)
 {
 	for (size_t k = 0; k < (*objs)[i].n_needed && p->n_libs < MAX_LIBS; k++) {
 		const char *name = (*objs)[i].needed[k];
 		if (lib_listed(p, name))
 			continue;
 		char *resolved = NULL;
-		__attribute__((cleanup(facts_freep))) struct elf_facts f = { 0 };
+		__attribute__((cleanup(facts_freep))) struct elf_facts f = {0};
 		bool found = resolve_lib(c, *objs, i, name, &resolved, &f) == 0;
 		if (append_lib(p, name, resolved) < 0)
 			return -ENOMEM;
-		if (found && (*objs)[i].depth + 1 < MAX_LIB_DEPTH && add_object(objs, n, i, resolved, &f) < 0)
+		if (found && (*objs)[i].depth + 1 < MAX_LIB_DEPTH &&
+		    add_object(objs, n, i, resolved, &f) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -708,7 +772,7 @@ static int inspect_file(struct ctx *c, const char *path, int depth, struct lb_pr
 
 static int inspect_elf(struct ctx *c, int fd, uint64_t size, struct lb_program *p)
 {
-	__attribute__((cleanup(facts_freep))) struct elf_facts f = { 0 };
+	__attribute__((cleanup(facts_freep))) struct elf_facts f = {0};
 	int r = read_elf(c, fd, size, &f);
 	struct program_box *box = (struct program_box *)p;
 	p->elf_class = f.elf_class;
@@ -723,11 +787,13 @@ static int inspect_elf(struct ctx *c, int fd, uint64_t size, struct lb_program *
 		return r;
 	p->is_static = !f.interp && f.n_needed == 0;
 	p->interp = steal_pointer(&f.interp);
-	if ((f.runpath && !(p->runpath = strdup(f.runpath))) || (f.rpath && !(p->rpath = strdup(f.rpath))))
+	if ((f.runpath && !(p->runpath = strdup(f.runpath))) ||
+	    (f.rpath && !(p->rpath = strdup(f.rpath))))
 		return fail_nomem(c);
 	r = resolve_closure(c, p, &f);
 	if (r == 0 && p->interp && access(p->interp, F_OK) != 0)
-		r = fail(c, -ENOENT, LB_EXEC_BAD_INTERP, "ELF interpreter %s: %s", p->interp, strerror(errno));
+		r = fail(c, -ENOENT, LB_EXEC_BAD_INTERP, "ELF interpreter %s: %s", p->interp,
+			 strerror(errno));
 	return r;
 }
 
@@ -768,11 +834,13 @@ static int parse_shebang(struct ctx *c, char *buf, char **name, char **arg)
 	if (!i_end) {
 		i_end = next_non_spacetab(buf + 2, buf_end);
 		if (!i_end)
-			return fail(c, -ENOEXEC, LB_EXEC_BAD_INTERP, "#! line names no interpreter");
-		if (!next_terminator(i_end, buf_end))
 			return fail(c, -ENOEXEC, LB_EXEC_BAD_INTERP,
-				    "#! line is longer than %d bytes; the interpreter name is cut off",
-				    SCRIPT_BUF_SIZE - 1);
+				    "#! line names no interpreter");
+		if (!next_terminator(i_end, buf_end))
+			return fail(
+			    c, -ENOEXEC, LB_EXEC_BAD_INTERP,
+			    "#! line is longer than %d bytes; the interpreter name is cut off",
+			    SCRIPT_BUF_SIZE - 1);
 		i_end = buf_end;
 	}
 	while (spacetab(i_end[-1]))
@@ -801,14 +869,17 @@ static int inspect_interp(struct ctx *c, struct lb_program *p, int depth)
 	lb_autofree char *abs = realpath(p->script_interp, NULL);
 	int r = abs ? inspect_file(c, abs, depth + 1, &p->interp_program) : -errno;
 	if (!abs)
-		fail(c, r, r == -ENOENT || r == -ENOTDIR ? LB_EXEC_NOT_FOUND : LB_EXEC_NOT_EXECUTABLE, "%s",
-		     r == -ENOENT || r == -ENOTDIR ? "not found" : strerror(-r));
+		fail(c, r,
+		     r == -ENOENT || r == -ENOTDIR ? LB_EXEC_NOT_FOUND : LB_EXEC_NOT_EXECUTABLE,
+		     "%s", r == -ENOENT || r == -ENOTDIR ? "not found" : strerror(-r));
 	if (r < 0 && *c->problem != LB_EXEC_OK) {
 		char inner[512];
 		snprintf(inner, sizeof(inner), "%s", c->detail ? c->detail : "");
-		bool nested = *c->problem == LB_EXEC_BAD_INTERP && strncmp(inner, "#! interpreter ", 15) == 0;
+		bool nested =
+		    *c->problem == LB_EXEC_BAD_INTERP && strncmp(inner, "#! interpreter ", 15) == 0;
 		if (!nested)
-			fail(c, r, LB_EXEC_BAD_INTERP, "#! interpreter %s: %s", p->script_interp, inner);
+			fail(c, r, LB_EXEC_BAD_INTERP, "#! interpreter %s: %s", p->script_interp,
+			     inner);
 		*c->problem = LB_EXEC_BAD_INTERP;
 	}
 	return r;
@@ -849,7 +920,8 @@ static int open_checked(struct ctx *c, const char *path, struct stat *st)
 			return fail(c, -ENOENT, LB_EXEC_NOT_FOUND, "no such file");
 		if (e == ENOMEM)
 			return fail_nomem(c);
-		return fail(c, -e, LB_EXEC_NOT_EXECUTABLE, "cannot be opened for inspection: %s", strerror(e));
+		return fail(c, -e, LB_EXEC_NOT_EXECUTABLE, "cannot be opened for inspection: %s",
+			    strerror(e));
 	}
 	if (fstat(fd, st) < 0) {
 		int e = errno;
@@ -871,13 +943,14 @@ static int inspect_file(struct ctx *c, const char *path, int depth, struct lb_pr
 	lb_autoclose int fd = open_checked(c, path, &st);
 	if (fd < 0)
 		return fd;
-	char buf[SCRIPT_BUF_SIZE] = { 0 };
+	char buf[SCRIPT_BUF_SIZE] = {0};
 	ssize_t n;
 	do
 		n = pread(fd, buf, sizeof(buf), 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return fail(c, -errno, LB_EXEC_NOT_EXECUTABLE, "cannot be read: %s", strerror(errno));
+		return fail(c, -errno, LB_EXEC_NOT_EXECUTABLE, "cannot be read: %s",
+			    strerror(errno));
 	bool script = n >= 2 && buf[0] == '#' && buf[1] == '!';
 	bool elf = n >= SELFMAG && memcmp(buf, ELFMAG, SELFMAG) == 0;
 	if (!script && !elf)
@@ -955,15 +1028,16 @@ static int locate(struct ctx *c, const char *program, const char *path_env, char
 		return fail(c, -ENOENT, LB_EXEC_NOT_FOUND, "no such file");
 	if (e == ENOMEM)
 		return fail_nomem(c);
-	return fail(c, -e, e == EACCES ? LB_EXEC_NOT_EXECUTABLE : LB_EXEC_NOT_FOUND, "cannot resolve the path: %s",
-		    strerror(e));
+	return fail(c, -e, e == EACCES ? LB_EXEC_NOT_EXECUTABLE : LB_EXEC_NOT_FOUND,
+		    "cannot resolve the path: %s", strerror(e));
 }
 
 int lb_program_inspect(const char *program, const char *path_env, struct lb_program **out,
 		       enum lb_exec_problem *problem, char *detail, size_t detail_len)
 {
 	enum lb_exec_problem dummy = LB_EXEC_OK;
-	struct ctx c = { .problem = problem ? problem : &dummy, .detail = detail, .detail_len = detail_len };
+	struct ctx c = {
+	    .problem = problem ? problem : &dummy, .detail = detail, .detail_len = detail_len};
 	*c.problem = LB_EXEC_OK;
 	if (detail && detail_len)
 		detail[0] = '\0';

@@ -54,7 +54,8 @@ static unsigned row_at_flags(struct lb_call *c)
 }
 
 /* Read the row's path and resolve it. */
-static int resolve_row_path(struct lb_call *c, unsigned res_flags, struct lb_resolved *out, char *path)
+static int resolve_row_path(struct lb_call *c, unsigned res_flags, struct lb_resolved *out,
+			    char *path)
 {
 	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
 	if (rc < 0)
@@ -140,8 +141,8 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
 	 * write, gives an fd for ioctl, fchmod, fsetxattr): judge it as both. */
 	if (acc == O_ACCMODE)
 		acc = O_RDWR;
-	bool writes = acc == O_WRONLY || acc == O_RDWR ||
-		      (o->flags & (O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT));
+	bool writes =
+	    acc == O_WRONLY || acc == O_RDWR || (o->flags & (O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT));
 	/* Write first: creating in a place not granted is EACCES, whether
 	 * or not the name exists yet. O_TRUNC with O_RDONLY still
 	 * truncates: it needs write. */
@@ -165,7 +166,8 @@ static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flag
 		return fd;
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	int f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | LB_O_TMPFILE_BIT)) | O_CLOEXEC | O_NOCTTY);
+	int f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | LB_O_TMPFILE_BIT)) | O_CLOEXEC |
+			    O_NOCTTY);
 	return f < 0 ? -errno : f;
 }
 
@@ -173,24 +175,30 @@ static void h_open(struct lb_call *c)
 {
 	struct open_req o;
 	char path[PATH_MAX];
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 
 	int rc = decode_open(c, &o);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	bool excl_create = (o.flags & O_CREAT) && (o.flags & O_EXCL);
 	unsigned rf = (o.flags & O_NOFOLLOW) || excl_create ? 0 : LB_RES_FOLLOW;
 	rc = resolve_row_path(c, rf, &r, path);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 
 	int fd;
 	if (r.magic_fd >= 0) {
 		fd = reopen_magic(c, &r, o.flags);
 	} else {
 		rc = judge_open(c, &o, r.path);
-		if (rc < 0)
-			{ lb_reply_errno(c, -rc); return; }
+		if (rc < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
 		/* The kernel refuses O_PATH files through ADDFD (EBADF): an
 		 * O_PATH open is continued once judged. The worst a race can
 		 * yield is an O_PATH fd of another file: fstat of it, nothing
@@ -217,8 +225,10 @@ static void h_open(struct lb_call *c)
 			fd = -errno;
 		lb_creds_leave(&g);
 	}
-	if (fd < 0)
-		{ lb_reply_errno(c, -fd); return; }
+	if (fd < 0) {
+		lb_reply_errno(c, -fd);
+		return;
+	}
 	lb_reply_fd(c, fd, o.flags & O_CLOEXEC);
 	close(fd);
 }
@@ -227,8 +237,8 @@ static void h_open(struct lb_call *c)
 
 /* Resolve for a metadata call; handles the AT_EMPTY_PATH form and magic
  * links by giving back an fd to the object itself in *objfd. */
-static int resolve_for_meta(struct lb_call *c, unsigned at_flags, struct lb_resolved *r,
-			    int *objfd, enum lb_class cls)
+static int resolve_for_meta(struct lb_call *c, unsigned at_flags, struct lb_resolved *r, int *objfd,
+			    enum lb_class cls)
 {
 	char path[PATH_MAX];
 	*objfd = -1;
@@ -288,28 +298,36 @@ static int stat_errno(int fd_form)
 
 static void h_stat(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
 	struct stat st;
 	char proc[64];
 
 	int rc = empty_path_target(c, row_at_flags(c), proc, sizeof(proc));
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if (rc == 1) {
-		if (stat(proc, &st) < 0)
-			{ lb_reply_errno(c, stat_errno(1)); return; }
+		if (stat(proc, &st) < 0) {
+			lb_reply_errno(c, stat_errno(1));
+			return;
+		}
 	} else {
 		rc = resolve_for_meta(c, row_at_flags(c), &r, &objfd, LB_CLASS_STAT);
-		if (rc < 0)
-			{ lb_reply_errno(c, -rc); return; }
+		if (rc < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
 		if (objfd >= 0)
 			rc = fstat(objfd, &st);
 		else
 			rc = fstatat(r.dirfd, r.name, &st,
 				     AT_SYMLINK_NOFOLLOW | (r.name[0] ? 0 : AT_EMPTY_PATH));
-		if (rc < 0)
-			{ lb_reply_errno(c, errno); return; }
+		if (rc < 0) {
+			lb_reply_errno(c, errno);
+			return;
+		}
 	}
 	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
 	reply_rc(c, rc);
@@ -317,7 +335,7 @@ static void h_stat(struct lb_call *c)
 
 static void h_statx(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
 	struct statx stx;
 	unsigned flags = (unsigned)PATH_ARG(c, 1);
@@ -326,22 +344,31 @@ static void h_statx(struct lb_call *c)
 	char proc[64];
 
 	int rc = empty_path_target(c, flags, proc, sizeof(proc));
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if (rc == 1) {
-		if (statx(AT_FDCWD, proc, sync, mask, &stx) < 0)
-			{ lb_reply_errno(c, stat_errno(1)); return; }
+		if (statx(AT_FDCWD, proc, sync, mask, &stx) < 0) {
+			lb_reply_errno(c, stat_errno(1));
+			return;
+		}
 	} else {
 		rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
-		if (rc < 0)
-			{ lb_reply_errno(c, -rc); return; }
+		if (rc < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
 		if (objfd >= 0)
 			rc = statx(objfd, "", AT_EMPTY_PATH | sync, mask, &stx);
 		else
 			rc = statx(r.dirfd, r.name,
-				   AT_SYMLINK_NOFOLLOW | sync | (r.name[0] ? 0 : AT_EMPTY_PATH), mask, &stx);
-		if (rc < 0)
-			{ lb_reply_errno(c, errno); return; }
+				   AT_SYMLINK_NOFOLLOW | sync | (r.name[0] ? 0 : AT_EMPTY_PATH),
+				   mask, &stx);
+		if (rc < 0) {
+			lb_reply_errno(c, errno);
+			return;
+		}
 	}
 	rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
 	reply_rc(c, rc);
@@ -356,38 +383,50 @@ static int open_object(const struct lb_resolved *r)
 
 static void h_statfs(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
 	struct statfs sfs;
 
 	int rc = resolve_for_meta(c, 0, &r, &objfd, LB_CLASS_STAT);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (objfd < 0 && (objfd = open_object(&r)) < 0)
-		{ lb_reply_errno(c, -objfd); return; }
-	if (fstatfs(objfd, &sfs) < 0)
-		{ lb_reply_errno(c, errno); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (objfd < 0 && (objfd = open_object(&r)) < 0) {
+		lb_reply_errno(c, -objfd);
+		return;
+	}
+	if (fstatfs(objfd, &sfs) < 0) {
+		lb_reply_errno(c, errno);
+		return;
+	}
 	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &sfs, sizeof(sfs));
 	reply_rc(c, rc);
 }
 
 static void h_access(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
 	int mode = (int)ARG(c, c->row->mode_arg);
 	unsigned flags = row_at_flags(c);
 
 	int rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	/* access(W_OK) on a path the policy will not let it write would
 	 * promise what open() then refuses: answer as open would. */
 	if (objfd < 0) {
-		if ((mode & R_OK) && (rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
-			{ lb_reply_errno(c, -rc); return; }
-		if ((mode & W_OK) && (rc = lb_judge_path(c, LB_CLASS_WRITE, r.path)) < 0)
-			{ lb_reply_errno(c, -rc); return; }
+		if ((mode & R_OK) && (rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
+		if ((mode & W_OK) && (rc = lb_judge_path(c, LB_CLASS_WRITE, r.path)) < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
 		/* X_OK is answered from the file's mode: exec itself is judged
 		 * when it happens (and PATH searches probe with access). */
 	}
@@ -397,27 +436,36 @@ static void h_access(struct lb_call *c)
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", objfd);
 		rc = (int)syscall(SYS_faccessat2, AT_FDCWD, p, mode, at);
 	} else
-		rc = (int)syscall(SYS_faccessat2, r.dirfd, obj_name(&r), mode, at | AT_SYMLINK_NOFOLLOW);
+		rc = (int)syscall(SYS_faccessat2, r.dirfd, obj_name(&r), mode,
+				  at | AT_SYMLINK_NOFOLLOW);
 	reply_rc(c, rc < 0 ? -errno : 0);
 }
 
 static void h_readlink(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX], target[PATH_MAX];
 	int size = (int)PATH_ARG(c, 2); /* the kernel takes an int */
 
-	if (size <= 0)
-		{ lb_reply_errno(c, EINVAL); return; }
+	if (size <= 0) {
+		lb_reply_errno(c, EINVAL);
+		return;
+	}
 	int rc = resolve_row_path(c, 0, &r, path);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0 &&
-	    (rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	    (rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	ssize_t n = readlinkat(r.dirfd, r.name, target, sizeof(target));
-	if (n < 0)
-		{ lb_reply_errno(c, errno); return; }
+	if (n < 0) {
+		lb_reply_errno(c, errno);
+		return;
+	}
 	if (n > size)
 		n = size;
 	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), target, (size_t)n);
@@ -478,86 +526,116 @@ static int xattr_prepare(struct lb_call *c, enum lb_class cls, struct lb_resolve
 
 static void h_getxattr(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
 	size_t size = (size_t)PATH_ARG(c, 3);
 
 	int rc = xattr_prepare(c, LB_CLASS_READ, &r, name, xpath);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if (size > XATTR_SIZE_MAX)
 		size = XATTR_SIZE_MAX;
 	lb_autofree char *val = malloc(size ? size : 1);
-	if (!val)
-		{ lb_reply_errno(c, ENOMEM); return; }
+	if (!val) {
+		lb_reply_errno(c, ENOMEM);
+		return;
+	}
 	ssize_t n = lgetxattr(xpath, name, size ? val : NULL, size);
-	if (n < 0)
-		{ lb_reply_errno(c, errno); return; }
-	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 2), val, (size_t)n)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (n < 0) {
+		lb_reply_errno(c, errno);
+		return;
+	}
+	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 2), val, (size_t)n)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_reply_value(c, n);
 }
 
 static void h_listxattr(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char xpath[PATH_MAX + 64];
 	size_t size = (size_t)PATH_ARG(c, 2);
 
 	int rc = xattr_prepare(c, LB_CLASS_READ, &r, NULL, xpath);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if (size > XATTR_LIST_MAX)
 		size = XATTR_LIST_MAX;
 	lb_autofree char *val = malloc(size ? size : 1);
-	if (!val)
-		{ lb_reply_errno(c, ENOMEM); return; }
+	if (!val) {
+		lb_reply_errno(c, ENOMEM);
+		return;
+	}
 	/* Ask for the full list (the supervisor may see trusted.* names the
 	 * program cannot), filter, then apply the caller's size. */
 	lb_autofree char *all = malloc(XATTR_LIST_MAX);
-	if (!all)
-		{ lb_reply_errno(c, ENOMEM); return; }
+	if (!all) {
+		lb_reply_errno(c, ENOMEM);
+		return;
+	}
 	ssize_t n = llistxattr(xpath, all, XATTR_LIST_MAX);
-	if (n < 0)
-		{ lb_reply_errno(c, errno); return; }
+	if (n < 0) {
+		lb_reply_errno(c, errno);
+		return;
+	}
 	n = filter_xattr_list(all, n);
-	if (size && (size_t)n > size)
-		{ lb_reply_errno(c, ERANGE); return; }
+	if (size && (size_t)n > size) {
+		lb_reply_errno(c, ERANGE);
+		return;
+	}
 	if (size)
 		memcpy(val, all, (size_t)n);
-	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), val, (size_t)n)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), val, (size_t)n)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_reply_value(c, n);
 }
 
 static void h_setxattr(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
 	size_t size = (size_t)PATH_ARG(c, 3);
 
-	if (size > XATTR_SIZE_MAX)
-		{ lb_reply_errno(c, E2BIG); return; }
+	if (size > XATTR_SIZE_MAX) {
+		lb_reply_errno(c, E2BIG);
+		return;
+	}
 	int rc = xattr_prepare(c, LB_CLASS_WRITE, &r, name, xpath);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_autofree char *val = malloc(size ? size : 1);
-	if (!val)
-		{ lb_reply_errno(c, ENOMEM); return; }
-	if (size && (rc = c->ops->read_mem(c->t, PATH_ARG(c, 2), val, size)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (!val) {
+		lb_reply_errno(c, ENOMEM);
+		return;
+	}
+	if (size && (rc = c->ops->read_mem(c->t, PATH_ARG(c, 2), val, size)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	rc = lsetxattr(xpath, name, val, size, (int)PATH_ARG(c, 4));
 	reply_rc(c, rc < 0 ? -errno : 0);
 }
 
 static void h_removexattr(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
 
 	int rc = xattr_prepare(c, LB_CLASS_WRITE, &r, name, xpath);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	rc = lremovexattr(xpath, name);
 	reply_rc(c, rc < 0 ? -errno : 0);
 }
@@ -596,7 +674,8 @@ static int empty_path_write_target(struct lb_call *c, int *objfd)
 	*objfd = caller_fd(c, row_dirfd(c));
 	if (*objfd < 0)
 		return *objfd;
-	if (lb_fd_path(*objfd, path, sizeof(path)) == 0 && (rc = lb_judge_path(c, LB_CLASS_WRITE, path)) < 0)
+	if (lb_fd_path(*objfd, path, sizeof(path)) == 0 &&
+	    (rc = lb_judge_path(c, LB_CLASS_WRITE, path)) < 0)
 		return rc;
 	return 1;
 }
@@ -615,13 +694,16 @@ static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolv
 
 static void h_truncate(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	int rc = prepare_write(c, LB_RES_FOLLOW, &r);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	lb_autoclose int fd = openat(r.dirfd, obj_name(&r), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	lb_autoclose int fd = openat(r.dirfd, obj_name(&r),
+				     O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	rc = fd < 0 ? -errno : (ftruncate(fd, (off_t)PATH_ARG(c, 1)) < 0 ? -errno : 0);
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
@@ -629,15 +711,19 @@ static void h_truncate(struct lb_call *c)
 
 static void h_unlink(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : 0;
 	if (c->row->flags_arg != LB_NO_ARG)
 		flags = (int)ARG(c, c->row->flags_arg);
 	int rc = prepare_write(c, LB_RES_MODIFY, &r);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (!r.name[0])
-		{ lb_reply_errno(c, (flags & AT_REMOVEDIR) ? EBUSY : EISDIR); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (!r.name[0]) {
+		lb_reply_errno(c, (flags & AT_REMOVEDIR) ? EBUSY : EISDIR);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	rc = unlinkat(r.dirfd, r.name, flags) < 0 ? -errno : 0;
@@ -647,13 +733,17 @@ static void h_unlink(struct lb_call *c)
 
 static void h_mkdir(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 	int rc = prepare_write(c, LB_RES_MODIFY, &r);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (!r.name[0])
-		{ lb_reply_errno(c, EEXIST); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (!r.name[0]) {
+		lb_reply_errno(c, EEXIST);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	rc = mkdirat(r.dirfd, r.name, mode & ~lb_caller_umask(c) & 07777) < 0 ? -errno : 0;
@@ -663,18 +753,24 @@ static void h_mkdir(struct lb_call *c)
 
 static void h_mknod(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 	dev_t dev = (dev_t)PATH_ARG(c, 2);
 	/* The sandbox has no CAP_MKNOD, but the supervisor may: refuse
 	 * devices as the kernel would refuse them to the program. */
-	if (S_ISCHR(mode) || S_ISBLK(mode))
-		{ lb_reply_errno(c, EPERM); return; }
+	if (S_ISCHR(mode) || S_ISBLK(mode)) {
+		lb_reply_errno(c, EPERM);
+		return;
+	}
 	int rc = prepare_write(c, 0, &r);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (!r.name[0])
-		{ lb_reply_errno(c, EEXIST); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (!r.name[0]) {
+		lb_reply_errno(c, EEXIST);
+		return;
+	}
 	mode_t type = mode & S_IFMT;
 	mode_t perm = mode & 07777 & ~lb_caller_umask(c);
 	struct lb_creds_guard g;
@@ -707,9 +803,11 @@ static bool moves_judged_subtree(struct lb_call *c, const struct lb_resolved *fr
 				 const struct lb_resolved *to, unsigned flags)
 {
 	struct stat st;
-	bool from_dir = fstatat(from->dirfd, from->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	bool from_dir =
+	    fstatat(from->dirfd, from->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 	bool to_dir = (flags & RENAME_EXCHANGE) &&
-		      fstatat(to->dirfd, to->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		      fstatat(to->dirfd, to->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		      S_ISDIR(st.st_mode);
 	if (!from_dir && !to_dir)
 		return false;
 	const struct lb_policy *p = c->core->cfg.policy;
@@ -718,30 +816,45 @@ static bool moves_judged_subtree(struct lb_call *c, const struct lb_resolved *fr
 
 static void h_rename(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved from = { .dirfd = -1 };
-	lb_autoresolved struct lb_resolved to = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved from = {.dirfd = -1};
+	lb_autoresolved struct lb_resolved to = {.dirfd = -1};
 	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
 
 	int rc = prepare_write(c, LB_RES_MODIFY, &from);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if ((rc = resolve_second(c, LB_RES_MODIFY, &to)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (!from.name[0] || !to.name[0])
-		{ lb_reply_errno(c, EBUSY); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if ((rc = resolve_second(c, LB_RES_MODIFY, &to)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (!from.name[0] || !to.name[0]) {
+		lb_reply_errno(c, EBUSY);
+		return;
+	}
 	/* A rename must not carry a file to a name that grants more than
 	 * its own does (as for hard links); an exchange moves both ways. */
 	c->cur = &from;
-	if ((rc = judge_link_source(c, from.path, to.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if ((flags & RENAME_EXCHANGE) && (c->cur = &to, rc = judge_link_source(c, to.path, from.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if ((rc = judge_link_source(c, from.path, to.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if ((flags & RENAME_EXCHANGE) &&
+	    (c->cur = &to, rc = judge_link_source(c, to.path, from.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	/* Moving a directory moves what is below it: refuse when rules below
 	 * either place could judge that content differently. */
-	if (moves_judged_subtree(c, &from, &to, flags))
-		{ lb_reply_errno(c, EXDEV); return; }
+	if (moves_judged_subtree(c, &from, &to, flags)) {
+		lb_reply_errno(c, EXDEV);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	rc = (int)syscall(SYS_renameat2, from.dirfd, from.name, to.dirfd, to.name, flags);
@@ -755,7 +868,7 @@ static void h_rename(struct lb_call *c)
  * path must be granted too. */
 static int judge_link_source(struct lb_call *c, const char *old, const char *new_path)
 {
-	static const enum lb_class classes[] = { LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC };
+	static const enum lb_class classes[] = {LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(classes); i++) {
 		struct lb_decision dn, dold;
 		lb_policy_judge_path(c->core->cfg.policy, classes[i], new_path, &dn);
@@ -773,26 +886,38 @@ static int judge_link_source(struct lb_call *c, const char *old, const char *new
 
 static void h_link(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved from = { .dirfd = -1 };
-	lb_autoresolved struct lb_resolved to = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved from = {.dirfd = -1};
+	lb_autoresolved struct lb_resolved to = {.dirfd = -1};
 	lb_autoclose int magic = -1;
 	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
 	char path[PATH_MAX];
 
-	if (flags & AT_EMPTY_PATH)
-		{ lb_reply_errno(c, ENOENT); return; } /* needs CAP_DAC_READ_SEARCH, which the sandbox lacks */
+	if (flags & AT_EMPTY_PATH) {
+		lb_reply_errno(c, ENOENT);
+		return;
+	} /* needs CAP_DAC_READ_SEARCH, which the sandbox lacks */
 	int rc = resolve_row_path(c, (flags & AT_SYMLINK_FOLLOW) ? LB_RES_FOLLOW : 0, &from, path);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (from.magic_fd >= 0 && (magic = magic_fd(c, &from)) < 0)
-		{ lb_reply_errno(c, -magic); return; }
-	if ((rc = resolve_second(c, 0, &to)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (from.magic_fd >= 0 && (magic = magic_fd(c, &from)) < 0) {
+		lb_reply_errno(c, -magic);
+		return;
+	}
+	if ((rc = resolve_second(c, 0, &to)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	c->cur = &from; /* existence checks of the source refer to it */
-	if (magic < 0 && (rc = judge_link_source(c, from.path, to.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (magic < 0 && (rc = judge_link_source(c, from.path, to.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	if (magic >= 0) {
@@ -809,18 +934,26 @@ static void h_link(struct lb_call *c)
 
 static void h_symlink(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char target[PATH_MAX];
 
 	int rc = lb_read_path(c, ARG(c, c->row->path2_arg), target);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (!target[0])
-		{ lb_reply_errno(c, ENOENT); return; }
-	if ((rc = prepare_write(c, 0, &r)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (!r.name[0])
-		{ lb_reply_errno(c, EEXIST); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (!target[0]) {
+		lb_reply_errno(c, ENOENT);
+		return;
+	}
+	if ((rc = prepare_write(c, 0, &r)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (!r.name[0]) {
+		lb_reply_errno(c, EEXIST);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	rc = symlinkat(target, r.dirfd, r.name) < 0 ? -errno : 0;
@@ -830,20 +963,24 @@ static void h_symlink(struct lb_call *c)
 
 static void h_chmod(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 	lb_autoclose int objfd = -1;
 	int rc = empty_path_write_target(c, &objfd);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if (rc == 1) {
 		rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
 		reply_rc(c, rc < 0 ? -errno : 0);
 		return;
 	}
 	rc = prepare_write(c, follow_flags(c), &r);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	/* fchmodat2 with AT_SYMLINK_NOFOLLOW (6.6+) acts on what we resolved;
@@ -856,13 +993,15 @@ static void h_chmod(struct lb_call *c)
 
 static void h_chown(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	uid_t uid = (uid_t)PATH_ARG(c, 1);
 	gid_t gid = (gid_t)PATH_ARG(c, 2);
 	lb_autoclose int objfd = -1;
 	int rc = empty_path_write_target(c, &objfd);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if (rc == 1) {
 		struct lb_creds_guard g0;
 		lb_creds_enter(c, &g0);
@@ -872,8 +1011,10 @@ static void h_chown(struct lb_call *c)
 		return;
 	}
 	rc = prepare_write(c, follow_flags(c), &r);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
 	rc = fchownat(r.dirfd, obj_name(&r), uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
@@ -889,8 +1030,8 @@ static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], b
 	if (c->row->flags & LB_SF_UTIMBUF) {
 		struct utimbuf ub;
 		int rc = c->ops->read_mem(c->t, addr, &ub, sizeof(ub));
-		ts[0] = (struct timespec){ .tv_sec = ub.actime };
-		ts[1] = (struct timespec){ .tv_sec = ub.modtime };
+		ts[0] = (struct timespec){.tv_sec = ub.actime};
+		ts[1] = (struct timespec){.tv_sec = ub.modtime};
 		return rc;
 	}
 	if (c->row->flags & LB_SF_LEGACY_TIME) {
@@ -899,7 +1040,8 @@ static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], b
 		for (int i = 0; i < 2; i++) {
 			if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
 				return -EINVAL;
-			ts[i] = (struct timespec){ .tv_sec = tv[i].tv_sec, .tv_nsec = tv[i].tv_usec * 1000 };
+			ts[i] = (struct timespec){.tv_sec = tv[i].tv_sec,
+						  .tv_nsec = tv[i].tv_usec * 1000};
 		}
 		return rc;
 	}
@@ -908,18 +1050,22 @@ static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], b
 
 static void h_utimes(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	struct timespec ts[2];
 	bool now;
 	unsigned flags = row_at_flags(c);
 
 	int rc = read_times(c, PATH_ARG(c, 1), ts, &now);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_autoclose int objfd = -1;
 	if (ARG(c, c->row->path_arg) != 0 && (rc = empty_path_write_target(c, &objfd)) != 0) {
-		if (rc < 0)
-			{ lb_reply_errno(c, -rc); return; }
+		if (rc < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", objfd);
 		reply_rc(c, utimensat(AT_FDCWD, p, now ? NULL : ts, 0) < 0 ? -errno : 0);
@@ -929,20 +1075,30 @@ static void h_utimes(struct lb_call *c)
 		/* utimensat(fd, NULL, ...) is futimens on the caller's fd, which
 		 * the kernel refuses for O_PATH descriptors (EBADF). */
 		long fl = caller_fd_flags(c, row_dirfd(c));
-		if (fl < 0 || (fl & O_PATH))
-			{ lb_reply_errno(c, EBADF); return; }
+		if (fl < 0 || (fl & O_PATH)) {
+			lb_reply_errno(c, EBADF);
+			return;
+		}
 		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
-		if (fd < 0)
-			{ lb_reply_errno(c, -fd); return; }
+		if (fd < 0) {
+			lb_reply_errno(c, -fd);
+			return;
+		}
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		{ reply_rc(c, utimensat(AT_FDCWD, p, now ? NULL : ts, 0) < 0 ? -errno : 0); return; }
+		{
+			reply_rc(c, utimensat(AT_FDCWD, p, now ? NULL : ts, 0) < 0 ? -errno : 0);
+			return;
+		}
 	}
-	if ((rc = prepare_write(c, follow_flags(c), &r)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if ((rc = prepare_write(c, follow_flags(c), &r)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	rc =
+	    utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	(void)flags;
 	reply_rc(c, rc);
@@ -956,13 +1112,17 @@ static void h_utimes(struct lb_call *c)
  * into a directory whose contents stay judged. */
 static void h_chdir(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX];
 	int rc = resolve_row_path(c, LB_RES_FOLLOW, &r, path);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if ((rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if ((rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_reply_continue(c);
 }
 
@@ -970,7 +1130,8 @@ static void h_chdir(struct lb_call *c)
 static int script_interpreter(const struct lb_resolved *r, char *interp, size_t len)
 {
 	char buf[256];
-	lb_autoclose int fd = openat(r->dirfd, obj_name(r), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	lb_autoclose int fd =
+	    openat(r->dirfd, obj_name(r), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -993,58 +1154,86 @@ static int script_interpreter(const struct lb_resolved *r, char *interp, size_t 
  * closed beneath by the Landlock EXECUTE rules (docs/security.md). */
 static void h_exec(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX];
 	unsigned flags = row_at_flags(c);
 
 	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	if (path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
 		/* fexecve: judge the file behind the fd; a memfd or deleted
 		 * file has no path and cannot be granted. */
 		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
-		if (fd < 0)
-			{ lb_reply_errno(c, -fd); return; }
-		if (lb_fd_path(fd, path, sizeof(path)) < 0)
-			{ lb_reply_errno(c, EACCES); return; }
-		if ((rc = lb_judge_path(c, LB_CLASS_EXEC, path)) < 0)
-			{ lb_reply_errno(c, -rc); return; }
-		{ lb_reply_continue(c); return; }
+		if (fd < 0) {
+			lb_reply_errno(c, -fd);
+			return;
+		}
+		if (lb_fd_path(fd, path, sizeof(path)) < 0) {
+			lb_reply_errno(c, EACCES);
+			return;
+		}
+		if ((rc = lb_judge_path(c, LB_CLASS_EXEC, path)) < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
+		{
+			lb_reply_continue(c);
+			return;
+		}
 	}
-	rc = lb_resolve_str(c, row_dirfd(c), path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW, &r);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (r.magic_fd >= 0)
-		{ lb_reply_errno(c, EACCES); return; }
-	if ((rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	rc = lb_resolve_str(c, row_dirfd(c), path,
+			    (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW, &r);
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (r.magic_fd >= 0) {
+		lb_reply_errno(c, EACCES);
+		return;
+	}
+	if ((rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	char interp[PATH_MAX];
 	if (script_interpreter(&r, interp, sizeof(interp))) {
-		lb_autoresolved struct lb_resolved ri = { .dirfd = -1 };
+		lb_autoresolved struct lb_resolved ri = {.dirfd = -1};
 		rc = lb_resolve_str(c, AT_FDCWD, interp, LB_RES_FOLLOW, &ri);
-		if (rc == 0 && (rc = lb_judge_path(c, LB_CLASS_EXEC, ri.path)) < 0)
-			{ lb_reply_errno(c, -rc); return; }
+		if (rc == 0 && (rc = lb_judge_path(c, LB_CLASS_EXEC, ri.path)) < 0) {
+			lb_reply_errno(c, -rc);
+			return;
+		}
 	}
 	lb_reply_continue(c);
 }
 
 static void h_inotify(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = { .dirfd = -1 };
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX], target[PATH_MAX + 64];
 	uint32_t mask = (uint32_t)ARG(c, c->row->flags_arg);
 
 	int rc = resolve_row_path(c, (mask & IN_DONT_FOLLOW) ? 0 : LB_RES_FOLLOW, &r, path);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
-	if (r.magic_fd >= 0)
-		{ lb_reply_errno(c, EACCES); return; }
-	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (r.magic_fd >= 0) {
+		lb_reply_errno(c, EACCES);
+		return;
+	}
+	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_autoclose int ifd = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (ifd < 0)
-		{ lb_reply_errno(c, -ifd); return; }
+	if (ifd < 0) {
+		lb_reply_errno(c, -ifd);
+		return;
+	}
 	snprintf(target, sizeof(target), "/proc/self/fd/%d/%s", r.dirfd, obj_name(&r));
 	rc = inotify_add_watch(ifd, target, mask | IN_DONT_FOLLOW);
 	reply_rc(c, rc < 0 ? -errno : rc);
@@ -1064,24 +1253,32 @@ struct lb_dirent64 {
  * shared), drop the hidden ones, and hand the rest back. */
 static void h_getdents(struct lb_call *c)
 {
-	if (c->t->nr != SYS_getdents64)
-		{ lb_reply_errno(c, ENOSYS); return; } /* the old format is unused by x86_64 libcs */
+	if (c->t->nr != SYS_getdents64) {
+		lb_reply_errno(c, ENOSYS);
+		return;
+	} /* the old format is unused by x86_64 libcs */
 	size_t size = (size_t)ARG(c, 2);
 	if (size > 1 << 20)
 		size = 1 << 20;
 	lb_autoclose int fd = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (fd < 0)
-		{ lb_reply_errno(c, -fd); return; }
+	if (fd < 0) {
+		lb_reply_errno(c, -fd);
+		return;
+	}
 	char dir[PATH_MAX];
 	bool filter = lb_fd_path(fd, dir, sizeof(dir)) == 0 &&
 		      lb_policy_hides_below(c->core->cfg.policy, dir);
 	lb_autofree char *buf = malloc(size ? size : 1);
-	if (!buf)
-		{ lb_reply_errno(c, ENOMEM); return; }
+	if (!buf) {
+		lb_reply_errno(c, ENOMEM);
+		return;
+	}
 	for (;;) {
 		long n = syscall(SYS_getdents64, fd, buf, size);
-		if (n < 0)
-			{ lb_reply_errno(c, errno); return; }
+		if (n < 0) {
+			lb_reply_errno(c, errno);
+			return;
+		}
 		if (n == 0 || !filter) {
 			int wrc = n ? c->ops->write_mem(c->t, ARG(c, 1), buf, (size_t)n) : 0;
 			reply_rc(c, wrc < 0 ? wrc : n);
@@ -1092,7 +1289,8 @@ static void h_getdents(struct lb_call *c)
 			struct lb_dirent64 *d = (struct lb_dirent64 *)(buf + off);
 			unsigned short len = d->d_reclen;
 			char full[PATH_MAX * 2];
-			snprintf(full, sizeof(full), "%s/%s", strcmp(dir, "/") ? dir : "", d->d_name);
+			snprintf(full, sizeof(full), "%s/%s", strcmp(dir, "/") ? dir : "",
+				 d->d_name);
 			struct lb_decision dec;
 			lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, full, &dec);
 			if (dec.verdict != LB_VERDICT_HIDE) {
@@ -1103,7 +1301,10 @@ static void h_getdents(struct lb_call *c)
 		}
 		if (out > 0) {
 			int rc = c->ops->write_mem(c->t, ARG(c, 1), buf, out);
-			{ reply_rc(c, rc < 0 ? rc : (long)out); return; }
+			{
+				reply_rc(c, rc < 0 ? rc : (long)out);
+				return;
+			}
 		}
 	}
 }
@@ -1111,30 +1312,18 @@ static void h_getdents(struct lb_call *c)
 typedef void (*fs_handler)(struct lb_call *c);
 
 static const fs_handler handlers[] = {
-	[LB_K_OPEN] = h_open,
-	[LB_K_STAT] = h_stat,
-	[LB_K_STATX] = h_statx,
-	[LB_K_STATFS] = h_statfs,
-	[LB_K_ACCESS] = h_access,
-	[LB_K_READLINK] = h_readlink,
-	[LB_K_GETXATTR] = h_getxattr,
-	[LB_K_LISTXATTR] = h_listxattr,
-	[LB_K_SETXATTR] = h_setxattr,
-	[LB_K_REMOVEXATTR] = h_removexattr,
-	[LB_K_TRUNCATE] = h_truncate,
-	[LB_K_UNLINK] = h_unlink,
-	[LB_K_RENAME] = h_rename,
-	[LB_K_MKDIR] = h_mkdir,
-	[LB_K_MKNOD] = h_mknod,
-	[LB_K_LINK] = h_link,
-	[LB_K_SYMLINK] = h_symlink,
-	[LB_K_CHMOD] = h_chmod,
-	[LB_K_CHOWN] = h_chown,
-	[LB_K_UTIMES] = h_utimes,
-	[LB_K_CHDIR] = h_chdir,
-	[LB_K_EXEC] = h_exec,
-	[LB_K_INOTIFY] = h_inotify,
-	[LB_K_GETDENTS] = h_getdents,
+    [LB_K_OPEN] = h_open,	  [LB_K_STAT] = h_stat,
+    [LB_K_STATX] = h_statx,	  [LB_K_STATFS] = h_statfs,
+    [LB_K_ACCESS] = h_access,	  [LB_K_READLINK] = h_readlink,
+    [LB_K_GETXATTR] = h_getxattr, [LB_K_LISTXATTR] = h_listxattr,
+    [LB_K_SETXATTR] = h_setxattr, [LB_K_REMOVEXATTR] = h_removexattr,
+    [LB_K_TRUNCATE] = h_truncate, [LB_K_UNLINK] = h_unlink,
+    [LB_K_RENAME] = h_rename,	  [LB_K_MKDIR] = h_mkdir,
+    [LB_K_MKNOD] = h_mknod,	  [LB_K_LINK] = h_link,
+    [LB_K_SYMLINK] = h_symlink,	  [LB_K_CHMOD] = h_chmod,
+    [LB_K_CHOWN] = h_chown,	  [LB_K_UTIMES] = h_utimes,
+    [LB_K_CHDIR] = h_chdir,	  [LB_K_EXEC] = h_exec,
+    [LB_K_INOTIFY] = h_inotify,	  [LB_K_GETDENTS] = h_getdents,
 };
 
 void lb_fs_handle(struct lb_call *c)

@@ -73,8 +73,8 @@ static int allow_exec_beneath(int ruleset, const char *path)
 	if (fd < 0)
 		return 0; /* a grant for something that does not exist */
 	struct lb_path_beneath pb = {
-		.allowed_access = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE,
-		.parent_fd = fd,
+	    .allowed_access = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE,
+	    .parent_fd = fd,
 	};
 	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
 		return -errno;
@@ -86,7 +86,7 @@ int lb_landlock_apply(const struct lb_policy *policy, const char *const *exec_pa
 	int abi = lb_landlock_abi();
 	if (abi < 1)
 		return 0;
-	struct lb_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
+	struct lb_ruleset_attr attr = {.handled_access_fs = fs_rights(abi)};
 	if (abi >= 4)
 		attr.handled_access_net = LB_LANDLOCK_NET_BIND_TCP | LB_LANDLOCK_NET_CONNECT_TCP;
 	if (abi >= 6)

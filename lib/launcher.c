@@ -30,22 +30,45 @@ struct msg {
 };
 
 /* Signals litebox passes on to the program (cli.md). */
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 /* Capabilities that cross the sandbox boundary (policy.md), dropped from
  * every set and from the bounding set when litebox runs as root. */
 static const int dropped_caps[] = {
-	CAP_SYS_ADMIN,	 CAP_SYS_PTRACE,   CAP_SYS_MODULE,	 CAP_SYS_RAWIO,    CAP_SYS_BOOT,
-	CAP_NET_ADMIN,	 CAP_NET_RAW,	   CAP_DAC_READ_SEARCH, CAP_MKNOD,	   CAP_SYS_TIME,
-	CAP_BPF,	 CAP_PERFMON,	   CAP_SETPCAP,	 CAP_SYS_RESOURCE, CAP_SYS_CHROOT,
-	CAP_MAC_ADMIN,	 CAP_MAC_OVERRIDE, CAP_AUDIT_CONTROL,	 CAP_AUDIT_WRITE,  CAP_SYSLOG,
-	CAP_LINUX_IMMUTABLE, CAP_SYS_PACCT, CAP_SYS_TTY_CONFIG, CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND,
-	CAP_IPC_OWNER,	 CAP_CHECKPOINT_RESTORE, CAP_AUDIT_READ, CAP_SETFCAP,
+    CAP_SYS_ADMIN,
+    CAP_SYS_PTRACE,
+    CAP_SYS_MODULE,
+    CAP_SYS_RAWIO,
+    CAP_SYS_BOOT,
+    CAP_NET_ADMIN,
+    CAP_NET_RAW,
+    CAP_DAC_READ_SEARCH,
+    CAP_MKNOD,
+    CAP_SYS_TIME,
+    CAP_BPF,
+    CAP_PERFMON,
+    CAP_SETPCAP,
+    CAP_SYS_RESOURCE,
+    CAP_SYS_CHROOT,
+    CAP_MAC_ADMIN,
+    CAP_MAC_OVERRIDE,
+    CAP_AUDIT_CONTROL,
+    CAP_AUDIT_WRITE,
+    CAP_SYSLOG,
+    CAP_LINUX_IMMUTABLE,
+    CAP_SYS_PACCT,
+    CAP_SYS_TTY_CONFIG,
+    CAP_WAKE_ALARM,
+    CAP_BLOCK_SUSPEND,
+    CAP_IPC_OWNER,
+    CAP_CHECKPOINT_RESTORE,
+    CAP_AUDIT_READ,
+    CAP_SETFCAP,
 };
 
 static void send_msg(int fd, int type, int value)
 {
-	struct msg m = { type, value };
+	struct msg m = {type, value};
 	ssize_t n;
 	do
 		n = write(fd, &m, sizeof(m));
@@ -61,7 +84,7 @@ static int drop_capabilities(void)
 	for (size_t i = 0; i < LB_ARRAY_SIZE(dropped_caps); i++)
 		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return -errno;
@@ -82,7 +105,7 @@ static void set_limit(int resource, uint64_t value)
 {
 	if (value == 0)
 		return;
-	struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
+	struct rlimit rl = {.rlim_cur = value, .rlim_max = value};
 	(void)setrlimit(resource, &rl);
 }
 
@@ -120,7 +143,7 @@ static char wait_byte(int fd)
 }
 
 static __attribute__((noreturn)) void exec_program(const struct lb_launch_config *cfg, int report,
-						  bool in_pids_cgroup)
+						   bool in_pids_cgroup)
 {
 	apply_limits(cfg->limits, in_pids_cgroup);
 	umask(cfg->umask);
@@ -162,8 +185,8 @@ static __attribute__((noreturn)) void init_loop(pid_t program, int report)
 	}
 }
 
-static __attribute__((noreturn)) void sandbox_init(const struct lb_launch_config *cfg,
-						   const struct lb_prepared *prep, int report, int go)
+static __attribute__((noreturn)) void
+sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep, int report, int go)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* uid/gid maps written, pids cgroup joined ('c'); fails if litebox died */
@@ -262,8 +285,8 @@ static int pids_hierarchy(char *root, size_t len, bool *v2)
 		}
 		if (ctrl[0] == '\0' && strncmp(line, "0", 1) == 0) {
 			const char *mnt = stat("/sys/fs/cgroup/unified/cgroup.procs", &st) == 0
-						  ? "/sys/fs/cgroup/unified"
-						  : "/sys/fs/cgroup";
+					      ? "/sys/fs/cgroup/unified"
+					      : "/sys/fs/cgroup";
 			char ctl[4200];
 			snprintf(ctl, sizeof(ctl), "%s%s/cgroup.controllers", mnt, path);
 			lb_autofclose FILE *c = fopen(ctl, "re");
@@ -307,7 +330,8 @@ struct supervisor {
 	char cgroup[4200];
 };
 
-static pid_t clone_init(struct supervisor *s, const struct lb_prepared *prep, int report_w, int go_r)
+static pid_t clone_init(struct supervisor *s, const struct lb_prepared *prep, int report_w,
+			int go_r)
 {
 	unsigned long flags = CLONE_NEWPID | SIGCHLD;
 	if (geteuid() != 0)
@@ -368,8 +392,9 @@ static int arm_timeout(struct supervisor *s)
 	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (s->timerfd < 0)
 		return -errno;
-	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(s->cfg->timeout_ms / 1000),
-						 .tv_nsec = (long)(s->cfg->timeout_ms % 1000) * 1000000 } };
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = (time_t)(s->cfg->timeout_ms / 1000),
+			 .tv_nsec = (long)(s->cfg->timeout_ms % 1000) * 1000000}};
 	return timerfd_settime(s->timerfd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
@@ -408,9 +433,9 @@ static int supervise(struct supervisor *s)
 {
 	for (;;) {
 		struct pollfd fds[3] = {
-			{ .fd = s->sigfd, .events = POLLIN },
-			{ .fd = s->report, .events = POLLIN },
-			{ .fd = s->timerfd, .events = POLLIN },
+		    {.fd = s->sigfd, .events = POLLIN},
+		    {.fd = s->report, .events = POLLIN},
+		    {.fd = s->timerfd, .events = POLLIN},
 		};
 		if (poll(fds, 3, -1) < 0 && errno != EINTR)
 			return -errno;
@@ -455,10 +480,10 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 {
 	struct lb_prepared *prep = NULL;
 	struct lb_filter_plan plan;
-	int report_p[2] = { -1, -1 }, go_p[2] = { -1, -1 };
+	int report_p[2] = {-1, -1}, go_p[2] = {-1, -1};
 	sigset_t oldmask;
-	struct supervisor s = { .cfg = cfg, .res = res, .init = -1, .report = -1, .go = -1,
-				.sigfd = -1, .timerfd = -1 };
+	struct supervisor s = {
+	    .cfg = cfg, .res = res, .init = -1, .report = -1, .go = -1, .sigfd = -1, .timerfd = -1};
 
 	memset(res, 0, sizeof(*res));
 	int rc = lb_core_filter_plan(cfg->core, &plan);

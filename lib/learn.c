@@ -140,8 +140,8 @@ void lb_learn_free(struct lb_learn *l)
 /* What the implicit grants of policy.md cover whatever the rule was. */
 static bool is_implicit_path(const char *p)
 {
-	static const char *const dev[] = { "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
-					   "/dev/tty" };
+	static const char *const dev[] = {"/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
+					  "/dev/tty"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(dev); i++)
 		if (strcmp(p, dev[i]) == 0)
 			return true;
@@ -209,11 +209,21 @@ static const char *parse_string(const char *p, char *out, size_t cap)
 		}
 		p++;
 		switch (*p) {
-		case 'n': *o++ = '\n'; break;
-		case 't': *o++ = '\t'; break;
-		case 'r': *o++ = '\r'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
 		case 'u': {
 			unsigned cp = 0;
 			for (int i = 1; i <= 4; i++) {
@@ -326,7 +336,7 @@ static int parse_record(const char *line, struct record *r)
 
 int lb_learn_add_json(struct lb_learn *l, const char *line)
 {
-	struct record r = { 0 };
+	struct record r = {0};
 	int rc = parse_record(line, &r);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
@@ -367,10 +377,11 @@ static void join(char *out, size_t len, const char *a, const char *b)
 /* Never folded into a wildcard: a grant must name these exactly. */
 static bool is_secret(const struct lb_learn *l, const char *path)
 {
-	static const char *const system[] = { "/etc/shadow", "/etc/gshadow", "/etc/ssh",
-					      "/etc/sudoers", "/etc/sudoers.d", "/root" };
-	static const char *const in_home[] = { ".ssh", ".aws", ".gnupg", ".config/gh", ".netrc",
-					       ".docker", ".kube", ".git-credentials", ".pgpass" };
+	static const char *const system[] = {"/etc/shadow",  "/etc/gshadow",   "/etc/ssh",
+					     "/etc/sudoers", "/etc/sudoers.d", "/root"};
+	static const char *const in_home[] = {".ssh",	".aws",	   ".gnupg", ".config/gh",
+					      ".netrc", ".docker", ".kube",  ".git-credentials",
+					      ".pgpass"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(system); i++) {
 		/* /root is a secret of other users, not of root's own runs */
 		if (l->home && strcmp(system[i], "/root") == 0 && strcmp(l->home, "/root") == 0)
@@ -396,7 +407,7 @@ static void with_vars(const struct lb_learn *l, const char *path, char *out, siz
 {
 	const struct {
 		const char *name, *dir;
-	} vars[] = { { "$CWD", l->cwd }, { "$TMPDIR", l->tmpdir }, { "$HOME", l->home } };
+	} vars[] = {{"$CWD", l->cwd}, {"$TMPDIR", l->tmpdir}, {"$HOME", l->home}};
 	size_t best = LB_ARRAY_SIZE(vars), best_len = 0;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(vars); i++) {
 		const char *d = vars[i].dir;
@@ -466,7 +477,7 @@ static void fold(const struct lb_learn *l, const char *path, char *out, size_t l
 		snprintf(out, len, "%s", under(v, "/proc/self") ? "/proc/self/**" : "/proc/**");
 		return;
 	}
-	static const char *const shared2[] = { "/usr", "/opt", "/sys", "/var/lib", "/var/cache" };
+	static const char *const shared2[] = {"/usr", "/opt", "/sys", "/var/lib", "/var/cache"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(shared2); i++) {
 		if (under(v, shared2[i]) && depth_of(v) > depth_of(shared2[i]) + 1) {
 			first_components(v, depth_of(shared2[i]) + 1, head, sizeof(head));
@@ -474,7 +485,7 @@ static void fold(const struct lb_learn *l, const char *path, char *out, size_t l
 			return;
 		}
 	}
-	static const char *const shared1[] = { "/lib", "/lib64", "/lib32", "/bin", "/sbin" };
+	static const char *const shared1[] = {"/lib", "/lib64", "/lib32", "/bin", "/sbin"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(shared1); i++) {
 		if (under(v, shared1[i]) && strcmp(v, shared1[i]) != 0) {
 			snprintf(out, len, "%s/**", shared1[i]);
@@ -516,7 +527,7 @@ static void merge_usr(struct table *t)
 		}
 	}
 	/* Rebuild to merge the now-identical keys. */
-	struct table merged = { 0 };
+	struct table merged = {0};
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i].obj && strcmp(t->slots[i].obj, "/usr/**") != 0)
 			table_add(&merged, t->slots[i].obj, t->slots[i].count);
@@ -562,7 +573,7 @@ static void append_word(char **buf, size_t *len, size_t *cap, const char *w)
 }
 
 static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 {
 	char tmp[8400];
@@ -617,9 +628,9 @@ static bool covered_by_wider(const struct table *t, const char *obj)
 
 char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 {
-	static const enum lb_class order[] = { LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC,
-					       LB_CLASS_STAT, LB_CLASS_CONNECT, LB_CLASS_BIND };
-	struct table folded[LB_CLASS__COUNT] = { 0 };
+	static const enum lb_class order[] = {LB_CLASS_READ, LB_CLASS_WRITE,   LB_CLASS_EXEC,
+					      LB_CLASS_STAT, LB_CLASS_CONNECT, LB_CLASS_BIND};
+	struct table folded[LB_CLASS__COUNT] = {0};
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 
@@ -640,7 +651,8 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 		if (c != LB_CLASS_CONNECT && c != LB_CLASS_BIND)
 			merge_usr(&folded[c]);
 	}
-	appendf(&buf, &len, &cap, "version 1\n# Generated by litebox from %lu recorded accesses%s%s.\n"
+	appendf(&buf, &len, &cap,
+		"version 1\n# Generated by litebox from %lu recorded accesses%s%s.\n"
 		"# Each rule says how many accesses it covers. Review it, tighten it, then\n"
 		"# enforce it with: litebox run -p THIS-FILE -- PROGRAM\n",
 		l->total, source_note ? " of " : "", source_note ? source_note : "");
@@ -666,12 +678,14 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 				appendf(&buf, &len, &cap, "%s", v[i].obj);
 			else
 				append_word(&buf, &len, &cap, v[i].obj);
-			appendf(&buf, &len, &cap, "  # %lu access%s\n", v[i].count, v[i].count == 1 ? "" : "es");
+			appendf(&buf, &len, &cap, "  # %lu access%s\n", v[i].count,
+				v[i].count == 1 ? "" : "es");
 		}
 	}
 	lb_autofree struct obs *ref = table_sorted(&l->refused_syscalls);
 	for (size_t i = 0; ref && ref[i].obj; i++)
-		appendf(&buf, &len, &cap, "%s# refused and not granted (dangerous): syscall %s (%lu time%s)\n",
+		appendf(&buf, &len, &cap,
+			"%s# refused and not granted (dangerous): syscall %s (%lu time%s)\n",
 			i == 0 ? "\n" : "", ref[i].obj, ref[i].count, ref[i].count == 1 ? "" : "s");
 	pthread_mutex_unlock(&l->lock);
 	for (int c = 0; c < LB_CLASS__COUNT; c++)

@@ -42,12 +42,12 @@ static enum lb_addr_kind inet_kind(int sock)
 	int type = 0;
 	socklen_t l = sizeof(type);
 	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-		return (enum lb_addr_kind)-1;
+		return (enum lb_addr_kind) - 1;
 	if (type == SOCK_STREAM)
 		return LB_ADDR_TCP;
 	if (type == SOCK_DGRAM)
 		return LB_ADDR_UDP;
-	return (enum lb_addr_kind)-1; /* raw and packet sockets have no policy form */
+	return (enum lb_addr_kind) - 1; /* raw and packet sockets have no policy form */
 }
 
 static int socket_domain(int sock)
@@ -114,8 +114,8 @@ static int decode_unix_path(struct lb_call *c, const struct addr_copy *a, bool b
 	o->name_len = strlen(u->r.path);
 	u->via.sun_family = AF_UNIX;
 	if (binding) {
-		n = (size_t)snprintf(u->via.sun_path, sizeof(u->via.sun_path), "/proc/self/fd/%d/%s",
-				     u->r.dirfd, u->r.name);
+		n = (size_t)snprintf(u->via.sun_path, sizeof(u->via.sun_path),
+				     "/proc/self/fd/%d/%s", u->r.dirfd, u->r.name);
 	} else {
 		u->objfd = openat(u->r.dirfd, u->r.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (u->objfd < 0)
@@ -144,7 +144,7 @@ static int judge_address(struct lb_call *c, enum net_op op, int sock, struct add
 			 struct unix_target *u, const struct sockaddr **use, socklen_t *use_len)
 {
 	enum lb_class cls = op == NET_BIND ? LB_CLASS_BIND : LB_CLASS_CONNECT;
-	struct lb_sockaddr_obj o = { 0 };
+	struct lb_sockaddr_obj o = {0};
 	int rc;
 
 	*use = (const struct sockaddr *)&a->ss;
@@ -197,16 +197,20 @@ static int judge_address(struct lb_call *c, enum net_op op, int sock, struct add
 static void h_connect_bind(struct lb_call *c, enum net_op op)
 {
 	struct addr_copy a;
-	struct unix_target u = { .r = { .dirfd = -1 }, .objfd = -1 };
+	struct unix_target u = {.r = {.dirfd = -1}, .objfd = -1};
 	const struct sockaddr *use;
 	socklen_t use_len;
 
 	int rc = copy_addr(c, ARG(c, 1), ARG(c, 2), &a);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (sock < 0)
-		{ lb_reply_errno(c, -sock); return; }
+	if (sock < 0) {
+		lb_reply_errno(c, -sock);
+		return;
+	}
 	rc = judge_address(c, op, sock, &a, &u, &use, &use_len);
 	if (rc == 0) {
 		rc = op == NET_BIND ? bind(sock, use, use_len) : connect(sock, use, use_len);
@@ -222,24 +226,32 @@ static void h_connect_bind(struct lb_call *c, enum net_op op)
 static void h_sendto(struct lb_call *c)
 {
 	struct addr_copy a;
-	struct unix_target u = { .r = { .dirfd = -1 }, .objfd = -1 };
+	struct unix_target u = {.r = {.dirfd = -1}, .objfd = -1};
 	const struct sockaddr *use;
 	socklen_t use_len;
 	size_t len = (size_t)ARG(c, 2);
 
 	int rc = copy_addr(c, ARG(c, 4), ARG(c, 5), &a);
-	if (rc < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (rc < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (sock < 0)
-		{ lb_reply_errno(c, -sock); return; }
+	if (sock < 0) {
+		lb_reply_errno(c, -sock);
+		return;
+	}
 	if (len > LB_SENDTO_MAX)
 		len = LB_SENDTO_MAX; /* a short send, as a full socket buffer gives */
 	lb_autofree char *buf = malloc(len ? len : 1);
-	if (!buf)
-		{ lb_reply_errno(c, ENOMEM); return; }
-	if ((rc = c->ops->read_mem(c->t, ARG(c, 1), buf, len)) < 0)
-		{ lb_reply_errno(c, -rc); return; }
+	if (!buf) {
+		lb_reply_errno(c, ENOMEM);
+		return;
+	}
+	if ((rc = c->ops->read_mem(c->t, ARG(c, 1), buf, len)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
 	rc = judge_address(c, NET_SENDTO, sock, &a, &u, &use, &use_len);
 	ssize_t n = -1;
 	if (rc == 0) {
@@ -310,11 +322,12 @@ static int copy_msg_data(struct lb_call *c, int sock, const struct msghdr *th, s
 	size_t off = 0;
 	for (size_t i = 0; i < n && off < total; i++) {
 		size_t len = tiov[i].iov_len < total - off ? tiov[i].iov_len : total - off;
-		if ((rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)tiov[i].iov_base, m->data + off, len)) < 0)
+		if ((rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)tiov[i].iov_base,
+					   m->data + off, len)) < 0)
 			return rc;
 		off += len;
 	}
-	m->iov = (struct iovec){ .iov_base = m->data, .iov_len = total };
+	m->iov = (struct iovec){.iov_base = m->data, .iov_len = total};
 	m->h.msg_iov = &m->iov;
 	m->h.msg_iovlen = 1;
 	return 0;
@@ -346,7 +359,8 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 	m->control = malloc(th->msg_controllen);
 	if (!m->control)
 		return -ENOMEM;
-	int rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)th->msg_control, m->control, th->msg_controllen);
+	int rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)th->msg_control, m->control,
+				  th->msg_controllen);
 	if (rc < 0)
 		return rc;
 	m->h.msg_control = m->control;
@@ -360,7 +374,8 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 			continue;
 		if (cm->cmsg_type == SCM_RIGHTS && (rc = translate_rights(c, cm, m)) < 0)
 			return rc;
-		if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+		if (cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 			/* The caller names itself in its own pid namespace. */
 			struct ucred *uc = (struct ucred *)CMSG_DATA(cm);
 			if (c->rctx.tgid == 0)
@@ -375,7 +390,7 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 static ssize_t send_one(struct lb_call *c, int sock, uint64_t msghdr_addr, int flags)
 {
 	struct msghdr th;
-	struct msg_copy m = { .u = { .r = { .dirfd = -1 }, .objfd = -1 } };
+	struct msg_copy m = {.u = {.r = {.dirfd = -1}, .objfd = -1}};
 	int rc = c->ops->read_mem(c->t, msghdr_addr, &th, sizeof(th));
 	if (rc == 0)
 		rc = copy_msg_data(c, sock, &th, &m);
@@ -432,7 +447,8 @@ static void h_sendmmsg(struct lb_call *c)
 		if (n < 0)
 			break;
 		unsigned len = (unsigned)n;
-		if (c->ops->write_mem(c->t, at + offsetof(struct mmsghdr, msg_len), &len, sizeof(len)) < 0)
+		if (c->ops->write_mem(c->t, at + offsetof(struct mmsghdr, msg_len), &len,
+				      sizeof(len)) < 0)
 			break;
 	}
 	if (sent == 0 && n < 0)
@@ -454,11 +470,12 @@ static void h_listen(struct lb_call *c)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int dom = socket_domain(sock);
-	if ((dom == AF_INET || dom == AF_INET6) && getsockname(sock, (struct sockaddr *)&ss, &len) == 0) {
+	if ((dom == AF_INET || dom == AF_INET6) &&
+	    getsockname(sock, (struct sockaddr *)&ss, &len) == 0) {
 		uint16_t port = dom == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 					       : ((struct sockaddr_in6 *)&ss)->sin6_port;
 		if (port == 0) {
-			struct lb_sockaddr_obj o = { .kind = LB_ADDR_TCP, .is_v4 = dom == AF_INET };
+			struct lb_sockaddr_obj o = {.kind = LB_ADDR_TCP, .is_v4 = dom == AF_INET};
 			int rc = lb_judge_addr(c, LB_CLASS_BIND, &o);
 			if (rc < 0) {
 				lb_reply_errno(c, EACCES);
@@ -475,18 +492,30 @@ static void h_listen(struct lb_call *c)
 void lb_net_handle(struct lb_call *c)
 {
 	switch (c->row->kind) {
-	case LB_K_CONNECT:
-		{ h_connect_bind(c, NET_CONNECT); return; }
-	case LB_K_BIND:
-		{ h_connect_bind(c, NET_BIND); return; }
-	case LB_K_SENDTO:
-		{ h_sendto(c); return; }
-	case LB_K_SENDMSG:
-		{ h_sendmsg(c); return; }
-	case LB_K_SENDMMSG:
-		{ h_sendmmsg(c); return; }
-	case LB_K_LISTEN:
-		{ h_listen(c); return; }
+	case LB_K_CONNECT: {
+		h_connect_bind(c, NET_CONNECT);
+		return;
+	}
+	case LB_K_BIND: {
+		h_connect_bind(c, NET_BIND);
+		return;
+	}
+	case LB_K_SENDTO: {
+		h_sendto(c);
+		return;
+	}
+	case LB_K_SENDMSG: {
+		h_sendmsg(c);
+		return;
+	}
+	case LB_K_SENDMMSG: {
+		h_sendmmsg(c);
+		return;
+	}
+	case LB_K_LISTEN: {
+		h_listen(c);
+		return;
+	}
 	default:
 		lb_reply_errno(c, EPERM);
 	}

@@ -19,7 +19,7 @@
  * is left of the path to walk. */
 struct walk {
 	const struct lb_resolve_ctx *ctx;
-	int cur;        /* current directory fd */
+	int cur;	/* current directory fd */
 	bool cur_owned; /* cur must be closed when replaced */
 	char path[PATH_MAX];
 	size_t path_len;
@@ -270,8 +270,8 @@ static int try_fast_dirpart(struct walk *w)
 	if (strncmp(w->path, "/proc", 5) == 0)
 		return 0;
 	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
+	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
 	};
 	int fd = (int)syscall(SYS_openat2, w->cur, dir, &how, sizeof(how));
 	if (fd < 0)
@@ -383,7 +383,7 @@ static int walk_loop(struct walk *w, unsigned flags, struct lb_resolved *out)
 int lb_resolve(const struct lb_resolve_ctx *ctx, int start_fd, const char *start_path,
 	       const char *path, unsigned flags, struct lb_resolved *out)
 {
-	struct walk w = { .ctx = ctx, .cur = -1, .tgid = ctx->tgid };
+	struct walk w = {.ctx = ctx, .cur = -1, .tgid = ctx->tgid};
 	size_t plen = strlen(path);
 
 	out->dirfd = -1;

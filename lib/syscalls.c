@@ -9,9 +9,12 @@
 
 #define N LB_NO_ARG
 /* nr, name, kind, dirfd, path, dirfd2, path2, flags, mode, row flags */
-#define ROW(sys, kind, d, p, d2, p2, fl, m, f) \
-	{ SYS_##sys, #sys, LB_K_##kind, d, p, d2, p2, fl, m, f }
+#define ROW(sys, kind, d, p, d2, p2, fl, m, f)                                                     \
+	{                                                                                          \
+		SYS_##sys, #sys, LB_K_##kind, d, p, d2, p2, fl, m, f                               \
+	}
 
+/* clang-format off */
 static const struct lb_syscall_row rows[] = {
 	ROW(open, OPEN, N, 0, N, N, 1, 2, 0),
 	ROW(openat, OPEN, 0, 1, N, N, 2, 3, 0),
@@ -75,6 +78,7 @@ static const struct lb_syscall_row rows[] = {
 	ROW(sendmmsg, SENDMMSG, N, N, N, N, N, N, 0),
 	ROW(listen, LISTEN, N, N, N, N, N, N, 0),
 };
+/* clang-format on */
 #undef ROW
 #undef N
 

@@ -82,8 +82,8 @@ static int addr_fail(struct lb_addr_error *err, size_t col, const char *message)
 
 static _Thread_local char addr_message[160];
 
-__attribute__((format(printf, 3, 4)))
-static int addr_failf(struct lb_addr_error *err, size_t col, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int addr_failf(struct lb_addr_error *err, size_t col,
+							    const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -115,8 +115,9 @@ static int parse_ipv4_part(const char *s, size_t len, size_t col, uint8_t *out,
 			   struct lb_addr_error *err)
 {
 	if (len == 0)
-		return addr_fail(err, col,
-				 "invalid IPv4 address: expected four numbers 0-255 separated by dots");
+		return addr_fail(
+		    err, col,
+		    "invalid IPv4 address: expected four numbers 0-255 separated by dots");
 	if (len > 1 && s[0] == '0')
 		return addr_failf(err, col, "invalid IPv4 address: leading zero in '%.*s' (octal?)",
 				  (int)(len > QUOTE_MAX ? QUOTE_MAX : len), s);
@@ -135,16 +136,17 @@ static int parse_ipv4(const char *s, size_t len, size_t col, uint8_t ip[4],
 		      struct lb_addr_error *err)
 {
 	if (!all_digits_and_dots(s, len))
-		return addr_fail(err, col,
-				 "host names are not supported (write an IP address, localhost or *)");
+		return addr_fail(
+		    err, col, "host names are not supported (write an IP address, localhost or *)");
 	size_t start = 0;
 	for (int part = 0; part < 4; part++) {
 		size_t end = start;
 		while (end < len && s[end] != '.')
 			end++;
 		if ((part < 3) != (end < len))
-			return addr_fail(err, col,
-					 "invalid IPv4 address: expected four numbers 0-255 separated by dots");
+			return addr_fail(
+			    err, col,
+			    "invalid IPv4 address: expected four numbers 0-255 separated by dots");
 		int rc = parse_ipv4_part(s + start, end - start, col + start, &ip[part], err);
 		if (rc < 0)
 			return rc;
@@ -231,7 +233,7 @@ static int parse_ipv4_net(const char *s, size_t len, size_t col, struct ip_net *
 /* ::ffff:a.b.c.d (checked by hand: ip need not be aligned for in6_addr). */
 static bool is_v4_mapped(const uint8_t *ip)
 {
-	static const uint8_t mapped_prefix[12] = { [10] = 0xFF, [11] = 0xFF };
+	static const uint8_t mapped_prefix[12] = {[10] = 0xFF, [11] = 0xFF};
 	return memcmp(ip, mapped_prefix, sizeof(mapped_prefix)) == 0;
 }
 
@@ -340,8 +342,8 @@ static int parse_ports(const char *s, size_t len, size_t col, struct lb_addr_pat
 /* ---- tcp / udp ------------------------------------------------------------------- */
 
 /* Finds where HOST ends and PORT starts in "HOST:PORT" or "[V6]:PORT". */
-static int split_host_port(const char *addr, size_t *host_start, size_t *host_len,
-			   bool *bracketed, size_t *port_start, struct lb_addr_error *err)
+static int split_host_port(const char *addr, size_t *host_start, size_t *host_len, bool *bracketed,
+			   size_t *port_start, struct lb_addr_error *err)
 {
 	size_t len = strlen(addr);
 	*bracketed = addr[0] == '[';
@@ -414,7 +416,8 @@ static int parse_escape(const char *s, size_t col, uint16_t *tok, size_t *used,
 		*used = 4;
 		return 0;
 	}
-	return addr_fail(err, col, "invalid escape in abstract socket name (use \\xNN, \\\\, \\* or \\?)");
+	return addr_fail(err, col,
+			 "invalid escape in abstract socket name (use \\xNN, \\\\, \\* or \\?)");
 }
 
 /* name is the pattern after '@', at column 1 of the word. */
@@ -448,7 +451,7 @@ static int parse_abstract(const char *name, struct lb_addr_pattern *p, struct lb
 
 static int parse_unix(const char *addr, struct lb_addr_pattern *p, struct lb_addr_error *err)
 {
-	struct lb_pattern_error perr = { 0, NULL };
+	struct lb_pattern_error perr = {0, NULL};
 
 	if (!addr || !addr[0])
 		return addr_fail(err, 0, "missing socket path or @abstract-name after unix");
@@ -485,8 +488,7 @@ static void out_str(struct out *o, const char *s)
 	out_bytes(o, s, strlen(s));
 }
 
-__attribute__((format(printf, 2, 3)))
-static void out_fmt(struct out *o, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void out_fmt(struct out *o, const char *fmt, ...)
 {
 	char tmp[64];
 	va_list ap;
@@ -589,7 +591,7 @@ static void out_pattern(struct out *o, const struct lb_addr_pattern *p)
 /* Two passes: measure, then write. */
 static char *pattern_text(const struct lb_addr_pattern *p)
 {
-	struct out o = { NULL, 0, 0 };
+	struct out o = {NULL, 0, 0};
 	out_pattern(&o, p);
 	o.cap = o.len + 1;
 	o.buf = malloc(o.cap);
@@ -608,7 +610,8 @@ static int parse_by_proto(const char *proto, const char *addr, struct lb_addr_pa
 {
 	if (strcmp(proto, "*") == 0) {
 		if (addr)
-			return addr_fail(err, 0, "'*' alone means every address; nothing may follow it");
+			return addr_fail(err, 0,
+					 "'*' alone means every address; nothing may follow it");
 		p->what = AP_EVERYTHING;
 		return 0;
 	}
@@ -670,7 +673,7 @@ void lb_addr_pattern_free(struct lb_addr_pattern *p)
 
 static bool is_v6_loopback(const uint8_t *ip)
 {
-	static const uint8_t loopback[16] = { [15] = 1 };
+	static const uint8_t loopback[16] = {[15] = 1};
 	return memcmp(ip, loopback, 16) == 0;
 }
 
@@ -834,7 +837,7 @@ static void out_sockaddr(struct out *o, const struct lb_sockaddr_obj *a)
 
 int lb_sockaddr_format(const struct lb_sockaddr_obj *a, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct out o = {buf, len, 0};
 	out_sockaddr(&o, a);
 	out_finish(&o);
 	return o.len > INT32_MAX ? INT32_MAX : (int)o.len;

@@ -21,9 +21,9 @@
 
 /* One file or built-in profile as it was read. */
 struct lb_src {
-	char *file;    /* as named in diagnostics and decisions */
-	char *chain;   /* NULL or "included from a:3\nincluded from b:1" */
-	bool builtin;  /* a built-in profile: exempt from lint */
+	char *file;   /* as named in diagnostics and decisions */
+	char *chain;  /* NULL or "included from a:3\nincluded from b:1" */
+	bool builtin; /* a built-in profile: exempt from lint */
 };
 
 struct lb_rule {
@@ -32,12 +32,12 @@ struct lb_rule {
 	enum lb_rule_origin origin;
 	const struct lb_src *src; /* NULL for implicit grants */
 	unsigned line, col;
-	size_t seq;   /* position in the effective order (index in lb_policy.rules) */
-	char *word;   /* the object after expansion (connect/bind: the protocol) */
-	char *word2;  /* connect/bind: the address word, NULL for "*" */
-	struct lb_pattern *pat;       /* file classes and hide (hide: word + "/ **") */
+	size_t seq;		/* position in the effective order (index in lb_policy.rules) */
+	char *word;		/* the object after expansion (connect/bind: the protocol) */
+	char *word2;		/* connect/bind: the address word, NULL for "*" */
+	struct lb_pattern *pat; /* file classes and hide (hide: word + "/ **") */
 	struct lb_addr_pattern *addr; /* connect and bind */
-	int nr;                       /* syscall */
+	int nr;			      /* syscall */
 };
 
 /* Rules of one table sorted by literal prefix: a query looks up each
@@ -68,7 +68,7 @@ struct lb_policy {
 	size_t n_srcs, cap_srcs;
 
 	struct lb_index index[LB_CLASS_HIDE + 1]; /* only file classes and hide used */
-	const struct lb_rule **net[2];            /* connect, bind rules in order */
+	const struct lb_rule **net[2];		  /* connect, bind rules in order */
 	size_t n_net[2];
 	struct lb_syscall_rule *sys;
 	size_t n_sys;
@@ -85,9 +85,8 @@ struct lb_policy {
 };
 
 /* ---- diagnostics (policy.c) ---- */
-int lb_diag_addv(struct lb_diags *d, enum lb_severity sev, const struct lb_src *src,
-		 unsigned line, unsigned col, const char *fmt, va_list ap)
-	__attribute__((format(printf, 6, 0)));
+int lb_diag_addv(struct lb_diags *d, enum lb_severity sev, const struct lb_src *src, unsigned line,
+		 unsigned col, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 int lb_diag_add(struct lb_diags *d, enum lb_severity sev, const struct lb_src *src, unsigned line,
 		unsigned col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 

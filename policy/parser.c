@@ -93,8 +93,8 @@ static void note_oom(struct parser *ps, int rc)
 		ps->fatal = rc;
 }
 
-__attribute__((format(printf, 5, 6))) static void perr(struct parser *ps, const struct lb_src *src,
-						       unsigned line, unsigned col, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void
+perr(struct parser *ps, const struct lb_src *src, unsigned line, unsigned col, const char *fmt, ...)
 {
 	if (ps->stopped)
 		return;
@@ -118,8 +118,8 @@ static unsigned col_in(const struct word *w, size_t off)
 }
 
 /* Just after the last word, for "missing ..." errors. */
-__attribute__((format(printf, 3, 4))) static void err_after(struct file_ctx *f, const struct word *last,
-							  const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+err_after(struct file_ctx *f, const struct word *last, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -233,10 +233,11 @@ static void lx_skip_line(struct lexer *lx)
 
 #define lx_err(f, line, col, ...) perr((f)->ps, (f)->src, line, col, __VA_ARGS__)
 
-static const char *var_value(const struct lb_policy_vars *v, const char *name, size_t len, bool *known)
+static const char *var_value(const struct lb_policy_vars *v, const char *name, size_t len,
+			     bool *known)
 {
-	static const char *const names[] = { "CWD", "HOME", "TMPDIR", "EXE", "EXE_DIR" };
-	const char *vals[] = { v->cwd, v->home, v->tmpdir ? v->tmpdir : "/tmp", v->exe, v->exe_dir };
+	static const char *const names[] = {"CWD", "HOME", "TMPDIR", "EXE", "EXE_DIR"};
+	const char *vals[] = {v->cwd, v->home, v->tmpdir ? v->tmpdir : "/tmp", v->exe, v->exe_dir};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(names); i++) {
 		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0) {
 			*known = true;
@@ -277,7 +278,8 @@ static int lx_var(struct file_ctx *f, struct sbuf *b)
 	if (i == start || (braced && (i >= lx->len || lx->buf[i] != '}'))) {
 		lx_err(f, lx->line, col, "%s",
 		       braced ? "malformed ${NAME}: expected a variable name and '}'"
-			      : "'$' must start a variable ($NAME or ${NAME}); write $$ for a literal '$'");
+			      : "'$' must start a variable ($NAME or ${NAME}); write $$ for a "
+				"literal '$'");
 		return -1;
 	}
 	bool known;
@@ -289,7 +291,8 @@ static int lx_var(struct file_ctx *f, struct sbuf *b)
 		return -1;
 	}
 	if (!val) {
-		lx_err(f, lx->line, col, "$%.*s has no value here (it is known only when litebox runs a program)",
+		lx_err(f, lx->line, col,
+		       "$%.*s has no value here (it is known only when litebox runs a program)",
 		       (int)(i - start), lx->buf + start);
 		return -1;
 	}
@@ -307,7 +310,8 @@ static int lx_quoted(struct file_ctx *f, struct sbuf *b)
 	lx->pos++;
 	while (rc == 0) {
 		if (lx->pos >= lx->len || lx->buf[lx->pos] == '\n') {
-			lx_err(f, qline, qcol, "unterminated quoted string (a quote ends on its line)");
+			lx_err(f, qline, qcol,
+			       "unterminated quoted string (a quote ends on its line)");
 			return -1;
 		}
 		char c = lx->buf[lx->pos];
@@ -326,8 +330,10 @@ static int lx_quoted(struct file_ctx *f, struct sbuf *b)
 			char e = lx->pos + 1 < lx->len ? lx->buf[lx->pos + 1] : '\0';
 			if (k < 0 || (e != '"' && e != '\\')) {
 				lx_err(f, lx->line, lx_col(lx), "%s",
-				       k < 0 ? "'\\' at the end of the file continues a line that never comes"
-					     : "unknown escape in a quoted string (only \\\" and \\\\ are escapes)");
+				       k < 0 ? "'\\' at the end of the file continues a line that "
+					       "never comes"
+					     : "unknown escape in a quoted string (only \\\" and "
+					       "\\\\ are escapes)");
 				return -1;
 			}
 			lx->pos++;
@@ -342,8 +348,8 @@ static int lx_quoted(struct file_ctx *f, struct sbuf *b)
 static int lx_word(struct file_ctx *f, struct words *w)
 {
 	struct lexer *lx = &f->lx;
-	struct word wd = { .line = lx->line, .col = lx_col(lx), .verbatim = true };
-	struct sbuf b = { 0 };
+	struct word wd = {.line = lx->line, .col = lx_col(lx), .verbatim = true};
+	struct sbuf b = {0};
 	int rc = sbuf_put(&b, 'x'); /* a word is never a NULL string, even "" */
 	b.len = 0;
 
@@ -361,7 +367,8 @@ static int lx_word(struct file_ctx *f, struct words *w)
 			wd.verbatim = false;
 			if (rc < 0)
 				lx_err(f, lx->line, lx_col(lx),
-				       "'\\' at the end of the file continues a line that never comes");
+				       "'\\' at the end of the file continues a line that never "
+				       "comes");
 			rc = rc < 0 ? -1 : 0;
 		} else {
 			lx->pos++;
@@ -405,7 +412,8 @@ static int lx_statement(struct file_ctx *f, struct words *w)
 		} else if (c == '\\' && (k = lx_continuation(lx)) != 0) {
 			if (k < 0) {
 				lx_err(f, lx->line, lx_col(lx),
-				       "'\\' at the end of the file continues a line that never comes");
+				       "'\\' at the end of the file continues a line that never "
+				       "comes");
 				goto fail;
 			}
 		} else if (lx->pos - start > LB_MAX_LINE) {
@@ -448,7 +456,8 @@ static int add_rule(struct file_ctx *f, const struct word *w, unsigned cls, enum
 
 /* Compiles text as a path pattern; for `hide`, the pattern of everything
  * under it. err->message is set on a malformed pattern (-EINVAL). */
-static int compile_path(const char *text, bool hide, struct lb_pattern **out, struct lb_pattern_error *err)
+static int compile_path(const char *text, bool hide, struct lb_pattern **out,
+			struct lb_pattern_error *err)
 {
 	if (text[0] != '/') {
 		err->col = 0;
@@ -471,12 +480,14 @@ static int compile_path(const char *text, bool hide, struct lb_pattern **out, st
 
 static int path_object(struct file_ctx *f, const struct word *w, unsigned cls, enum lb_verdict v)
 {
-	struct lb_pattern_error err = { 0, NULL };
+	struct lb_pattern_error err = {0, NULL};
 	struct lb_pattern *pat = NULL;
 	int rc = compile_path(w->s, cls == LB_CLASS_HIDE, &pat, &err);
 	if (rc == -EINVAL && !err.message) {
-		WERR(f, w, "path '%s' is not absolute (patterns are absolute after variables; "
-			   "for a path under the working directory write $CWD/%s)", w->s, w->s);
+		WERR(f, w,
+		     "path '%s' is not absolute (patterns are absolute after variables; "
+		     "for a path under the working directory write $CWD/%s)",
+		     w->s, w->s);
 		return 0;
 	}
 	if (rc == -EINVAL) {
@@ -512,25 +523,29 @@ static int syscall_object(struct file_ctx *f, const struct word *w, enum lb_verd
 
 /* One address object starting at ws[0]: "*" or PROTO ADDR. Returns how
  * many words it used (1 or 2), or -ENOMEM. */
-static int addr_object(struct file_ctx *f, const struct word *ws, size_t n, unsigned cls, enum lb_verdict v)
+static int addr_object(struct file_ctx *f, const struct word *ws, size_t n, unsigned cls,
+		       enum lb_verdict v)
 {
 	bool all = strcmp(ws[0].s, "*") == 0;
 	bool proto = !strcmp(ws[0].s, "tcp") || !strcmp(ws[0].s, "udp") || !strcmp(ws[0].s, "unix");
 	if (!all && !proto && n < 2) {
-		WERR(f, &ws[0], "bad socket address '%s': expected tcp, udp or unix and an address, or *", ws[0].s);
+		WERR(f, &ws[0],
+		     "bad socket address '%s': expected tcp, udp or unix and an address, or *",
+		     ws[0].s);
 		return 1;
 	}
 	if (!all && n < 2) {
-		err_after(f, &ws[0], "missing address after '%s' (e.g. tcp 127.0.0.1:5432)", ws[0].s);
+		err_after(f, &ws[0], "missing address after '%s' (e.g. tcp 127.0.0.1:5432)",
+			  ws[0].s);
 		return 1;
 	}
-	struct lb_addr_error err = { 0, false, NULL };
+	struct lb_addr_error err = {0, false, NULL};
 	struct lb_addr_pattern *ap = NULL;
 	int rc = lb_addr_pattern_parse(all ? "*" : ws[0].s, all ? NULL : ws[1].s, &ap, &err);
 	if (rc == -EINVAL) {
 		const struct word *at = all || err.in_proto ? &ws[0] : &ws[1];
-		perr(f->ps, f->src, at->line, col_in(at, err.col), "bad socket address '%s%s%s': %s",
-		     ws[0].s, all ? "" : " ", all ? "" : ws[1].s,
+		perr(f->ps, f->src, at->line, col_in(at, err.col),
+		     "bad socket address '%s%s%s': %s", ws[0].s, all ? "" : " ", all ? "" : ws[1].s,
 		     err.message ? err.message : "malformed");
 		return all ? 1 : 2;
 	}
@@ -555,10 +570,12 @@ static const char class_list[] = "read, write, exec, stat, connect, bind or sysc
 static int st_rule(struct file_ctx *f, const struct word *w, size_t n)
 {
 	enum lb_verdict v = w[0].s[0] == 'a' && w[0].s[1] == 'l' ? LB_VERDICT_ALLOW
-			    : w[0].s[0] == 'a'			  ? LB_VERDICT_AUDIT
-								  : LB_VERDICT_DENY;
+			    : w[0].s[0] == 'a'			 ? LB_VERDICT_AUDIT
+								 : LB_VERDICT_DENY;
 	if (n < 2) {
-		err_after(f, &w[0], "missing class after '%s' (one of read, write, exec, stat, connect, bind, syscall)",
+		err_after(f, &w[0],
+			  "missing class after '%s' (one of read, write, exec, stat, connect, "
+			  "bind, syscall)",
 			  w[0].s);
 		return 0;
 	}
@@ -624,7 +641,8 @@ static int st_version(struct file_ctx *f, const struct word *w, size_t n)
 		return 0;
 	}
 	if (usage(f, w, n, 2, "version 1") && strcmp(w[1].s, "1") != 0)
-		WERR(f, &w[1], "unsupported policy version '%s' (this litebox reads version 1)", w[1].s);
+		WERR(f, &w[1], "unsupported policy version '%s' (this litebox reads version 1)",
+		     w[1].s);
 	return 0;
 }
 
@@ -663,14 +681,17 @@ static int st_set(struct file_ctx *f, const struct word *w, size_t n)
 			p->implicit = x == 0;
 	} else if (strcmp(k, "log") == 0) {
 		if (v[0] != '/' && strcmp(v, "-") != 0) {
-			WERR(f, &w[2], "'set log' takes an absolute path or '-' (standard error), not '%s'", v);
+			WERR(f, &w[2],
+			     "'set log' takes an absolute path or '-' (standard error), not '%s'",
+			     v);
 			return 0;
 		}
 		free(p->log);
 		p->log = strdup(v);
 		return p->log ? 0 : -ENOMEM;
 	} else {
-		WERR(f, &w[1], "unknown setting '%s' (expected mode, on-deny, log or implicit-grants)", k);
+		WERR(f, &w[1],
+		     "unknown setting '%s' (expected mode, on-deny, log or implicit-grants)", k);
 	}
 	return 0;
 }
@@ -705,7 +726,7 @@ int lb_parse_duration_ms(const char *s, uint64_t *out)
 	static const struct {
 		const char *unit;
 		uint64_t ms;
-	} units[] = { { "ms", 1 }, { "s", 1000 }, { "", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	} units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}};
 	uint64_t v;
 	const char *end;
 	int rc = parse_digits(s, &v, &end);
@@ -764,14 +785,17 @@ static int st_limit(struct file_ctx *f, const struct word *w, size_t n)
 		form = "a number";
 		rc = parse_count(v, &x);
 	} else {
-		WERR(f, &w[1], "unknown limit '%s' (expected time, cpu, memory, fsize, procs or files)", k);
+		WERR(f, &w[1],
+		     "unknown limit '%s' (expected time, cpu, memory, fsize, procs or files)", k);
 		return 0;
 	}
 	if (rc == 0 && x == 0)
 		rc = -EDOM;
 	if (rc < 0) {
 		WERR(f, &w[2], "'limit %s' takes %s, not '%s'%s", k, form, v,
-		     rc == -ERANGE ? " (too large)" : rc == -EDOM ? " (must be more than 0)" : "");
+		     rc == -ERANGE ? " (too large)"
+		     : rc == -EDOM ? " (must be more than 0)"
+				   : "");
 		return 0;
 	}
 	if (strcmp(k, "time") == 0)
@@ -807,12 +831,14 @@ static int st_env(struct file_ctx *f, const struct word *w, size_t n)
 {
 	struct lb_policy *p = f->ps->p;
 	if (n < 2) {
-		err_after(f, &w[0], "incomplete statement (usage: %s)", "env clear | env keep NAME... | env set NAME=VALUE...");
+		err_after(f, &w[0], "incomplete statement (usage: %s)",
+			  "env clear | env keep NAME... | env set NAME=VALUE...");
 		return 0;
 	}
 	const char *op = w[1].s;
 	if (strcmp(op, "clear") == 0)
-		return usage(f, w, n, 2, "env clear") ? lb_policy_add_env(p, LB_ENV_CLEAR, NULL) : 0;
+		return usage(f, w, n, 2, "env clear") ? lb_policy_add_env(p, LB_ENV_CLEAR, NULL)
+						      : 0;
 	bool keep = strcmp(op, "keep") == 0;
 	if (!keep && strcmp(op, "set") != 0) {
 		WERR(f, &w[1], "unknown env operation '%s' (expected clear, keep or set)", op);
@@ -826,8 +852,11 @@ static int st_env(struct file_ctx *f, const struct word *w, size_t n)
 		const char *eq = strchr(w[i].s, '=');
 		size_t nlen = keep ? w[i].len : eq ? (size_t)(eq - w[i].s) : 0;
 		if ((!keep && !eq) || (keep && eq) || !env_name_ok(w[i].s, nlen, keep)) {
-			WERR(f, &w[i], keep ? "'%s' is not a variable name (letters, digits, '_'; '*' and '?' match)"
-					    : "'%s' is not NAME=VALUE", w[i].s);
+			WERR(f, &w[i],
+			     keep ? "'%s' is not a variable name (letters, digits, '_'; '*' and "
+				    "'?' match)"
+				  : "'%s' is not NAME=VALUE",
+			     w[i].s);
 			continue;
 		}
 		int rc = lb_policy_add_env(p, keep ? LB_ENV_KEEP : LB_ENV_SET, w[i].s);
@@ -837,7 +866,8 @@ static int st_env(struct file_ctx *f, const struct word *w, size_t n)
 	return 0;
 }
 
-static int parse_profile(struct parser *ps, const struct lb_profile_text *prof, const struct site *at);
+static int parse_profile(struct parser *ps, const struct lb_profile_text *prof,
+			 const struct site *at);
 static int parse_file(struct parser *ps, const char *path, const struct site *at);
 
 static int st_include(struct file_ctx *f, const struct word *w, size_t n)
@@ -845,12 +875,13 @@ static int st_include(struct file_ctx *f, const struct word *w, size_t n)
 	if (!usage(f, w, n, 2, "include PROFILE-OR-PATH"))
 		return 0;
 	const char *name = w[1].s;
-	struct site at = { f, &w[1] };
+	struct site at = {f, &w[1]};
 	const struct lb_profile_text *prof = strchr(name, '/') ? NULL : lb_profile_find(name);
 	if (prof)
 		return parse_profile(f->ps, prof, &at);
 	if (!f->dir) {
-		WERR(f, &w[1], "a built-in profile can only include built-in profiles, not '%s'", name);
+		WERR(f, &w[1], "a built-in profile can only include built-in profiles, not '%s'",
+		     name);
 		return 0;
 	}
 	if (name[0] == '\0') {
@@ -871,9 +902,9 @@ static const struct {
 	const char *name;
 	int (*fn)(struct file_ctx *f, const struct word *w, size_t n);
 } statements[] = {
-	{ "allow", st_rule }, { "deny", st_rule },	{ "audit", st_rule }, { "hide", st_hide },
-	{ "include", st_include }, { "set", st_set }, { "limit", st_limit }, { "env", st_env },
-	{ "version", st_version },
+    {"allow", st_rule},	 {"deny", st_rule},	  {"audit", st_rule},
+    {"hide", st_hide},	 {"include", st_include}, {"set", st_set},
+    {"limit", st_limit}, {"env", st_env},	  {"version", st_version},
 };
 
 static int statement(struct file_ctx *f, const struct words *ws)
@@ -887,7 +918,9 @@ static int statement(struct file_ctx *f, const struct words *ws)
 		}
 	}
 	f->seen_statement = true;
-	WERR(f, &w[0], "unknown statement '%s' (expected allow, deny, audit, hide, include, set, limit, env or version)",
+	WERR(f, &w[0],
+	     "unknown statement '%s' (expected allow, deny, audit, hide, include, set, limit, env "
+	     "or version)",
 	     w[0].s);
 	return 0;
 }
@@ -900,7 +933,11 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 	size_t i = 0;
 	while (i < len) {
 		unsigned char c = s[i];
-		size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 9;
+		size_t n = c < 0x80		? 0
+			   : (c & 0xe0) == 0xc0 ? 1
+			   : (c & 0xf0) == 0xe0 ? 2
+			   : (c & 0xf8) == 0xf0 ? 3
+						: 9;
 		if (n == 9 || c == 0xc0 || c == 0xc1 || c > 0xf4 || (n && i + n >= len))
 			return i;
 		uint32_t cp = n == 0 ? c : c & (0x3f >> n);
@@ -909,7 +946,7 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 				return i;
 			cp = cp << 6 | (s[i + k] & 0x3f);
 		}
-		static const uint32_t min[] = { 0, 0x80, 0x800, 0x10000 };
+		static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
 		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return i;
 		i += n + 1;
@@ -937,7 +974,8 @@ static bool check_text(struct file_ctx *f)
 	if (lx->buf[at] == '\0')
 		perr(f->ps, f->src, line, col, "NUL byte in the policy (a policy is UTF-8 text)");
 	else
-		perr(f->ps, f->src, line, col, "not valid UTF-8 (byte 0x%02x); a policy is UTF-8 text",
+		perr(f->ps, f->src, line, col,
+		     "not valid UTF-8 (byte 0x%02x); a policy is UTF-8 text",
 		     (unsigned char)lx->buf[at]);
 	return false;
 }
@@ -945,7 +983,7 @@ static bool check_text(struct file_ctx *f)
 static void parse_text(struct file_ctx *f)
 {
 	struct parser *ps = f->ps;
-	struct words ws = { 0 };
+	struct words ws = {0};
 	if (!check_text(f))
 		return;
 	while (!ps->stopped && ps->fatal == 0) {
@@ -977,9 +1015,10 @@ static int remember(struct parser *ps, const char *id)
 	return 0;
 }
 
-static void site_err(struct parser *ps, const struct site *at, const char *top_file, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void site_err(struct parser *ps, const struct site *at, const char *top_file, const char *fmt, ...)
+static void site_err(struct parser *ps, const struct site *at, const char *top_file,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void site_err(struct parser *ps, const struct site *at, const char *top_file,
+		     const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -989,7 +1028,7 @@ static void site_err(struct parser *ps, const struct site *at, const char *top_f
 	if (at) {
 		WERR(at->f, at->w, "%s", msg);
 	} else {
-		struct lb_src top = { .file = (char *)top_file };
+		struct lb_src top = {.file = (char *)top_file};
 		perr(ps, &top, 0, 0, "%s", msg);
 	}
 }
@@ -997,12 +1036,12 @@ static void site_err(struct parser *ps, const struct site *at, const char *top_f
 /* "included from FILE:LINE" for every frame, innermost first. */
 static char *make_chain(const struct parser *ps)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	for (unsigned i = ps->depth; i-- > 0;) {
 		char line[64];
 		snprintf(line, sizeof(line), ":%u%s", ps->stack[i].line, i ? "\n" : "");
-		if (sbuf_puts(&b, "included from ") < 0 || sbuf_puts(&b, ps->stack[i].src->file) < 0 ||
-		    sbuf_puts(&b, line) < 0) {
+		if (sbuf_puts(&b, "included from ") < 0 ||
+		    sbuf_puts(&b, ps->stack[i].src->file) < 0 || sbuf_puts(&b, line) < 0) {
 			free(b.s);
 			return NULL;
 		}
@@ -1016,7 +1055,7 @@ static bool may_enter(struct parser *ps, const char *id, const char *name, const
 	for (unsigned i = 0; i < ps->depth; i++) {
 		if (strcmp(ps->stack[i].id, id) != 0)
 			continue;
-		struct sbuf b = { 0 };
+		struct sbuf b = {0};
 		for (unsigned k = i; k < ps->depth; k++)
 			if (sbuf_puts(&b, ps->stack[k].src->file) < 0 || sbuf_puts(&b, " -> ") < 0)
 				break;
@@ -1025,7 +1064,8 @@ static bool may_enter(struct parser *ps, const char *id, const char *name, const
 		return false;
 	}
 	if (ps->depth >= LB_MAX_INCLUDE_DEPTH) {
-		site_err(ps, at, name, "includes nested more than %d deep (a cycle through different names?)",
+		site_err(ps, at, name,
+			 "includes nested more than %d deep (a cycle through different names?)",
 			 LB_MAX_INCLUDE_DEPTH);
 		return false;
 	}
@@ -1048,15 +1088,16 @@ static int parse_buffer(struct parser *ps, const char *name, const char *id, con
 	struct lb_src *src = lb_policy_new_src(ps->p, name, chain, builtin);
 	if (!src)
 		return -ENOMEM;
-	struct file_ctx f = { .ps = ps, .src = src, .dir = dir,
-			      .lx = { .buf = buf, .len = len, .line = 1 } };
-	ps->stack[ps->depth++] = (struct frame){ .id = id, .src = src };
+	struct file_ctx f = {
+	    .ps = ps, .src = src, .dir = dir, .lx = {.buf = buf, .len = len, .line = 1}};
+	ps->stack[ps->depth++] = (struct frame){.id = id, .src = src};
 	parse_text(&f);
 	ps->depth--;
 	return ps->fatal ? ps->fatal : remember(ps, id);
 }
 
-static int parse_profile(struct parser *ps, const struct lb_profile_text *prof, const struct site *at)
+static int parse_profile(struct parser *ps, const struct lb_profile_text *prof,
+			 const struct site *at)
 {
 	char name[64], id[64];
 	snprintf(name, sizeof(name), "<builtin:%s>", prof->name);
@@ -1108,8 +1149,8 @@ static char *dir_of(const char *path)
 
 /* Opens and reads path; problems are reported at the include (or, for the
  * top file, against the file itself) and returned as -errno. */
-static int load_file(struct parser *ps, const char *path, const struct site *at, char **buf, size_t *len,
-		     char *id, size_t id_len)
+static int load_file(struct parser *ps, const char *path, const struct site *at, char **buf,
+		     size_t *len, char *id, size_t id_len)
 {
 	/* O_NONBLOCK: a FIFO named as a policy must not hang us at open. */
 	lb_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -1130,12 +1171,16 @@ static int load_file(struct parser *ps, const char *path, const struct site *at,
 	else if (rc == -EBADF)
 		site_err(ps, at, path, "cannot read policy '%s': not a regular file", path);
 	else if (rc == -EFBIG)
-		site_err(ps, at, path, "cannot read policy '%s': larger than %zu bytes", path, LB_MAX_FILE);
+		site_err(ps, at, path, "cannot read policy '%s': larger than %zu bytes", path,
+			 LB_MAX_FILE);
 	else if (rc < 0)
 		site_err(ps, at, path, "cannot read policy '%s': %s%s", path, strerror(-rc),
-			 rc == -ENOENT && !strchr(path, '/') ? " (built-in profiles: default, strict, permissive)" : "");
+			 rc == -ENOENT && !strchr(path, '/')
+			     ? " (built-in profiles: default, strict, permissive)"
+			     : "");
 	if (rc == 0)
-		snprintf(id, id_len, "f:%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+		snprintf(id, id_len, "f:%llu:%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
 	return rc;
 }
 
@@ -1153,16 +1198,21 @@ static int parse_file(struct parser *ps, const char *path, const struct site *at
 	return parse_buffer(ps, path, id, dir, buf, len, false, at);
 }
 
-/* ---- CLI rules and implicit grants ------------------------------------------------------------- */
+/* ---- CLI rules and implicit grants -------------------------------------------------------------
+ */
 
 static int cli_rule(struct parser *ps, const struct lb_cli_rule *c)
 {
 	struct lb_src *src = lb_policy_new_src(ps->p, c->flag ? c->flag : "--allow", NULL, false);
 	if (!src)
 		return -ENOMEM;
-	struct file_ctx f = { .ps = ps, .src = src, .dir = "." };
+	struct file_ctx f = {.ps = ps, .src = src, .dir = "."};
 	size_t first = ps->p->n_rules;
-	struct word w[2] = { { .s = (char *)c->object, .len = strlen(c->object), .line = 1, .col = 1, .verbatim = true } };
+	struct word w[2] = {{.s = (char *)c->object,
+			     .len = strlen(c->object),
+			     .line = 1,
+			     .col = 1,
+			     .verbatim = true}};
 	size_t nw = 1;
 	lb_autofree char *proto = NULL;
 	if (c->cls == LB_CLASS_CONNECT || c->cls == LB_CLASS_BIND) {
@@ -1170,9 +1220,16 @@ static int cli_rule(struct parser *ps, const struct lb_cli_rule *c)
 		if (sp) {
 			if (!(proto = strndup(c->object, (size_t)(sp - c->object))))
 				return -ENOMEM;
-			w[0] = (struct word){ .s = proto, .len = strlen(proto), .line = 1, .col = 1, .verbatim = true };
-			w[1] = (struct word){ .s = (char *)sp + 1, .len = strlen(sp + 1), .line = 1,
-					      .col = (unsigned)(sp - c->object) + 2, .verbatim = true };
+			w[0] = (struct word){.s = proto,
+					     .len = strlen(proto),
+					     .line = 1,
+					     .col = 1,
+					     .verbatim = true};
+			w[1] = (struct word){.s = (char *)sp + 1,
+					     .len = strlen(sp + 1),
+					     .line = 1,
+					     .col = (unsigned)(sp - c->object) + 2,
+					     .verbatim = true};
 			nw = 2;
 		}
 		int rc = addr_object(&f, w, nw, c->cls, LB_VERDICT_ALLOW);
@@ -1203,13 +1260,18 @@ static int implicit_rule(struct lb_policy *p, unsigned cls, const char *path)
 		lb_pattern_free(pat);
 		return -ENOMEM;
 	}
-	*r = (struct lb_rule){ .cls = cls, .verdict = LB_VERDICT_ALLOW, .origin = LB_ORIGIN_IMPLICIT,
-			       .seq = r->seq, .word = strdup(path), .pat = pat, .nr = -1 };
+	*r = (struct lb_rule){.cls = cls,
+			      .verdict = LB_VERDICT_ALLOW,
+			      .origin = LB_ORIGIN_IMPLICIT,
+			      .seq = r->seq,
+			      .word = strdup(path),
+			      .pat = pat,
+			      .nr = -1};
 	return r->word ? 0 : -ENOMEM;
 }
 
-static const char *const implicit_rw[] = { "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
-					   "/dev/tty", "/proc/self/**" };
+static const char *const implicit_rw[] = {"/dev/null",	 "/dev/zero", "/dev/urandom",
+					  "/dev/random", "/dev/tty",  "/proc/self/**"};
 
 static int implicit_rules(struct lb_policy *p, const struct lb_policy_inputs *in)
 {
@@ -1229,7 +1291,8 @@ static int implicit_rules(struct lb_policy *p, const struct lb_policy_inputs *in
 	return rc;
 }
 
-/* ---- entry ------------------------------------------------------------------------------------ */
+/* ---- entry ------------------------------------------------------------------------------------
+ */
 
 static int parse_top(struct parser *ps, const struct lb_policy_inputs *in)
 {
@@ -1249,7 +1312,7 @@ static int parse_top(struct parser *ps, const struct lb_policy_inputs *in)
 
 int lb_parse(struct lb_policy *p, const struct lb_policy_inputs *in, struct lb_diags *d)
 {
-	struct parser ps = { .p = p, .d = d, .in = in };
+	struct parser ps = {.p = p, .d = d, .in = in};
 	int rc = parse_top(&ps, in);
 	for (size_t i = 0; rc == 0 && i < in->n_cli_rules && !ps.stopped; i++)
 		rc = cli_rule(&ps, &in->cli_rules[i]);

@@ -193,7 +193,7 @@ static bool next_component(const char *path, size_t *pos, const char **name, siz
 
 bool lb_pattern_match(const struct lb_pattern *p, const char *path)
 {
-	struct state_set a = { { 0 } }, b;
+	struct state_set a = {{0}}, b;
 	struct state_set *cur = &a, *next = &b;
 	const char *name;
 	size_t len, pos = 0;
@@ -277,7 +277,7 @@ static int split_components(struct lb_pattern *p, const char *text, size_t len,
 			return fail(err, start, "path pattern has too many components");
 		*out++ = '/';
 		memcpy(out, text + start, clen);
-		p->comps[p->ncomp++] = (struct comp){ classify(out, clen), out, clen };
+		p->comps[p->ncomp++] = (struct comp){classify(out, clen), out, clen};
 		out += clen;
 	}
 	if (out == p->text)
@@ -317,7 +317,8 @@ int lb_pattern_compile_len(const char *text, size_t len, struct lb_pattern **out
 	if (rc < 0)
 		return rc;
 
-	struct lb_pattern *p = calloc(1, sizeof(*p) + max_components(text, len) * sizeof(p->comps[0]));
+	struct lb_pattern *p =
+	    calloc(1, sizeof(*p) + max_components(text, len) * sizeof(p->comps[0]));
 	if (!p)
 		return -ENOMEM;
 	p->text = malloc(len + 1); /* normalising never lengthens the text */
@@ -413,7 +414,7 @@ static void covers_step(const struct lb_pattern *a, const struct state_set *cur,
 
 bool lb_pattern_covers(const struct lb_pattern *a, const struct lb_pattern *b)
 {
-	struct state_set s1 = { { 0 } }, s2;
+	struct state_set s1 = {{0}}, s2;
 	struct state_set *cur = &s1, *next = &s2;
 
 	state_add(cur, 0);

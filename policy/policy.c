@@ -22,7 +22,8 @@
 
 /* ---- names ----------------------------------------------------------------------- */
 
-static const char *const class_names[] = { "read", "write", "exec", "stat", "connect", "bind", "syscall" };
+static const char *const class_names[] = {"read",    "write", "exec",	"stat",
+					  "connect", "bind",  "syscall"};
 
 const char *lb_class_name(enum lb_class c)
 {
@@ -41,13 +42,53 @@ int lb_class_from_name(const char *name)
  * only with some arguments (namespace flags, TIOCSTI/TIOCLINUX, the
  * new-listener flag); the filter builder handles those conditions. */
 const char *const lb_dangerous_syscalls[] = {
-	"ptrace", "process_vm_writev", "process_vm_readv", "kexec_load", "kexec_file_load",
-	"init_module", "finit_module", "delete_module", "bpf", "perf_event_open", "userfaultfd",
-	"mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsmount", "fsconfig",
-	"fspick", "mount_setattr", "swapon", "swapoff", "reboot", "io_uring_setup", "io_uring_enter",
-	"io_uring_register", "open_by_handle_at", "name_to_handle_at", "keyctl", "add_key",
-	"request_key", "setns", "pidfd_getfd", "kcmp", "acct", "quotactl", "quotactl_fd", "syslog",
-	"iopl", "ioperm", "unshare", "clone", "clone3", "ioctl", "seccomp", NULL,
+    "ptrace",
+    "process_vm_writev",
+    "process_vm_readv",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "fspick",
+    "mount_setattr",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "setns",
+    "pidfd_getfd",
+    "kcmp",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "syslog",
+    "iopl",
+    "ioperm",
+    "unshare",
+    "clone",
+    "clone3",
+    "ioctl",
+    "seccomp",
+    NULL,
 };
 
 bool lb_is_dangerous(const char *name)
@@ -71,7 +112,7 @@ int lb_diag_addv(struct lb_diags *d, enum lb_severity sev, const struct lb_src *
 		d->items = items;
 		d->cap = cap;
 	}
-	struct lb_diag g = { .severity = sev, .line = line, .col = col };
+	struct lb_diag g = {.severity = sev, .line = line, .col = col};
 	if (vasprintf(&g.message, fmt, ap) < 0)
 		return -ENOMEM;
 	g.file = strdup(src && src->file ? src->file : "<policy>");
@@ -108,7 +149,7 @@ void lb_diags_free(struct lb_diags *d)
 		free(d->items[i].include_chain);
 	}
 	free(d->items);
-	*d = (struct lb_diags){ 0 };
+	*d = (struct lb_diags){0};
 }
 
 /* ---- building -------------------------------------------------------------------------- */
@@ -124,12 +165,13 @@ struct lb_rule *lb_policy_new_rule(struct lb_policy *p)
 		p->cap_rules = cap;
 	}
 	struct lb_rule *r = &p->rules[p->n_rules];
-	*r = (struct lb_rule){ .seq = p->n_rules, .nr = -1 };
+	*r = (struct lb_rule){.seq = p->n_rules, .nr = -1};
 	p->n_rules++;
 	return r;
 }
 
-struct lb_src *lb_policy_new_src(struct lb_policy *p, const char *file, const char *chain, bool builtin)
+struct lb_src *lb_policy_new_src(struct lb_policy *p, const char *file, const char *chain,
+				 bool builtin)
 {
 	if (p->n_srcs == p->cap_srcs) {
 		size_t cap = p->cap_srcs ? p->cap_srcs * 2 : 8;
@@ -168,7 +210,7 @@ int lb_policy_add_env(struct lb_policy *p, enum lb_env_op_kind kind, const char 
 	char *dup = arg ? strdup(arg) : NULL;
 	if (arg && !dup)
 		return -ENOMEM;
-	p->env[p->n_env++] = (struct lb_env_op){ .kind = kind, .arg = dup };
+	p->env[p->n_env++] = (struct lb_env_op){.kind = kind, .arg = dup};
 	return 0;
 }
 
@@ -182,7 +224,8 @@ static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
 
 static int cmp_rule_prefix(const void *x, const void *y)
 {
-	const struct lb_rule *a = *(const struct lb_rule *const *)x, *b = *(const struct lb_rule *const *)y;
+	const struct lb_rule *a = *(const struct lb_rule *const *)x,
+			     *b = *(const struct lb_rule *const *)y;
 	const char *pa = lb_pattern_prefix(a->pat), *pb = lb_pattern_prefix(b->pat);
 	int c = cmp_bytes(pa, strlen(pa), pb, strlen(pb));
 	return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -210,7 +253,7 @@ static int index_build(struct lb_policy *p, unsigned cls, struct lb_index *ix)
 			last->end = i + 1;
 			continue;
 		}
-		ix->buckets[ix->n_buckets++] = (struct lb_bucket){ pre, strlen(pre), i, i + 1 };
+		ix->buckets[ix->n_buckets++] = (struct lb_bucket){pre, strlen(pre), i, i + 1};
 	}
 	return 0;
 }
@@ -238,7 +281,7 @@ struct best {
 
 static void consider(const struct lb_rule *r, const char *path, bool grants_only, struct best *b)
 {
-	const struct lb_rule **slot = r->verdict == LB_VERDICT_AUDIT ? &b->audit
+	const struct lb_rule **slot = r->verdict == LB_VERDICT_AUDIT   ? &b->audit
 				      : r->verdict == LB_VERDICT_ALLOW ? &b->allow
 								       : &b->refuse;
 	if (grants_only && slot == &b->refuse)
@@ -257,7 +300,8 @@ static void scan_bucket(const struct lb_index *ix, const char *path, size_t len,
 }
 
 /* Only rules whose literal prefix is a leading part of the path can match. */
-static void scan_index(const struct lb_index *ix, const char *path, bool grants_only, struct best *b)
+static void scan_index(const struct lb_index *ix, const char *path, bool grants_only,
+		       struct best *b)
 {
 	if (ix->n == 0)
 		return;
@@ -272,11 +316,14 @@ static void decide(const struct best *b, struct lb_decision *out)
 {
 	const struct lb_rule *r = b->refuse ? b->refuse : b->audit ? b->audit : b->allow;
 	if (!r) {
-		*out = (struct lb_decision){ .verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_DEFAULT };
+		*out =
+		    (struct lb_decision){.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_DEFAULT};
 		return;
 	}
-	*out = (struct lb_decision){ .verdict = r->verdict, .origin = r->origin,
-				     .file = r->src ? r->src->file : NULL, .line = r->line };
+	*out = (struct lb_decision){.verdict = r->verdict,
+				    .origin = r->origin,
+				    .file = r->src ? r->src->file : NULL,
+				    .line = r->line};
 }
 
 static bool is_file_class(unsigned cls)
@@ -287,7 +334,7 @@ static bool is_file_class(unsigned cls)
 void lb_policy_judge_path(const struct lb_policy *p, enum lb_class cls, const char *path,
 			  struct lb_decision *out)
 {
-	struct best b = { 0 };
+	struct best b = {0};
 	if (p && path && path[0] == '/' && is_file_class(cls)) {
 		scan_index(&p->index[LB_CLASS_HIDE], path, false, &b);
 		scan_index(&p->index[cls], path, false, &b);
@@ -326,22 +373,23 @@ bool lb_policy_rules_below(const struct lb_policy *p, const char *dir)
 		const struct lb_index *ix = &p->index[c];
 		for (size_t i = 0; i < ix->n_buckets; i++) {
 			const char *pre = ix->buckets[i].prefix;
-			if (len == 1 ? pre[1] != '\0' : strncmp(pre, dir, len) == 0 && pre[len] == '/')
+			if (len == 1 ? pre[1] != '\0'
+				     : strncmp(pre, dir, len) == 0 && pre[len] == '/')
 				return true;
 		}
 	}
 	return false;
 }
 
-void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls, const struct lb_sockaddr_obj *addr,
-			  struct lb_decision *out)
+void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
+			  const struct lb_sockaddr_obj *addr, struct lb_decision *out)
 {
-	struct best b = { 0 };
+	struct best b = {0};
 	if (p && addr && (cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND)) {
 		unsigned k = cls == LB_CLASS_BIND;
 		for (size_t i = 0; i < p->n_net[k]; i++) {
 			const struct lb_rule *r = p->net[k][i];
-			const struct lb_rule **slot = r->verdict == LB_VERDICT_AUDIT ? &b.audit
+			const struct lb_rule **slot = r->verdict == LB_VERDICT_AUDIT   ? &b.audit
 						      : r->verdict == LB_VERDICT_ALLOW ? &b.allow
 										       : &b.refuse;
 			if (!*slot && lb_addr_pattern_match(r->addr, addr))
@@ -375,8 +423,11 @@ static int build_syscalls(struct lb_policy *p)
 			continue;
 		if (!s)
 			s = &p->sys[p->n_sys++];
-		*s = (struct lb_syscall_rule){ .name = r->word, .nr = r->nr, .verdict = r->verdict,
-					       .file = r->src ? r->src->file : NULL, .line = r->line };
+		*s = (struct lb_syscall_rule){.name = r->word,
+					      .nr = r->nr,
+					      .verdict = r->verdict,
+					      .file = r->src ? r->src->file : NULL,
+					      .line = r->line};
 	}
 	return 0;
 }
@@ -427,10 +478,11 @@ static int build_prefixes(struct lb_policy *p, unsigned cls)
 	return 0;
 }
 
-size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls, const char *const **out)
+size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,
+				const char *const **out)
 {
 	if (!is_file_class(cls) || !p->prefixes[cls]) {
-		static const char *const none[] = { NULL };
+		static const char *const none[] = {NULL};
 		*out = none;
 		return 0;
 	}
@@ -438,7 +490,8 @@ size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls, co
 	return p->n_prefixes[cls];
 }
 
-/* ---- load and free ---------------------------------------------------------------------------- */
+/* ---- load and free ----------------------------------------------------------------------------
+ */
 
 static int build(struct lb_policy *p)
 {
@@ -462,9 +515,10 @@ static int build(struct lb_policy *p)
 	return rc;
 }
 
-int lb_policy_load(const struct lb_policy_inputs *in, struct lb_policy **out, struct lb_diags *diags)
+int lb_policy_load(const struct lb_policy_inputs *in, struct lb_policy **out,
+		   struct lb_diags *diags)
 {
-	struct lb_diags scratch = { 0 };
+	struct lb_diags scratch = {0};
 	struct lb_diags *d = diags ? diags : &scratch;
 	*out = NULL;
 	struct lb_policy *p = calloc(1, sizeof(*p));
@@ -518,7 +572,8 @@ void lb_policy_free(struct lb_policy *p)
 	free(p);
 }
 
-/* ---- getters ------------------------------------------------------------------------------------ */
+/* ---- getters ------------------------------------------------------------------------------------
+ */
 
 enum lb_mode lb_policy_mode(const struct lb_policy *p)
 {
@@ -551,7 +606,8 @@ size_t lb_policy_env_ops(const struct lb_policy *p, const struct lb_env_op **out
 	return p->n_env;
 }
 
-/* ---- environment ---------------------------------------------------------------------------------- */
+/* ---- environment
+ * ---------------------------------------------------------------------------------- */
 
 struct env_vec {
 	char **v;
@@ -612,7 +668,7 @@ static int env_keep(struct env_vec *e, const char *glob, char *const *envp)
  * wins over a kept value. Without `env clear`, keep changes nothing. */
 char **lb_policy_build_env(const struct lb_policy *p, char *const *envp)
 {
-	struct env_vec e = { .v = calloc(32, sizeof(char *)), .cap = 32 };
+	struct env_vec e = {.v = calloc(32, sizeof(char *)), .cap = 32};
 	bool cleared = false;
 	int rc = e.v ? 0 : -ENOMEM;
 	for (size_t i = 0; i < p->n_env; i++)
@@ -642,7 +698,8 @@ void lb_env_free(char **env)
 	free(env);
 }
 
-/* ---- lint ------------------------------------------------------------------------------------------ */
+/* ---- lint
+ * ------------------------------------------------------------------------------------------ */
 
 static bool user_rule(const struct lb_rule *r)
 {
@@ -661,14 +718,18 @@ __attribute__((format(printf, 3, 4))) static int warn(struct lb_diags *d, const 
 
 static const char *verdict_word(enum lb_verdict v)
 {
-	return v == LB_VERDICT_ALLOW ? "allow" : v == LB_VERDICT_AUDIT ? "audit" : v == LB_VERDICT_DENY ? "deny" : "hide";
+	return v == LB_VERDICT_ALLOW   ? "allow"
+	       : v == LB_VERDICT_AUDIT ? "audit"
+	       : v == LB_VERDICT_DENY  ? "deny"
+				       : "hide";
 }
 
 static bool same_object(const struct lb_rule *a, const struct lb_rule *b)
 {
 	if (a->cls != b->cls || strcmp(a->word, b->word) != 0)
 		return false;
-	return (!a->word2 && !b->word2) || (a->word2 && b->word2 && strcmp(a->word2, b->word2) == 0);
+	return (!a->word2 && !b->word2) ||
+	       (a->word2 && b->word2 && strcmp(a->word2, b->word2) == 0);
 }
 
 static bool covers(const struct lb_rule *a, const struct lb_rule *b)
@@ -695,26 +756,33 @@ static int lint_dead(const struct lb_policy *p, const struct lb_rule *r, struct 
 	for (size_t i = 0; i < r->seq; i++) {
 		const struct lb_rule *q = &p->rules[i];
 		if (q->origin == LB_ORIGIN_POLICY && q->verdict == r->verdict && same_object(q, r))
-			return warn(d, r, "duplicate rule: the same as %s", where(q, at, sizeof(at)));
+			return warn(d, r, "duplicate rule: the same as %s",
+				    where(q, at, sizeof(at)));
 	}
 	for (size_t i = 0; i < p->n_rules && r->cls != LB_CLASS_HIDE; i++) {
 		const struct lb_rule *q = &p->rules[i];
 		if (q->origin != LB_ORIGIN_POLICY || q == r)
 			continue;
 		if (q->cls == LB_CLASS_HIDE && is_file_class(r->cls) && covers(q, r))
-			return warn(d, r, "this rule can never take effect: everything it matches is hidden by 'hide %s' (%s)",
+			return warn(d, r,
+				    "this rule can never take effect: everything it matches is "
+				    "hidden by 'hide %s' (%s)",
 				    q->word, where(q, at, sizeof(at)));
 		if (grant && q->cls == r->cls && q->verdict == LB_VERDICT_DENY && covers(q, r))
-			return warn(d, r, "this rule can never take effect: 'deny %s %s%s%s' (%s) covers it, and deny wins over %s",
-				    lb_class_name(q->cls), q->word, q->word2 ? " " : "", q->word2 ? q->word2 : "",
-				    where(q, at, sizeof(at)), verdict_word(r->verdict));
+			return warn(d, r,
+				    "this rule can never take effect: 'deny %s %s%s%s' (%s) covers "
+				    "it, and deny wins over %s",
+				    lb_class_name(q->cls), q->word, q->word2 ? " " : "",
+				    q->word2 ? q->word2 : "", where(q, at, sizeof(at)),
+				    verdict_word(r->verdict));
 	}
 	return 1;
 }
 
-static bool world_writable_exec(const struct lb_rule *r, const struct lb_policy_vars *vars, char *buf, size_t len)
+static bool world_writable_exec(const struct lb_rule *r, const struct lb_policy_vars *vars,
+				char *buf, size_t len)
 {
-	const char *dirs[] = { vars->tmpdir ? vars->tmpdir : "/tmp", "/tmp", "/var/tmp", "/dev/shm" };
+	const char *dirs[] = {vars->tmpdir ? vars->tmpdir : "/tmp", "/tmp", "/var/tmp", "/dev/shm"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(dirs); i++) {
 		snprintf(buf, len, "%s/litebox-lint-probe", dirs[i]);
 		if (lb_pattern_match(r->pat, buf)) {
@@ -726,39 +794,60 @@ static bool world_writable_exec(const struct lb_rule *r, const struct lb_policy_
 }
 
 /* Grants so wide that the policy stops bounding what the program does. */
-static int lint_broad(const struct lb_policy *p, const struct lb_rule *r, const struct lb_policy_vars *vars,
-		      struct lb_diags *d)
+static int lint_broad(const struct lb_policy *p, const struct lb_rule *r,
+		      const struct lb_policy_vars *vars, struct lb_diags *d)
 {
 	char buf[4096], at[512];
 	if (r->verdict != LB_VERDICT_ALLOW && r->verdict != LB_VERDICT_AUDIT)
 		return 0;
-	bool top = r->pat && strcmp(lb_pattern_prefix(r->pat), "/") == 0 && !lb_pattern_is_literal(r->pat);
+	bool top =
+	    r->pat && strcmp(lb_pattern_prefix(r->pat), "/") == 0 && !lb_pattern_is_literal(r->pat);
 	if (r->cls == LB_CLASS_WRITE && top)
-		return warn(d, r, "'%s write %s' grants write nearly everywhere: the program can change system files "
-			    "and everything in your home directory", verdict_word(r->verdict), r->word);
-	if (r->cls == LB_CLASS_READ && top)
-		return warn(d, r, "'%s read %s' grants read nearly everywhere, including credentials in your home "
-			    "directory (~/.ssh, cloud and package-registry tokens) unless they are hidden",
+		return warn(d, r,
+			    "'%s write %s' grants write nearly everywhere: the program can change "
+			    "system files "
+			    "and everything in your home directory",
 			    verdict_word(r->verdict), r->word);
+	if (r->cls == LB_CLASS_READ && top)
+		return warn(
+		    d, r,
+		    "'%s read %s' grants read nearly everywhere, including credentials in your "
+		    "home "
+		    "directory (~/.ssh, cloud and package-registry tokens) unless they are hidden",
+		    verdict_word(r->verdict), r->word);
 	if ((r->cls == LB_CLASS_CONNECT || r->cls == LB_CLASS_BIND) && !r->word2)
-		return warn(d, r, "'%s %s *' grants every address of every family: the program can reach any host",
+		return warn(d, r,
+			    "'%s %s *' grants every address of every family: the program can reach "
+			    "any host",
 			    verdict_word(r->verdict), lb_class_name(r->cls));
 	if (r->cls == LB_CLASS_SYSCALL && lb_is_dangerous(r->word))
-		return warn(d, r, "'%s' belongs to the dangerous set (it can cross the sandbox boundary); "
-			    "allow it only if you know the program needs it", r->word);
+		return warn(
+		    d, r,
+		    "'%s' belongs to the dangerous set (it can cross the sandbox boundary); "
+		    "allow it only if you know the program needs it",
+		    r->word);
 	if (r->cls == LB_CLASS_SYSCALL && r->verdict == LB_VERDICT_ALLOW)
-		return warn(d, r, "'allow syscall %s' has no effect: system calls are allowed unless denied", r->word);
+		return warn(
+		    d, r,
+		    "'allow syscall %s' has no effect: system calls are allowed unless denied",
+		    r->word);
 	if (r->cls != LB_CLASS_EXEC)
 		return 0;
 	if (world_writable_exec(r, vars, buf, sizeof(buf)))
-		return warn(d, r, "exec from %s, which every process may write: anything dropped there (by this program "
-			    "or any other) can be run, so exec rules no longer bound what runs", buf);
+		return warn(d, r,
+			    "exec from %s, which every process may write: anything dropped there "
+			    "(by this program "
+			    "or any other) can be run, so exec rules no longer bound what runs",
+			    buf);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct lb_rule *w = &p->rules[i];
-		if (w->cls == LB_CLASS_WRITE && w->origin == LB_ORIGIN_POLICY && grants(w, LB_CLASS_WRITE) &&
-		    (covers(w, r) || covers(r, w)))
-			return warn(d, r, "exec where the policy also grants write ('%s write %s', %s): the program can "
-				    "write a file there and run it, so exec rules no longer bound what runs",
+		if (w->cls == LB_CLASS_WRITE && w->origin == LB_ORIGIN_POLICY &&
+		    grants(w, LB_CLASS_WRITE) && (covers(w, r) || covers(r, w)))
+			return warn(d, r,
+				    "exec where the policy also grants write ('%s write %s', %s): "
+				    "the program can "
+				    "write a file there and run it, so exec rules no longer bound "
+				    "what runs",
 				    verdict_word(w->verdict), w->word, where(w, at, sizeof(at)));
 	}
 	return 0;
@@ -772,8 +861,9 @@ static int lint_env(const struct lb_policy *p, struct lb_diags *d)
 		kept |= p->env[i].kind == LB_ENV_KEEP;
 	}
 	if (kept && !cleared && p->n_srcs)
-		return lb_diag_add(d, LB_DIAG_WARNING, p->srcs[0], 0, 0,
-				   "'env keep' has no effect without 'env clear' (the environment is kept whole)");
+		return lb_diag_add(
+		    d, LB_DIAG_WARNING, p->srcs[0], 0, 0,
+		    "'env keep' has no effect without 'env clear' (the environment is kept whole)");
 	return 0;
 }
 

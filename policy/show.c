@@ -19,13 +19,12 @@ static const struct {
 	const char *classes;
 	const char *how;
 } enforcement[] = {
-	{ "read, write, exec, stat",
-	  "enforced by the litebox supervisor (seccomp user notification) on the "
-	  "resolved host path, with Landlock beneath it where the kernel has it" },
-	{ "connect, bind",
-	  "enforced by the litebox supervisor (connect, bind, sendto and sendmsg "
-	  "with an address)" },
-	{ "syscall", "enforced by the kernel filter, without a round trip" },
+    {"read, write, exec, stat",
+     "enforced by the litebox supervisor (seccomp user notification) on the "
+     "resolved host path, with Landlock beneath it where the kernel has it"},
+    {"connect, bind", "enforced by the litebox supervisor (connect, bind, sendto and sendmsg "
+		      "with an address)"},
+    {"syscall", "enforced by the kernel filter, without a round trip"},
 };
 
 static bool needs_quotes(const char *w)
@@ -60,7 +59,8 @@ static void put_rule(FILE *f, const struct lb_rule *r)
 	if (r->cls == LB_CLASS_HIDE)
 		fputs("hide ", f);
 	else
-		fprintf(f, "%s %s ", verdict_word(r->verdict), lb_class_name((enum lb_class)r->cls));
+		fprintf(f, "%s %s ", verdict_word(r->verdict),
+			lb_class_name((enum lb_class)r->cls));
 	put_word(f, r->word);
 	if (r->word2) {
 		fputc(' ', f);
@@ -72,7 +72,8 @@ static void put_rule(FILE *f, const struct lb_rule *r)
 }
 
 /* The largest unit that writes v exactly. */
-static void put_scaled(FILE *f, uint64_t v, const char *const *units, const uint64_t *mult, size_t n)
+static void put_scaled(FILE *f, uint64_t v, const char *const *units, const uint64_t *mult,
+		       size_t n)
 {
 	for (size_t i = n; i-- > 0;) {
 		if (v % mult[i] == 0) {
@@ -84,10 +85,10 @@ static void put_scaled(FILE *f, uint64_t v, const char *const *units, const uint
 
 static void put_limits(FILE *f, const struct lb_limits *l)
 {
-	static const char *const tu[] = { "ms", "s", "m", "h" };
-	static const uint64_t tm[] = { 1, 1000, 60000, 3600000 };
-	static const char *const su[] = { "", "K", "M", "G", "T" };
-	static const uint64_t sm[] = { 1, 1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40 };
+	static const char *const tu[] = {"ms", "s", "m", "h"};
+	static const uint64_t tm[] = {1, 1000, 60000, 3600000};
+	static const char *const su[] = {"", "K", "M", "G", "T"};
+	static const uint64_t sm[] = {1, 1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40};
 	if (l->time_ms) {
 		fputs("limit time ", f);
 		put_scaled(f, l->time_ms, tu, tm, LB_ARRAY_SIZE(tu));
@@ -128,7 +129,10 @@ static void put_settings(FILE *f, const struct lb_policy *p)
 	put_limits(f, &p->limits);
 	for (size_t i = 0; i < p->n_env; i++) {
 		const struct lb_env_op *e = &p->env[i];
-		fputs(e->kind == LB_ENV_CLEAR ? "env clear" : e->kind == LB_ENV_KEEP ? "env keep " : "env set ", f);
+		fputs(e->kind == LB_ENV_CLEAR  ? "env clear"
+		      : e->kind == LB_ENV_KEEP ? "env keep "
+					       : "env set ",
+		      f);
 		if (e->arg)
 			put_word(f, e->arg);
 		fputc('\n', f);
@@ -155,8 +159,8 @@ static void wrap_word(struct wrap *w, const char *s)
 
 static void put_dangerous(FILE *f, const struct lb_policy *p)
 {
-	static const char *const conditional[] = { "clone", "clone3", "unshare", "ioctl", "seccomp" };
-	struct wrap w = { f, 1 };
+	static const char *const conditional[] = {"clone", "clone3", "unshare", "ioctl", "seccomp"};
+	struct wrap w = {f, 1};
 	fputs("# refused with EPERM, before litebox sees them (the dangerous set):\n#", f);
 	for (const char *const *d = lb_dangerous_syscalls; *d; d++) {
 		bool cond = false;
@@ -167,7 +171,8 @@ static void put_dangerous(FILE *f, const struct lb_policy *p)
 	}
 	fputs("\n# refused by their arguments: clone and unshare with namespace flags, clone3\n"
 	      "#   (ENOSYS, so that the C library falls back to clone), ioctl TIOCSTI and\n"
-	      "#   TIOCLINUX, seccomp with the new-listener flag (each unless allowed by name)\n", f);
+	      "#   TIOCLINUX, seccomp with the new-listener flag (each unless allowed by name)\n",
+	      f);
 	bool any = false;
 	for (const char *const *d = lb_dangerous_syscalls; *d; d++) {
 		if (!lb_policy_allows_dangerous(p, *d))
@@ -195,11 +200,13 @@ static void put_kernel(FILE *f, const struct lb_policy *p)
 		if (rules[i].verdict == LB_VERDICT_DENY)
 			fprintf(f, "# %s: refused with EPERM (policy rule)\n", rules[i].name);
 		else if (rules[i].verdict == LB_VERDICT_AUDIT)
-			fprintf(f, "# %s: sent to litebox to be recorded, then runs (policy rule)\n", rules[i].name);
+			fprintf(f,
+				"# %s: sent to litebox to be recorded, then runs (policy rule)\n",
+				rules[i].name);
 	}
 	fputs("\n# ---- enforcement by class ----\n", f);
 	for (size_t i = 0; i < LB_ARRAY_SIZE(enforcement); i++) {
-		struct wrap w = { f, 1 };
+		struct wrap w = {f, 1};
 		char word[256];
 		fprintf(f, "# %s:", enforcement[i].classes);
 		w.col = strlen(enforcement[i].classes) + 3;
@@ -221,12 +228,16 @@ static void put_implicit(FILE *f, const struct lb_policy *p)
 		if (r->origin != LB_ORIGIN_IMPLICIT)
 			continue;
 		if (!any)
-			fputs("\n# ---- implicit grants (set implicit-grants off removes them) ----\n", f);
+			fputs("\n# ---- implicit grants (set implicit-grants off removes them) "
+			      "----\n",
+			      f);
 		any = true;
 		fprintf(f, "# allow %s %s\n", lb_class_name((enum lb_class)r->cls), r->word);
 	}
 	if (p->implicit)
-		fputs("# and the program's own file, its ELF interpreter and libraries (found when it runs)\n", f);
+		fputs("# and the program's own file, its ELF interpreter and libraries (found when "
+		      "it runs)\n",
+		      f);
 }
 
 char *lb_policy_show(const struct lb_policy *p)

@@ -45,14 +45,18 @@ static int add_rule(scmp_filter_ctx ctx, const struct lb_filter_rule *r)
 		const struct lb_filter_cond *c = &r->conds[i];
 		switch (c->op) {
 		case LB_CMP_MASKED_EQ:
-			cmp[i] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_MASKED_EQ,
-							.datum_a = c->mask, .datum_b = c->value };
+			cmp[i] = (struct scmp_arg_cmp){.arg = c->arg,
+						       .op = SCMP_CMP_MASKED_EQ,
+						       .datum_a = c->mask,
+						       .datum_b = c->value};
 			break;
 		case LB_CMP_NE:
-			cmp[i] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_NE, .datum_a = c->value };
+			cmp[i] = (struct scmp_arg_cmp){
+			    .arg = c->arg, .op = SCMP_CMP_NE, .datum_a = c->value};
 			break;
 		case LB_CMP_GE:
-			cmp[i] = (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value };
+			cmp[i] = (struct scmp_arg_cmp){
+			    .arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value};
 			break;
 		default:
 			return -EINVAL;

@@ -59,7 +59,8 @@ struct worker_trap {
 
 static int sc_install(const struct lb_prepared *prep)
 {
-	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	unsigned long flags =
+	    SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prep->prog);
 	if (fd < 0 && errno == EINVAL) {
 		/* Before 5.19: signals may restart a notified call (documented in
@@ -113,7 +114,7 @@ static int receive(struct lb_platform *p, struct seccomp_notif *req)
 		 * once, every time: POLLHUP tells, and the worker leaves
 		 * instead of spinning. EINTR: stop, or a stray signal. */
 		if (errno == ENOENT) {
-			struct pollfd pfd = { .fd = p->listener, .events = POLLIN };
+			struct pollfd pfd = {.fd = p->listener, .events = POLLIN};
 			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
 				return 0;
 			continue;
@@ -164,12 +165,12 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&p->lock);
 		}
 
-		struct worker_trap wt = { .p = p, .pidfd = -1 };
+		struct worker_trap wt = {.p = p, .pidfd = -1};
 		struct lb_trap trap = {
-			.id = req.id,
-			.pid = (pid_t)req.pid,
-			.nr = req.data.nr,
-			.priv = &wt,
+		    .id = req.id,
+		    .pid = (pid_t)req.pid,
+		    .nr = req.data.nr,
+		    .priv = &wt,
 		};
 		memcpy(trap.args, req.data.args, sizeof(trap.args));
 		p->handler(p->ctx, &trap);
@@ -191,7 +192,7 @@ static int sc_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_
 {
 	p->handler = handler;
 	p->ctx = ctx;
-	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART */
+	struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(LB_STOP_SIGNAL, &sa, NULL) < 0)
 		return -errno;
@@ -253,8 +254,8 @@ static int sc_still_valid(struct lb_trap *t)
 
 static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	struct iovec local = {.iov_base = buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (n < 0)
 		return errno == ESRCH ? -ESRCH : -EFAULT;
@@ -303,8 +304,8 @@ static int sc_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
 
 static int sc_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_t len)
 {
-	struct iovec local = { .iov_base = (void *)buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
 	int rc = sc_still_valid(t);
 	if (rc < 0)
 		return rc;
@@ -347,11 +348,11 @@ static int sc_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, i
 
 	if (kind == LB_REPLY_FD) {
 		struct seccomp_notif_addfd addfd = {
-			.id = t->id,
-			.flags = SECCOMP_ADDFD_FLAG_SEND,
-			.srcfd = (uint32_t)fd,
-			.newfd = 0,
-			.newfd_flags = cloexec ? O_CLOEXEC : 0,
+		    .id = t->id,
+		    .flags = SECCOMP_ADDFD_FLAG_SEND,
+		    .srcfd = (uint32_t)fd,
+		    .newfd = 0,
+		    .newfd_flags = cloexec ? O_CLOEXEC : 0,
 		};
 		/* Installs the fd at the lowest free number and answers with it,
 		 * in one step: the target never sees a half state. */
@@ -363,7 +364,7 @@ static int sc_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, i
 		kind = LB_REPLY_ERROR;
 		value = -errno;
 	}
-	struct seccomp_notif_resp resp = { .id = t->id };
+	struct seccomp_notif_resp resp = {.id = t->id};
 	switch (kind) {
 	case LB_REPLY_VALUE:
 		resp.val = value;
@@ -388,18 +389,18 @@ static int sc_prepare(const struct lb_filter_plan *plan, struct lb_prepared **ou
 }
 
 const struct lb_platform_ops lb_platform_seccomp = {
-	.name = "seccomp",
-	.prepare = sc_prepare,
-	.free_prepared = lb_seccomp_free_prepared,
-	.install = sc_install,
-	.attach = sc_attach,
-	.serve = sc_serve,
-	.stop = sc_stop,
-	.destroy = sc_destroy,
-	.read_mem = sc_read_mem,
-	.read_str = sc_read_str,
-	.write_mem = sc_write_mem,
-	.get_fd = sc_get_fd,
-	.still_valid = sc_still_valid,
-	.reply = sc_reply,
+    .name = "seccomp",
+    .prepare = sc_prepare,
+    .free_prepared = lb_seccomp_free_prepared,
+    .install = sc_install,
+    .attach = sc_attach,
+    .serve = sc_serve,
+    .stop = sc_stop,
+    .destroy = sc_destroy,
+    .read_mem = sc_read_mem,
+    .read_str = sc_read_str,
+    .write_mem = sc_write_mem,
+    .get_fd = sc_get_fd,
+    .still_valid = sc_still_valid,
+    .reply = sc_reply,
 };

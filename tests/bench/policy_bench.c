@@ -21,8 +21,8 @@ static char *make_policy(int n_rules)
 	size_t cap = (size_t)n_rules * 96 + 256, len = 0;
 	char *t = malloc(cap);
 	len += (size_t)snprintf(t + len, cap - len, "version 1\n");
-	static const char *const verbs[] = { "allow read", "allow write", "deny read", "allow exec",
-					     "allow stat" };
+	static const char *const verbs[] = {"allow read", "allow write", "deny read", "allow exec",
+					    "allow stat"};
 	for (int i = 0; i < n_rules; i++) {
 		const char *v = verbs[i % 5];
 		switch (i % 4) {
@@ -30,13 +30,16 @@ static char *make_policy(int n_rules)
 			len += (size_t)snprintf(t + len, cap - len, "%s /srv/project%d/**\n", v, i);
 			break;
 		case 1:
-			len += (size_t)snprintf(t + len, cap - len, "%s /opt/tool%d/lib/*.so\n", v, i);
+			len +=
+			    (size_t)snprintf(t + len, cap - len, "%s /opt/tool%d/lib/*.so\n", v, i);
 			break;
 		case 2:
-			len += (size_t)snprintf(t + len, cap - len, "%s /home/u%d/**/cache/*\n", v, i % 97);
+			len += (size_t)snprintf(t + len, cap - len, "%s /home/u%d/**/cache/*\n", v,
+						i % 97);
 			break;
 		default:
-			len += (size_t)snprintf(t + len, cap - len, "%s /data/set%d/file%d.csv\n", v, i % 50, i);
+			len += (size_t)snprintf(t + len, cap - len, "%s /data/set%d/file%d.csv\n",
+						v, i % 50, i);
 		}
 	}
 	len += (size_t)snprintf(t + len, cap - len, "hide /home/u1/.ssh\n");
@@ -49,11 +52,11 @@ int main(int argc, char **argv)
 	long n_queries = argc > 2 ? atol(argv[2]) : 1000000;
 	char *text = make_policy(n_rules);
 	struct lb_policy_inputs in = {
-		.source = "bench.policy",
-		.text = text,
-		.vars = { .cwd = "/work", .home = "/home/u1", .tmpdir = "/tmp" },
+	    .source = "bench.policy",
+	    .text = text,
+	    .vars = {.cwd = "/work", .home = "/home/u1", .tmpdir = "/tmp"},
 	};
-	struct lb_diags diags = { 0 };
+	struct lb_diags diags = {0};
 	struct lb_policy *p = NULL;
 	double t0 = now_s();
 	int rc = lb_policy_load(&in, &p, &diags);
@@ -63,10 +66,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static const char *const paths[] = {
-		"/srv/project400/src/main.c",    "/opt/tool401/lib/libx.so", "/home/u5/a/b/cache/x",
-		"/data/set3/file403.csv",        "/usr/lib/x86_64-linux-gnu/libc.so.6",
-		"/home/u1/.ssh/id_rsa",          "/srv/project4996/deep/er/path/file.txt",
-		"/nowhere/at/all",
+	    "/srv/project400/src/main.c",
+	    "/opt/tool401/lib/libx.so",
+	    "/home/u5/a/b/cache/x",
+	    "/data/set3/file403.csv",
+	    "/usr/lib/x86_64-linux-gnu/libc.so.6",
+	    "/home/u1/.ssh/id_rsa",
+	    "/srv/project4996/deep/er/path/file.txt",
+	    "/nowhere/at/all",
 	};
 	const size_t np = sizeof(paths) / sizeof(paths[0]);
 	unsigned long allowed = 0;

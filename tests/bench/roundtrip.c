@@ -88,11 +88,8 @@ int main(int argc, char **argv)
 		void (*op)(void);
 		long scale; /* fewer iterations for slow ops */
 	} ops[] = {
-		{ "getppid", op_getppid, 10 },
-		{ "umask", op_umask, 1 },
-		{ "fstat", op_fstat, 1 },
-		{ "stat_path", op_stat_path, 1 },
-		{ "open_close", op_open, 1 },
+	    {"getppid", op_getppid, 10},    {"umask", op_umask, 1},	{"fstat", op_fstat, 1},
+	    {"stat_path", op_stat_path, 1}, {"open_close", op_open, 1},
 	};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		printf("%-12s %10.1f ns\n", ops[i].name, measure(ops[i].op, n * ops[i].scale));

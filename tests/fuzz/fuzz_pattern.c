@@ -27,7 +27,8 @@ static char *next_line(const uint8_t **data, size_t *size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *ta = next_line(&data, &size), *tb = next_line(&data, &size), *path = next_line(&data, &size);
+	char *ta = next_line(&data, &size), *tb = next_line(&data, &size),
+	     *path = next_line(&data, &size);
 	struct lb_pattern *a = NULL, *b = NULL;
 	struct lb_pattern_error err;
 	int ra = lb_pattern_compile(ta, &a, &err);
@@ -35,11 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ra == 0) {
 		(void)lb_pattern_prefix(a);
 		(void)lb_pattern_is_literal(a);
-		if (path[0] == '/' && !strstr(path, "//") && !strstr(path, "/./") && !strstr(path, "/../"))
+		if (path[0] == '/' && !strstr(path, "//") && !strstr(path, "/./") &&
+		    !strstr(path, "/../"))
 			(void)lb_pattern_match(a, path);
 	}
-	if (ra == 0 && rb == 0 && lb_pattern_covers(a, b) && path[0] == '/' && lb_pattern_match(b, path) &&
-	    !lb_pattern_match(a, path))
+	if (ra == 0 && rb == 0 && lb_pattern_covers(a, b) && path[0] == '/' &&
+	    lb_pattern_match(b, path) && !lb_pattern_match(a, path))
 		abort(); /* covers() claimed more than it may */
 	lb_pattern_free(a);
 	lb_pattern_free(b);

@@ -11,13 +11,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const struct lb_policy_vars vars = { .cwd = "/work", .home = "/home/u", .tmpdir = "/tmp" };
+static const struct lb_policy_vars vars = {.cwd = "/work", .home = "/home/u", .tmpdir = "/tmp"};
 
 static struct lb_policy *load(const char *text, int *rc)
 {
-	struct lb_policy_inputs in = { .source = "fuzz.policy", .text = text, .vars = vars, .lint = true };
+	struct lb_policy_inputs in = {
+	    .source = "fuzz.policy", .text = text, .vars = vars, .lint = true};
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	*rc = lb_policy_load(&in, &p, &d);
 	if ((*rc == 0) != (p != NULL) || (*rc == -EINVAL && d.n_errors == 0))
 		abort();
@@ -30,15 +31,17 @@ static struct lb_policy *load(const char *text, int *rc)
 
 static void query(const struct lb_policy *p)
 {
-	static const char *const paths[] = { "/", "/etc/passwd", "/home/u/.ssh/id", "/work/a b", "/tmp/x/y" };
+	static const char *const paths[] = {"/", "/etc/passwd", "/home/u/.ssh/id", "/work/a b",
+					    "/tmp/x/y"};
 	struct lb_decision dec;
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		for (int c = LB_CLASS_READ; c <= LB_CLASS_STAT; c++)
 			lb_policy_judge_path(p, (enum lb_class)c, paths[i], &dec);
-	struct lb_sockaddr_obj a = { .kind = LB_ADDR_TCP, .is_v4 = true, .ip = { 127, 0, 0, 1 }, .port = 80 };
+	struct lb_sockaddr_obj a = {
+	    .kind = LB_ADDR_TCP, .is_v4 = true, .ip = {127, 0, 0, 1}, .port = 80};
 	lb_policy_judge_addr(p, LB_CLASS_CONNECT, &a, &dec);
 	(void)lb_policy_hides_below(p, "/home");
-	char *envp[] = { "A=1", "PATH=/bin", NULL };
+	char *envp[] = {"A=1", "PATH=/bin", NULL};
 	lb_env_free(lb_policy_build_env(p, envp));
 }
 

@@ -30,7 +30,11 @@ static bool valid_json_string(const char *s)
 			p++;
 			continue;
 		}
-		int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		int n = *p < 0x80	      ? 1
+			: (*p & 0xe0) == 0xc0 ? 2
+			: (*p & 0xf0) == 0xe0 ? 3
+			: (*p & 0xf8) == 0xf0 ? 4
+					      : 0;
 		if (!n)
 			return false;
 		for (int i = 1; i < n; i++)
@@ -47,23 +51,26 @@ struct row {
 	const char *want;
 };
 
-#define R(s, w) { s, sizeof(s) - 1, w }
+#define R(s, w)                                                                                    \
+	{                                                                                          \
+		s, sizeof(s) - 1, w                                                                \
+	}
 static const struct row rows[] = {
-	R("/plain/path", "\"/plain/path\""),
-	R("a\"quote", "\"a\\\"quote\""),
-	R("back\\slash", "\"back\\\\slash\""),
-	R("new\nline", "\"new\\u000aline\""),
-	R("tab\there", "\"tab\\u0009here\""),
-	R("nul\0byte", "\"nul\\u0000byte\""),
-	R("del\x7f", "\"del\\u007f\""),
-	R("caf\xc3\xa9", "\"caf\xc3\xa9\""),
-	R("\xe6\x97\xa5\xe6\x9c\xac", "\"\xe6\x97\xa5\xe6\x9c\xac\""),
-	R("bad\xff", "\"bad\\ufffd\""),
-	R("trunc\xe6\x97", "\"trunc\\ufffd\\ufffd\""),
-	R("overlong\xc0\xaf", "\"overlong\\ufffd\\ufffd\""),
-	R("surrogate\xed\xa0\x80", "\"surrogate\\ufffd\\ufffd\\ufffd\""),
-	R("emoji\xf0\x9f\x98\x80", "\"emoji\xf0\x9f\x98\x80\""),
-	R("", "\"\""),
+    R("/plain/path", "\"/plain/path\""),
+    R("a\"quote", "\"a\\\"quote\""),
+    R("back\\slash", "\"back\\\\slash\""),
+    R("new\nline", "\"new\\u000aline\""),
+    R("tab\there", "\"tab\\u0009here\""),
+    R("nul\0byte", "\"nul\\u0000byte\""),
+    R("del\x7f", "\"del\\u007f\""),
+    R("caf\xc3\xa9", "\"caf\xc3\xa9\""),
+    R("\xe6\x97\xa5\xe6\x9c\xac", "\"\xe6\x97\xa5\xe6\x9c\xac\""),
+    R("bad\xff", "\"bad\\ufffd\""),
+    R("trunc\xe6\x97", "\"trunc\\ufffd\\ufffd\""),
+    R("overlong\xc0\xaf", "\"overlong\\ufffd\\ufffd\""),
+    R("surrogate\xed\xa0\x80", "\"surrogate\\ufffd\\ufffd\\ufffd\""),
+    R("emoji\xf0\x9f\x98\x80", "\"emoji\xf0\x9f\x98\x80\""),
+    R("", "\"\""),
 };
 
 Test(audit, escaping_table)
@@ -81,7 +88,7 @@ Test(audit, every_byte_value_gives_valid_json)
 {
 	for (int a = 0; a < 256; a++) {
 		for (int b = 0; b < 256; b += 7) {
-			char in[3] = { (char)a, (char)b, 'x' };
+			char in[3] = {(char)a, (char)b, 'x'};
 			char buf[64];
 			lb_json_escape(in, sizeof(in), buf, sizeof(buf));
 			cr_assert(valid_json_string(buf), "bytes %02x %02x: %s", a, b, buf);

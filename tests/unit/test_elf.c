@@ -44,10 +44,10 @@ static void remove_tmp(void)
 TestSuite(elf, .init = make_tmp, .fini = remove_tmp);
 
 /* A skipped test does not reach .fini: clean up first. */
-#define skip_test(reason)          \
-	do {                       \
-		remove_tmp();      \
-		cr_skip_test(reason); \
+#define skip_test(reason)                                                                          \
+	do {                                                                                       \
+		remove_tmp();                                                                      \
+		cr_skip_test(reason);                                                              \
 	} while (0)
 
 /* tmp/name, in a static buffer per call site's use */
@@ -96,7 +96,7 @@ struct result {
 
 static struct result inspect_path(const char *program, const char *path_env)
 {
-	struct result r = { .problem = LB_EXEC_OK };
+	struct result r = {.problem = LB_EXEC_OK};
 	r.rc = lb_program_inspect(program, path_env, &r.p, &r.problem, r.detail, sizeof(r.detail));
 	return r;
 }
@@ -109,7 +109,8 @@ static struct result inspect(const char *program)
 static void expect_problem(const struct result *r, enum lb_exec_problem problem, const char *needle)
 {
 	cr_assert_lt(r->rc, 0, "expected failure, got %d", r->rc);
-	cr_assert_eq(r->problem, problem, "problem %d, expected %d (%s)", r->problem, problem, r->detail);
+	cr_assert_eq(r->problem, problem, "problem %d, expected %d (%s)", r->problem, problem,
+		     r->detail);
 	cr_assert(strstr(r->detail, needle), "detail '%s' lacks '%s'", r->detail, needle);
 }
 
@@ -160,7 +161,8 @@ static bool compile(const char *src_name, const char *src, const char *out, cons
 	const char *src_path = write_file(src_name, src, strlen(src), 0644);
 	char cmd[3 * PATH_MAX];
 	/* flags after the source: they may name libraries (--as-needed) */
-	snprintf(cmd, sizeof(cmd), "cc -o '%s' '%s' %s >/dev/null 2>&1", tmp_path(out), src_path, flags);
+	snprintf(cmd, sizeof(cmd), "cc -o '%s' '%s' %s >/dev/null 2>&1", tmp_path(out), src_path,
+		 flags);
 	return system(cmd) == 0;
 }
 
@@ -197,7 +199,8 @@ Test(elf, bin_ls_closure_is_complete_and_without_duplicates)
 	cr_assert_eq(access(libc, F_OK), 0, "%s", libc);
 	for (size_t i = 0; i < r.p->n_libs; i++) {
 		for (size_t j = i + 1; j < r.p->n_libs; j++)
-			cr_assert_str_neq(r.p->libs[i].name, r.p->libs[j].name, "duplicate %s", r.p->libs[i].name);
+			cr_assert_str_neq(r.p->libs[i].name, r.p->libs[j].name, "duplicate %s",
+					  r.p->libs[i].name);
 		if (r.p->libs[i].resolved)
 			cr_assert_eq(access(r.p->libs[i].resolved, F_OK), 0);
 	}
@@ -221,9 +224,11 @@ Test(elf, runpath_origin_is_expanded)
 	char lib_flags[PATH_MAX + 64];
 	cr_assert_eq(mkdir(tmp_path("bin"), 0755), 0);
 	cr_assert_eq(mkdir(tmp_path("lib"), 0755), 0);
-	if (!compile("f.c", "int f(void) { return 1; }\n", "lib/libf.so.1", "-shared -fPIC -Wl,-soname,libf.so.1"))
+	if (!compile("f.c", "int f(void) { return 1; }\n", "lib/libf.so.1",
+		     "-shared -fPIC -Wl,-soname,libf.so.1"))
 		skip_test("cc cannot build a shared library");
-	snprintf(lib_flags, sizeof(lib_flags), "'%s' -Wl,-rpath,'$ORIGIN/../lib'", tmp_path("lib/libf.so.1"));
+	snprintf(lib_flags, sizeof(lib_flags), "'%s' -Wl,-rpath,'$ORIGIN/../lib'",
+		 tmp_path("lib/libf.so.1"));
 	if (!compile("m.c", "int f(void);\nint main(void) { return f(); }\n", "bin/m", lib_flags))
 		skip_test("cc cannot link against a shared library");
 	struct result r = inspect(tmp_path("bin/m"));
@@ -278,7 +283,7 @@ Test(elf, truncated_copies_of_bin_sh_are_corrupt)
 {
 	size_t len = 0;
 	unsigned char *sh = read_all("/bin/sh", &len);
-	const size_t sizes[] = { 10, 64, 100 };
+	const size_t sizes[] = {10, 64, 100};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "trunc%zu", sizes[i]);

@@ -21,55 +21,60 @@
 #endif
 
 static const struct lb_policy_vars vars = {
-	.cwd = "/work/proj", .home = "/home/u", .tmpdir = "/tmp", .exe = "/usr/bin/prog", .exe_dir = "/usr/bin",
+    .cwd = "/work/proj",
+    .home = "/home/u",
+    .tmpdir = "/tmp",
+    .exe = "/usr/bin/prog",
+    .exe_dir = "/usr/bin",
 };
 
 static int load_text(const char *text, bool lint, struct lb_policy **p, struct lb_diags *d)
 {
-	struct lb_policy_inputs in = { .source = "t.policy", .text = text, .vars = vars, .lint = lint };
+	struct lb_policy_inputs in = {
+	    .source = "t.policy", .text = text, .vars = vars, .lint = lint};
 	return lb_policy_load(&in, p, d);
 }
 
 static struct lb_policy *must_load(const char *text)
 {
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	int rc = load_text(text, false, &p, &d);
-	cr_assert_eq(rc, 0, "load failed: %s at %u:%u", d.n ? d.items[0].message : "(no diagnostic)",
-		     d.n ? d.items[0].line : 0, d.n ? d.items[0].col : 0);
+	cr_assert_eq(rc, 0, "load failed: %s at %u:%u",
+		     d.n ? d.items[0].message : "(no diagnostic)", d.n ? d.items[0].line : 0,
+		     d.n ? d.items[0].col : 0);
 	lb_diags_free(&d);
 	return p;
 }
 
 /* ---- decisions ------------------------------------------------------------------------ */
 
-static const char fixture[] =
-	"version 1\n"                                   /* 1 */
-	"# a comment; blank line next\n"                /* 2 */
-	"\n"                                            /* 3 */
-	"allow read /usr/** /etc/**\n"                  /* 4 */
-	"deny  read /etc/shadow   # not this\n"         /* 5 */
-	"audit read /etc/passwd\n"                      /* 6 */
-	"allow write $CWD/**\n"                         /* 7 */
-	"deny  write ${CWD}/.git/**\n"                  /* 8 */
-	"hide $HOME/.ssh\n"                             /* 9 */
-	"allow read $HOME/**\n"                         /* 10 */
-	"allow exec /usr/bin/*\n"                       /* 11 */
-	"allow stat /\n"                                /* 12 */
-	"allow read /etc/hosts\n"                       /* 13 */
-	"allow connect tcp 127.0.0.1:5432 \\\n"         /* 14 */
-	"      unix /run/postgresql/.s.PGSQL.5432\n"    /* 15 */
-	"allow bind tcp localhost:8000-8099\n"          /* 16 */
-	"deny connect tcp 127.0.0.1:6666\n"             /* 17 */
-	"allow connect tcp 127.0.0.0/8:6000-6999\n"     /* 18 */
-	"deny syscall personality\n"                    /* 19 */
-	"allow syscall ptrace\n"                        /* 20 */
-	"audit syscall getpid\n"                        /* 21 */
-	"allow syscall bpf\n"                           /* 22 */
-	"deny syscall bpf\n"                            /* 23 */
-	"allow read \"/data/with space/**\"\n"          /* 24 */
-	"deny read /data/with*/secret\n"                /* 25 */
-	"hide \"/data/with space/hidden\"\n";               /* 26 */
+static const char fixture[] = "version 1\n"				   /* 1 */
+			      "# a comment; blank line next\n"		   /* 2 */
+			      "\n"					   /* 3 */
+			      "allow read /usr/** /etc/**\n"		   /* 4 */
+			      "deny  read /etc/shadow   # not this\n"	   /* 5 */
+			      "audit read /etc/passwd\n"		   /* 6 */
+			      "allow write $CWD/**\n"			   /* 7 */
+			      "deny  write ${CWD}/.git/**\n"		   /* 8 */
+			      "hide $HOME/.ssh\n"			   /* 9 */
+			      "allow read $HOME/**\n"			   /* 10 */
+			      "allow exec /usr/bin/*\n"			   /* 11 */
+			      "allow stat /\n"				   /* 12 */
+			      "allow read /etc/hosts\n"			   /* 13 */
+			      "allow connect tcp 127.0.0.1:5432 \\\n"	   /* 14 */
+			      "      unix /run/postgresql/.s.PGSQL.5432\n" /* 15 */
+			      "allow bind tcp localhost:8000-8099\n"	   /* 16 */
+			      "deny connect tcp 127.0.0.1:6666\n"	   /* 17 */
+			      "allow connect tcp 127.0.0.0/8:6000-6999\n"  /* 18 */
+			      "deny syscall personality\n"		   /* 19 */
+			      "allow syscall ptrace\n"			   /* 20 */
+			      "audit syscall getpid\n"			   /* 21 */
+			      "allow syscall bpf\n"			   /* 22 */
+			      "deny syscall bpf\n"			   /* 23 */
+			      "allow read \"/data/with space/**\"\n"	   /* 24 */
+			      "deny read /data/with*/secret\n"		   /* 25 */
+			      "hide \"/data/with space/hidden\"\n";	   /* 26 */
 
 struct path_row {
 	enum lb_class cls;
@@ -83,40 +88,40 @@ struct path_row {
 #define DEF LB_ORIGIN_DEFAULT
 #define IMP LB_ORIGIN_IMPLICIT
 static const struct path_row path_rows[] = {
-	{ LB_CLASS_READ, "/usr/lib/libc.so.6", LB_VERDICT_ALLOW, P, 4 },
-	{ LB_CLASS_READ, "/usr", LB_VERDICT_ALLOW, P, 4 },
-	{ LB_CLASS_READ, "/etc/shadow", LB_VERDICT_DENY, P, 5 },
-	{ LB_CLASS_STAT, "/etc/shadow", LB_VERDICT_ALLOW, P, 4 }, /* deny read keeps content only */
-	{ LB_CLASS_READ, "/etc/passwd", LB_VERDICT_AUDIT, P, 6 }, /* audit + allow: audit */
-	{ LB_CLASS_READ, "/etc/hosts", LB_VERDICT_ALLOW, P, 4 },  /* first allow */
-	{ LB_CLASS_WRITE, "/work/proj/a.o", LB_VERDICT_ALLOW, P, 7 },
-	{ LB_CLASS_WRITE, "/work/proj/.git/config", LB_VERDICT_DENY, P, 8 },
-	{ LB_CLASS_WRITE, "/work/proj/.git", LB_VERDICT_DENY, P, 8 }, /* dir/ ** matches dir */
-	{ LB_CLASS_WRITE, "/work/proj2/x", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_READ, "/work/proj/a.c", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_READ, "/home/u/.ssh/id_rsa", LB_VERDICT_HIDE, P, 9 },
-	{ LB_CLASS_STAT, "/home/u/.ssh", LB_VERDICT_HIDE, P, 9 },
-	{ LB_CLASS_EXEC, "/home/u/.ssh/x", LB_VERDICT_HIDE, P, 9 },
-	{ LB_CLASS_WRITE, "/home/u/.ssh/known_hosts", LB_VERDICT_HIDE, P, 9 },
-	{ LB_CLASS_READ, "/home/u/.sshx", LB_VERDICT_ALLOW, P, 10 },
-	{ LB_CLASS_READ, "/home/u/notes.txt", LB_VERDICT_ALLOW, P, 10 },
-	{ LB_CLASS_EXEC, "/usr/bin/cc", LB_VERDICT_ALLOW, P, 11 },
-	{ LB_CLASS_EXEC, "/usr/bin/sub/cc", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_EXEC, "/usr/lib/x", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_STAT, "/", LB_VERDICT_ALLOW, P, 12 },
-	{ LB_CLASS_READ, "/", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_STAT, "/usr/include", LB_VERDICT_ALLOW, P, 4 }, /* read implies stat */
-	{ LB_CLASS_READ, "/opt/x", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_WRITE, "/usr/x", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_READ, "relative", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_CONNECT, "/usr/x", LB_VERDICT_DENY, DEF, 0 },
-	{ LB_CLASS_READ, "/data/with space/a", LB_VERDICT_ALLOW, P, 24 },
-	{ LB_CLASS_READ, "/data/with space/secret", LB_VERDICT_DENY, P, 25 },
-	{ LB_CLASS_READ, "/data/with space/hidden/x", LB_VERDICT_HIDE, P, 26 },
-	{ LB_CLASS_READ, "/proc/self/status", LB_VERDICT_ALLOW, IMP, 0 },
-	{ LB_CLASS_WRITE, "/dev/null", LB_VERDICT_ALLOW, IMP, 0 },
-	{ LB_CLASS_STAT, "/dev/urandom", LB_VERDICT_ALLOW, IMP, 0 },
-	{ LB_CLASS_EXEC, "/dev/null", LB_VERDICT_DENY, DEF, 0 },
+    {LB_CLASS_READ, "/usr/lib/libc.so.6", LB_VERDICT_ALLOW, P, 4},
+    {LB_CLASS_READ, "/usr", LB_VERDICT_ALLOW, P, 4},
+    {LB_CLASS_READ, "/etc/shadow", LB_VERDICT_DENY, P, 5},
+    {LB_CLASS_STAT, "/etc/shadow", LB_VERDICT_ALLOW, P, 4}, /* deny read keeps content only */
+    {LB_CLASS_READ, "/etc/passwd", LB_VERDICT_AUDIT, P, 6}, /* audit + allow: audit */
+    {LB_CLASS_READ, "/etc/hosts", LB_VERDICT_ALLOW, P, 4},  /* first allow */
+    {LB_CLASS_WRITE, "/work/proj/a.o", LB_VERDICT_ALLOW, P, 7},
+    {LB_CLASS_WRITE, "/work/proj/.git/config", LB_VERDICT_DENY, P, 8},
+    {LB_CLASS_WRITE, "/work/proj/.git", LB_VERDICT_DENY, P, 8}, /* dir/ ** matches dir */
+    {LB_CLASS_WRITE, "/work/proj2/x", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_READ, "/work/proj/a.c", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_READ, "/home/u/.ssh/id_rsa", LB_VERDICT_HIDE, P, 9},
+    {LB_CLASS_STAT, "/home/u/.ssh", LB_VERDICT_HIDE, P, 9},
+    {LB_CLASS_EXEC, "/home/u/.ssh/x", LB_VERDICT_HIDE, P, 9},
+    {LB_CLASS_WRITE, "/home/u/.ssh/known_hosts", LB_VERDICT_HIDE, P, 9},
+    {LB_CLASS_READ, "/home/u/.sshx", LB_VERDICT_ALLOW, P, 10},
+    {LB_CLASS_READ, "/home/u/notes.txt", LB_VERDICT_ALLOW, P, 10},
+    {LB_CLASS_EXEC, "/usr/bin/cc", LB_VERDICT_ALLOW, P, 11},
+    {LB_CLASS_EXEC, "/usr/bin/sub/cc", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_EXEC, "/usr/lib/x", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_STAT, "/", LB_VERDICT_ALLOW, P, 12},
+    {LB_CLASS_READ, "/", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_STAT, "/usr/include", LB_VERDICT_ALLOW, P, 4}, /* read implies stat */
+    {LB_CLASS_READ, "/opt/x", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_WRITE, "/usr/x", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_READ, "relative", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_CONNECT, "/usr/x", LB_VERDICT_DENY, DEF, 0},
+    {LB_CLASS_READ, "/data/with space/a", LB_VERDICT_ALLOW, P, 24},
+    {LB_CLASS_READ, "/data/with space/secret", LB_VERDICT_DENY, P, 25},
+    {LB_CLASS_READ, "/data/with space/hidden/x", LB_VERDICT_HIDE, P, 26},
+    {LB_CLASS_READ, "/proc/self/status", LB_VERDICT_ALLOW, IMP, 0},
+    {LB_CLASS_WRITE, "/dev/null", LB_VERDICT_ALLOW, IMP, 0},
+    {LB_CLASS_STAT, "/dev/urandom", LB_VERDICT_ALLOW, IMP, 0},
+    {LB_CLASS_EXEC, "/dev/null", LB_VERDICT_DENY, DEF, 0},
 };
 
 Test(policy, path_decisions)
@@ -154,16 +159,16 @@ struct addr_row {
 };
 
 static const struct addr_row addr_rows[] = {
-	{ LB_CLASS_CONNECT, LB_ADDR_TCP, "127.0.0.1", 5432, LB_VERDICT_ALLOW, 14 },
-	{ LB_CLASS_CONNECT, LB_ADDR_UDP, "127.0.0.1", 5432, LB_VERDICT_DENY, 0 },
-	{ LB_CLASS_CONNECT, LB_ADDR_UNIX_PATH, "/run/postgresql/.s.PGSQL.5432", 0, LB_VERDICT_ALLOW, 15 },
-	{ LB_CLASS_CONNECT, LB_ADDR_UNIX_PATH, "/run/other.sock", 0, LB_VERDICT_DENY, 0 },
-	{ LB_CLASS_CONNECT, LB_ADDR_TCP, "127.0.0.1", 6666, LB_VERDICT_DENY, 17 }, /* deny before allow */
-	{ LB_CLASS_CONNECT, LB_ADDR_TCP, "127.0.0.1", 6001, LB_VERDICT_ALLOW, 18 },
-	{ LB_CLASS_CONNECT, LB_ADDR_TCP, "10.0.0.1", 80, LB_VERDICT_DENY, 0 },
-	{ LB_CLASS_BIND, LB_ADDR_TCP, "127.0.0.1", 8080, LB_VERDICT_ALLOW, 16 },
-	{ LB_CLASS_BIND, LB_ADDR_TCP, "127.0.0.1", 9000, LB_VERDICT_DENY, 0 },
-	{ LB_CLASS_BIND, LB_ADDR_TCP, "127.0.0.1", 5432, LB_VERDICT_DENY, 0 }, /* connect rules only */
+    {LB_CLASS_CONNECT, LB_ADDR_TCP, "127.0.0.1", 5432, LB_VERDICT_ALLOW, 14},
+    {LB_CLASS_CONNECT, LB_ADDR_UDP, "127.0.0.1", 5432, LB_VERDICT_DENY, 0},
+    {LB_CLASS_CONNECT, LB_ADDR_UNIX_PATH, "/run/postgresql/.s.PGSQL.5432", 0, LB_VERDICT_ALLOW, 15},
+    {LB_CLASS_CONNECT, LB_ADDR_UNIX_PATH, "/run/other.sock", 0, LB_VERDICT_DENY, 0},
+    {LB_CLASS_CONNECT, LB_ADDR_TCP, "127.0.0.1", 6666, LB_VERDICT_DENY, 17}, /* deny before allow */
+    {LB_CLASS_CONNECT, LB_ADDR_TCP, "127.0.0.1", 6001, LB_VERDICT_ALLOW, 18},
+    {LB_CLASS_CONNECT, LB_ADDR_TCP, "10.0.0.1", 80, LB_VERDICT_DENY, 0},
+    {LB_CLASS_BIND, LB_ADDR_TCP, "127.0.0.1", 8080, LB_VERDICT_ALLOW, 16},
+    {LB_CLASS_BIND, LB_ADDR_TCP, "127.0.0.1", 9000, LB_VERDICT_DENY, 0},
+    {LB_CLASS_BIND, LB_ADDR_TCP, "127.0.0.1", 5432, LB_VERDICT_DENY, 0}, /* connect rules only */
 };
 
 static void make_addr(const struct addr_row *r, struct lb_sockaddr_obj *a)
@@ -192,9 +197,10 @@ Test(policy, addr_decisions)
 		struct lb_decision d;
 		make_addr(r, &a);
 		lb_policy_judge_addr(p, r->cls, &a, &d);
-		cr_expect_eq(d.verdict, r->verdict, "row %zu (%s %s:%u): verdict %d", i, lb_class_name(r->cls),
-			     r->ip, r->port, d.verdict);
-		cr_expect_eq(d.origin, r->line ? LB_ORIGIN_POLICY : LB_ORIGIN_DEFAULT, "row %zu: origin", i);
+		cr_expect_eq(d.verdict, r->verdict, "row %zu (%s %s:%u): verdict %d", i,
+			     lb_class_name(r->cls), r->ip, r->port, d.verdict);
+		cr_expect_eq(d.origin, r->line ? LB_ORIGIN_POLICY : LB_ORIGIN_DEFAULT,
+			     "row %zu: origin", i);
 		cr_expect_eq(d.line, r->line, "row %zu: line %u, want %u", i, d.line, r->line);
 	}
 	lb_policy_free(p);
@@ -210,8 +216,10 @@ Test(policy, syscalls)
 		const char *name;
 		enum lb_verdict v;
 		unsigned line;
-	} want[] = { { "personality", LB_VERDICT_DENY, 19 }, { "ptrace", LB_VERDICT_ALLOW, 20 },
-		     { "getpid", LB_VERDICT_AUDIT, 21 }, { "bpf", LB_VERDICT_DENY, 23 } };
+	} want[] = {{"personality", LB_VERDICT_DENY, 19},
+		    {"ptrace", LB_VERDICT_ALLOW, 20},
+		    {"getpid", LB_VERDICT_AUDIT, 21},
+		    {"bpf", LB_VERDICT_DENY, 23}};
 	for (size_t i = 0; i < n; i++) {
 		cr_expect_str_eq(rules[i].name, want[i].name);
 		cr_expect_eq(rules[i].verdict, want[i].v, "%s", want[i].name);
@@ -259,50 +267,50 @@ struct err_row {
 };
 
 static const struct err_row err_rows[] = {
-	{ "allow read $NOPE/x\n", 1, 12, "unknown variable $NOPE" },
-	{ "allow read ${NOPE}/x\n", 1, 12, "unknown variable $NOPE" },
-	{ "allow read ${CWD\n", 1, 12, "malformed ${NAME}" },
-	{ "allow read /x$\n", 1, 14, "'$' must start a variable" },
-	{ "allow read relative/path\n", 1, 12, "not absolute" },
-	{ "allow write $CWD/ok rel\n", 1, 21, "not absolute" },
-	{ "allow reed /x\n", 1, 7, "unknown class 'reed'" },
-	{ "frobnicate x\n", 1, 1, "unknown statement 'frobnicate'" },
-	{ "\n\n   allow syscall notacall\n", 3, 18, "unknown system call 'notacall'" },
-	{ "allow read \"/unterminated\n", 1, 12, "unterminated quoted string" },
-	{ "allow read \"/a\\qb\"\n", 1, 15, "unknown escape" },
-	{ "allow read /x \\", 1, 15, "end of the file" },
-	{ "allow read /x \\\n", 1, 15, "end of the file" },
-	{ "allow read \"/x\\", 1, 15, "end of the file" },
-	{ "version 2\n", 1, 9, "unsupported policy version '2'" },
-	{ "# c\nversion 1 2\n", 2, 11, "unexpected '2'" },
-	{ "allow read /x\nversion 1\n", 2, 1, "first statement" },
-	{ "set mode loud\n", 1, 10, "enforce or audit" },
-	{ "set on-deny maybe\n", 1, 13, "errno or kill" },
-	{ "set implicit-grants yes\n", 1, 21, "on or off" },
-	{ "set log relative.jsonl\n", 1, 9, "absolute path" },
-	{ "set colour blue\n", 1, 5, "unknown setting 'colour'" },
-	{ "set mode\n", 1, 9, "usage: set KEY VALUE" },
-	{ "limit memory 12Q\n", 1, 14, "a size" },
-	{ "limit time 5 m\n", 1, 14, "unexpected 'm'" },
-	{ "limit time 0\n", 1, 12, "more than 0" },
-	{ "limit procs 99999999999999999999999\n", 1, 13, "too large" },
-	{ "limit time 99999999999999999h\n", 1, 12, "too large" },
-	{ "limit speed 1\n", 1, 7, "unknown limit 'speed'" },
-	{ "env keep 1BAD\n", 1, 10, "not a variable name" },
-	{ "env set NOVALUE\n", 1, 9, "not NAME=VALUE" },
-	{ "env clear now\n", 1, 11, "unexpected 'now'" },
-	{ "env frob\n", 1, 5, "unknown env operation" },
-	{ "allow connect tcp\n", 1, 18, "missing address" },
-	{ "allow connect tcp 1.2.3.4:99999\n", 1, 27, "port 99999" },
-	{ "allow connect ftp 1.2.3.4:21\n", 1, 15, "bad socket address" },
-	{ "allow bind 127.0.0.1:80\n", 1, 12, "bad socket address" },
-	{ "allow read\n", 1, 11, "missing object" },
-	{ "allow\n", 1, 6, "missing class" },
-	{ "hide\n", 1, 5, "missing path" },
-	{ "allow read /a/../b\n", 1, 15, "'..'" },
-	{ "include\n", 1, 8, "usage: include" },
-	{ "include no-such-file.policy\n", 1, 9, "cannot read policy 'no-such-file.policy'" },
-	{ "allow exec $EXE\n", 1, 12, "" }, /* $EXE is known in this table's vars: no error */
+    {"allow read $NOPE/x\n", 1, 12, "unknown variable $NOPE"},
+    {"allow read ${NOPE}/x\n", 1, 12, "unknown variable $NOPE"},
+    {"allow read ${CWD\n", 1, 12, "malformed ${NAME}"},
+    {"allow read /x$\n", 1, 14, "'$' must start a variable"},
+    {"allow read relative/path\n", 1, 12, "not absolute"},
+    {"allow write $CWD/ok rel\n", 1, 21, "not absolute"},
+    {"allow reed /x\n", 1, 7, "unknown class 'reed'"},
+    {"frobnicate x\n", 1, 1, "unknown statement 'frobnicate'"},
+    {"\n\n   allow syscall notacall\n", 3, 18, "unknown system call 'notacall'"},
+    {"allow read \"/unterminated\n", 1, 12, "unterminated quoted string"},
+    {"allow read \"/a\\qb\"\n", 1, 15, "unknown escape"},
+    {"allow read /x \\", 1, 15, "end of the file"},
+    {"allow read /x \\\n", 1, 15, "end of the file"},
+    {"allow read \"/x\\", 1, 15, "end of the file"},
+    {"version 2\n", 1, 9, "unsupported policy version '2'"},
+    {"# c\nversion 1 2\n", 2, 11, "unexpected '2'"},
+    {"allow read /x\nversion 1\n", 2, 1, "first statement"},
+    {"set mode loud\n", 1, 10, "enforce or audit"},
+    {"set on-deny maybe\n", 1, 13, "errno or kill"},
+    {"set implicit-grants yes\n", 1, 21, "on or off"},
+    {"set log relative.jsonl\n", 1, 9, "absolute path"},
+    {"set colour blue\n", 1, 5, "unknown setting 'colour'"},
+    {"set mode\n", 1, 9, "usage: set KEY VALUE"},
+    {"limit memory 12Q\n", 1, 14, "a size"},
+    {"limit time 5 m\n", 1, 14, "unexpected 'm'"},
+    {"limit time 0\n", 1, 12, "more than 0"},
+    {"limit procs 99999999999999999999999\n", 1, 13, "too large"},
+    {"limit time 99999999999999999h\n", 1, 12, "too large"},
+    {"limit speed 1\n", 1, 7, "unknown limit 'speed'"},
+    {"env keep 1BAD\n", 1, 10, "not a variable name"},
+    {"env set NOVALUE\n", 1, 9, "not NAME=VALUE"},
+    {"env clear now\n", 1, 11, "unexpected 'now'"},
+    {"env frob\n", 1, 5, "unknown env operation"},
+    {"allow connect tcp\n", 1, 18, "missing address"},
+    {"allow connect tcp 1.2.3.4:99999\n", 1, 27, "port 99999"},
+    {"allow connect ftp 1.2.3.4:21\n", 1, 15, "bad socket address"},
+    {"allow bind 127.0.0.1:80\n", 1, 12, "bad socket address"},
+    {"allow read\n", 1, 11, "missing object"},
+    {"allow\n", 1, 6, "missing class"},
+    {"hide\n", 1, 5, "missing path"},
+    {"allow read /a/../b\n", 1, 15, "'..'"},
+    {"include\n", 1, 8, "usage: include"},
+    {"include no-such-file.policy\n", 1, 9, "cannot read policy 'no-such-file.policy'"},
+    {"allow exec $EXE\n", 1, 12, ""}, /* $EXE is known in this table's vars: no error */
 };
 
 Test(policy, errors)
@@ -310,7 +318,7 @@ Test(policy, errors)
 	for (size_t i = 0; i < sizeof(err_rows) / sizeof(err_rows[0]); i++) {
 		const struct err_row *r = &err_rows[i];
 		struct lb_policy *p = (struct lb_policy *)&p; /* must be reset to NULL */
-		struct lb_diags d = { 0 };
+		struct lb_diags d = {0};
 		int rc = load_text(r->text, false, &p, &d);
 		if (r->message[0] == '\0') {
 			cr_expect_eq(rc, 0, "row %zu: unexpected error", i);
@@ -323,12 +331,14 @@ Test(policy, errors)
 		cr_expect_geq(d.n_errors, 1, "row %zu: no error", i);
 		if (d.n) {
 			cr_expect_str_eq(d.items[0].file, "t.policy");
-			cr_expect_eq(d.items[0].line, r->line, "row %zu (%s): line %u, want %u (%s)", i, r->text,
+			cr_expect_eq(d.items[0].line, r->line,
+				     "row %zu (%s): line %u, want %u (%s)", i, r->text,
 				     d.items[0].line, r->line, d.items[0].message);
-			cr_expect_eq(d.items[0].col, r->col, "row %zu (%s): col %u, want %u (%s)", i, r->text,
-				     d.items[0].col, r->col, d.items[0].message);
-			cr_expect(strstr(d.items[0].message, r->message), "row %zu: message '%s' lacks '%s'", i,
-				  d.items[0].message, r->message);
+			cr_expect_eq(d.items[0].col, r->col, "row %zu (%s): col %u, want %u (%s)",
+				     i, r->text, d.items[0].col, r->col, d.items[0].message);
+			cr_expect(strstr(d.items[0].message, r->message),
+				  "row %zu: message '%s' lacks '%s'", i, d.items[0].message,
+				  r->message);
 		}
 		lb_diags_free(&d);
 	}
@@ -336,10 +346,11 @@ Test(policy, errors)
 
 Test(policy, exe_unknown_when_no_program)
 {
-	struct lb_policy_inputs in = { .source = "t.policy", .text = "allow exec $EXE_DIR/**\n",
-				       .vars = { .cwd = "/w", .home = "/h" } };
+	struct lb_policy_inputs in = {.source = "t.policy",
+				      .text = "allow exec $EXE_DIR/**\n",
+				      .vars = {.cwd = "/w", .home = "/h"}};
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_expect_eq(lb_policy_load(&in, &p, &d), -EINVAL);
 	cr_assert_eq(d.n, 1);
 	cr_expect(strstr(d.items[0].message, "no value here"));
@@ -361,7 +372,7 @@ Test(policy, many_errors_are_capped)
 	for (int i = 0; i < 40; i++)
 		strcat(text, "allow reed /x\n");
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_expect_eq(load_text(text, false, &p, &d), -EINVAL);
 	cr_expect_leq(d.n_errors, 21);
 	cr_expect_geq(d.n_errors, 20);
@@ -372,8 +383,10 @@ Test(policy, many_errors_are_capped)
 Test(policy, several_errors_reported)
 {
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
-	cr_expect_eq(load_text("allow reed /x\nallow read ok\nallow read /fine\nset mode x\n", false, &p, &d), -EINVAL);
+	struct lb_diags d = {0};
+	cr_expect_eq(load_text("allow reed /x\nallow read ok\nallow read /fine\nset mode x\n",
+			       false, &p, &d),
+		     -EINVAL);
 	cr_assert_eq(d.n_errors, 3);
 	cr_expect_eq(d.items[0].line, 1);
 	cr_expect_eq(d.items[1].line, 2);
@@ -390,7 +403,7 @@ Test(policy, huge_line)
 	memset(text + 12, 'a', n);
 	strcpy(text + 12 + n, "\n");
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_expect_eq(load_text(text, false, &p, &d), -EINVAL);
 	cr_assert_geq(d.n, 1);
 	cr_expect(strstr(d.items[0].message, "longer than"), "%s", d.items[0].message);
@@ -426,7 +439,7 @@ static int load_file(const char *name, struct lb_policy **p, struct lb_diags *d)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s", tmp_root, name);
-	struct lb_policy_inputs in = { .source = path, .vars = vars };
+	struct lb_policy_inputs in = {.source = path, .vars = vars};
 	return lb_policy_load(&in, p, d);
 }
 
@@ -448,7 +461,7 @@ TestSuite(files, .init = make_tmp, .fini = rm_tmp);
 Test(files, nul_and_utf8)
 {
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	write_file("nul.policy", "allow read /x\nallow read /x\0y\n", 30);
 	cr_expect_eq(load_file("nul.policy", &p, &d), -EINVAL);
 	cr_assert_eq(d.n, 1);
@@ -474,8 +487,8 @@ Test(files, nul_and_utf8)
 Test(files, directory_and_missing)
 {
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
-	struct lb_policy_inputs in = { .source = tmp_root, .vars = vars };
+	struct lb_diags d = {0};
+	struct lb_policy_inputs in = {.source = tmp_root, .vars = vars};
 	cr_expect_eq(lb_policy_load(&in, &p, &d), -EISDIR);
 	cr_assert_eq(d.n, 1);
 	cr_expect(strstr(d.items[0].message, "is a directory"));
@@ -496,14 +509,15 @@ Test(files, includes_relative_and_chain)
 	wr("sub/mid.policy", "# mid\ninclude leaf.policy\n");
 	wr("sub/leaf.policy", "allow read /leaf\nallow reed /bad\n");
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_expect_eq(load_file("top.policy", &p, &d), -EINVAL);
 	cr_assert_eq(d.n, 1);
 	cr_expect(strstr(d.items[0].file, "sub/leaf.policy"));
 	cr_expect_eq(d.items[0].line, 2);
 	cr_expect_eq(d.items[0].col, 7);
 	cr_assert(d.items[0].include_chain);
-	cr_expect(strstr(d.items[0].include_chain, "sub/mid.policy:2\nincluded from "), "%s", d.items[0].include_chain);
+	cr_expect(strstr(d.items[0].include_chain, "sub/mid.policy:2\nincluded from "), "%s",
+		  d.items[0].include_chain);
 	cr_expect(strstr(d.items[0].include_chain, "top.policy:2"), "%s", d.items[0].include_chain);
 	lb_diags_free(&d);
 
@@ -522,7 +536,7 @@ Test(files, include_cycle)
 	wr("a.policy", "include b.policy\n");
 	wr("b.policy", "allow read /b\ninclude a.policy\n");
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_expect_eq(load_file("a.policy", &p, &d), -EINVAL);
 	cr_assert_eq(d.n, 1);
 	cr_expect(strstr(d.items[0].message, "include cycle"), "%s", d.items[0].message);
@@ -548,7 +562,7 @@ Test(files, include_depth)
 		wr(name, text);
 	}
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_expect_eq(load_file("d0.policy", &p, &d), -EINVAL);
 	cr_assert_eq(d.n, 1);
 	cr_expect(strstr(d.items[0].message, "nested more than 64"), "%s", d.items[0].message);
@@ -562,17 +576,18 @@ Test(files, diamond_includes_once)
 	wr("r.policy", "include ./common.policy\n");
 	wr("top.policy", "include l.policy\ninclude r.policy\ninclude default\ninclude default\n");
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	char path[512];
 	snprintf(path, sizeof(path), "%s/top.policy", tmp_root);
-	struct lb_policy_inputs in = { .source = path, .vars = vars, .lint = true };
+	struct lb_policy_inputs in = {.source = path, .vars = vars, .lint = true};
 	cr_assert_eq(lb_policy_load(&in, &p, &d), 0);
 	cr_expect_eq(d.n, 0, "%s", d.n ? d.items[0].message : "");
 	lb_policy_free(p);
 	lb_diags_free(&d);
 }
 
-/* ---- show ------------------------------------------------------------------------------------- */
+/* ---- show -------------------------------------------------------------------------------------
+ */
 
 static char *show_text(const char *text)
 {
@@ -597,7 +612,8 @@ Test(policy, show_round_trip)
 	round_trip(fixture);
 	round_trip("include default\n");
 	round_trip("include strict\nset implicit-grants off\n");
-	round_trip("include permissive\nset mode audit\nset on-deny kill\nset log \"/var/log/my log.jsonl\"\n");
+	round_trip("include permissive\nset mode audit\nset on-deny kill\nset log \"/var/log/my "
+		   "log.jsonl\"\n");
 	round_trip("allow read \"/a b/$$x\" \"/q\\\"uote\" \"/back\\\\slash\" /hash\"#\"x\n"
 		   "env clear\nenv keep PATH LC_*\nenv set \"GREETING=hello world\" PRICE=$$5\n"
 		   "limit time 90s\nlimit cpu 1500ms\nlimit memory 2G\nlimit fsize 1536K\n"
@@ -626,8 +642,9 @@ Test(policy, show_expands_includes)
 
 Test(policy, limits)
 {
-	struct lb_policy *p = must_load("limit time 90s\nlimit procs 256\nlimit memory 2G\nlimit files 1024\n"
-					"limit cpu 60s\nlimit fsize 1G\n");
+	struct lb_policy *p =
+	    must_load("limit time 90s\nlimit procs 256\nlimit memory 2G\nlimit files 1024\n"
+		      "limit cpu 60s\nlimit fsize 1G\n");
 	const struct lb_limits *l = lb_policy_limits(p);
 	cr_expect_eq(l->time_ms, 90000);
 	cr_expect_eq(l->procs, 256);
@@ -641,11 +658,16 @@ Test(policy, limits)
 		const char *text;
 		uint64_t time_ms, memory, cpu_s;
 	} rows[] = {
-		{ "limit time 5m\n", 300000, 0, 0 },	 { "limit time 1h\n", 3600000, 0, 0 },
-		{ "limit time 250ms\n", 250, 0, 0 },	 { "limit time 30\n", 30000, 0, 0 },
-		{ "limit memory 512M\n", 0, 512u << 20, 0 }, { "limit memory 64k\n", 0, 64u << 10, 0 },
-		{ "limit memory 100\n", 0, 100, 0 },	 { "limit memory 1GiB\n", 0, 1u << 30, 0 },
-		{ "limit cpu 1500ms\n", 0, 0, 2 },	 { "limit time 1s\nlimit time 2s\n", 2000, 0, 0 },
+	    {"limit time 5m\n", 300000, 0, 0},
+	    {"limit time 1h\n", 3600000, 0, 0},
+	    {"limit time 250ms\n", 250, 0, 0},
+	    {"limit time 30\n", 30000, 0, 0},
+	    {"limit memory 512M\n", 0, 512u << 20, 0},
+	    {"limit memory 64k\n", 0, 64u << 10, 0},
+	    {"limit memory 100\n", 0, 100, 0},
+	    {"limit memory 1GiB\n", 0, 1u << 30, 0},
+	    {"limit cpu 1500ms\n", 0, 0, 2},
+	    {"limit time 1s\nlimit time 2s\n", 2000, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		p = must_load(rows[i].text);
@@ -665,7 +687,8 @@ Test(policy, settings)
 	cr_expect_null(lb_policy_log_path(p));
 	cr_expect(lb_policy_implicit_grants(p));
 	lb_policy_free(p);
-	p = must_load("set mode audit\nset on-deny kill\nset log $TMPDIR/a.jsonl\nset implicit-grants off\n");
+	p = must_load(
+	    "set mode audit\nset on-deny kill\nset log $TMPDIR/a.jsonl\nset implicit-grants off\n");
 	cr_expect_eq(lb_policy_mode(p), LB_MODE_AUDIT);
 	cr_expect_eq(lb_policy_on_deny(p), LB_ON_DENY_KILL);
 	cr_expect_str_eq(lb_policy_log_path(p), "/tmp/a.jsonl");
@@ -695,7 +718,8 @@ static size_t env_count(char **env)
 
 Test(policy, environment)
 {
-	char *envp[] = { "PATH=/usr/bin", "HOME=/home/u", "SECRET=x", "LC_ALL=C", "LC_CTYPE=C.UTF-8", NULL };
+	char *envp[] = {"PATH=/usr/bin", "HOME=/home/u",     "SECRET=x",
+			"LC_ALL=C",	 "LC_CTYPE=C.UTF-8", NULL};
 	struct lb_policy *p = must_load("env set A=1\n");
 	char **env = lb_policy_build_env(p, envp);
 	cr_assert(env);
@@ -722,21 +746,28 @@ Test(policy, environment)
 	lb_policy_free(p);
 }
 
-/* ---- CLI rules, implicit grants ---------------------------------------------------------------- */
+/* ---- CLI rules, implicit grants ----------------------------------------------------------------
+ */
 
 Test(policy, cli_and_implicit)
 {
 	const struct lb_cli_rule cli[] = {
-		{ LB_CLASS_READ, "/opt/data/**", "--allow-read" },
-		{ LB_CLASS_CONNECT, "tcp 10.0.0.1:443", "--allow-connect" },
+	    {LB_CLASS_READ, "/opt/data/**", "--allow-read"},
+	    {LB_CLASS_CONNECT, "tcp 10.0.0.1:443", "--allow-connect"},
 	};
-	const char *const im_read[] = { "/usr/lib/libfoo.so.1" };
-	const char *const im_exec[] = { "/opt/bin/prog" };
-	struct lb_policy_inputs in = { .source = "t.policy", .text = "deny read /opt/data/secret\n", .vars = vars,
-				       .cli_rules = cli, .n_cli_rules = 2, .implicit_read = im_read,
-				       .n_implicit_read = 1, .implicit_exec = im_exec, .n_implicit_exec = 1 };
+	const char *const im_read[] = {"/usr/lib/libfoo.so.1"};
+	const char *const im_exec[] = {"/opt/bin/prog"};
+	struct lb_policy_inputs in = {.source = "t.policy",
+				      .text = "deny read /opt/data/secret\n",
+				      .vars = vars,
+				      .cli_rules = cli,
+				      .n_cli_rules = 2,
+				      .implicit_read = im_read,
+				      .n_implicit_read = 1,
+				      .implicit_exec = im_exec,
+				      .n_implicit_exec = 1};
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_assert_eq(lb_policy_load(&in, &p, &d), 0);
 	struct lb_decision dec;
 	lb_policy_judge_path(p, LB_CLASS_READ, "/opt/data/x", &dec);
@@ -750,7 +781,8 @@ Test(policy, cli_and_implicit)
 	cr_expect_null(dec.file);
 	lb_policy_judge_path(p, LB_CLASS_EXEC, "/opt/bin/prog", &dec);
 	cr_expect_eq(dec.origin, LB_ORIGIN_IMPLICIT);
-	struct lb_sockaddr_obj a = { .kind = LB_ADDR_TCP, .is_v4 = true, .ip = { 10, 0, 0, 1 }, .port = 443 };
+	struct lb_sockaddr_obj a = {
+	    .kind = LB_ADDR_TCP, .is_v4 = true, .ip = {10, 0, 0, 1}, .port = 443};
 	lb_policy_judge_addr(p, LB_CLASS_CONNECT, &a, &dec);
 	cr_expect_eq(dec.verdict, LB_VERDICT_ALLOW);
 	cr_expect_eq(dec.origin, LB_ORIGIN_CLI);
@@ -758,7 +790,7 @@ Test(policy, cli_and_implicit)
 	lb_policy_free(p);
 	lb_diags_free(&d);
 
-	const struct lb_cli_rule bad[] = { { LB_CLASS_READ, "relative", "--allow-read" } };
+	const struct lb_cli_rule bad[] = {{LB_CLASS_READ, "relative", "--allow-read"}};
 	in.cli_rules = bad;
 	in.n_cli_rules = 1;
 	cr_expect_eq(lb_policy_load(&in, &p, &d), -EINVAL);
@@ -767,13 +799,14 @@ Test(policy, cli_and_implicit)
 	lb_diags_free(&d);
 }
 
-/* ---- profiles and examples -------------------------------------------------------------------- */
+/* ---- profiles and examples --------------------------------------------------------------------
+ */
 
 static struct lb_policy *load_source(const char *source)
 {
-	struct lb_policy_inputs in = { .source = source, .vars = vars, .lint = true };
+	struct lb_policy_inputs in = {.source = source, .vars = vars, .lint = true};
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	int rc = lb_policy_load(&in, &p, &d);
 	cr_assert_eq(rc, 0, "%s: %s", source, d.n ? d.items[0].message : "?");
 	lb_diags_free(&d);
@@ -782,16 +815,17 @@ static struct lb_policy *load_source(const char *source)
 
 Test(profiles, all_load)
 {
-	static const char *const names[] = { "default", "strict", "permissive", NULL };
+	static const char *const names[] = {"default", "strict", "permissive", NULL};
 	for (size_t i = 0; names[i]; i++)
 		lb_policy_free(load_source(names[i]));
 	struct lb_policy *p = load_source(NULL); /* NULL means default */
 	lb_policy_free(p);
-	static const char *const examples[] = { "cc-build", "package-tool-offline", "tests-with-postgres",
-						"linter-readonly" };
+	static const char *const examples[] = {"cc-build", "package-tool-offline",
+					       "tests-with-postgres", "linter-readonly"};
 	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
 		char path[512];
-		snprintf(path, sizeof(path), "%s/policy/examples/%s.policy", LB_SOURCE_ROOT, examples[i]);
+		snprintf(path, sizeof(path), "%s/policy/examples/%s.policy", LB_SOURCE_ROOT,
+			 examples[i]);
 		lb_policy_free(load_source(path));
 	}
 }
@@ -804,45 +838,48 @@ Test(profiles, decisions)
 		const char *path;
 		enum lb_verdict v;
 	} rows[] = {
-		{ "default", LB_CLASS_READ, "/usr/lib/x86_64-linux-gnu/libc.so.6", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_READ, "/etc/passwd", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_READ, "/etc/shadow", LB_VERDICT_DENY },
-		{ "default", LB_CLASS_READ, "/etc/ssh/ssh_host_ed25519_key", LB_VERDICT_DENY },
-		{ "default", LB_CLASS_READ, "/home/u/.ssh/id_ed25519", LB_VERDICT_HIDE },
-		{ "default", LB_CLASS_STAT, "/home/u/.aws", LB_VERDICT_HIDE },
-		{ "default", LB_CLASS_READ, "/home/u/.config/gh/hosts.yml", LB_VERDICT_HIDE },
-		{ "default", LB_CLASS_READ, "/home/u/Documents/x", LB_VERDICT_DENY },
-		{ "default", LB_CLASS_READ, "/root/x", LB_VERDICT_DENY },
-		{ "default", LB_CLASS_WRITE, "/work/proj/build/a.o", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_WRITE, "/tmp/x", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_WRITE, "/etc/passwd", LB_VERDICT_DENY },
-		{ "default", LB_CLASS_EXEC, "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_EXEC, "/work/proj/a.out", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_EXEC, "/tmp/x", LB_VERDICT_DENY },
-		{ "default", LB_CLASS_STAT, "/", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_READ, "/proc/cpuinfo", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_WRITE, "/dev/null", LB_VERDICT_ALLOW },
-		{ "default", LB_CLASS_READ, "/dev/sda", LB_VERDICT_DENY },
-		{ "strict", LB_CLASS_READ, "/work/proj/x", LB_VERDICT_ALLOW },
-		{ "strict", LB_CLASS_WRITE, "/work/proj/x", LB_VERDICT_DENY },
-		{ "strict", LB_CLASS_READ, "/usr/lib/x", LB_VERDICT_DENY },
-		{ "strict", LB_CLASS_READ, "/dev/null", LB_VERDICT_ALLOW },
-		{ "permissive", LB_CLASS_WRITE, "/etc/passwd", LB_VERDICT_ALLOW },
-		{ "permissive", LB_CLASS_EXEC, "/tmp/x", LB_VERDICT_ALLOW },
-		{ "permissive", LB_CLASS_STAT, "/", LB_VERDICT_ALLOW },
+	    {"default", LB_CLASS_READ, "/usr/lib/x86_64-linux-gnu/libc.so.6", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_READ, "/etc/passwd", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_READ, "/etc/shadow", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_READ, "/etc/ssh/ssh_host_ed25519_key", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_READ, "/home/u/.ssh/id_ed25519", LB_VERDICT_HIDE},
+	    {"default", LB_CLASS_STAT, "/home/u/.aws", LB_VERDICT_HIDE},
+	    {"default", LB_CLASS_READ, "/home/u/.config/gh/hosts.yml", LB_VERDICT_HIDE},
+	    {"default", LB_CLASS_READ, "/home/u/Documents/x", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_READ, "/root/x", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_WRITE, "/work/proj/build/a.o", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_WRITE, "/tmp/x", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_WRITE, "/etc/passwd", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_EXEC, "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_EXEC, "/work/proj/a.out", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_EXEC, "/tmp/x", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_STAT, "/", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_READ, "/proc/cpuinfo", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_WRITE, "/dev/null", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_READ, "/dev/sda", LB_VERDICT_DENY},
+	    {"strict", LB_CLASS_READ, "/work/proj/x", LB_VERDICT_ALLOW},
+	    {"strict", LB_CLASS_WRITE, "/work/proj/x", LB_VERDICT_DENY},
+	    {"strict", LB_CLASS_READ, "/usr/lib/x", LB_VERDICT_DENY},
+	    {"strict", LB_CLASS_READ, "/dev/null", LB_VERDICT_ALLOW},
+	    {"permissive", LB_CLASS_WRITE, "/etc/passwd", LB_VERDICT_ALLOW},
+	    {"permissive", LB_CLASS_EXEC, "/tmp/x", LB_VERDICT_ALLOW},
+	    {"permissive", LB_CLASS_STAT, "/", LB_VERDICT_ALLOW},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct lb_policy *p = load_source(rows[i].profile);
 		struct lb_decision d;
 		lb_policy_judge_path(p, rows[i].cls, rows[i].path, &d);
-		cr_expect_eq(d.verdict, rows[i].v, "%s: %s %s -> %d", rows[i].profile, lb_class_name(rows[i].cls),
-			     rows[i].path, d.verdict);
+		cr_expect_eq(d.verdict, rows[i].v, "%s: %s %s -> %d", rows[i].profile,
+			     lb_class_name(rows[i].cls), rows[i].path, d.verdict);
 		lb_policy_free(p);
 	}
 	struct lb_policy *p = load_source("default");
-	struct lb_sockaddr_obj lo = { .kind = LB_ADDR_TCP, .is_v4 = true, .ip = { 127, 0, 0, 1 }, .port = 8080 };
-	struct lb_sockaddr_obj out = { .kind = LB_ADDR_TCP, .is_v4 = true, .ip = { 1, 1, 1, 1 }, .port = 443 };
-	struct lb_sockaddr_obj dns = { .kind = LB_ADDR_UDP, .is_v4 = true, .ip = { 127, 0, 0, 53 }, .port = 53 };
+	struct lb_sockaddr_obj lo = {
+	    .kind = LB_ADDR_TCP, .is_v4 = true, .ip = {127, 0, 0, 1}, .port = 8080};
+	struct lb_sockaddr_obj out = {
+	    .kind = LB_ADDR_TCP, .is_v4 = true, .ip = {1, 1, 1, 1}, .port = 443};
+	struct lb_sockaddr_obj dns = {
+	    .kind = LB_ADDR_UDP, .is_v4 = true, .ip = {127, 0, 0, 53}, .port = 53};
 	struct lb_decision d;
 	lb_policy_judge_addr(p, LB_CLASS_CONNECT, &lo, &d);
 	cr_expect_eq(d.verdict, LB_VERDICT_ALLOW);
@@ -861,7 +898,8 @@ Test(profiles, decisions)
 	lb_policy_free(p);
 }
 
-/* ---- lint ------------------------------------------------------------------------------------- */
+/* ---- lint -------------------------------------------------------------------------------------
+ */
 
 struct lint_row {
 	const char *text;
@@ -870,21 +908,21 @@ struct lint_row {
 };
 
 static const struct lint_row lint_rows[] = {
-	{ "allow write /**\n", 1, "write nearly everywhere" },
-	{ "allow read /**\n", 1, "read nearly everywhere" },
-	{ "allow exec $TMPDIR/**\n", 1, "every process may write" },
-	{ "allow write $CWD/out/**\nallow exec $CWD/out/bin/*\n", 2, "also grants write" },
-	{ "allow read /x\nallow read /y\nallow read /x\n", 3, "duplicate rule" },
-	{ "hide /secret\nallow read /secret/key\n", 2, "hidden by 'hide /secret'" },
-	{ "deny read /a/**\nallow read /a/b/c\n", 2, "deny wins over allow" },
-	{ "allow read /a/b\ndeny read /a/*\n", 1, "deny wins over allow" },
-	{ "deny connect tcp *:*\nallow connect tcp 127.0.0.1:80\n", 2, "deny wins" },
-	{ "allow connect *\n", 1, "every address" },
-	{ "allow syscall getpid\n", 1, "no effect" },
-	{ "allow syscall ptrace\n", 1, "dangerous set" },
-	{ "env keep PATH\n", 0, "" }, /* file-level warning: checked below */
-	{ "include default\nallow read /opt/x\nallow write $CWD/out/**\n", 0, "" },
-	{ "allow read /a/b\ndeny read /a/c\n", 0, "" },
+    {"allow write /**\n", 1, "write nearly everywhere"},
+    {"allow read /**\n", 1, "read nearly everywhere"},
+    {"allow exec $TMPDIR/**\n", 1, "every process may write"},
+    {"allow write $CWD/out/**\nallow exec $CWD/out/bin/*\n", 2, "also grants write"},
+    {"allow read /x\nallow read /y\nallow read /x\n", 3, "duplicate rule"},
+    {"hide /secret\nallow read /secret/key\n", 2, "hidden by 'hide /secret'"},
+    {"deny read /a/**\nallow read /a/b/c\n", 2, "deny wins over allow"},
+    {"allow read /a/b\ndeny read /a/*\n", 1, "deny wins over allow"},
+    {"deny connect tcp *:*\nallow connect tcp 127.0.0.1:80\n", 2, "deny wins"},
+    {"allow connect *\n", 1, "every address"},
+    {"allow syscall getpid\n", 1, "no effect"},
+    {"allow syscall ptrace\n", 1, "dangerous set"},
+    {"env keep PATH\n", 0, ""}, /* file-level warning: checked below */
+    {"include default\nallow read /opt/x\nallow write $CWD/out/**\n", 0, ""},
+    {"allow read /a/b\ndeny read /a/c\n", 0, ""},
 };
 
 Test(policy, lint)
@@ -892,19 +930,22 @@ Test(policy, lint)
 	for (size_t i = 0; i < sizeof(lint_rows) / sizeof(lint_rows[0]); i++) {
 		const struct lint_row *r = &lint_rows[i];
 		struct lb_policy *p = NULL;
-		struct lb_diags d = { 0 };
-		cr_expect_eq(load_text(r->text, true, &p, &d), 0, "row %zu: lint must not fail the load", i);
+		struct lb_diags d = {0};
+		cr_expect_eq(load_text(r->text, true, &p, &d), 0,
+			     "row %zu: lint must not fail the load", i);
 		cr_expect_eq(d.n_errors, 0);
 		if (r->line == 0 && i != 12) {
-			cr_expect_eq(d.n, 0, "row %zu: unexpected warning %s", i, d.n ? d.items[0].message : "");
+			cr_expect_eq(d.n, 0, "row %zu: unexpected warning %s", i,
+				     d.n ? d.items[0].message : "");
 		} else if (r->line) {
 			cr_expect_geq(d.n, 1, "row %zu: no warning", i);
 			if (d.n) {
 				cr_expect_eq(d.items[0].severity, LB_DIAG_WARNING);
-				cr_expect_eq(d.items[0].line, r->line, "row %zu: line %u (%s)", i, d.items[0].line,
-					     d.items[0].message);
-				cr_expect(strstr(d.items[0].message, r->message), "row %zu: '%s' lacks '%s'", i,
-					  d.items[0].message, r->message);
+				cr_expect_eq(d.items[0].line, r->line, "row %zu: line %u (%s)", i,
+					     d.items[0].line, d.items[0].message);
+				cr_expect(strstr(d.items[0].message, r->message),
+					  "row %zu: '%s' lacks '%s'", i, d.items[0].message,
+					  r->message);
 			}
 		} else {
 			cr_expect_eq(d.n, 1, "row %zu", i);
@@ -914,36 +955,37 @@ Test(policy, lint)
 	}
 	/* No lint without inputs.lint. */
 	struct lb_policy *p = NULL;
-	struct lb_diags d = { 0 };
+	struct lb_diags d = {0};
 	cr_expect_eq(load_text("allow write /**\n", false, &p, &d), 0);
 	cr_expect_eq(d.n, 0);
 	lb_policy_free(p);
 }
 
-/* ---- regressions found by fuzzing --------------------------------------------------------------- */
+/* ---- regressions found by fuzzing ---------------------------------------------------------------
+ */
 
 static const char *const fuzz_rows[] = {
-	"\\",
-	"\\\n",
-	"\"",
-	"$",
-	"${",
-	"${}",
-	"allow read \"\"",
-	"hide /",
-	"allow read //**/**/**",
-	"a\\\n\\\n\\\nllow read /x",
-	"allow connect *  *",
-	"env set =x",
-	"include \"\"",
-	"\r\n\r\n",
+    "\\",
+    "\\\n",
+    "\"",
+    "$",
+    "${",
+    "${}",
+    "allow read \"\"",
+    "hide /",
+    "allow read //**/**/**",
+    "a\\\n\\\n\\\nllow read /x",
+    "allow connect *  *",
+    "env set =x",
+    "include \"\"",
+    "\r\n\r\n",
 };
 
 Test(policy, fuzz_regressions)
 {
 	for (size_t i = 0; i < sizeof(fuzz_rows) / sizeof(fuzz_rows[0]); i++) {
 		struct lb_policy *p = NULL;
-		struct lb_diags d = { 0 };
+		struct lb_diags d = {0};
 		int rc = load_text(fuzz_rows[i], true, &p, &d);
 		cr_expect(rc == 0 || rc == -EINVAL, "row %zu: rc %d", i, rc);
 		cr_expect((rc == 0) == (p != NULL));
@@ -957,7 +999,8 @@ Test(policy, fuzz_regressions)
 	}
 }
 
-/* ---- speed: 5,000 rules, queries that do not allocate ------------------------------------------ */
+/* ---- speed: 5,000 rules, queries that do not allocate ------------------------------------------
+ */
 
 Test(policy, many_rules_fast_and_no_alloc)
 {
@@ -966,7 +1009,8 @@ Test(policy, many_rules_fast_and_no_alloc)
 	cr_assert(text);
 	size_t len = 0;
 	for (int i = 0; i < 5000; i++)
-		len += (size_t)snprintf(text + len, cap - len, "%s read /srv/d%d/sub/*.txt\n", i % 10 ? "allow" : "deny", i);
+		len += (size_t)snprintf(text + len, cap - len, "%s read /srv/d%d/sub/*.txt\n",
+					i % 10 ? "allow" : "deny", i);
 	struct lb_policy *p = must_load(text);
 	free(text);
 

@@ -44,13 +44,13 @@ static void setup_tree(void)
 	mk("a/b", true);
 	mk("a/b/f", false);
 	mk("c", true);
-	ln("a/b", "rel");          /* relative link to a dir */
-	ln("/etc", "abs");         /* absolute link leaving the tree */
-	ln("rel", "chain");        /* link to a link */
+	ln("a/b", "rel");   /* relative link to a dir */
+	ln("/etc", "abs");  /* absolute link leaving the tree */
+	ln("rel", "chain"); /* link to a link */
 	ln("loop1", "loop2");
-	ln("loop2", "loop1");      /* a loop */
-	ln("../c", "a/up");        /* relative link with .. */
-	ln("f", "a/b/flink");      /* link to a file in the same dir */
+	ln("loop2", "loop1");	   /* a loop */
+	ln("../c", "a/up");	   /* relative link with .. */
+	ln("f", "a/b/flink");	   /* link to a file in the same dir */
 	ln("missing", "dangling"); /* dangling */
 	rootfd = open("/", O_PATH | O_DIRECTORY);
 }
@@ -68,38 +68,38 @@ TestSuite(resolve, .init = setup_tree, .fini = teardown_tree);
 struct row {
 	const char *path; /* relative to the fixture root unless absolute */
 	unsigned flags;
-	int err;          /* expected -errno, 0 for success */
+	int err;	  /* expected -errno, 0 for success */
 	const char *want; /* canonical path, "@" = fixture root prefix */
 	const char *name; /* final component */
 };
 
 static const struct row rows[] = {
-	{ "a/b/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f" },
-	{ "a/./b/../b/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f" },
-	{ "a//b///f", LB_RES_FOLLOW, 0, "@/a/b/f", "f" },
-	{ "rel/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f" },
-	{ "chain/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f" },
-	{ "rel/../b/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f" }, /* .. is physical: rel -> a/b, .. -> a */
-	{ "a/up", 0, 0, "@/a/up", "up" },                    /* no follow: the link itself */
-	{ "a/up", LB_RES_FOLLOW, 0, "@/c", "c" },
-	{ "a/up/", 0, 0, "@/c", "c" },                       /* a trailing slash follows */
-	{ "a/b/flink", LB_RES_FOLLOW, 0, "@/a/b/f", "f" },
-	{ "a/b/flink", 0, 0, "@/a/b/flink", "flink" },
-	{ "abs/hostname", LB_RES_FOLLOW, 0, "/etc/hostname", "hostname" },
-	{ "loop1", LB_RES_FOLLOW, -ELOOP, NULL, NULL },
-	{ "loop1/x", 0, -ELOOP, NULL, NULL },
-	{ "loop1", 0, 0, "@/loop1", "loop1" },
-	{ "dangling", LB_RES_FOLLOW, 0, "@/missing", "missing" }, /* O_CREAT through a dangling link */
-	{ "nodir/x", LB_RES_FOLLOW, -ENOENT, NULL, NULL },
-	{ "a/b/f/x", LB_RES_FOLLOW, -ENOTDIR, NULL, NULL },
-	{ "a/newfile", LB_RES_FOLLOW, 0, "@/a/newfile", "newfile" },
-	{ "a", LB_RES_FOLLOW, 0, "@/a", "a" },
-	{ "a/b/..", LB_RES_FOLLOW, 0, "@/a", "" },
-	{ ".", LB_RES_FOLLOW, 0, "@", "" },
-	{ "/", LB_RES_FOLLOW, 0, "/", "" },
-	{ "/..", LB_RES_FOLLOW, 0, "/", "" },
-	{ "/../../etc/hostname", LB_RES_FOLLOW, 0, "/etc/hostname", "hostname" },
-	{ "", LB_RES_FOLLOW, -ENOENT, NULL, NULL },
+    {"a/b/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f"},
+    {"a/./b/../b/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f"},
+    {"a//b///f", LB_RES_FOLLOW, 0, "@/a/b/f", "f"},
+    {"rel/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f"},
+    {"chain/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f"},
+    {"rel/../b/f", LB_RES_FOLLOW, 0, "@/a/b/f", "f"}, /* .. is physical: rel -> a/b, .. -> a */
+    {"a/up", 0, 0, "@/a/up", "up"},		      /* no follow: the link itself */
+    {"a/up", LB_RES_FOLLOW, 0, "@/c", "c"},
+    {"a/up/", 0, 0, "@/c", "c"}, /* a trailing slash follows */
+    {"a/b/flink", LB_RES_FOLLOW, 0, "@/a/b/f", "f"},
+    {"a/b/flink", 0, 0, "@/a/b/flink", "flink"},
+    {"abs/hostname", LB_RES_FOLLOW, 0, "/etc/hostname", "hostname"},
+    {"loop1", LB_RES_FOLLOW, -ELOOP, NULL, NULL},
+    {"loop1/x", 0, -ELOOP, NULL, NULL},
+    {"loop1", 0, 0, "@/loop1", "loop1"},
+    {"dangling", LB_RES_FOLLOW, 0, "@/missing", "missing"}, /* O_CREAT through a dangling link */
+    {"nodir/x", LB_RES_FOLLOW, -ENOENT, NULL, NULL},
+    {"a/b/f/x", LB_RES_FOLLOW, -ENOTDIR, NULL, NULL},
+    {"a/newfile", LB_RES_FOLLOW, 0, "@/a/newfile", "newfile"},
+    {"a", LB_RES_FOLLOW, 0, "@/a", "a"},
+    {"a/b/..", LB_RES_FOLLOW, 0, "@/a", ""},
+    {".", LB_RES_FOLLOW, 0, "@", ""},
+    {"/", LB_RES_FOLLOW, 0, "/", ""},
+    {"/..", LB_RES_FOLLOW, 0, "/", ""},
+    {"/../../etc/hostname", LB_RES_FOLLOW, 0, "/etc/hostname", "hostname"},
+    {"", LB_RES_FOLLOW, -ENOENT, NULL, NULL},
 };
 
 static void expand(const char *want, char *out, size_t len)
@@ -113,7 +113,7 @@ static void expand(const char *want, char *out, size_t len)
 Test(resolve, table)
 {
 	int start = open(root, O_PATH | O_DIRECTORY);
-	struct lb_resolve_ctx ctx = { .rootfd = rootfd, .tid = getpid(), .tgid = getpid() };
+	struct lb_resolve_ctx ctx = {.rootfd = rootfd, .tid = getpid(), .tgid = getpid()};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
 		struct lb_resolved out;
@@ -137,7 +137,7 @@ Test(resolve, table)
 Test(resolve, dirfd_is_the_parent)
 {
 	int start = open(root, O_PATH | O_DIRECTORY);
-	struct lb_resolve_ctx ctx = { .rootfd = rootfd, .tid = getpid(), .tgid = getpid() };
+	struct lb_resolve_ctx ctx = {.rootfd = rootfd, .tid = getpid(), .tgid = getpid()};
 	struct lb_resolved out;
 	cr_assert_eq(lb_resolve(&ctx, start, root, "chain/flink", LB_RES_FOLLOW, &out), 0);
 	struct stat a, b;
@@ -152,7 +152,7 @@ Test(resolve, dirfd_is_the_parent)
 
 Test(resolve, proc_self_is_the_caller)
 {
-	struct lb_resolve_ctx ctx = { .rootfd = rootfd, .tid = getpid(), .tgid = getpid() };
+	struct lb_resolve_ctx ctx = {.rootfd = rootfd, .tid = getpid(), .tgid = getpid()};
 	struct lb_resolved out;
 	char want[64];
 	cr_assert_eq(lb_resolve(&ctx, rootfd, "/", "/proc/self/status", LB_RES_FOLLOW, &out), 0);
@@ -171,7 +171,7 @@ Test(resolve, proc_fd_of_a_pipe_is_a_magic_reopen)
 {
 	int p[2];
 	cr_assert_eq(pipe(p), 0);
-	struct lb_resolve_ctx ctx = { .rootfd = rootfd, .tid = getpid(), .tgid = getpid() };
+	struct lb_resolve_ctx ctx = {.rootfd = rootfd, .tid = getpid(), .tgid = getpid()};
 	struct lb_resolved out;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
@@ -191,8 +191,8 @@ static bool nobody_visible(void *arg, pid_t pid)
 
 Test(resolve, other_processes_are_hidden_in_proc)
 {
-	struct lb_resolve_ctx ctx = { .rootfd = rootfd, .tid = getpid(), .tgid = getpid(),
-				      .pid_visible = nobody_visible };
+	struct lb_resolve_ctx ctx = {
+	    .rootfd = rootfd, .tid = getpid(), .tgid = getpid(), .pid_visible = nobody_visible};
 	struct lb_resolved out;
 	cr_expect_eq(lb_resolve(&ctx, rootfd, "/", "/proc/1/status", LB_RES_FOLLOW, &out), -ENOENT);
 	cr_assert_eq(lb_resolve(&ctx, rootfd, "/", "/proc/self/status", LB_RES_FOLLOW, &out), 0);
@@ -208,7 +208,7 @@ Test(resolve, long_paths)
 		n += (size_t)snprintf(path + n, sizeof(path) - n, "a/../");
 	snprintf(path + n, sizeof(path) - n, "a/b/f");
 	int start = open(root, O_PATH | O_DIRECTORY);
-	struct lb_resolve_ctx ctx = { .rootfd = rootfd, .tid = getpid(), .tgid = getpid() };
+	struct lb_resolve_ctx ctx = {.rootfd = rootfd, .tid = getpid(), .tgid = getpid()};
 	struct lb_resolved out;
 	cr_assert_eq(lb_resolve(&ctx, start, root, path, LB_RES_FOLLOW, &out), 0);
 	lb_resolved_release(&out);

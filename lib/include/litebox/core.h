@@ -41,11 +41,10 @@ struct lb_core_config {
 	/* Called for every judged access from supervisor threads, concurrently. */
 	void (*on_event)(void *arg, const struct lb_event *ev);
 	void *event_arg;
-	bool report_allowed; /* also call on_event for plain allows (-v, --log) */
+	bool report_allowed;  /* also call on_event for plain allows (-v, --log) */
 	mode_t initial_umask; /* the umask the program starts with */
 	bool force_audit;     /* --audit: audit mode whatever the policy says */
 };
-
 
 struct lb_core;
 

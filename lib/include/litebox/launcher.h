@@ -38,11 +38,11 @@ struct lb_launch_config {
 };
 
 struct lb_launch_result {
-	int wait_status;   /* of the program's first process */
+	int wait_status; /* of the program's first process */
 	bool timed_out;
-	int exec_errno;    /* the program's execve failed with this (0: it ran) */
-	bool pidns;        /* the PID namespace was available */
-	bool landlock;     /* a Landlock layer was applied */
+	int exec_errno; /* the program's execve failed with this (0: it ran) */
+	bool pidns;	/* the PID namespace was available */
+	bool landlock;	/* a Landlock layer was applied */
 };
 
 /* 0 when the program ran (whatever its status), -errno when litebox could

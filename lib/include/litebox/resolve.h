@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 struct lb_resolve_ctx {
-	int rootfd;      /* the sandbox's "/" (O_PATH), borrowed */
+	int rootfd; /* the sandbox's "/" (O_PATH), borrowed */
 	pid_t tid;  /* caller, in the supervisor's pid namespace */
 	pid_t tgid; /* its thread group; 0: looked up when /proc/self is met */
 	/* A process (by pid) is inside the sandbox: /proc/PID of others is
@@ -23,17 +23,17 @@ struct lb_resolve_ctx {
 };
 
 enum {
-	LB_RES_FOLLOW = 1u << 0,      /* follow a final symlink */
-	LB_RES_DIR_ONLY = 1u << 1,    /* the object must be a directory (trailing '/') */
+	LB_RES_FOLLOW = 1u << 0,   /* follow a final symlink */
+	LB_RES_DIR_ONLY = 1u << 1, /* the object must be a directory (trailing '/') */
 	/* unlink, rmdir, rename, mkdir...: a trailing slash on a final
 	 * symlink is ENOTDIR, never the link's target */
 	LB_RES_MODIFY = 1u << 2,
 };
 
 struct lb_resolved {
-	int dirfd;   /* O_PATH directory holding the object, owned */
+	int dirfd;		 /* O_PATH directory holding the object, owned */
 	char name[NAME_MAX + 1]; /* final component; "" when the object is dirfd itself */
-	char path[PATH_MAX];     /* canonical absolute path of the object */
+	char path[PATH_MAX];	 /* canonical absolute path of the object */
 	/* A /proc/PID/fd/N link to something that has no path (a pipe, a
 	 * socket, an anonymous inode): that pid and fd number, else -1. */
 	pid_t magic_pid;

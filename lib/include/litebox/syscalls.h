@@ -19,18 +19,18 @@
 /* How the supervisor carries the call out (one emulation per kind). */
 enum lb_sys_kind {
 	LB_K_NONE,
-	LB_K_OPEN,      /* open, openat, openat2, creat */
-	LB_K_STAT,      /* stat, lstat, newfstatat */
+	LB_K_OPEN, /* open, openat, openat2, creat */
+	LB_K_STAT, /* stat, lstat, newfstatat */
 	LB_K_STATX,
 	LB_K_STATFS,
-	LB_K_ACCESS,    /* access, faccessat, faccessat2 */
+	LB_K_ACCESS, /* access, faccessat, faccessat2 */
 	LB_K_READLINK,
 	LB_K_GETXATTR,
 	LB_K_LISTXATTR,
 	LB_K_SETXATTR,
 	LB_K_REMOVEXATTR,
 	LB_K_TRUNCATE,
-	LB_K_UNLINK,    /* unlink, unlinkat, rmdir */
+	LB_K_UNLINK, /* unlink, unlinkat, rmdir */
 	LB_K_RENAME,
 	LB_K_MKDIR,
 	LB_K_MKNOD,
@@ -38,12 +38,12 @@ enum lb_sys_kind {
 	LB_K_SYMLINK,
 	LB_K_CHMOD,
 	LB_K_CHOWN,
-	LB_K_UTIMES,    /* utime, utimes, utimensat, futimesat */
+	LB_K_UTIMES, /* utime, utimes, utimensat, futimesat */
 	LB_K_CHDIR,
 	LB_K_EXEC,
 	LB_K_INOTIFY,
 	LB_K_FANOTIFY,
-	LB_K_GETDENTS,  /* listing: filtered when the policy hides entries */
+	LB_K_GETDENTS, /* listing: filtered when the policy hides entries */
 	LB_K_CONNECT,
 	LB_K_BIND,
 	LB_K_SENDTO,
@@ -54,14 +54,14 @@ enum lb_sys_kind {
 
 /* Flags of a row. */
 enum {
-	LB_SF_NOFOLLOW = 1u << 0,     /* never follows a final symlink (lstat, unlink...) */
-	LB_SF_AT_FLAGS = 1u << 1,     /* flags_arg holds AT_SYMLINK_NOFOLLOW/AT_EMPTY_PATH */
-	LB_SF_RMDIR = 1u << 2,        /* the rmdir form of unlink */
-	LB_SF_LEGACY_TIME = 1u << 3,  /* utime: struct utimbuf; utimes/futimesat: timeval[2] */
+	LB_SF_NOFOLLOW = 1u << 0,    /* never follows a final symlink (lstat, unlink...) */
+	LB_SF_AT_FLAGS = 1u << 1,    /* flags_arg holds AT_SYMLINK_NOFOLLOW/AT_EMPTY_PATH */
+	LB_SF_RMDIR = 1u << 2,	     /* the rmdir form of unlink */
+	LB_SF_LEGACY_TIME = 1u << 3, /* utime: struct utimbuf; utimes/futimesat: timeval[2] */
 	LB_SF_UTIMBUF = 1u << 4,
-	LB_SF_CREAT = 1u << 5,        /* creat(): O_CREAT|O_WRONLY|O_TRUNC */
+	LB_SF_CREAT = 1u << 5, /* creat(): O_CREAT|O_WRONLY|O_TRUNC */
 	LB_SF_OPENAT2 = 1u << 6,
-	LB_SF_FOLLOW_FLAG = 1u << 7,  /* flags_arg has AT_SYMLINK_FOLLOW (linkat) */
+	LB_SF_FOLLOW_FLAG = 1u << 7, /* flags_arg has AT_SYMLINK_FOLLOW (linkat) */
 };
 
 struct lb_syscall_row {

@@ -16,13 +16,13 @@ enum lb_filter_action {
 	LB_FILTER_ALLOW,
 	LB_FILTER_ERRNO,  /* refuse in the kernel with `err` */
 	LB_FILTER_NOTIFY, /* send to the supervisor */
-	LB_FILTER_KILL,   /* kill the whole process */
+	LB_FILTER_KILL,	  /* kill the whole process */
 };
 
 enum lb_filter_cmp {
 	LB_CMP_MASKED_EQ, /* (arg & mask) == value */
-	LB_CMP_NE,        /* arg != value (mask unused) */
-	LB_CMP_GE,        /* arg >= value, 64-bit (mask unused) */
+	LB_CMP_NE,	  /* arg != value (mask unused) */
+	LB_CMP_GE,	  /* arg >= value, 64-bit (mask unused) */
 };
 
 struct lb_filter_cond {

@@ -18,7 +18,7 @@
 struct lb_pattern;
 
 struct lb_pattern_error {
-	size_t col;          /* 0-based byte offset into the pattern text */
+	size_t col;	     /* 0-based byte offset into the pattern text */
 	const char *message; /* static string */
 };
 
@@ -57,7 +57,7 @@ struct lb_sockaddr_obj {
 	enum lb_addr_kind kind;
 	bool is_v4;
 	uint8_t ip[16];
-	uint16_t port;    /* host byte order */
+	uint16_t port;	  /* host byte order */
 	const char *name; /* unix: resolved path; abstract: the name without '@' */
 	size_t name_len;  /* abstract names may contain any bytes */
 };

@@ -32,7 +32,7 @@ enum lb_verdict {
 
 enum lb_rule_origin {
 	LB_ORIGIN_POLICY,   /* a rule in a file: file + line */
-	LB_ORIGIN_CLI,      /* an --allow-* flag: file = the flag name */
+	LB_ORIGIN_CLI,	    /* an --allow-* flag: file = the flag name */
 	LB_ORIGIN_IMPLICIT, /* implicit grant */
 	LB_ORIGIN_BUILTIN,  /* built-in dangerous set */
 	LB_ORIGIN_DEFAULT,  /* nothing matched */
@@ -50,7 +50,7 @@ enum lb_severity { LB_DIAG_ERROR, LB_DIAG_WARNING };
 
 struct lb_diag {
 	enum lb_severity severity;
-	char *file; /* as the user named it (or the profile name "<builtin:default>") */
+	char *file;	    /* as the user named it (or the profile name "<builtin:default>") */
 	unsigned line, col; /* 1-based */
 	char *message;
 	char *include_chain; /* NULL or "included from a.policy:3\nincluded from b.policy:1" */
@@ -65,25 +65,29 @@ void lb_diags_free(struct lb_diags *d);
 
 /* ---- inputs ---------------------------------------------------------------- */
 struct lb_policy_vars {
-	const char *cwd, *home, *tmpdir, *exe, *exe_dir; /* exe/exe_dir NULL: using them is an error */
+	const char *cwd, *home, *tmpdir, *exe,
+	    *exe_dir; /* exe/exe_dir NULL: using them is an error */
 };
 
 struct lb_cli_rule {
-	enum lb_class cls;  /* READ/WRITE/EXEC/CONNECT/BIND */
-	const char *object; /* as typed: a path (absolute after the CLI made it so) or "tcp host:port" */
-	const char *flag;   /* "--allow-read", for diagnostics and origin */
+	enum lb_class cls; /* READ/WRITE/EXEC/CONNECT/BIND */
+	const char
+	    *object; /* as typed: a path (absolute after the CLI made it so) or "tcp host:port" */
+	const char *flag; /* "--allow-read", for diagnostics and origin */
 };
 
 struct lb_policy_inputs {
-	const char *source;   /* a file path or built-in profile name; NULL: "default" */
-	const char *text;     /* if non-NULL, parse this text, named `source` (tests, fuzzing) */
+	const char *source; /* a file path or built-in profile name; NULL: "default" */
+	const char *text;   /* if non-NULL, parse this text, named `source` (tests, fuzzing) */
 	struct lb_policy_vars vars;
 	const struct lb_cli_rule *cli_rules;
 	size_t n_cli_rules;
 	/* Implicit grants computed by the launcher from the ELF facts; ignored
 	 * when the policy says `set implicit-grants off`. */
-	const char *const *implicit_read;  size_t n_implicit_read;
-	const char *const *implicit_exec;  size_t n_implicit_exec;
+	const char *const *implicit_read;
+	size_t n_implicit_read;
+	const char *const *implicit_exec;
+	size_t n_implicit_exec;
 	bool lint; /* also produce warnings (policy check) */
 };
 
@@ -92,7 +96,8 @@ struct lb_policy;
 /* 0 and *out on success. -EINVAL with diags->n_errors > 0 on a malformed
  * policy (never a partial policy), other -errno on I/O trouble (also with a
  * diagnostic naming the file). Never prints. */
-int lb_policy_load(const struct lb_policy_inputs *in, struct lb_policy **out, struct lb_diags *diags);
+int lb_policy_load(const struct lb_policy_inputs *in, struct lb_policy **out,
+		   struct lb_diags *diags);
 void lb_policy_free(struct lb_policy *p);
 
 /* ---- queries (thread-safe, no allocation) ------------------------------------ */
@@ -118,7 +123,7 @@ bool lb_policy_implicit_grants(const struct lb_policy *p);
 /* ---- syscall class: what goes to the kernel filter ------------------------ */
 struct lb_syscall_rule {
 	const char *name;
-	int nr;            /* x86_64 number */
+	int nr;			 /* x86_64 number */
 	enum lb_verdict verdict; /* ALLOW (dangerous member explicitly allowed), DENY, AUDIT */
 	const char *file;
 	unsigned line;
@@ -132,12 +137,12 @@ bool lb_policy_allows_dangerous(const struct lb_policy *p, const char *name);
 
 /* ---- limits and environment ----------------------------------------------- */
 struct lb_limits {
-	uint64_t time_ms;  /* 0: unset */
-	uint64_t procs;    /* 0: unset */
-	uint64_t memory;   /* bytes, 0: unset */
+	uint64_t time_ms; /* 0: unset */
+	uint64_t procs;	  /* 0: unset */
+	uint64_t memory;  /* bytes, 0: unset */
 	uint64_t files;
 	uint64_t cpu_s;
-	uint64_t fsize;    /* bytes */
+	uint64_t fsize; /* bytes */
 };
 const struct lb_limits *lb_policy_limits(const struct lb_policy *p);
 

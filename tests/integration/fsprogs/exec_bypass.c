@@ -20,7 +20,7 @@ static void attempt(const char *name, int how, const char *file)
 {
 	pid_t p = fork();
 	if (p == 0) {
-		char *argv[] = { (char *)file, NULL };
+		char *argv[] = {(char *)file, NULL};
 		int fd;
 		char path[64];
 		switch (how) {

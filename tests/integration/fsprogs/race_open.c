@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	strcpy(buf, paths[0]);
 	pthread_t t;
 	pthread_create(&t, NULL, flipper, NULL);
-	struct tally seen = { 0 };
+	struct tally seen = {0};
 	for (int i = 0; i < iters; i++)
 		tally_open(&seen, buf);
 	atomic_store(&stop, 1);

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 	symlink(targets[0], link);
 	pthread_t t;
 	pthread_create(&t, NULL, swapper, NULL);
-	struct tally seen = { 0 };
+	struct tally seen = {0};
 	for (int i = 0; i < iters; i++)
 		tally_open(&seen, link);
 	atomic_store(&stop, 1);

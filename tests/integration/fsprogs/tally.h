@@ -16,7 +16,7 @@ static inline void tally_open(struct tally *t, const char *path)
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return;
-	char data[16] = { 0 };
+	char data[16] = {0};
 	if (read(fd, data, sizeof(data) - 1) > 0) {
 		if (strncmp(data, "SECRET", 6) == 0)
 			t->leaks++;

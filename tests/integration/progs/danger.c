@@ -33,11 +33,11 @@ static void report(const char *name, long ret, int err)
 	fflush(stdout);
 }
 
-#define TRY(name, expr)                          \
-	do {                                     \
-		errno = 0;                       \
-		long r_ = (long)(expr);          \
-		report(name, r_, errno);         \
+#define TRY(name, expr)                                                                            \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long r_ = (long)(expr);                                                            \
+		report(name, r_, errno);                                                           \
 	} while (0)
 
 static pid_t sleeper(void)
@@ -63,7 +63,8 @@ static void control_basic(void)
 	/* getpid, open/write/read of a pipe: plain calls of the same program. */
 	int p[2];
 	char c = 0;
-	long ok = getpid() > 0 && pipe(p) == 0 && write(p[1], "x", 1) == 1 && read(p[0], &c, 1) == 1 && c == 'x';
+	long ok = getpid() > 0 && pipe(p) == 0 && write(p[1], "x", 1) == 1 &&
+		  read(p[0], &c, 1) == 1 && c == 'x';
 	report("control_basic", ok ? 0 : -1, errno);
 }
 
@@ -120,8 +121,8 @@ static int do_tiocsti(void)
 
 static long install(unsigned long flags)
 {
-	struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
-	struct sock_fprog prog = { .len = 1, .filter = allow };
+	struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	struct sock_fprog prog = {.len = 1, .filter = allow};
 	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 }
 
@@ -218,8 +219,8 @@ static int do_pvm(void)
 	if (c <= 0)
 		return 1;
 	long buf = 0;
-	struct iovec local = { &buf, sizeof(buf) };
-	struct iovec remote = { (void *)&secret_word, sizeof(secret_word) };
+	struct iovec local = {&buf, sizeof(buf)};
+	struct iovec remote = {(void *)&secret_word, sizeof(secret_word)};
 	errno = 0;
 	long r = process_vm_readv(c, &local, 1, &remote, 1, 0);
 	report("process_vm_readv", r, errno);
