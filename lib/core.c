@@ -349,6 +349,9 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	core->umask = cfg->initial_umask;
 	core->sandbox_pidns = 0;
 	core->has_hides = lb_policy_hides_below(cfg->policy, "/");
+	core->n_groups = getgroups(LB_MAX_GROUPS, core->groups);
+	if (core->n_groups < 0)
+		core->n_groups = 0;
 	core->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (core->rootfd < 0)
 		return -errno;
@@ -643,21 +646,53 @@ static long fs_id(const char *status, const char *key)
 	return v;
 }
 
+/* The "Groups:" line of a status text into gids (at most max). */
+static int parse_groups(const char *status, gid_t *gids, int max)
+{
+	const char *l = strstr(status, "\nGroups:");
+	if (!l)
+		return -1;
+	l += 8;
+	int n = 0;
+	while (n < max) {
+		char *end;
+		long v = strtol(l, &end, 10);
+		if (end == l)
+			break;
+		gids[n++] = (gid_t)v;
+		l = end;
+	}
+	return n;
+}
+
 void lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g)
 {
 	g->switched = false;
 	if (!atomic_load_explicit(&c->core->creds_changed, memory_order_relaxed))
 		return;
 	char buf[4096];
-	if (read_status(c->t->pid, buf, sizeof(buf)) < 0)
+	long fsuid = -1, fsgid = -1;
+	gid_t groups[LB_MAX_GROUPS];
+	int n_groups = -1;
+	if (read_status(c->t->pid, buf, sizeof(buf)) == 0) {
+		fsuid = fs_id(buf, "\nUid:");
+		fsgid = fs_id(buf, "\nGid:");
+		n_groups = parse_groups(buf, groups, LB_MAX_GROUPS);
+	}
+	if (fsuid < 0 || fsgid < 0 || n_groups < 0) {
+		/* Fail closed: what cannot be read acts as nobody. */
+		fsuid = fsgid = 65534;
+		n_groups = 0;
+	} else if ((uid_t)fsuid == geteuid() && (gid_t)fsgid == getegid()) {
 		return;
-	long fsuid = fs_id(buf, "\nUid:"), fsgid = fs_id(buf, "\nGid:");
-	if (fsuid < 0 || fsgid < 0 || ((uid_t)fsuid == geteuid() && (gid_t)fsgid == getegid()))
-		return;
-	/* Per-thread in the kernel: the raw calls change this worker only. */
+	}
+	/* Per-thread in the kernel: the raw calls change this worker only
+	 * (glibc's wrappers would change every thread of the supervisor). */
+	syscall(SYS_setgroups, n_groups, groups);
 	syscall(SYS_setfsgid, (gid_t)fsgid);
 	syscall(SYS_setfsuid, (uid_t)fsuid);
 	g->switched = true;
+	g->core = c->core;
 }
 
 void lb_creds_leave(struct lb_creds_guard *g)
@@ -666,6 +701,7 @@ void lb_creds_leave(struct lb_creds_guard *g)
 		return;
 	syscall(SYS_setfsuid, geteuid());
 	syscall(SYS_setfsgid, getegid());
+	syscall(SYS_setgroups, g->core->n_groups, g->core->groups);
 }
 
 /* ---- where paths start --------------------------------------------------------- */

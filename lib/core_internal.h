@@ -11,6 +11,8 @@
 #include "litebox/resolve.h"
 #include "litebox/syscalls.h"
 
+#define LB_MAX_GROUPS 256
+
 struct lb_core {
 	struct lb_core_config cfg;
 	const struct lb_platform_ops *ops;
@@ -30,6 +32,10 @@ struct lb_core {
 	atomic_bool umask_changed;
 	atomic_bool creds_changed;
 	mode_t umask;
+	/* The supervisor's own supplementary groups, restored after an
+	 * operation done with the caller's. */
+	gid_t groups[LB_MAX_GROUPS];
+	int n_groups;
 };
 
 struct lb_call {
@@ -77,6 +83,7 @@ mode_t lb_caller_umask(struct lb_call *c);
 /* Run the host operation with the caller's fsuid/fsgid when they differ. */
 struct lb_creds_guard {
 	bool switched;
+	struct lb_core *core;
 };
 void lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g);
 void lb_creds_leave(struct lb_creds_guard *g);

@@ -431,6 +431,12 @@ static void h_access(struct lb_call *c)
 		 * when it happens (and PATH searches probe with access). */
 	}
 	int at = flags & AT_EACCESS;
+	/* With the caller's credentials switched in (after it changed ids),
+	 * check with them: the filesystem ids stand for its real ids. */
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
+	if (g.switched)
+		at |= AT_EACCESS;
 	if (objfd >= 0) {
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", objfd);
@@ -438,7 +444,9 @@ static void h_access(struct lb_call *c)
 	} else
 		rc = (int)syscall(SYS_faccessat2, r.dirfd, obj_name(&r), mode,
 				  at | AT_SYMLINK_NOFOLLOW);
-	reply_rc(c, rc < 0 ? -errno : 0);
+	rc = rc < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
 }
 
 static void h_readlink(struct lb_call *c)
@@ -542,7 +550,12 @@ static void h_getxattr(struct lb_call *c)
 		lb_reply_errno(c, ENOMEM);
 		return;
 	}
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
 	ssize_t n = lgetxattr(xpath, name, size ? val : NULL, size);
+	int saved = errno;
+	lb_creds_leave(&g);
+	errno = saved;
 	if (n < 0) {
 		lb_reply_errno(c, errno);
 		return;
@@ -579,7 +592,12 @@ static void h_listxattr(struct lb_call *c)
 		lb_reply_errno(c, ENOMEM);
 		return;
 	}
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
 	ssize_t n = llistxattr(xpath, all, XATTR_LIST_MAX);
+	int saved = errno;
+	lb_creds_leave(&g);
+	errno = saved;
 	if (n < 0) {
 		lb_reply_errno(c, errno);
 		return;
@@ -622,8 +640,12 @@ static void h_setxattr(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
 	rc = lsetxattr(xpath, name, val, size, (int)PATH_ARG(c, 4));
-	reply_rc(c, rc < 0 ? -errno : 0);
+	rc = rc < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
 }
 
 static void h_removexattr(struct lb_call *c)
@@ -636,8 +658,12 @@ static void h_removexattr(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
+	struct lb_creds_guard g;
+	lb_creds_enter(c, &g);
 	rc = lremovexattr(xpath, name);
-	reply_rc(c, rc < 0 ? -errno : 0);
+	rc = rc < 0 ? -errno : 0;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
 }
 
 /* ---- changes ----------------------------------------------------------------------- */

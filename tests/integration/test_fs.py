@@ -324,5 +324,35 @@ def trailing_slash_on_a_symlink_is_not_its_target():
     del native
 
 
+@test
+def a_program_that_drops_root_gets_its_own_permissions():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root: the program must be able to setuid")
+    d = workdir()
+    os.chmod(d, 0o755)  # traversable: the refusals below come from the files' own modes
+    private = os.path.join(d, "root-only")
+    with open(private, "w") as f:
+        f.write("x")
+    os.chmod(private, 0o600)
+    rootdir = os.path.join(d, "root-dir")
+    os.mkdir(rootdir, 0o755)
+    code = ("import os, sys\n"
+            "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+            "def t(name, fn):\n"
+            "    try:\n"
+            "        fn(); print(name, 'done')\n"
+            "    except PermissionError: print(name, 'denied')\n"
+            "t('read', lambda: open(sys.argv[1]).read())\n"
+            "t('create', lambda: open(sys.argv[2] + '/x', 'w'))\n"
+            "t('xattr', lambda: os.setxattr(sys.argv[1], 'user.x', b'1'))\n"
+            "print('access', os.access(sys.argv[1], os.R_OK))\n")
+    p = run_in(d, "/usr/bin/python3", "-c", code, private, rootdir)
+    native = subprocess.run(["/usr/bin/python3", "-c", code, private, rootdir], capture_output=True, text=True)
+    eq(native.stdout.split(), ["read", "denied", "create", "denied", "xattr", "denied", "access", "False"],
+       "native control")
+    eq(p.stdout, native.stdout, "under litebox as natively: " + p.stderr)
+    assert not os.path.exists(os.path.join(rootdir, "x"))
+
+
 if __name__ == "__main__":
     lbtest.run()
