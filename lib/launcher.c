@@ -262,6 +262,46 @@ static int map_ids(pid_t pid, uid_t uid, gid_t gid)
 /* RLIMIT_NPROC counts all processes of the user and does not bind root:
  * `limit procs` is a pids cgroup holding just the sandbox (cgroup v2, or
  * the v1 pids hierarchy). */
+static bool has_pids(const char *file)
+{
+	char buf[512] = "";
+	lb_autofclose FILE *f = fopen(file, "re");
+	return f && fgets(buf, sizeof(buf), f) && strstr(buf, "pids");
+}
+
+/* cgroup v2: a child gets pids.max only when its parent's
+ * cgroup.subtree_control has pids, and a cgroup with processes (ours,
+ * usually: a session scope) cannot enable it. So the sandbox's cgroup is
+ * made under the nearest ancestor that delegates pids, else under the
+ * root, where root may enable it (the root is exempt from that rule). */
+static int v2_pids_parent(const char *mnt, const char *own, char *root, size_t len)
+{
+	char dir[4096], file[8300];
+	snprintf(dir, sizeof(dir), "%s", own);
+	for (;;) {
+		snprintf(file, sizeof(file), "%s%s/cgroup.subtree_control", mnt,
+			 strcmp(dir, "/") ? dir : "");
+		if (has_pids(file)) {
+			const char *rest = strcmp(dir, "/") ? dir : "";
+			size_t lm = strlen(mnt), lr = strlen(rest);
+			if (lm + lr + 1 > len)
+				return -ENAMETOOLONG;
+			memcpy(root, mnt, lm);
+			memcpy(root + lm, rest, lr + 1);
+			return 0;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	snprintf(file, sizeof(file), "%s/cgroup.subtree_control", mnt);
+	if (write_file(file, "+pids") < 0)
+		return -ENOTSUP;
+	snprintf(root, len, "%s", mnt);
+	return 0;
+}
+
 static int pids_hierarchy(char *root, size_t len, bool *v2)
 {
 	char line[4096];
@@ -287,12 +327,7 @@ static int pids_hierarchy(char *root, size_t len, bool *v2)
 			const char *mnt = stat("/sys/fs/cgroup/unified/cgroup.procs", &st) == 0
 					      ? "/sys/fs/cgroup/unified"
 					      : "/sys/fs/cgroup";
-			char ctl[4200];
-			snprintf(ctl, sizeof(ctl), "%s%s/cgroup.controllers", mnt, path);
-			lb_autofclose FILE *c = fopen(ctl, "re");
-			char buf[512] = "";
-			if (c && fgets(buf, sizeof(buf), c) && strstr(buf, "pids")) {
-				snprintf(root, len, "%s%s", mnt, path);
+			if (v2_pids_parent(mnt, path, root, len) == 0) {
 				*v2 = true;
 				return 0;
 			}
