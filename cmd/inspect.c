@@ -8,58 +8,26 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "litebox/audit.h"
 #include "litebox/elf.h"
 
 static const char inspect_usage[] = "usage: litebox inspect [--json] PROGRAM";
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char b = s[0];
-	size_t len = b < 0x80		  ? 1
-		     : (b & 0xe0) == 0xc0 ? 2
-		     : (b & 0xf0) == 0xe0 ? 3
-		     : (b & 0xf8) == 0xf0 ? 4
-					  : 0;
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (len == 2 && b < 0xc2)
-		return 0; /* overlong */
-	if (len == 3 && ((b == 0xe0 && s[1] < 0xa0) || (b == 0xed && s[1] >= 0xa0)))
-		return 0; /* overlong, or a UTF-16 surrogate */
-	if (len == 4 && ((b == 0xf0 && s[1] < 0x90) || b > 0xf4 || (b == 0xf4 && s[1] >= 0x90)))
-		return 0; /* overlong, or above U+10FFFF */
-	return len;
-}
-
-/* A JSON string: quotes and backslashes escaped, control characters as
- * \u00XX, every byte that is not part of valid UTF-8 as \uFFFD. */
+/* A JSON string, escaped as the audit log escapes (lb_json_escape). */
 static void json_str(FILE *out, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str);
-	fputc('"', out);
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(s + i, n - i);
-		if (len == 0) {
-			fputs("\\ufffd", out);
-			i++;
-		} else if (s[i] == '"' || s[i] == '\\') {
-			fprintf(out, "\\%c", s[i++]);
-		} else if (s[i] < 0x20 || s[i] == 0x7f) {
-			fprintf(out, "\\u%04x", s[i++]);
-		} else {
-			fwrite(s + i, 1, len, out);
-			i += len;
-		}
+	size_t cap = 6 * n + 3; /* worst case: every byte as \uXXXX, plus quotes */
+	char *buf = malloc(cap);
+	if (!buf) {
+		fputs("null", out);
+		return;
 	}
-	fputc('"', out);
+	lb_json_escape(str, n, buf, cap);
+	fputs(buf, out);
+	free(buf);
 }
 
 static void json_str_or_null(FILE *out, const char *s)

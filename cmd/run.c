@@ -339,13 +339,6 @@ struct run_state {
 	bool log_failed;
 };
 
-static uint64_t hash_str(const char *s, uint64_t h)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static void comm_of(pid_t pid, char *buf, size_t len)
 {
 	char p[64];
@@ -395,7 +388,7 @@ static void print_folded(struct run_state *st, const struct lb_event *ev, const 
 	comm_of(ev->pid, comm, sizeof(comm));
 	snprintf(key, sizeof(key), "%d %d %s %s %s", (int)ev->verdict, (int)ev->cls, ev->object,
 		 comm, ev->syscall);
-	uint64_t h = hash_str(key, 1469598103934665603ull);
+	uint64_t h = lb_hash_str(key);
 	pthread_mutex_lock(&st->lock);
 	struct fold_entry *e = &st->fold[h % FOLD_SLOTS];
 	if (e->line && e->hash == h) {

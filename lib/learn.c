@@ -35,14 +35,6 @@ struct lb_learn {
 	unsigned long total;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static int table_grow(struct table *t)
 {
 	size_t cap = t->cap ? t->cap * 2 : 64;
@@ -52,7 +44,7 @@ static int table_grow(struct table *t)
 	for (size_t i = 0; i < t->cap; i++) {
 		if (!t->slots[i].obj)
 			continue;
-		size_t j = hash_str(t->slots[i].obj) & (cap - 1);
+		size_t j = lb_hash_str(t->slots[i].obj) & (cap - 1);
 		while (slots[j].obj)
 			j = (j + 1) & (cap - 1);
 		slots[j] = t->slots[i];
@@ -67,7 +59,7 @@ static int table_add(struct table *t, const char *obj, unsigned long count)
 {
 	if ((t->n + 1) * 10 >= t->cap * 7 && table_grow(t) < 0)
 		return -ENOMEM;
-	size_t j = hash_str(obj) & (t->cap - 1);
+	size_t j = lb_hash_str(obj) & (t->cap - 1);
 	while (t->slots[j].obj) {
 		if (strcmp(t->slots[j].obj, obj) == 0) {
 			t->slots[j].count += count;

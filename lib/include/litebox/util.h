@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
@@ -55,6 +56,15 @@ static inline int lb_steal_fd(int *fd)
 #define steal_fd(fdp) lb_steal_fd(fdp)
 
 #define LB_UNUSED __attribute__((unused))
+
+/* FNV-1a of a string (hash tables, folding keys). */
+static inline uint64_t lb_hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
 
 /* The directory part of an absolute path, malloc'd ("/a/b" -> "/a",
  * "/a" -> "/"). NULL when out of memory. */
