@@ -695,13 +695,16 @@ void lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g)
 	g->core = c->core;
 }
 
+/* Keeps errno: callers read the operation's errno after leaving. */
 void lb_creds_leave(struct lb_creds_guard *g)
 {
 	if (!g->switched)
 		return;
+	int saved = errno;
 	syscall(SYS_setfsuid, geteuid());
 	syscall(SYS_setfsgid, getegid());
 	syscall(SYS_setgroups, g->core->n_groups, g->core->groups);
+	errno = saved;
 }
 
 /* ---- where paths start --------------------------------------------------------- */

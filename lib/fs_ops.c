@@ -235,142 +235,118 @@ static void h_open(struct lb_call *c)
 
 /* ---- stat family --------------------------------------------------------------- */
 
-/* Resolve for a metadata call; handles the AT_EMPTY_PATH form and magic
- * links by giving back an fd to the object itself in *objfd. */
-static int resolve_for_meta(struct lb_call *c, unsigned at_flags, struct lb_resolved *r, int *objfd,
-			    enum lb_class cls)
-{
-	char path[PATH_MAX];
-	*objfd = -1;
-	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
-	if (rc == -EFAULT && (at_flags & AT_EMPTY_PATH) && ARG(c, c->row->path_arg) == 0)
-		path[0] = '\0'; /* NULL path with AT_EMPTY_PATH (6.11+) */
-	else if (rc < 0)
-		return rc;
-	if (path[0] == '\0') {
-		if (!(at_flags & AT_EMPTY_PATH))
-			return -ENOENT;
-		/* The caller already holds the fd: nothing to judge. */
-		*objfd = caller_fd(c, row_dirfd(c));
-		return *objfd < 0 ? *objfd : 0;
-	}
-	rc = lb_resolve_str(c, row_dirfd(c), path, follow_flags(c), r);
-	if (rc < 0)
-		return rc;
-	if (r->magic_fd >= 0) {
-		*objfd = magic_fd(c, r);
-		return *objfd < 0 ? *objfd : 0;
-	}
-	return lb_judge_path(c, cls, r->path);
-}
+/* What a metadata lookup applies to: a resolved, judged path (r), or one
+ * of the caller's own objects named by "/proc/TID/fd/N" or its cwd (proc),
+ * which the kernel follows to exactly that object in one call. The caller
+ * already holds those, so nothing is judged for them. */
+struct meta {
+	struct lb_resolved r;
+	char proc[64];
+};
 
-/* "/proc/TID/fd/N" (or cwd) of the caller's fd for the AT_EMPTY_PATH
- * forms: stat and statx follow the magic link to the caller's own file in
- * one call. 1 when the call is such a form, 0 when it names a path. */
-static int empty_path_target(struct lb_call *c, unsigned at_flags, char *proc, size_t len)
+static void metap_release(struct meta *m)
 {
-	char first[PATH_MAX];
-	uint64_t addr = ARG(c, c->row->path_arg);
-	if (!(at_flags & AT_EMPTY_PATH))
-		return 0;
-	if (addr != 0) {
-		int rc = lb_read_path(c, addr, first);
-		if (rc < 0)
-			return rc;
-		if (first[0])
-			return 0;
-	}
-	int fd = row_dirfd(c);
+	lb_resolved_release(&m->r);
+}
+#define lb_autometa __attribute__((cleanup(metap_release)))
+
+static int proc_of_fd(struct lb_call *c, pid_t pid, int fd, char *buf, size_t len)
+{
 	if (fd == AT_FDCWD)
-		snprintf(proc, len, "/proc/%d/cwd", (int)c->t->pid);
+		snprintf(buf, len, "/proc/%d/cwd", (int)pid);
 	else if (fd >= 0)
-		snprintf(proc, len, "/proc/%d/fd/%d", (int)c->t->pid, fd);
+		snprintf(buf, len, "/proc/%d/fd/%d", (int)pid, fd);
 	else
 		return -EBADF;
-	return 1;
+	(void)c;
+	return 0;
 }
 
-static int stat_errno(int fd_form)
+/* The path argument is read once; an empty path with AT_EMPTY_PATH (or a
+ * NULL one, 6.11+) names the dirfd itself. */
+static int meta_target(struct lb_call *c, unsigned at_flags, enum lb_class cls, struct meta *m)
+{
+	char path[PATH_MAX];
+	uint64_t addr = ARG(c, c->row->path_arg);
+	int rc = 0;
+
+	m->r.dirfd = -1;
+	m->proc[0] = '\0';
+	if (addr == 0 && (at_flags & AT_EMPTY_PATH))
+		path[0] = '\0';
+	else if ((rc = lb_read_path(c, addr, path)) < 0)
+		return rc;
+	if (!path[0]) {
+		if (!(at_flags & AT_EMPTY_PATH))
+			return -ENOENT;
+		return proc_of_fd(c, c->t->pid, row_dirfd(c), m->proc, sizeof(m->proc));
+	}
+	bool nofollow = (c->row->flags & LB_SF_NOFOLLOW) || (at_flags & AT_SYMLINK_NOFOLLOW);
+	rc = lb_resolve_str(c, row_dirfd(c), path, nofollow ? 0 : LB_RES_FOLLOW, &m->r);
+	if (rc < 0)
+		return rc;
+	if (m->r.magic_fd >= 0) {
+		/* a /proc/PID/fd/N link without a path: the caller's own only */
+		if (c->rctx.tgid == 0)
+			c->rctx.tgid = lb_tgid_of(c->t->pid);
+		if (m->r.magic_pid != c->rctx.tgid && m->r.magic_pid != c->t->pid)
+			return -EACCES;
+		return proc_of_fd(c, m->r.magic_pid, m->r.magic_fd, m->proc, sizeof(m->proc));
+	}
+	return lb_judge_path(c, cls, m->r.path);
+}
+
+static int stat_errno(void)
 {
 	/* A closed fd shows as a missing /proc entry. */
-	return fd_form && errno == ENOENT ? EBADF : errno;
+	return errno == ENOENT ? EBADF : errno;
 }
 
 static void h_stat(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	lb_autoclose int objfd = -1;
+	lb_autometa struct meta m;
 	struct stat st;
-	char proc[64];
 
-	int rc = empty_path_target(c, row_at_flags(c), proc, sizeof(proc));
+	int rc = meta_target(c, row_at_flags(c), LB_CLASS_STAT, &m);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	if (rc == 1) {
-		if (stat(proc, &st) < 0) {
-			lb_reply_errno(c, stat_errno(1));
-			return;
-		}
-	} else {
-		rc = resolve_for_meta(c, row_at_flags(c), &r, &objfd, LB_CLASS_STAT);
-		if (rc < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
-		if (objfd >= 0)
-			rc = fstat(objfd, &st);
-		else
-			rc = fstatat(r.dirfd, r.name, &st,
-				     AT_SYMLINK_NOFOLLOW | (r.name[0] ? 0 : AT_EMPTY_PATH));
-		if (rc < 0) {
-			lb_reply_errno(c, errno);
-			return;
-		}
-	}
-	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
+	if (m.proc[0])
+		rc = stat(m.proc, &st) < 0 ? -stat_errno() : 0;
+	else
+		rc = fstatat(m.r.dirfd, m.r.name, &st,
+			     AT_SYMLINK_NOFOLLOW | (m.r.name[0] ? 0 : AT_EMPTY_PATH)) < 0
+			 ? -errno
+			 : 0;
+	if (rc == 0)
+		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
 	reply_rc(c, rc);
 }
 
 static void h_statx(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	lb_autoclose int objfd = -1;
+	lb_autometa struct meta m;
 	struct statx stx;
 	unsigned flags = (unsigned)PATH_ARG(c, 1);
 	unsigned mask = (unsigned)PATH_ARG(c, 2);
 	unsigned sync = flags & AT_STATX_SYNC_TYPE;
-	char proc[64];
 
-	int rc = empty_path_target(c, flags, proc, sizeof(proc));
+	int rc = meta_target(c, flags, LB_CLASS_STAT, &m);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	if (rc == 1) {
-		if (statx(AT_FDCWD, proc, sync, mask, &stx) < 0) {
-			lb_reply_errno(c, stat_errno(1));
-			return;
-		}
-	} else {
-		rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
-		if (rc < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
-		if (objfd >= 0)
-			rc = statx(objfd, "", AT_EMPTY_PATH | sync, mask, &stx);
-		else
-			rc = statx(r.dirfd, r.name,
-				   AT_SYMLINK_NOFOLLOW | sync | (r.name[0] ? 0 : AT_EMPTY_PATH),
-				   mask, &stx);
-		if (rc < 0) {
-			lb_reply_errno(c, errno);
-			return;
-		}
-	}
-	rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
+	if (m.proc[0])
+		rc = statx(AT_FDCWD, m.proc, sync, mask, &stx) < 0 ? -stat_errno() : 0;
+	else
+		rc = statx(m.r.dirfd, m.r.name,
+			   AT_SYMLINK_NOFOLLOW | sync | (m.r.name[0] ? 0 : AT_EMPTY_PATH), mask,
+			   &stx) < 0
+			 ? -errno
+			 : 0;
+	if (rc == 0)
+		rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
 	reply_rc(c, rc);
 }
 
@@ -383,52 +359,43 @@ static int open_object(const struct lb_resolved *r)
 
 static void h_statfs(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	lb_autoclose int objfd = -1;
+	lb_autometa struct meta m;
 	struct statfs sfs;
 
-	int rc = resolve_for_meta(c, 0, &r, &objfd, LB_CLASS_STAT);
+	int rc = meta_target(c, 0, LB_CLASS_STAT, &m);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	if (objfd < 0 && (objfd = open_object(&r)) < 0) {
-		lb_reply_errno(c, -objfd);
-		return;
+	if (m.proc[0]) {
+		rc = statfs(m.proc, &sfs) < 0 ? -errno : 0;
+	} else {
+		lb_autoclose int fd = open_object(&m.r);
+		rc = fd < 0 ? fd : (fstatfs(fd, &sfs) < 0 ? -errno : 0);
 	}
-	if (fstatfs(objfd, &sfs) < 0) {
-		lb_reply_errno(c, errno);
-		return;
-	}
-	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &sfs, sizeof(sfs));
+	if (rc == 0)
+		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &sfs, sizeof(sfs));
 	reply_rc(c, rc);
 }
 
 static void h_access(struct lb_call *c)
 {
-	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	lb_autoclose int objfd = -1;
+	lb_autometa struct meta m;
 	int mode = (int)ARG(c, c->row->mode_arg);
 	unsigned flags = row_at_flags(c);
 
-	int rc = resolve_for_meta(c, flags, &r, &objfd, LB_CLASS_STAT);
+	int rc = meta_target(c, flags, LB_CLASS_STAT, &m);
+	/* access(W_OK) on a path the policy will not let it write would
+	 * promise what open() then refuses: answer as open would. X_OK is
+	 * answered from the file's mode: exec itself is judged when it
+	 * happens (and PATH searches probe with access). */
+	if (rc == 0 && !m.proc[0] && (mode & R_OK))
+		rc = lb_judge_path(c, LB_CLASS_READ, m.r.path);
+	if (rc == 0 && !m.proc[0] && (mode & W_OK))
+		rc = lb_judge_path(c, LB_CLASS_WRITE, m.r.path);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
-	}
-	/* access(W_OK) on a path the policy will not let it write would
-	 * promise what open() then refuses: answer as open would. */
-	if (objfd < 0) {
-		if ((mode & R_OK) && (rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
-		if ((mode & W_OK) && (rc = lb_judge_path(c, LB_CLASS_WRITE, r.path)) < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
-		/* X_OK is answered from the file's mode: exec itself is judged
-		 * when it happens (and PATH searches probe with access). */
 	}
 	int at = flags & AT_EACCESS;
 	/* With the caller's credentials switched in (after it changed ids),
@@ -437,12 +404,10 @@ static void h_access(struct lb_call *c)
 	lb_creds_enter(c, &g);
 	if (g.switched)
 		at |= AT_EACCESS;
-	if (objfd >= 0) {
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", objfd);
-		rc = (int)syscall(SYS_faccessat2, AT_FDCWD, p, mode, at);
-	} else
-		rc = (int)syscall(SYS_faccessat2, r.dirfd, obj_name(&r), mode,
+	if (m.proc[0])
+		rc = (int)syscall(SYS_faccessat2, AT_FDCWD, m.proc, mode, at);
+	else
+		rc = (int)syscall(SYS_faccessat2, m.r.dirfd, obj_name(&m.r), mode,
 				  at | AT_SYMLINK_NOFOLLOW);
 	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
@@ -480,14 +445,86 @@ static void h_readlink(struct lb_call *c)
 	reply_rc(c, rc < 0 ? rc : n);
 }
 
-/* ---- extended attributes --------------------------------------------------------- */
+/* ---- what a change applies to ---------------------------------------------------- */
 
-/* "/proc/self/fd/DIRFD/NAME": the l*xattr calls on it act on exactly the
- * resolved object without following a final symlink. */
-static void xattr_target(const struct lb_resolved *r, char *buf, size_t len)
+/* The open flags of the caller's fd N (from /proc/TID/fdinfo/N), -errno. */
+static long caller_fd_flags(struct lb_call *c, int fd)
 {
-	snprintf(buf, len, "/proc/self/fd/%d/%s", r->dirfd, obj_name(r));
+	char p[64], buf[256];
+	snprintf(p, sizeof(p), "/proc/%d/fdinfo/%d", (int)c->t->pid, fd);
+	lb_autoclose int f = open(p, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -EBADF;
+	ssize_t n = read(f, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EBADF;
+	buf[n] = '\0';
+	const char *fl = strstr(buf, "flags:");
+	return fl ? strtol(fl + 6, NULL, 8) : -EBADF;
 }
+
+/* A change through one of the caller's fds (fchmod, fchown, fsetxattr,
+ * fremovexattr, futimens, and the AT_EMPTY_PATH forms): the object is
+ * pinned (O_PATH re-open through /proc) and judged for write by the path
+ * it has, so an fd opened for reading cannot carry a metadata change the
+ * policy refuses. The f* calls refuse O_PATH descriptors (EBADF), as the
+ * kernel does; the AT_EMPTY_PATH forms accept them. */
+static int fd_write_target(struct lb_call *c, int fd, bool refuse_opath, int *objfd)
+{
+	char path[PATH_MAX];
+	if (refuse_opath) {
+		long fl = caller_fd_flags(c, fd);
+		if (fl < 0 || (fl & O_PATH))
+			return -EBADF;
+	}
+	*objfd = caller_fd(c, fd);
+	if (*objfd < 0)
+		return *objfd;
+	if (lb_fd_path(*objfd, path, sizeof(path)) < 0)
+		return 0; /* a pipe, a socket, a deleted file: no path to judge */
+	return lb_judge_path(c, LB_CLASS_WRITE, path);
+}
+
+/* What a change applies to, judged for write: one of the caller's fds
+ * (*objfd >= 0), or the resolved path (r). The path is read once. */
+static int write_target(struct lb_call *c, unsigned res_flags, struct lb_resolved *r, int *objfd)
+{
+	uint64_t addr = ARG(c, c->row->path_arg);
+	char path[PATH_MAX];
+
+	*objfd = -1;
+	if (c->row->flags & LB_SF_FD)
+		return fd_write_target(c, (int)addr, true, objfd);
+	/* utimensat(fd, NULL) and futimesat(fd, NULL) change the fd's file */
+	if (addr == 0 && c->row->kind == LB_K_UTIMES && c->row->dirfd_arg != LB_NO_ARG)
+		return fd_write_target(c, row_dirfd(c), true, objfd);
+	int rc = lb_read_path(c, addr, path);
+	if (rc < 0)
+		return rc;
+	if (!path[0] && (row_at_flags(c) & AT_EMPTY_PATH))
+		return fd_write_target(c, row_dirfd(c), false, objfd);
+	rc = lb_resolve_str(c, row_dirfd(c), path, res_flags, r);
+	if (rc < 0)
+		return rc;
+	if (r->magic_fd >= 0)
+		return -EACCES;
+	return lb_judge_path(c, LB_CLASS_WRITE, r->path);
+}
+
+/* Resolve the row's path and judge it for write (calls without fd forms). */
+static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
+{
+	lb_autoclose int objfd = -1;
+	return write_target(c, res_flags, r, &objfd);
+}
+
+/* "/proc/self/fd/N" of our pinned copy: path calls on it reach the object. */
+static void self_fd_path(int fd, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* ---- extended attributes --------------------------------------------------------- */
 
 static bool privileged_xattr(const char *name)
 {
@@ -510,8 +547,36 @@ static ssize_t filter_xattr_list(char *list, ssize_t n)
 	return out;
 }
 
-static int xattr_prepare(struct lb_call *c, enum lb_class cls, struct lb_resolved *r, char *name,
-			 char *xpath)
+/* The attribute name argument. trusted.* and security.* need
+ * CAP_SYS_ADMIN / CAP_SETFCAP / CAP_MAC_ADMIN, which the sandbox does not
+ * have and the supervisor may: answer as the kernel would answer the
+ * program. */
+static int xattr_name(struct lb_call *c, enum lb_class cls, char *name)
+{
+	int rc = c->ops->read_str(c->t, PATH_ARG(c, 1), name, XATTR_NAME_MAX + 1);
+	if (rc < 0)
+		return rc == -ENAMETOOLONG ? -ERANGE : rc;
+	if (privileged_xattr(name))
+		return cls == LB_CLASS_READ ? -ENODATA : -EPERM;
+	return 0;
+}
+
+/* Where the xattr call acts: "/proc/self/fd/DIRFD/NAME" with the l*
+ * variants (exactly the resolved object, no final symlink followed), or
+ * "/proc/self/fd/N" of a pinned fd with the following variants. */
+struct xattr_at {
+	char path[PATH_MAX + 64];
+	bool follow;
+};
+
+static void xattr_at_resolved(const struct lb_resolved *r, struct xattr_at *x)
+{
+	snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d/%s", r->dirfd, obj_name(r));
+	x->follow = false;
+}
+
+/* getxattr and listxattr: read class on the resolved path. */
+static int xattr_read_target(struct lb_call *c, struct lb_resolved *r, struct xattr_at *x)
 {
 	char path[PATH_MAX];
 	int rc = resolve_row_path(c, follow_flags(c), r, path);
@@ -519,26 +584,38 @@ static int xattr_prepare(struct lb_call *c, enum lb_class cls, struct lb_resolve
 		return rc;
 	if (r->magic_fd >= 0)
 		return -EOPNOTSUPP;
-	if ((rc = lb_judge_path(c, cls, r->path)) < 0)
+	if ((rc = lb_judge_path(c, LB_CLASS_READ, r->path)) < 0)
 		return rc;
-	if (name && (rc = c->ops->read_str(c->t, PATH_ARG(c, 1), name, XATTR_NAME_MAX + 1)) < 0)
-		return rc == -ENAMETOOLONG ? -ERANGE : rc;
-	/* trusted.* and security.* need CAP_SYS_ADMIN / CAP_SETFCAP /
-	 * CAP_MAC_ADMIN, which the sandbox does not have and the supervisor
-	 * may: answer as the kernel would answer the program. */
-	if (name && privileged_xattr(name))
-		return cls == LB_CLASS_READ ? -ENODATA : -EPERM;
-	xattr_target(r, xpath, PATH_MAX + 64);
+	xattr_at_resolved(r, x);
+	return 0;
+}
+
+/* setxattr, removexattr and their f* forms: write class. */
+static int xattr_write_target(struct lb_call *c, struct lb_resolved *r, int *objfd,
+			      struct xattr_at *x)
+{
+	int rc = write_target(c, follow_flags(c), r, objfd);
+	if (rc < 0)
+		return rc;
+	if (*objfd >= 0) {
+		self_fd_path(*objfd, x->path, sizeof(x->path));
+		x->follow = true;
+	} else {
+		xattr_at_resolved(r, x);
+	}
 	return 0;
 }
 
 static void h_getxattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
+	struct xattr_at x;
+	char name[XATTR_NAME_MAX + 1];
 	size_t size = (size_t)PATH_ARG(c, 3);
 
-	int rc = xattr_prepare(c, LB_CLASS_READ, &r, name, xpath);
+	int rc = xattr_read_target(c, &r, &x);
+	if (rc == 0)
+		rc = xattr_name(c, LB_CLASS_READ, name);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
@@ -552,10 +629,8 @@ static void h_getxattr(struct lb_call *c)
 	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	ssize_t n = lgetxattr(xpath, name, size ? val : NULL, size);
-	int saved = errno;
+	ssize_t n = lgetxattr(x.path, name, size ? val : NULL, size);
 	lb_creds_leave(&g);
-	errno = saved;
 	if (n < 0) {
 		lb_reply_errno(c, errno);
 		return;
@@ -570,23 +645,16 @@ static void h_getxattr(struct lb_call *c)
 static void h_listxattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	char xpath[PATH_MAX + 64];
+	struct xattr_at x;
 	size_t size = (size_t)PATH_ARG(c, 2);
 
-	int rc = xattr_prepare(c, LB_CLASS_READ, &r, NULL, xpath);
+	int rc = xattr_read_target(c, &r, &x);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	if (size > XATTR_LIST_MAX)
-		size = XATTR_LIST_MAX;
-	lb_autofree char *val = malloc(size ? size : 1);
-	if (!val) {
-		lb_reply_errno(c, ENOMEM);
-		return;
-	}
-	/* Ask for the full list (the supervisor may see trusted.* names the
-	 * program cannot), filter, then apply the caller's size. */
+	/* The full list (the supervisor may see trusted.* names the program
+	 * cannot), filtered, then held against the caller's size. */
 	lb_autofree char *all = malloc(XATTR_LIST_MAX);
 	if (!all) {
 		lb_reply_errno(c, ENOMEM);
@@ -594,55 +662,49 @@ static void h_listxattr(struct lb_call *c)
 	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	ssize_t n = llistxattr(xpath, all, XATTR_LIST_MAX);
-	int saved = errno;
+	ssize_t n = llistxattr(x.path, all, XATTR_LIST_MAX);
 	lb_creds_leave(&g);
-	errno = saved;
 	if (n < 0) {
 		lb_reply_errno(c, errno);
 		return;
 	}
 	n = filter_xattr_list(all, n);
-	if (size && (size_t)n > size) {
-		lb_reply_errno(c, ERANGE);
-		return;
-	}
-	if (size)
-		memcpy(val, all, (size_t)n);
-	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), val, (size_t)n)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	lb_reply_value(c, n);
+	if (size && (size_t)n > size)
+		rc = -ERANGE;
+	else if (size)
+		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), all, (size_t)n);
+	reply_rc(c, rc < 0 ? rc : n);
 }
 
 static void h_setxattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
+	lb_autoclose int objfd = -1;
+	struct xattr_at x;
+	char name[XATTR_NAME_MAX + 1];
 	size_t size = (size_t)PATH_ARG(c, 3);
 
 	if (size > XATTR_SIZE_MAX) {
 		lb_reply_errno(c, E2BIG);
 		return;
 	}
-	int rc = xattr_prepare(c, LB_CLASS_WRITE, &r, name, xpath);
+	int rc = xattr_write_target(c, &r, &objfd, &x);
+	if (rc == 0)
+		rc = xattr_name(c, LB_CLASS_WRITE, name);
+	lb_autofree char *val = rc == 0 ? malloc(size ? size : 1) : NULL;
+	if (rc == 0 && !val)
+		rc = -ENOMEM;
+	if (rc == 0 && size)
+		rc = c->ops->read_mem(c->t, PATH_ARG(c, 2), val, size);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	lb_autofree char *val = malloc(size ? size : 1);
-	if (!val) {
-		lb_reply_errno(c, ENOMEM);
-		return;
-	}
-	if (size && (rc = c->ops->read_mem(c->t, PATH_ARG(c, 2), val, size)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	int flags = (int)PATH_ARG(c, 4);
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	rc = lsetxattr(xpath, name, val, size, (int)PATH_ARG(c, 4));
+	rc = x.follow ? setxattr(x.path, name, val, size, flags)
+		      : lsetxattr(x.path, name, val, size, flags);
 	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
@@ -651,72 +713,26 @@ static void h_setxattr(struct lb_call *c)
 static void h_removexattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	char name[XATTR_NAME_MAX + 1], xpath[PATH_MAX + 64];
+	lb_autoclose int objfd = -1;
+	struct xattr_at x;
+	char name[XATTR_NAME_MAX + 1];
 
-	int rc = xattr_prepare(c, LB_CLASS_WRITE, &r, name, xpath);
+	int rc = xattr_write_target(c, &r, &objfd, &x);
+	if (rc == 0)
+		rc = xattr_name(c, LB_CLASS_WRITE, name);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	rc = lremovexattr(xpath, name);
+	rc = x.follow ? removexattr(x.path, name) : lremovexattr(x.path, name);
 	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
 
 /* ---- changes ----------------------------------------------------------------------- */
-
-/* The open flags of the caller's fd N (from /proc/TID/fdinfo/N), -errno. */
-static long caller_fd_flags(struct lb_call *c, int fd)
-{
-	char p[64], buf[256];
-	snprintf(p, sizeof(p), "/proc/%d/fdinfo/%d", (int)c->t->pid, fd);
-	lb_autoclose int f = open(p, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -EBADF;
-	ssize_t n = read(f, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -EBADF;
-	buf[n] = '\0';
-	const char *fl = strstr(buf, "flags:");
-	return fl ? strtol(fl + 6, NULL, 8) : -EBADF;
-}
-
-/* The AT_EMPTY_PATH form of a metadata change (fchownat(fd, ""),
- * fchmodat2(fd, ""), utimensat(fd, "")): the object is the caller's fd,
- * judged for write by the path it has. 1 with *objfd (O_PATH of it) when
- * the call is such a form, 0 when it names a path, <0 refused. */
-static int empty_path_write_target(struct lb_call *c, int *objfd)
-{
-	char path[PATH_MAX];
-	*objfd = -1;
-	if (!(row_at_flags(c) & AT_EMPTY_PATH))
-		return 0;
-	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
-	if (rc < 0 || path[0])
-		return rc < 0 ? rc : 0;
-	*objfd = caller_fd(c, row_dirfd(c));
-	if (*objfd < 0)
-		return *objfd;
-	if (lb_fd_path(*objfd, path, sizeof(path)) == 0 &&
-	    (rc = lb_judge_path(c, LB_CLASS_WRITE, path)) < 0)
-		return rc;
-	return 1;
-}
-
-/* Resolve the row's path and judge it for write. */
-static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
-{
-	char path[PATH_MAX];
-	int rc = resolve_row_path(c, res_flags, r, path);
-	if (rc < 0)
-		return rc;
-	if (r->magic_fd >= 0)
-		return -EACCES;
-	return lb_judge_path(c, LB_CLASS_WRITE, r->path);
-}
 
 static void h_truncate(struct lb_call *c)
 {
@@ -990,28 +1006,23 @@ static void h_symlink(struct lb_call *c)
 static void h_chmod(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 	lb_autoclose int objfd = -1;
-	int rc = empty_path_write_target(c, &objfd);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (rc == 1) {
-		rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
-		reply_rc(c, rc < 0 ? -errno : 0);
-		return;
-	}
-	rc = prepare_write(c, follow_flags(c), &r);
+	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
+
+	int rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	/* fchmodat2 with AT_SYMLINK_NOFOLLOW (6.6+) acts on what we resolved;
-	 * on a symlink it fails with EOPNOTSUPP, as lchmod does. */
-	rc = (int)syscall(SYS_fchmodat2, r.dirfd, obj_name(&r), mode, AT_SYMLINK_NOFOLLOW);
+	/* fchmodat2 (6.6+): AT_SYMLINK_NOFOLLOW acts on what we resolved (on
+	 * a symlink it fails with EOPNOTSUPP, as lchmod does); AT_EMPTY_PATH
+	 * on the pinned fd. */
+	if (objfd >= 0)
+		rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
+	else
+		rc = (int)syscall(SYS_fchmodat2, r.dirfd, obj_name(&r), mode, AT_SYMLINK_NOFOLLOW);
 	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
@@ -1020,30 +1031,22 @@ static void h_chmod(struct lb_call *c)
 static void h_chown(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
+	lb_autoclose int objfd = -1;
 	uid_t uid = (uid_t)PATH_ARG(c, 1);
 	gid_t gid = (gid_t)PATH_ARG(c, 2);
-	lb_autoclose int objfd = -1;
-	int rc = empty_path_write_target(c, &objfd);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (rc == 1) {
-		struct lb_creds_guard g0;
-		lb_creds_enter(c, &g0);
-		rc = fchownat(objfd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
-		lb_creds_leave(&g0);
-		reply_rc(c, rc);
-		return;
-	}
-	rc = prepare_write(c, follow_flags(c), &r);
+
+	int rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	rc = fchownat(r.dirfd, obj_name(&r), uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (objfd >= 0)
+		rc = fchownat(objfd, "", uid, gid, AT_EMPTY_PATH);
+	else
+		rc = fchownat(r.dirfd, obj_name(&r), uid, gid, AT_SYMLINK_NOFOLLOW);
+	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -1077,56 +1080,28 @@ static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], b
 static void h_utimes(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
+	lb_autoclose int objfd = -1;
 	struct timespec ts[2];
 	bool now;
-	unsigned flags = row_at_flags(c);
 
 	int rc = read_times(c, PATH_ARG(c, 1), ts, &now);
+	if (rc == 0)
+		rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	lb_autoclose int objfd = -1;
-	if (ARG(c, c->row->path_arg) != 0 && (rc = empty_path_write_target(c, &objfd)) != 0) {
-		if (rc < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", objfd);
-		reply_rc(c, utimensat(AT_FDCWD, p, now ? NULL : ts, 0) < 0 ? -errno : 0);
-		return;
-	}
-	if (ARG(c, c->row->path_arg) == 0 && !(c->row->flags & LB_SF_LEGACY_TIME)) {
-		/* utimensat(fd, NULL, ...) is futimens on the caller's fd, which
-		 * the kernel refuses for O_PATH descriptors (EBADF). */
-		long fl = caller_fd_flags(c, row_dirfd(c));
-		if (fl < 0 || (fl & O_PATH)) {
-			lb_reply_errno(c, EBADF);
-			return;
-		}
-		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
-		if (fd < 0) {
-			lb_reply_errno(c, -fd);
-			return;
-		}
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		{
-			reply_rc(c, utimensat(AT_FDCWD, p, now ? NULL : ts, 0) < 0 ? -errno : 0);
-			return;
-		}
-	}
-	if ((rc = prepare_write(c, follow_flags(c), &r)) < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
 	struct lb_creds_guard g;
 	lb_creds_enter(c, &g);
-	rc =
-	    utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (objfd >= 0) {
+		char p[64];
+		self_fd_path(objfd, p, sizeof(p));
+		rc = utimensat(AT_FDCWD, p, now ? NULL : ts, 0);
+	} else {
+		rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW);
+	}
+	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
-	(void)flags;
 	reply_rc(c, rc);
 }
 

@@ -171,6 +171,43 @@ def write_tricks_on_a_read_only_file():
 
 
 @test
+def write_tricks_through_a_read_only_fd():
+    d = workdir(["deny write $CWD/ro"])
+    with open(os.path.join(d, "ro"), "w") as f:
+        f.write("KEEP\n")
+    with open(os.path.join(d, "other"), "w") as f:
+        f.write("x\n")
+    code = ("import os\n"
+            "def t(name, fn):\n"
+            "    try:\n"
+            "        fn(); print(name, 'done')\n"
+            "    except PermissionError: print(name, 'refused')\n"
+            "    except OSError as e: print(name, 'errno', e.errno)\n"
+            "fd = os.open('ro', os.O_RDONLY)\n"
+            "t('fchmod', lambda: os.fchmod(fd, 0o777))\n"
+            "t('fchown', lambda: os.fchown(fd, 0, 0))\n"
+            "t('futimens', lambda: os.utime(fd, (0, 0)))\n"
+            "t('fsetxattr', lambda: os.setxattr(fd, 'user.x', b'1'))\n"
+            "t('fremovexattr', lambda: os.removexattr(fd, 'user.x'))\n"
+            "p = os.open('other', os.O_PATH)\n"
+            "t('fchmod_opath', lambda: os.fchmod(p, 0o600))\n"
+            "o = os.open('other', os.O_RDONLY)\n"
+            "t('control_fchmod', lambda: os.fchmod(o, 0o640))\n"
+            "t('control_fsetxattr', lambda: os.setxattr(o, 'user.x', b'1'))\n")
+    p = py(d, code)
+    got = dict(l.split(None, 1) for l in p.stdout.splitlines())
+    for k in ["fchmod", "fchown", "futimens", "fsetxattr", "fremovexattr"]:
+        eq(got.get(k), "refused", k + " " + p.stderr)
+    eq(got.get("fchmod_opath"), "errno 9", "fchmod of an O_PATH fd is EBADF, as natively")
+    eq(got.get("control_fchmod"), "done", "control fchmod " + p.stderr)
+    eq(got.get("control_fsetxattr"), "done", "control fsetxattr " + p.stderr)
+    st = os.stat(os.path.join(d, "ro"))
+    eq(st.st_mode & 0o777, 0o644, "ro's mode on the host")
+    assert st.st_mtime > 1000, "futimens did not reach the host"
+    eq(os.stat(os.path.join(d, "other")).st_mode & 0o777, 0o640, "control reached the host")
+
+
+@test
 def hidden_path_is_absent_everywhere():
     d = workdir(["hide $CWD/hidden"])
     os.mkdir(os.path.join(d, "hidden"))

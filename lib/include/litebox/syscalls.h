@@ -62,6 +62,7 @@ enum {
 	LB_SF_CREAT = 1u << 5, /* creat(): O_CREAT|O_WRONLY|O_TRUNC */
 	LB_SF_OPENAT2 = 1u << 6,
 	LB_SF_FOLLOW_FLAG = 1u << 7, /* flags_arg has AT_SYMLINK_FOLLOW (linkat) */
+	LB_SF_FD = 1u << 8, /* fchmod, fchown, fsetxattr...: args[0] is the caller's fd */
 };
 
 struct lb_syscall_row {
