@@ -194,6 +194,17 @@ static int judge_address(struct lb_call *c, enum net_op op, int sock, struct add
 	return lb_judge_addr(c, cls, &o);
 }
 
+/* The sockaddr at args[addr_arg] (its length next to it), copied once,
+ * and the caller's socket args[0] as a supervisor fd. */
+static int addr_and_socket(struct lb_call *c, unsigned addr_arg, struct addr_copy *a, int *sock)
+{
+	int rc = copy_addr(c, ARG(c, addr_arg), ARG(c, addr_arg + 1), a);
+	if (rc < 0)
+		return rc;
+	*sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	return *sock < 0 ? *sock : 0;
+}
+
 static void h_connect_bind(struct lb_call *c, enum net_op op)
 {
 	struct addr_copy a;
@@ -201,14 +212,10 @@ static void h_connect_bind(struct lb_call *c, enum net_op op)
 	const struct sockaddr *use;
 	socklen_t use_len;
 
-	int rc = copy_addr(c, ARG(c, 1), ARG(c, 2), &a);
+	lb_autoclose int sock = -1;
+	int rc = addr_and_socket(c, 1, &a, &sock);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
-		return;
-	}
-	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (sock < 0) {
-		lb_reply_errno(c, -sock);
 		return;
 	}
 	rc = judge_address(c, op, sock, &a, &u, &use, &use_len);
@@ -231,14 +238,10 @@ static void h_sendto(struct lb_call *c)
 	socklen_t use_len;
 	size_t len = (size_t)ARG(c, 2);
 
-	int rc = copy_addr(c, ARG(c, 4), ARG(c, 5), &a);
+	lb_autoclose int sock = -1;
+	int rc = addr_and_socket(c, 4, &a, &sock);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
-		return;
-	}
-	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (sock < 0) {
-		lb_reply_errno(c, -sock);
 		return;
 	}
 	if (len > LB_SENDTO_MAX)

@@ -180,12 +180,17 @@ def unix_socket_server_outside():
 
 @test
 def bind_is_judged():
-    d, pol = policy(["allow bind tcp 127.0.0.1:0", "allow bind tcp 127.0.0.1:40000-40100"])
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    free = probe.getsockname()[1]
+    probe.close()
+    other = free + 1 if free < 65535 else free - 1
+    d, pol = policy([f"allow bind tcp 127.0.0.1:{free}"])
     code = ("import socket\n"
-            "for port in (40050, 40200):\n"
-            "    s = socket.socket()\n"
+            "for port in (%d, %d):\n"
+            "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
             "    try: s.bind(('127.0.0.1', port)); print('bound')\n"
-            "    except PermissionError: print('refused')\n")
+            "    except PermissionError: print('refused')\n" % (free, other))
     p = run_py(pol, d, code)
     eq(p.stdout.split(), ["bound", "refused"], p.stderr)
 
