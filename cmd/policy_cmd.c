@@ -8,6 +8,7 @@
  *     included from FILE:LINE
  * Exit status: 0 without errors (warnings allowed), 1 with errors (for
  * show as for check), 125 for a bad command line. */
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "litebox/filter_plan.h"
 #include "litebox/policy.h"
 #include "litebox/util.h"
 
@@ -98,8 +100,18 @@ static int show(int argc, char **argv)
 	if (load(argv[1], false, &p) != 0)
 		return 1;
 	lb_autofree char *text = lb_policy_show(p);
+	/* The kernel filter part is rendered from the plan a run installs. */
+	struct lb_plan *plan = NULL;
+	int rc = lb_plan_build(
+	    &(struct lb_plan_inputs){.policy = p, .audit = lb_policy_mode(p) == LB_MODE_AUDIT},
+	    &plan);
+	if (rc == 0 && (!text || fputs(text, stdout) < 0))
+		rc = -EIO;
+	if (rc == 0)
+		rc = lb_plan_show(plan, stdout);
+	lb_plan_free(plan);
 	lb_policy_free(p);
-	if (!text || fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+	if (rc < 0 || fflush(stdout) != 0) {
 		lb_msg("cannot write the policy to standard output");
 		return LB_EXIT_LITEBOX;
 	}

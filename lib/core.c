@@ -1,304 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
-#include <linux/seccomp.h>
-#include <seccomp.h>
 #include <signal.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "core_internal.h"
 #include "litebox/util.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
-#define LB_MAX_NR 512
-/* The first x86_64 number after the calls litebox knows (6.14's
- * mseal is 462; 463.. are the *xattrat calls, open_tree_attr, ...). */
-#define LB_FIRST_UNKNOWN_NR 463
-
-/* ---- the kernel filter plan --------------------------------------------- */
-
-struct plan_builder {
-	struct lb_filter_rule *rules;
-	size_t n, cap;
-	/* per syscall: already given an unconditional action */
-	bool taken[LB_MAX_NR];
-};
-
-static int plan_add(struct plan_builder *b, struct lb_filter_rule r)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 128;
-		struct lb_filter_rule *n = realloc(b->rules, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		b->rules = n;
-		b->cap = cap;
-	}
-	b->rules[b->n++] = r;
-	if (r.n_conds == 0 && r.nr >= 0 && r.nr < LB_MAX_NR)
-		b->taken[r.nr] = true;
-	return 0;
-}
-
-static int plan_simple(struct plan_builder *b, int nr, enum lb_filter_action act, int err)
-{
-	if (nr < 0 || nr >= LB_MAX_NR || b->taken[nr])
-		return 0;
-	return plan_add(b, (struct lb_filter_rule){.nr = nr, .action = act, .err = err});
-}
-
-static int plan_masked(struct plan_builder *b, int nr, unsigned arg, uint64_t mask, uint64_t value,
-		       enum lb_filter_action act, int err)
-{
-	return plan_add(
-	    b, (struct lb_filter_rule){
-		   .nr = nr,
-		   .action = act,
-		   .err = err,
-		   .n_conds = 1,
-		   .conds = {{.arg = arg, .op = LB_CMP_MASKED_EQ, .mask = mask, .value = value}}});
-}
-
-static const uint64_t ns_flags[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-				    CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
-
-/* The members of the dangerous set that are dangerous only with certain
- * arguments get argument-conditioned rules instead of a whole refusal. */
-static int plan_conditional_dangers(struct plan_builder *b, const struct lb_policy *p)
-{
-	int rc = 0;
-	if (!lb_policy_allows_dangerous(p, "clone")) {
-		for (size_t i = 0; i < LB_ARRAY_SIZE(ns_flags) && rc == 0; i++)
-			rc = plan_masked(b, SYS_clone, 0, ns_flags[i], ns_flags[i], LB_FILTER_ERRNO,
-					 EPERM);
-	}
-	if (!lb_policy_allows_dangerous(p, "unshare")) {
-		for (size_t i = 0; i < LB_ARRAY_SIZE(ns_flags) && rc == 0; i++)
-			rc = plan_masked(b, SYS_unshare, 0, ns_flags[i], ns_flags[i],
-					 LB_FILTER_ERRNO, EPERM);
-		if (rc == 0)
-			rc = plan_masked(b, SYS_unshare, 0, CLONE_NEWTIME, CLONE_NEWTIME,
-					 LB_FILTER_ERRNO, EPERM);
-	}
-	/* clone3 passes its flags in memory the filter cannot read: answer
-	 * ENOSYS, on which glibc falls back to clone, whose flags we see. */
-	if (rc == 0 && !lb_policy_allows_dangerous(p, "clone3"))
-		rc = plan_simple(b, SYS_clone3, LB_FILTER_ERRNO, ENOSYS);
-	/* ioctl's request is an unsigned int: compare only the low 32 bits,
-	 * or 0xffffffff00005412 would slip past a 64-bit comparison. */
-	if (rc == 0 && !lb_policy_allows_dangerous(p, "ioctl"))
-		rc = plan_masked(b, SYS_ioctl, 1, 0xffffffffu, TIOCSTI, LB_FILTER_ERRNO, EPERM);
-	if (rc == 0 && !lb_policy_allows_dangerous(p, "ioctl"))
-		rc = plan_masked(b, SYS_ioctl, 1, 0xffffffffu, TIOCLINUX, LB_FILTER_ERRNO, EPERM);
-	/* A listener installed by the program would answer before ours. */
-	if (rc == 0 && !lb_policy_allows_dangerous(p, "seccomp"))
-		rc = plan_add(
-		    b,
-		    (struct lb_filter_rule){
-			.nr = SYS_seccomp,
-			.action = LB_FILTER_ERRNO,
-			.err = EPERM,
-			.n_conds = 2,
-			.conds = {{.arg = 0, .mask = 0xffffffffu, .value = SECCOMP_SET_MODE_FILTER},
-				  {.arg = 1,
-				   .mask = SECCOMP_FILTER_FLAG_NEW_LISTENER,
-				   .value = SECCOMP_FILTER_FLAG_NEW_LISTENER}}});
-	return rc;
-}
-
-static bool is_conditional_danger(const char *name)
-{
-	static const char *const names[] = {"clone", "clone3", "unshare", "ioctl", "seccomp"};
-	for (size_t i = 0; i < LB_ARRAY_SIZE(names); i++)
-		if (strcmp(name, names[i]) == 0)
-			return true;
-	return false;
-}
-
-static int nr_of(const char *name)
-{
-	return seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
-}
-
-/* Policy `deny syscall` rules are settled in the kernel; `audit syscall`
- * goes to the supervisor to be recorded, then runs. */
-static int plan_policy_syscalls(struct plan_builder *b, const struct lb_policy *p)
-{
-	const struct lb_syscall_rule *rules;
-	size_t n = lb_policy_syscall_rules(p, &rules);
-	for (size_t i = 0; i < n; i++) {
-		int rc = 0;
-		if (rules[i].verdict == LB_VERDICT_DENY)
-			rc = plan_simple(b, rules[i].nr, LB_FILTER_ERRNO, EPERM);
-		else if (rules[i].verdict == LB_VERDICT_AUDIT)
-			rc = plan_simple(b, rules[i].nr, LB_FILTER_NOTIFY, 0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int plan_dangerous(struct plan_builder *b, const struct lb_policy *p, bool audit)
-{
-	for (const char *const *d = lb_dangerous_syscalls; *d; d++) {
-		if (is_conditional_danger(*d) || lb_policy_allows_dangerous(p, *d))
-			continue;
-		int nr = nr_of(*d);
-		if (nr < 0)
-			continue;
-		/* In audit mode the set stays refused, but goes through the
-		 * supervisor so that each refusal is recorded. */
-		int rc = plan_simple(b, nr, audit ? LB_FILTER_NOTIFY : LB_FILTER_ERRNO, EPERM);
-		if (rc < 0)
-			return rc;
-	}
-	/* System calls newer than this table (open_tree_attr, the *xattrat
-	 * family, file_getattr/setattr, ...) take paths litebox does not
-	 * judge: ENOSYS, on which libcs fall back to the older calls. Any
-	 * future number fails closed the same way. */
-	for (int nr = LB_FIRST_UNKNOWN_NR; nr < LB_MAX_NR; nr++) {
-		int rc = plan_simple(b, nr, LB_FILTER_ERRNO, ENOSYS);
-		if (rc < 0)
-			return rc;
-	}
-	/* Never useful inside the sandbox and a way around path checks. */
-	static const char *const always[] = {"chroot",	      "uselib",		"fspick",
-					     "mount_setattr", "lookup_dcookie", "open_tree",
-					     "move_mount"};
-	for (size_t i = 0; i < LB_ARRAY_SIZE(always); i++) {
-		if (lb_policy_allows_dangerous(p, always[i]))
-			continue;
-		int rc = plan_simple(b, nr_of(always[i]), LB_FILTER_ERRNO, EPERM);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Calls whose effect the supervisor must know about, answered CONTINUE
- * (their arguments are plain numbers, nothing is decided on memory). */
-static const int tracked_nrs[] = {SYS_umask,	SYS_setuid,    SYS_setgid,    SYS_setreuid,
-				  SYS_setregid, SYS_setresuid, SYS_setresgid, SYS_setfsuid,
-				  SYS_setfsgid, SYS_setgroups};
-
-static int plan_mediated(struct plan_builder *b, const struct lb_core *core)
-{
-	const struct lb_syscall_row *rows;
-	size_t n = lb_syscall_rows(&rows);
-	for (size_t i = 0; i < n; i++) {
-		int rc;
-		if (rows[i].kind == LB_K_SENDTO) {
-			/* sendto without an address (the common, connected case)
-			 * stays in the kernel: a NULL register cannot change. */
-			rc = plan_add(b, (struct lb_filter_rule){
-					     .nr = rows[i].nr,
-					     .action = LB_FILTER_NOTIFY,
-					     .n_conds = 1,
-					     .conds = {{.arg = 4, .op = LB_CMP_NE, .value = 0}}});
-		} else if (rows[i].kind == LB_K_GETDENTS && !core->has_hides) {
-			continue;
-		} else {
-			rc = plan_simple(b, rows[i].nr, LB_FILTER_NOTIFY, 0);
-		}
-		if (rc < 0)
-			return rc;
-	}
-	for (size_t i = 0; i < LB_ARRAY_SIZE(tracked_nrs); i++) {
-		int rc = plan_simple(b, tracked_nrs[i], LB_FILTER_NOTIFY, 0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Socket families: only unix, IPv4, IPv6 and the routing netlink that
- * libc needs (getaddrinfo's AI_ADDRCONFIG, if_nameindex). Packet and raw
- * sockets also need CAP_NET_RAW, which the sandbox does not have. The
- * domain is an int: compared on the low 32 bits. */
-static int plan_socket_families(struct plan_builder *b)
-{
-	/* Below AF_NETLINK (16) one rule per family; from AF_PACKET (17) up a
-	 * single 64-bit >= rule (garbage in the upper half of the int only
-	 * makes it refuse more). */
-	for (uint64_t fam = 0; fam < AF_PACKET; fam++) {
-		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK)
-			continue;
-		int rc =
-		    plan_masked(b, SYS_socket, 0, 0xffffffffu, fam, LB_FILTER_ERRNO, EAFNOSUPPORT);
-		if (rc < 0)
-			return rc;
-	}
-	int rc = plan_add(
-	    b, (struct lb_filter_rule){.nr = SYS_socket,
-				       .action = LB_FILTER_ERRNO,
-				       .err = EAFNOSUPPORT,
-				       .n_conds = 1,
-				       .conds = {{.arg = 0, .op = LB_CMP_GE, .value = AF_PACKET}}});
-	if (rc < 0)
-		return rc;
-	rc = plan_add(b,
-		      (struct lb_filter_rule){
-			  .nr = SYS_socket,
-			  .action = LB_FILTER_ERRNO,
-			  .err = EPROTONOSUPPORT,
-			  .n_conds = 2,
-			  .conds = {{.arg = 0, .mask = 0xffffffffu, .value = AF_NETLINK},
-				    {.arg = 2, .op = LB_CMP_NE, .value = 0 /* NETLINK_ROUTE */}}});
-	/* SCTP binds and connects through setsockopt (SCTP_SOCKOPT_BINDX_ADD,
-	 * CONNECTX), where no address can be judged. */
-	for (int fam = 0; fam < 2 && rc == 0; fam++)
-		rc = plan_add(
-		    b, (struct lb_filter_rule){
-			   .nr = SYS_socket,
-			   .action = LB_FILTER_ERRNO,
-			   .err = EPROTONOSUPPORT,
-			   .n_conds = 2,
-			   .conds = {
-			       {.arg = 0, .mask = 0xffffffffu, .value = fam ? AF_INET6 : AF_INET},
-			       {.arg = 2, .mask = 0xffffffffu, .value = IPPROTO_SCTP}}});
-	return rc;
-}
-
-static int build_plan(struct lb_core *core)
-{
-	struct plan_builder b = {0};
-	const struct lb_policy *p = core->cfg.policy;
-	bool audit = lb_core_mode(core) == LB_MODE_AUDIT;
-
-	/* Order matters: the first unconditional action given to a syscall
-	 * wins. Policy denials first, then the dangerous set, then what the
-	 * supervisor mediates. */
-	int rc = plan_policy_syscalls(&b, p);
-	if (rc == 0)
-		rc = plan_dangerous(&b, p, audit);
-	if (rc == 0)
-		rc = plan_conditional_dangers(&b, p);
-	if (rc == 0)
-		rc = plan_mediated(&b, core);
-	if (rc == 0)
-		rc = plan_socket_families(&b);
-	if (rc < 0) {
-		free(b.rules);
-		return rc;
-	}
-	core->rules = b.rules;
-	core->n_rules = b.n;
-	return 0;
-}
 
 enum lb_mode lb_core_mode(const struct lb_core *core)
 {
@@ -307,8 +20,7 @@ enum lb_mode lb_core_mode(const struct lb_core *core)
 
 int lb_core_filter_plan(struct lb_core *core, struct lb_filter_plan *out)
 {
-	out->rules = core->rules;
-	out->n_rules = core->n_rules;
+	lb_plan_filter(core->plan, out);
 	return 0;
 }
 
@@ -357,7 +69,10 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 		return -errno;
 	int rc = collect_grant_prefixes(core);
 	if (rc == 0)
-		rc = build_plan(core);
+		rc = lb_plan_build(
+		    &(struct lb_plan_inputs){.policy = cfg->policy,
+					     .audit = lb_core_mode(core) == LB_MODE_AUDIT},
+		    &core->plan);
 	if (rc < 0) {
 		lb_core_free(steal_pointer(&core));
 		return rc;
@@ -375,7 +90,7 @@ void lb_core_free(struct lb_core *core)
 	for (size_t i = 0; i < core->n_grant_prefixes; i++)
 		free(core->grant_prefixes[i]);
 	free(core->grant_prefixes);
-	free(core->rules);
+	lb_plan_free(core->plan);
 	free(core);
 }
 
@@ -779,14 +494,6 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
-static bool is_tracked(int nr)
-{
-	for (size_t i = 0; i < LB_ARRAY_SIZE(tracked_nrs); i++)
-		if (tracked_nrs[i] == nr)
-			return true;
-	return false;
-}
-
 /* Calls without a row: tracked state changes, audited syscalls, and (in
  * audit mode) the dangerous set. */
 static void handle_untabled(struct lb_call *c)
@@ -797,7 +504,7 @@ static void handle_untabled(struct lb_call *c)
 		lb_reply_continue(c);
 		return;
 	}
-	if (is_tracked(nr)) {
+	if (lb_syscall_is_tracked(nr)) {
 		atomic_store(&c->core->creds_changed, true);
 		lb_reply_continue(c);
 		return;

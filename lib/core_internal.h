@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "litebox/core.h"
+#include "litebox/filter_plan.h"
 #include "litebox/resolve.h"
 #include "litebox/syscalls.h"
 
@@ -19,8 +20,7 @@ struct lb_core {
 	int rootfd;
 	ino_t sandbox_pidns;
 	ino_t own_pidns;
-	struct lb_filter_rule *rules;
-	size_t n_rules;
+	struct lb_plan *plan;
 	/* Directories that lead to a grant: stat and listing of them is
 	 * implicitly allowed so that programs can walk to what they may use. */
 	char **grant_prefixes;

@@ -86,7 +86,6 @@ static const struct lb_syscall_row rows[] = {
 #undef ROW
 #undef N
 
-#define LB_MAX_NR 512
 static const struct lb_syscall_row *by_nr[LB_MAX_NR];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
@@ -127,4 +126,27 @@ const char *lb_syscall_name(int nr)
 	const char *name = cache[nr] ? cache[nr] : "?";
 	pthread_mutex_unlock(&lock);
 	return name;
+}
+
+int lb_syscall_nr(const char *name)
+{
+	return seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
+}
+
+static const int tracked_nrs[] = {SYS_umask,	SYS_setuid,    SYS_setgid,    SYS_setreuid,
+				  SYS_setregid, SYS_setresuid, SYS_setresgid, SYS_setfsuid,
+				  SYS_setfsgid, SYS_setgroups};
+
+size_t lb_tracked_syscalls(const int **out)
+{
+	*out = tracked_nrs;
+	return LB_ARRAY_SIZE(tracked_nrs);
+}
+
+bool lb_syscall_is_tracked(int nr)
+{
+	for (size_t i = 0; i < LB_ARRAY_SIZE(tracked_nrs); i++)
+		if (tracked_nrs[i] == nr)
+			return true;
+	return false;
 }

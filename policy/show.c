@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* lb_policy_show: the effective policy (includes followed, variables
  * expanded) written in the policy language, one rule per line, so that it
- * parses back to the same policy; then comments on what the kernel filter
- * decides alone and how each class is enforced.
+ * parses back to the same policy; then comments on the implicit grants.
+ * What the kernel filter decides is the runtime's knowledge: `policy show`
+ * appends it from the filter plan itself (lib/filter_plan.c).
  *
  * Nothing in the output depends on where a rule came from (file, line):
  * showing the shown text again gives the same bytes. */
@@ -12,20 +13,6 @@
 
 #include "internal.h"
 #include "litebox/util.h"
-
-/* How the runtime enforces each class. Update this table, and only this
- * table, when mediation of a class changes. */
-static const struct {
-	const char *classes;
-	const char *how;
-} enforcement[] = {
-    {"read, write, exec, stat",
-     "enforced by the litebox supervisor (seccomp user notification) on the "
-     "resolved host path, with Landlock beneath it where the kernel has it"},
-    {"connect, bind", "enforced by the litebox supervisor (connect, bind, sendto and sendmsg "
-		      "with an address)"},
-    {"syscall", "enforced by the kernel filter, without a round trip"},
-};
 
 static bool needs_quotes(const char *w)
 {
@@ -139,87 +126,6 @@ static void put_settings(FILE *f, const struct lb_policy *p)
 	}
 }
 
-/* Words after a "# " comment prefix, wrapped before 80 columns. */
-struct wrap {
-	FILE *f;
-	size_t col;
-};
-
-static void wrap_word(struct wrap *w, const char *s)
-{
-	size_t len = strlen(s);
-	if (w->col > 3 && w->col + 1 + len > 78) {
-		fputs("\n#  ", w->f);
-		w->col = 3;
-	}
-	fputc(' ', w->f);
-	fputs(s, w->f);
-	w->col += len + 1;
-}
-
-static void put_dangerous(FILE *f, const struct lb_policy *p)
-{
-	static const char *const conditional[] = {"clone", "clone3", "unshare", "ioctl", "seccomp"};
-	struct wrap w = {f, 1};
-	fputs("# refused with EPERM, before litebox sees them (the dangerous set):\n#", f);
-	for (const char *const *d = lb_dangerous_syscalls; *d; d++) {
-		bool cond = false;
-		for (size_t i = 0; i < LB_ARRAY_SIZE(conditional); i++)
-			cond |= strcmp(*d, conditional[i]) == 0;
-		if (!cond && !lb_policy_allows_dangerous(p, *d))
-			wrap_word(&w, *d);
-	}
-	fputs("\n# refused by their arguments: clone and unshare with namespace flags, clone3\n"
-	      "#   (ENOSYS, so that the C library falls back to clone), ioctl TIOCSTI and\n"
-	      "#   TIOCLINUX, seccomp with the new-listener flag (each unless allowed by name)\n",
-	      f);
-	bool any = false;
-	for (const char *const *d = lb_dangerous_syscalls; *d; d++) {
-		if (!lb_policy_allows_dangerous(p, *d))
-			continue;
-		fputs(any ? "" : "# allowed by this policy although dangerous:\n#", f);
-		if (!any)
-			w.col = 1;
-		any = true;
-		wrap_word(&w, *d);
-	}
-	if (any)
-		fputc('\n', f);
-	fputs("# system calls of any other ABI (x32, i386 through int 0x80): refused\n", f);
-	fputs("# system calls newer than litebox's table (number 463 and up): ENOSYS\n", f);
-	fputs("# sockets: only unix, IPv4, IPv6 and routing netlink; no SCTP\n", f);
-}
-
-static void put_kernel(FILE *f, const struct lb_policy *p)
-{
-	const struct lb_syscall_rule *rules;
-	size_t n = lb_policy_syscall_rules(p, &rules);
-	fputs("\n# ---- decided by the kernel filter alone ----\n", f);
-	put_dangerous(f, p);
-	for (size_t i = 0; i < n; i++) {
-		if (rules[i].verdict == LB_VERDICT_DENY)
-			fprintf(f, "# %s: refused with EPERM (policy rule)\n", rules[i].name);
-		else if (rules[i].verdict == LB_VERDICT_AUDIT)
-			fprintf(f,
-				"# %s: sent to litebox to be recorded, then runs (policy rule)\n",
-				rules[i].name);
-	}
-	fputs("\n# ---- enforcement by class ----\n", f);
-	for (size_t i = 0; i < LB_ARRAY_SIZE(enforcement); i++) {
-		struct wrap w = {f, 1};
-		char word[256];
-		fprintf(f, "# %s:", enforcement[i].classes);
-		w.col = strlen(enforcement[i].classes) + 3;
-		for (const char *s = enforcement[i].how; *s;) {
-			size_t l = strcspn(s, " ");
-			snprintf(word, sizeof(word), "%.*s", (int)l, s);
-			wrap_word(&w, word);
-			s += l + (s[l] == ' ');
-		}
-		fputc('\n', f);
-	}
-}
-
 static void put_implicit(FILE *f, const struct lb_policy *p)
 {
 	bool any = false;
@@ -262,7 +168,6 @@ char *lb_policy_show(const struct lb_policy *p)
 			put_rule(f, r);
 	}
 	put_implicit(f, p);
-	put_kernel(f, p);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

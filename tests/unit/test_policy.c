@@ -624,10 +624,6 @@ Test(policy, show_round_trip)
 	cr_expect(strstr(s, "env set A=$$B\n"), "%s", s);
 	cr_expect(strstr(s, "NOT") == NULL || strstr(s, "enforced"));
 	free(s);
-	s = show_text("deny syscall personality\nallow syscall ptrace\n");
-	cr_expect(strstr(s, "# personality: refused with EPERM"), "%s", s);
-	cr_expect(strstr(s, "allowed by this policy although dangerous:\n# ptrace"), "%s", s);
-	free(s);
 }
 
 Test(policy, show_expands_includes)

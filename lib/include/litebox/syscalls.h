@@ -10,6 +10,11 @@
 #include <stdint.h>
 
 #define LB_NO_ARG 0xff
+/* Every x86_64 number litebox indexes is below this. */
+#define LB_MAX_NR 512
+/* The first x86_64 number after the calls litebox knows (6.14's mseal is
+ * 462; 463.. are the *xattrat calls, open_tree_attr, ...). */
+#define LB_FIRST_UNKNOWN_NR 463
 
 /* Newer than Debian 12's headers. */
 #ifndef SYS_fchmodat2
@@ -62,7 +67,7 @@ enum {
 	LB_SF_CREAT = 1u << 5, /* creat(): O_CREAT|O_WRONLY|O_TRUNC */
 	LB_SF_OPENAT2 = 1u << 6,
 	LB_SF_FOLLOW_FLAG = 1u << 7, /* flags_arg has AT_SYMLINK_FOLLOW (linkat) */
-	LB_SF_FD = 1u << 8, /* fchmod, fchown, fsetxattr...: args[0] is the caller's fd */
+	LB_SF_FD = 1u << 8,	     /* fchmod, fchown, fsetxattr...: args[0] is the caller's fd */
 };
 
 struct lb_syscall_row {
@@ -82,5 +87,13 @@ const struct lb_syscall_row *lb_syscall_row(int nr);
 size_t lb_syscall_rows(const struct lb_syscall_row **out);
 /* Name of any x86_64 syscall number (libseccomp), "?" when unknown. */
 const char *lb_syscall_name(int nr);
+/* Number of an x86_64 syscall name, negative when unknown. */
+int lb_syscall_nr(const char *name);
+
+/* Calls without a path whose effect the supervisor must know (the umask
+ * and credentials a later operation acts with): trapped, recorded and
+ * continued. */
+size_t lb_tracked_syscalls(const int **out);
+bool lb_syscall_is_tracked(int nr);
 
 #endif

@@ -159,7 +159,8 @@ void lb_env_free(char **env);
 
 /* ---- presentation ----------------------------------------------------------- */
 /* The effective policy in the policy language (parses back to the same
- * policy), then a comment block summarising the kernel filter. malloc'd. */
+ * policy), then the implicit grants as comments. malloc'd. The kernel
+ * filter's part of `policy show` is rendered by lb_plan_show. */
 char *lb_policy_show(const struct lb_policy *p);
 
 /* Every path prefix the policy grants for class (for Landlock rules). */
