@@ -575,7 +575,9 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	rc = lb_launch(&lc, &res);
 	uint64_t dt = now_ms() - t0;
 	int status = LB_EXIT_LITEBOX;
-	if (rc < 0) {
+	if (rc < 0 && res.error[0]) {
+		lb_msg("cannot start the sandbox: %s", res.error);
+	} else if (rc < 0) {
 		if (rc == -EINVAL || rc == -ENOSYS)
 			lb_msg("cannot start the sandbox: %s (seccomp user notification with ADDFD "
 			       "needs Linux 5.14+)",

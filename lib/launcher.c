@@ -24,9 +24,22 @@
 
 enum msg_type { MSG_LISTENER = 1, MSG_STATUS, MSG_EXEC_ERRNO, MSG_SETUP_ERRNO };
 
+/* Set-up steps of init, so that a failure names what failed. */
+enum init_stage {
+	STAGE_NONE,
+	STAGE_CAPS,
+	STAGE_CAPS_LEFT,
+	STAGE_NNP,
+	STAGE_LANDLOCK,
+	STAGE_FILTER,
+	STAGE_FORK,
+	STAGE_MEMORY,
+};
+
 struct msg {
 	int type;
 	int value;
+	int stage;
 };
 
 /* Signals litebox passes on to the program (cli.md). */
@@ -66,9 +79,9 @@ static const int dropped_caps[] = {
     CAP_SETFCAP,
 };
 
-static void send_msg(int fd, int type, int value)
+static void send_msg(int fd, int type, int value, int stage)
 {
-	struct msg m = {type, value};
+	struct msg m = {type, value, stage};
 	ssize_t n;
 	do
 		n = write(fd, &m, sizeof(m));
@@ -79,10 +92,27 @@ static int write_file(const char *path, const char *text);
 
 /* ---- inside the sandbox ----------------------------------------------------- */
 
-static int drop_capabilities(void)
+static bool is_dropped_cap(int cap)
 {
 	for (size_t i = 0; i < LB_ARRAY_SIZE(dropped_caps); i++)
-		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) < 0 && errno != EINVAL)
+		if (dropped_caps[i] == cap)
+			return true;
+	return false;
+}
+
+/* Without CAP_SETPCAP (root in a pod that dropped it, a litebox inside a
+ * litebox) the bounding set cannot be changed. It only bounds what an
+ * exec may grant, and NO_NEW_PRIVS (set next, before any exec) already
+ * keeps an exec from granting anything beyond the permitted set, which
+ * capset empties of the dropped capabilities without any privilege. So
+ * the bounding set is narrowed where we may, and what counts is checked
+ * afterwards: no dropped capability left in any set. */
+static int drop_capabilities(int *stage)
+{
+	*stage = STAGE_CAPS;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(dropped_caps); i++)
+		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) < 0 && errno != EINVAL &&
+		    errno != EPERM)
 			return -errno;
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
@@ -98,6 +128,15 @@ static int drop_capabilities(void)
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -errno;
 	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	*stage = STAGE_CAPS_LEFT;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	for (int cap = 0; cap < 64; cap++) {
+		uint32_t bit = 1u << (cap % 32);
+		if (is_dropped_cap(cap) &&
+		    ((data[cap / 32].permitted | data[cap / 32].inheritable) & bit))
+			return -EPERM;
+	}
 	return 0;
 }
 
@@ -142,14 +181,15 @@ static char wait_byte(int fd)
 	return c;
 }
 
-static __attribute__((noreturn)) void exec_program(const struct lb_launch_config *cfg, int report,
+static __attribute__((noreturn)) void exec_program(const struct lb_launch_config *cfg,
+						   char *const *argv, int report,
 						   bool in_pids_cgroup)
 {
 	apply_limits(cfg->limits, in_pids_cgroup);
 	umask(cfg->umask);
 	reset_signals();
-	execve(cfg->exec_path, cfg->argv, cfg->envp);
-	send_msg(report, MSG_EXEC_ERRNO, errno);
+	execve(cfg->exec_path, argv, cfg->envp);
+	send_msg(report, MSG_EXEC_ERRNO, errno, STAGE_NONE);
 	_exit(127);
 }
 
@@ -178,11 +218,96 @@ static __attribute__((noreturn)) void init_loop(pid_t program, int report)
 		pid_t p;
 		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (p == program) {
-				send_msg(report, MSG_STATUS, status);
+				send_msg(report, MSG_STATUS, status, STAGE_NONE);
 				_exit(0);
 			}
 		}
 	}
+}
+
+/* ---- init shows nothing of litebox ------------------------------------------ */
+
+/* Init is a fork of litebox that never exec'd: its /proc/PID/cmdline and
+ * environ would show litebox's own argv and environment (a token given to
+ * litebox and cleared from the program's environment with `env clear`),
+ * its fds litebox's files, its memory litebox's heap. So init overwrites
+ * its argv and environment areas, keeps no descriptor but its two pipes
+ * and 0-2, leaves litebox's cwd once the program has it, and becomes
+ * non-dumpable (memory, fds, cwd, environ then need CAP_SYS_PTRACE over
+ * it, which nothing in the sandbox has). */
+
+/* arg_start, arg_end, env_start, env_end: fields 48-51 of /proc/self/stat. */
+static int own_areas(unsigned long v[4])
+{
+	char buf[4096];
+	lb_autoclose int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	for (int field = 3; field < 48; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EIO;
+	}
+	for (int i = 0; i < 4; i++) {
+		char *end;
+		v[i] = strtoul(p, &end, 10);
+		if (end == p)
+			return -EIO;
+		p = end;
+	}
+	return v[0] <= v[1] && v[2] <= v[3] ? 0 : -EIO;
+}
+
+static char **copy_argv(char *const *argv)
+{
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(argv[i])))
+			return NULL;
+	return v;
+}
+
+static void close_all_but(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	if (lo > 3)
+		syscall(SYS_close_range, 3, lo - 1, 0);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, lo + 1, hi - 1, 0);
+	syscall(SYS_close_range, hi + 1, ~0U, 0);
+}
+
+/* The program's argv is copied first: it points into the area wiped. */
+static int scrub_init(const struct lb_launch_config *cfg, char ***argv, int report, int go)
+{
+	unsigned long a[4];
+	*argv = copy_argv(cfg->argv);
+	if (!*argv)
+		return -ENOMEM;
+	int rc = own_areas(a);
+	if (rc < 0)
+		return rc;
+	memset((void *)a[0], 0, a[1] - a[0]);
+	memset((void *)a[2], 0, a[3] - a[2]);
+	close_all_but(report, go);
+	return 0;
+}
+
+static __attribute__((noreturn)) void setup_failed(int report, int err, int stage)
+{
+	send_msg(report, MSG_SETUP_ERRNO, err, stage);
+	_exit(125);
 }
 
 static __attribute__((noreturn)) void
@@ -199,19 +324,30 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 	if (getpid() == 1 && write_file("/proc/sys/vm/memfd_noexec", "2") < 0) {
 		/* older kernels: docs/security.md says what remains */
 	}
+	char **argv = NULL;
+	int rc = scrub_init(cfg, &argv, report, go);
+	if (rc < 0)
+		setup_failed(report, -rc, STAGE_MEMORY);
 	/* As root, and in a user namespace we created (where init holds every
 	 * capability of that namespace) alike. */
-	int rc = drop_capabilities();
-	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	int stage = STAGE_CAPS;
+	rc = drop_capabilities(&stage);
+	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		rc = -errno;
-	if (rc == 0 && cfg->landlock_policy)
-		rc = lb_landlock_apply(cfg->landlock_policy, cfg->exec_paths, cfg->n_exec_paths);
-	int listener = rc < 0 ? rc : cfg->platform->install(prep);
-	if (listener < 0) {
-		send_msg(report, MSG_SETUP_ERRNO, -listener);
-		_exit(125);
+		stage = STAGE_NNP;
 	}
-	send_msg(report, MSG_LISTENER, listener);
+	if (rc == 0 && cfg->landlock_policy) {
+		rc = lb_landlock_apply(cfg->landlock_policy, cfg->exec_paths, cfg->n_exec_paths);
+		stage = STAGE_LANDLOCK;
+	}
+	if (rc == 0) {
+		rc = cfg->platform->install(prep);
+		stage = STAGE_FILTER;
+	}
+	if (rc < 0)
+		setup_failed(report, -rc, stage);
+	int listener = rc;
+	send_msg(report, MSG_LISTENER, listener, STAGE_NONE);
 	wait_byte(go); /* the supervisor holds the listener and serves */
 	close(listener);
 	close(go);
@@ -220,12 +356,14 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	pid_t program = fork();
-	if (program < 0) {
-		send_msg(report, MSG_SETUP_ERRNO, errno);
-		_exit(125);
-	}
+	if (program < 0)
+		setup_failed(report, errno, STAGE_FORK);
 	if (program == 0)
-		exec_program(cfg, report, in_pids_cgroup);
+		exec_program(cfg, argv, report, in_pids_cgroup);
+	/* Only now: the supervisor reads the program's memory up to its exec
+	 * (a non-dumpable parent would make the child non-dumpable too). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)chdir("/"); /* litebox's cwd: the program has its own now */
 	init_loop(program, report);
 }
 
@@ -240,12 +378,24 @@ static int write_file(const char *path, const char *text)
 	return write(fd, text, len) == (ssize_t)len ? 0 : -errno;
 }
 
-/* Map the caller's ids into the new user namespace (not root). */
+/* Map ids into the user namespace we created: the caller's own uid and
+ * gid (not root), or every id to itself (root that fell back to a user
+ * namespace, so files keep their owners and root stays root). */
 static int map_ids(pid_t pid, uid_t uid, gid_t gid)
 {
 	char path[64], line[64];
+	int rc;
+	if (uid == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+		if ((rc = write_file(path, "0 0 4294967295\n")) == 0) {
+			snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+			if ((rc = write_file(path, "0 0 4294967295\n")) == 0)
+				return 0;
+		}
+		/* without CAP_SETUID/CAP_SETGID: ourselves only, as below */
+	}
 	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
-	int rc = write_file(path, "deny");
+	rc = write_file(path, "deny");
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
@@ -255,6 +405,52 @@ static int map_ids(pid_t pid, uid_t uid, gid_t gid)
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
 	snprintf(line, sizeof(line), "%u %u 1\n", gid, gid);
 	return write_file(path, line);
+}
+
+/* ---- errors that say what failed, why, and what to do ------------------ */
+
+static void explain(struct lb_launch_result *res, int rc, const char *what, const char *fix)
+{
+	if (res->error[0])
+		return; /* the first cause is the one that matters */
+	snprintf(res->error, sizeof(res->error), "%s: %s%s%s", what, strerror(rc < 0 ? -rc : rc),
+		 fix ? "; " : "", fix ? fix : "");
+}
+
+static void explain_setup_failure(struct lb_launch_result *res, int err, int stage)
+{
+	switch (stage) {
+	case STAGE_CAPS:
+	case STAGE_CAPS_LEFT:
+		explain(res, err,
+			stage == STAGE_CAPS ? "cannot drop the sandbox's capabilities"
+					    : "capabilities that cross the sandbox boundary "
+					      "(CAP_SYS_ADMIN, CAP_NET_ADMIN, ...) could not be "
+					      "dropped",
+			"litebox needs CAP_SETPCAP (or user namespaces, to get it in one) to "
+			"run as root: keep CAP_SETPCAP in the bounding set, or allow user "
+			"namespaces (user.max_user_namespaces > 0)");
+		return;
+	case STAGE_NNP:
+		explain(res, err, "cannot set no_new_privs", NULL);
+		return;
+	case STAGE_LANDLOCK:
+		explain(res, err, "cannot apply the Landlock layer",
+			"Landlock (Linux 5.13+) must be enabled: add 'landlock' to the lsm= "
+			"kernel parameter");
+		return;
+	case STAGE_FILTER:
+		explain(res, err, "cannot install the seccomp filter",
+			err == EINVAL || err == ENOSYS
+			    ? "seccomp user notification with ADDFD needs Linux 5.14+"
+			    : "another seccomp filter or a container runtime may forbid it");
+		return;
+	case STAGE_MEMORY:
+		explain(res, err, "cannot prepare the sandbox's init process", NULL);
+		return;
+	default:
+		explain(res, err, "cannot start the program's process", NULL);
+	}
 }
 
 /* ---- limit procs: a pids cgroup for the sandbox --------------------------- */
@@ -365,21 +561,49 @@ struct supervisor {
 	char cgroup[4200];
 };
 
+static bool has_effective_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* The namespaces to try, best first. A PID namespace (nothing outlives
+ * the run, litebox has no pid in it) and an IPC namespace (System V IPC
+ * and POSIX message queues of the sandbox's own). Root needs
+ * CAP_SYS_ADMIN for them and CAP_SETPCAP to narrow the bounding set;
+ * without them (a pod that dropped them, litebox inside litebox) a user
+ * namespace gives init both, as it does for everyone else. Last resort:
+ * no namespace (the filter, the supervisor and Landlock still apply). */
+static size_t ns_attempts(unsigned long *out)
+{
+	const unsigned long ns = CLONE_NEWPID | CLONE_NEWIPC;
+	size_t n = 0;
+	if (geteuid() == 0 && has_effective_cap(CAP_SYS_ADMIN) && has_effective_cap(CAP_SETPCAP))
+		out[n++] = ns;
+	out[n++] = ns | CLONE_NEWUSER;
+	out[n++] = 0;
+	return n;
+}
+
 static pid_t clone_init(struct supervisor *s, const struct lb_prepared *prep, int report_w,
 			int go_r)
 {
-	unsigned long flags = CLONE_NEWPID | SIGCHLD;
-	if (geteuid() != 0)
-		flags |= CLONE_NEWUSER;
-	pid_t pid = (pid_t)syscall(SYS_clone, flags, 0, NULL, NULL, 0);
-	if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC)) {
-		/* No namespaces here: still sandboxed by the filter and
-		 * Landlock, but a killed supervisor leaves the tree with
-		 * every trapped call failing instead of dead. */
-		pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
-		s->res->pidns = false;
-	} else {
-		s->res->pidns = true;
+	unsigned long attempts[3];
+	size_t n = ns_attempts(attempts);
+	pid_t pid = -1;
+	for (size_t i = 0; i < n; i++) {
+		pid = (pid_t)syscall(SYS_clone, attempts[i] | SIGCHLD, 0, NULL, NULL, 0);
+		if (pid >= 0) {
+			s->res->pidns = attempts[i] & CLONE_NEWPID;
+			s->res->ipcns = attempts[i] & CLONE_NEWIPC;
+			s->res->userns = attempts[i] & CLONE_NEWUSER;
+			break;
+		}
+		if (errno != EPERM && errno != EINVAL && errno != ENOSPC && errno != EUSERS)
+			break;
 	}
 	if (pid == 0) {
 		close(s->report);
@@ -406,13 +630,19 @@ static int start_serving(struct supervisor *s)
 	int rc = read_msg(s->report, &m);
 	if (rc < 0)
 		return -ECHILD;
-	if (m.type == MSG_SETUP_ERRNO)
+	if (m.type == MSG_SETUP_ERRNO) {
+		explain_setup_failure(s->res, m.value, m.stage);
 		return -m.value;
+	}
 	if (m.type != MSG_LISTENER)
 		return -EPROTO;
 	rc = s->cfg->platform->attach(s->init, m.value, &s->platform);
-	if (rc < 0)
+	if (rc < 0) {
+		explain(s->res, rc, "cannot take the seccomp listener from the sandbox",
+			"pidfd_getfd needs Linux 5.6+ and ptrace rights over the child (a "
+			"Yama ptrace_scope of 3 forbids them)");
 		return rc;
+	}
 	lb_core_set_sandbox(s->cfg->core, s->init);
 	rc = s->cfg->platform->serve(s->platform, lb_core_handle, s->cfg->core);
 	if (rc < 0)
@@ -524,8 +754,10 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	int rc = lb_core_filter_plan(cfg->core, &plan);
 	if (rc == 0)
 		rc = cfg->platform->prepare(&plan, &prep);
-	if (rc < 0)
+	if (rc < 0) {
+		explain(res, rc, "cannot build the kernel filter", NULL);
 		return rc;
+	}
 	if (pipe2(report_p, O_CLOEXEC) < 0 || pipe2(go_p, O_CLOEXEC) < 0) {
 		rc = -errno;
 		goto close_pipes;
@@ -541,14 +773,18 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	s.init = clone_init(&s, prep, report_p[1], go_p[0]);
 	if (s.init < 0) {
 		rc = -errno;
+		explain(res, rc, "cannot create the sandbox's init process", NULL);
 		goto restore_signals;
 	}
 	close(report_p[1]);
 	close(go_p[0]);
 	report_p[1] = go_p[0] = -1;
 
-	if (geteuid() != 0 && res->pidns && (rc = map_ids(s.init, getuid(), getgid())) < 0)
+	if (res->userns && (rc = map_ids(s.init, geteuid(), getegid())) < 0) {
+		explain(res, rc, "cannot map user ids into the sandbox's user namespace",
+			"a security module or the container may forbid writing /proc/PID/uid_map");
 		goto kill_init;
+	}
 	/* The limit is in force before init forks the program. Without a
 	 * pids cgroup it falls back to RLIMIT_NPROC, which root ignores:
 	 * refuse to run rather than pretend. */
@@ -557,6 +793,9 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 		s.cgroup[0] = '\0';
 		if (geteuid() == 0) {
 			rc = -ENOTSUP;
+			explain(res, rc, "'limit procs' needs a pids cgroup, which is not available here",
+				"mount cgroup v2 with the pids controller delegated, or drop 'limit "
+				"procs' from the policy");
 			goto kill_init;
 		}
 	}

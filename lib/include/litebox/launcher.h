@@ -42,7 +42,12 @@ struct lb_launch_result {
 	bool timed_out;
 	int exec_errno; /* the program's execve failed with this (0: it ran) */
 	bool pidns;	/* the PID namespace was available */
+	bool ipcns;	/* System V IPC and POSIX mqueues are the sandbox's own */
+	bool userns;	/* a user namespace was created */
 	bool landlock;	/* a Landlock layer was applied */
+	/* When lb_launch fails: what failed, why, and what to do ("" if
+	 * nothing more is known than the errno). */
+	char error[512];
 };
 
 /* 0 when the program ran (whatever its status), -errno when litebox could

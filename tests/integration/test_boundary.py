@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""The process boundary: nothing of litebox reaches the sandbox (its argv,
+environment, descriptors), System V IPC is the sandbox's own, and litebox
+starts where root lacks CAP_SETPCAP. Each refusal has a positive control,
+and where the test can make one, runs as an unprivileged user too."""
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import eq, litebox, test
+
+PY = next((p for p in ("/usr/bin/python3", "/bin/python3") if os.access(p, os.X_OK)), None)
+MARK = "lbsecret7c1e"
+
+# Reads every /proc/PID it can see (and its parent's), prints each
+# readable cmdline/environ with whether the marker is in it, then its fds.
+PEEK = r"""
+import os, sys
+mark = sys.argv[1].encode()
+seen = []
+pids = {p for p in os.listdir('/proc') if p.isdigit()} | {'1', str(os.getppid())}
+for p in sorted(pids):
+    for f in ('cmdline', 'environ'):
+        try:
+            d = open(f'/proc/{p}/{f}', 'rb').read()
+        except OSError:
+            continue
+        seen.append(f'{p}/{f}')
+        if mark in d:
+            print('LEAK', p, f)
+print('SEEN', ' '.join(seen))
+print('FDS', ' '.join(sorted(os.listdir('/proc/self/fd'), key=int)))
+"""
+
+
+def as_nobody():
+    """argv prefix running a command as nobody, or None."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        return None
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def run_peek(prefix):
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o777)
+    with open(os.path.join(d, "peek.py"), "w") as f:
+        f.write(PEEK)
+    pol = os.path.join(d, "clear.policy")
+    with open(pol, "w") as f:
+        f.write("include default\nenv clear\n")
+    env = dict(os.environ, LB_TEST_SECRET=MARK, HOME=d)
+    r = subprocess.run(prefix + [lbtest.LITEBOX, "run", "-p", pol, "--", PY, "peek.py", MARK],
+                       cwd=d, env=env, capture_output=True, text=True, timeout=120)
+    eq(r.returncode, 0, f"stderr: {r.stderr}")
+    lines = r.stdout.splitlines()
+    get = lambda k: next(l for l in lines if l.startswith(k)).split()[1:]
+    leaks = [l.split()[1:] for l in lines if l.startswith("LEAK")]
+    own = [p for p, what in leaks if what == "cmdline"]
+    # Positive control: the program's own argv carries the marker and is
+    # read, so a marker anywhere else would have been seen.
+    assert own, f"positive control failed, the marker was not found at all:\n{r.stdout}"
+    own_pid = own[0] if len(own) == 1 else None
+    foreign = [(p, w) for p, w in leaks if not (p == own_pid and w == "cmdline")]
+    assert not foreign, f"litebox's argv/environment visible to the program: {foreign}\n{r.stdout}"
+    fds = get("FDS")
+    eq(fds[:3], ["0", "1", "2"], "standard descriptors")
+    assert len(fds) <= 4, f"descriptors of litebox leaked into the program: {fds}"
+    return r.stdout
+
+
+@test
+def litebox_argv_environment_and_fds_not_visible_root():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root")
+    # Positive control for the marker: it is in litebox's environment.
+    p = subprocess.run([lbtest.LITEBOX, "run", "--", "/bin/sh", "-c", "true"],
+                       env=dict(os.environ, LB_TEST_SECRET=MARK), capture_output=True)
+    eq(p.returncode, 0)
+    run_peek([])
+
+
+@test
+def litebox_argv_environment_and_fds_not_visible_unprivileged():
+    prefix = as_nobody()
+    if not prefix:
+        lbtest.skip("needs root and setpriv to run as nobody")
+    run_peek(prefix)
+
+
+@test
+def extra_descriptors_of_litebox_do_not_reach_the_program():
+    d = lbtest.tmpdir()
+    secret = os.path.join(d, "held")
+    with open(secret, "w") as f:
+        f.write("x")
+    tmpfd = os.open(secret, os.O_RDONLY)
+    fd = os.dup2(tmpfd, 57)  # inheritable: litebox holds it as fd 57
+    os.close(tmpfd)
+    try:
+        nat = subprocess.run(["/bin/ls", "/proc/self/fd"], capture_output=True, text=True,
+                             close_fds=False)
+        assert str(fd) in nat.stdout.split(), f"control: natively the fd is inherited: {nat.stdout}"
+        r = subprocess.run([lbtest.LITEBOX, "run", "--", "/bin/ls", "/proc/self/fd"],
+                           capture_output=True, text=True, close_fds=False, timeout=60)
+        eq(r.returncode, 0, r.stderr)
+        fds = r.stdout.split()
+        assert str(fd) not in fds, f"litebox's fd {fd} reached the program: {fds}"
+        eq(fds[:3], ["0", "1", "2"])
+    finally:
+        os.close(fd)
+
+
+SHM = r"""
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+key = int(sys.argv[1])
+if len(sys.argv) > 2:
+    i = libc.shmget(key, 4096, 0o1600)
+    print('CREATED', i, ctypes.get_errno())
+i = libc.shmget(key, 0, 0)
+print('GET', i, ctypes.get_errno())
+"""
+
+
+def ipc_check(prefix):
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o777)
+    prog = os.path.join(d, "shm.py")
+    with open(prog, "w") as f:
+        f.write(SHM)
+    libc = ctypes.CDLL(None, use_errno=True)
+    key = 0x4c420000 + os.getpid() % 0xffff
+    shmid = libc.shmget(key, 4096, 0o1666)
+    if shmid < 0:
+        lbtest.skip(f"cannot create a System V segment here (errno {ctypes.get_errno()})")
+    try:
+        nat = subprocess.run(prefix + [PY, prog, str(key)], capture_output=True, text=True)
+        assert nat.stdout.startswith("GET") and not nat.stdout.startswith("GET -1"), \
+            f"control: natively the host segment is found: {nat.stdout}{nat.stderr}"
+        r = subprocess.run(prefix + [lbtest.LITEBOX, "run", "--", PY, prog, str(key)], cwd=d,
+                           capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 0, r.stderr)
+        eq(r.stdout.split(), ["GET", "-1", "2"], "the host's segment is absent (ENOENT)")
+        # Positive control: the sandbox makes and finds its own.
+        r = subprocess.run(prefix + [lbtest.LITEBOX, "run", "--", PY, prog, str(key + 1), "c"],
+                           cwd=d, capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 0, r.stderr)
+        out = r.stdout.split()
+        assert out[0] == "CREATED" and out[1] != "-1" and out[3] == "GET" and out[4] != "-1", \
+            f"the sandbox's own segment: {r.stdout}"
+        # ... and it is gone from the host (the namespace died with the run).
+        eq(libc.shmget(key + 1, 0, 0), -1, "the sandbox's segment is not on the host")
+    finally:
+        libc.shmctl(shmid, 0, None)  # IPC_RMID
+
+
+@test
+def system_v_ipc_is_the_sandboxs_own_root():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root")
+    ipc_check([])
+
+
+@test
+def system_v_ipc_is_the_sandboxs_own_unprivileged():
+    prefix = as_nobody()
+    if not prefix:
+        lbtest.skip("needs root and setpriv to run as nobody")
+    ipc_check(prefix)
+
+
+def capsh_run(drop, cmd):
+    capsh = shutil.which("capsh")
+    if os.geteuid() != 0 or not capsh:
+        lbtest.skip("needs root and capsh")
+    return subprocess.run([capsh, f"--drop={drop}", "--", "-c",
+                           f"exec {lbtest.LITEBOX} run -- {cmd}"],
+                          capture_output=True, text=True, timeout=60)
+
+
+@test
+def root_without_cap_setpcap_starts_and_still_drops_capabilities():
+    # Positive control: the same command run by plain root.
+    ctl = litebox("run", "--", "/bin/grep", "CapEff", "/proc/self/status")
+    eq(ctl.returncode, 0, ctl.stderr)
+    for drop in ("cap_setpcap", "cap_setpcap,cap_sys_admin"):
+        r = capsh_run(drop, "/bin/grep CapEff /proc/self/status")
+        eq(r.returncode, 0, f"--drop={drop}: {r.stderr}")
+        assert "Operation not permitted" not in r.stderr, r.stderr
+        eff = int(r.stdout.split()[1], 16)
+        for cap in (21, 19, 12, 13):  # SYS_ADMIN, SYS_PTRACE, NET_ADMIN, NET_RAW
+            assert not eff & (1 << cap), f"--drop={drop}: capability {cap} kept: {r.stdout}"
+
+
+lbtest.run()
