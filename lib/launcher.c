@@ -363,7 +363,8 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 	/* Only now: the supervisor reads the program's memory up to its exec
 	 * (a non-dumpable parent would make the child non-dumpable too). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	(void)chdir("/"); /* litebox's cwd: the program has its own now */
+	int ignored = chdir("/"); /* litebox's cwd: the program has its own now */
+	(void)ignored;
 	init_loop(program, report);
 }
 

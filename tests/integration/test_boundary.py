@@ -201,4 +201,25 @@ def root_without_cap_setpcap_starts_and_still_drops_capabilities():
             assert not eff & (1 << cap), f"--drop={drop}: capability {cap} kept: {r.stdout}"
 
 
+def readelf(*args):
+    return subprocess.run(["readelf", "-W", *args, lbtest.LITEBOX], capture_output=True,
+                          text=True, check=True).stdout
+
+
+@test
+def binary_is_built_hardened():
+    if not shutil.which("readelf"):
+        lbtest.skip("readelf (binutils) is not installed")
+    dyn, hdr, seg, syms = readelf("-d"), readelf("-h"), readelf("-l"), readelf("--dyn-syms")
+    assert "BIND_NOW" in dyn or "NOW" in dyn, f"full RELRO needs BIND_NOW: {dyn}"
+    assert "GNU_RELRO" in seg, "no RELRO segment"
+    assert "DYN" in hdr and "PIE" in dyn, f"not a PIE: {hdr}"
+    stack = next(l for l in seg.splitlines() if "GNU_STACK" in l)
+    assert "RWE" not in stack and " E " not in stack, f"executable stack: {stack}"
+    if "__asan_init" in syms:
+        return  # sanitizer builds trade fortify for ASan
+    assert "__stack_chk_fail" in syms, "no stack protector"
+    assert "_chk@" in syms, "no _FORTIFY_SOURCE checked calls"
+
+
 lbtest.run()
