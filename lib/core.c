@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,13 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	core->umask = cfg->initial_umask;
 	core->sandbox_pidns = 0;
 	core->has_hides = lb_policy_hides_below(cfg->policy, "/");
+	pthread_mutex_init(&core->creds_lock, NULL);
+	/* A program allowed to enter namespaces of its own changes what its
+	 * capabilities mean without a tracked call: read them per call. */
+	static const char *const ns_calls[] = {"unshare", "clone", "clone3", "setns"};
+	for (size_t i = 0; i < LB_ARRAY_SIZE(ns_calls); i++)
+		if (lb_policy_allows_dangerous(cfg->policy, ns_calls[i]))
+			atomic_store(&core->creds_changed, true);
 	core->n_groups = getgroups(LB_MAX_GROUPS, core->groups);
 	if (core->n_groups < 0)
 		core->n_groups = 0;
@@ -91,6 +100,7 @@ void lb_core_free(struct lb_core *core)
 		free(core->grant_prefixes[i]);
 	free(core->grant_prefixes);
 	lb_plan_free(core->plan);
+	pthread_mutex_destroy(&core->creds_lock);
 	free(core);
 }
 
@@ -348,17 +358,28 @@ mode_t lb_caller_umask(struct lb_call *c)
 	return u ? (mode_t)strtol(u + 7, NULL, 8) : 0777;
 }
 
-/* Field 4 (filesystem id) of the "Uid:" / "Gid:" lines. */
-static long fs_id(const char *status, const char *key)
+/* Field k (0 real, 1 effective, 2 saved, 3 filesystem) of the "Uid:" /
+ * "Gid:" lines. */
+static long status_id(const char *status, const char *key, int k)
 {
 	const char *l = strstr(status, key);
 	if (!l)
 		return -1;
 	l += strlen(key);
 	long v = -1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i <= k; i++)
 		v = strtol(l, (char **)&l, 10);
 	return v;
+}
+
+static bool status_caps(const char *status, const char *key, uint64_t *out)
+{
+	const char *l = strstr(status, key);
+	if (!l)
+		return false;
+	char *end;
+	*out = strtoull(l + strlen(key), &end, 16);
+	return end != l + strlen(key);
 }
 
 /* The "Groups:" line of a status text into gids (at most max). */
@@ -380,45 +401,192 @@ static int parse_groups(const char *status, gid_t *gids, int max)
 	return n;
 }
 
-void lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g)
+static ino_t userns_of(pid_t pid)
 {
-	g->switched = false;
-	if (!atomic_load_explicit(&c->core->creds_changed, memory_order_relaxed))
-		return;
-	char buf[4096];
-	long fsuid = -1, fsgid = -1;
-	gid_t groups[LB_MAX_GROUPS];
-	int n_groups = -1;
-	if (read_status(c->t->pid, buf, sizeof(buf)) == 0) {
-		fsuid = fs_id(buf, "\nUid:");
-		fsgid = fs_id(buf, "\nGid:");
-		n_groups = parse_groups(buf, groups, LB_MAX_GROUPS);
-	}
-	if (fsuid < 0 || fsgid < 0 || n_groups < 0) {
-		/* Fail closed: what cannot be read acts as nobody. */
-		fsuid = fsgid = 65534;
-		n_groups = 0;
-	} else if ((uid_t)fsuid == geteuid() && (gid_t)fsgid == getegid()) {
-		return;
-	}
-	/* Per-thread in the kernel: the raw calls change this worker only
-	 * (glibc's wrappers would change every thread of the supervisor). */
-	syscall(SYS_setgroups, n_groups, groups);
-	syscall(SYS_setfsgid, (gid_t)fsgid);
-	syscall(SYS_setfsuid, (uid_t)fsuid);
-	g->switched = true;
-	g->core = c->core;
+	char p[64];
+	struct stat st;
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)pid);
+	return stat(p, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Keeps errno: callers read the operation's errno after leaving. */
+/* What cannot be read acts as nobody with no capability (fail closed). */
+static void creds_nobody(struct lb_creds *cr)
+{
+	*cr = (struct lb_creds){.ruid = 65534, .fsuid = 65534, .rgid = 65534, .fsgid = 65534};
+}
+
+/* The credentials of thread tid, from /proc/TID/status. Capabilities
+ * count only when tid is in litebox's user namespace: a process in a
+ * user namespace of its own has none over the host's objects. */
+static void creds_load(pid_t tid, struct lb_creds *cr)
+{
+	char buf[4096];
+	long ruid = -1, fsuid = -1, rgid = -1, fsgid = -1;
+	uint64_t eff = 0, prm = 0;
+	if (read_status(tid, buf, sizeof(buf)) == 0) {
+		ruid = status_id(buf, "\nUid:", 0);
+		fsuid = status_id(buf, "\nUid:", 3);
+		rgid = status_id(buf, "\nGid:", 0);
+		fsgid = status_id(buf, "\nGid:", 3);
+		cr->n_groups = parse_groups(buf, cr->groups, LB_MAX_GROUPS);
+		if (!status_caps(buf, "\nCapEff:", &eff) || !status_caps(buf, "\nCapPrm:", &prm))
+			ruid = -1;
+	}
+	if (ruid < 0 || fsuid < 0 || rgid < 0 || fsgid < 0 || cr->n_groups < 0) {
+		creds_nobody(cr);
+		return;
+	}
+	ino_t ns = userns_of(tid);
+	bool same_ns = ns != 0 && ns == userns_of(getpid());
+	cr->ruid = (uid_t)ruid;
+	cr->fsuid = (uid_t)fsuid;
+	cr->rgid = (gid_t)rgid;
+	cr->fsgid = (gid_t)fsgid;
+	cr->cap_eff = same_ns ? eff : 0;
+	cr->cap_prm = same_ns ? prm : 0;
+}
+
+/* Until some sandboxed thread changes its credentials (the set*id family
+ * and capset are tracked), every process has the ones the program started
+ * with: read once and kept. After that, read per call. */
+void lb_caller_creds(struct lb_call *c, struct lb_creds *cr)
+{
+	struct lb_core *core = c->core;
+	if (atomic_load_explicit(&core->creds_changed, memory_order_acquire)) {
+		creds_load(c->t->pid, cr);
+		return;
+	}
+	pthread_mutex_lock(&core->creds_lock);
+	if (!core->initial_loaded) {
+		creds_load(c->t->pid, &core->initial);
+		core->initial_loaded = true;
+	}
+	*cr = core->initial;
+	pthread_mutex_unlock(&core->creds_lock);
+}
+
+/* The worker thread's own state, restored after each operation. */
+struct own_state {
+	bool loaded;
+	uint32_t eff[2], prm[2], inh[2];
+};
+static _Thread_local struct own_state own;
+
+static int own_load(void)
+{
+	if (own.loaded)
+		return 0;
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		own.eff[i] = d[i].effective;
+		own.prm[i] = d[i].permitted;
+		own.inh[i] = d[i].inheritable;
+	}
+	own.loaded = true;
+	return 0;
+}
+
+static uint64_t own_caps(const uint32_t v[2])
+{
+	return (uint64_t)v[0] | ((uint64_t)v[1] << 32);
+}
+
+/* capset(2) on the calling thread only: the effective set becomes eff
+ * (within the thread's own permitted set, which stays). */
+static int set_effective(uint64_t eff)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	for (int i = 0; i < 2; i++) {
+		d[i].effective = (uint32_t)(eff >> (32 * i));
+		d[i].permitted = own.prm[i];
+		d[i].inheritable = own.inh[i];
+	}
+	return syscall(SYS_capset, &hdr, d) < 0 ? -errno : 0;
+}
+
+static bool same_groups(const struct lb_core *core, const struct lb_creds *cr)
+{
+	return cr->n_groups == core->n_groups &&
+	       memcmp(cr->groups, core->groups, (size_t)cr->n_groups * sizeof(gid_t)) == 0;
+}
+
+/* setfsuid/setfsgid answer the previous id: ask again to know it took. */
+static int set_fs_ids(uid_t uid, gid_t gid, int n_groups, const gid_t *groups)
+{
+	if (syscall(SYS_setgroups, n_groups, groups) < 0)
+		return -errno;
+	syscall(SYS_setfsgid, gid);
+	syscall(SYS_setfsuid, uid);
+	if ((gid_t)syscall(SYS_setfsgid, (gid_t)-1) != gid ||
+	    (uid_t)syscall(SYS_setfsuid, (uid_t)-1) != uid)
+		return -EPERM;
+	return 0;
+}
+
+static int creds_apply(struct lb_call *c, struct lb_creds_guard *g, uid_t uid, gid_t gid,
+		       const struct lb_creds *cr, uint64_t eff)
+{
+	struct lb_core *core = c->core;
+	g->switched = false;
+	g->core = core;
+	int rc = own_load();
+	if (rc < 0)
+		return rc;
+	eff &= own_caps(own.prm); /* never more than litebox holds */
+	g->ids = uid != geteuid() || gid != getegid() || !same_groups(core, cr);
+	g->caps = eff != own_caps(own.eff);
+	if (!g->ids && !g->caps)
+		return 0;
+	g->switched = true;
+	/* Per-thread in the kernel: the raw calls change this worker only
+	 * (glibc's wrappers would change every thread of the supervisor).
+	 * Ids first (setgroups needs CAP_SETGID, and a change of fsuid
+	 * away from 0 clears the filesystem capabilities), then the exact
+	 * effective set. */
+	if (g->ids && (rc = set_fs_ids(uid, gid, cr->n_groups, cr->groups)) < 0)
+		return rc;
+	if ((g->ids || g->caps) && (rc = set_effective(eff)) < 0)
+		return rc;
+	return 0;
+}
+
+int lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g)
+{
+	struct lb_creds cr;
+	lb_caller_creds(c, &cr);
+	return creds_apply(c, g, cr.fsuid, cr.fsgid, &cr, cr.cap_eff);
+}
+
+/* access(2) without AT_EACCESS checks with the real ids, and, for a real
+ * uid 0, the permitted set (the kernel's access_override_creds). */
+int lb_creds_enter_real(struct lb_call *c, struct lb_creds_guard *g)
+{
+	struct lb_creds cr;
+	lb_caller_creds(c, &cr);
+	return creds_apply(c, g, cr.ruid, cr.rgid, &cr, cr.ruid == 0 ? cr.cap_prm : 0);
+}
+
+/* Keeps errno: callers read the operation's errno after leaving. A
+ * worker that cannot get its own authority back must not serve again. */
 void lb_creds_leave(struct lb_creds_guard *g)
 {
 	if (!g->switched)
 		return;
 	int saved = errno;
-	syscall(SYS_setfsuid, geteuid());
-	syscall(SYS_setfsgid, getegid());
-	syscall(SYS_setgroups, g->core->n_groups, g->core->groups);
+	if (set_effective(own_caps(own.eff)) < 0)
+		abort();
+	if (g->ids) {
+		if (set_fs_ids(geteuid(), getegid(), g->core->n_groups, g->core->groups) < 0)
+			abort();
+		/* back to fsuid 0 raised the filesystem capabilities again */
+		if (set_effective(own_caps(own.eff)) < 0)
+			abort();
+	}
+	g->switched = false;
 	errno = saved;
 }
 

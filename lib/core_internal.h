@@ -4,7 +4,9 @@
 #define LITEBOX_CORE_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "litebox/core.h"
@@ -13,6 +15,16 @@
 #include "litebox/syscalls.h"
 
 #define LB_MAX_GROUPS 256
+
+/* What the kernel checks for a thread of the program: its ids, groups
+ * and capability sets (as seen from litebox's user namespace). */
+struct lb_creds {
+	uid_t ruid, fsuid;
+	gid_t rgid, fsgid;
+	int n_groups;
+	gid_t groups[LB_MAX_GROUPS];
+	uint64_t cap_eff, cap_prm;
+};
 
 struct lb_core {
 	struct lb_core_config cfg;
@@ -28,9 +40,13 @@ struct lb_core {
 	bool has_hides;
 	/* Set once any sandboxed process changed its umask or credentials:
 	 * from then on they are read per call from /proc (rare: most
-	 * programs never do, and reading /proc costs more than the call). */
+	 * programs never do, and reading /proc costs more than the call).
+	 * Until then every process has the credentials read first. */
 	atomic_bool umask_changed;
 	atomic_bool creds_changed;
+	pthread_mutex_t creds_lock;
+	bool initial_loaded;
+	struct lb_creds initial;
 	mode_t umask;
 	/* The supervisor's own supplementary groups, restored after an
 	 * operation done with the caller's. */
@@ -80,13 +96,24 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 		   struct lb_resolved *out);
 int lb_judge_dir_listing(struct lb_call *c, const char *path);
 mode_t lb_caller_umask(struct lb_call *c);
-/* Run the host operation with the caller's fsuid/fsgid when they differ. */
+/* Act as the program: between enter and leave, the calling worker thread
+ * has the caller's fsuid, fsgid, supplementary groups and effective
+ * capabilities (never more than litebox's own), so the kernel's checks,
+ * f_cred of opened files and capability checks on sockets come out as
+ * they would for the program. Per thread (raw syscalls, capset on the
+ * thread itself). Wrap exactly the host operation done for the caller,
+ * not litebox's own plumbing (/proc/TID reads, pidfd_getfd, memory
+ * access), which needs litebox's authority. enter fails closed (-errno:
+ * refuse the call); leave is always needed and keeps errno. */
 struct lb_creds_guard {
-	bool switched;
+	bool switched, ids, caps;
 	struct lb_core *core;
 };
-void lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g);
+int lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g);
+/* The same with the caller's real ids (what access(2) checks). */
+int lb_creds_enter_real(struct lb_call *c, struct lb_creds_guard *g);
 void lb_creds_leave(struct lb_creds_guard *g);
+void lb_caller_creds(struct lb_call *c, struct lb_creds *cr);
 
 void lb_fs_handle(struct lb_call *c);
 void lb_net_handle(struct lb_call *c);

@@ -166,9 +166,15 @@ static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flag
 		return fd;
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	int f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | LB_O_TMPFILE_BIT)) | O_CLOEXEC |
-			    O_NOCTTY);
-	return f < 0 ? -errno : f;
+	struct lb_creds_guard g;
+	int f = lb_creds_enter(c, &g);
+	if (f == 0) {
+		f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | LB_O_TMPFILE_BIT)) |
+				O_CLOEXEC | O_NOCTTY);
+		f = f < 0 ? -errno : f;
+	}
+	lb_creds_leave(&g);
+	return f;
 }
 
 static void h_open(struct lb_call *c)
@@ -219,10 +225,11 @@ static void h_open(struct lb_call *c)
 		if (o.flags & (O_CREAT | LB_O_TMPFILE_BIT))
 			mode &= ~lb_caller_umask(c);
 		struct lb_creds_guard g;
-		lb_creds_enter(c, &g);
-		fd = openat(r.dirfd, obj_name(&r), flags, mode);
-		if (fd < 0)
-			fd = -errno;
+		if ((fd = lb_creds_enter(c, &g)) == 0) {
+			fd = openat(r.dirfd, obj_name(&r), flags, mode);
+			if (fd < 0)
+				fd = -errno;
+		}
 		lb_creds_leave(&g);
 	}
 	if (fd < 0) {
@@ -312,13 +319,15 @@ static void h_stat(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
+	struct lb_creds_guard g = {0};
 	if (m.proc[0])
 		rc = stat(m.proc, &st) < 0 ? -stat_errno() : 0;
-	else
+	else if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = fstatat(m.r.dirfd, m.r.name, &st,
 			     AT_SYMLINK_NOFOLLOW | (m.r.name[0] ? 0 : AT_EMPTY_PATH)) < 0
 			 ? -errno
 			 : 0;
+	lb_creds_leave(&g);
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
 	reply_rc(c, rc);
@@ -337,14 +346,16 @@ static void h_statx(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
+	struct lb_creds_guard g = {0};
 	if (m.proc[0])
 		rc = statx(AT_FDCWD, m.proc, sync, mask, &stx) < 0 ? -stat_errno() : 0;
-	else
+	else if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = statx(m.r.dirfd, m.r.name,
 			   AT_SYMLINK_NOFOLLOW | sync | (m.r.name[0] ? 0 : AT_EMPTY_PATH), mask,
 			   &stx) < 0
 			 ? -errno
 			 : 0;
+	lb_creds_leave(&g);
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
 	reply_rc(c, rc);
@@ -370,8 +381,12 @@ static void h_statfs(struct lb_call *c)
 	if (m.proc[0]) {
 		rc = statfs(m.proc, &sfs) < 0 ? -errno : 0;
 	} else {
-		lb_autoclose int fd = open_object(&m.r);
-		rc = fd < 0 ? fd : (fstatfs(fd, &sfs) < 0 ? -errno : 0);
+		struct lb_creds_guard g;
+		if ((rc = lb_creds_enter(c, &g)) == 0) {
+			lb_autoclose int fd = open_object(&m.r);
+			rc = fd < 0 ? fd : (fstatfs(fd, &sfs) < 0 ? -errno : 0);
+		}
+		lb_creds_leave(&g);
 	}
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &sfs, sizeof(sfs));
@@ -397,19 +412,18 @@ static void h_access(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	int at = flags & AT_EACCESS;
-	/* With the caller's credentials switched in (after it changed ids),
-	 * check with them: the filesystem ids stand for its real ids. */
+	/* The thread takes the ids and capabilities the kernel would check
+	 * for the caller (real ones unless AT_EACCESS) and checks with them. */
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	if (g.switched)
-		at |= AT_EACCESS;
-	if (m.proc[0])
-		rc = (int)syscall(SYS_faccessat2, AT_FDCWD, m.proc, mode, at);
-	else
-		rc = (int)syscall(SYS_faccessat2, m.r.dirfd, obj_name(&m.r), mode,
-				  at | AT_SYMLINK_NOFOLLOW);
-	rc = rc < 0 ? -errno : 0;
+	rc = (flags & AT_EACCESS) ? lb_creds_enter(c, &g) : lb_creds_enter_real(c, &g);
+	if (rc == 0) {
+		if (m.proc[0])
+			rc = (int)syscall(SYS_faccessat2, AT_FDCWD, m.proc, mode, AT_EACCESS);
+		else
+			rc = (int)syscall(SYS_faccessat2, m.r.dirfd, obj_name(&m.r), mode,
+					  AT_EACCESS | AT_SYMLINK_NOFOLLOW);
+		rc = rc < 0 ? -errno : 0;
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -434,9 +448,13 @@ static void h_readlink(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	ssize_t n = readlinkat(r.dirfd, r.name, target, sizeof(target));
+	struct lb_creds_guard g;
+	ssize_t n = lb_creds_enter(c, &g);
+	if (n == 0 && (n = readlinkat(r.dirfd, r.name, target, sizeof(target))) < 0)
+		n = -errno;
+	lb_creds_leave(&g);
 	if (n < 0) {
-		lb_reply_errno(c, errno);
+		lb_reply_errno(c, (int)-n);
 		return;
 	}
 	if (n > size)
@@ -628,11 +646,12 @@ static void h_getxattr(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	ssize_t n = lgetxattr(x.path, name, size ? val : NULL, size);
+	ssize_t n = lb_creds_enter(c, &g);
+	if (n == 0 && (n = lgetxattr(x.path, name, size ? val : NULL, size)) < 0)
+		n = -errno;
 	lb_creds_leave(&g);
 	if (n < 0) {
-		lb_reply_errno(c, errno);
+		lb_reply_errno(c, (int)-n);
 		return;
 	}
 	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 2), val, (size_t)n)) < 0) {
@@ -661,11 +680,12 @@ static void h_listxattr(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	ssize_t n = llistxattr(x.path, all, XATTR_LIST_MAX);
+	ssize_t n = lb_creds_enter(c, &g);
+	if (n == 0 && (n = llistxattr(x.path, all, XATTR_LIST_MAX)) < 0)
+		n = -errno;
 	lb_creds_leave(&g);
 	if (n < 0) {
-		lb_reply_errno(c, errno);
+		lb_reply_errno(c, (int)-n);
 		return;
 	}
 	n = filter_xattr_list(all, n);
@@ -702,10 +722,11 @@ static void h_setxattr(struct lb_call *c)
 	}
 	int flags = (int)PATH_ARG(c, 4);
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	rc = x.follow ? setxattr(x.path, name, val, size, flags)
-		      : lsetxattr(x.path, name, val, size, flags);
-	rc = rc < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		rc = x.follow ? setxattr(x.path, name, val, size, flags)
+			      : lsetxattr(x.path, name, val, size, flags);
+		rc = rc < 0 ? -errno : 0;
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -725,9 +746,10 @@ static void h_removexattr(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	rc = x.follow ? removexattr(x.path, name) : lremovexattr(x.path, name);
-	rc = rc < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		rc = x.follow ? removexattr(x.path, name) : lremovexattr(x.path, name);
+		rc = rc < 0 ? -errno : 0;
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -743,10 +765,11 @@ static void h_truncate(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	lb_autoclose int fd = openat(r.dirfd, obj_name(&r),
-				     O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	rc = fd < 0 ? -errno : (ftruncate(fd, (off_t)PATH_ARG(c, 1)) < 0 ? -errno : 0);
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		lb_autoclose int fd = openat(r.dirfd, obj_name(&r),
+					     O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		rc = fd < 0 ? -errno : (ftruncate(fd, (off_t)PATH_ARG(c, 1)) < 0 ? -errno : 0);
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -767,8 +790,8 @@ static void h_unlink(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	rc = unlinkat(r.dirfd, r.name, flags) < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0)
+		rc = unlinkat(r.dirfd, r.name, flags) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -787,8 +810,8 @@ static void h_mkdir(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	rc = mkdirat(r.dirfd, r.name, mode & ~lb_caller_umask(c) & 07777) < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0)
+		rc = mkdirat(r.dirfd, r.name, mode & ~lb_caller_umask(c) & 07777) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -816,8 +839,8 @@ static void h_mknod(struct lb_call *c)
 	mode_t type = mode & S_IFMT;
 	mode_t perm = mode & 07777 & ~lb_caller_umask(c);
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	rc = mknodat(r.dirfd, r.name, type | perm, dev) < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0)
+		rc = mknodat(r.dirfd, r.name, type | perm, dev) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -898,9 +921,10 @@ static void h_rename(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	rc = (int)syscall(SYS_renameat2, from.dirfd, from.name, to.dirfd, to.name, flags);
-	rc = rc < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		rc = (int)syscall(SYS_renameat2, from.dirfd, from.name, to.dirfd, to.name, flags);
+		rc = rc < 0 ? -errno : 0;
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -961,15 +985,16 @@ static void h_link(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	if (magic >= 0) {
-		/* The O_TMPFILE idiom: link /proc/self/fd/N into place. */
-		char p[64];
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", magic);
-		rc = linkat(AT_FDCWD, p, to.dirfd, to.name, AT_SYMLINK_FOLLOW);
-	} else
-		rc = linkat(from.dirfd, obj_name(&from), to.dirfd, to.name, 0);
-	rc = rc < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		if (magic >= 0) {
+			/* The O_TMPFILE idiom: link /proc/self/fd/N into place. */
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", magic);
+			rc = linkat(AT_FDCWD, p, to.dirfd, to.name, AT_SYMLINK_FOLLOW);
+		} else
+			rc = linkat(from.dirfd, obj_name(&from), to.dirfd, to.name, 0);
+		rc = rc < 0 ? -errno : 0;
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -997,8 +1022,8 @@ static void h_symlink(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	rc = symlinkat(target, r.dirfd, r.name) < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0)
+		rc = symlinkat(target, r.dirfd, r.name) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -1015,15 +1040,17 @@ static void h_chmod(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
 	/* fchmodat2 (6.6+): AT_SYMLINK_NOFOLLOW acts on what we resolved (on
 	 * a symlink it fails with EOPNOTSUPP, as lchmod does); AT_EMPTY_PATH
 	 * on the pinned fd. */
-	if (objfd >= 0)
-		rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
-	else
-		rc = (int)syscall(SYS_fchmodat2, r.dirfd, obj_name(&r), mode, AT_SYMLINK_NOFOLLOW);
-	rc = rc < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		if (objfd >= 0)
+			rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
+		else
+			rc = (int)syscall(SYS_fchmodat2, r.dirfd, obj_name(&r), mode,
+					  AT_SYMLINK_NOFOLLOW);
+		rc = rc < 0 ? -errno : 0;
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -1041,12 +1068,13 @@ static void h_chown(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	if (objfd >= 0)
-		rc = fchownat(objfd, "", uid, gid, AT_EMPTY_PATH);
-	else
-		rc = fchownat(r.dirfd, obj_name(&r), uid, gid, AT_SYMLINK_NOFOLLOW);
-	rc = rc < 0 ? -errno : 0;
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		if (objfd >= 0)
+			rc = fchownat(objfd, "", uid, gid, AT_EMPTY_PATH);
+		else
+			rc = fchownat(r.dirfd, obj_name(&r), uid, gid, AT_SYMLINK_NOFOLLOW);
+		rc = rc < 0 ? -errno : 0;
+	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -1092,15 +1120,17 @@ static void h_utimes(struct lb_call *c)
 		return;
 	}
 	struct lb_creds_guard g;
-	lb_creds_enter(c, &g);
-	if (objfd >= 0) {
-		char p[64];
-		self_fd_path(objfd, p, sizeof(p));
-		rc = utimensat(AT_FDCWD, p, now ? NULL : ts, 0);
-	} else {
-		rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW);
+	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		if (objfd >= 0) {
+			char p[64];
+			self_fd_path(objfd, p, sizeof(p));
+			rc = utimensat(AT_FDCWD, p, now ? NULL : ts, 0);
+		} else {
+			rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts,
+				       AT_SYMLINK_NOFOLLOW);
+		}
+		rc = rc < 0 ? -errno : 0;
 	}
-	rc = rc < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	reply_rc(c, rc);
 }
@@ -1236,8 +1266,12 @@ static void h_inotify(struct lb_call *c)
 		return;
 	}
 	snprintf(target, sizeof(target), "/proc/self/fd/%d/%s", r.dirfd, obj_name(&r));
-	rc = inotify_add_watch(ifd, target, mask | IN_DONT_FOLLOW);
-	reply_rc(c, rc < 0 ? -errno : rc);
+	struct lb_creds_guard g;
+	if ((rc = lb_creds_enter(c, &g)) == 0 &&
+	    (rc = inotify_add_watch(ifd, target, mask | IN_DONT_FOLLOW)) < 0)
+		rc = -errno;
+	lb_creds_leave(&g);
+	reply_rc(c, rc);
 }
 
 /* ---- directory listings ----------------------------------------------------------- */

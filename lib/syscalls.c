@@ -135,7 +135,7 @@ int lb_syscall_nr(const char *name)
 
 static const int tracked_nrs[] = {SYS_umask,	SYS_setuid,    SYS_setgid,    SYS_setreuid,
 				  SYS_setregid, SYS_setresuid, SYS_setresgid, SYS_setfsuid,
-				  SYS_setfsgid, SYS_setgroups};
+				  SYS_setfsgid, SYS_setgroups, SYS_capset};
 
 size_t lb_tracked_syscalls(const int **out)
 {
