@@ -4,6 +4,7 @@
  *   umask    - trapped and answered CONTINUE: the bare notification round trip,
  *   fstat    - newfstatat(fd, "", AT_EMPTY_PATH): trapped and emulated,
  *   stat_path - stat of an absolute path: resolved, judged, emulated,
+ *   lstat_rel - lstat of a name relative to the cwd (what git status does),
  *   open     - openat + close of /dev/null: resolved, judged, opened, ADDFD.
  * Run it natively and under `litebox run` (see docs/benchmarks.md). Prints
  * one line per operation: NAME ns_per_call (median of 7 batches). */
@@ -57,6 +58,12 @@ static void op_stat_path(void)
 	stat("/usr/lib/x86_64-linux-gnu/libc.so.6", &st);
 }
 
+static void op_lstat_rel(void)
+{
+	struct stat st;
+	lstat("libc.so.6", &st);
+}
+
 static void op_open(void)
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -83,13 +90,16 @@ int main(int argc, char **argv)
 	if (n <= 0)
 		n = 20000;
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (chdir("/usr/lib/x86_64-linux-gnu") != 0)
+		perror("chdir");
 	static const struct {
 		const char *name;
 		void (*op)(void);
 		long scale; /* fewer iterations for slow ops */
 	} ops[] = {
-	    {"getppid", op_getppid, 10},    {"umask", op_umask, 1},	{"fstat", op_fstat, 1},
-	    {"stat_path", op_stat_path, 1}, {"open_close", op_open, 1},
+	    {"getppid", op_getppid, 10},    {"umask", op_umask, 1},
+	    {"fstat", op_fstat, 1},	    {"stat_path", op_stat_path, 1},
+	    {"lstat_rel", op_lstat_rel, 1}, {"open_close", op_open, 1},
 	};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		printf("%-12s %10.1f ns\n", ops[i].name, measure(ops[i].op, n * ops[i].scale));

@@ -42,15 +42,22 @@ BASE_ENV = {
     "TERM": "dumb",
 }
 
-# Targets from the issue: ratio of litebox's median to native's median.
+# Targets from issue 16: ratio to native of litebox under the default
+# profile (the runner "litebox"), per-round ratios, median.
 TARGETS = {
     "cpu": 1.05,
-    "getppid": 1.05,
+    "getppid": 1.1,
     "make": 1.15,
-    "python": 1.3,
-    "open": 4.0,
-    "forkexec": 1.5,
+    "python": 1.25,
+    "open": 8.0,
+    "forkexec": 1.3,
+    "readtree": 3.0,
+    "gitstatus": 4.0,
 }
+
+# The litebox runners: the default profile (plus exec of the benchmark's
+# own programs, which live under the work dir) and permissive.
+LITEBOX_RUNNERS = ("litebox", "litebox-permissive")
 
 PTRACE_PEERS = ("strace", "proot")
 
@@ -83,8 +90,8 @@ def compile_c(src, out, extra=()):
         raise SystemExit(f"compiling {src} failed:\n{r.stderr}")
 
 
-def gen_make_project(d, nfiles, nfuncs):
-    """A small C project: nfiles translation units + a Makefile."""
+def gen_make_project(d, nfiles, nfuncs, opt="-O1"):
+    """A small C project: nfiles translation units + main.c + a Makefile."""
     d.mkdir(parents=True, exist_ok=True)
     hdr = ["#ifndef PROJ_H", "#define PROJ_H", "#include <stdint.h>"]
     for f in range(nfiles):
@@ -130,11 +137,34 @@ def gen_make_project(d, nfiles, nfuncs):
     (d / "main.c").write_text("\n".join(main) + "\n")
     objs = " ".join([f"unit{f}.o" for f in range(nfiles)] + ["main.o"])
     (d / "Makefile").write_text(
-        "CC = cc\nCFLAGS = -O2 -Wall\n"
+        f"CC = cc\nCFLAGS = {opt} -Wall\n"
         f"OBJS = {objs}\n"
         "prog: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n"
         "%.o: %.c proj.h\n\t$(CC) $(CFLAGS) -c -o $@ $<\n"
         "clean:\n\trm -f $(OBJS) prog\n")
+
+
+def gen_git_repo(d, nfiles, per_dir=100):
+    """A committed git repository of nfiles small files in directories of
+    per_dir, with a .gitignore, one modified and one untracked file (so
+    that status has something to say)."""
+    d.mkdir(parents=True)
+    for i in range(nfiles):
+        sub = d / f"d{i // per_dir:03d}"
+        if i % per_dir == 0:
+            sub.mkdir()
+        (sub / f"f{i:05d}.txt").write_text(f"file {i}\n" * (1 + i % 5))
+    (d / ".gitignore").write_text("*.o\n")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "init"]):
+        r = subprocess.run(git + cmd, cwd=d, capture_output=True, text=True, env=BASE_ENV)
+        if r.returncode != 0:
+            raise SystemExit(f"git {' '.join(cmd)} failed:\n{r.stderr}")
+    (d / "d000" / "f00000.txt").write_text("changed\n")
+    (d / "untracked.txt").write_text("new\n")
+    # One status natively so the index is refreshed (racy-clean entries):
+    # every runner then sees the same, read-mostly, state.
+    subprocess.run(["git", "status", "--porcelain"], cwd=d, capture_output=True, env=BASE_ENV)
 
 
 def setup_workloads(work, quick, only):
@@ -149,7 +179,9 @@ def setup_workloads(work, quick, only):
     n_cpu = 100_000_000 if quick else 400_000_000
     n_fork = 100 if quick else 300
     n_py = 3 if quick else 10
-    make_files, make_funcs = (4, 20) if quick else (7, 40)
+    make_files, make_funcs = (3, 20) if quick else (5, 40)
+    many_files = 10 if quick else 30
+    git_files = 1000 if quick else 5000
     tree = "/usr/include/linux" if quick else "/usr/include"
 
     wl = []
@@ -178,9 +210,23 @@ def setup_workloads(work, quick, only):
         proj = work / "proj"
         gen_make_project(proj, make_files, make_funcs)
         wl.append(Workload(
-            "make", f"make -j2, C build of {make_files + 1} files",
+            "make", f"make -j2, C build of {make_files + 1} files, -O1",
             ["/bin/sh", "-c",
              f"cd {proj} && rm -f *.o prog && make -s -j2 && cksum prog"]))
+    if want("makemany"):
+        proj = work / "many"
+        gen_make_project(proj, many_files, 2)
+        wl.append(Workload(
+            "makemany", f"make -j2, many small files: {many_files + 1} C files, -O1",
+            ["/bin/sh", "-c",
+             f"cd {proj} && rm -f *.o prog && make -s -j2 && cksum prog"]))
+    if want("gitstatus"):
+        repo = work / "repo"
+        gen_git_repo(repo, git_files)
+        wl.append(Workload(
+            "gitstatus", f"git status of a {git_files}-file repository",
+            [shutil.which("git", path=BASE_ENV["PATH"]) or "/usr/bin/git",
+             "status", "--porcelain"], cwd=str(repo)))
     if want("python"):
         imports = ", ".join(PY_MODULES)
         code = f"import {imports}; print('ok', {len(PY_MODULES)})"
@@ -240,37 +286,47 @@ def probe(argv, timeout=60):
     return True, ""
 
 
+def litebox_policy_file(work):
+    """The default profile plus exec of the benchmark's own programs (they
+    live in the work dir, which the default profile lets read and write)."""
+    f = work / "bench.policy"
+    f.write_text(f"version 1\ninclude default\nallow exec {work}/**\n")
+    return f
+
+
+def setup_litebox(name, lb, pol, probe_cmd):
+    r = Runner(name, [])
+    r.path = str(lb)
+    if not lb.exists():
+        r.unavailable = f"unavailable: {lb} not found (build it: meson compile -C build)"
+        return r
+    ok, why = probe([str(lb), "run", "-q", *pol, "--", *probe_cmd])
+    if ok:
+        r.prefix = [str(lb), "run", "-q", *pol, "--"]
+        r.note = f"litebox run -q {' '.join(pol)} --"
+    else:
+        r.unavailable = f"unavailable: {why}"
+    return r
+
+
 def setup_runners(args, work):
     runners = [Runner("native", [])]
     probe_cmd = ["/bin/sh", "-c", "echo probe-ok"]
 
     lb = resolve_litebox(args.litebox)
-    lbr = Runner("litebox", [])
-    lbr.path = str(lb)
-    if not lb.exists():
-        lbr.unavailable = f"unavailable: {lb} not found (build it: meson compile -C build)"
-    else:
-        pol = ["-p", args.policy] if args.policy else []
-        ok, why = probe([str(lb), "run", "-q", *pol, "--", *probe_cmd])
-        if ok:
-            lbr.prefix = [str(lb), "run", "-q", *pol, "--"]
-            lbr.note = f"litebox run -q {' '.join(pol)}".strip()
-        else:
-            ok2, why2 = probe([str(lb), "run", "-q", "--", *probe_cmd])
-            if ok2:
-                lbr.prefix = [str(lb), "run", "-q", "--"]
-                lbr.note = (f"policy '{args.policy}' not accepted ({why}); "
-                            "fell back to the default policy (no -p)")
-            else:
-                lbr.unavailable = f"unavailable: {why2}"
-    runners.append(lbr)
+    pol = ["-p", str(litebox_policy_file(work))] if not args.policy else ["-p", args.policy]
+    runners.append(setup_litebox("litebox", lb, pol, probe_cmd))
+    if not args.no_permissive:
+        runners.append(setup_litebox("litebox-permissive", lb, ["-p", "permissive"], probe_cmd))
 
     if args.no_peers:
         return runners
 
     peers = [
-        Runner("strace", ["strace", "-f", "-o", "/dev/null"],
-               "strace -f -o /dev/null (ptrace baseline)", ptrace=True),
+        Runner("strace", ["strace", "-f", "--seccomp-bpf", "-e", "trace=%file",
+                          "-o", "/dev/null"],
+               "strace -f --seccomp-bpf -e trace=%file -o /dev/null (ptrace, stops only "
+               "at path-taking calls, as litebox traps them)", ptrace=True),
         Runner("proot", ["proot"], "proot (ptrace, seccomp-accelerated)",
                ptrace=True),
         Runner("bwrap", ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev",
@@ -446,7 +502,8 @@ def microbench(lb_runner, work, timeout):
     exe = work / "bin" / "roundtrip"
     compile_c(BENCH_DIR / "roundtrip.c", exe)
     res = {"command": "cc -O2 -o roundtrip tests/bench/roundtrip.c; ./roundtrip; "
-                      "litebox run -q -p permissive -- ./roundtrip"}
+                      "litebox run -q -p POLICY -- ./roundtrip (default + exec, permissive)",
+           "runs": [r.name for r in lb_runner]}
     for r in lb_runner:
         if r.unavailable:
             res[r.name] = {"unavailable": r.unavailable}
@@ -495,7 +552,7 @@ def write_markdown(res, path):
         s = r["unavailable"] or r["note"] or ""
         L.append(f"- **{r['name']}**: {s}")
     L.append("")
-    L.append("## Ratio to native (median wall time)\n")
+    L.append("## Ratio to native (median over rounds of the round's wall time / native's)\n")
     L.append("| workload | " + " | ".join(R) + " | litebox target | litebox faster than ptrace peers |")
     L.append("|---" * (len(R) + 3) + "|")
     for w in res["workloads"]:
@@ -560,20 +617,32 @@ def write_markdown(res, path):
     if mb:
         L.append("\n## Micro-benchmark (tests/bench/roundtrip.c, ns per call, median of 7 batches)\n")
         L.append(f"`{mb['command']}`\n")
-        runs = [k for k in ("native", "litebox") if k in mb]
+        runs = [k for k in mb.get("runs", ("native", "litebox")) if k in mb]
         ops = []
         for k in runs:
             if isinstance(mb[k], dict):
                 for op in mb[k]:
                     if op not in ("unavailable", "failed") and op not in ops:
                         ops.append(op)
-        L.append("| operation | " + " | ".join(runs) + " | added by litebox |")
-        L.append("|---" * (len(runs) + 2) + "|")
+        lbs = [k for k in runs if k != "native"]
+        L.append("Added by litebox: over native; over the bare round trip: minus "
+                 "litebox's umask (trapped, answered CONTINUE) in the same run.\n")
+        L.append("| operation | " + " | ".join(runs) + " | " +
+                 " | ".join(f"{k}: added / over round trip" for k in lbs) + " |")
+        L.append("|---" * (len(runs) + len(lbs) + 1) + "|")
         for op in ops:
             vals = [mb[k].get(op) for k in runs]
-            add = (f"{vals[1] - vals[0]:.0f} ns" if len(vals) == 2 and None not in vals else "-")
+            cells = []
+            for k in lbs:
+                v, n, rt = mb[k].get(op), mb["native"].get(op), mb[k].get("umask")
+                if None in (v, n):
+                    cells.append("-")
+                    continue
+                over = f"{(v - rt) / 1000:.2f} µs" if rt and op not in ("getppid", "umask") \
+                    else "-"
+                cells.append(f"{(v - n) / 1000:.2f} µs / {over}")
             L.append(f"| {op} | " + " | ".join("-" if v is None else f"{v:.1f}" for v in vals)
-                     + f" | {add} |")
+                     + " | " + " | ".join(cells) + " |")
         for k in runs:
             if "unavailable" in mb[k] or "failed" in mb[k]:
                 L.append(f"\n{k}: {mb[k].get('unavailable') or mb[k].get('failed')}")
@@ -680,13 +749,16 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--litebox", help="litebox binary (default: $LITEBOX, else "
                     "build/cmd/litebox relative to the repo root)")
-    ap.add_argument("--policy", default="permissive",
-                    help="policy for litebox run -p (default permissive; '' for none)")
+    ap.add_argument("--policy", default="",
+                    help="policy for the runner 'litebox' (default: the default profile "
+                    "plus exec of the work dir)")
+    ap.add_argument("--no-permissive", action="store_true",
+                    help="skip the runner litebox-permissive")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions (default 5)")
     ap.add_argument("--out", default="bench-results", help="output directory")
     ap.add_argument("--quick", action="store_true", help="smaller workloads (smoke test)")
     ap.add_argument("--workloads", help="comma-separated subset: "
-                    "open,getppid,forkexec,make,python,readtree,cpu")
+                    "open,getppid,forkexec,make,makemany,gitstatus,python,readtree,cpu")
     ap.add_argument("--runners", help="comma-separated subset of peers to try "
                     "(strace,proot,bwrap,firejail,runsc); native and litebox always run")
     ap.add_argument("--no-peers", action="store_true", help="only native and litebox")
@@ -710,6 +782,10 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="litebox-bench-"))
     try:
         log(f"work dir {work}")
+        # HOME inside the work dir: git and python read no config of the
+        # caller's, and litebox's default profile grants it (under $TMPDIR).
+        (work / "home").mkdir()
+        BASE_ENV["HOME"] = str(work / "home")
         workloads = setup_workloads(work, args.quick, only)
         runners = setup_runners(args, work)
         for r in runners:
@@ -751,7 +827,7 @@ def main():
                                       describe_failure(o, native_ref[w.name])}
                         continue
                     samples[(w.name, r.name)].append(
-                        (o["wall"], o["cpu"], parse_inner(o["err"]) if w.inner else None))
+                        (o["wall"], o["cpu"], parse_inner(o["err"]) if w.inner else None, rep))
             log(f"repetition {rep + 1}/{args.reps} done "
                 f"({time.monotonic() - started:.0f} s elapsed)")
 
@@ -762,6 +838,7 @@ def main():
             nat_med = statistics.median(s[0] for s in nat)
             nat_inner = [s[2] for s in nat if s[2] is not None]
             nat_inner_med = statistics.median(nat_inner) if nat_inner else None
+            nat_by_rep = {s[3]: s[0] for s in nat}
             for r in runners:
                 if r.unavailable:
                     wr[r.name] = {"status": "unavailable", "detail": r.unavailable}
@@ -771,9 +848,16 @@ def main():
                 ss = samples[(w.name, r.name)]
                 wall = summarize([s[0] for s in ss])
                 inner = [s[2] for s in ss if s[2] is not None]
+                # The machine is shared: compare each run with the native
+                # run of the same round (adjacent in time), then take the
+                # median of those ratios.
+                per_round = [s[0] / nat_by_rep[s[3]] for s in ss if s[3] in nat_by_rep]
                 c = {"status": "ok", "wall": wall,
                      "cpu": summarize([s[1] for s in ss]),
-                     "ratio": wall["median"] / nat_med,
+                     "ratio": statistics.median(per_round) if per_round
+                     else wall["median"] / nat_med,
+                     "ratio_of_medians": wall["median"] / nat_med,
+                     "round_ratios": per_round,
                      "ratio_min": wall["min"] / nat_med, "ratio_max": wall["max"] / nat_med,
                      "samples": [s[0] for s in ss]}
                 if inner:
@@ -815,7 +899,9 @@ def main():
         lbr = next(r for r in runners if r.name == "litebox")
         if not args.no_micro:
             log("micro-benchmark roundtrip.c")
-            res["microbench"] = microbench([runners[0], lbr], work, args.timeout)
+            res["microbench"] = microbench(
+                [r for r in runners if r.name == "native" or r.name in LITEBOX_RUNNERS],
+                work, args.timeout)
         if not args.no_memory and not lbr.unavailable:
             res["memory"] = []
             for w in workloads:
