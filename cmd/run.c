@@ -549,6 +549,8 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .report_allowed = o->verbose || log != NULL || o->learn,
 	    .initial_umask = um,
 	    .force_audit = o->audit,
+	    /* the log the program must not rewrite for `policy generate` */
+	    .protect_paths = (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
 	};
 	struct lb_core *core = NULL;
 	if ((rc = lb_core_new(&cc, &core)) < 0) {

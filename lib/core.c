@@ -78,6 +78,8 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 		return -errno;
 	int rc = collect_grant_prefixes(core);
 	if (rc == 0)
+		rc = lb_protect_init(core, cfg->protect_paths);
+	if (rc == 0)
 		rc = lb_plan_build(
 		    &(struct lb_plan_inputs){.policy = cfg->policy,
 					     .audit = lb_core_mode(core) == LB_MODE_AUDIT},
@@ -99,9 +101,18 @@ void lb_core_free(struct lb_core *core)
 	for (size_t i = 0; i < core->n_grant_prefixes; i++)
 		free(core->grant_prefixes[i]);
 	free(core->grant_prefixes);
+	lb_protect_free(core);
 	lb_plan_free(core->plan);
 	pthread_mutex_destroy(&core->creds_lock);
 	free(core);
+}
+
+static ino_t ns_of(pid_t pid, const char *ns)
+{
+	char p[64];
+	struct stat st;
+	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+	return stat(p, &st) == 0 ? st.st_ino : 0;
 }
 
 static ino_t pidns_of(pid_t pid)
@@ -116,6 +127,7 @@ void lb_core_set_sandbox(struct lb_core *core, pid_t init_pid)
 {
 	core->sandbox_pidns = pidns_of(init_pid);
 	core->own_pidns = pidns_of(getpid());
+	core->own_ipcns = ns_of(init_pid, "ipc") != ns_of(getpid(), "ipc");
 }
 
 /* /proc/PID of a process outside the sandbox reads as absent. */
@@ -290,6 +302,20 @@ static int hidden_process(struct lb_call *c, enum lb_class cls, const char *path
 	return -ENOENT; /* in audit mode too: the boundary is not the policy */
 }
 
+/* The judge's own files, whatever the policy says and in audit mode too
+ * (the boundary is not the policy): see protect.c. */
+int lb_judge_protected(struct lb_call *c, enum lb_class cls, const char *path)
+{
+	enum lb_protection p = lb_protection_of(c, cls, path);
+	if (p == LB_PROTECT_HIDE)
+		return hidden_process(c, cls, path);
+	if (p == LB_PROTECT_NONE)
+		return 0;
+	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
+	emit(c, cls, path, LB_EV_DENY, &d, false);
+	return -EACCES;
+}
+
 /* Judge path for cls. The directories that lead to a granted path may be
  * walked (stat) and, when ancestors_listable, listed (ls /,
  * os.listdir("/home")): a program must be able to reach what it may use. */
@@ -301,6 +327,9 @@ static int judge(struct lb_call *c, enum lb_class cls, const char *path, bool an
 
 	if (outside_proc_entry(c, path))
 		return hidden_process(c, cls, path);
+	int prc = lb_judge_protected(c, cls, path);
+	if (prc < 0)
+		return prc;
 	lb_policy_judge_path(c->core->cfg.policy, cls, view, &d);
 	bool ancestor_rule = cls == LB_CLASS_STAT || (cls == LB_CLASS_READ && ancestors_listable);
 	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && ancestor_rule &&

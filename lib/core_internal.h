@@ -52,6 +52,10 @@ struct lb_core {
 	 * operation done with the caller's. */
 	gid_t groups[LB_MAX_GROUPS];
 	int n_groups;
+	/* protect.c: the judge's own files; the sandbox's IPC namespace */
+	struct lb_protected *protected;
+	size_t n_protected;
+	bool own_ipcns;
 };
 
 struct lb_call {
@@ -114,6 +118,15 @@ int lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g);
 int lb_creds_enter_real(struct lb_call *c, struct lb_creds_guard *g);
 void lb_creds_leave(struct lb_creds_guard *g);
 void lb_caller_creds(struct lb_call *c, struct lb_creds *cr);
+
+/* protect.c: what the program never reaches, whatever the policy says. */
+enum lb_protection { LB_PROTECT_NONE, LB_PROTECT_DENY, LB_PROTECT_HIDE };
+int lb_protect_init(struct lb_core *core, const char *const *paths);
+void lb_protect_free(struct lb_core *core);
+enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, const char *path);
+/* The same as a judgement: 0, or the refusal (recorded). Part of every
+ * lb_judge_path; for special cases that ask the policy directly. */
+int lb_judge_protected(struct lb_call *c, enum lb_class cls, const char *path);
 
 void lb_fs_handle(struct lb_call *c);
 void lb_net_handle(struct lb_call *c);

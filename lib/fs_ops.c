@@ -935,6 +935,9 @@ static void h_rename(struct lb_call *c)
 static int judge_link_source(struct lb_call *c, const char *old, const char *new_path)
 {
 	static const enum lb_class classes[] = {LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC};
+	int prc = lb_judge_protected(c, LB_CLASS_WRITE, old); /* no new name for the log */
+	if (prc < 0)
+		return prc;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(classes); i++) {
 		struct lb_decision dn, dold;
 		lb_policy_judge_path(c->core->cfg.policy, classes[i], new_path, &dn);

@@ -82,6 +82,8 @@ struct lb_policy {
 	enum lb_on_deny on_deny;
 	char *log;
 	bool implicit;
+	struct lb_policy_file *files; /* the files read, includes too */
+	size_t n_files;
 };
 
 /* ---- diagnostics (policy.c) ---- */

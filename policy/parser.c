@@ -1147,6 +1147,19 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
+static int remember_file(struct lb_policy *p, const struct stat *st, const char *path)
+{
+	struct lb_policy_file *v = realloc(p->files, (p->n_files + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->files = v;
+	char *real = realpath(path, NULL);
+	if (!real && !(real = strdup(path)))
+		return -ENOMEM;
+	v[p->n_files++] = (struct lb_policy_file){.dev = st->st_dev, .ino = st->st_ino, .path = real};
+	return 0;
+}
+
 /* Opens and reads path; problems are reported at the include (or, for the
  * top file, against the file itself) and returned as -errno. */
 static int load_file(struct parser *ps, const char *path, const struct site *at, char **buf,
@@ -1181,6 +1194,8 @@ static int load_file(struct parser *ps, const char *path, const struct site *at,
 	if (rc == 0)
 		snprintf(id, id_len, "f:%llu:%llu", (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino);
+	if (rc == 0)
+		rc = remember_file(ps->p, &st, path);
 	return rc;
 }
 

@@ -539,6 +539,12 @@ int lb_policy_load(const struct lb_policy_inputs *in, struct lb_policy **out,
 	return 0;
 }
 
+size_t lb_policy_files(const struct lb_policy *p, const struct lb_policy_file **out)
+{
+	*out = p->files;
+	return p->n_files;
+}
+
 void lb_policy_free(struct lb_policy *p)
 {
 	if (!p)
@@ -556,6 +562,9 @@ void lb_policy_free(struct lb_policy *p)
 		free(p->srcs[i]);
 	}
 	free(p->srcs);
+	for (size_t i = 0; i < p->n_files; i++)
+		free(p->files[i].path);
+	free(p->files);
 	for (size_t i = 0; i < LB_ARRAY_SIZE(p->index); i++) {
 		free(p->index[i].rules);
 		free(p->index[i].buckets);

@@ -178,6 +178,110 @@ def system_v_ipc_is_the_sandboxs_own_unprivileged():
     ipc_check(prefix)
 
 
+@test
+def proc_sysvipc_does_not_list_the_hosts_segments():
+    if not PY or not shutil.which("ipcs"):
+        lbtest.skip("needs python3 and ipcs")
+    libc = ctypes.CDLL(None, use_errno=True)
+    key = 0x4c430000 + os.getpid() % 0xffff
+    shmid = libc.shmget(key, 4096, 0o1666)
+    if shmid < 0:
+        lbtest.skip("cannot create a System V segment here")
+    try:
+        nat = subprocess.run(["ipcs", "-m"], capture_output=True, text=True)
+        assert "%#010x" % key in nat.stdout, f"control: ipcs lists it natively: {nat.stdout}"
+        r = litebox("run", "--", "ipcs", "-m")
+        eq(r.returncode, 0, r.stderr)
+        assert "%#010x" % key not in r.stdout, f"host segment listed in the sandbox: {r.stdout}"
+    finally:
+        libc.shmctl(shmid, 0, None)
+
+
+
+TAMPER = r"""
+import errno, os
+def attempt(name, fn):
+    try:
+        fn()
+        print(name, 'OK')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+def append(path):
+    with open(path, 'a') as f:
+        f.write('{"class":"read","object":"/","verdict":"allow","rule":"forged"}\n')
+attempt('read-log', lambda: open('run.jsonl').read())
+attempt('append-log', lambda: append('run.jsonl'))
+attempt('write-policy', lambda: open('my.policy', 'w').write('include permissive\n'))
+attempt('write-include', lambda: open('inc.policy', 'w').write('include permissive\n'))
+attempt('read-include', lambda: open('inc.policy').read())
+attempt('rename-log', lambda: os.rename('run.jsonl', 'moved.jsonl'))
+attempt('link-log', lambda: os.link('run.jsonl', 'linked.jsonl'))
+attempt('symlink-read', lambda: (os.symlink('run.jsonl', 'sl'), open('sl').read()))
+attempt('unlink-policy', lambda: os.unlink('my.policy'))
+attempt('write-other', lambda: open('ok.txt', 'w').write('fine'))
+attempt('read-other', lambda: open('ok.txt').read())
+attempt('stat-log', lambda: os.stat('run.jsonl'))
+"""
+
+
+def tamper_check(prefix):
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o777)
+    with open(os.path.join(d, "t.py"), "w") as f:
+        f.write(TAMPER)
+    pol = os.path.join(d, "my.policy")
+    inc = os.path.join(d, "inc.policy")
+    with open(pol, "w") as f:
+        f.write("include default\ninclude inc.policy\nallow read $CWD/**\nallow write $CWD/**\n")
+    with open(inc, "w") as f:
+        f.write("allow read /usr/**\n")
+    os.chmod(pol, 0o666)
+    os.chmod(inc, 0o666)
+    before = {p: open(p).read() for p in (pol, inc)}
+    r = subprocess.run(prefix + [lbtest.LITEBOX, "run", "-p", "my.policy", "--log", "run.jsonl",
+                                 "--", PY, "t.py"], cwd=d, capture_output=True, text=True,
+                       timeout=120)
+    eq(r.returncode, 0, r.stderr)
+    got = dict(l.split() for l in r.stdout.splitlines())
+    # Positive controls: the same directory, the same classes, another file.
+    eq(got["write-other"], "OK", "control: writing in the directory works")
+    eq(got["read-other"], "OK", "control: reading in the directory works")
+    eq(got["stat-log"], "OK", "metadata of the log stays visible")
+    for k in ("read-log", "append-log", "write-policy", "write-include", "read-include",
+              "rename-log", "link-log", "symlink-read", "unlink-policy"):
+        eq(got[k], "EACCES", k)
+    for p, text in before.items():
+        eq(open(p).read(), text, f"{p} unchanged on the host")
+    log = open(os.path.join(d, "run.jsonl")).read()
+    assert "forged" not in log, "the program wrote into the audit log"
+    assert not os.path.exists(os.path.join(d, "linked.jsonl"))
+    assert not os.path.exists(os.path.join(d, "moved.jsonl"))
+    import json
+    recs = [json.loads(l) for l in log.splitlines() if l.strip()]
+    denied = {(x.get("class"), os.path.basename(x.get("object", ""))) for x in recs
+              if x.get("verdict") == "deny" and x.get("rule") == "builtin"}
+    for want in (("read", "run.jsonl"), ("write", "run.jsonl"), ("write", "my.policy"),
+                 ("write", "inc.policy"), ("read", "inc.policy")):
+        assert want in denied, f"no deny record for {want}: {sorted(denied)}"
+
+
+@test
+def audit_log_and_policy_files_out_of_reach_root():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root")
+    tamper_check([])
+
+
+@test
+def audit_log_and_policy_files_out_of_reach_unprivileged():
+    prefix = as_nobody()
+    if not prefix:
+        lbtest.skip("needs root and setpriv to run as nobody")
+    tamper_check(prefix)
+
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "litebox/pattern.h"
@@ -162,6 +163,16 @@ void lb_env_free(char **env);
  * policy), then the implicit grants as comments. malloc'd. The kernel
  * filter's part of `policy show` is rendered by lb_plan_show. */
 char *lb_policy_show(const struct lb_policy *p);
+
+/* The files the policy was read from (the top file and every include, not
+ * built-in profiles), by device and inode and canonical path as they were
+ * when read: litebox keeps them out of the program's reach. */
+struct lb_policy_file {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+size_t lb_policy_files(const struct lb_policy *p, const struct lb_policy_file **out);
 
 /* Every path prefix the policy grants for class (for Landlock rules). */
 size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,

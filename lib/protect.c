@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* What the program may never reach, whatever the policy says: the judge's
+ * own files (the audit log, the policy file and every file it includes),
+ * known by device and inode (a hard link or a rename does not hide them)
+ * and by the path they had (nothing else can be put in their place). And,
+ * when the sandbox has its own IPC namespace, the host's /proc/sysvipc
+ * lists, which the supervisor would read in the host's namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core_internal.h"
+#include "litebox/util.h"
+
+struct lb_protected {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
+static int add(struct lb_core *core, dev_t dev, ino_t ino, const char *path)
+{
+	struct lb_protected *v =
+	    realloc(core->protected, (core->n_protected + 1) * sizeof(*core->protected));
+	if (!v)
+		return -ENOMEM;
+	core->protected = v;
+	char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	v[core->n_protected++] = (struct lb_protected){.dev = dev, .ino = ino, .path = p};
+	return 0;
+}
+
+int lb_protect_init(struct lb_core *core, const char *const *paths)
+{
+	const struct lb_policy_file *files;
+	size_t n = lb_policy_files(core->cfg.policy, &files);
+	for (size_t i = 0; i < n; i++) {
+		int rc = add(core, files[i].dev, files[i].ino, files[i].path);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t i = 0; paths && paths[i]; i++) {
+		struct stat st;
+		char real[PATH_MAX];
+		/* Opened (created) already, before the program exists. */
+		if (stat(paths[i], &st) < 0 || !realpath(paths[i], real))
+			return -errno;
+		int rc = add(core, st.st_dev, st.st_ino, real);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void lb_protect_free(struct lb_core *core)
+{
+	for (size_t i = 0; i < core->n_protected; i++)
+		free(core->protected[i].path);
+	free(core->protected);
+	core->protected = NULL;
+	core->n_protected = 0;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* The object judged: the one last resolved when it is this path (no second
+ * lookup that a swap could redirect), else looked up by its path. */
+static int object_stat(const struct lb_call *c, const char *path, struct stat *st)
+{
+	const struct lb_resolved *r = c->cur;
+	if (r && strcmp(r->path, path) == 0)
+		return fstatat(r->dirfd, r->name[0] ? r->name : ".", st,
+			       AT_SYMLINK_NOFOLLOW | (r->name[0] ? 0 : AT_EMPTY_PATH));
+	return fstatat(c->core->rootfd, path[1] ? path + 1 : ".", st, AT_SYMLINK_NOFOLLOW);
+}
+
+static bool reads_attributes(int nr)
+{
+	return nr == SYS_getxattr || nr == SYS_lgetxattr || nr == SYS_fgetxattr ||
+	       nr == SYS_listxattr || nr == SYS_llistxattr || nr == SYS_flistxattr;
+}
+
+enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, const char *path)
+{
+	const struct lb_core *core = c->core;
+	if (core->own_ipcns && under(path, "/proc/sysvipc"))
+		return LB_PROTECT_HIDE;
+	/* Metadata stays visible (ls -l of the log's directory reads its
+	 * attributes too); content, changes and execution do not. */
+	if (cls == LB_CLASS_STAT || core->n_protected == 0 || reads_attributes(c->t->nr))
+		return LB_PROTECT_NONE;
+	for (size_t i = 0; i < core->n_protected; i++)
+		if (strcmp(core->protected[i].path, path) == 0)
+			return LB_PROTECT_DENY;
+	struct stat st;
+	if (object_stat(c, path, &st) < 0)
+		return LB_PROTECT_NONE; /* nothing there: the path check above decided */
+	for (size_t i = 0; i < core->n_protected; i++)
+		if (core->protected[i].dev == st.st_dev && core->protected[i].ino == st.st_ino)
+			return LB_PROTECT_DENY;
+	return LB_PROTECT_NONE;
+}
