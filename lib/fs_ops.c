@@ -89,6 +89,15 @@ static int magic_fd(struct lb_call *c, const struct lb_resolved *r)
 	return lb_proc_fd_open(c, r->magic_fd, O_PATH);
 }
 
+/* No file the program makes carries setuid or setgid bits, as if every
+ * mount were nosuid: a setuid program left behind would run with its
+ * owner's authority after the run, for anyone. A directory keeps setgid
+ * (it only makes new entries inherit the directory's group). */
+static mode_t nosuid(mode_t mode, bool dir)
+{
+	return mode & ~(mode_t)(S_ISUID | (dir ? 0 : S_ISGID));
+}
+
 static void reply_rc(struct lb_call *c, long rc)
 {
 	if (rc < 0)
@@ -223,7 +232,7 @@ static void h_open(struct lb_call *c)
 			flags |= O_DIRECTORY;
 		mode_t mode = o.mode;
 		if (o.flags & (O_CREAT | LB_O_TMPFILE_BIT))
-			mode &= ~lb_caller_umask(c);
+			mode = nosuid(mode & ~lb_caller_umask(c), false);
 		struct lb_creds_guard g;
 		if ((fd = lb_creds_enter(c, &g)) == 0) {
 			fd = openat(r.dirfd, obj_name(&r), flags, mode);
@@ -837,7 +846,7 @@ static void h_mknod(struct lb_call *c)
 		return;
 	}
 	mode_t type = mode & S_IFMT;
-	mode_t perm = mode & 07777 & ~lb_caller_umask(c);
+	mode_t perm = nosuid(mode & 07777 & ~lb_caller_umask(c), false);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = mknodat(r.dirfd, r.name, type | perm, dev) < 0 ? -errno : 0;
@@ -1047,6 +1056,11 @@ static void h_chmod(struct lb_call *c)
 	 * a symlink it fails with EOPNOTSUPP, as lchmod does); AT_EMPTY_PATH
 	 * on the pinned fd. */
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
+		struct stat st;
+		bool dir = (objfd >= 0 ? fstat(objfd, &st)
+				       : fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW)) == 0 &&
+			   S_ISDIR(st.st_mode);
+		mode = nosuid(mode, dir);
 		if (objfd >= 0)
 			rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
 		else

@@ -4,6 +4,7 @@ carry the program's credentials and capabilities (threats.md: confused
 deputy, persistence). Each refusal has a native run or a positive control
 beside it, and the outcome is judged on the host."""
 import os
+import stat
 import subprocess
 import sys
 
@@ -90,6 +91,77 @@ def capability_xattr_needs_cap_setfcap():
     eq(p.stdout.split(), ["EPERM", "user"], p.stderr)
     assert "security.capability" not in os.listxattr(f), "no file capability on the host"
     eq(os.getxattr(f, "user.note"), b"1", "control: the user xattr reached the host")
+
+
+def setuid_bits(path):
+    return os.lstat(path).st_mode & (stat.S_ISUID | stat.S_ISGID)
+
+
+SETUID_CODE = ("import os, shutil\n"
+               "fd = os.open('created', os.O_CREAT | os.O_WRONLY, 0o6755); os.close(fd)\n"
+               "open('chmodded', 'w').close(); os.chmod('chmodded', 0o4755)\n"
+               "fd = os.open('fchmodded', os.O_CREAT | os.O_WRONLY, 0o755)\n"
+               "os.fchmod(fd, 0o2755); os.close(fd)\n"
+               "os.mknod('node', 0o4755 | 0o100000)\n"
+               "os.mkdir('sgid-dir', 0o2775); os.chmod('sgid-dir', 0o2775)\n"
+               "print('done')\n")
+
+
+def check_no_setuid(d, what):
+    for name in ("created", "chmodded", "fchmodded", "node"):
+        p = os.path.join(d, name)
+        eq(setuid_bits(p), 0, f"{what}: {name} carries no setuid/setgid bit")
+        assert os.lstat(p).st_mode & 0o111, f"{what}: {name} keeps its exec bits"
+
+
+@test
+def no_file_the_program_makes_is_setuid():
+    d = workdir()
+    nat = lbtest.tmpdir()
+    os.chmod(nat, 0o755)
+    r = native_py(nat, SETUID_CODE)
+    eq(r.stdout.strip(), "done", "native control " + r.stderr)
+    assert setuid_bits(os.path.join(nat, "chmodded")) & stat.S_ISUID, "natively chmod u+s works"
+    p = py(d, SETUID_CODE)
+    eq(p.stdout.strip(), "done", p.stderr)
+    check_no_setuid(d, "python")
+    # directories keep setgid: it only decides the group of new entries
+    assert os.lstat(os.path.join(d, "sgid-dir")).st_mode & stat.S_ISGID
+
+
+@test
+def coreutils_cannot_plant_a_setuid_program():
+    d = workdir()
+    src = os.path.join(d, "src")
+    with open(src, "w") as f:
+        f.write("#!/bin/sh\n")
+    p = run_in(d, "sh", "-c", "install -m 4755 src inst && cp src cp && chmod u+s,g+s cp "
+               "&& cp -p inst copied-p && echo ok")
+    eq(p.stdout.strip(), "ok", p.stderr)
+    for name in ("inst", "cp", "copied-p"):
+        eq(setuid_bits(os.path.join(d, name)), 0, name)
+    nat = subprocess.run(["sh", "-c", "install -m 4755 src native-inst"], cwd=d)
+    eq(nat.returncode, 0)
+    assert setuid_bits(os.path.join(d, "native-inst")) & stat.S_ISUID, "native control"
+
+
+@test
+def no_setuid_file_as_an_unprivileged_user():
+    need_root()
+    if subprocess.run(["setpriv", "--help"], capture_output=True).returncode != 0:
+        lbtest.skip("no setpriv")
+    d = workdir()
+    os.chmod(d, 0o777)
+    env = dict(os.environ, HOME=d, TMPDIR=d)
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        lbtest.LITEBOX, "run", "-q", "-p", os.path.join(d, "p.policy"), "--",
+                        "/usr/bin/python3", "-c", SETUID_CODE], cwd=d, env=env,
+                       capture_output=True, text=True, timeout=120)
+    if "user namespace" in p.stderr or p.returncode == 125:
+        lbtest.skip("litebox cannot start as nobody here: " + p.stderr.strip()[-200:])
+    eq(p.stdout.strip(), "done", p.stderr)
+    check_no_setuid(d, "as nobody")
+    eq(os.lstat(os.path.join(d, "created")).st_uid, 65534, "the file is the user's")
 
 
 if __name__ == "__main__":
