@@ -869,10 +869,10 @@ static int resolve_second(struct lb_call *c, unsigned res_flags, struct lb_resol
 
 static int judge_link_source(struct lb_call *c, const char *old, const char *new_path);
 
-/* True when from (or to, for an exchange) is a directory and the policy
- * has rules strictly below either location: the subtree's content would
- * change rules with its path. EXDEV makes mv fall back to copy + delete,
- * each file then judged on its own. */
+/* True when from (or to, for an exchange) is a directory and some rule,
+ * a prefix or a glob, could judge a path inside it differently at the new
+ * place: the subtree's content would change rules with its path. EXDEV
+ * makes mv fall back to copy + delete, each file then judged on its own. */
 static bool moves_judged_subtree(struct lb_call *c, const struct lb_resolved *from,
 				 const struct lb_resolved *to, unsigned flags)
 {
@@ -884,8 +884,7 @@ static bool moves_judged_subtree(struct lb_call *c, const struct lb_resolved *fr
 		      S_ISDIR(st.st_mode);
 	if (!from_dir && !to_dir)
 		return false;
-	const struct lb_policy *p = c->core->cfg.policy;
-	return lb_policy_rules_below(p, from->path) || lb_policy_rules_below(p, to->path);
+	return lb_policy_subtrees_differ(c->core->cfg.policy, from->path, to->path);
 }
 
 static void h_rename(struct lb_call *c)

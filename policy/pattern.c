@@ -213,6 +213,32 @@ bool lb_pattern_match(const struct lb_pattern *p, const char *path)
 	return state_has(cur, p->ncomp);
 }
 
+/* The NFA's state after a whole path (empty set when it died early). */
+static void state_after(const struct lb_pattern *p, const char *path, struct state_set *out)
+{
+	struct state_set next;
+	const char *name;
+	size_t len, pos = 0;
+
+	memset(out, 0, sizeof(*out));
+	state_add(out, 0);
+	state_close(p, out);
+	while (!state_empty(out) && next_component(path, &pos, &name, &len)) {
+		state_step(p, out, &next, name, len);
+		*out = next;
+	}
+}
+
+bool lb_pattern_same_below(const struct lb_pattern *p, const char *a, const char *b)
+{
+	if (!p || !a || !b || a[0] != '/' || b[0] != '/')
+		return false;
+	struct state_set sa, sb;
+	state_after(p, a, &sa);
+	state_after(p, b, &sb);
+	return memcmp(&sa, &sb, sizeof(sa)) == 0;
+}
+
 /* ---- compiling ------------------------------------------------------------ */
 
 static int fail(struct lb_pattern_error *err, size_t col, const char *message)

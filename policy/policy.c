@@ -381,6 +381,19 @@ bool lb_policy_rules_below(const struct lb_policy *p, const char *dir)
 	return false;
 }
 
+bool lb_policy_subtrees_differ(const struct lb_policy *p, const char *a, const char *b)
+{
+	for (unsigned c = LB_CLASS_READ; c <= LB_CLASS_HIDE; c++) {
+		if (c > LB_CLASS_STAT && c != LB_CLASS_HIDE)
+			continue;
+		const struct lb_index *ix = &p->index[c];
+		for (size_t i = 0; i < ix->n; i++)
+			if (!lb_pattern_same_below(ix->rules[i]->pat, a, b))
+				return true;
+	}
+	return false;
+}
+
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 			  const struct lb_sockaddr_obj *addr, struct lb_decision *out)
 {

@@ -163,6 +163,41 @@ def no_setuid_file_as_an_unprivileged_user():
     check_no_setuid(d, "as nobody")
     eq(os.lstat(os.path.join(d, "created")).st_uid, 65534, "the file is the user's")
 
+@test
+def renaming_a_directory_cannot_move_files_out_of_their_rules():
+    d = workdir(["deny write $CWD/protected/*"])
+    os.mkdir(os.path.join(d, "protected"))
+    os.mkdir(os.path.join(d, "free"))
+    with open(os.path.join(d, "protected", "f"), "w") as f:
+        f.write("ORIGINAL\n")
+    code = ("import os, errno\n"
+            "try:\n"
+            "    os.rename('protected', 'moved')\n"
+            "    open('moved/f', 'w').write('CHANGED\\n')\n"
+            "    os.rename('moved', 'protected'); print('moved')\n"
+            "except OSError as e: print(errno.errorcode[e.errno])\n"
+            "os.rename('free', 'free2'); print('control')\n")
+    p = py(d, code)
+    eq(p.stdout.split(), ["EXDEV", "control"], p.stderr)
+    with open(os.path.join(d, "protected", "f")) as f:
+        eq(f.read(), "ORIGINAL\n", "the protected file's bytes")
+    assert os.path.isdir(os.path.join(d, "free2")), "control rename reached the host"
+    # mv falls back to copy and delete, each file judged: the delete is refused
+    p = run_in(d, "mv", "protected", "moved")
+    assert p.returncode != 0, "mv cannot take the protected file along"
+    with open(os.path.join(d, "protected", "f")) as f:
+        eq(f.read(), "ORIGINAL\n", "after mv")
+
+
+@test
+def renaming_a_directory_between_alike_places_works():
+    d = workdir(["deny write $CWD/*/locked"])
+    os.makedirs(os.path.join(d, "a", "sub"))
+    p = run_in(d, "sh", "-c", "mv a b && mv b/sub b/sub2 && echo ok")
+    eq(p.stdout.strip(), "ok", p.stderr)
+    assert os.path.isdir(os.path.join(d, "b", "sub2"))
+    assert "denied" not in p.stderr
+
 
 if __name__ == "__main__":
     lbtest.run()

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -541,5 +542,37 @@ Test(pattern, covers_is_sound_on_table_paths)
 		}
 		lb_pattern_free(a);
 		lb_pattern_free(b);
+	}
+}
+
+/* same_below: equal answers for a/REL and b/REL, for every REL. */
+Test(pattern, same_below_tells_when_a_move_changes_rules)
+{
+	static const struct {
+		const char *pat, *a, *b;
+		bool same;
+	} rows[] = {
+	    {"/w/protected/*", "/w/protected", "/w/moved", false},
+	    {"/w/protected/**", "/w/protected", "/w/moved", false},
+	    {"/w/prot*/x", "/w/protected", "/w/moved", false},
+	    {"/w/**", "/w/a", "/w/b", true},
+	    {"/w/*/locked", "/w/a", "/w/b", true},
+	    {"/w/*/locked", "/w/a", "/w/b/c", false},
+	    {"/usr/**", "/w/a", "/w/b", true},
+	    {"/w/a", "/w/a", "/w/b", false},
+	};
+	static const char *const rel[] = {"", "/x", "/locked", "/f", "/x/y"};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct lb_pattern *p = compile_ok(rows[i].pat);
+		bool same = lb_pattern_same_below(p, rows[i].a, rows[i].b);
+		cr_expect_eq(same, rows[i].same, "%s: %s vs %s", rows[i].pat, rows[i].a, rows[i].b);
+		for (size_t j = 0; same && j < ARRAY_SIZE(rel); j++) {
+			char pa[256], pb[256];
+			snprintf(pa, sizeof(pa), "%s%s", rows[i].a, rel[j]);
+			snprintf(pb, sizeof(pb), "%s%s", rows[i].b, rel[j]);
+			cr_expect_eq(lb_pattern_match(p, pa), lb_pattern_match(p, pb), "%s: %s vs %s",
+				     rows[i].pat, pa, pb);
+		}
+		lb_pattern_free(p);
 	}
 }

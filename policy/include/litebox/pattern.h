@@ -31,6 +31,12 @@ int lb_pattern_compile_len(const char *text, size_t len, struct lb_pattern **out
  * error); it bounds the matcher's on-stack state so matching never allocates. */
 #define LB_PATTERN_MAX_COMPONENTS 256
 bool lb_pattern_match(const struct lb_pattern *p, const char *path);
+/* Added: true when the pattern judges a/REL and b/REL alike for every REL
+ * (the empty one included): matching depends only on the state reached
+ * after the leading part, so equal states mean equal answers. Used to
+ * tell whether moving a directory from a to b moves its content between
+ * rules. Conservative: false may still mean "alike". */
+bool lb_pattern_same_below(const struct lb_pattern *p, const char *a, const char *b);
 const char *lb_pattern_text(const struct lb_pattern *p);
 /* Longest literal directory prefix (e.g. "/usr/lib" for a pattern of the .so files in /usr/lib),
  * "/" when the pattern starts with a wildcard component. */

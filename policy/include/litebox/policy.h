@@ -111,6 +111,10 @@ bool lb_policy_hides_below(const struct lb_policy *p, const char *dir);
 /* Does any file rule (any class, hide included) name something strictly
  * below dir? (moving dir would move what those rules judge) */
 bool lb_policy_rules_below(const struct lb_policy *p, const char *dir);
+/* Could some rule (any file class or hide) judge a path below a
+ * differently from the same path below b? Moving a directory from a to b
+ * would then move its content between rules. */
+bool lb_policy_subtrees_differ(const struct lb_policy *p, const char *a, const char *b);
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 			  const struct lb_sockaddr_obj *addr, struct lb_decision *out);
 
