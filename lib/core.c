@@ -316,6 +316,20 @@ int lb_judge_protected(struct lb_call *c, enum lb_class cls, const char *path)
 	return -EACCES;
 }
 
+int lb_refuse_fd_object(struct lb_call *c, enum lb_class cls, pid_t pid, int fd)
+{
+	char p[64], obj[PATH_MAX] = "";
+	snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, fd);
+	ssize_t n = readlink(p, obj, sizeof(obj) - 1);
+	if (n <= 0)
+		snprintf(obj, sizeof(obj), "%s", p);
+	else
+		obj[n] = '\0';
+	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
+	emit(c, cls, obj, LB_EV_DENY, &d, false);
+	return -EACCES;
+}
+
 /* Judge path for cls. The directories that lead to a granted path may be
  * walked (stat) and, when ancestors_listable, listed (ls /,
  * os.listdir("/home")): a program must be able to reach what it may use. */
@@ -691,8 +705,7 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
-/* Calls without a row: tracked state changes, audited syscalls, and (in
- * audit mode) the dangerous set. */
+/* Calls without a row: tracked state changes and audited syscalls. */
 static void handle_untabled(struct lb_call *c)
 {
 	int nr = c->t->nr;
@@ -720,10 +733,49 @@ static void handle_untabled(struct lb_call *c)
 		lb_reply_continue(c);
 		return;
 	}
-	/* The dangerous set in audit mode: still refused, and recorded. */
+	/* Trapped for no known reason: refuse (fail closed), recorded. */
 	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
 	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d, false);
 	lb_reply_errno(c, EPERM);
+}
+
+static const struct lb_syscall_rule *policy_syscall_rule(const struct lb_core *core, int nr)
+{
+	const struct lb_syscall_rule *rules;
+	size_t n = lb_policy_syscall_rules(core->cfg.policy, &rules);
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].nr == nr && rules[i].verdict == LB_VERDICT_DENY)
+			return &rules[i];
+	return NULL;
+}
+
+/* A refusal of the kernel filter plan, sent here to be recorded. The
+ * built-in ones (the dangerous set, calls never useful in a sandbox) hold
+ * in audit mode too; a policy's `deny syscall` is a would-deny there, and
+ * the call then goes on as it would without the rule. Returns true when
+ * answered. */
+static bool handle_plan_refusal(struct lb_call *c, const struct lb_plan_entry *e)
+{
+	const char *name = lb_syscall_name(c->t->nr);
+	const struct lb_syscall_rule *r =
+	    e->why == LB_WHY_POLICY ? policy_syscall_rule(c->core, c->t->nr) : NULL;
+	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
+	if (r) {
+		d.origin = LB_ORIGIN_POLICY;
+		d.file = r->file;
+		d.line = r->line;
+		int rc = apply_decision(c, LB_CLASS_SYSCALL, name, &d, e->rule.err);
+		if (rc == 0 && c->row)
+			return false; /* audit mode: mediate it as usual */
+		if (rc == 0)
+			lb_reply_continue(c);
+		else
+			lb_reply_errno(c, -rc);
+		return true;
+	}
+	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d, false);
+	lb_reply_errno(c, e->rule.err);
+	return true;
 }
 
 void lb_core_handle(void *arg, struct lb_trap *t)
@@ -740,7 +792,10 @@ void lb_core_handle(void *arg, struct lb_trap *t)
 		     .arg = core},
 	};
 
-	if (!c.row)
+	const struct lb_plan_entry *refusal = lb_plan_refusal(core->plan, t->nr, t->args);
+	if (refusal && handle_plan_refusal(&c, refusal))
+		;
+	else if (!c.row)
 		handle_untabled(&c);
 	else if (c.row->kind >= LB_K_CONNECT)
 		lb_net_handle(&c);

@@ -128,6 +128,11 @@ enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, 
  * lb_judge_path; for special cases that ask the policy directly. */
 int lb_judge_protected(struct lb_call *c, enum lb_class cls, const char *path);
 
+/* Refuse a use of a descriptor that has no path to judge (a memfd, a
+ * deleted file, a pipe of another process) and record it, named by what
+ * /proc/PID/fd/N says it is. Returns -EACCES. */
+int lb_refuse_fd_object(struct lb_call *c, enum lb_class cls, pid_t pid, int fd);
+
 void lb_fs_handle(struct lb_call *c);
 void lb_net_handle(struct lb_call *c);
 

@@ -30,6 +30,9 @@ struct lb_plan {
 	/* per syscall: already given an unconditional action (the first one
 	 * given wins) */
 	bool taken[LB_MAX_NR];
+	/* per syscall: some refusal of it goes to the supervisor to be
+	 * recorded (see recorded) */
+	bool refused[LB_MAX_NR];
 };
 
 static int plan_add(struct lb_plan *b, struct lb_filter_rule r, enum lb_plan_why why,
@@ -289,14 +292,67 @@ static int plan_socket_families(struct lb_plan *b)
 	return rc;
 }
 
+/* Every refusal produces a record: refusals of what the policy governs
+ * (its `deny syscall` rules, the dangerous set, the calls never useful in a
+ * sandbox) are sent to the supervisor, which records them and answers the
+ * entry's errno (lb_plan_refusal). They are rare, so the round trip costs
+ * nothing that matters. Not recorded: ENOSYS answers that make libc fall
+ * back (clone3, numbers newer than the table) and socket families litebox
+ * cannot judge, which are not refusals of anything the policy names. */
+bool lb_plan_recorded(const struct lb_plan_entry *e)
+{
+	if (e->rule.action != LB_FILTER_ERRNO || e->rule.err == ENOSYS)
+		return false;
+	return e->why == LB_WHY_POLICY || e->why == LB_WHY_DANGEROUS ||
+	       e->why == LB_WHY_DANGEROUS_ARGS || e->why == LB_WHY_NEVER;
+}
+
 static int copy_rules(struct lb_plan *b)
 {
 	b->rules = calloc(b->n ? b->n : 1, sizeof(*b->rules));
 	if (!b->rules)
 		return -ENOMEM;
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		b->rules[i] = b->entries[i].rule;
+		int nr = b->rules[i].nr;
+		if (lb_plan_recorded(&b->entries[i]) && nr >= 0 && nr < LB_MAX_NR) {
+			b->rules[i].action = LB_FILTER_NOTIFY;
+			b->refused[nr] = true;
+		}
+	}
 	return 0;
+}
+
+static bool cond_holds(const struct lb_filter_cond *c, const uint64_t args[6])
+{
+	uint64_t a = c->arg < 6 ? args[c->arg] : 0;
+	switch (c->op) {
+	case LB_CMP_MASKED_EQ:
+		return (a & c->mask) == c->value;
+	case LB_CMP_NE:
+		return a != c->value;
+	case LB_CMP_GE:
+		return a >= c->value;
+	}
+	return false;
+}
+
+const struct lb_plan_entry *lb_plan_refusal(const struct lb_plan *plan, int nr,
+					    const uint64_t args[6])
+{
+	if (nr < 0 || nr >= LB_MAX_NR || !plan->refused[nr])
+		return NULL;
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct lb_plan_entry *e = &plan->entries[i];
+		if (e->rule.nr != nr || !lb_plan_recorded(e))
+			continue;
+		bool all = true;
+		for (unsigned k = 0; k < e->rule.n_conds && all; k++)
+			all = cond_holds(&e->rule.conds[k], args);
+		if (all)
+			return e;
+	}
+	return NULL;
 }
 
 int lb_plan_build(const struct lb_plan_inputs *in, struct lb_plan **out)

@@ -80,12 +80,12 @@ static int caller_fd(struct lb_call *c, int fd)
 
 /* The fd behind a /proc/PID/fd/N link that has no path (pipe, socket).
  * Only the caller's own descriptors are reachable this way. */
-static int magic_fd(struct lb_call *c, const struct lb_resolved *r)
+static int magic_fd(struct lb_call *c, const struct lb_resolved *r, enum lb_class cls)
 {
 	if (c->rctx.tgid == 0)
 		c->rctx.tgid = lb_tgid_of(c->t->pid);
 	if (r->magic_pid != c->rctx.tgid && r->magic_pid != c->t->pid)
-		return -EACCES;
+		return lb_refuse_fd_object(c, cls, r->magic_pid, r->magic_fd);
 	return lb_proc_fd_open(c, r->magic_fd, O_PATH);
 }
 
@@ -170,7 +170,7 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
  * mode is its own choice, as with the kernel's own re-open. */
 static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flags)
 {
-	lb_autoclose int fd = magic_fd(c, r);
+	lb_autoclose int fd = magic_fd(c, r, (flags & O_ACCMODE) == O_RDONLY ? LB_CLASS_READ : LB_CLASS_WRITE);
 	if (fd < 0)
 		return fd;
 	char p[64];
@@ -306,7 +306,7 @@ static int meta_target(struct lb_call *c, unsigned at_flags, enum lb_class cls, 
 		if (c->rctx.tgid == 0)
 			c->rctx.tgid = lb_tgid_of(c->t->pid);
 		if (m->r.magic_pid != c->rctx.tgid && m->r.magic_pid != c->t->pid)
-			return -EACCES;
+			return lb_refuse_fd_object(c, cls, m->r.magic_pid, m->r.magic_fd);
 		return proc_of_fd(c, m->r.magic_pid, m->r.magic_fd, m->proc, sizeof(m->proc));
 	}
 	return lb_judge_path(c, cls, m->r.path);
@@ -534,7 +534,7 @@ static int write_target(struct lb_call *c, unsigned res_flags, struct lb_resolve
 	if (rc < 0)
 		return rc;
 	if (r->magic_fd >= 0)
-		return -EACCES;
+		return lb_refuse_fd_object(c, LB_CLASS_WRITE, r->magic_pid, r->magic_fd);
 	return lb_judge_path(c, LB_CLASS_WRITE, r->path);
 }
 
@@ -978,7 +978,7 @@ static void h_link(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	if (from.magic_fd >= 0 && (magic = magic_fd(c, &from)) < 0) {
+	if (from.magic_fd >= 0 && (magic = magic_fd(c, &from, LB_CLASS_WRITE)) < 0) {
 		lb_reply_errno(c, -magic);
 		return;
 	}
@@ -1219,7 +1219,8 @@ static void h_exec(struct lb_call *c)
 			return;
 		}
 		if (lb_fd_path(fd, path, sizeof(path)) < 0) {
-			lb_reply_errno(c, EACCES);
+			lb_reply_errno(c, -lb_refuse_fd_object(c, LB_CLASS_EXEC, c->t->pid,
+								row_dirfd(c)));
 			return;
 		}
 		if ((rc = lb_judge_path(c, LB_CLASS_EXEC, path)) < 0) {
@@ -1238,7 +1239,7 @@ static void h_exec(struct lb_call *c)
 		return;
 	}
 	if (r.magic_fd >= 0) {
-		lb_reply_errno(c, EACCES);
+		lb_reply_errno(c, -lb_refuse_fd_object(c, LB_CLASS_EXEC, r.magic_pid, r.magic_fd));
 		return;
 	}
 	if ((rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0) {
@@ -1269,7 +1270,7 @@ static void h_inotify(struct lb_call *c)
 		return;
 	}
 	if (r.magic_fd >= 0) {
-		lb_reply_errno(c, EACCES);
+		lb_reply_errno(c, -lb_refuse_fd_object(c, LB_CLASS_READ, r.magic_pid, r.magic_fd));
 		return;
 	}
 	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0) {

@@ -282,6 +282,85 @@ def audit_log_and_policy_files_out_of_reach_unprivileged():
     tamper_check(prefix)
 
 
+
+MIXED = r"""
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def raw(name, nr, *a):
+    r = libc.syscall(nr, *a)
+    print(name, errno.errorcode.get(ctypes.get_errno(), '?') if r < 0 else 'OK')
+raw('unshare', 272, 0x10000000)        # CLONE_NEWUSER: dangerous with this flag
+raw('unshare-fs', 272, 0x200)          # CLONE_FS: fine (control)
+raw('personality', 135, 0xffffffff)    # the policy denies it
+raw('getppid', 110)                    # control
+raw('ptrace', 101, 16, 1, 0, 0)
+raw('chroot', 161, b'/')
+raw('keyctl', 250, 0, 0, 0, 0)
+fd = os.memfd_create('x')
+os.write(fd, open('/bin/true', 'rb').read())
+try:
+    os.execve(fd, ['true'], {})
+except OSError as e:
+    print('fexecve-memfd', errno.errorcode[e.errno])
+f = os.open('f', os.O_RDONLY)
+for name, fn in (('chmod-procfd', lambda: os.chmod(f'/proc/self/fd/{f}', 0o777)),
+                 ('read-f', lambda: open('f').read())):
+    try:
+        fn()
+        print(name, 'OK')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+"""
+
+
+def mixed_run(*extra):
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    d = lbtest.tmpdir()
+    with open(os.path.join(d, "m.py"), "w") as f:
+        f.write(MIXED)
+    with open(os.path.join(d, "f"), "w") as f:
+        f.write("data")
+    with open(os.path.join(d, "m.policy"), "w") as f:
+        f.write("include default\ndeny syscall personality\ndeny write $CWD/f\n")
+    r = litebox("run", *extra, "-p", "m.policy", "--log", "m.jsonl", "--", PY, "m.py", cwd=d)
+    eq(r.returncode, 0, r.stderr)
+    got = dict(l.split() for l in r.stdout.splitlines())
+    import json
+    recs = [json.loads(l) for l in open(os.path.join(d, "m.jsonl")) if l.strip()]
+    return got, [x for x in recs if x.get("verdict") in ("deny", "would-deny")
+                 and not x.get("absent")]
+
+
+@test
+def every_refusal_has_a_record_enforce():
+    got, refusals = mixed_run()
+    for k in ("unshare-fs", "getppid", "read-f"):
+        eq(got[k], "OK", f"control {k}")
+    refused = {k: v for k, v in got.items() if v != "OK"}
+    eq(sorted(refused), sorted(["unshare", "personality", "ptrace", "chroot", "keyctl",
+                                "fexecve-memfd", "chmod-procfd"]), "what the program saw refused")
+    # One record per refusal the program saw, none for what it was allowed.
+    eq(len(refusals), len(refused),
+       f"records {[(x['syscall'], x['object']) for x in refusals]} for {refused}")
+    by_call = {x["syscall"] for x in refusals}
+    for name in ("unshare", "personality", "ptrace", "chroot", "keyctl", "execveat", "chmod"):
+        assert name in by_call, f"no record for {name}: {by_call}"
+    pers = next(x for x in refusals if x["syscall"] == "personality")
+    eq(pers["rule"], "m.policy:2", "the policy's rule is named")
+
+
+@test
+def audit_mode_records_policy_syscall_denials_and_keeps_the_dangerous_set_refused():
+    got, refusals = mixed_run("--audit")
+    eq(got["personality"], "OK", "a policy's deny syscall is a dry run in audit mode")
+    eq(got["unshare"], "EPERM", "the dangerous set stays refused")
+    verdicts = {(x["syscall"], x["verdict"]) for x in refusals}
+    assert ("personality", "would-deny") in verdicts, verdicts
+    assert ("unshare", "deny") in verdicts, verdicts
+
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:

@@ -324,8 +324,23 @@ Test(filter_plan, platform_rules_are_the_entries)
 	lb_plan_filter(plan, &fp);
 	size_t n = lb_plan_entries(plan, &e);
 	cr_assert_eq(fp.n_rules, n);
-	for (size_t i = 0; i < n; i++)
-		cr_expect_eq(memcmp(&fp.rules[i], &e[i].rule, sizeof(e[i].rule)), 0, "rule %zu", i);
+	for (size_t i = 0; i < n; i++) {
+		struct lb_filter_rule want = e[i].rule;
+		/* refusals go to the supervisor to be recorded, which answers
+		 * the entry's errno for exactly the calls the rule matches */
+		if (lb_plan_recorded(&e[i])) {
+			want.action = LB_FILTER_NOTIFY;
+			uint64_t args[6] = {0};
+			for (unsigned k = 0; k < want.n_conds; k++)
+				if (want.conds[k].op == LB_CMP_MASKED_EQ)
+					args[want.conds[k].arg] = want.conds[k].value;
+			if (want.n_conds == 0 || want.conds[0].op == LB_CMP_MASKED_EQ)
+				cr_expect(lb_plan_refusal(plan, want.nr, args) != NULL,
+					  "rule %zu answered by the supervisor", i);
+		}
+		cr_expect_eq(memcmp(&fp.rules[i], &want, sizeof(want)), 0, "rule %zu", i);
+	}
+	cr_expect(lb_plan_refusal(plan, SYS_getpid, (uint64_t[6]){0}) == NULL);
 	lb_plan_free(plan);
 	lb_policy_free(p);
 }

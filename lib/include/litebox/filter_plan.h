@@ -50,6 +50,18 @@ void lb_plan_free(struct lb_plan *plan);
 void lb_plan_filter(const struct lb_plan *plan, struct lb_filter_plan *out);
 size_t lb_plan_entries(const struct lb_plan *plan, const struct lb_plan_entry **out);
 
+/* This refusal is sent to the supervisor to be recorded: installed as a
+ * NOTIFY rule, answered with the entry's errno. */
+bool lb_plan_recorded(const struct lb_plan_entry *e);
+
+/* The refusal the plan makes of this trapped call (its number and
+ * arguments), which the supervisor records and answers with the entry's
+ * errno; NULL when the call was trapped for another reason. The filter
+ * sends these refusals to the supervisor instead of answering them in the
+ * kernel, so that every refusal has a record. */
+const struct lb_plan_entry *lb_plan_refusal(const struct lb_plan *plan, int nr,
+					    const uint64_t args[6]);
+
 /* The comment block of `policy show`: what the kernel filter decides alone,
  * and how each class is enforced. 0 or -EIO. */
 int lb_plan_show(const struct lb_plan *plan, FILE *f);
