@@ -569,8 +569,10 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .timeout_ms = effective_timeout(o, policy),
 	    .umask = um,
 	    .landlock_policy = policy,
-	    .exec_paths = im->exec,
-	    .n_exec_paths = im->n_exec,
+	    /* audit mode refuses nothing, exec included: Landlock lets every
+	     * exec through and the supervisor records what it would refuse */
+	    .exec_paths = mode == LB_MODE_AUDIT ? (const char *const[]){"/"} : im->exec,
+	    .n_exec_paths = mode == LB_MODE_AUDIT ? 1 : im->n_exec,
 	};
 	struct lb_launch_result res;
 	uint64_t t0 = now_ms();

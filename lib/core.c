@@ -259,7 +259,8 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 static bool refused_lookup_of_nothing(struct lb_call *c, enum lb_class cls,
 				      const struct lb_decision *d)
 {
-	if (d->verdict != LB_VERDICT_DENY || d->origin != LB_ORIGIN_DEFAULT || !c->cur)
+	if (d->verdict != LB_VERDICT_DENY || d->origin != LB_ORIGIN_DEFAULT || !c->cur ||
+	    c->creating)
 		return false;
 	if (cls != LB_CLASS_READ && cls != LB_CLASS_STAT && cls != LB_CLASS_EXEC)
 		return false;
@@ -352,6 +353,23 @@ static int judge(struct lb_call *c, enum lb_class cls, const char *path, bool an
 		d.origin = LB_ORIGIN_IMPLICIT;
 	}
 	return apply_decision(c, cls, view, &d, EACCES);
+}
+
+bool lb_may_see(struct lb_call *c, const char *path)
+{
+	char buf[PATH_MAX + 16];
+	const char *view = policy_view(c, path, buf, sizeof(buf));
+	if (outside_proc_entry(c, path) ||
+	    lb_protection_of(c, LB_CLASS_STAT, path) != LB_PROTECT_NONE)
+		return false;
+	struct lb_decision d;
+	lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, view, &d);
+	if (d.verdict == LB_VERDICT_HIDE)
+		return false;
+	if (d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT ||
+	    lb_core_mode(c->core) == LB_MODE_AUDIT)
+		return true;
+	return d.origin == LB_ORIGIN_DEFAULT && leads_to_grant(c->core, view);
 }
 
 int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path)

@@ -68,6 +68,9 @@ struct lb_call {
 	/* The object last resolved: a default refusal of a lookup of
 	 * something that does not exist answers ENOENT (see core.c). */
 	const struct lb_resolved *cur;
+	/* The call creates cur: a refused read of it is not a lookup of
+	 * nothing (open("new", O_RDWR|O_CREAT) without read is EACCES). */
+	bool creating;
 };
 
 /* Where a relative path starts: the caller's cwd or one of its dirfds. */
@@ -99,6 +102,11 @@ int lb_read_path(struct lb_call *c, uint64_t addr, char *buf);
 int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,
 		   struct lb_resolved *out);
 int lb_judge_dir_listing(struct lb_call *c, const char *path);
+/* Would the caller be let to stat path? Decides nothing and records
+ * nothing: answers Linux gives before any permission check (EEXIST,
+ * EISDIR, readlink's EINVAL, ENOENT of a missing name) are given first
+ * only where they tell no more than a stat would. */
+bool lb_may_see(struct lb_call *c, const char *path);
 mode_t lb_caller_umask(struct lb_call *c);
 /* Act as the program: between enter and leave, the calling worker thread
  * has the caller's fsuid, fsgid, supplementary groups and effective

@@ -106,12 +106,56 @@ static void reply_rc(struct lb_call *c, long rc)
 		lb_reply_value(c, rc);
 }
 
+/* ---- Linux's order: existence before permission -------------------------------- */
+
+enum exist_rule {
+	EXIST_ANY,
+	EXIST_MUST_NOT, /* mkdir, mknod, symlink, link's new name, O_CREAT|O_EXCL */
+	EXIST_MUST,	/* unlink, rmdir, rename's old name, truncate */
+};
+
+/* The kernel looks the name up before it checks permission: EEXIST for a
+ * name that exists where one is to be made, ENOENT for one that does not
+ * where one is to go. Given before judging (no denial line for `mkdir -p`
+ * over existing parents), but only where the caller may stat the path,
+ * so they tell nothing a stat would not. */
+static int existence_first(struct lb_call *c, const struct lb_resolved *r, enum exist_rule rule)
+{
+	if (rule == EXIST_ANY || r->magic_fd >= 0)
+		return 0;
+	struct stat st;
+	bool exists = fstatat(r->dirfd, obj_name(r), &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!exists && errno != ENOENT)
+		return 0;
+	if (exists == (rule == EXIST_MUST) || !lb_may_see(c, r->path))
+		return 0;
+	return exists ? -EEXIST : -ENOENT;
+}
+
 /* ---- open ------------------------------------------------------------------ */
 
 struct open_req {
 	int flags;
 	mode_t mode;
 };
+
+/* open with O_CREAT: a trailing slash is EISDIR whatever exists; so is an
+ * existing directory; O_EXCL on an existing name is EEXIST. */
+static int open_existence_first(struct lb_call *c, const struct open_req *o,
+				const struct lb_resolved *r)
+{
+	if (!(o->flags & O_CREAT) || r->magic_fd >= 0)
+		return 0;
+	if (r->trailing_slash)
+		return -EISDIR;
+	struct stat st;
+	if (fstatat(r->dirfd, obj_name(r), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !lb_may_see(c, r->path))
+		return 0;
+	if (o->flags & O_EXCL)
+		return -EEXIST;
+	return S_ISDIR(st.st_mode) ? -EISDIR : 0;
+}
 
 static int decode_open(struct lb_call *c, struct open_req *o)
 {
@@ -205,6 +249,11 @@ static void h_open(struct lb_call *c)
 		return;
 	}
 
+	if ((rc = open_existence_first(c, &o, &r)) < 0) {
+		lb_reply_errno(c, -rc);
+		return;
+	}
+	c->creating = o.flags & O_CREAT;
 	int fd;
 	if (r.magic_fd >= 0) {
 		fd = reopen_magic(c, &r, o.flags);
@@ -452,8 +501,16 @@ static void h_readlink(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0 &&
-	    (rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0) {
+	/* readlink is read (the target is the link's content). Linux
+	 * answers EINVAL for what is not a symlink before any permission
+	 * check: compilers and shells readlink every parent of their cwd. */
+	struct stat st;
+	if (fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode) &&
+	    lb_may_see(c, r.path)) {
+		lb_reply_errno(c, EINVAL);
+		return;
+	}
+	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
@@ -514,7 +571,8 @@ static int fd_write_target(struct lb_call *c, int fd, bool refuse_opath, int *ob
 
 /* What a change applies to, judged for write: one of the caller's fds
  * (*objfd >= 0), or the resolved path (r). The path is read once. */
-static int write_target(struct lb_call *c, unsigned res_flags, struct lb_resolved *r, int *objfd)
+static int write_target_rule(struct lb_call *c, unsigned res_flags, struct lb_resolved *r,
+			     int *objfd, enum exist_rule rule)
 {
 	uint64_t addr = ARG(c, c->row->path_arg);
 	char path[PATH_MAX];
@@ -535,14 +593,22 @@ static int write_target(struct lb_call *c, unsigned res_flags, struct lb_resolve
 		return rc;
 	if (r->magic_fd >= 0)
 		return lb_refuse_fd_object(c, LB_CLASS_WRITE, r->magic_pid, r->magic_fd);
+	if ((rc = existence_first(c, r, rule)) < 0)
+		return rc;
 	return lb_judge_path(c, LB_CLASS_WRITE, r->path);
 }
 
+static int write_target(struct lb_call *c, unsigned res_flags, struct lb_resolved *r, int *objfd)
+{
+	return write_target_rule(c, res_flags, r, objfd, EXIST_ANY);
+}
+
 /* Resolve the row's path and judge it for write (calls without fd forms). */
-static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
+static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r,
+			 enum exist_rule rule)
 {
 	lb_autoclose int objfd = -1;
-	return write_target(c, res_flags, r, &objfd);
+	return write_target_rule(c, res_flags, r, &objfd, rule);
 }
 
 /* "/proc/self/fd/N" of our pinned copy: path calls on it reach the object. */
@@ -768,7 +834,7 @@ static void h_removexattr(struct lb_call *c)
 static void h_truncate(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	int rc = prepare_write(c, LB_RES_FOLLOW, &r);
+	int rc = prepare_write(c, LB_RES_FOLLOW, &r, EXIST_MUST);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
@@ -789,7 +855,7 @@ static void h_unlink(struct lb_call *c)
 	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : 0;
 	if (c->row->flags_arg != LB_NO_ARG)
 		flags = (int)ARG(c, c->row->flags_arg);
-	int rc = prepare_write(c, LB_RES_MODIFY, &r);
+	int rc = prepare_write(c, LB_RES_MODIFY, &r, EXIST_MUST);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
@@ -809,7 +875,7 @@ static void h_mkdir(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
-	int rc = prepare_write(c, LB_RES_MODIFY, &r);
+	int rc = prepare_write(c, LB_RES_MODIFY, &r, EXIST_MUST_NOT);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
@@ -836,7 +902,7 @@ static void h_mknod(struct lb_call *c)
 		lb_reply_errno(c, EPERM);
 		return;
 	}
-	int rc = prepare_write(c, 0, &r);
+	int rc = prepare_write(c, 0, &r, EXIST_MUST_NOT);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
@@ -893,7 +959,7 @@ static void h_rename(struct lb_call *c)
 	lb_autoresolved struct lb_resolved to = {.dirfd = -1};
 	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
 
-	int rc = prepare_write(c, LB_RES_MODIFY, &from);
+	int rc = prepare_write(c, LB_RES_MODIFY, &from, EXIST_MUST);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
 		return;
@@ -986,7 +1052,9 @@ static void h_link(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0) {
+	if ((rc = existence_first(c, &from, EXIST_MUST)) < 0 ||
+	    (rc = existence_first(c, &to, EXIST_MUST_NOT)) < 0 ||
+	    (rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}
@@ -1024,7 +1092,7 @@ static void h_symlink(struct lb_call *c)
 		lb_reply_errno(c, ENOENT);
 		return;
 	}
-	if ((rc = prepare_write(c, 0, &r)) < 0) {
+	if ((rc = prepare_write(c, 0, &r, EXIST_MUST_NOT)) < 0) {
 		lb_reply_errno(c, -rc);
 		return;
 	}

@@ -14,6 +14,7 @@
  * call litebox forgot to trap, a bug in the filter - is refused. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/landlock.h>
 #include <stdint.h>
 #include <string.h>
@@ -67,11 +68,33 @@ static uint64_t fs_rights(int abi)
 	return r;
 }
 
+/* The nearest existing ancestor of path (path itself if it exists): an
+ * exec grant for a directory the run creates (an exec rule for $CWD/build
+ * before build/ exists) must work in the kernel too, so the Landlock rule
+ * goes where the path will appear, and the supervisor keeps the precise
+ * decision. */
+static int open_nearest(const char *path)
+{
+	char p[PATH_MAX];
+	if (strlen(path) >= sizeof(p))
+		return -ENAMETOOLONG;
+	strcpy(p, path);
+	for (;;) {
+		int fd = open(p, O_PATH | O_CLOEXEC);
+		if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR))
+			return fd >= 0 ? fd : -errno;
+		char *slash = strrchr(p, '/');
+		if (!slash)
+			return -ENOENT;
+		slash[slash == p ? 1 : 0] = '\0';
+	}
+}
+
 static int allow_exec_beneath(int ruleset, const char *path)
 {
-	lb_autoclose int fd = open(path, O_PATH | O_CLOEXEC);
+	lb_autoclose int fd = open_nearest(path);
 	if (fd < 0)
-		return 0; /* a grant for something that does not exist */
+		return 0; /* unreachable for litebox too: nothing to grant */
 	struct lb_path_beneath pb = {
 	    .allowed_access = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE,
 	    .parent_fd = fd,

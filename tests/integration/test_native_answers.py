@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""What the program sees is what Linux shows (issue 11): Linux's errno
+order, readlink as read, exec of what the run builds, --audit refusing
+nothing, and every refusal visible in the log. Each case is compared with
+the native run of the same program, and judged on the host."""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import eq, litebox, test
+
+
+def workdir(policy_lines=()):
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o755)
+    with open(os.path.join(d, "p.policy"), "w") as f:
+        f.write("version 1\ninclude default\n")
+        for line in policy_lines:
+            f.write(line + "\n")
+    return d
+
+
+def run_in(d, *args, log=None, **kw):
+    extra = ["--log", log] if log else []
+    return litebox("run", "-p", os.path.join(d, "p.policy"), *extra, "--", *args, cwd=d, **kw)
+
+
+PROBE = ("import os, errno, sys\n"
+         "def t(n, f):\n"
+         "    try: f(); print(n, 'ok')\n"
+         "    except OSError as e: print(n, errno.errorcode[e.errno])\n")
+
+
+def both(d, body):
+    """(litebox run, native run) of the same python program in d."""
+    code = PROBE + body
+    lb = run_in(d, "/usr/bin/python3", "-c", code)
+    nat = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, cwd=d)
+    return lb, nat
+
+
+@test
+def existence_comes_before_permission():
+    d = workdir(["deny write $CWD/ro/**"])
+    os.makedirs(os.path.join(d, "ro", "a", "b"))
+    with open(os.path.join(d, "ro", "file"), "w") as f:
+        f.write("x")
+    body = ("t('mkdir-existing', lambda: os.mkdir('ro/a'))\n"
+            "t('makedirs', lambda: os.makedirs('ro/a/b', exist_ok=True))\n"
+            "t('excl-existing', lambda: os.open('ro/file', os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n"
+            "t('creat-dir', lambda: os.open('ro/a', os.O_CREAT | os.O_RDONLY))\n"
+            "t('creat-slash', lambda: os.open('nodir/', os.O_CREAT | os.O_WRONLY))\n"
+            "t('symlink-existing', lambda: os.symlink('x', 'ro/file'))\n"
+            "t('unlink-missing', lambda: os.unlink('ro/missing'))\n"
+            "t('rename-missing', lambda: os.rename('ro/missing', 'ro/other'))\n"
+            "t('readlink-dir', lambda: os.readlink('ro/a'))\n"
+            "t('readlink-parent', lambda: os.readlink(os.path.dirname(os.getcwd())))\n")
+    lb, nat = both(d, body)
+    eq(lb.stdout, nat.stdout, "same answers as natively: " + lb.stderr)
+    assert "denied" not in lb.stderr, "no denial line for answers Linux gives first: " + lb.stderr
+    assert not os.path.exists(os.path.join(d, "nodir")), "open('nodir/', O_CREAT) made no file"
+    # positive control: what needs the permission is still refused, visibly
+    lb, nat = both(d, "t('mkdir-new', lambda: os.mkdir('ro/new'))\n")
+    eq(lb.stdout.split(), ["mkdir-new", "EACCES"], lb.stderr)
+    eq(nat.stdout.split(), ["mkdir-new", "ok"])
+    assert "denied write" in lb.stderr, lb.stderr
+
+
+@test
+def creating_without_a_needed_class_is_eacces_not_enoent():
+    import shutil
+    import tempfile
+    w = tempfile.mkdtemp(prefix="litebox-wo-", dir="/var/tmp")  # no rule grants reading it
+    try:
+        d = workdir([f"allow write {w}/**"])
+        body = (f"t('w+', lambda: open('{w}/b', 'w+'))\n"
+                f"t('w', lambda: open('{w}/c', 'w').write('C'))\n")
+        lb, nat = both(d, body)
+        eq(nat.stdout.split(), ["w+", "ok", "w", "ok"], "native")
+        eq(lb.stdout.split(), ["w+", "EACCES", "w", "ok"], lb.stderr)
+        assert "denied read" in lb.stderr and f"{w}/b" in lb.stderr, lb.stderr
+        with open(os.path.join(w, "c")) as f:
+            eq(f.read(), "C", "control reached the host")
+    finally:
+        shutil.rmtree(w, ignore_errors=True)
+
+
+@test
+def readlink_is_read():
+    d = workdir(["deny read $CWD/link"])
+    os.symlink("/etc/hostname-target-marker", os.path.join(d, "link"))
+    os.symlink("/etc/other-marker", os.path.join(d, "ok-link"))
+    body = ("try: print(os.readlink('link'))\n"
+            "except PermissionError: print('EACCES')\n"
+            "print(os.readlink('ok-link'))\n")
+    lb, _ = both(d, body)
+    eq(lb.stdout.split(), ["EACCES", "/etc/other-marker"], lb.stderr)
+    assert "hostname-target-marker" not in lb.stdout + lb.stderr
+
+
+@test
+def exec_of_what_the_run_builds():
+    # no exec grant reaches $CWD itself: Landlock must grant where build/ will be
+    d = lbtest.tmpdir()
+    with open(os.path.join(d, "p.policy"), "w") as f:
+        f.write("version 1\ninclude strict\n"
+                "allow read /usr/** /lib/** /lib64/** /etc/** /bin/** /dev/**\n"
+                "allow exec /usr/** /bin/**\n"
+                "allow write $CWD/**\n"
+                "allow exec $CWD/build/**\n")
+    assert not os.path.exists(os.path.join(d, "build"))
+    log = os.path.join(lbtest.tmpdir(), "run.jsonl")
+    p = run_in(d, "sh", "-c", "mkdir -p build && cp /bin/echo build/prog && "
+               "build/prog built-and-ran", log=log)
+    if "Text file busy" in p.stderr:
+        p = run_in(d, "sh", "-c", "build/prog built-and-ran", log=log)
+    eq(p.stdout.strip(), "built-and-ran", p.stderr)
+    assert "denied exec" not in p.stderr, p.stderr
+    recs = [json.loads(l) for l in open(log)]
+    ex = [r for r in recs if r.get("class") == "exec" and r["object"].endswith("build/prog")]
+    assert ex and all(r["verdict"] == "allow" for r in ex), ex
+    # control: outside the grant, exec is refused and recorded
+    p = run_in(d, "sh", "-c", "cp /bin/echo prog2 && ./prog2 no")
+    assert "no" not in p.stdout.split() and "denied exec" in p.stderr, p.stderr
+
+
+@test
+def audit_mode_refuses_no_exec():
+    d = lbtest.tmpdir()
+    with open(os.path.join(d, "p.policy"), "w") as f:
+        f.write("version 1\ninclude strict\n")
+    p = litebox("run", "--audit", "-p", os.path.join(d, "p.policy"), "--",
+                "/bin/sh", "-c", "/usr/bin/id -u >/dev/null && echo ran", cwd=d)
+    eq(p.stdout.strip(), "ran", p.stderr)
+    assert "would deny exec /usr/bin/id" in p.stderr, "recorded: " + p.stderr
+    # control: enforce mode refuses the same exec
+    p = litebox("run", "-p", os.path.join(d, "p.policy"), "--",
+                "/bin/sh", "-c", "/usr/bin/id -u >/dev/null && echo ran", cwd=d)
+    assert "ran" not in p.stdout and "denied exec /usr/bin/id" in p.stderr, p.stderr
+
+
+MIXED = ("import os, errno, json, sys\n"
+         "res = []\n"
+         "def t(obj, f):\n"
+         "    try: f(); res.append([obj, 0])\n"
+         "    except OSError as e: res.append([obj, e.errno])\n"
+         "cwd = os.getcwd()\n"
+         "t('secret', lambda: open('secret').read())\n"
+         "t('ok', lambda: open('ok').read())\n"
+         "t('ro/x', lambda: open('ro/x', 'w'))\n"
+         "t('ro', lambda: os.mkdir('ro'))\n"
+         "t('ro/new', lambda: os.mkdir('ro/new'))\n"
+         "t('ro/f', lambda: os.unlink('ro/f'))\n"
+         "t('ro/f', lambda: os.chmod('ro/f', 0o600))\n"
+         "t('ro/f', lambda: os.utime('ro/f'))\n"
+         "t('ro/f', lambda: os.rename('ok2', 'ro/f2'))\n"
+         "t('ro/f', lambda: os.symlink('x', 'ro/s'))\n"
+         "t('link', lambda: os.readlink('link'))\n"
+         "t('hidden', lambda: os.stat('hidden/inner'))\n"
+         "t('ok', lambda: os.stat('ok'))\n"
+         "t('out/a', lambda: open('out/a', 'w').write('a'))\n"
+         "def run_id():\n"
+         "    pid = os.fork()\n"
+         "    if pid == 0:\n"
+         "        try: os.execv('/usr/bin/id', ['id'])\n"
+         "        except OSError as e: os._exit(e.errno)\n"
+         "    st = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])\n"
+         "    if st: raise OSError(st, 'exec')\n"
+         "t('/usr/bin/id', run_id)\n"
+         "print('RESULT', json.dumps(res))\n")
+
+
+@test
+def every_refusal_is_in_the_log_and_every_record_is_true():
+    d = workdir(["deny read $CWD/secret", "deny write $CWD/ro/**", "deny read $CWD/link",
+                 "hide $CWD/hidden", "deny exec /usr/bin/id"])
+    for name, text in (("secret", "S"), ("ok", "O"), ("ok2", "O")):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    os.makedirs(os.path.join(d, "ro"))
+    os.makedirs(os.path.join(d, "out"))
+    os.makedirs(os.path.join(d, "hidden"))
+    with open(os.path.join(d, "ro", "f"), "w") as f:
+        f.write("f")
+    os.symlink("target", os.path.join(d, "link"))
+    log = os.path.join(lbtest.tmpdir(), "mixed.jsonl")
+    p = run_in(d, "/usr/bin/python3", "-c", MIXED, log=log)
+    res = json.loads(p.stdout.split("RESULT", 1)[1])
+    refused = [obj for obj, e in res if e in (13, 1)]
+    recs = [json.loads(l) for l in open(log)]
+    denies = [r for r in recs if r.get("verdict") in ("deny", "hide")]
+    # one record per refusal (the hidden stat is a 'hide' record, answered ENOENT)
+    eq(len([r for r in denies if r["verdict"] == "deny"]), len(refused),
+       f"program saw {refused}; log denies {[r['object'] for r in denies]}")
+    for obj in refused:
+        assert any(r["object"].endswith(obj) for r in denies), f"no record for refused {obj}"
+    assert any(r["verdict"] == "hide" and "hidden" in r["object"] for r in denies)
+    # positive controls reached the host
+    with open(os.path.join(d, "out", "a")) as f:
+        eq(f.read(), "a")
+    eq([e for obj, e in res if obj == "ok"], [0, 0], "allowed calls succeeded")
+    # no allow record for an exec that then failed
+    assert not any(r.get("verdict") == "allow" and r.get("object") == "/usr/bin/id" for r in recs)
+
+
+if __name__ == "__main__":
+    lbtest.run()
