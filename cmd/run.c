@@ -365,15 +365,19 @@ static void format_denial(const struct lb_event *ev, char *line, size_t len)
 			   : ev->verdict == LB_EV_ALLOW	   ? "allowed"
 							   : "denied";
 	const char *cls = lb_class_name(ev->cls);
-	int n = snprintf(line, len, "litebox: %s %s %s (pid %d %s, %s)", what, cls, ev->object,
-			 (int)ev->pid, comm, ev->syscall);
+	/* The program chose the names and its comm: a terminal sees escapes,
+	 * never its control bytes (no ESC sequences, no fake litebox: lines). */
+	char e_comm[64 * 4 + 1], e_obj[PATH_MAX * 2];
+	lb_text_escape(comm, e_comm, sizeof(e_comm));
+	lb_text_escape(ev->object, e_obj, sizeof(e_obj));
+	int n = snprintf(line, len, "litebox: %s %s %s (pid %d %s, %s)", what, cls, e_obj,
+			 (int)ev->pid, e_comm, ev->syscall);
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ev->verdict == LB_EV_ALLOW)
 		snprintf(line + n, len - (size_t)n, " by %s", rule);
 	else if (ev->decision->origin == LB_ORIGIN_DEFAULT)
-		snprintf(line + n, len - (size_t)n, " \u2014 allow with: allow %s %s", cls,
-			 ev->object);
+		snprintf(line + n, len - (size_t)n, " \u2014 allow with: allow %s %s", cls, e_obj);
 	else
 		snprintf(line + n, len - (size_t)n, " \u2014 %s by %s",
 			 what[0] == 'h' ? "hidden" : "refused", rule);

@@ -361,6 +361,36 @@ def audit_mode_records_policy_syscall_denials_and_keeps_the_dangerous_set_refuse
     assert ("unshare", "deny") in verdicts, verdicts
 
 
+
+@test
+def denial_lines_escape_what_the_program_chose():
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    d = lbtest.tmpdir()
+    prog = r"""
+import ctypes, os
+ctypes.CDLL(None).prctl(15, b"\x1b]0;pwn\x07\r", 0, 0, 0)   # PR_SET_NAME
+for name in (b"/etc/\x1b[2J\rlitebox: all fine\n\xff\xfe", "/etc/a\u202etxt.exe".encode()):
+    try:
+        os.open(name, os.O_WRONLY | os.O_CREAT, 0o644)
+    except OSError as e:
+        print(e.errno)
+"""
+    r = subprocess.run([lbtest.LITEBOX, "run", "--", PY, "-c", prog], cwd=d, capture_output=True,
+                       timeout=60)
+    eq(r.stdout.split(), [b"13", b"13"], "both refused")
+    err = r.stderr
+    lines = [l for l in err.split(b"\n") if l]
+    # Positive control: the refusals are reported, with the names escaped.
+    assert any(b"\\e[2J\\rlitebox: all fine\\n\\xff\\xfe" in l for l in lines), err
+    assert any(b"a\\u202etxt.exe" in l for l in lines), err
+    for l in lines:
+        assert l.startswith(b"litebox: "), f"a line litebox did not write: {l!r}"
+        for bad in (b"\x1b", b"\r", b"\x07", b"\xff", "\u202e".encode()):
+            assert bad not in l, f"raw {bad!r} on stderr: {l!r}"
+    assert any(b"\\e]0;pwn\\x07\\r" in l for l in lines), f"comm escaped: {err}"
+
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:

@@ -103,3 +103,39 @@ Test(audit, truncation_reports_needed_size)
 	cr_expect_eq(n, 8);
 	cr_expect_eq(strlen(buf), 3);
 }
+
+/* Terminal escaping (denial lines): nothing a terminal interprets survives. */
+Test(audit, text_escape_table)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"/etc/passwd", "/etc/passwd"},
+	    {"a\\b", "a\\\\b"},
+	    {"\x1b[31mred", "\\e[31mred"},
+	    {"x\rlitebox: fake\n", "x\\rlitebox: fake\\n"},
+	    {"\x07\x7f\x01", "\\x07\\x7f\\x01"},
+	    {"\xff\xfe", "\\xff\\xfe"},
+	    {"caf\xc3\xa9", "caf\xc3\xa9"},				   /* valid UTF-8 stays */
+	    {"\xc2\x9b" "31m", "\\u009b31m"},			   /* C1 CSI */
+	    {"a\xe2\x80\xae" "exe.txt", "a\\u202eexe.txt"},	   /* bidi override */
+	    {"\xc0\xaf", "\\xc0\\xaf"},				   /* overlong */
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},		   /* surrogate */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[128];
+		size_t n = lb_text_escape(cases[i].in, buf, sizeof(buf));
+		cr_expect_str_eq(buf, cases[i].out, "case %zu", i);
+		cr_expect_eq(n, strlen(cases[i].out), "case %zu length", i);
+	}
+}
+
+Test(audit, text_escape_every_byte_is_safe)
+{
+	for (int c = 1; c < 256; c++) {
+		char in[4] = {'a', (char)c, 'b', 0}, buf[32];
+		lb_text_escape(in, buf, sizeof(buf));
+		for (const unsigned char *p = (const unsigned char *)buf; *p; p++)
+			cr_assert(*p >= 0x20 && *p != 0x7f && *p < 0x80, "byte %d left %d", c, *p);
+	}
+}

@@ -29,6 +29,14 @@ uint64_t lb_audit_count(const struct lb_audit *a, enum lb_event_verdict v);
  * control characters \u00XX. Returns the length needed (snprintf-like). */
 size_t lb_json_escape(const char *s, size_t len, char *buf, size_t cap);
 
+/* Text for a terminal line (denial lines on standard error): every
+ * program-chosen field goes through this. Printable ASCII and valid UTF-8
+ * stay; '\\' doubles; \n \t \r ESC become \n \t \r \e; other control
+ * bytes and invalid UTF-8 bytes \xNN; C1 controls and bidirectional
+ * overrides \uNNNN. Writes a NUL-terminated string into buf (truncated
+ * at cap) and returns the length needed (snprintf-like). */
+size_t lb_text_escape(const char *s, char *buf, size_t cap);
+
 const char *lb_event_verdict_name(enum lb_event_verdict v);
 /* "FILE:LINE", "implicit", "builtin", "default" into buf. */
 void lb_decision_rule(const struct lb_decision *d, char *buf, size_t len);
