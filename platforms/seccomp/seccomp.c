@@ -23,26 +23,48 @@
 #define PIDFD_THREAD O_EXCL
 #endif
 
-/* Workers grow on demand so that one slow emulated call (a blocking open of
- * a FIFO, a connect) never stalls the others: whenever the last idle
- * worker takes a notification, another one is started. */
-#define LB_MAX_WORKERS 64
+/* The worker pool. Exactly one worker (the receiver) waits in NOTIF_RECV:
+ * every idle waiter there is woken by each notification (the kernel wakes
+ * all of them), which measured twice the bare round trip with two waiters.
+ * The receiver handles what it receives itself and goes back to receiving,
+ * so a quick call costs no hand-off. While it handles a call nobody
+ * receives; a watcher (one of the waiting workers) checks every tick, and
+ * when the same call has been in hand for a whole tick (a FIFO open, a
+ * slow connect) or more calls are queued, it becomes a receiver itself.
+ * So a blocked call never stalls the others, the pool grows only by the
+ * calls that block, and a new watcher is started before the last waiting
+ * worker is promoted. Waiting workers beyond the watcher leave after
+ * LB_IDLE_EXIT_MS. */
+#define LB_MAX_WORKERS 1024
+#define LB_TICK_US 1000
+#define LB_IDLE_TICKS 50 /* the watcher sleeps after this many quiet ticks */
+#define LB_IDLE_EXIT_MS 1000
 
 struct lb_platform {
 	int listener;
 	void (*handler)(void *ctx, struct lb_trap *t);
 	void *ctx;
 	pthread_mutex_t lock;
-	pthread_cond_t done;
-	int n_workers, n_running;
-	atomic_int n_idle;
+	pthread_cond_t follow; /* waiting workers */
+	pthread_cond_t watch;  /* the watcher, when it sleeps */
+	/* Under lock. */
+	int n_waiting;	     /* workers waiting on follow/watch */
+	bool has_watcher;    /* one of them watches */
+	bool watcher_asleep; /* ... and sleeps: the receiver wakes it */
 	bool stopping;
-	atomic_bool stop_flag;
+	bool warned;
 	pthread_t threads[LB_MAX_WORKERS];
+	bool live[LB_MAX_WORKERS];
+	/* Lock-free, on the hot path. */
+	atomic_int receiver;	  /* 1 while some worker holds the receiving turn */
+	atomic_uint received;	  /* notifications taken, ever */
+	atomic_bool wake_watcher; /* mirror of watcher_asleep */
+	atomic_bool stop_flag;
+	atomic_int n_alive; /* threads not yet finished */
 };
 
-/* Interrupts a worker blocked in NOTIF_RECV (its handler does nothing;
- * installed without SA_RESTART, so the ioctl returns EINTR). */
+/* Interrupts a worker blocked in NOTIF_RECV or in a host call (its handler
+ * does nothing; installed without SA_RESTART, so the call returns EINTR). */
 #define LB_STOP_SIGNAL (SIGRTMIN + 3)
 
 static void on_stop_signal(int sig)
@@ -91,16 +113,21 @@ static int sc_attach(pid_t child, int child_fd, struct lb_platform **out)
 	lb_autofree struct lb_platform *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->done, NULL);
+	pthread_cond_init(&p->follow, &ca);
+	pthread_cond_init(&p->watch, &ca);
+	pthread_condattr_destroy(&ca);
 	p->listener = steal_fd(&listener);
 	*out = steal_pointer(&p);
 	return 0;
 }
 
-/* Wait for a notification; 0 on stop. The ioctl blocks directly (no
- * poll in front: one syscall and one wake-up less per call); stop
- * interrupts it with LB_STOP_SIGNAL. */
+/* Wait for a notification: 1 got one, 0 stop (or the listener is dead),
+ * -errno. The ioctl blocks directly (no poll in front: one syscall and one
+ * wake-up less per call); stop interrupts it with LB_STOP_SIGNAL. */
 static int receive(struct lb_platform *p, struct seccomp_notif *req)
 {
 	for (;;) {
@@ -125,29 +152,175 @@ static int receive(struct lb_platform *p, struct seccomp_notif *req)
 }
 
 static void *worker_main(void *arg);
+static void *first_worker_main(void *arg);
 
-/* Called with the lock held. */
-static void spawn_worker_locked(struct lb_platform *p)
+/* Called with the lock held. A failure is said once and retried at the
+ * next promotion: the calls wait in the kernel's queue, none is lost, and
+ * the busy workers serve them as they come free. */
+static int spawn_worker_locked(struct lb_platform *p, void *(*start)(void *))
 {
-	pthread_t t;
-	pthread_attr_t attr;
-
-	if (p->n_workers >= LB_MAX_WORKERS || p->stopping)
-		return;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&t, &attr, worker_main, p) == 0) {
-		p->threads[p->n_workers] = t;
-		p->n_workers++;
-		p->n_running++;
-		atomic_fetch_add(&p->n_idle, 1);
+	int slot = -1;
+	for (int i = 0; i < LB_MAX_WORKERS && slot < 0; i++)
+		if (!p->live[i])
+			slot = i;
+	int rc = slot < 0 ? EAGAIN : 0;
+	if (p->stopping)
+		return -ECANCELED;
+	if (rc == 0) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		atomic_fetch_add(&p->n_alive, 1);
+		rc = pthread_create(&p->threads[slot], &attr, start, p);
+		pthread_attr_destroy(&attr);
+		if (rc == 0)
+			p->live[slot] = true;
+		else
+			atomic_fetch_sub(&p->n_alive, 1);
 	}
-	pthread_attr_destroy(&attr);
+	if (rc != 0 && !p->warned) {
+		p->warned = true;
+		char msg[256];
+		int n = snprintf(msg, sizeof(msg),
+				 "litebox: cannot start another supervisor thread (%s); calls wait "
+				 "until one of the busy ones (blocked in FIFO opens, connects) "
+				 "returns\n",
+				 slot < 0 ? "all 1024 are busy" : strerror(rc));
+		if (n > 0)
+			(void)!write(STDERR_FILENO, msg, (size_t)n);
+	}
+	return -rc;
 }
 
-static void *worker_main(void *arg)
+static int own_slot_locked(struct lb_platform *p)
 {
-	struct lb_platform *p = arg;
+	pthread_t self = pthread_self();
+	for (int i = 0; i < LB_MAX_WORKERS; i++)
+		if (p->live[i] && pthread_equal(p->threads[i], self))
+			return i;
+	return -1;
+}
+
+static void deadline_in(struct timespec *ts, long us)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += us * 1000;
+	while (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Calls are waiting in the kernel's queue (nobody received them yet). */
+static bool calls_queued(struct lb_platform *p)
+{
+	struct pollfd pfd = {.fd = p->listener, .events = POLLIN};
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+/* The watcher's turn, with the lock held: true when it should become a
+ * receiver. It ticks while calls come in and sleeps when none came for
+ * LB_IDLE_TICKS ticks; the receiver wakes it with the next call. */
+static bool watch_locked(struct lb_platform *p)
+{
+	unsigned seen = atomic_load(&p->received);
+	bool was_free = false;
+	int quiet = 0;
+	while (!p->stopping) {
+		struct timespec until;
+		deadline_in(&until, LB_TICK_US);
+		pthread_cond_timedwait(&p->watch, &p->lock, &until);
+		if (p->stopping)
+			break;
+		unsigned now = atomic_load(&p->received);
+		bool free_now = atomic_load(&p->receiver) == 0;
+		/* Nobody receives: the same call for a whole tick, or calls
+		 * queued behind it. */
+		if (free_now && ((was_free && now == seen) || calls_queued(p)))
+			return true;
+		quiet = now == seen ? quiet + 1 : 0;
+		was_free = free_now;
+		seen = now;
+		if (quiet >= LB_IDLE_TICKS) {
+			p->watcher_asleep = true;
+			atomic_store(&p->wake_watcher, true);
+			while (p->watcher_asleep && !p->stopping)
+				pthread_cond_wait(&p->watch, &p->lock);
+			quiet = 0;
+			seen = atomic_load(&p->received);
+			was_free = false;
+		}
+	}
+	return false;
+}
+
+/* Wait for the receiving turn, with the lock held. false: leave (stop, or
+ * idle for LB_IDLE_EXIT_MS while another worker waits too). */
+static bool wait_turn_locked(struct lb_platform *p)
+{
+	for (;;) {
+		if (p->stopping)
+			return false;
+		if (!p->has_watcher) {
+			p->has_watcher = true;
+			bool promote = watch_locked(p);
+			p->has_watcher = false;
+			if (!promote)
+				continue; /* stopping */
+			if (atomic_exchange(&p->receiver, 1) != 0) {
+				pthread_cond_signal(&p->follow); /* someone else took it */
+				continue;
+			}
+			/* Before the last waiting worker goes: a new watcher. */
+			if (p->n_waiting <= 1)
+				(void)spawn_worker_locked(p, worker_main);
+			else
+				pthread_cond_signal(&p->follow);
+			return true;
+		}
+		struct timespec until;
+		deadline_in(&until, LB_IDLE_EXIT_MS * 1000L);
+		int rc = pthread_cond_timedwait(&p->follow, &p->lock, &until);
+		if (rc == ETIMEDOUT && p->has_watcher && !p->stopping)
+			return false; /* idle, and the watcher stays */
+	}
+}
+
+/* Take the receiving turn: at once when it is free (the common case after
+ * a quick call), else wait among the others. */
+static bool take_turn(struct lb_platform *p)
+{
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&p->receiver, &expected, 1))
+		return true;
+	pthread_mutex_lock(&p->lock);
+	p->n_waiting++;
+	bool got = wait_turn_locked(p);
+	p->n_waiting--;
+	pthread_mutex_unlock(&p->lock);
+	return got;
+}
+
+static void serve_one(struct lb_platform *p, const struct seccomp_notif *req)
+{
+	struct worker_trap wt = {.p = p, .pidfd = -1};
+	struct lb_trap trap = {
+	    .id = req->id,
+	    .pid = (pid_t)req->pid,
+	    .nr = req->data.nr,
+	    .priv = &wt,
+	};
+	memcpy(trap.args, req->data.args, sizeof(trap.args));
+	p->handler(p->ctx, &trap);
+	if (wt.pidfd >= 0)
+		close(wt.pidfd);
+}
+
+/* have_turn: started holding the receiving turn (the first worker); the
+ * others start waiting, so that a new worker becomes the watcher. */
+static void worker_loop(struct lb_platform *p, bool have_turn)
+{
 	struct seccomp_notif req;
 	sigset_t stop;
 
@@ -155,36 +328,57 @@ static void *worker_main(void *arg)
 	sigaddset(&stop, LB_STOP_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
 
-	for (;;) {
+	if (!have_turn) {
+		pthread_mutex_lock(&p->lock);
+		p->n_waiting++;
+		have_turn = wait_turn_locked(p);
+		p->n_waiting--;
+		pthread_mutex_unlock(&p->lock);
+	}
+	while (have_turn) {
 		int rc = receive(p, &req);
-		if (rc <= 0)
-			break;
-		if (atomic_fetch_sub(&p->n_idle, 1) == 1) {
+		if (rc <= 0) {
+			/* Stop, or no process uses the filter any more: every
+			 * worker leaves, none is started. */
 			pthread_mutex_lock(&p->lock);
-			spawn_worker_locked(p);
+			p->stopping = true;
+			pthread_mutex_unlock(&p->lock);
+			atomic_store(&p->receiver, 0);
+			break;
+		}
+		atomic_fetch_add(&p->received, 1);
+		atomic_store(&p->receiver, 0); /* nobody receives while we handle */
+		if (atomic_load(&p->wake_watcher)) {
+			pthread_mutex_lock(&p->lock);
+			atomic_store(&p->wake_watcher, false);
+			p->watcher_asleep = false;
+			pthread_cond_signal(&p->watch);
 			pthread_mutex_unlock(&p->lock);
 		}
-
-		struct worker_trap wt = {.p = p, .pidfd = -1};
-		struct lb_trap trap = {
-		    .id = req.id,
-		    .pid = (pid_t)req.pid,
-		    .nr = req.data.nr,
-		    .priv = &wt,
-		};
-		memcpy(trap.args, req.data.args, sizeof(trap.args));
-		p->handler(p->ctx, &trap);
-		if (wt.pidfd >= 0)
-			close(wt.pidfd);
-
-		atomic_fetch_add(&p->n_idle, 1);
+		serve_one(p, &req);
+		have_turn = take_turn(p);
 	}
 	pthread_mutex_lock(&p->lock);
-	p->n_running--;
-	atomic_fetch_sub(&p->n_idle, 1);
-	p->stopping = true; /* the listener is gone: no new workers */
-	pthread_cond_broadcast(&p->done);
+	int slot = own_slot_locked(p);
+	if (slot >= 0)
+		p->live[slot] = false;
+	if (p->stopping) {
+		pthread_cond_broadcast(&p->follow);
+		pthread_cond_broadcast(&p->watch);
+	}
 	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_sub(&p->n_alive, 1); /* the last touch of p */
+}
+
+static void *worker_main(void *arg)
+{
+	worker_loop(arg, false);
+	return NULL;
+}
+
+static void *first_worker_main(void *arg)
+{
+	worker_loop(arg, true);
 	return NULL;
 }
 
@@ -196,35 +390,34 @@ static int sc_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(LB_STOP_SIGNAL, &sa, NULL) < 0)
 		return -errno;
+	/* The receiver and its watcher. */
 	pthread_mutex_lock(&p->lock);
-	spawn_worker_locked(p);
-	int ok = p->n_workers > 0;
+	atomic_store(&p->receiver, 1);
+	int rc = spawn_worker_locked(p, first_worker_main);
+	if (rc == 0)
+		(void)spawn_worker_locked(p, worker_main);
 	pthread_mutex_unlock(&p->lock);
-	return ok ? 0 : -EAGAIN;
+	return rc;
 }
 
 static void sc_stop(struct lb_platform *p)
 {
 	atomic_store(&p->stop_flag, true);
-	pthread_mutex_lock(&p->lock);
-	p->stopping = true;
 	/* A worker may be between its flag check and the ioctl when the
-	 * signal lands: signal again until every worker is out. */
-	while (p->n_running > 0) {
-		for (int i = 0; i < p->n_workers; i++)
-			pthread_kill(p->threads[i], LB_STOP_SIGNAL);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 5 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->done, &p->lock, &until);
+	 * signal lands: signal again until every worker is out. Workers are
+	 * detached; their last touch of p is the n_alive decrement. */
+	while (atomic_load(&p->n_alive) > 0) {
+		pthread_mutex_lock(&p->lock);
+		p->stopping = true;
+		for (int i = 0; i < LB_MAX_WORKERS; i++)
+			if (p->live[i])
+				pthread_kill(p->threads[i], LB_STOP_SIGNAL);
+		pthread_cond_broadcast(&p->follow);
+		pthread_cond_broadcast(&p->watch);
+		pthread_mutex_unlock(&p->lock);
+		struct timespec pause = {.tv_nsec = 1000 * 1000};
+		nanosleep(&pause, NULL);
 	}
-	pthread_mutex_unlock(&p->lock);
-	for (int i = 0; i < p->n_workers; i++)
-		pthread_join(p->threads[i], NULL);
 }
 
 static void sc_destroy(struct lb_platform *p)
@@ -233,7 +426,8 @@ static void sc_destroy(struct lb_platform *p)
 		return;
 	close(p->listener);
 	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->follow);
+	pthread_cond_destroy(&p->watch);
 	free(p);
 }
 

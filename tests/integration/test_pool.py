@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The supervisor's worker pool: calls that block in the supervisor (FIFO
+opens) never keep other calls from being answered, and the workers they
+needed leave once idle. Observed from the host: the program's output and
+the litebox process's thread count in /proc/PID/task."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import eq, test
+
+OPENERS = 61
+
+# 61 readers block in FIFO opens (each holds a supervisor worker), one
+# more read blocks on ctl until the host says go; then a stat must be
+# answered while all of them are still blocked. Releasing the FIFO ends
+# the burst; the run then waits on ctl2 while the host counts threads.
+SCRIPT = f"""
+mkfifo f ctl ctl2
+i=0; while [ $i -lt {OPENERS} ]; do cat f > /dev/null & i=$((i+1)); done
+read line < ctl
+stat -c 'stat-answered %n' ctl
+echo x > f
+wait
+echo burst-over
+read line < ctl2
+echo done
+"""
+
+
+def threads(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except FileNotFoundError:
+        return -1
+
+
+def wait_threads(pid, pred, deadline_s):
+    """Poll the thread count until pred holds (a liveness bound, not a
+    timing assertion); return the last count."""
+    end = time.monotonic() + deadline_s
+    n = threads(pid)
+    while not pred(n) and time.monotonic() < end:
+        time.sleep(0.1)
+        n = threads(pid)
+    return n
+
+
+def write_fifo(path, text, deadline_s=60):
+    """Open a FIFO for writing without hanging the test if nobody reads."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet (or not made yet)
+            time.sleep(0.05)
+            continue
+        os.set_blocking(fd, True)
+        os.write(fd, text.encode())
+        os.close(fd)
+        return
+    raise AssertionError(f"nobody opened {path} for reading")
+
+
+@test
+def stat_answered_while_61_opens_block_and_idle_workers_leave():
+    d = lbtest.tmpdir()
+    p = subprocess.Popen([lbtest.LITEBOX, "run", "-q", "--timeout", "120s", "--",
+                          "/bin/sh", "-c", SCRIPT], cwd=d, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        # every opener and the read of ctl blocked in the supervisor
+        n = wait_threads(p.pid, lambda n: n < 0 or n >= OPENERS + 2, 60)
+        assert n >= OPENERS + 2, f"only {n} litebox threads: the openers did not block"
+        write_fifo(os.path.join(d, "ctl"), "go\n")
+        busy = n
+        # the burst is over once the run waits on ctl2; then the workers
+        # it needed leave: main, the receiver, its watcher, the ctl2 read
+        n = wait_threads(p.pid, lambda n: n <= 6, 60)
+        assert 0 < n <= 6, f"{n} litebox threads remain after the burst (peak {busy})"
+        write_fifo(os.path.join(d, "ctl2"), "go\n")
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    eq(p.returncode, 0, f"exit status (stderr: {err[-500:]})")
+    eq(out.split(), ["stat-answered", "ctl", "burst-over", "done"], "output")
+
+
+if __name__ == "__main__":
+    lbtest.run()
