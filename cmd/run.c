@@ -22,6 +22,7 @@
 #include "litebox/launcher.h"
 #include "litebox/learn.h"
 #include "litebox/policy.h"
+#include "litebox/text.h"
 #include "litebox/util.h"
 
 extern char **environ;
@@ -41,30 +42,6 @@ struct run_opts {
 };
 
 /* ---- option parsing ------------------------------------------------------------ */
-
-/* "90s", "5m", "1h", "250ms", "30" (seconds). 0 on error. */
-static uint64_t parse_duration(const char *s)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return 0;
-	uint64_t mult;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600 * 1000;
-	else
-		return 0;
-	if (v > UINT64_MAX / mult)
-		return 0;
-	return v * mult;
-}
 
 static int add_cli_rule(struct run_opts *o, enum lb_class cls, const char *flag, const char *arg)
 {
@@ -146,7 +123,7 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		o->log = optarg;
 		return 0;
 	case OPT_TIMEOUT:
-		if (!(o->timeout_ms = parse_duration(optarg))) {
+		if (lb_parse_duration_ms(optarg, &o->timeout_ms) < 0 || o->timeout_ms == 0) {
 			lb_msg("invalid --timeout '%s': give a number with s, m, h or ms (90s, 5m)",
 			       optarg);
 			return -1;

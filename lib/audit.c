@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "litebox/audit.h"
+#include "litebox/text.h"
 #include "litebox/util.h"
 
 #define LB_EV_COUNT (LB_EV_WOULD_DENY + 1)
@@ -55,39 +56,6 @@ void lb_decision_rule(const struct lb_decision *d, char *buf, size_t len)
 	snprintf(buf, len, "default");
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-	if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0; /* overlong, out of range, surrogate */
-	return n;
-}
-
 static void put(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
 {
 	if (*pos < cap) {
@@ -115,7 +83,7 @@ size_t lb_json_escape(const char *s, size_t len, char *buf, size_t cap)
 			put(buf, cap, &pos, esc, 6);
 			i++;
 		} else {
-			size_t n = utf8_seq(u + i, len - i);
+			size_t n = lb_utf8_seq(u + i, len - i);
 			if (n == 0) {
 				put(buf, cap, &pos, "\\ufffd", 6);
 				i++;

@@ -146,19 +146,20 @@ static bool pid_in_sandbox(void *arg, pid_t pid)
  * entries are visible. */
 static bool outside_proc_entry(struct lb_call *c, const char *path)
 {
-	if (strncmp(path, "/proc/", 6) != 0)
+	pid_t pid;
+	const char *rest;
+	if (!lb_proc_pid_path(path, &pid, &rest))
 		return false;
-	char *end;
-	long pid = strtol(path + 6, &end, 10);
-	if (end == path + 6 || (*end != '/' && *end != '\0'))
+	if (pid == c->t->pid || pid == lb_caller_tgid(c))
 		return false;
-	if (pid == c->t->pid)
-		return false;
+	return !pid_in_sandbox(c->core, pid);
+}
+
+pid_t lb_caller_tgid(struct lb_call *c)
+{
 	if (c->rctx.tgid == 0)
 		c->rctx.tgid = lb_tgid_of(c->t->pid);
-	if (pid == c->rctx.tgid)
-		return false;
-	return !pid_in_sandbox(c->core, (pid_t)pid);
+	return c->rctx.tgid;
 }
 
 /* ---- answering ------------------------------------------------------------ */
@@ -205,17 +206,13 @@ static bool leads_to_grant(const struct lb_core *core, const char *path)
 /* The policy speaks of /proc/self; the resolver sees /proc/<tgid>. */
 static const char *policy_view(struct lb_call *c, const char *path, char *buf, size_t len)
 {
-	if (strncmp(path, "/proc/", 6) != 0)
+	pid_t pid;
+	const char *rest;
+	if (!lb_proc_pid_path(path, &pid, &rest))
 		return path;
-	char *end;
-	long pid = strtol(path + 6, &end, 10);
-	if (end == path + 6 || (*end != '/' && *end != '\0'))
+	if (pid != lb_caller_tgid(c) && pid != c->t->pid)
 		return path;
-	if (c->rctx.tgid == 0)
-		c->rctx.tgid = lb_tgid_of(c->t->pid);
-	if (pid != c->rctx.tgid && pid != c->t->pid)
-		return path;
-	snprintf(buf, len, "/proc/self%s", end);
+	snprintf(buf, len, "/proc/self%s", rest);
 	return buf;
 }
 
@@ -283,9 +280,7 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 	}
 	if (lb_policy_on_deny(c->core->cfg.policy) == LB_ON_DENY_KILL) {
 		emit(c, cls, object, LB_EV_KILL, d, absent);
-		if (c->rctx.tgid == 0)
-			c->rctx.tgid = lb_tgid_of(c->t->pid);
-		kill(c->rctx.tgid, SIGKILL);
+		kill(lb_caller_tgid(c), SIGKILL);
 		return -deny_errno;
 	}
 	if (d->verdict == LB_VERDICT_HIDE) {

@@ -80,6 +80,9 @@ struct lb_start {
 	char path[PATH_MAX];
 };
 
+/* The caller's thread group, looked up once per call. */
+pid_t lb_caller_tgid(struct lb_call *c);
+
 /* Answering. Each returns nothing: a failed answer means the target is
  * gone, which needs no handling. */
 void lb_reply_value(struct lb_call *c, int64_t v);

@@ -82,9 +82,7 @@ static int caller_fd(struct lb_call *c, int fd)
  * Only the caller's own descriptors are reachable this way. */
 static int magic_fd(struct lb_call *c, const struct lb_resolved *r, enum lb_class cls)
 {
-	if (c->rctx.tgid == 0)
-		c->rctx.tgid = lb_tgid_of(c->t->pid);
-	if (r->magic_pid != c->rctx.tgid && r->magic_pid != c->t->pid)
+	if (r->magic_pid != lb_caller_tgid(c) && r->magic_pid != c->t->pid)
 		return lb_refuse_fd_object(c, cls, r->magic_pid, r->magic_fd);
 	return lb_proc_fd_open(c, r->magic_fd, O_PATH);
 }
@@ -352,9 +350,7 @@ static int meta_target(struct lb_call *c, unsigned at_flags, enum lb_class cls, 
 		return rc;
 	if (m->r.magic_fd >= 0) {
 		/* a /proc/PID/fd/N link without a path: the caller's own only */
-		if (c->rctx.tgid == 0)
-			c->rctx.tgid = lb_tgid_of(c->t->pid);
-		if (m->r.magic_pid != c->rctx.tgid && m->r.magic_pid != c->t->pid)
+		if (m->r.magic_pid != lb_caller_tgid(c) && m->r.magic_pid != c->t->pid)
 			return lb_refuse_fd_object(c, cls, m->r.magic_pid, m->r.magic_fd);
 		return proc_of_fd(c, m->r.magic_pid, m->r.magic_fd, m->proc, sizeof(m->proc));
 	}
@@ -841,8 +837,9 @@ static void h_truncate(struct lb_call *c)
 	}
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		lb_autoclose int fd = openat(r.dirfd, obj_name(&r),
-					     O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		lb_autoclose int fd =
+		    openat(r.dirfd, obj_name(&r),
+			   O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		rc = fd < 0 ? -errno : (ftruncate(fd, (off_t)PATH_ARG(c, 1)) < 0 ? -errno : 0);
 	}
 	lb_creds_leave(&g);
@@ -1210,8 +1207,7 @@ static void h_utimes(struct lb_call *c)
 			self_fd_path(objfd, p, sizeof(p));
 			rc = utimensat(AT_FDCWD, p, now ? NULL : ts, 0);
 		} else {
-			rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts,
-				       AT_SYMLINK_NOFOLLOW);
+			rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW);
 		}
 		rc = rc < 0 ? -errno : 0;
 	}

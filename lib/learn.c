@@ -129,23 +129,12 @@ void lb_learn_free(struct lb_learn *l)
 	free(l);
 }
 
-/* What the implicit grants of policy.md cover whatever the rule was. */
-static bool is_implicit_path(const char *p)
-{
-	static const char *const dev[] = {"/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
-					  "/dev/tty"};
-	for (size_t i = 0; i < LB_ARRAY_SIZE(dev); i++)
-		if (strcmp(p, dev[i]) == 0)
-			return true;
-	return strcmp(p, "/proc/self") == 0 || strncmp(p, "/proc/self/", 11) == 0;
-}
-
 int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, const char *verdict,
 		 const char *rule)
 {
 	if ((size_t)cls >= LB_CLASS__COUNT || !object)
 		return -EINVAL;
-	if ((rule && strcmp(rule, "implicit") == 0) || is_implicit_path(object))
+	if ((rule && strcmp(rule, "implicit") == 0) || lb_policy_implicit_path(object))
 		return 0; /* implicit grants stay implicit */
 	pthread_mutex_lock(&l->lock);
 	int rc;

@@ -381,9 +381,7 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 		    cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 			/* The caller names itself in its own pid namespace. */
 			struct ucred *uc = (struct ucred *)CMSG_DATA(cm);
-			if (c->rctx.tgid == 0)
-				c->rctx.tgid = lb_tgid_of(c->t->pid);
-			uc->pid = c->rctx.tgid;
+			uc->pid = lb_caller_tgid(c);
 		}
 	}
 	return 0;

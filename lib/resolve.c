@@ -129,14 +129,21 @@ static bool in_proc_root(const struct walk *w)
 /* Inside /proc/PID/ (any depth): symlinks there are magic links. */
 static bool under_proc_pid(const struct walk *w, pid_t *pid)
 {
-	if (strncmp(w->path, "/proc/", 6) != 0)
+	const char *rest;
+	return lb_proc_pid_path(w->path, pid, &rest);
+}
+
+bool lb_proc_pid_path(const char *path, pid_t *pid, const char **rest)
+{
+	if (strncmp(path, "/proc/", 6) != 0)
 		return false;
-	const char *p = w->path + 6;
+	const char *p = path + 6;
 	char *end;
 	long v = strtol(p, &end, 10);
 	if (end == p || (*end != '/' && *end != '\0'))
 		return false;
-	*pid = (pid_t)v;
+	*pid = v > 0 && v <= INT_MAX ? (pid_t)v : -1; /* -1: no process */
+	*rest = end;
 	return true;
 }
 

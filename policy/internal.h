@@ -104,9 +104,6 @@ bool lb_is_dangerous(const char *name);
  * Returns 0, -EINVAL when diagnostics hold errors, or -errno when the top
  * file cannot be read at all (also with a diagnostic). */
 int lb_parse(struct lb_policy *p, const struct lb_policy_inputs *in, struct lb_diags *d);
-/* Duration and size words of `limit` (also for the CLI's --timeout). */
-int lb_parse_duration_ms(const char *s, uint64_t *out);
-int lb_parse_size(const char *s, uint64_t *out);
 
 /* ---- lint (policy.c) ---- */
 int lb_policy_lint(const struct lb_policy *p, const struct lb_policy_vars *vars,

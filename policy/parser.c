@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "litebox/text.h"
 #include "litebox/util.h"
 
 /* ---- state ------------------------------------------------------------------------ */
@@ -696,76 +697,6 @@ static int st_set(struct file_ctx *f, const struct word *w, size_t n)
 	return 0;
 }
 
-static int mul_ok(uint64_t a, uint64_t b, uint64_t *out)
-{
-	if (b && a > UINT64_MAX / b)
-		return -ERANGE;
-	*out = a * b;
-	return 0;
-}
-
-/* Leading decimal digits; *end past them. */
-static int parse_digits(const char *s, uint64_t *out, const char **end)
-{
-	uint64_t v = 0;
-	const char *p = s;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (p == s)
-		return -EINVAL;
-	*out = v;
-	*end = p;
-	return 0;
-}
-
-int lb_parse_duration_ms(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"h", 3600000}};
-	uint64_t v;
-	const char *end;
-	int rc = parse_digits(s, &v, &end);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < LB_ARRAY_SIZE(units); i++)
-		if (strcmp(end, units[i].unit) == 0)
-			return mul_ok(v, units[i].ms, out);
-	return -EINVAL;
-}
-
-int lb_parse_size(const char *s, uint64_t *out)
-{
-	static const char units[] = "KMGT";
-	uint64_t v, mult = 1;
-	const char *end;
-	int rc = parse_digits(s, &v, &end);
-	if (rc < 0)
-		return rc;
-	if (*end) {
-		const char *u = strchr(units, *end >= 'a' ? *end - 'a' + 'A' : *end);
-		if (u)
-			for (mult = 1024, end++; u > units; u--)
-				mult *= 1024;
-		if (strcmp(end, "B") == 0 || (u && strcmp(end, "iB") == 0))
-			end += strlen(end);
-		if (*end)
-			return -EINVAL;
-	}
-	return mul_ok(v, mult, out);
-}
-
-static int parse_count(const char *s, uint64_t *out)
-{
-	const char *end;
-	int rc = parse_digits(s, out, &end);
-	return rc < 0 ? rc : *end ? -EINVAL : 0;
-}
-
 static int st_limit(struct file_ctx *f, const struct word *w, size_t n)
 {
 	if (!usage(f, w, n, 3, "limit KEY VALUE"))
@@ -783,7 +714,7 @@ static int st_limit(struct file_ctx *f, const struct word *w, size_t n)
 		rc = lb_parse_size(v, &x);
 	} else if (strcmp(k, "procs") == 0 || strcmp(k, "files") == 0) {
 		form = "a number";
-		rc = parse_count(v, &x);
+		rc = lb_parse_count(v, &x);
 	} else {
 		WERR(f, &w[1],
 		     "unknown limit '%s' (expected time, cpu, memory, fsize, procs or files)", k);
@@ -927,39 +858,12 @@ static int statement(struct file_ctx *f, const struct words *ws)
 
 /* ---- files and profiles --------------------------------------------------------------------- */
 
-/* Offset of the first byte that is not valid UTF-8, or len. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n = c < 0x80		? 0
-			   : (c & 0xe0) == 0xc0 ? 1
-			   : (c & 0xf0) == 0xe0 ? 2
-			   : (c & 0xf8) == 0xf0 ? 3
-						: 9;
-		if (n == 9 || c == 0xc0 || c == 0xc1 || c > 0xf4 || (n && i + n >= len))
-			return i;
-		uint32_t cp = n == 0 ? c : c & (0x3f >> n);
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
-		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += n + 1;
-	}
-	return len;
-}
-
 /* Reports a NUL byte or invalid UTF-8 with its position; false if found. */
 static bool check_text(struct file_ctx *f)
 {
 	const struct lexer *lx = &f->lx;
 	const char *nul = memchr(lx->buf, '\0', lx->len);
-	size_t bad = utf8_invalid_at((const unsigned char *)lx->buf, lx->len);
+	size_t bad = lb_utf8_invalid_at((const unsigned char *)lx->buf, lx->len);
 	size_t at = nul && (size_t)(nul - lx->buf) < bad ? (size_t)(nul - lx->buf) : bad;
 	if (at >= lx->len)
 		return true;
@@ -1156,7 +1060,8 @@ static int remember_file(struct lb_policy *p, const struct stat *st, const char 
 	char *real = realpath(path, NULL);
 	if (!real && !(real = strdup(path)))
 		return -ENOMEM;
-	v[p->n_files++] = (struct lb_policy_file){.dev = st->st_dev, .ino = st->st_ino, .path = real};
+	v[p->n_files++] =
+	    (struct lb_policy_file){.dev = st->st_dev, .ino = st->st_ino, .path = real};
 	return 0;
 }
 
@@ -1287,6 +1192,22 @@ static int implicit_rule(struct lb_policy *p, unsigned cls, const char *path)
 
 static const char *const implicit_rw[] = {"/dev/null",	 "/dev/zero", "/dev/urandom",
 					  "/dev/random", "/dev/tty",  "/proc/self/**"};
+
+bool lb_policy_implicit_path(const char *path)
+{
+	for (size_t i = 0; i < LB_ARRAY_SIZE(implicit_rw); i++) {
+		const char *w = implicit_rw[i];
+		size_t n = strlen(w);
+		if (n > 3 && strcmp(w + n - 3, "/**") == 0) {
+			n -= 3;
+			if (strncmp(path, w, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+				return true;
+		} else if (strcmp(path, w) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
 
 static int implicit_rules(struct lb_policy *p, const struct lb_policy_inputs *in)
 {

@@ -54,6 +54,10 @@ void lb_resolved_release(struct lb_resolved *r);
  * /proc/self/fd/N). -ENOENT when the file was deleted. */
 int lb_fd_path(int fd, char *buf, size_t len);
 
+/* A path at or below "/proc/PID" (PID all digits): *pid, and *rest at
+ * what follows it ("" or "/..."). */
+bool lb_proc_pid_path(const char *path, pid_t *pid, const char **rest);
+
 /* Thread group of a thread (from /proc/TID/status); tid itself on error. */
 pid_t lb_tgid_of(pid_t tid);
 

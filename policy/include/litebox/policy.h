@@ -178,6 +178,10 @@ struct lb_policy_file {
 };
 size_t lb_policy_files(const struct lb_policy *p, const struct lb_policy_file **out);
 
+/* Granted read and write implicitly (unless `set implicit-grants off`),
+ * whatever the rules say: the devices every program uses and /proc/self. */
+bool lb_policy_implicit_path(const char *path);
+
 /* Every path prefix the policy grants for class (for Landlock rules). */
 size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,
 				const char *const **out);
