@@ -126,7 +126,7 @@ size_t lb_text_escape(const char *s, char *buf, size_t cap)
 	for (size_t i = 0; i < len;) {
 		unsigned char c = u[i];
 		char esc[16];
-		size_t n = utf8_seq(u + i, len - i);
+		size_t n = lb_utf8_seq(u + i, len - i);
 		if (c == '\\') {
 			put(buf, cap, &pos, "\\\\", 2);
 		} else if (c >= 0x20 && c < 0x7f) {
