@@ -1003,6 +1003,13 @@ static void h_rename(struct lb_call *c)
 /* A hard link must not smuggle a file into a place that grants more than
  * its own path does: for every class the new name would grant, the old
  * path must be granted too. */
+static bool grants(struct lb_call *c, enum lb_class cls, const char *path)
+{
+	struct lb_decision d;
+	lb_policy_judge_path(c->core->cfg.policy, cls, path, &d);
+	return d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT;
+}
+
 static int judge_link_source(struct lb_call *c, const char *old, const char *new_path)
 {
 	static const enum lb_class classes[] = {LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC};
@@ -1010,12 +1017,15 @@ static int judge_link_source(struct lb_call *c, const char *old, const char *new
 	if (prc < 0)
 		return prc;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(classes); i++) {
-		struct lb_decision dn, dold;
-		lb_policy_judge_path(c->core->cfg.policy, classes[i], new_path, &dn);
-		if (dn.verdict != LB_VERDICT_ALLOW && dn.verdict != LB_VERDICT_AUDIT)
+		if (!grants(c, classes[i], new_path))
 			continue;
-		lb_policy_judge_path(c->core->cfg.policy, classes[i], old, &dold);
-		if (dold.verdict != LB_VERDICT_ALLOW && dold.verdict != LB_VERDICT_AUDIT) {
+		/* Exec at the new name gives nothing new when the program may
+		 * read the file and write the new name: it could copy the bytes
+		 * there itself (mv "$(mktemp)" ./x with exec only in $CWD). */
+		if (classes[i] == LB_CLASS_EXEC && grants(c, LB_CLASS_READ, old) &&
+		    grants(c, LB_CLASS_WRITE, new_path))
+			continue;
+		if (!grants(c, classes[i], old)) {
 			int rc = lb_judge_path(c, classes[i], old); /* records the refusal */
 			if (rc < 0)
 				return rc;

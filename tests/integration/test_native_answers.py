@@ -25,6 +25,7 @@ def workdir(policy_lines=()):
 
 def run_in(d, *args, log=None, **kw):
     extra = ["--log", log] if log else []
+    kw.setdefault("env", dict(os.environ, PWD=d))  # shells stat $PWD
     return litebox("run", "-p", os.path.join(d, "p.policy"), *extra, "--", *args, cwd=d, **kw)
 
 
@@ -204,6 +205,30 @@ def every_refusal_is_in_the_log_and_every_record_is_true():
     eq([e for obj, e in res if obj == "ok"], [0, 0], "allowed calls succeeded")
     # no allow record for an exec that then failed
     assert not any(r.get("verdict") == "allow" and r.get("object") == "/usr/bin/id" for r in recs)
+
+@test
+def a_temp_file_moves_into_the_working_directory():
+    import tempfile
+    d = workdir(["deny exec $TMPDIR/**", "allow exec $CWD/**",
+                 "deny read $TMPDIR/litebox-unreadable-*"])
+    src = tempfile.mkstemp(prefix="litebox-mv-")[1]
+    bad = tempfile.mkstemp(prefix="litebox-unreadable-")[1]
+    try:
+        with open(src, "w") as f:
+            f.write("moved\n")
+        p = run_in(d, "sh", "-c", f"mv {src} ./x && cat x")
+        eq(p.stdout, "moved\n", p.stderr)
+        assert "denied" not in p.stderr, p.stderr
+        assert not os.path.exists(src)
+        # control: a file it may not read cannot be carried to a readable name
+        body = f"t('mv', lambda: os.rename('{bad}', 'y'))\n"
+        lb = run_in(d, "/usr/bin/python3", "-c", PROBE + body)
+        eq(lb.stdout.split(), ["mv", "EACCES"], lb.stderr)
+        assert os.path.exists(bad) and not os.path.exists(os.path.join(d, "y"))
+    finally:
+        for f in (src, bad):
+            if os.path.exists(f):
+                os.unlink(f)
 
 
 if __name__ == "__main__":
