@@ -47,12 +47,14 @@ struct lb_platform {
 	pthread_mutex_t lock;
 	pthread_cond_t follow; /* waiting workers */
 	pthread_cond_t watch;  /* the watcher, when it sleeps */
+	pthread_cond_t gone;   /* a worker left */
 	/* Under lock. */
 	int n_waiting;	     /* workers waiting on follow/watch */
 	bool has_watcher;    /* one of them watches */
 	bool watcher_asleep; /* ... and sleeps: the receiver wakes it */
 	bool stopping;
 	bool warned;
+	int n_alive; /* threads not yet finished */
 	pthread_t threads[LB_MAX_WORKERS];
 	bool live[LB_MAX_WORKERS];
 	/* Lock-free, on the hot path. */
@@ -60,7 +62,6 @@ struct lb_platform {
 	atomic_uint received;	  /* notifications taken, ever */
 	atomic_bool wake_watcher; /* mirror of watcher_asleep */
 	atomic_bool stop_flag;
-	atomic_int n_alive; /* threads not yet finished */
 };
 
 /* Interrupts a worker blocked in NOTIF_RECV or in a host call (its handler
@@ -119,6 +120,7 @@ static int sc_attach(pid_t child, int child_fd, struct lb_platform **out)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->follow, &ca);
 	pthread_cond_init(&p->watch, &ca);
+	pthread_cond_init(&p->gone, &ca);
 	pthread_condattr_destroy(&ca);
 	p->listener = steal_fd(&listener);
 	*out = steal_pointer(&p);
@@ -171,13 +173,12 @@ static int spawn_worker_locked(struct lb_platform *p, void *(*start)(void *))
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		atomic_fetch_add(&p->n_alive, 1);
 		rc = pthread_create(&p->threads[slot], &attr, start, p);
 		pthread_attr_destroy(&attr);
-		if (rc == 0)
+		if (rc == 0) {
 			p->live[slot] = true;
-		else
-			atomic_fetch_sub(&p->n_alive, 1);
+			p->n_alive++;
+		}
 	}
 	if (rc != 0 && !p->warned) {
 		p->warned = true;
@@ -366,8 +367,9 @@ static void worker_loop(struct lb_platform *p, bool have_turn)
 		pthread_cond_broadcast(&p->follow);
 		pthread_cond_broadcast(&p->watch);
 	}
-	pthread_mutex_unlock(&p->lock);
-	atomic_fetch_sub(&p->n_alive, 1); /* the last touch of p */
+	p->n_alive--;
+	pthread_cond_broadcast(&p->gone);
+	pthread_mutex_unlock(&p->lock); /* the last touch of p */
 }
 
 static void *worker_main(void *arg)
@@ -403,21 +405,24 @@ static int sc_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_
 static void sc_stop(struct lb_platform *p)
 {
 	atomic_store(&p->stop_flag, true);
-	/* A worker may be between its flag check and the ioctl when the
-	 * signal lands: signal again until every worker is out. Workers are
-	 * detached; their last touch of p is the n_alive decrement. */
-	while (atomic_load(&p->n_alive) > 0) {
-		pthread_mutex_lock(&p->lock);
-		p->stopping = true;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	/* Usually every worker has left already (the listener died with the
+	 * sandbox). A worker may be between its flag check and the ioctl
+	 * when the signal lands: signal again until every worker is out.
+	 * Workers are detached; their last touch of p is the unlock after
+	 * counting themselves out. */
+	while (p->n_alive > 0) {
 		for (int i = 0; i < LB_MAX_WORKERS; i++)
 			if (p->live[i])
 				pthread_kill(p->threads[i], LB_STOP_SIGNAL);
 		pthread_cond_broadcast(&p->follow);
 		pthread_cond_broadcast(&p->watch);
-		pthread_mutex_unlock(&p->lock);
-		struct timespec pause = {.tv_nsec = 1000 * 1000};
-		nanosleep(&pause, NULL);
+		struct timespec until;
+		deadline_in(&until, 5000);
+		pthread_cond_timedwait(&p->gone, &p->lock, &until);
 	}
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void sc_destroy(struct lb_platform *p)
@@ -428,6 +433,7 @@ static void sc_destroy(struct lb_platform *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->follow);
 	pthread_cond_destroy(&p->watch);
+	pthread_cond_destroy(&p->gone);
 	free(p);
 }
 
