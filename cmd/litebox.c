@@ -65,7 +65,7 @@ static int help(const char *topic)
 	}
 	if (topic && strcmp(topic, "policy") == 0) {
 		puts("usage: litebox policy check FILE...\n"
-		     "       litebox policy show FILE\n"
+		     "       litebox policy show FILE [--explain PATH-OR-ADDR...]\n"
 		     "       litebox policy generate --from LOG.jsonl [-o FILE]");
 		return 0;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `litebox policy check FILE...`, `litebox policy show FILE` and the
+/* `litebox policy check FILE...`, `litebox policy show FILE [--explain
+ * OBJECT...]` and the
  * dispatch to `litebox policy generate`.
  *
  * Diagnostics are printed as compilers print them, without the
@@ -8,6 +9,7 @@
  *     included from FILE:LINE
  * Exit status: 0 without errors (warnings allowed), 1 with errors (for
  * show as for check), 125 for a bad command line. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -89,16 +91,136 @@ static int check(int argc, char **argv)
 	return status;
 }
 
+/* An absolute, lexically clean path for a PATH the user typed; the host
+ * file it reaches when it exists (the policy judges what is reached). */
+static int explain_path(const char *arg, char *out, size_t len)
+{
+	char abs[PATH_MAX * 2], cwd[PATH_MAX];
+	if (arg[0] == '/')
+		snprintf(abs, sizeof(abs), "%s", arg);
+	else if (getcwd(cwd, sizeof(cwd)))
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, arg);
+	else
+		return -1;
+	char real[PATH_MAX];
+	if (realpath(abs, real)) {
+		snprintf(out, len, "%s", real);
+		return 0;
+	}
+	size_t o = 0;
+	for (const char *p = abs; *p;) {
+		while (*p == '/')
+			p++;
+		size_t l = strcspn(p, "/");
+		if ((l == 1 && p[0] == '.') || l == 0) {
+		} else if (l == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[--o] != '/')
+				;
+		} else if (o + l + 2 < len) {
+			out[o++] = '/';
+			memcpy(out + o, p, l);
+			o += l;
+		}
+		p += l;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return 0;
+}
+
+/* "tcp 127.0.0.1:80", "udp [::1]:53", "tcp localhost:8080", "unix PATH",
+ * "unix @NAME": one concrete address. */
+static int explain_addr(const char *proto, const char *addr, struct lb_sockaddr_obj *a,
+			char *name, size_t len)
+{
+	*a = (struct lb_sockaddr_obj){0};
+	if (strcmp(proto, "unix") == 0) {
+		bool abstract = addr[0] == '@';
+		if (!abstract && explain_path(addr, name, len) < 0)
+			return -1;
+		if (abstract)
+			snprintf(name, len, "%s", addr + 1);
+		a->kind = abstract ? LB_ADDR_UNIX_ABSTRACT : LB_ADDR_UNIX_PATH;
+		a->name = name;
+		a->name_len = strlen(name);
+		return 0;
+	}
+	if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+		return -1;
+	a->kind = proto[0] == 't' ? LB_ADDR_TCP : LB_ADDR_UDP;
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr)
+		return -1;
+	char *end;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || colon[1] == '\0' || port > 65535)
+		return -1;
+	a->port = (uint16_t)port;
+	snprintf(name, len, "%.*s", (int)(colon - addr), addr);
+	size_t n = strlen(name);
+	if (n >= 2 && name[0] == '[' && name[n - 1] == ']') {
+		name[n - 1] = '\0';
+		return inet_pton(AF_INET6, name + 1, a->ip) == 1 ? 0 : -1;
+	}
+	a->is_v4 = true;
+	if (strcmp(name, "localhost") == 0)
+		snprintf(name, len, "127.0.0.1");
+	return inet_pton(AF_INET, name, a->ip) == 1 ? 0 : -1;
+}
+
+/* Prints the explanation of argv[*i] (and of the address word after a
+ * protocol); advances *i. 0, or 1 on an object it cannot read. */
+static int explain_one(const struct lb_policy *p, int argc, char **argv, int *i)
+{
+	char buf[PATH_MAX * 2];
+	lb_autofree char *text = NULL;
+	const char *arg = argv[*i], *sp = strchr(arg, ' ');
+	bool proto = strcmp(arg, "tcp") == 0 || strcmp(arg, "udp") == 0 || strcmp(arg, "unix") == 0;
+	if (sp || proto) {
+		lb_autofree char *pr = sp ? strndup(arg, (size_t)(sp - arg)) : strdup(arg);
+		const char *addr = sp ? sp + 1 : *i + 1 < argc ? argv[*i + 1] : "";
+		*i += sp ? 1 : 2;
+		struct lb_sockaddr_obj a;
+		if (!pr || explain_addr(pr, addr, &a, buf, sizeof(buf)) < 0) {
+			lb_msg("cannot explain '%s%s%s': not an address such as 'tcp 127.0.0.1:80', "
+			       "'udp [::1]:53' or 'unix /run/x.sock'",
+			       arg, sp ? "" : " ", sp ? "" : addr);
+			return 1;
+		}
+		text = lb_policy_explain_addr(p, &a);
+	} else {
+		*i += 1;
+		if (explain_path(arg, buf, sizeof(buf)) < 0) {
+			lb_msg("cannot explain '%s': no current directory", arg);
+			return 1;
+		}
+		text = lb_policy_explain_path(p, buf);
+	}
+	if (!text || fputs(text, stdout) < 0)
+		return 1;
+	return 0;
+}
+
 static int show(int argc, char **argv)
 {
-	if (argc != 2) {
-		lb_msg("policy show takes exactly one FILE");
-		lb_hint("litebox policy show FILE");
+	bool explain = argc > 2 && strcmp(argv[2], "--explain") == 0;
+	if (argc < 2 || (argc > 2 && !explain) || (explain && argc < 4)) {
+		lb_msg(explain ? "--explain needs at least one PATH or ADDRESS"
+			       : "policy show takes one FILE (and --explain OBJECT...)");
+		lb_hint("litebox policy show FILE [--explain PATH-OR-ADDR...]");
 		return LB_EXIT_LITEBOX;
 	}
 	struct lb_policy *p = NULL;
 	if (load(argv[1], false, &p) != 0)
 		return 1;
+	if (explain) {
+		int status = 0;
+		for (int i = 3; i < argc;)
+			status |= explain_one(p, argc, argv, &i);
+		lb_policy_free(p);
+		return fflush(stdout) != 0 ? LB_EXIT_LITEBOX : status;
+	}
 	lb_autofree char *text = lb_policy_show(p);
 	/* The kernel filter part is rendered from the plan a run installs. */
 	struct lb_plan *plan = NULL;
@@ -131,7 +253,7 @@ int cmd_policy(int argc, char **argv)
 		lb_msg("unknown policy command '%s'", sub);
 	else
 		lb_msg("policy needs a command: check, show or generate");
-	lb_hint("litebox policy check FILE... | litebox policy show FILE | "
+	lb_hint("litebox policy check FILE... | litebox policy show FILE [--explain OBJECT...] | "
 		"litebox policy generate --from LOG.jsonl [-o FILE]");
 	return LB_EXIT_LITEBOX;
 }

@@ -806,6 +806,49 @@ bool lb_addr_pattern_covers(const struct lb_addr_pattern *a, const struct lb_add
 	return false;
 }
 
+/* ---- specificity (the policy's Decisions, rule 2) ------------------------------------------ */
+
+/* Host first (an exact address over a block, a longer block over a shorter
+ * one, localhost as a /8, `*` last), then the port (one port over a
+ * range, a narrower range over a wider one, `*` last). Unix paths rank as
+ * path patterns; abstract names by literal length, then fewer wildcards.
+ * The lone `*` is the least specific of all. Fits in 26 bits. */
+static uint64_t host_key(const struct lb_addr_pattern *p)
+{
+	if (p->host == HOST_ANY)
+		return 0;
+	if (p->host == HOST_LOCALHOST)
+		return 32;
+	return p->net.is_v4 ? p->net.bits * 4u : p->net.bits; /* /32 ranks as /128 */
+}
+
+static uint64_t abstract_key(const struct lb_addr_pattern *p)
+{
+	size_t lit = 0, wild = 0;
+	while (lit < p->glob_len && p->glob[lit] < TOK_STAR)
+		lit++;
+	for (size_t i = 0; i < p->glob_len; i++)
+		wild += p->glob[i] == TOK_ONE ||
+			(p->glob[i] == TOK_STAR && (i == 0 || p->glob[i - 1] != TOK_STAR));
+	uint64_t l = lit > 4095 ? 4095 : lit, w = wild > 4095 ? 4095 : wild;
+	return (uint64_t)(wild == 0) << 25 | l << 12 | (4095 - w);
+}
+
+uint64_t lb_addr_pattern_spec_key(const struct lb_addr_pattern *p)
+{
+	switch (p->what) {
+	case AP_EVERYTHING:
+		return 0;
+	case AP_INET:
+		return 1 + (host_key(p) << 17 | (65535u - (unsigned)(p->port_hi - p->port_lo)));
+	case AP_UNIX_PATH:
+		return 1 + lb_pattern_spec_key(p->path);
+	case AP_UNIX_ABSTRACT:
+		return 1 + abstract_key(p);
+	}
+	return 0;
+}
+
 /* ---- concrete addresses ------------------------------------------------------------------ */
 
 static void out_sockaddr(struct out *o, const struct lb_sockaddr_obj *a)

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "litebox/policy.h"
 
@@ -24,6 +25,7 @@ struct lb_src {
 	char *file;   /* as named in diagnostics and decisions */
 	char *chain;  /* NULL or "included from a:3\nincluded from b:1" */
 	bool builtin; /* a built-in profile: exempt from lint */
+	unsigned depth; /* 0: the command line, 1: the top file, 2: what it includes, ... */
 };
 
 struct lb_rule {
@@ -38,11 +40,13 @@ struct lb_rule {
 	struct lb_pattern *pat; /* file classes and hide (hide: word + "/ **") */
 	struct lb_addr_pattern *addr; /* connect and bind */
 	int nr;			      /* syscall */
+	uint64_t prio; /* who decides (see rule_prio in policy.c): higher wins, then lower seq */
 };
 
-/* Rules of one table sorted by literal prefix: a query looks up each
- * leading part of the path ("/", "/usr", "/usr/lib", ...) and only tests
- * the rules whose prefix is exactly that part. */
+/* Rules of one table sorted by literal directory prefix, then by priority:
+ * a query looks up each leading part of the path ("/", "/usr", "/usr/lib",
+ * ...) and tests the rules whose prefix is exactly that part, in priority
+ * order, stopping at the first that matches or cannot beat the best so far. */
 struct lb_bucket {
 	const char *prefix;
 	size_t len;
@@ -95,7 +99,7 @@ int lb_diag_add(struct lb_diags *d, enum lb_severity sev, const struct lb_src *s
 /* ---- building (policy.c) ---- */
 struct lb_rule *lb_policy_new_rule(struct lb_policy *p);
 struct lb_src *lb_policy_new_src(struct lb_policy *p, const char *file, const char *chain,
-				 bool builtin);
+				 bool builtin, unsigned depth);
 int lb_policy_add_env(struct lb_policy *p, enum lb_env_op_kind kind, const char *arg);
 bool lb_is_dangerous(const char *name);
 
@@ -104,6 +108,19 @@ bool lb_is_dangerous(const char *name);
  * Returns 0, -EINVAL when diagnostics hold errors, or -errno when the top
  * file cannot be read at all (also with a diagnostic). */
 int lb_parse(struct lb_policy *p, const struct lb_policy_inputs *in, struct lb_diags *d);
+
+/* ---- who decides (policy.c) ---- */
+/* Does a decide over b wherever both match? */
+bool lb_rule_beats(const struct lb_rule *a, const struct lb_rule *b);
+/* Why a decides over b, in words ("an exact path beats every pattern"). */
+void lb_rule_why(const struct lb_rule *a, const struct lb_rule *b, char *buf, size_t len);
+/* Can r decide an access of class cls? (its own class, hide for every file
+ * class, the grants of read for stat) */
+bool lb_rule_judges(const struct lb_rule *r, unsigned cls);
+/* The rule as written: "deny write /x", "hide /y". */
+void lb_rule_text(const struct lb_rule *r, char *buf, size_t len);
+/* "FILE:LINE", "implicit". */
+const char *lb_rule_where(const struct lb_rule *r, char *buf, size_t len);
 
 /* ---- lint (policy.c) ---- */
 int lb_policy_lint(const struct lb_policy *p, const struct lb_policy_vars *vars,

@@ -989,7 +989,7 @@ static int parse_buffer(struct parser *ps, const char *name, const char *id, con
 	lb_autofree char *chain = ps->depth ? make_chain(ps) : NULL;
 	if (ps->depth && !chain)
 		return -ENOMEM;
-	struct lb_src *src = lb_policy_new_src(ps->p, name, chain, builtin);
+	struct lb_src *src = lb_policy_new_src(ps->p, name, chain, builtin, ps->depth + 1);
 	if (!src)
 		return -ENOMEM;
 	struct file_ctx f = {
@@ -1123,7 +1123,8 @@ static int parse_file(struct parser *ps, const char *path, const struct site *at
 
 static int cli_rule(struct parser *ps, const struct lb_cli_rule *c)
 {
-	struct lb_src *src = lb_policy_new_src(ps->p, c->flag ? c->flag : "--allow", NULL, false);
+	struct lb_src *src =
+	    lb_policy_new_src(ps->p, c->flag ? c->flag : "--allow", NULL, false, 0);
 	if (!src)
 		return -ENOMEM;
 	struct file_ctx f = {.ps = ps, .src = src, .dir = "."};

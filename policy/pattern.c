@@ -390,6 +390,29 @@ bool lb_pattern_is_literal(const struct lb_pattern *p)
 	return p->literal;
 }
 
+void lb_pattern_spec(const struct lb_pattern *p, struct lb_pattern_spec *out)
+{
+	*out = (struct lb_pattern_spec){.literal = p->literal,
+					.prefix_len = strcspn(p->text, "*?")};
+	for (size_t i = 0; i < p->ncomp; i++) {
+		const struct comp *c = &p->comps[i];
+		if (c->kind == COMP_GLOBSTAR)
+			out->wildcards++;
+		for (size_t k = 0; c->kind == COMP_GLOB && k < c->len; k++)
+			out->wildcards += c->s[k] == '?' || (c->s[k] == '*' && (k == 0 || c->s[k - 1] != '*'));
+	}
+}
+
+uint64_t lb_pattern_spec_key(const struct lb_pattern *p)
+{
+	struct lb_pattern_spec s;
+	lb_pattern_spec(p, &s);
+	/* Texts are shorter than PATH_MAX (4096): 12 bits each are enough. */
+	uint64_t prefix = s.prefix_len > 4095 ? 4095 : s.prefix_len;
+	uint64_t wild = s.wildcards > 4095 ? 4095 : s.wildcards;
+	return (uint64_t)s.literal << 25 | prefix << 12 | (4095 - wild);
+}
+
 void lb_pattern_free(struct lb_pattern *p)
 {
 	if (!p)

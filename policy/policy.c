@@ -3,13 +3,10 @@
  * of ../shared/spec/policy.md ("Decisions"), the syscall table, the
  * environment, and the lint behind `litebox policy check`.
  *
- * Decisions: every matching rule of the class is found (for `stat`, the
- * grants of `read` too; `hide` rules for every file class). Any deny or
- * hide refuses, whatever the order; then any audit permits and records;
- * then any allow permits; nothing matching refuses. The deciding rule
- * reported is the first (in effective order) of the winning kind. A
- * `deny read` does not refuse `stat`: it keeps the content, `hide` keeps
- * the existence. */
+ * Decisions: every rule of the class whose object matches is found (for
+ * `stat`, the grants of `read` too; `hide` rules for every file class) and
+ * the most specific one decides (rule_prio). A `deny read` does not refuse
+ * `stat`: it keeps the content, `hide` keeps the existence. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -171,7 +168,7 @@ struct lb_rule *lb_policy_new_rule(struct lb_policy *p)
 }
 
 struct lb_src *lb_policy_new_src(struct lb_policy *p, const char *file, const char *chain,
-				 bool builtin)
+				 bool builtin, unsigned depth)
 {
 	if (p->n_srcs == p->cap_srcs) {
 		size_t cap = p->cap_srcs ? p->cap_srcs * 2 : 8;
@@ -187,6 +184,7 @@ struct lb_src *lb_policy_new_src(struct lb_policy *p, const char *file, const ch
 	s->file = strdup(file);
 	s->chain = chain ? strdup(chain) : NULL;
 	s->builtin = builtin;
+	s->depth = depth;
 	if (!s->file || (chain && !s->chain)) {
 		free(s->file);
 		free(s->chain);
@@ -214,6 +212,112 @@ int lb_policy_add_env(struct lb_policy *p, enum lb_env_op_kind kind, const char 
 	return 0;
 }
 
+/* ---- who decides ------------------------------------------------------------------------ */
+
+static bool is_file_class(unsigned cls)
+{
+	return cls <= LB_CLASS_STAT;
+}
+
+static bool is_grant(const struct lb_rule *r)
+{
+	return r->verdict == LB_VERDICT_ALLOW || r->verdict == LB_VERDICT_AUDIT;
+}
+
+static bool is_explicit(const struct lb_rule *r)
+{
+	return r->origin == LB_ORIGIN_POLICY || r->origin == LB_ORIGIN_CLI;
+}
+
+/* Within one file: hide, then deny, then audit, then allow. */
+static unsigned verdict_rank(enum lb_verdict v)
+{
+	return v == LB_VERDICT_HIDE ? 4 : v == LB_VERDICT_DENY ? 3 : v == LB_VERDICT_AUDIT ? 2 : 1;
+}
+
+static uint64_t rule_spec(const struct lb_rule *r)
+{
+	return r->pat ? lb_pattern_spec_key(r->pat) : r->addr ? lb_addr_pattern_spec_key(r->addr) : 0;
+}
+
+/* Decisions, rule 2, as one number: a rule of the policy before the
+ * implicit grants (which only decide what no rule matches, so a deny or
+ * hide still wins over them); then the more specific object; then, at
+ * equal specificity, the file nearer the top (the command line above
+ * all); then the refusing verdict. Ties go to the first rule read. */
+static uint64_t rule_prio(const struct lb_rule *r)
+{
+	unsigned depth = r->src && r->src->depth < 255 ? r->src->depth : 255;
+	return (uint64_t)is_explicit(r) << 40 | rule_spec(r) << 12 | (uint64_t)(255 - depth) << 4 |
+	       verdict_rank(r->verdict);
+}
+
+bool lb_rule_beats(const struct lb_rule *a, const struct lb_rule *b)
+{
+	return a->prio > b->prio || (a->prio == b->prio && a->seq < b->seq);
+}
+
+const char *lb_rule_where(const struct lb_rule *r, char *buf, size_t len)
+{
+	if (r->origin == LB_ORIGIN_IMPLICIT || !r->src)
+		snprintf(buf, len, "implicit");
+	else if (r->origin == LB_ORIGIN_CLI)
+		snprintf(buf, len, "%s", r->src->file);
+	else
+		snprintf(buf, len, "%s:%u", r->src->file, r->line);
+	return buf;
+}
+
+static const char *verdict_word(enum lb_verdict v)
+{
+	return v == LB_VERDICT_ALLOW   ? "allow"
+	       : v == LB_VERDICT_AUDIT ? "audit"
+	       : v == LB_VERDICT_DENY  ? "deny"
+				       : "hide";
+}
+
+static void spec_words(const struct lb_rule *a, const struct lb_rule *b, char *buf, size_t len)
+{
+	const struct lb_pattern *pa = a->pat, *pb = b->pat;
+	if (!pa || !pb) {
+		snprintf(buf, len, "its address is more specific (the host, then the port)");
+		return;
+	}
+	struct lb_pattern_spec sa, sb;
+	lb_pattern_spec(pa, &sa);
+	lb_pattern_spec(pb, &sb);
+	if (sa.literal)
+		snprintf(buf, len, "an exact path beats every pattern");
+	else if (sa.prefix_len != sb.prefix_len)
+		snprintf(buf, len, "its literal prefix '%.*s' is longer than '%.*s'",
+			 (int)sa.prefix_len, lb_pattern_text(pa), (int)sb.prefix_len,
+			 lb_pattern_text(pb));
+	else
+		snprintf(buf, len, "same literal prefix, fewer wildcards (%zu against %zu)",
+			 sa.wildcards, sb.wildcards);
+}
+
+void lb_rule_why(const struct lb_rule *a, const struct lb_rule *b, char *buf, size_t len)
+{
+	unsigned da = a->src ? a->src->depth : 0, db = b->src ? b->src->depth : 0;
+	if (is_explicit(a) != is_explicit(b))
+		snprintf(buf, len, "the implicit grants only decide what no rule matches");
+	else if (rule_spec(a) != rule_spec(b))
+		spec_words(a, b, buf, len);
+	else if (da != db && da == 0)
+		snprintf(buf, len, "as specific, and the command line overrides the policy");
+	else if (da != db)
+		snprintf(buf, len,
+			 "as specific, and %s is nearer the top of the includes than %s "
+			 "(the including file overrides what it includes)",
+			 a->src->file, b->src->file);
+	else if (a->verdict != b->verdict)
+		snprintf(buf, len, "as specific and from the same level of includes: %s wins over %s",
+			 verdict_word(a->verdict), verdict_word(b->verdict));
+	else
+		snprintf(buf, len, "the same kind of rule, as specific: the first one read decides");
+}
+
 /* ---- indexes ----------------------------------------------------------------------------- */
 
 static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
@@ -228,13 +332,25 @@ static int cmp_rule_prefix(const void *x, const void *y)
 			     *b = *(const struct lb_rule *const *)y;
 	const char *pa = lb_pattern_prefix(a->pat), *pb = lb_pattern_prefix(b->pat);
 	int c = cmp_bytes(pa, strlen(pa), pb, strlen(pb));
-	return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
+	return c ? c : lb_rule_beats(a, b) ? -1 : lb_rule_beats(b, a);
+}
+
+/* Which rules can decide an access of class cls: its own, every hide and,
+ * for stat, the grants of read (read implies stat; a `deny read` keeps the
+ * content, not the existence). cls LB_CLASS_HIDE: the hide rules alone. */
+bool lb_rule_judges(const struct lb_rule *r, unsigned cls)
+{
+	if (!is_file_class(cls) && cls != LB_CLASS_HIDE)
+		return r->cls == cls;
+	if (r->cls == cls || (r->cls == LB_CLASS_HIDE && cls != LB_CLASS_HIDE))
+		return true;
+	return cls == LB_CLASS_STAT && r->cls == LB_CLASS_READ && is_grant(r);
 }
 
 static int index_build(struct lb_policy *p, unsigned cls, struct lb_index *ix)
 {
 	for (size_t i = 0; i < p->n_rules; i++)
-		ix->n += p->rules[i].cls == cls;
+		ix->n += lb_rule_judges(&p->rules[i], cls);
 	if (ix->n == 0)
 		return 0;
 	ix->rules = calloc(ix->n, sizeof(*ix->rules));
@@ -243,7 +359,7 @@ static int index_build(struct lb_policy *p, unsigned cls, struct lb_index *ix)
 		return -ENOMEM;
 	size_t k = 0;
 	for (size_t i = 0; i < p->n_rules; i++)
-		if (p->rules[i].cls == cls)
+		if (lb_rule_judges(&p->rules[i], cls))
 			ix->rules[k++] = &p->rules[i];
 	qsort(ix->rules, ix->n, sizeof(*ix->rules), cmp_rule_prefix);
 	for (size_t i = 0; i < ix->n; i++) {
@@ -274,47 +390,39 @@ static const struct lb_bucket *index_find(const struct lb_index *ix, const char 
 	return NULL;
 }
 
-/* The first rule of each kind that matches. */
-struct best {
-	const struct lb_rule *refuse, *audit, *allow;
-};
-
-static void consider(const struct lb_rule *r, const char *path, bool grants_only, struct best *b)
-{
-	const struct lb_rule **slot = r->verdict == LB_VERDICT_AUDIT   ? &b->audit
-				      : r->verdict == LB_VERDICT_ALLOW ? &b->allow
-								       : &b->refuse;
-	if (grants_only && slot == &b->refuse)
-		return;
-	if ((*slot && (*slot)->seq < r->seq) || !lb_pattern_match(r->pat, path))
-		return;
-	*slot = r;
-}
-
-static void scan_bucket(const struct lb_index *ix, const char *path, size_t len, bool grants_only,
-			struct best *b)
+/* The bucket's rules come best first: the first that matches is the
+ * bucket's winner, and once one cannot beat *best none after it can. */
+static void scan_bucket(const struct lb_index *ix, const char *path, size_t len,
+			const struct lb_rule **best)
 {
 	const struct lb_bucket *bk = index_find(ix, path, len);
-	for (size_t i = bk ? bk->start : 0; bk && i < bk->end; i++)
-		consider(ix->rules[i], path, grants_only, b);
+	for (size_t i = bk ? bk->start : 0; bk && i < bk->end; i++) {
+		const struct lb_rule *r = ix->rules[i];
+		if (*best && !lb_rule_beats(r, *best))
+			return;
+		if (lb_pattern_match(r->pat, path)) {
+			*best = r;
+			return;
+		}
+	}
 }
 
 /* Only rules whose literal prefix is a leading part of the path can match. */
-static void scan_index(const struct lb_index *ix, const char *path, bool grants_only,
-		       struct best *b)
+static const struct lb_rule *scan_index(const struct lb_index *ix, const char *path)
 {
+	const struct lb_rule *best = NULL;
 	if (ix->n == 0)
-		return;
+		return NULL;
 	size_t len = strlen(path);
-	scan_bucket(ix, path, 1, grants_only, b);
+	scan_bucket(ix, path, 1, &best);
 	for (size_t i = 2; len > 1 && i <= len; i++)
 		if (i == len || path[i] == '/')
-			scan_bucket(ix, path, i, grants_only, b);
+			scan_bucket(ix, path, i, &best);
+	return best;
 }
 
-static void decide(const struct best *b, struct lb_decision *out)
+static void decide(const struct lb_rule *r, struct lb_decision *out)
 {
-	const struct lb_rule *r = b->refuse ? b->refuse : b->audit ? b->audit : b->allow;
 	if (!r) {
 		*out =
 		    (struct lb_decision){.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_DEFAULT};
@@ -326,22 +434,13 @@ static void decide(const struct best *b, struct lb_decision *out)
 				    .line = r->line};
 }
 
-static bool is_file_class(unsigned cls)
-{
-	return cls <= LB_CLASS_STAT;
-}
-
 void lb_policy_judge_path(const struct lb_policy *p, enum lb_class cls, const char *path,
 			  struct lb_decision *out)
 {
-	struct best b = {0};
-	if (p && path && path[0] == '/' && is_file_class(cls)) {
-		scan_index(&p->index[LB_CLASS_HIDE], path, false, &b);
-		scan_index(&p->index[cls], path, false, &b);
-		if (cls == LB_CLASS_STAT)
-			scan_index(&p->index[LB_CLASS_READ], path, true, &b);
-	}
-	decide(&b, out);
+	const struct lb_rule *best = NULL;
+	if (p && path && path[0] == '/' && is_file_class(cls))
+		best = scan_index(&p->index[cls], path);
+	decide(best, out);
 }
 
 /* Is one of a, b a leading part (whole components) of the other? */
@@ -397,27 +496,19 @@ bool lb_policy_subtrees_differ(const struct lb_policy *p, const char *a, const c
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 			  const struct lb_sockaddr_obj *addr, struct lb_decision *out)
 {
-	struct best b = {0};
+	const struct lb_rule *best = NULL;
 	if (p && addr && (cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND)) {
 		unsigned k = cls == LB_CLASS_BIND;
 		for (size_t i = 0; i < p->n_net[k]; i++) {
 			const struct lb_rule *r = p->net[k][i];
-			const struct lb_rule **slot = r->verdict == LB_VERDICT_AUDIT   ? &b.audit
-						      : r->verdict == LB_VERDICT_ALLOW ? &b.allow
-										       : &b.refuse;
-			if (!*slot && lb_addr_pattern_match(r->addr, addr))
-				*slot = r;
+			if ((!best || lb_rule_beats(r, best)) && lb_addr_pattern_match(r->addr, addr))
+				best = r;
 		}
 	}
-	decide(&b, out);
+	decide(best, out);
 }
 
 /* ---- syscall table ------------------------------------------------------------------------ */
-
-static int verdict_rank(enum lb_verdict v)
-{
-	return v == LB_VERDICT_DENY ? 3 : v == LB_VERDICT_AUDIT ? 2 : 1;
-}
 
 static int build_syscalls(struct lb_policy *p)
 {
@@ -468,8 +559,7 @@ static int cmp_str(const void *a, const void *b)
 
 static bool grants(const struct lb_rule *r, unsigned cls)
 {
-	bool ok = r->verdict == LB_VERDICT_ALLOW || r->verdict == LB_VERDICT_AUDIT;
-	return ok && (r->cls == cls || (cls == LB_CLASS_STAT && r->cls == LB_CLASS_READ));
+	return is_grant(r) && (r->cls == cls || (cls == LB_CLASS_STAT && r->cls == LB_CLASS_READ));
 }
 
 static int build_prefixes(struct lb_policy *p, unsigned cls)
@@ -509,6 +599,8 @@ size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,
 static int build(struct lb_policy *p)
 {
 	int rc = 0;
+	for (size_t i = 0; i < p->n_rules; i++)
+		p->rules[i].prio = rule_prio(&p->rules[i]);
 	for (unsigned c = LB_CLASS_READ; rc == 0 && c <= LB_CLASS_STAT; c++)
 		rc = index_build(p, c, &p->index[c]);
 	if (rc == 0)
@@ -738,14 +830,6 @@ __attribute__((format(printf, 3, 4))) static int warn(struct lb_diags *d, const 
 	return rc;
 }
 
-static const char *verdict_word(enum lb_verdict v)
-{
-	return v == LB_VERDICT_ALLOW   ? "allow"
-	       : v == LB_VERDICT_AUDIT ? "audit"
-	       : v == LB_VERDICT_DENY  ? "deny"
-				       : "hide";
-}
-
 static bool same_object(const struct lb_rule *a, const struct lb_rule *b)
 {
 	if (a->cls != b->cls || strcmp(a->word, b->word) != 0)
@@ -765,38 +849,63 @@ static bool covers(const struct lb_rule *a, const struct lb_rule *b)
 
 static const char *where(const struct lb_rule *r, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s:%u", r->src ? r->src->file : "implicit", r->line);
-	return buf;
+	return lb_rule_where(r, buf, len);
 }
 
-/* A rule that can never decide anything: a duplicate, or everything it
- * matches is hidden, or (for a grant) refused by a deny. */
+/* Can q decide an access that r would decide? (They meet in one index.) */
+static bool competes(const struct lb_rule *q, const struct lb_rule *r)
+{
+	if (r->cls == LB_CLASS_HIDE || !is_file_class(r->cls))
+		return q->cls == r->cls;
+	if (q->cls == LB_CLASS_HIDE)
+		return true;
+	if (r->cls == LB_CLASS_READ && is_grant(r)) /* it decides stat too */
+		return q->cls == LB_CLASS_READ && is_grant(q);
+	return q->cls == r->cls || (r->cls == LB_CLASS_STAT && q->cls == LB_CLASS_READ && is_grant(q));
+}
+
+void lb_rule_text(const struct lb_rule *r, char *buf, size_t len)
+{
+	if (r->cls == LB_CLASS_HIDE)
+		snprintf(buf, len, "hide %s", r->word);
+	else
+		snprintf(buf, len, "%s %s %s%s%s", verdict_word(r->verdict),
+			 lb_class_name((enum lb_class)r->cls), r->word, r->word2 ? " " : "",
+			 r->word2 ? r->word2 : "");
+}
+
+/* A rule that can never decide anything: a duplicate, or a rule that
+ * matches everything it matches and wins wherever both match (Decisions,
+ * rule 2). System calls: a deny of the same name wins. */
 static int lint_dead(const struct lb_policy *p, const struct lb_rule *r, struct lb_diags *d)
 {
-	char at[512];
-	bool grant = r->verdict == LB_VERDICT_ALLOW || r->verdict == LB_VERDICT_AUDIT;
+	char at[512], text[1024], why[1024];
 	for (size_t i = 0; i < r->seq; i++) {
 		const struct lb_rule *q = &p->rules[i];
 		if (q->origin == LB_ORIGIN_POLICY && q->verdict == r->verdict && same_object(q, r))
 			return warn(d, r, "duplicate rule: the same as %s",
 				    where(q, at, sizeof(at)));
 	}
-	for (size_t i = 0; i < p->n_rules && r->cls != LB_CLASS_HIDE; i++) {
+	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct lb_rule *q = &p->rules[i];
-		if (q->origin != LB_ORIGIN_POLICY || q == r)
+		if (!is_explicit(q) || q == r || !competes(q, r) || !covers(q, r))
 			continue;
-		if (q->cls == LB_CLASS_HIDE && is_file_class(r->cls) && covers(q, r))
-			return warn(d, r,
-				    "this rule can never take effect: everything it matches is "
-				    "hidden by 'hide %s' (%s)",
-				    q->word, where(q, at, sizeof(at)));
-		if (grant && q->cls == r->cls && q->verdict == LB_VERDICT_DENY && covers(q, r))
-			return warn(d, r,
-				    "this rule can never take effect: 'deny %s %s%s%s' (%s) covers "
-				    "it, and deny wins over %s",
-				    lb_class_name(q->cls), q->word, q->word2 ? " " : "",
-				    q->word2 ? q->word2 : "", where(q, at, sizeof(at)),
-				    verdict_word(r->verdict));
+		if (r->cls == LB_CLASS_SYSCALL) {
+			if (is_grant(r) && q->verdict == LB_VERDICT_DENY)
+				return warn(d, r,
+					    "this rule can never take effect: 'deny syscall %s' "
+					    "(%s) wins over it",
+					    q->word, where(q, at, sizeof(at)));
+			continue;
+		}
+		if (!lb_rule_beats(q, r))
+			continue;
+		lb_rule_text(q, text, sizeof(text));
+		lb_rule_why(q, r, why, sizeof(why));
+		return warn(d, r,
+			    "this rule can never decide anything: '%s' (%s) matches everything "
+			    "it matches and decides instead (%s)",
+			    text, where(q, at, sizeof(at)), why);
 	}
 	return 1;
 }

@@ -46,6 +46,18 @@ const char *lb_pattern_prefix(const struct lb_pattern *p);
 bool lb_pattern_is_literal(const struct lb_pattern *p);
 /* Conservative: true only when every path b matches is also matched by a. */
 bool lb_pattern_covers(const struct lb_pattern *a, const struct lb_pattern *b);
+/* How specific a pattern is (the policy's Decisions, rule 2): an exact path
+ * beats every pattern; between patterns the longer literal text before the
+ * first wildcard wins, then the one with fewer wildcards ('*' runs, '?',
+ * '**' each count one). */
+struct lb_pattern_spec {
+	bool literal;
+	size_t prefix_len; /* bytes before the first wildcard (the whole text if literal) */
+	size_t wildcards;
+};
+void lb_pattern_spec(const struct lb_pattern *p, struct lb_pattern_spec *out);
+/* The same as one number: a higher key is more specific (fits in 26 bits). */
+uint64_t lb_pattern_spec_key(const struct lb_pattern *p);
 void lb_pattern_free(struct lb_pattern *p);
 
 /* ---- socket addresses ---------------------------------------------------- */
@@ -87,6 +99,8 @@ bool lb_addr_pattern_match(const struct lb_addr_pattern *p, const struct lb_sock
 /* The pattern as written back in canonical policy syntax: "tcp 127.0.0.1:5432". */
 const char *lb_addr_pattern_text(const struct lb_addr_pattern *p);
 bool lb_addr_pattern_covers(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b);
+/* How specific the pattern is: a higher key wins (policy Decisions, rule 2). */
+uint64_t lb_addr_pattern_spec_key(const struct lb_addr_pattern *p);
 void lb_addr_pattern_free(struct lb_addr_pattern *p);
 
 /* "tcp 127.0.0.1:5432", "udp [::1]:53", "unix /run/x.sock", "unix @name"

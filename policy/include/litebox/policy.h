@@ -182,6 +182,12 @@ size_t lb_policy_files(const struct lb_policy *p, const struct lb_policy_file **
  * whatever the rules say: the devices every program uses and /proc/self. */
 bool lb_policy_implicit_path(const char *path);
 
+/* `policy show --explain`: for a canonical absolute path, each file class's
+ * verdict, the rule deciding it (FILE:LINE) and why; for an address, the
+ * same for connect and bind. malloc'd text, NULL without memory. */
+char *lb_policy_explain_path(const struct lb_policy *p, const char *path);
+char *lb_policy_explain_addr(const struct lb_policy *p, const struct lb_sockaddr_obj *a);
+
 /* Every path prefix the policy grants for class (for Landlock rules). */
 size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,
 				const char *const **out);
