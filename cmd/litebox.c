@@ -33,7 +33,8 @@ static const char usage_text[] =
     "  learn   [OPTIONS] -o FILE [--] PROGRAM [ARG...]\n"
     "                                            run in audit mode, write a policy\n"
     "  policy check FILE...                      parse, resolve includes, lint\n"
-    "  policy show FILE                          the effective policy\n"
+    "  policy show FILE [--explain OBJECT...]    the effective policy, or which rule\n"
+    "                                            decides each path or address and why\n"
     "  policy generate --from LOG.jsonl [-o FILE] a policy from an audit log\n"
     "  inspect [--json] PROGRAM                  ELF facts of PROGRAM\n"
     "  --version | --help | help COMMAND\n";

@@ -149,11 +149,60 @@ def show_of_malformed_fails():
 
 
 @test
+def explain_names_the_deciding_rule_and_why():
+    d = tmpdir()
+    os.mkdir(os.path.join(d, "out"))
+    path = write(d, "job.policy", "include default\ndeny write $CWD/**\nallow write $CWD/out/**\n"
+                 "allow read /etc/**\n")
+    p = litebox("policy", "show", path, "--explain", "out/a.o", "src.c", "/etc/shadow",
+                "tcp 127.0.0.1:5432", "udp", "10.0.0.1:53", cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    blocks = {}
+    for line in p.stdout.splitlines():
+        if not line.startswith(" "):
+            key = line
+            blocks[key] = []
+        else:
+            blocks[key].append(line.strip())
+    real = os.path.realpath(d)
+    out = " ".join(blocks[f"{real}/out/a.o"])
+    assert f"write   allow: 'allow write {real}/out/**' ({path}:3)" in out, out
+    assert f"over 'deny write {real}/**' ({path}:2): its literal prefix" in out, out
+    src = " ".join(blocks[f"{real}/src.c"])
+    assert f"write   deny: 'deny write {real}/**' ({path}:2)" in src, src
+    assert "the including file overrides what it includes" in src, src
+    shadow = " ".join(blocks["/etc/shadow"])
+    assert "read    deny: 'deny read /etc/shadow' (<builtin:default>:" in shadow, shadow
+    assert "an exact path beats every pattern" in shadow, shadow
+    assert "exec    deny: no rule matches" in shadow, shadow
+    assert "connect allow: 'allow connect tcp localhost:*'" in " ".join(blocks["tcp 127.0.0.1:5432"])
+    assert "connect deny: no rule matches" in " ".join(blocks["udp 10.0.0.1:53"])
+    bad = litebox("policy", "show", path, "--explain", "tcp nowhere", cwd=d)
+    eq(bad.returncode, 1, "an unreadable address")
+    eq(litebox("policy", "show", path, "--explain").returncode, 125, "--explain without objects")
+
+
+@test
+def check_warns_about_rules_that_never_decide():
+    d = tmpdir()
+    path = write(d, "p.policy", "include default\ndeny write $CWD/**\nallow write $CWD/out/**\n"
+                 "allow write $CWD/out/*/*\nhide /srv/x\nallow read /srv/x/*\n"
+                 "allow read $HOME/.npmrc\n")
+    p = litebox("policy", "check", path, cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    warnings = [line for line in p.stderr.splitlines() if "warning:" in line]
+    assert any(f"{path}:4:" in w and "never decide" in w and "fewer wildcards" in w for w in warnings), p.stderr
+    assert any(f"{path}:6:" in w and "never decide" in w and "hide wins over allow" in w for w in warnings), p.stderr
+    eq(len(warnings), 2, "narrowing, widening and re-opening are not warned about: " + p.stderr)
+
+
+@test
 def usage_errors():
     eq(litebox("policy").returncode, 125, "no subcommand")
     eq(litebox("policy", "frobnicate").returncode, 125, "unknown subcommand")
     eq(litebox("policy", "check").returncode, 125, "check without FILE")
     eq(litebox("policy", "show").returncode, 125, "show without FILE")
+    eq(litebox("policy", "show", "default", "extra").returncode, 125, "show with a stray word")
 
 
 if __name__ == "__main__":
