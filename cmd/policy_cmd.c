@@ -131,8 +131,8 @@ static int explain_path(const char *arg, char *out, size_t len)
 
 /* "tcp 127.0.0.1:80", "udp [::1]:53", "tcp localhost:8080", "unix PATH",
  * "unix @NAME": one concrete address. */
-static int explain_addr(const char *proto, const char *addr, struct lb_sockaddr_obj *a,
-			char *name, size_t len)
+static int explain_addr(const char *proto, const char *addr, struct lb_sockaddr_obj *a, char *name,
+			size_t len)
 {
 	*a = (struct lb_sockaddr_obj){0};
 	if (strcmp(proto, "unix") == 0) {
@@ -183,9 +183,10 @@ static int explain_one(const struct lb_policy *p, int argc, char **argv, int *i)
 		*i += sp ? 1 : 2;
 		struct lb_sockaddr_obj a;
 		if (!pr || explain_addr(pr, addr, &a, buf, sizeof(buf)) < 0) {
-			lb_msg("cannot explain '%s%s%s': not an address such as 'tcp 127.0.0.1:80', "
-			       "'udp [::1]:53' or 'unix /run/x.sock'",
-			       arg, sp ? "" : " ", sp ? "" : addr);
+			lb_msg(
+			    "cannot explain '%s%s%s': not an address such as 'tcp 127.0.0.1:80', "
+			    "'udp [::1]:53' or 'unix /run/x.sock'",
+			    arg, sp ? "" : " ", sp ? "" : addr);
 			return 1;
 		}
 		text = lb_policy_explain_addr(p, &a);

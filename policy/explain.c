@@ -72,10 +72,11 @@ static void put_class(FILE *f, const struct lb_policy *p, unsigned cls, const ch
 	if (!win) {
 		bool walk = path && (cls == LB_CLASS_STAT || cls == LB_CLASS_READ) &&
 			    leads_to_grant(p, path);
-		fprintf(f, "deny: no rule matches%s\n",
-			walk ? " (the program may still stat it, and list it as a directory, because "
-			       "it leads to a granted path)"
-			     : "");
+		fprintf(
+		    f, "deny: no rule matches%s\n",
+		    walk ? " (the program may still stat it, and list it as a directory, because "
+			   "it leads to a granted path)"
+			 : "");
 		return;
 	}
 	lb_rule_text(win, text, sizeof(text));

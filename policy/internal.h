@@ -22,9 +22,9 @@
 
 /* One file or built-in profile as it was read. */
 struct lb_src {
-	char *file;   /* as named in diagnostics and decisions */
-	char *chain;  /* NULL or "included from a:3\nincluded from b:1" */
-	bool builtin; /* a built-in profile: exempt from lint */
+	char *file;	/* as named in diagnostics and decisions */
+	char *chain;	/* NULL or "included from a:3\nincluded from b:1" */
+	bool builtin;	/* a built-in profile: exempt from lint */
 	unsigned depth; /* 0: the command line, 1: the top file, 2: what it includes, ... */
 };
 

@@ -392,14 +392,15 @@ bool lb_pattern_is_literal(const struct lb_pattern *p)
 
 void lb_pattern_spec(const struct lb_pattern *p, struct lb_pattern_spec *out)
 {
-	*out = (struct lb_pattern_spec){.literal = p->literal,
-					.prefix_len = strcspn(p->text, "*?")};
+	*out =
+	    (struct lb_pattern_spec){.literal = p->literal, .prefix_len = strcspn(p->text, "*?")};
 	for (size_t i = 0; i < p->ncomp; i++) {
 		const struct comp *c = &p->comps[i];
 		if (c->kind == COMP_GLOBSTAR)
 			out->wildcards++;
 		for (size_t k = 0; c->kind == COMP_GLOB && k < c->len; k++)
-			out->wildcards += c->s[k] == '?' || (c->s[k] == '*' && (k == 0 || c->s[k - 1] != '*'));
+			out->wildcards +=
+			    c->s[k] == '?' || (c->s[k] == '*' && (k == 0 || c->s[k - 1] != '*'));
 	}
 }
 

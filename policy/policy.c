@@ -237,7 +237,9 @@ static unsigned verdict_rank(enum lb_verdict v)
 
 static uint64_t rule_spec(const struct lb_rule *r)
 {
-	return r->pat ? lb_pattern_spec_key(r->pat) : r->addr ? lb_addr_pattern_spec_key(r->addr) : 0;
+	return r->pat	 ? lb_pattern_spec_key(r->pat)
+	       : r->addr ? lb_addr_pattern_spec_key(r->addr)
+			 : 0;
 }
 
 /* Decisions, rule 2, as one number: a rule of the policy before the
@@ -312,10 +314,12 @@ void lb_rule_why(const struct lb_rule *a, const struct lb_rule *b, char *buf, si
 			 "(the including file overrides what it includes)",
 			 a->src->file, b->src->file);
 	else if (a->verdict != b->verdict)
-		snprintf(buf, len, "as specific and from the same level of includes: %s wins over %s",
+		snprintf(buf, len,
+			 "as specific and from the same level of includes: %s wins over %s",
 			 verdict_word(a->verdict), verdict_word(b->verdict));
 	else
-		snprintf(buf, len, "the same kind of rule, as specific: the first one read decides");
+		snprintf(buf, len,
+			 "the same kind of rule, as specific: the first one read decides");
 }
 
 /* ---- indexes ----------------------------------------------------------------------------- */
@@ -501,7 +505,8 @@ void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 		unsigned k = cls == LB_CLASS_BIND;
 		for (size_t i = 0; i < p->n_net[k]; i++) {
 			const struct lb_rule *r = p->net[k][i];
-			if ((!best || lb_rule_beats(r, best)) && lb_addr_pattern_match(r->addr, addr))
+			if ((!best || lb_rule_beats(r, best)) &&
+			    lb_addr_pattern_match(r->addr, addr))
 				best = r;
 		}
 	}
@@ -861,7 +866,8 @@ static bool competes(const struct lb_rule *q, const struct lb_rule *r)
 		return true;
 	if (r->cls == LB_CLASS_READ && is_grant(r)) /* it decides stat too */
 		return q->cls == LB_CLASS_READ && is_grant(q);
-	return q->cls == r->cls || (r->cls == LB_CLASS_STAT && q->cls == LB_CLASS_READ && is_grant(q));
+	return q->cls == r->cls ||
+	       (r->cls == LB_CLASS_STAT && q->cls == LB_CLASS_READ && is_grant(q));
 }
 
 void lb_rule_text(const struct lb_rule *r, char *buf, size_t len)

@@ -259,13 +259,12 @@ static const struct spec_row spec_rows[] = {
      LB_VERDICT_ALLOW, 2},
     {"include default\nallow read $HOME/.npmrc\n", LB_CLASS_READ, "/home/u/.pypirc",
      LB_VERDICT_HIDE, PROF},
-    {"include default\nallow read /etc/**\n", LB_CLASS_READ, "/etc/shadow", LB_VERDICT_DENY,
-     PROF},
+    {"include default\nallow read /etc/**\n", LB_CLASS_READ, "/etc/shadow", LB_VERDICT_DENY, PROF},
     {"include default\nallow read /etc/**\n", LB_CLASS_READ, "/etc/passwd", LB_VERDICT_ALLOW, 2},
-    {"include default\nallow read /etc/shadow\n", LB_CLASS_READ, "/etc/shadow",
-     LB_VERDICT_ALLOW, 2},
-    {"include default\nallow write $HOME/**\n", LB_CLASS_WRITE, "/home/u/.bashrc",
-     LB_VERDICT_DENY, PROF},
+    {"include default\nallow read /etc/shadow\n", LB_CLASS_READ, "/etc/shadow", LB_VERDICT_ALLOW,
+     2},
+    {"include default\nallow write $HOME/**\n", LB_CLASS_WRITE, "/home/u/.bashrc", LB_VERDICT_DENY,
+     PROF},
     {"include default\nallow write $HOME/**\n", LB_CLASS_WRITE, "/home/u/notes", LB_VERDICT_ALLOW,
      2},
     {"allow read /x\ninclude default\ndeny read /usr/**\n", LB_CLASS_READ, "/usr/bin/env",
@@ -308,8 +307,8 @@ static const struct {
      LB_VERDICT_ALLOW, 2},
     {"deny connect tcp 10.0.0.0/8:*\nallow connect tcp 10.1.2.3:443\n", "10.1.2.3", 80,
      LB_VERDICT_DENY, 1},
-    {"allow connect tcp *:443\ndeny connect tcp 10.0.0.0/8:*\n", "10.1.2.3", 443,
-     LB_VERDICT_DENY, 2}, /* the host counts before the port */
+    {"allow connect tcp *:443\ndeny connect tcp 10.0.0.0/8:*\n", "10.1.2.3", 443, LB_VERDICT_DENY,
+     2}, /* the host counts before the port */
     {"deny connect tcp 10.0.0.0/8:*\nallow connect tcp 10.0.0.0/16:*\n", "10.0.9.9", 22,
      LB_VERDICT_ALLOW, 2},
     {"deny connect *\nallow connect tcp localhost:*\n", "127.0.0.1", 5432, LB_VERDICT_ALLOW, 2},
@@ -323,8 +322,8 @@ Test(policy, addr_specificity)
 {
 	for (size_t i = 0; i < sizeof(addr_spec_rows) / sizeof(addr_spec_rows[0]); i++) {
 		struct lb_policy *p = must_load(addr_spec_rows[i].text);
-		struct addr_row row = {LB_CLASS_CONNECT, LB_ADDR_TCP, addr_spec_rows[i].ip,
-				       addr_spec_rows[i].port, 0, 0};
+		struct addr_row row = {LB_CLASS_CONNECT,       LB_ADDR_TCP, addr_spec_rows[i].ip,
+				       addr_spec_rows[i].port, 0,	    0};
 		struct lb_sockaddr_obj a;
 		struct lb_decision d;
 		make_addr(&row, &a);
@@ -686,7 +685,8 @@ Test(files, include_levels)
 		lb_policy_judge_path(p, LB_CLASS_READ, rows[i].path, &dec);
 		cr_expect_eq(dec.verdict, rows[i].v, "%s: verdict %d", rows[i].path, dec.verdict);
 		cr_expect(dec.file && strstr(dec.file, rows[i].file) && dec.line == rows[i].line,
-			  "%s: decided by %s:%u", rows[i].path, dec.file ? dec.file : "-", dec.line);
+			  "%s: decided by %s:%u", rows[i].path, dec.file ? dec.file : "-",
+			  dec.line);
 	}
 	lb_policy_free(p);
 	lb_diags_free(&d);
@@ -933,7 +933,8 @@ Test(policy, cli_and_implicit)
 	cr_expect_eq(dec.origin, LB_ORIGIN_CLI);
 	cr_expect_str_eq(dec.file, "--allow-read");
 	lb_policy_judge_path(p, LB_CLASS_READ, "/opt/data/secret", &dec);
-	cr_expect_eq(dec.verdict, LB_VERDICT_DENY, "a more specific policy deny wins over a CLI allow");
+	cr_expect_eq(dec.verdict, LB_VERDICT_DENY,
+		     "a more specific policy deny wins over a CLI allow");
 	lb_policy_judge_path(p, LB_CLASS_READ, "/opt/data/sub/y", &dec);
 	cr_expect_eq(dec.verdict, LB_VERDICT_ALLOW, "the command line overrides an equal deny");
 	cr_expect_eq(dec.origin, LB_ORIGIN_CLI);
@@ -1020,19 +1021,26 @@ Test(profiles, decisions)
 	    {"default", LB_CLASS_EXEC, "/opt/hostedtoolcache/go/1.22/x64/bin/go", LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_READ, "/opt/lbtest-toolchain/lib/x.so", LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_WRITE, "/opt/x", LB_VERDICT_DENY},
-	    {"default", LB_CLASS_EXEC, "/home/u/.pyenv/versions/3.12.1/bin/python3.12", LB_VERDICT_ALLOW},
-	    {"default", LB_CLASS_READ, "/home/u/.pyenv/versions/3.12.1/lib/python3.12/os.py", LB_VERDICT_ALLOW},
-	    {"default", LB_CLASS_EXEC, "/home/u/.nvm/versions/node/v20.1.0/bin/node", LB_VERDICT_ALLOW},
-	    {"default", LB_CLASS_READ, "/home/u/.nvm/versions/node/v20.1.0/etc/npmrc", LB_VERDICT_HIDE},
+	    {"default", LB_CLASS_EXEC, "/home/u/.pyenv/versions/3.12.1/bin/python3.12",
+	     LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_READ, "/home/u/.pyenv/versions/3.12.1/lib/python3.12/os.py",
+	     LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_EXEC, "/home/u/.nvm/versions/node/v20.1.0/bin/node",
+	     LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_READ, "/home/u/.nvm/versions/node/v20.1.0/etc/npmrc",
+	     LB_VERDICT_HIDE},
 	    {"default", LB_CLASS_EXEC, "/home/u/.cargo/bin/cargo", LB_VERDICT_ALLOW},
-	    {"default", LB_CLASS_EXEC, "/home/u/.rustup/toolchains/stable/bin/rustc", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_EXEC, "/home/u/.rustup/toolchains/stable/bin/rustc",
+	     LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_READ, "/home/u/.cargo/credentials.toml", LB_VERDICT_HIDE},
 	    {"default", LB_CLASS_READ, "/home/u/.cargo/registry/cache/x.crate", LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_WRITE, "/home/u/.cargo/registry/cache/x.crate", LB_VERDICT_DENY},
-	    {"default", LB_CLASS_EXEC, "/home/u/.sdkman/candidates/java/current/bin/java", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_EXEC, "/home/u/.sdkman/candidates/java/current/bin/java",
+	     LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_EXEC, "/home/u/.asdf/shims/node", LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_EXEC, "/home/u/.local/bin/black", LB_VERDICT_ALLOW},
-	    {"default", LB_CLASS_READ, "/home/u/.local/lib/python3.12/site-packages/a.py", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_READ, "/home/u/.local/lib/python3.12/site-packages/a.py",
+	     LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_READ, "/home/u/.cache/pip/http/x", LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_WRITE, "/home/u/.cache/pip/http/x", LB_VERDICT_DENY},
 	    {"default", LB_CLASS_READ, "/home/u/.gitconfig", LB_VERDICT_ALLOW},
@@ -1047,7 +1055,8 @@ Test(profiles, decisions)
 	    {"default", LB_CLASS_READ, "/home/u/.m2/settings.xml", LB_VERDICT_HIDE},
 	    {"default", LB_CLASS_READ, "/home/u/.gradle/gradle.properties", LB_VERDICT_HIDE},
 	    {"default", LB_CLASS_WRITE, "/work/proj/.git/hooks/pre-commit", LB_VERDICT_DENY},
-	    {"default", LB_CLASS_WRITE, "/work/proj/.git/modules/sub/hooks/post-checkout", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git/modules/sub/hooks/post-checkout",
+	     LB_VERDICT_DENY},
 	    {"default", LB_CLASS_WRITE, "/work/proj/.git/config", LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_READ, "/dev/pts/3", LB_VERDICT_DENY}, /* not other terminals */
 	    {"default", LB_CLASS_WRITE, "/var/spool/cron/crontabs/u", LB_VERDICT_DENY},
@@ -1158,7 +1167,8 @@ static const struct lint_row lint_rows[] = {
     /* what specificity now lets through: no warning */
     {"deny read /a/**\nallow read /a/b/c\n", 0, ""},
     {"hide /secret\nallow read /secret/key\n", 0, ""},
-    {"include default\ndeny write $CWD/**\nallow write $CWD/out/**\nallow read $HOME/.npmrc\n", 0, ""},
+    {"include default\ndeny write $CWD/**\nallow write $CWD/out/**\nallow read $HOME/.npmrc\n", 0,
+     ""},
     {"allow read /a/b\ndeny read /a/b\n", 0, ""}, /* the allow still decides stat */
     {"allow connect *\n", 1, "every address"},
     {"allow syscall getpid\n", 1, "no effect"},
