@@ -321,8 +321,13 @@ int lb_refuse_fd_object(struct lb_call *c, enum lb_class cls, pid_t pid, int fd)
 		snprintf(obj, sizeof(obj), "%s", p);
 	else
 		obj[n] = '\0';
+	return lb_refuse_object(c, cls, obj);
+}
+
+int lb_refuse_object(struct lb_call *c, enum lb_class cls, const char *object)
+{
 	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
-	emit(c, cls, obj, LB_EV_DENY, &d, false);
+	emit(c, cls, object, LB_EV_DENY, &d, false);
 	return -EACCES;
 }
 
@@ -725,6 +730,10 @@ static void handle_untabled(struct lb_call *c)
 	if (nr == SYS_umask) {
 		atomic_store(&c->core->umask_changed, true);
 		lb_reply_continue(c);
+		return;
+	}
+	if (nr == SYS_memfd_create) {
+		lb_memfd_handle(c);
 		return;
 	}
 	if (lb_syscall_is_tracked(nr)) {

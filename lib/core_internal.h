@@ -143,6 +143,12 @@ int lb_judge_protected(struct lb_call *c, enum lb_class cls, const char *path);
  * deleted file, a pipe of another process) and record it, named by what
  * /proc/PID/fd/N says it is. Returns -EACCES. */
 int lb_refuse_fd_object(struct lb_call *c, enum lb_class cls, pid_t pid, int fd);
+/* Refuse a use of something that is not a path ("memfd:NAME"), recorded
+ * with the rule `builtin`. Returns -EACCES. */
+int lb_refuse_object(struct lb_call *c, enum lb_class cls, const char *object);
+
+/* memfd.c: memfd_create, always sealed against exec. */
+void lb_memfd_handle(struct lb_call *c);
 
 void lb_fs_handle(struct lb_call *c);
 void lb_net_handle(struct lb_call *c);

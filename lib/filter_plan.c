@@ -227,6 +227,9 @@ static int plan_mediated(struct lb_plan *b)
 		if (rc < 0)
 			return rc;
 	}
+	/* Made by the supervisor, sealed against exec (lib/memfd.c). */
+	if (plan_simple(b, SYS_memfd_create, LB_FILTER_NOTIFY, 0, LB_WHY_MEDIATED) < 0)
+		return -ENOMEM;
 	const int *tracked;
 	size_t n_tracked = lb_tracked_syscalls(&tracked);
 	for (size_t i = 0; i < n_tracked; i++) {

@@ -454,6 +454,24 @@ static void explain_setup_failure(struct lb_launch_result *res, int err, int sta
 	}
 }
 
+/* Fail closed: without Landlock nothing closes the window between the
+ * supervisor's judgement of an execve and the kernel's own lookup. */
+static int check_landlock(const struct lb_launch_config *cfg, struct lb_launch_result *res)
+{
+	if (!cfg->landlock_policy)
+		return 0;
+	int abi = lb_landlock_abi();
+	res->landlock = abi >= 1;
+	if (abi >= 1)
+		return 0;
+	explain(res, -ENOTSUP,
+		"Landlock is not available, and without it a program could race litebox's "
+		"exec check",
+		"use Linux 5.13+ with Landlock enabled (add 'landlock' to the lsm= kernel "
+		"parameter, or CONFIG_LSM)");
+	return -ENOTSUP;
+}
+
 /* ---- limit procs: a pids cgroup for the sandbox --------------------------- */
 
 /* RLIMIT_NPROC counts all processes of the user and does not bind root:
@@ -752,7 +770,10 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	    .cfg = cfg, .res = res, .init = -1, .report = -1, .go = -1, .sigfd = -1, .timerfd = -1};
 
 	memset(res, 0, sizeof(*res));
-	int rc = lb_core_filter_plan(cfg->core, &plan);
+	int rc = check_landlock(cfg, res);
+	if (rc < 0)
+		return rc;
+	rc = lb_core_filter_plan(cfg->core, &plan);
 	if (rc == 0)
 		rc = cfg->platform->prepare(&plan, &prep);
 	if (rc < 0) {
@@ -781,6 +802,15 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	close(go_p[0]);
 	report_p[1] = go_p[0] = -1;
 
+	if (!res->pidns && cfg->landlock_policy && lb_landlock_abi() < 6) {
+		rc = -ENOTSUP;
+		explain(res, rc,
+			"no PID namespace could be made here, and this kernel's Landlock (ABI < "
+			"6) cannot scope signals: the program could signal your other processes",
+			"allow user namespaces (user.max_user_namespaces > 0), run as root, or "
+			"use Linux 6.12+");
+		goto kill_init;
+	}
 	if (res->userns && (rc = map_ids(s.init, geteuid(), getegid())) < 0) {
 		explain(res, rc, "cannot map user ids into the sandbox's user namespace",
 			"a security module or the container may forbid writing /proc/PID/uid_map");

@@ -391,6 +391,66 @@ for name in (b"/etc/\x1b[2J\rlitebox: all fine\n\xff\xfe", "/etc/a\u202etxt.exe"
     assert any(b"\\e]0;pwn\\x07\\r" in l for l in lines), f"comm escaped: {err}"
 
 
+
+MEMFD = r"""
+import errno, fcntl, os, stat
+fd = os.memfd_create('blob')
+os.write(fd, open('/bin/true', 'rb').read())
+print('mode', oct(stat.S_IMODE(os.fstat(fd).st_mode)))
+try:
+    os.fchmod(fd, 0o755)
+    print('fchmod OK')
+except OSError as e:
+    print('fchmod', errno.errorcode[e.errno])
+print('seals', fcntl.fcntl(fd, 1034) & 0x20)  # F_GET_SEALS & F_SEAL_EXEC
+try:
+    os.memfd_create('x', 0x10)  # MFD_EXEC
+    print('mfd_exec OK')
+except OSError as e:
+    print('mfd_exec', errno.errorcode[e.errno])
+print('read-back', len(os.pread(fd, 4, 0)))
+"""
+
+
+def memfd_check(prefix):
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    if tuple(int(x) for x in os.uname().release.split(".")[:2] if x.isdigit()) < (6, 3):
+        lbtest.skip("MFD_NOEXEC_SEAL needs Linux 6.3+")
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o777)
+    prog = os.path.join(d, "m.py")
+    with open(prog, "w") as f:
+        f.write(MEMFD)
+    r = subprocess.run(prefix + [lbtest.LITEBOX, "run", "--", PY, prog], cwd=d,
+                       capture_output=True, text=True, timeout=60)
+    eq(r.returncode, 0, r.stderr)
+    got = dict(l.split() for l in r.stdout.splitlines())
+    eq(got["read-back"], "4", "control: the memfd works as memory")
+    eq(got["mode"], "0o666", "no execute bit")
+    eq(got["fchmod"], "EPERM", "sealed against chmod +x")
+    eq(got["seals"], "32", "F_SEAL_EXEC")
+    eq(got["mfd_exec"], "EACCES", "MFD_EXEC refused")
+    assert "denied exec memfd:x" in r.stderr, r.stderr
+
+
+@test
+def memfds_cannot_be_made_executable_root():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root")
+    memfd_check([])
+
+
+@test
+def memfds_cannot_be_made_executable_unprivileged():
+    # vm.memfd_noexec cannot be set for a non-root run: this is the case
+    # the supervisor-made memfd closes.
+    prefix = as_nobody()
+    if not prefix:
+        lbtest.skip("needs root and setpriv to run as nobody")
+    memfd_check(prefix)
+
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:
