@@ -14,6 +14,7 @@
 #include <termios.h>
 
 #include "litebox/filter_plan.h"
+#include "litebox/net_decode.h"
 #include "litebox/syscalls.h"
 #include "litebox/util.h"
 
@@ -202,6 +203,31 @@ static int plan_dangerous(struct lb_plan *b)
 	return 0;
 }
 
+/* Socket options that send traffic elsewhere than its destination
+ * (source routing, routing headers, the outgoing interface, non-local
+ * sources): decided on level and name, two ints. They go to the
+ * supervisor, which refuses and records them; every other option stays
+ * in the kernel. `allow syscall setsockopt` lifts the refusal. */
+static int plan_route_sockopts(struct lb_plan *b, int nr)
+{
+	if (b->taken[nr] || allowed(b, "setsockopt"))
+		return 0;
+	const struct lb_sockopt_id *ids;
+	size_t n = lb_route_sockopts(&ids);
+	for (size_t i = 0; i < n; i++) {
+		struct lb_filter_rule r = {
+		    .nr = nr,
+		    .action = LB_FILTER_NOTIFY,
+		    .n_conds = 2,
+		    .conds = {{.arg = 1, .mask = 0xffffffffu, .value = (uint32_t)ids[i].level},
+			      {.arg = 2, .mask = 0xffffffffu, .value = (uint32_t)ids[i].name}}};
+		int rc = plan_add(b, r, LB_WHY_MEDIATED, ids[i].text);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int plan_mediated(struct lb_plan *b)
 {
 	const struct lb_syscall_row *rows;
@@ -221,6 +247,8 @@ static int plan_mediated(struct lb_plan *b)
 				      LB_WHY_MEDIATED, "with a destination address");
 		} else if (rows[i].kind == LB_K_GETDENTS && !filter_listings) {
 			continue;
+		} else if (rows[i].kind == LB_K_SETSOCKOPT) {
+			rc = plan_route_sockopts(b, rows[i].nr);
 		} else {
 			rc = plan_simple(b, rows[i].nr, LB_FILTER_NOTIFY, 0, LB_WHY_MEDIATED);
 		}

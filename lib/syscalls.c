@@ -81,6 +81,7 @@ static const struct lb_syscall_row rows[] = {
 	ROW(sendmsg, SENDMSG, N, N, N, N, N, N, 0),
 	ROW(sendmmsg, SENDMMSG, N, N, N, N, N, N, 0),
 	ROW(listen, LISTEN, N, N, N, N, N, N, 0),
+	ROW(setsockopt, SETSOCKOPT, N, N, N, N, N, N, 0),
 };
 /* clang-format on */
 #undef ROW

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 
@@ -184,6 +186,8 @@ Test(filter_plan, every_table_row_goes_to_the_supervisor)
 				       rows[i].name);
 		} else if (rows[i].kind == LB_K_SENDTO) {
 			cr_expect_null(r, "sendto is conditioned on its address");
+		} else if (rows[i].kind == LB_K_SETSOCKOPT) {
+			cr_expect_null(r, "setsockopt is conditioned on level and name");
 		} else {
 			cr_expect(r && r->action == LB_FILTER_NOTIFY, "%s is trapped",
 				  rows[i].name);
@@ -341,6 +345,39 @@ Test(filter_plan, platform_rules_are_the_entries)
 		cr_expect_eq(memcmp(&fp.rules[i], &want, sizeof(want)), 0, "rule %zu", i);
 	}
 	cr_expect(lb_plan_refusal(plan, SYS_getpid, (uint64_t[6]){0}) == NULL);
+	lb_plan_free(plan);
+	lb_policy_free(p);
+}
+
+/* Only the options that reroute traffic leave the kernel, on both ints. */
+static bool notifies_sockopt(const struct lb_plan *plan, int level, int name)
+{
+	const struct lb_plan_entry *e;
+	size_t n = lb_plan_entries(plan, &e);
+	for (size_t i = 0; i < n; i++) {
+		const struct lb_filter_rule *r = &e[i].rule;
+		if (r->nr == SYS_setsockopt && r->action == LB_FILTER_NOTIFY && r->n_conds == 2 &&
+		    r->conds[0].arg == 1 && r->conds[0].mask == 0xffffffffu &&
+		    r->conds[0].value == (uint64_t)level && r->conds[1].arg == 2 &&
+		    r->conds[1].mask == 0xffffffffu && r->conds[1].value == (uint64_t)name)
+			return true;
+	}
+	return false;
+}
+
+Test(filter_plan, route_socket_options_go_to_the_supervisor)
+{
+	struct lb_policy *p = load("include permissive\n");
+	struct lb_plan *plan = build(p, false);
+	cr_expect(notifies_sockopt(plan, SOL_IPV6, IPV6_RTHDR));
+	cr_expect(notifies_sockopt(plan, SOL_SOCKET, SO_BINDTODEVICE));
+	cr_expect(notifies_sockopt(plan, SOL_IP, IP_OPTIONS));
+	cr_expect(!notifies_sockopt(plan, SOL_SOCKET, SO_REUSEADDR));
+	lb_plan_free(plan);
+	lb_policy_free(p);
+	p = load("include permissive\nallow syscall setsockopt\n");
+	plan = build(p, false);
+	cr_expect(!notifies_sockopt(plan, SOL_IPV6, IPV6_RTHDR), "allow syscall setsockopt lifts it");
 	lb_plan_free(plan);
 	lb_policy_free(p);
 }

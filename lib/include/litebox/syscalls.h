@@ -55,6 +55,7 @@ enum lb_sys_kind {
 	LB_K_SENDMSG,
 	LB_K_SENDMMSG,
 	LB_K_LISTEN,
+	LB_K_SETSOCKOPT, /* only the options that reroute traffic reach the supervisor */
 };
 
 /* Flags of a row. */
