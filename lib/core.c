@@ -73,9 +73,13 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	core->n_groups = getgroups(LB_MAX_GROUPS, core->groups);
 	if (core->n_groups < 0)
 		core->n_groups = 0;
+	lb_net_core_init(core);
 	core->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (core->rootfd < 0)
-		return -errno;
+	if (core->rootfd < 0) {
+		int err = errno;
+		lb_net_core_free(core);
+		return -err;
+	}
 	int rc = collect_grant_prefixes(core);
 	if (rc == 0)
 		rc = lb_protect_init(core, cfg->protect_paths);
@@ -104,6 +108,7 @@ void lb_core_free(struct lb_core *core)
 	lb_protect_free(core);
 	lb_plan_free(core->plan);
 	pthread_mutex_destroy(&core->creds_lock);
+	lb_net_core_free(core);
 	free(core);
 }
 
@@ -390,6 +395,19 @@ int lb_judge_addr(struct lb_call *c, enum lb_class cls, const struct lb_sockaddr
 	lb_sockaddr_format(a, obj, sizeof(obj));
 	lb_policy_judge_addr(c->core->cfg.policy, cls, a, &d);
 	return apply_decision(c, cls, obj, &d, cls == LB_CLASS_CONNECT ? ECONNREFUSED : EACCES);
+}
+
+int lb_refuse(struct lb_call *c, enum lb_class cls, const char *object, int err)
+{
+	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
+	return apply_decision(c, cls, object, &d, err);
+}
+
+int lb_refuse_boundary(struct lb_call *c, enum lb_class cls, const char *object, int err)
+{
+	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
+	emit(c, cls, object, LB_EV_DENY, &d, false);
+	return -err;
 }
 
 /* ---- caller state ----------------------------------------------------------- */
@@ -798,6 +816,11 @@ static bool handle_plan_refusal(struct lb_call *c, const struct lb_plan_entry *e
 	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d, false);
 	lb_reply_errno(c, e->rule.err);
 	return true;
+}
+
+void lb_core_untabled(struct lb_call *c)
+{
+	handle_untabled(c);
 }
 
 void lb_core_handle(void *arg, struct lb_trap *t)

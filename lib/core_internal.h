@@ -26,6 +26,12 @@ struct lb_creds {
 	uint64_t cap_eff, cap_prm;
 };
 
+struct lb_unix_own {
+	dev_t dev;
+	ino_t ino;
+	int pin; /* O_PATH: the inode number stays this file's while recorded */
+};
+
 struct lb_core {
 	struct lb_core_config cfg;
 	const struct lb_platform_ops *ops;
@@ -56,6 +62,10 @@ struct lb_core {
 	struct lb_protected *protected;
 	size_t n_protected;
 	bool own_ipcns;
+	/* Unix socket files the sandbox bound during the run (net_ops.c). */
+	pthread_mutex_t own_lock;
+	struct lb_unix_own *own;
+	size_t n_own, cap_own;
 };
 
 struct lb_call {
@@ -94,6 +104,13 @@ void lb_reply_continue(struct lb_call *c);
  * the event. */
 int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path);
 int lb_judge_addr(struct lb_call *c, enum lb_class cls, const struct lb_sockaddr_obj *a);
+/* A refusal no rule made, recorded as a denial of origin "builtin":
+ * lb_refuse follows the mode (audit mode records and lets it through),
+ * lb_refuse_boundary refuses in every mode. Return 0 or -err. */
+int lb_refuse(struct lb_call *c, enum lb_class cls, const char *object, int err);
+int lb_refuse_boundary(struct lb_call *c, enum lb_class cls, const char *object, int err);
+/* Answer a call the syscall table does not emulate (tracked, audited). */
+void lb_core_untabled(struct lb_call *c);
 
 /* open("/proc/TID/fd/N" or cwd) with flags; -EBADF for a closed fd. */
 int lb_proc_fd_open(struct lb_call *c, int fd, int flags);
@@ -152,5 +169,7 @@ void lb_memfd_handle(struct lb_call *c);
 
 void lb_fs_handle(struct lb_call *c);
 void lb_net_handle(struct lb_call *c);
+void lb_net_core_init(struct lb_core *core);
+void lb_net_core_free(struct lb_core *core);
 
 #endif

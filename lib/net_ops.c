@@ -1,229 +1,510 @@
 /* SPDX-License-Identifier: MIT */
-/* The network half of the south backend: the sockaddr is copied out once,
- * judged, and the operation is performed by the supervisor on the
- * caller's own socket (dup'd with pidfd_getfd) with that copy, so the
- * kernel can never use an address other than the one judged. */
+/* The network half of the south backend: the sockaddr (and for sendmsg
+ * the whole message) is copied out once, decoded by the pure decoders of
+ * net_decode.c, judged, and the operation is performed by the supervisor
+ * on the caller's own socket (dup'd with pidfd_getfd) with that copy, so
+ * the kernel can never use an address other than the one judged. Every
+ * such operation runs as the program (lb_creds_enter): the kernel's own
+ * checks on the sending task (netlink's CAP_NET_ADMIN, CAP_NET_RAW for
+ * IP options, CAP_NET_BIND_SERVICE) come out as they would for it. */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/landlock.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "core_internal.h"
+#include "litebox/net_decode.h"
+#include "landlock.h"
 #include "litebox/util.h"
 
 #define ARG(c, i) ((c)->t->args[(i)])
 #define LB_SENDTO_MAX (4u << 20)
+#define LB_MAX_OWN_SOCKETS 4096
+
+/* ---- acting as the program ------------------------------------------------------ */
+
+/* The host calls performed for the program, each with the caller's
+ * credentials and capabilities (lb_creds_enter). 0 (or a count), -errno. */
+static int prog_bind(struct lb_call *c, int sock, const struct sockaddr *sa, socklen_t len)
+{
+	struct lb_creds_guard g;
+	int rc = lb_creds_enter(c, &g);
+	if (rc == 0 && bind(sock, sa, len) < 0)
+		rc = -errno;
+	lb_creds_leave(&g);
+	return rc;
+}
+
+static int prog_connect(struct lb_call *c, int sock, const struct sockaddr *sa, socklen_t len)
+{
+	struct lb_creds_guard g;
+	int rc = lb_creds_enter(c, &g);
+	if (rc == 0 && connect(sock, sa, len) < 0)
+		rc = -errno;
+	lb_creds_leave(&g);
+	return rc;
+}
+
+static int prog_listen(struct lb_call *c, int sock, int backlog)
+{
+	struct lb_creds_guard g;
+	int rc = lb_creds_enter(c, &g);
+	if (rc == 0 && listen(sock, backlog) < 0)
+		rc = -errno;
+	lb_creds_leave(&g);
+	return rc;
+}
+
+static ssize_t prog_sendmsg(struct lb_call *c, int sock, const struct msghdr *m, int flags)
+{
+	struct lb_creds_guard g;
+	ssize_t n = lb_creds_enter(c, &g);
+	if (n == 0 && (n = sendmsg(sock, m, flags)) < 0)
+		n = -errno;
+	lb_creds_leave(&g);
+	return n;
+}
+
+/* ---- unix sockets the sandbox made ---------------------------------------------- */
+
+/* A wildcard `unix` rule grants only sockets the sandbox bound during the
+ * run: their files are recorded by (dev, ino), each pinned by an O_PATH
+ * descriptor so that its inode number cannot be reused by another file
+ * while it is on record. */
+void lb_net_core_init(struct lb_core *core)
+{
+	pthread_mutex_init(&core->own_lock, NULL);
+}
+
+void lb_net_core_free(struct lb_core *core)
+{
+	for (size_t i = 0; i < core->n_own; i++)
+		close(core->own[i].pin);
+	free(core->own);
+	pthread_mutex_destroy(&core->own_lock);
+}
+
+static bool own_socket(struct lb_core *core, const struct stat *st)
+{
+	bool found = false;
+	pthread_mutex_lock(&core->own_lock);
+	for (size_t i = 0; i < core->n_own && !found; i++)
+		found = core->own[i].dev == st->st_dev && core->own[i].ino == st->st_ino;
+	pthread_mutex_unlock(&core->own_lock);
+	return found;
+}
+
+/* Forget the sockets whose file was unlinked: nobody can connect to them
+ * by name any more. Called with own_lock held. */
+static void own_prune(struct lb_core *core)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < core->n_own; i++) {
+		struct stat st;
+		if (fstat(core->own[i].pin, &st) == 0 && st.st_nlink > 0)
+			core->own[k++] = core->own[i];
+		else
+			close(core->own[i].pin);
+	}
+	core->n_own = k;
+}
+
+static void own_add(struct lb_core *core, int pin, const struct stat *st)
+{
+	pthread_mutex_lock(&core->own_lock);
+	if (core->n_own == core->cap_own)
+		own_prune(core);
+	if (core->n_own == core->cap_own && core->cap_own < LB_MAX_OWN_SOCKETS) {
+		size_t cap = core->cap_own ? core->cap_own * 2 : 16;
+		struct lb_unix_own *n = realloc(core->own, cap * sizeof(*n));
+		if (n) {
+			core->own = n;
+			core->cap_own = cap;
+		}
+	}
+	if (core->n_own < core->cap_own) {
+		core->own[core->n_own++] = (struct lb_unix_own){st->st_dev, st->st_ino, pin};
+		pin = -1;
+	}
+	pthread_mutex_unlock(&core->own_lock);
+	if (pin >= 0)
+		close(pin); /* not recorded: later connects are refused, visibly */
+}
+
+/* The file a unix socket is bound to, asked of the socket itself
+ * (sock_diag's UNIX_DIAG_VFS): no path lookup, so no rename or link the
+ * program makes can change the answer. */
+static int bound_file_of(int sock, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+	if (fstat(sock, &st) < 0)
+		return -errno;
+	lb_autoclose int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return -errno;
+	struct {
+		struct nlmsghdr h;
+		struct unix_diag_req r;
+	} req = {
+	    .h = {.nlmsg_len = sizeof(req),
+		  .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		  .nlmsg_flags = NLM_F_REQUEST},
+	    .r = {.sdiag_family = AF_UNIX,
+		  .udiag_ino = (uint32_t)st.st_ino,
+		  .udiag_show = UDIAG_SHOW_VFS,
+		  .udiag_cookie = {~0U, ~0U}},
+	};
+	if (send(nl, &req, sizeof(req), 0) < 0)
+		return -errno;
+	uint32_t buf[2048];
+	ssize_t n = recv(nl, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	if (!NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return -ENOENT;
+	size_t len = h->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
+	struct rtattr *a = (struct rtattr *)((char *)NLMSG_DATA(h) + sizeof(struct unix_diag_msg));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(struct unix_diag_vfs))
+			continue;
+		struct unix_diag_vfs v;
+		memcpy(&v, RTA_DATA(a), sizeof(v));
+		/* the kernel's internal dev_t: 12 bits major, 20 bits minor */
+		*dev = makedev(v.udiag_vfs_dev >> 20, v.udiag_vfs_dev & 0xfffff);
+		*ino = v.udiag_vfs_ino;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* After a bind at dirfd/name: record that file as the sandbox's, if it
+ * is the one the socket is bound to. */
+static void record_bound(struct lb_core *core, int sock, int dirfd, const char *name)
+{
+	dev_t dev;
+	ino_t ino;
+	struct stat st;
+	if (bound_file_of(sock, &dev, &ino) < 0)
+		return;
+	int pin = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pin < 0)
+		return;
+	if (fstat(pin, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == dev && st.st_ino == ino)
+		own_add(core, pin, &st);
+	else
+		close(pin);
+}
+
+/* ---- the address ------------------------------------------------------------------ */
 
 struct addr_copy {
-	struct sockaddr_storage ss;
+	uint8_t b[sizeof(struct sockaddr_storage)];
 	socklen_t len;
 };
 
-static int copy_addr(struct lb_call *c, uint64_t ptr, uint64_t len, struct addr_copy *a)
+/* clamp: sendmsg truncates an oversized msg_namelen, the other calls
+ * refuse it. */
+static int copy_addr(struct lb_call *c, uint64_t ptr, uint64_t len, bool clamp,
+		     struct addr_copy *a)
 {
-	if (len > sizeof(a->ss))
-		return -EINVAL;
+	if (len > sizeof(a->b)) {
+		if (!clamp)
+			return -EINVAL;
+		len = sizeof(a->b);
+	}
 	if (len < sizeof(sa_family_t))
 		return -EINVAL;
-	memset(&a->ss, 0, sizeof(a->ss));
+	memset(a->b, 0, sizeof(a->b));
 	a->len = (socklen_t)len;
-	return c->ops->read_mem(c->t, ptr, &a->ss, (size_t)len);
+	return c->ops->read_mem(c->t, ptr, a->b, (size_t)len);
 }
 
-static enum lb_addr_kind inet_kind(int sock)
+static int sockopt_int(int sock, int opt)
 {
-	int type = 0;
-	socklen_t l = sizeof(type);
-	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-		return (enum lb_addr_kind) - 1;
-	if (type == SOCK_STREAM)
-		return LB_ADDR_TCP;
-	if (type == SOCK_DGRAM)
-		return LB_ADDR_UDP;
-	return (enum lb_addr_kind) - 1; /* raw and packet sockets have no policy form */
+	int v = -1;
+	socklen_t l = sizeof(v);
+	return getsockopt(sock, SOL_SOCKET, opt, &v, &l) < 0 ? -1 : v;
 }
 
-static int socket_domain(int sock)
-{
-	int dom = -1;
-	socklen_t l = sizeof(dom);
-	return getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 ? -1 : dom;
-}
-
-/* Decode an IP address; IPv4-mapped IPv6 is judged as the IPv4 it is. */
-static int decode_inet(int sock, const struct addr_copy *a, struct lb_sockaddr_obj *o)
-{
-	o->kind = inet_kind(sock);
-	if ((int)o->kind < 0)
-		return -EACCES;
-	if (a->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)&a->ss;
-		if (a->len < sizeof(*in))
-			return -EINVAL;
-		o->is_v4 = true;
-		memcpy(o->ip, &in->sin_addr, 4);
-		o->port = ntohs(in->sin_port);
-		return 0;
-	}
-	const struct sockaddr_in6 *in6 = (const void *)&a->ss;
-	if (a->len < sizeof(*in6))
-		return -EINVAL;
-	o->port = ntohs(in6->sin6_port);
-	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		o->is_v4 = true;
-		memcpy(o->ip, &in6->sin6_addr.s6_addr[12], 4);
-	} else {
-		o->is_v4 = false;
-		memcpy(o->ip, &in6->sin6_addr, 16);
-	}
-	return 0;
-}
-
-/* A unix socket path is judged by the file it resolves to; the operation
- * then goes through /proc/self/fd so that the kernel reaches exactly that
- * inode (connect) or that directory (bind). */
-struct unix_target {
+/* What the kernel is to be given, and what keeps it valid. */
+struct target {
+	struct lb_sa sa;
 	struct lb_resolved r;
 	int objfd;
 	struct sockaddr_un via;
-	socklen_t via_len;
+	const struct sockaddr *use;
+	socklen_t use_len;
+	bool bind_by_name; /* bind with the program's own name (see bind_unix_path) */
 };
 
-static int decode_unix_path(struct lb_call *c, const struct addr_copy *a, bool binding,
-			    struct unix_target *u, struct lb_sockaddr_obj *o)
-{
-	const struct sockaddr_un *un = (const void *)&a->ss;
-	char path[sizeof(un->sun_path) + 1];
-	size_t n = a->len - offsetof(struct sockaddr_un, sun_path);
-	memcpy(path, un->sun_path, n);
-	path[n] = '\0';
-	int rc = lb_resolve_str(c, AT_FDCWD, path, binding ? 0 : LB_RES_FOLLOW, &u->r);
-	if (rc < 0)
-		return rc;
-	if (u->r.magic_fd >= 0 || !u->r.name[0])
-		return binding ? -EADDRINUSE : -ECONNREFUSED;
-	o->kind = LB_ADDR_UNIX_PATH;
-	o->name = u->r.path;
-	o->name_len = strlen(u->r.path);
-	u->via.sun_family = AF_UNIX;
-	if (binding) {
-		n = (size_t)snprintf(u->via.sun_path, sizeof(u->via.sun_path),
-				     "/proc/self/fd/%d/%s", u->r.dirfd, u->r.name);
-	} else {
-		u->objfd = openat(u->r.dirfd, u->r.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (u->objfd < 0)
-			return -errno;
-		n = (size_t)snprintf(u->via.sun_path, sizeof(u->via.sun_path), "/proc/self/fd/%d",
-				     u->objfd);
-	}
-	if (n >= sizeof(u->via.sun_path))
-		return -ENAMETOOLONG;
-	u->via_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-	return 0;
-}
+#define TARGET_INIT {.r = {.dirfd = -1}, .objfd = -1}
 
-static void unix_target_release(struct unix_target *u)
+static void target_release(struct target *t)
 {
-	lb_resolved_release(&u->r);
-	if (u->objfd >= 0)
-		close(u->objfd);
+	lb_resolved_release(&t->r);
+	if (t->objfd >= 0)
+		close(t->objfd);
 }
 
 enum net_op { NET_CONNECT, NET_BIND, NET_SENDTO };
 
-/* Judge the address and point use and use_len at what the kernel is to be
- * given (our copy, or the /proc/self/fd form for unix paths). */
-static int judge_address(struct lb_call *c, enum net_op op, int sock, struct addr_copy *a,
-			 struct unix_target *u, const struct sockaddr **use, socklen_t *use_len)
+static int judge_inet(struct lb_call *c, enum lb_class cls, int sock, const struct lb_sa *sa)
 {
-	enum lb_class cls = op == NET_BIND ? LB_CLASS_BIND : LB_CLASS_CONNECT;
-	struct lb_sockaddr_obj o = {0};
-	int rc;
+	int type = sockopt_int(sock, SO_TYPE);
+	struct lb_sockaddr_obj o = {.is_v4 = sa->is_v4, .port = sa->port};
+	if (type == SOCK_STREAM)
+		o.kind = LB_ADDR_TCP;
+	else if (type == SOCK_DGRAM)
+		o.kind = LB_ADDR_UDP;
+	else
+		return -EACCES; /* raw and packet sockets have no policy form */
+	memcpy(o.ip, sa->ip, sizeof(o.ip));
+	return lb_judge_addr(c, cls, &o);
+}
 
-	*use = (const struct sockaddr *)&a->ss;
-	*use_len = a->len;
-	switch (a->ss.ss_family) {
-	case AF_INET:
-	case AF_INET6:
-		rc = decode_inet(sock, a, &o);
-		break;
-	case AF_UNIX: {
-		const struct sockaddr_un *un = (const void *)&a->ss;
-		size_t n = a->len - offsetof(struct sockaddr_un, sun_path);
-		if (n == 0)
-			return 0; /* autobind to a fresh abstract name */
-		if (un->sun_path[0] == '\0') {
-			o.kind = LB_ADDR_UNIX_ABSTRACT;
-			o.name = un->sun_path + 1;
-			o.name_len = n - 1;
-			rc = 0;
-			break;
-		}
-		rc = decode_unix_path(c, a, op == NET_BIND, u, &o);
-		*use = (const struct sockaddr *)&u->via;
-		*use_len = u->via_len;
-		break;
-	}
-	case AF_UNSPEC:
-		if (op == NET_CONNECT)
-			return 0; /* dissolving an association */
-		/* bind and UDP sends on an IPv4 socket read an AF_UNSPEC address
-		 * as IPv4 (INADDR_ANY binds, sin_addr sends): judge it so. */
-		if (socket_domain(sock) != AF_INET || a->len < sizeof(struct sockaddr_in))
-			return -EAFNOSUPPORT;
-		{
-			struct addr_copy as4 = *a;
-			as4.ss.ss_family = AF_INET;
-			rc = decode_inet(sock, &as4, &o);
-		}
-		break;
-	case AF_NETLINK:
-		return 0; /* kernel routing queries (only NETLINK_ROUTE sockets exist) */
-	default:
-		return -EAFNOSUPPORT;
-	}
+static int judge_abstract(struct lb_call *c, enum lb_class cls, const struct lb_sa *sa)
+{
+	struct lb_sockaddr_obj o = {.kind = LB_ADDR_UNIX_ABSTRACT,
+				    .name = (const char *)sa->abstract,
+				    .name_len = sa->abstract_len};
+	return lb_judge_addr(c, cls, &o);
+}
+
+/* A socket another program made, reached through a wildcard rule:
+ * refused (the policy must name such a socket by its path). */
+static int refuse_foreign(struct lb_call *c, const char *path)
+{
+	char obj[PATH_MAX + 16];
+	snprintf(obj, sizeof(obj), "unix %s", path);
+	return lb_refuse(c, LB_CLASS_CONNECT, obj, ECONNREFUSED);
+}
+
+/* A unix socket path is judged by the file it resolves to. Connects and
+ * sends then go through /proc/self/fd/N of that very inode; a bind is
+ * performed under the name the program gave (bind_unix_path). */
+static int judge_unix_path(struct lb_call *c, enum net_op op, struct target *t)
+{
+	bool binding = op == NET_BIND;
+	enum lb_class cls = binding ? LB_CLASS_BIND : LB_CLASS_CONNECT;
+	int rc = lb_resolve_str(c, AT_FDCWD, t->sa.path, binding ? 0 : LB_RES_FOLLOW, &t->r);
 	if (rc < 0)
 		return rc;
-	return lb_judge_addr(c, cls, &o);
+	if (t->r.magic_fd >= 0 || !t->r.name[0])
+		return binding ? -EADDRINUSE : -ECONNREFUSED;
+	struct lb_sockaddr_obj o = {
+	    .kind = LB_ADDR_UNIX_PATH, .name = t->r.path, .name_len = strlen(t->r.path)};
+	t->via.sun_family = AF_UNIX;
+	if (binding) {
+		rc = lb_judge_addr(c, cls, &o);
+		t->bind_by_name = rc == 0;
+		return rc;
+	}
+	t->objfd = openat(t->r.dirfd, t->r.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (t->objfd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(t->objfd, &st) < 0)
+		return -errno;
+	if (S_ISSOCK(st.st_mode) && !own_socket(c->core, &st) &&
+	    !lb_policy_names_unix(c->core->cfg.policy, cls, t->r.path))
+		return refuse_foreign(c, t->r.path);
+	rc = lb_judge_addr(c, cls, &o);
+	if (rc < 0)
+		return rc;
+	int n = snprintf(t->via.sun_path, sizeof(t->via.sun_path), "/proc/self/fd/%d", t->objfd);
+	t->use = (const struct sockaddr *)&t->via;
+	t->use_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	return 0;
+}
+
+/* Judge the address and point t->use at what the kernel is to be given
+ * (our copy, or the /proc/self/fd form for unix paths). */
+static int judge_address(struct lb_call *c, enum net_op op, int sock, const struct addr_copy *a,
+			 struct target *t)
+{
+	enum lb_class cls = op == NET_BIND ? LB_CLASS_BIND : LB_CLASS_CONNECT;
+	int rc = lb_sockaddr_decode(a->b, a->len, sockopt_int(sock, SO_DOMAIN), op == NET_CONNECT,
+				    &t->sa);
+	if (rc < 0)
+		return rc;
+	t->use = (const struct sockaddr *)a->b;
+	t->use_len = a->len;
+	switch (t->sa.form) {
+	case LB_SA_INET:
+		return judge_inet(c, cls, sock, &t->sa);
+	case LB_SA_UNIX_ABSTRACT:
+		return judge_abstract(c, cls, &t->sa);
+	case LB_SA_UNIX_PATH:
+		return judge_unix_path(c, op, t);
+	case LB_SA_UNIX_UNNAMED: /* autobind to a fresh abstract name */
+	case LB_SA_UNSPEC:	 /* dissolving an association */
+	case LB_SA_NETLINK:	 /* the kernel: judged by its own checks, as the program */
+		return 0;
+	}
+	return -EAFNOSUPPORT;
 }
 
 /* The sockaddr at args[addr_arg] (its length next to it), copied once,
  * and the caller's socket args[0] as a supervisor fd. */
 static int addr_and_socket(struct lb_call *c, unsigned addr_arg, struct addr_copy *a, int *sock)
 {
-	int rc = copy_addr(c, ARG(c, addr_arg), ARG(c, addr_arg + 1), a);
+	int rc = copy_addr(c, ARG(c, addr_arg), ARG(c, addr_arg + 1), false, a);
 	if (rc < 0)
 		return rc;
 	*sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
 	return *sock < 0 ? *sock : 0;
 }
 
+/* ---- bind of a unix path ------------------------------------------------------------ */
+
+/* The kernel records the name given to bind() as the socket's address:
+ * that is what getsockname, getpeername, accept and recvfrom report, so
+ * it must be the program's own name. The kernel also resolves that name
+ * itself, following symlinks in its directories, which the program could
+ * swap after the judgement. So the bind runs on a thread of its own that
+ * can create socket files only beneath the directory the supervisor
+ * resolved and judged (a Landlock domain with MAKE_SOCK on that directory
+ * fd, which no rename or symlink can move), with the caller's cwd and
+ * umask. The thread ends with the bind: its domain cannot be lifted. */
+struct bind_job {
+	struct lb_call *c;
+	int sock;
+	const struct addr_copy *a;
+	int dirfd;
+	int cwdfd;
+	mode_t umask;
+	int err;
+};
+
+struct ll_attr {
+	uint64_t handled_access_fs;
+};
+
+struct ll_beneath {
+	uint64_t allowed_access;
+	int32_t parent_fd;
+} __attribute__((packed));
+
+static int confine_to_dir(int dirfd)
+{
+	struct ll_attr attr = {.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_SOCK};
+	lb_autoclose int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs < 0)
+		return -errno;
+	struct ll_beneath pb = {.allowed_access = LANDLOCK_ACCESS_FS_MAKE_SOCK, .parent_fd = dirfd};
+	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static void *bind_thread(void *arg)
+{
+	struct bind_job *j = arg;
+	int rc = confine_to_dir(j->dirfd);
+	if (rc == 0 && unshare(CLONE_FS) < 0)
+		rc = -errno;
+	if (rc == 0 && j->cwdfd >= 0 && fchdir(j->cwdfd) < 0)
+		rc = -errno;
+	if (rc == 0) {
+		umask(j->umask);
+		/* this thread only, and it ends with the bind: no way back needed */
+		struct lb_creds_guard g;
+		rc = lb_creds_enter(j->c, &g);
+		if (rc == 0 && bind(j->sock, (const struct sockaddr *)j->a->b, j->a->len) < 0)
+			rc = -errno;
+	}
+	j->err = rc;
+	return NULL;
+}
+
+static int bind_unix_path(struct lb_call *c, int sock, const struct addr_copy *a,
+			  struct target *t)
+{
+	struct bind_job j = {
+	    .c = c, .sock = sock, .a = a, .dirfd = t->r.dirfd, .cwdfd = -1,
+	    .umask = lb_caller_umask(c)};
+	if (t->sa.path[0] != '/') {
+		j.cwdfd = lb_proc_fd_open(c, AT_FDCWD, O_PATH | O_DIRECTORY);
+		if (j.cwdfd < 0)
+			return j.cwdfd;
+	}
+	pthread_t th;
+	int rc = pthread_create(&th, NULL, bind_thread, &j);
+	if (rc == 0)
+		pthread_join(th, NULL);
+	if (j.cwdfd >= 0)
+		close(j.cwdfd);
+	if (rc != 0)
+		return -rc;
+	if (j.err == 0)
+		record_bound(c->core, sock, t->r.dirfd, t->r.name);
+	return j.err;
+}
+
+/* ---- connect, bind, sendto ------------------------------------------------------------ */
+
+static int do_bind(struct lb_call *c, int sock, const struct addr_copy *a, struct target *t)
+{
+	/* Without Landlock, or where the program's name means something else
+	 * to the supervisor (/proc/self), bind through the resolved directory:
+	 * the socket's name is then that /proc form, not the program's. */
+	if (t->bind_by_name && lb_landlock_abi() >= 1 && strncmp(t->sa.path, "/proc/", 6) != 0)
+		return bind_unix_path(c, sock, a, t);
+	if (t->bind_by_name) {
+		int n = snprintf(t->via.sun_path, sizeof(t->via.sun_path), "/proc/self/fd/%d/%s",
+				 t->r.dirfd, t->r.name);
+		if ((size_t)n >= sizeof(t->via.sun_path))
+			return -ENAMETOOLONG;
+		t->use = (const struct sockaddr *)&t->via;
+		t->use_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+		mode_t um = lb_caller_umask(c);
+		int rc = prog_bind(c, sock, t->use, t->use_len);
+		if (rc < 0)
+			return rc;
+		if (fchmodat(t->r.dirfd, t->r.name, 0777 & ~um, 0) < 0)
+			return -errno;
+		record_bound(c->core, sock, t->r.dirfd, t->r.name);
+		return 0;
+	}
+	return prog_bind(c, sock, t->use, t->use_len);
+}
+
 static void h_connect_bind(struct lb_call *c, enum net_op op)
 {
 	struct addr_copy a;
-	struct unix_target u = {.r = {.dirfd = -1}, .objfd = -1};
-	const struct sockaddr *use;
-	socklen_t use_len;
+	struct target t = TARGET_INIT;
 
 	lb_autoclose int sock = -1;
 	int rc = addr_and_socket(c, 1, &a, &sock);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	rc = judge_address(c, op, sock, &a, &u, &use, &use_len);
-	if (rc == 0) {
-		rc = op == NET_BIND ? bind(sock, use, use_len) : connect(sock, use, use_len);
-		rc = rc < 0 ? -errno : 0;
-	}
-	unix_target_release(&u);
+	if (rc == 0)
+		rc = judge_address(c, op, sock, &a, &t);
+	if (rc == 0 && op == NET_BIND)
+		rc = do_bind(c, sock, &a, &t);
+	else if (rc == 0)
+		rc = prog_connect(c, sock, t.use, t.use_len);
+	target_release(&t);
 	if (rc < 0)
 		lb_reply_errno(c, -rc);
 	else
@@ -233,9 +514,7 @@ static void h_connect_bind(struct lb_call *c, enum net_op op)
 static void h_sendto(struct lb_call *c)
 {
 	struct addr_copy a;
-	struct unix_target u = {.r = {.dirfd = -1}, .objfd = -1};
-	const struct sockaddr *use;
-	socklen_t use_len;
+	struct target t = TARGET_INIT;
 	size_t len = (size_t)ARG(c, 2);
 
 	lb_autoclose int sock = -1;
@@ -255,13 +534,18 @@ static void h_sendto(struct lb_call *c)
 		lb_reply_errno(c, -rc);
 		return;
 	}
-	rc = judge_address(c, NET_SENDTO, sock, &a, &u, &use, &use_len);
+	rc = judge_address(c, NET_SENDTO, sock, &a, &t);
 	ssize_t n = -1;
 	if (rc == 0) {
-		n = sendto(sock, buf, len, (int)ARG(c, 3), use, use_len);
-		rc = n < 0 ? -errno : 0;
+		struct iovec iov = {.iov_base = buf, .iov_len = len};
+		struct msghdr mh = {.msg_name = (void *)t.use,
+				    .msg_namelen = t.use_len,
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1};
+		n = prog_sendmsg(c, sock, &mh, (int)ARG(c, 3));
+		rc = n < 0 ? (int)n : 0;
 	}
-	unix_target_release(&u);
+	target_release(&t);
 	if (rc < 0)
 		lb_reply_errno(c, -rc);
 	else
@@ -270,7 +554,7 @@ static void h_sendto(struct lb_call *c)
 
 /* ---- sendmsg and sendmmsg ------------------------------------------------------- */
 
-#define LB_MAX_IOV 1024
+#define LB_MAX_IOV 1024 /* UIO_MAXIOV */
 #define LB_MAX_CONTROL 65536
 #define LB_MAX_PASSED_FDS 253 /* SCM_MAX_FD */
 
@@ -281,9 +565,9 @@ struct msg_copy {
 	struct msghdr h;
 	struct iovec iov;
 	struct addr_copy addr;
-	struct unix_target u;
+	struct target t;
 	char *data;
-	char *control;
+	uint8_t *control;
 	int fds[LB_MAX_PASSED_FDS];
 	int n_fds;
 };
@@ -294,7 +578,7 @@ static void msg_copy_release(struct msg_copy *m)
 	free(m->control);
 	for (int i = 0; i < m->n_fds; i++)
 		close(m->fds[i]);
-	unix_target_release(&m->u);
+	target_release(&m->t);
 }
 
 static int copy_msg_data(struct lb_call *c, int sock, const struct msghdr *th, struct msg_copy *m)
@@ -312,10 +596,7 @@ static int copy_msg_data(struct lb_call *c, int sock, const struct msghdr *th, s
 		total += tiov[i].iov_len;
 	}
 	if (total > LB_SENDTO_MAX) {
-		int type = 0;
-		socklen_t l = sizeof(type);
-		getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l);
-		if (type != SOCK_STREAM)
+		if (sockopt_int(sock, SO_TYPE) != SOCK_STREAM)
 			return -EMSGSIZE;
 		total = LB_SENDTO_MAX; /* a short write, as a full buffer gives */
 	}
@@ -337,20 +618,43 @@ static int copy_msg_data(struct lb_call *c, int sock, const struct msghdr *th, s
 }
 
 /* SCM_RIGHTS carries the caller's fd numbers: pass the same files. */
-static int translate_rights(struct lb_call *c, struct cmsghdr *cm, struct msg_copy *m)
+static int translate_rights(struct lb_call *c, const struct lb_cmsg *cm, struct msg_copy *m)
 {
-	size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-	int *fds = (int *)CMSG_DATA(cm);
+	size_t n = cm->data_len / sizeof(int);
 	for (size_t i = 0; i < n; i++) {
+		int fd;
+		uint8_t *at = m->control + cm->data_off + i * sizeof(int);
+		memcpy(&fd, at, sizeof(fd));
 		if (m->n_fds == LB_MAX_PASSED_FDS)
 			return -ETOOMANYREFS;
-		int ours = c->ops->get_fd(c->t, fds[i]);
+		int ours = c->ops->get_fd(c->t, fd);
 		if (ours < 0)
 			return -EBADF;
 		m->fds[m->n_fds++] = ours;
-		fds[i] = ours;
+		memcpy(at, &ours, sizeof(ours));
 	}
 	return 0;
+}
+
+/* The kernel accepts a pid in SCM_CREDENTIALS only from that process or
+ * with CAP_SYS_ADMIN, which the program does not have and litebox does
+ * not lend: the message names the thread that sends it, the supervisor,
+ * as the kernel's implicit credentials do (docs/security.md, known gaps). */
+static void translate_creds(const struct lb_cmsg *cm, struct msg_copy *m)
+{
+	struct ucred uc;
+	if (cm->data_len < sizeof(uc))
+		return; /* the kernel answers EINVAL */
+	memcpy(&uc, m->control + cm->data_off, sizeof(uc));
+	uc.pid = getpid();
+	memcpy(m->control + cm->data_off, &uc, sizeof(uc));
+}
+
+static int refuse_route(struct lb_call *c, const char *what)
+{
+	char obj[96];
+	snprintf(obj, sizeof(obj), "sendmsg %s", what);
+	return lb_refuse_boundary(c, LB_CLASS_SYSCALL, obj, EPERM);
 }
 
 static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct msg_copy *m)
@@ -359,58 +663,53 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 		return 0;
 	if (th->msg_controllen > LB_MAX_CONTROL)
 		return -ENOBUFS;
-	m->control = malloc(th->msg_controllen);
+	size_t len = th->msg_controllen;
+	m->control = malloc(len);
 	if (!m->control)
 		return -ENOMEM;
-	int rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)th->msg_control, m->control,
-				  th->msg_controllen);
+	int rc = c->ops->read_mem(c->t, (uint64_t)(uintptr_t)th->msg_control, m->control, len);
 	if (rc < 0)
 		return rc;
 	m->h.msg_control = m->control;
-	m->h.msg_controllen = th->msg_controllen;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m->h); cm; cm = CMSG_NXTHDR(&m->h, cm)) {
-		/* cmsg_len comes from the target: it must fit what we copied. */
-		size_t at = (size_t)((char *)cm - m->control);
-		if (cm->cmsg_len < CMSG_LEN(0) || cm->cmsg_len > th->msg_controllen - at)
-			return -EINVAL;
-		if (cm->cmsg_level != SOL_SOCKET)
+	m->h.msg_controllen = len;
+	bool lifted = lb_policy_allows_dangerous(c->core->cfg.policy, "setsockopt");
+	struct lb_cmsg cm;
+	size_t pos = 0;
+	while ((rc = lb_cmsg_next(m->control, len, &pos, &cm)) > 0) {
+		const char *route = lb_route_cmsg(cm.level, cm.type, m->control + cm.data_off,
+						  cm.data_len);
+		if (route && !lifted)
+			return refuse_route(c, route);
+		if (cm.level != SOL_SOCKET)
 			continue;
-		if (cm->cmsg_type == SCM_RIGHTS && (rc = translate_rights(c, cm, m)) < 0)
+		if (cm.type == SCM_RIGHTS && (rc = translate_rights(c, &cm, m)) < 0)
 			return rc;
-		if (cm->cmsg_type == SCM_CREDENTIALS &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
-			/* The caller names itself in its own pid namespace. */
-			struct ucred *uc = (struct ucred *)CMSG_DATA(cm);
-			uc->pid = lb_caller_tgid(c);
-		}
+		if (cm.type == SCM_CREDENTIALS)
+			translate_creds(&cm, m);
 	}
-	return 0;
+	return rc;
 }
 
 /* Copy, judge (when it names a destination) and send one message. */
 static ssize_t send_one(struct lb_call *c, int sock, uint64_t msghdr_addr, int flags)
 {
 	struct msghdr th;
-	struct msg_copy m = {.u = {.r = {.dirfd = -1}, .objfd = -1}};
+	struct msg_copy m = {.t = TARGET_INIT};
 	int rc = c->ops->read_mem(c->t, msghdr_addr, &th, sizeof(th));
 	if (rc == 0)
 		rc = copy_msg_data(c, sock, &th, &m);
 	if (rc == 0)
 		rc = copy_msg_control(c, &th, &m);
 	if (rc == 0 && th.msg_name && th.msg_namelen) {
-		const struct sockaddr *use = NULL;
-		socklen_t use_len = 0;
-		rc = copy_addr(c, (uint64_t)(uintptr_t)th.msg_name, th.msg_namelen, &m.addr);
+		rc = copy_addr(c, (uint64_t)(uintptr_t)th.msg_name, th.msg_namelen, true, &m.addr);
 		if (rc == 0)
-			rc = judge_address(c, NET_SENDTO, sock, &m.addr, &m.u, &use, &use_len);
-		m.h.msg_name = (void *)use;
-		m.h.msg_namelen = use_len;
+			rc = judge_address(c, NET_SENDTO, sock, &m.addr, &m.t);
+		m.h.msg_name = (void *)m.t.use;
+		m.h.msg_namelen = m.t.use_len;
 	}
 	ssize_t n = rc;
 	if (rc == 0) {
-		n = sendmsg(sock, &m.h, flags);
-		if (n < 0)
-			n = -errno;
+		n = prog_sendmsg(c, sock, &m.h, flags);
 	}
 	msg_copy_release(&m);
 	return n;
@@ -470,7 +769,7 @@ static void h_listen(struct lb_call *c)
 	}
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int dom = socket_domain(sock);
+	int dom = sockopt_int(sock, SO_DOMAIN);
 	if ((dom == AF_INET || dom == AF_INET6) &&
 	    getsockname(sock, (struct sockaddr *)&ss, &len) == 0) {
 		uint16_t port = dom == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
@@ -484,39 +783,52 @@ static void h_listen(struct lb_call *c)
 			}
 		}
 	}
-	if (listen(sock, (int)ARG(c, 1)) < 0)
-		lb_reply_errno(c, errno);
+	int rc = prog_listen(c, sock, (int)ARG(c, 1));
+	if (rc < 0)
+		lb_reply_errno(c, -rc);
 	else
 		lb_reply_value(c, 0);
+}
+
+/* Options that send traffic elsewhere than its destination: the filter
+ * sends only these (level, name) pairs here. Decided on the registers
+ * alone, so everything else may continue in the kernel. */
+static void h_setsockopt(struct lb_call *c)
+{
+	const char *name = lb_route_sockopt((int)ARG(c, 1), (int)ARG(c, 2));
+	if (!name || lb_policy_allows_dangerous(c->core->cfg.policy, "setsockopt")) {
+		lb_core_untabled(c);
+		return;
+	}
+	char obj[96];
+	snprintf(obj, sizeof(obj), "setsockopt %s", name);
+	lb_reply_errno(c, -lb_refuse_boundary(c, LB_CLASS_SYSCALL, obj, EPERM));
 }
 
 void lb_net_handle(struct lb_call *c)
 {
 	switch (c->row->kind) {
-	case LB_K_CONNECT: {
+	case LB_K_CONNECT:
 		h_connect_bind(c, NET_CONNECT);
 		return;
-	}
-	case LB_K_BIND: {
+	case LB_K_BIND:
 		h_connect_bind(c, NET_BIND);
 		return;
-	}
-	case LB_K_SENDTO: {
+	case LB_K_SENDTO:
 		h_sendto(c);
 		return;
-	}
-	case LB_K_SENDMSG: {
+	case LB_K_SENDMSG:
 		h_sendmsg(c);
 		return;
-	}
-	case LB_K_SENDMMSG: {
+	case LB_K_SENDMMSG:
 		h_sendmmsg(c);
 		return;
-	}
-	case LB_K_LISTEN: {
+	case LB_K_LISTEN:
 		h_listen(c);
 		return;
-	}
+	case LB_K_SETSOCKOPT:
+		h_setsockopt(c);
+		return;
 	default:
 		lb_reply_errno(c, EPERM);
 	}

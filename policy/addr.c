@@ -735,6 +735,14 @@ bool lb_addr_pattern_match(const struct lb_addr_pattern *p, const struct lb_sock
 	return true;
 }
 
+bool lb_addr_pattern_names_unix(const struct lb_addr_pattern *p, const char *path)
+{
+	if (p->what == AP_EVERYTHING)
+		return true;
+	return p->what == AP_UNIX_PATH && lb_pattern_is_literal(p->path) &&
+	       lb_pattern_match(p->path, path);
+}
+
 /* ---- subsumption (conservative) -------------------------------------------------------- */
 
 static bool net_covers(const struct ip_net *a, const struct ip_net *b)

@@ -513,6 +513,19 @@ void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 	decide(best, out);
 }
 
+bool lb_policy_names_unix(const struct lb_policy *p, enum lb_class cls, const char *path)
+{
+	if (!p || (cls != LB_CLASS_CONNECT && cls != LB_CLASS_BIND))
+		return false;
+	unsigned k = cls == LB_CLASS_BIND;
+	for (size_t i = 0; i < p->n_net[k]; i++) {
+		const struct lb_rule *r = p->net[k][i];
+		if (r->verdict != LB_VERDICT_DENY && lb_addr_pattern_names_unix(r->addr, path))
+			return true;
+	}
+	return false;
+}
+
 /* ---- syscall table ------------------------------------------------------------------------ */
 
 static int build_syscalls(struct lb_policy *p)

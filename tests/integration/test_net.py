@@ -336,5 +336,306 @@ def hostile_control_message_is_refused_and_the_supervisor_survives():
     eq(p.stdout.split(), ["-1", "22", "after"], "EINVAL, then the sandbox still works")
 
 
+# ---- the boundary: litebox never lends its authority, a destination is a destination ----
+
+def as_nobody():
+    """preexec_fn and a note: run litebox as uid/gid 65534 when root."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return None
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+
+
+def run_as(prefix, args, cwd):
+    return subprocess.run([*(prefix or []), lbtest.LITEBOX, *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def lo_addresses():
+    out = subprocess.run(["ip", "-o", "addr", "show", "lo"], capture_output=True, text=True).stdout
+    return out
+
+
+NEWADDR = r"""
+import socket, struct, sys
+addr, how = socket.inet_aton(sys.argv[1]), sys.argv[2]
+ifa = struct.pack('=BBBBI', socket.AF_INET, 32, 0, 0, socket.if_nametoindex('lo'))
+rta = lambda t, d: struct.pack('=HH', 4 + len(d), t) + d
+body = ifa + rta(2, addr) + rta(1, addr)
+msg = struct.pack('=IHHII', 16 + len(body), 20, 1 | 4 | 0x400 | 0x200, 1, 0) + body
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+try:
+    if how == 'sendto': s.sendto(msg, (0, 0))
+    else: s.sendmsg([msg], [], 0, (0, 0))
+    print('ack', struct.unpack('=i', s.recv(4096)[16:20])[0])
+except OSError as e:
+    print('error', e.errno)
+"""
+
+GETLINK = r"""
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+req = struct.pack('=IHHIIBxxxiII', 32, 18, 1 | 0x300, 1, 0, socket.AF_UNSPEC, 0, 0, 0)
+s.sendto(req, (0, 0))
+names = set()
+done = False
+while not done:
+    data = s.recv(65536)
+    off = 0
+    while off < len(data):
+        ln, typ = struct.unpack_from('=IH', data, off)
+        if typ == 3: done = True; break
+        if typ == 16:
+            a = off + 32
+            while a < off + ln:
+                rl, rt = struct.unpack_from('=HH', data, a)
+                if rt == 3: names.add(data[a + 4:a + rl].rstrip(b'\0').decode())
+                a += (rl + 3) & ~3
+        off += (ln + 3) & ~3
+print('lo' in names)
+"""
+
+
+@test
+def rtnetlink_newaddr_runs_with_the_programs_capabilities():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root: the attack is litebox's CAP_NET_ADMIN")
+    d = lbtest.tmpdir()
+    try:
+        for i, how in enumerate(("sendto", "sendmsg")):
+            addr = f"192.0.2.{200 + i}"
+            p = litebox("run", "-q", "-p", "permissive", "--", PY, "-c", NEWADDR, addr, how, cwd=d)
+            assert f" {addr}/32" not in lo_addresses(), f"{how} added {addr} to lo: {p.stdout}"
+            eq(p.stdout.split(), ["ack", "-1"], f"{how}: EPERM as for the program: {p.stderr}")
+        # positive controls: natively (with CAP_NET_ADMIN) the same request works ...
+        p = subprocess.run([PY, "-c", NEWADDR, "192.0.2.210", "sendto"], capture_output=True, text=True)
+        eq(p.stdout.split(), ["ack", "0"], "natively root adds the address")
+        assert " 192.0.2.210/32" in lo_addresses()
+        # ... and a harmless dump works under litebox
+        p = litebox("run", "-q", "-p", "permissive", "--", PY, "-c", GETLINK, cwd=d)
+        eq(p.stdout.split(), ["True"], "RTM_GETLINK dump under litebox: " + p.stderr)
+    finally:
+        for a in ("192.0.2.200", "192.0.2.201", "192.0.2.210"):
+            subprocess.run(["ip", "addr", "del", f"{a}/32", "dev", "lo"], capture_output=True)
+
+
+ROUTES = r"""
+import socket, struct, sys
+r = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); r.bind(('::1', 0)); r.settimeout(2)
+port = r.getsockname()[1]
+srh = struct.pack('=BBBBBBH', 0, 2, 4, 0, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, '2001:db8::1')
+def attempt(what, f):
+    try: f(); print(what, 'ok')
+    except OSError as e: print(what, e.errno)
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+attempt('rthdr', lambda: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, srh))
+attempt('hopopts', lambda: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_HOPOPTS, b'\0' * 8))
+attempt('rthdr-cmsg', lambda: s.sendmsg([b'r'], [(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, srh)], 0, ('::1', port)))
+attempt('dstopts-cmsg', lambda: s.sendmsg([b'd'], [(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, b'\0' * 8)], 0, ('::1', port)))
+attempt('pktinfo-if-cmsg', lambda: s.sendmsg([b'p'], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, bytes(16) + struct.pack('=i', 1))], 0, ('::1', port)))
+attempt('bindtodevice', lambda: s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'lo\0'))
+attempt('freebind', lambda: s.setsockopt(socket.IPPROTO_IPV6, 78, 1))
+v4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+lsrr = bytes([1, 0x83, 7, 4]) + socket.inet_aton('192.0.2.1')
+attempt('ip-options', lambda: v4.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, lsrr))
+attempt('retopts-cmsg', lambda: v4.sendmsg([b'o'], [(socket.IPPROTO_IP, 7, lsrr)], 0, ('127.0.0.1', 9)))
+# positive controls: ordinary options, an ordinary control message, a plain send
+attempt('recvpktinfo', lambda: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1))
+attempt('hoplimit-cmsg', lambda: s.sendmsg([b'h'], [(socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT, struct.pack('=i', 5))], 0, ('::1', port)))
+s.sendto(b'plain', ('::1', port))
+got = set()
+try:
+    while True: got.add(r.recv(100).decode())
+except socket.timeout: pass
+print('received', ','.join(sorted(got)))
+"""
+
+
+def route_results(out):
+    return dict(l.split(" ", 1) for l in out.strip().splitlines())
+
+
+@test
+def route_options_are_refused_plain_sends_work():
+    d = lbtest.tmpdir()
+    p = litebox("run", "-p", "permissive", "--", PY, "-c", ROUTES, cwd=d)
+    res = route_results(p.stdout)
+    for what in ("rthdr", "hopopts", "rthdr-cmsg", "dstopts-cmsg", "pktinfo-if-cmsg", "bindtodevice",
+                 "freebind", "ip-options", "retopts-cmsg"):
+        eq(res.get(what), "1", f"{what} refused with EPERM: {p.stdout} {p.stderr}")
+    for line in ("setsockopt IPV6_RTHDR", "sendmsg IPV6_RTHDR", "setsockopt SO_BINDTODEVICE",
+                 "setsockopt IP_OPTIONS", "sendmsg IP_RETOPTS"):
+        assert f"denied syscall {line}" in p.stderr, (line, p.stderr)
+    eq(res.get("recvpktinfo"), "ok", "an ordinary option")
+    eq(res.get("hoplimit-cmsg"), "ok", "an ordinary control message")
+    eq(res.get("received"), "h,plain", "only the ordinary datagrams reached ::1")
+    # `allow syscall setsockopt` lifts the refusal (the policy's own choice)
+    _, pol = policy(["allow connect *", "allow bind *", "allow syscall setsockopt"])
+    p = run_py(pol, d, ROUTES)
+    eq(route_results(p.stdout).get("rthdr"), "ok", "lifted: " + p.stdout + p.stderr)
+
+
+AUTOBIND = r"""
+import socket
+r = socket.socket(); r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(('127.0.0.1', 0))
+r6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); r6.bind(('::1', 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', r.getsockname())
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s6.sendmsg([b'y'], [], 0, r6.getsockname()[:2])
+for sock in (s, s6):
+    host, port = sock.getsockname()[:2]
+    print(host, port != 0)
+"""
+
+
+@test
+def unbound_udp_send_binds_as_natively():
+    d = lbtest.tmpdir()
+    native = subprocess.run([PY, "-c", AUTOBIND], capture_output=True, text=True, cwd=d)
+    p = litebox("run", "-q", "--", PY, "-c", AUTOBIND, cwd=d)
+    eq(native.stdout.split(), ["0.0.0.0", "True", "::", "True"], "native autobind")
+    eq(p.stdout, native.stdout, "autobind under litebox: " + p.stderr)
+
+
+UNIX_NAMES = r"""
+import os, socket, sys, tempfile
+d = tempfile.mkdtemp(dir=sys.argv[1])
+name = os.path.join(d, 'n' * (107 - len(d) - 1))
+s = socket.socket(socket.AF_UNIX); s.bind(name); s.listen()
+c = socket.socket(socket.AF_UNIX); c.connect(name)
+a, peer = s.accept()
+print(len(name), s.getsockname() == name, c.getpeername() == name, repr(peer), oct(os.stat(name).st_mode))
+os.chdir(d)
+dg = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); dg.bind('rel.sock')
+tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); tx.bind('tx.sock'); tx.sendto(b'hi', 'rel.sock')
+data, src = dg.recvfrom(10)
+print(dg.getsockname(), src, data.decode())
+"""
+
+
+@test
+def unix_sockets_keep_the_programs_names():
+    d = lbtest.tmpdir()
+    native = subprocess.run([PY, "-c", UNIX_NAMES, d], capture_output=True, text=True, cwd=d)
+    eq(native.returncode, 0, native.stderr)
+    p = litebox("run", "-q", "--", PY, "-c", UNIX_NAMES, d, cwd=d)
+    eq(p.stdout, native.stdout, "names, modes and peers as natively: " + p.stderr)
+    assert native.stdout.startswith("107 True True ''"), native.stdout
+
+
+MP = r"""
+import multiprocessing, sys
+from multiprocessing.connection import Listener, Client
+with Listener(family='AF_UNIX') as l:
+    addr = l.address
+    c = Client(addr); s = l.accept(); c.send('ping'); print(s.recv(), addr == l._listener._socket.getsockname())
+m = multiprocessing.Manager(); d = m.dict(); d['k'] = 42; print(dict(d)); m.shutdown()
+"""
+
+
+@test
+def python_multiprocessing_under_the_default_profile():
+    d = lbtest.tmpdir()
+    p = litebox("run", "-q", "--", PY, "-c", MP, cwd=d, timeout=120)
+    eq(p.stdout.split("\n")[:2], ["ping True", "{'k': 42}"], p.stderr)
+
+
+FOREIGN = r"""
+import os, socket, sys
+def attempt(path):
+    c = socket.socket(socket.AF_UNIX)
+    try: c.connect(path); return 'connected'
+    except OSError as e: return str(e.errno)
+outside, linked, own = sys.argv[1:4]
+print('outside', attempt(outside))
+os.link(outside, linked)
+print('linked', attempt(linked))
+os.unlink(linked)
+s = socket.socket(socket.AF_UNIX); s.bind(own); s.listen()
+print('own', attempt(own))
+"""
+
+
+def unix_server(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.listen(8)
+    s.settimeout(0.5)
+    return s
+
+
+def was_reached(server):
+    try:
+        server.accept()[0].close()
+        return True
+    except socket.timeout:
+        return False
+
+
+@test
+def other_programs_unix_sockets_are_not_reachable_through_a_wildcard():
+    for who, prefix in (("root", None), ("nobody", as_nobody())):
+        if who == "nobody" and prefix is None:
+            continue
+        d = lbtest.tmpdir()
+        os.chmod(d, 0o777)
+        outside = os.path.join(d, "agent.sock")
+        srv = unix_server(outside)
+        os.chmod(outside, 0o777)
+        if prefix:
+            os.chown(outside, 65534, 65534)  # the user's own agent, as tmux or ssh-agent would be
+        args = ["run", "--", PY, "-c", FOREIGN, outside, os.path.join(d, "linked.sock"),
+                os.path.join(d, "own.sock")]
+        env_tmp = dict(os.environ, TMPDIR=d)
+        p = subprocess.run([*(prefix or []), lbtest.LITEBOX, *args], capture_output=True, text=True,
+                           timeout=120, cwd=d, env=env_tmp)
+        res = route_results(p.stdout)
+        eq(res, {"outside": "111", "linked": "111", "own": "connected"}, f"{who}: {p.stdout} {p.stderr}")
+        eq(was_reached(srv), False, f"{who}: the outside server was never reached")
+        assert f"denied connect unix {outside}" in p.stderr, p.stderr
+        # a policy that names the socket by its path reaches it (positive control)
+        pd, pol = policy([f"allow connect unix {outside}"])
+        os.chmod(pd, 0o755)
+        os.chmod(pol, 0o644)
+        p = subprocess.run([*(prefix or []), lbtest.LITEBOX, "run", "-q", "-p", pol, "--", PY, "-c",
+                            "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1]); print('ok')",
+                            outside], capture_output=True, text=True, timeout=120, cwd=d)
+        eq(p.stdout.split(), ["ok"], f"{who}: named socket: {p.stderr}")
+        eq(was_reached(srv), True, f"{who}: the named socket was reached")
+        srv.close()
+
+
+@test
+def unix_bind_race_never_lands_outside_the_judged_directory():
+    top = lbtest.tmpdir()
+    ok, protected = os.path.join(top, "ok"), os.path.join(top, "protected")
+    os.makedirs(os.path.join(ok, "d"))
+    os.makedirs(protected)
+    os.symlink(protected, os.path.join(ok, "x"))
+    exe = os.path.join(top, "race_bind")
+    subprocess.run(["cc", "-O1", "-pthread", "-o", exe, os.path.join(HERE, "netprogs", "race_bind.c")],
+                   check=True)
+    _, pol = policy([f"allow bind unix {ok}/**", f"allow exec {top}/race_bind",
+                     f"allow read {top}/** ", f"allow write {top}/**"])
+    p = litebox("run", "-q", "-p", pol, "--", exe, "3000", cwd=ok, timeout=300)
+    eq(p.returncode, 0, p.stderr)
+    outside = [f for f in os.listdir(protected)]
+    eq(outside, [], "no socket was created in the directory the policy refuses")
+    inside = [f for d in (os.path.join(ok, "d"), os.path.join(ok, "x")) if os.path.isdir(d)
+              for f in os.listdir(d)]
+    assert len(inside) > 0 and p.stdout.startswith("bound="), (p.stdout, "positive control: binds in d/ worked")
+
+
+@test
+def oversized_unix_address_is_einval_and_the_supervisor_survives():
+    d = lbtest.tmpdir()
+    code = ("import ctypes, socket, struct\n"
+            "l = ctypes.CDLL(None, use_errno=True)\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            "sa = struct.pack('=H', socket.AF_UNIX) + b'A' * 126\n"
+            "print(l.connect(s.fileno(), sa, len(sa)), ctypes.get_errno())\n"
+            "a, b = socket.socketpair(); a.send(b'alive'); print(b.recv(5).decode())\n")
+    p = litebox("run", "-q", "--", PY, "-c", code, cwd=d)
+    eq(p.stdout.split(), ["-1", "22", "alive"], p.stderr)
+
+
 if __name__ == "__main__":
     lbtest.run()

@@ -96,6 +96,9 @@ struct lb_addr_error {
 int lb_addr_pattern_parse(const char *proto, const char *addr, struct lb_addr_pattern **out,
 			  struct lb_addr_error *err);
 bool lb_addr_pattern_match(const struct lb_addr_pattern *p, const struct lb_sockaddr_obj *a);
+/* p matches the unix socket path without a wildcard (or p is the lone
+ * "*", every address): the rule names that socket itself. */
+bool lb_addr_pattern_names_unix(const struct lb_addr_pattern *p, const char *path);
 /* The pattern as written back in canonical policy syntax: "tcp 127.0.0.1:5432". */
 const char *lb_addr_pattern_text(const struct lb_addr_pattern *p);
 bool lb_addr_pattern_covers(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b);

@@ -118,6 +118,11 @@ bool lb_policy_subtrees_differ(const struct lb_policy *p, const char *a, const c
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 			  const struct lb_sockaddr_obj *addr, struct lb_decision *out);
 
+/* Does an allow (or audit) rule of cls name this unix socket path itself,
+ * without a wildcard (or allow every address with `*`)? A wildcard
+ * `unix` rule grants only the sockets the sandbox made during the run. */
+bool lb_policy_names_unix(const struct lb_policy *p, enum lb_class cls, const char *path);
+
 enum lb_mode { LB_MODE_ENFORCE, LB_MODE_AUDIT };
 enum lb_on_deny { LB_ON_DENY_ERRNO, LB_ON_DENY_KILL };
 enum lb_mode lb_policy_mode(const struct lb_policy *p);
