@@ -718,10 +718,74 @@ void lb_start_release(struct lb_start *s)
 	s->fd = -1;
 }
 
+/* For the resolver: a path the policy hides ends the walk (enforce mode;
+ * in audit mode the walk goes on and the object is judged). */
+static bool grant_at_or_below(const struct lb_core *core, const char *path)
+{
+	size_t len = strlen(path);
+	for (size_t i = 0; i < core->n_grant_prefixes; i++) {
+		const char *g = core->grant_prefixes[i];
+		if (strncmp(g, path, len) == 0 && (g[len] == '\0' || g[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* For the resolver: a path the policy hides ends the walk, unless a more
+ * precise rule grants something at or below it (`allow read
+ * $HOME/.config/gh/hosts.yml` under a hidden `.config/gh`), which the
+ * judge of the object then decides. In audit mode the walk goes on. */
+static bool path_hidden(void *arg, const char *path)
+{
+	struct lb_core *core = arg;
+	if (lb_core_mode(core) == LB_MODE_AUDIT)
+		return false;
+	struct lb_decision d;
+	lb_policy_judge_path(core->cfg.policy, LB_CLASS_STAT, path, &d);
+	return d.verdict == LB_VERDICT_HIDE && !grant_at_or_below(core, path);
+}
+
+/* The class a walk stopped by `hide` is recorded under: the call's own. */
+static enum lb_class walk_class(const struct lb_call *c)
+{
+	switch (c->row->kind) {
+	case LB_K_STAT:
+	case LB_K_STATX:
+	case LB_K_STATFS:
+	case LB_K_ACCESS:
+	case LB_K_CHDIR:
+		return LB_CLASS_STAT;
+	case LB_K_READLINK:
+	case LB_K_GETXATTR:
+	case LB_K_LISTXATTR:
+	case LB_K_INOTIFY:
+	case LB_K_GETDENTS:
+		return LB_CLASS_READ;
+	case LB_K_EXEC:
+		return LB_CLASS_EXEC;
+	case LB_K_CONNECT:
+	case LB_K_SENDTO:
+	case LB_K_SENDMSG:
+	case LB_K_SENDMMSG:
+		return LB_CLASS_CONNECT;
+	case LB_K_BIND:
+	case LB_K_LISTEN:
+		return LB_CLASS_BIND;
+	case LB_K_OPEN:
+		if (c->row->flags_arg != LB_NO_ARG &&
+		    (c->t->args[c->row->flags_arg] & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
+			return LB_CLASS_WRITE;
+		return LB_CLASS_READ;
+	default:
+		return LB_CLASS_WRITE;
+	}
+}
+
 int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,
 		   struct lb_resolved *out)
 {
 	int rc;
+	out->hidden_stop = false;
 	if (path[0] == '/') {
 		rc = lb_resolve(&c->rctx, c->core->rootfd, "/", path, flags, out);
 	} else if (path[0] == '\0') {
@@ -736,6 +800,11 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 	}
 	if (rc == 0)
 		c->cur = out;
+	if (rc == -ENOENT && out->hidden_stop) {
+		struct lb_decision d;
+		lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, out->path, &d);
+		emit(c, walk_class(c), out->path, LB_EV_HIDE, &d, false);
+	}
 	return rc;
 }
 
@@ -834,6 +903,7 @@ void lb_core_handle(void *arg, struct lb_trap *t)
 	    .rctx = {.rootfd = core->rootfd,
 		     .tid = t->pid,
 		     .pid_visible = pid_in_sandbox,
+		     .hidden = core->has_hides ? path_hidden : NULL,
 		     .arg = core},
 	};
 

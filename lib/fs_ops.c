@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -827,9 +829,28 @@ static void h_removexattr(struct lb_call *c)
 
 /* ---- changes ----------------------------------------------------------------------- */
 
+/* The supervisor's own RLIMIT_FSIZE does not bind what it does for the
+ * program: hold a length against the caller's limit as the kernel would
+ * (SIGXFSZ to the thread, EFBIG). */
+static int fsize_check(struct lb_call *c, off_t length)
+{
+	struct rlimit lim;
+	if (prlimit(c->t->pid, RLIMIT_FSIZE, NULL, &lim) < 0)
+		return -EFBIG; /* fail closed: the caller is gone anyway */
+	if (lim.rlim_cur == RLIM_INFINITY || (rlim_t)length <= lim.rlim_cur)
+		return 0;
+	syscall(SYS_tgkill, lb_caller_tgid(c), c->t->pid, SIGXFSZ);
+	return -EFBIG;
+}
+
 static void h_truncate(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
+	off_t length = (off_t)PATH_ARG(c, 1);
+	if (length < 0) {
+		lb_reply_errno(c, EINVAL);
+		return;
+	}
 	int rc = prepare_write(c, LB_RES_FOLLOW, &r, EXIST_MUST);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
@@ -840,7 +861,9 @@ static void h_truncate(struct lb_call *c)
 		lb_autoclose int fd =
 		    openat(r.dirfd, obj_name(&r),
 			   O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		rc = fd < 0 ? -errno : (ftruncate(fd, (off_t)PATH_ARG(c, 1)) < 0 ? -errno : 0);
+		rc = fd < 0 ? -errno : fsize_check(c, length);
+		if (rc == 0 && ftruncate(fd, length) < 0)
+			rc = -errno;
 	}
 	lb_creds_leave(&g);
 	reply_rc(c, rc);

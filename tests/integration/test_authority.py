@@ -198,6 +198,56 @@ def renaming_a_directory_between_alike_places_works():
     assert os.path.isdir(os.path.join(d, "b", "sub2"))
     assert "denied" not in p.stderr
 
+TRUNC = ("import os, errno, signal, resource, sys\n"
+         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+         "if len(sys.argv) > 1: resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
+         "open('big', 'w').close()\n"
+         "for n in (1 << 20, (1 << 20) + 1, 10 << 20):\n"
+         "    try: os.truncate('big', n); print(n, 'ok')\n"
+         "    except OSError as e: print(n, errno.errorcode[e.errno])\n")
+
+
+@test
+def limit_fsize_binds_truncate_done_by_litebox():
+    d = workdir(["limit fsize 1M"])
+    nat = native_py(d, TRUNC, "native-limit")
+    eq(nat.stdout.split(), ["1048576", "ok", "1048577", "EFBIG", "10485760", "EFBIG"], "native")
+    p = py(d, TRUNC)
+    eq(p.stdout, nat.stdout, p.stderr)
+    eq(os.path.getsize(os.path.join(d, "big")), 1 << 20, "the host file stayed within the limit")
+
+
+HIDDEN = ("import os, errno\n"
+          "def t(n, f):\n"
+          "    try: f(); print(n, 'ok')\n"
+          "    except OSError as e: print(n, errno.errorcode[e.errno])\n"
+          "t('file-below', lambda: os.stat('hid/key/x'))\n"
+          "t('missing-below', lambda: os.stat('hid/nope/x'))\n"
+          "t('link-inside', lambda: open('hid/lnk').read())\n"
+          "t('link-into', lambda: open('into').read())\n"
+          "t('loop-below', lambda: os.stat('hid/loop/x'))\n"
+          "t('mkdir-below', lambda: os.mkdir('hid/key/d'))\n"
+          "t('control', lambda: open('visible').read())\n")
+
+
+@test
+def below_a_hidden_path_every_lookup_is_enoent():
+    d = workdir(["hide $CWD/hid"])
+    os.mkdir(os.path.join(d, "hid"))
+    with open(os.path.join(d, "hid", "key"), "w") as f:
+        f.write("KEY")
+    with open(os.path.join(d, "visible"), "w") as f:
+        f.write("V")
+    os.symlink("/etc/hostname", os.path.join(d, "hid", "lnk"))
+    os.symlink("loop", os.path.join(d, "hid", "loop"))
+    os.symlink("hid/lnk", os.path.join(d, "into"))
+    p = py(d, HIDDEN)
+    eq(p.stdout.split(), ["file-below", "ENOENT", "missing-below", "ENOENT",
+                          "link-inside", "ENOENT", "link-into", "ENOENT",
+                          "loop-below", "ENOENT", "mkdir-below", "ENOENT",
+                          "control", "ok"], p.stderr)
+    assert not os.path.exists(os.path.join(d, "hid", "key", "d"))
+
 
 if __name__ == "__main__":
     lbtest.run()

@@ -19,6 +19,11 @@ struct lb_resolve_ctx {
 	/* A process (by pid) is inside the sandbox: /proc/PID of others is
 	 * reported as absent. NULL: every process counts as inside. */
 	bool (*pid_visible)(void *arg, pid_t pid);
+	/* The policy hides this path (and so everything below it): the walk
+	 * stops there with ENOENT, before touching it, whatever lies below
+	 * (no ENOTDIR, ELOOP or symlink target to tell what exists). NULL:
+	 * nothing is hidden. */
+	bool (*hidden)(void *arg, const char *path);
 	void *arg;
 };
 
@@ -39,6 +44,8 @@ struct lb_resolved {
 	pid_t magic_pid;
 	int magic_fd;
 	bool trailing_slash;
+	/* The walk stopped (ENOENT) at a hidden path, which is in path. */
+	bool hidden_stop;
 };
 
 /* Resolve `path` starting at start_fd (a directory, borrowed) whose
