@@ -984,8 +984,8 @@ Test(profiles, all_load)
 		lb_policy_free(load_source(names[i]));
 	struct lb_policy *p = load_source(NULL); /* NULL means default */
 	lb_policy_free(p);
-	static const char *const examples[] = {"cc-build", "package-tool-offline",
-					       "tests-with-postgres", "linter-readonly"};
+	static const char *const examples[] = {"make-test", "pip-install-venv", "npm-ci",
+					       "go-build", "tests-with-postgres", "linter-readonly"};
 	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s/policy/examples/%s.policy", LB_SOURCE_ROOT,
