@@ -36,7 +36,9 @@
 
 #define ARG(c, i) ((c)->t->args[(i)])
 #define LB_SENDTO_MAX (4u << 20)
-#define LB_MAX_OWN_SOCKETS 4096
+/* Each record holds a descriptor of the supervisor's: well below its
+ * RLIMIT_NOFILE (records of unlinked sockets are dropped first). */
+#define LB_MAX_OWN_SOCKETS 512
 
 /* ---- acting as the program ------------------------------------------------------ */
 
@@ -354,9 +356,10 @@ static int judge_address(struct lb_call *c, enum net_op op, int sock, const stru
 		return judge_abstract(c, cls, &t->sa);
 	case LB_SA_UNIX_PATH:
 		return judge_unix_path(c, op, t);
+	case LB_SA_NETLINK: /* the kernel: judged by its own checks, as the program */
+		return sockopt_int(sock, SO_DOMAIN) == AF_NETLINK ? 0 : -EAFNOSUPPORT;
 	case LB_SA_UNIX_UNNAMED: /* autobind to a fresh abstract name */
 	case LB_SA_UNSPEC:	 /* dissolving an association */
-	case LB_SA_NETLINK:	 /* the kernel: judged by its own checks, as the program */
 		return 0;
 	}
 	return -EAFNOSUPPORT;

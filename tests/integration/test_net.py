@@ -457,6 +457,13 @@ def route_results(out):
 @test
 def route_options_are_refused_plain_sends_work():
     d = lbtest.tmpdir()
+    os.chmod(d, 0o777)
+    nobody = as_nobody()
+    if nobody:  # without privilege the same (IPV6_RTHDR needs none natively)
+        p = run_as(nobody, ["run", "-p", "permissive", "--", PY, "-c", ROUTES], d)
+        res = route_results(p.stdout)
+        eq((res.get("rthdr"), res.get("bindtodevice"), res.get("received")), ("1", "1", "h,plain"),
+           "as nobody: " + p.stdout + p.stderr)
     p = litebox("run", "-p", "permissive", "--", PY, "-c", ROUTES, cwd=d)
     res = route_results(p.stdout)
     for what in ("rthdr", "hopopts", "rthdr-cmsg", "dstopts-cmsg", "pktinfo-if-cmsg", "bindtodevice",
@@ -513,12 +520,19 @@ print(dg.getsockname(), src, data.decode())
 
 @test
 def unix_sockets_keep_the_programs_names():
-    d = lbtest.tmpdir()
-    native = subprocess.run([PY, "-c", UNIX_NAMES, d], capture_output=True, text=True, cwd=d)
-    eq(native.returncode, 0, native.stderr)
-    p = litebox("run", "-q", "--", PY, "-c", UNIX_NAMES, d, cwd=d)
-    eq(p.stdout, native.stdout, "names, modes and peers as natively: " + p.stderr)
-    assert native.stdout.startswith("107 True True ''"), native.stdout
+    for who, prefix in (("root", None), ("nobody", as_nobody())):
+        if who == "nobody" and prefix is None:
+            continue
+        d = lbtest.tmpdir()
+        os.chmod(d, 0o777)
+        env = dict(os.environ, TMPDIR=d)
+        native = subprocess.run([*(prefix or []), PY, "-c", UNIX_NAMES, d], capture_output=True,
+                                text=True, cwd=d, env=env)
+        eq(native.returncode, 0, native.stderr)
+        p = subprocess.run([*(prefix or []), lbtest.LITEBOX, "run", "-q", "--", PY, "-c", UNIX_NAMES, d],
+                           capture_output=True, text=True, cwd=d, env=env, timeout=120)
+        eq(p.stdout, native.stdout, f"{who}: names, modes and peers as natively: " + p.stderr)
+        assert native.stdout.startswith("107 True True ''"), native.stdout
 
 
 MP = r"""
@@ -536,6 +550,28 @@ def python_multiprocessing_under_the_default_profile():
     d = lbtest.tmpdir()
     p = litebox("run", "-q", "--", PY, "-c", MP, cwd=d, timeout=120)
     eq(p.stdout.split("\n")[:2], ["ping True", "{'k': 42}"], p.stderr)
+
+
+@test
+def go_unix_listener_addr_round_trip():
+    go = shutil.which("go")
+    if not go:
+        lbtest.skip("go is not installed")
+    d = lbtest.tmpdir()
+    exe = os.path.join(d, "unix_addr")
+    env = dict(os.environ, GOCACHE=os.path.join(d, "gocache"), GOPATH=os.path.join(d, "gopath"),
+               GOFLAGS="-mod=mod", GO111MODULE="off", CGO_ENABLED="0")
+    b = subprocess.run([go, "build", "-o", exe, os.path.join(HERE, "netprogs", "unix_addr.go")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    if b.returncode != 0:
+        lbtest.skip("go build failed: " + b.stderr[-300:])
+    nd, ld = os.path.join(d, "native"), os.path.join(d, "sandboxed")
+    os.mkdir(nd)
+    os.mkdir(ld)
+    native = subprocess.run([exe, nd], capture_output=True, text=True)
+    eq(native.stdout.split(), ["true", "true", "hi"], native.stderr)
+    p = litebox("run", "-q", "--", exe, ld, cwd=d)
+    eq(p.stdout, native.stdout, "Listener.Addr() under litebox: " + p.stderr)
 
 
 FOREIGN = r"""
