@@ -53,6 +53,61 @@ static int collect_grant_prefixes(struct lb_core *core)
 	return 0;
 }
 
+void lb_track_pty(struct lb_core *core, int n)
+{
+	pthread_mutex_lock(&core->tty_lock);
+	bool known = false;
+	for (size_t i = 0; i < core->n_ttys && !known; i++)
+		known = core->ttys[i] == n;
+	if (!known && core->n_ttys == core->cap_ttys) {
+		size_t cap = core->cap_ttys ? core->cap_ttys * 2 : 8;
+		int *t = realloc(core->ttys, cap * sizeof(*t));
+		if (t) {
+			core->ttys = t;
+			core->cap_ttys = cap;
+		}
+	}
+	if (!known && core->n_ttys < core->cap_ttys)
+		core->ttys[core->n_ttys++] = n;
+	pthread_mutex_unlock(&core->tty_lock);
+}
+
+/* The pty number of /dev/pts/N, else -1. */
+static int pts_number(const char *path)
+{
+	if (strncmp(path, "/dev/pts/", 9) != 0)
+		return -1;
+	char *end;
+	long n = strtol(path + 9, &end, 10);
+	return end == path + 9 || *end || n < 0 || n > INT_MAX ? -1 : (int)n;
+}
+
+static bool own_tty(struct lb_core *core, const char *path)
+{
+	int n = pts_number(path);
+	if (n < 0)
+		return false;
+	pthread_mutex_lock(&core->tty_lock);
+	bool found = false;
+	for (size_t i = 0; i < core->n_ttys && !found; i++)
+		found = core->ttys[i] == n;
+	pthread_mutex_unlock(&core->tty_lock);
+	return found;
+}
+
+/* The terminal litebox was started on (standard fds, or the controlling
+ * terminal behind /dev/tty) stays the program's. */
+static void track_own_terminal(struct lb_core *core)
+{
+	char name[64];
+	for (int fd = 0; fd <= 2; fd++)
+		if (isatty(fd) && ttyname_r(fd, name, sizeof(name)) == 0 && pts_number(name) >= 0)
+			lb_track_pty(core, pts_number(name));
+	lb_autoclose int t = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (t >= 0 && ttyname_r(t, name, sizeof(name)) == 0 && pts_number(name) >= 0)
+		lb_track_pty(core, pts_number(name));
+}
+
 int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 {
 	lb_autofree struct lb_core *core = calloc(1, sizeof(*core));
@@ -64,6 +119,8 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	core->sandbox_pidns = 0;
 	core->has_hides = lb_policy_hides_below(cfg->policy, "/");
 	pthread_mutex_init(&core->creds_lock, NULL);
+	pthread_mutex_init(&core->tty_lock, NULL);
+	track_own_terminal(core);
 	/* A program allowed to enter namespaces of its own changes what its
 	 * capabilities mean without a tracked call: read them per call. */
 	static const char *const ns_calls[] = {"unshare", "clone", "clone3", "setns"};
@@ -108,6 +165,8 @@ void lb_core_free(struct lb_core *core)
 	lb_protect_free(core);
 	lb_plan_free(core->plan);
 	pthread_mutex_destroy(&core->creds_lock);
+	pthread_mutex_destroy(&core->tty_lock);
+	free(core->ttys);
 	lb_net_core_free(core);
 	free(core);
 }
@@ -354,6 +413,12 @@ static int judge(struct lb_call *c, enum lb_class cls, const char *path, bool an
 	bool ancestor_rule = cls == LB_CLASS_STAT || (cls == LB_CLASS_READ && ancestors_listable);
 	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && ancestor_rule &&
 	    leads_to_grant(c->core, view)) {
+		d.verdict = LB_VERDICT_ALLOW;
+		d.origin = LB_ORIGIN_IMPLICIT;
+	}
+	/* its own terminal and the ptys it opened: nothing else under /dev/pts */
+	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && cls != LB_CLASS_EXEC &&
+	    own_tty(c->core, view)) {
 		d.verdict = LB_VERDICT_ALLOW;
 		d.origin = LB_ORIGIN_IMPLICIT;
 	}

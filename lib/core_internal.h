@@ -50,6 +50,12 @@ struct lb_core {
 	 * Until then every process has the credentials read first. */
 	atomic_bool umask_changed;
 	atomic_bool creds_changed;
+	/* Terminals the program may use whatever the policy says about
+	 * /dev/pts: its controlling terminal at start and the ptys it
+	 * allocated itself through /dev/ptmx (numbers under /dev/pts). */
+	pthread_mutex_t tty_lock;
+	int *ttys;
+	size_t n_ttys, cap_ttys;
 	pthread_mutex_t creds_lock;
 	bool initial_loaded;
 	struct lb_creds initial;
@@ -166,6 +172,9 @@ int lb_refuse_object(struct lb_call *c, enum lb_class cls, const char *object);
 
 /* memfd.c: memfd_create, always sealed against exec. */
 void lb_memfd_handle(struct lb_call *c);
+
+/* A pty the program allocated (opened /dev/ptmx, got number n). */
+void lb_track_pty(struct lb_core *core, int n);
 
 void lb_fs_handle(struct lb_call *c);
 void lb_net_handle(struct lb_call *c);

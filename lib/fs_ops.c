@@ -13,6 +13,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -230,6 +231,16 @@ static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flag
 	return f;
 }
 
+/* A new pty master: its slave /dev/pts/N is the program's from now on. */
+static void track_pty(struct lb_call *c, const struct lb_resolved *r, int fd)
+{
+	unsigned n;
+	if (r->magic_fd < 0 &&
+	    (strcmp(r->path, "/dev/ptmx") == 0 || strcmp(r->path, "/dev/pts/ptmx") == 0) &&
+	    ioctl(fd, TIOCGPTN, &n) == 0)
+		lb_track_pty(c->core, (int)n);
+}
+
 static void h_open(struct lb_call *c)
 {
 	struct open_req o;
@@ -294,6 +305,7 @@ static void h_open(struct lb_call *c)
 		lb_reply_errno(c, -fd);
 		return;
 	}
+	track_pty(c, &r, fd);
 	lb_reply_fd(c, fd, o.flags & O_CLOEXEC);
 	close(fd);
 }

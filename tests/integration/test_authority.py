@@ -248,6 +248,52 @@ def below_a_hidden_path_every_lookup_is_enoent():
                           "control", "ok"], p.stderr)
     assert not os.path.exists(os.path.join(d, "hid", "key", "d"))
 
+PTY = ("import os, sys, errno\n"
+       "m, s = os.openpty(); os.write(s, b'own-pty\\n'); print(os.read(m, 100).decode().strip())\n"
+       "try:\n"
+       "    os.close(os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)); print('opened-other')\n"
+       "except OSError as e: print(errno.errorcode[e.errno])\n")
+
+
+@test
+def other_terminals_are_out_of_reach_own_ptys_work():
+    d = workdir()
+    m, sl = os.openpty()  # another terminal of the host's
+    try:
+        other = os.ttyname(sl)
+        nat = native_py(d, PTY, other)
+        eq(nat.stdout.split(), ["own-pty", "opened-other"], "native control " + nat.stderr)
+        p = litebox("run", "-p", os.path.join(d, "p.policy"), "--", "/usr/bin/python3", "-c",
+                    PTY, other, cwd=d)
+        eq(p.stdout.split(), ["own-pty", "EACCES"], p.stderr)
+        assert f"denied read {other}" in p.stderr or f"denied write {other}" in p.stderr, p.stderr
+    finally:
+        os.close(m)
+        os.close(sl)
+
+
+@test
+def the_terminal_litebox_runs_on_stays_the_programs():
+    import pty
+    code = ("import os; fd = os.open(os.ttyname(0), os.O_RDWR | os.O_NOCTTY); "
+            "os.write(fd, b'on-my-tty\\n')")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(lbtest.LITEBOX, [lbtest.LITEBOX, "run", "-q", "--", "/usr/bin/python3", "-c", code])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert b"on-my-tty" in out, out
+    eq(os.waitstatus_to_exitcode(status), 0, out.decode(errors="replace"))
+
 
 if __name__ == "__main__":
     lbtest.run()
