@@ -660,6 +660,37 @@ def unix_bind_race_never_lands_outside_the_judged_directory():
     assert len(inside) > 0 and p.stdout.startswith("bound="), (p.stdout, "positive control: binds in d/ worked")
 
 
+DROP_AND_CONNECT = r"""
+import os, socket, sys
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+for path in sys.argv[1:]:
+    c = socket.socket(socket.AF_UNIX)
+    try: c.connect(path); print('connected')
+    except OSError as e: print(e.errno)
+"""
+
+
+@test
+def unix_connect_is_checked_with_the_programs_ids():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root: the program drops to nobody, litebox stays root")
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o755)
+    closed, open_ = os.path.join(d, "closed.sock"), os.path.join(d, "open.sock")
+    servers = [unix_server(closed), unix_server(open_)]
+    os.chmod(closed, 0o755)  # root's: nobody may not write (connect) to it
+    os.chmod(open_, 0o777)
+    native = subprocess.run([PY, "-c", DROP_AND_CONNECT, closed, open_], capture_output=True, text=True)
+    eq(native.stdout.split(), ["13", "connected"], "natively: " + native.stderr)
+    _, pol = policy([f"allow connect unix {closed} unix {open_}"])
+    p = litebox("run", "-q", "-p", pol, "--", PY, "-c", DROP_AND_CONNECT, closed, open_, cwd=d)
+    eq(p.stdout.split(), ["13", "connected"], "under litebox as natively: " + p.stderr)
+    eq(was_reached(servers[0]), False, "the socket nobody may not use was not reached")
+    eq(was_reached(servers[1]), True, "positive control")
+    for s_ in servers:
+        s_.close()
+
+
 @test
 def oversized_unix_address_is_einval_and_the_supervisor_survives():
     d = lbtest.tmpdir()
