@@ -612,6 +612,8 @@ void lb_caller_creds(struct lb_call *c, struct lb_creds *cr)
 /* The worker thread's own state, restored after each operation. */
 struct own_state {
 	bool loaded;
+	uid_t euid; /* never change while litebox runs: asked once */
+	gid_t egid;
 	uint32_t eff[2], prm[2], inh[2];
 };
 static _Thread_local struct own_state own;
@@ -629,6 +631,8 @@ static int own_load(void)
 		own.prm[i] = d[i].permitted;
 		own.inh[i] = d[i].inheritable;
 	}
+	own.euid = geteuid();
+	own.egid = getegid();
 	own.loaded = true;
 	return 0;
 }
@@ -681,7 +685,7 @@ static int creds_apply(struct lb_call *c, struct lb_creds_guard *g, uid_t uid, g
 	if (rc < 0)
 		return rc;
 	eff &= own_caps(own.prm); /* never more than litebox holds */
-	g->ids = uid != geteuid() || gid != getegid() || !same_groups(core, cr);
+	g->ids = uid != own.euid || gid != own.egid || !same_groups(core, cr);
 	g->caps = eff != own_caps(own.eff);
 	if (!g->ids && !g->caps)
 		return 0;
@@ -724,7 +728,7 @@ void lb_creds_leave(struct lb_creds_guard *g)
 	if (set_effective(own_caps(own.eff)) < 0)
 		abort();
 	if (g->ids) {
-		if (set_fs_ids(geteuid(), getegid(), g->core->n_groups, g->core->groups) < 0)
+		if (set_fs_ids(own.euid, own.egid, g->core->n_groups, g->core->groups) < 0)
 			abort();
 		/* back to fsuid 0 raised the filesystem capabilities again */
 		if (set_effective(own_caps(own.eff)) < 0)
