@@ -7,6 +7,7 @@
 
 /* Exit statuses of cli.md. */
 enum {
+	LB_EXIT_DENIED = 123,
 	LB_EXIT_TIMEOUT = 124,
 	LB_EXIT_LITEBOX = 125,
 	LB_EXIT_CANNOT_RUN = 126,
@@ -23,5 +24,14 @@ int cmd_policy_generate(int argc, char **argv);
  * "Hint: ..." line when hint is non-NULL. */
 void lb_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lb_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* " (did you mean X?)" for the known word closest to given (edit
+ * distance), or "" when none is close. known ends with NULL. */
+const char *lb_suggest_tail(const char *given, const char *const *known);
+/* The usage of a command ("run", "learn", "policy", "policy check", ...),
+ * NULL when there is none. */
+const char *lb_usage(const char *topic);
+/* `litebox --version`: the version and the kernel features found. */
+int cmd_version(void);
 
 #endif

@@ -11,7 +11,6 @@
 #include "litebox/audit.h"
 #include "litebox/elf.h"
 
-static const char inspect_usage[] = "usage: litebox inspect [--json] PROGRAM";
 
 /* ---- JSON ------------------------------------------------------------------ */
 
@@ -165,18 +164,20 @@ static int parse_args(int argc, char **argv, bool *json, const char **program)
 		if (strcmp(argv[i], "--json") == 0) {
 			*json = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			puts(inspect_usage);
+			fputs(lb_usage("inspect"), stdout);
 			return 1;
 		} else {
-			lb_msg("inspect: unknown option '%s'", argv[i]);
-			lb_hint("%s", inspect_usage);
+			lb_msg("inspect: unknown option '%s'%s (usage: litebox inspect [--json] "
+			       "PROGRAM)",
+			       argv[i], lb_suggest_tail(argv[i], (const char *const[]){"--json", "--help",
+										NULL}));
 			return LB_EXIT_LITEBOX;
 		}
 	}
 	if (argc - i != 1) {
 		lb_msg("inspect: %s",
 		       argc - i < 1 ? "missing PROGRAM" : "only one PROGRAM can be inspected");
-		lb_hint("%s", inspect_usage);
+		lb_hint("usage: litebox inspect [--json] PROGRAM");
 		return LB_EXIT_LITEBOX;
 	}
 	*program = argv[i];

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,9 +242,39 @@ static int show(int argc, char **argv)
 	return 0;
 }
 
+static bool is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/* -h or --help anywhere among a subcommand's arguments (before "--"). */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (is_help(argv[i]))
+			return true;
+	return false;
+}
+
+static const char *const subcommands[] = {"check", "show", "generate", NULL};
+
 int cmd_policy(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
+	if (sub && is_help(sub)) {
+		fputs(lb_usage("policy"), stdout);
+		return 0;
+	}
+	for (size_t i = 0; sub && subcommands[i]; i++) {
+		if (strcmp(sub, subcommands[i]) != 0)
+			continue;
+		if (wants_help(argc - 1, argv + 1)) {
+			char topic[32];
+			snprintf(topic, sizeof(topic), "policy %s", sub);
+			fputs(lb_usage(topic), stdout);
+			return 0;
+		}
+	}
 	if (sub && strcmp(sub, "check") == 0)
 		return check(argc - 1, argv + 1);
 	if (sub && strcmp(sub, "show") == 0)
@@ -251,7 +282,7 @@ int cmd_policy(int argc, char **argv)
 	if (sub && strcmp(sub, "generate") == 0)
 		return cmd_policy_generate(argc - 1, argv + 1);
 	if (sub)
-		lb_msg("unknown policy command '%s'", sub);
+		lb_msg("unknown policy command '%s'%s", sub, lb_suggest_tail(sub, subcommands));
 	else
 		lb_msg("policy needs a command: check, show or generate");
 	lb_hint("litebox policy check FILE... | litebox policy show FILE [--explain OBJECT...] | "

@@ -7,15 +7,18 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "report.h"
 #include "litebox/audit.h"
 #include "litebox/core.h"
 #include "litebox/elf.h"
@@ -33,8 +36,10 @@ struct run_opts {
 	const char *policy;
 	const char *log;
 	const char *platform;
-	bool audit, quiet, verbose, learn;
+	bool audit, quiet, verbose, learn, fail_on_deny;
+	enum lb_log_level log_level;
 	uint64_t timeout_ms;
+	const char *timeout_text; /* as typed, for the message */
 	struct lb_cli_rule rules[MAX_CLI_RULES];
 	char *rule_storage[MAX_CLI_RULES];
 	size_t n_rules;
@@ -42,6 +47,62 @@ struct run_opts {
 };
 
 /* ---- option parsing ------------------------------------------------------------ */
+
+/* The canonical form of a path typed on the command line: absolute
+ * (relative to here), "." and ".." resolved as the kernel would (through
+ * symlinks where the path exists, since the policy judges real paths). */
+static char *canonical_cli_path(const char *arg)
+{
+	char cwd[PATH_MAX];
+	lb_autofree char *abs = NULL;
+	if (arg[0] == '/')
+		abs = strdup(arg);
+	else if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, arg) < 0)
+		abs = NULL;
+	if (!abs)
+		return NULL;
+	char *real = realpath(abs, NULL);
+	if (real)
+		return real;
+	/* Not there yet: resolve lexically. */
+	char *out = malloc(strlen(abs) + 2);
+	if (!out)
+		return NULL;
+	size_t n = 0;
+	for (char *save = NULL, *c = strtok_r(abs, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			n = n > 0 ? n - 1 : 0;
+			continue;
+		}
+		out[n++] = '/';
+		memcpy(out + n, c, strlen(c));
+		n += strlen(c);
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	return out;
+}
+
+/* A directory (or a path ending in '/') stands for its whole tree. */
+static char *cli_path_pattern(const char *arg)
+{
+	lb_autofree char *path = canonical_cli_path(arg);
+	if (!path)
+		return NULL;
+	struct stat st;
+	size_t len = strlen(arg);
+	bool tree = arg[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) ||
+		    strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0;
+	char *out = NULL;
+	if (asprintf(&out, "%s%s", path, !tree ? "" : strcmp(path, "/") == 0 ? "**" : "/**") < 0)
+		return NULL;
+	return out;
+}
 
 static int add_cli_rule(struct run_opts *o, enum lb_class cls, const char *flag, const char *arg)
 {
@@ -51,11 +112,15 @@ static int add_cli_rule(struct run_opts *o, enum lb_class cls, const char *flag,
 	}
 	char *obj;
 	bool is_path = cls == LB_CLASS_READ || cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC;
-	if (is_path && arg[0] != '/') {
-		/* A relative path on the command line means relative to here. */
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)) || asprintf(&obj, "%s/%s", cwd, arg) < 0)
+	if (is_path) {
+		if (!arg[0]) {
+			lb_msg("%s needs a path", flag);
 			return -1;
+		}
+		if (!(obj = cli_path_pattern(arg))) {
+			lb_msg("%s '%s': %s", flag, arg, strerror(errno));
+			return -1;
+		}
 	} else if (!(obj = strdup(arg))) {
 		return -1;
 	}
@@ -74,6 +139,8 @@ enum {
 	OPT_ALLOW_EXEC,
 	OPT_ALLOW_CONNECT,
 	OPT_ALLOW_BIND,
+	OPT_FAIL_ON_DENY,
+	OPT_LOG_LEVEL,
 	OPT_HELP,
 };
 
@@ -88,12 +155,24 @@ static const struct option long_opts[] = {
     {"allow-exec", required_argument, NULL, OPT_ALLOW_EXEC},
     {"allow-connect", required_argument, NULL, OPT_ALLOW_CONNECT},
     {"allow-bind", required_argument, NULL, OPT_ALLOW_BIND},
+    {"fail-on-deny", no_argument, NULL, OPT_FAIL_ON_DENY},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, OPT_HELP},
     {0},
 };
+
+static bool long_option_takes_value(const char *name)
+{
+	if (strncmp(name, "--", 2) != 0)
+		return false;
+	for (size_t i = 0; long_opts[i].name; i++)
+		if (strcmp(name + 2, long_opts[i].name) == 0)
+			return long_opts[i].has_arg == required_argument;
+	return false;
+}
 
 static const struct {
 	int opt;
@@ -123,6 +202,7 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		o->log = optarg;
 		return 0;
 	case OPT_TIMEOUT:
+		o->timeout_text = optarg;
 		if (lb_parse_duration_ms(optarg, &o->timeout_ms) < 0 || o->timeout_ms == 0) {
 			lb_msg("invalid --timeout '%s': give a number with s, m, h or ms (90s, 5m)",
 			       optarg);
@@ -130,7 +210,28 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		}
 		return 0;
 	case OPT_PLATFORM:
+		if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "seccomp") != 0 &&
+		    strcmp(optarg, "ptrace") != 0) {
+			lb_msg("invalid --platform '%s': give auto, seccomp or ptrace%s", optarg,
+			       lb_suggest_tail(optarg, (const char *const[]){"auto", "seccomp",
+									"ptrace", NULL}));
+			return -1;
+		}
 		o->platform = optarg;
+		return 0;
+	case OPT_FAIL_ON_DENY:
+		o->fail_on_deny = true;
+		return 0;
+	case OPT_LOG_LEVEL:
+		if (strcmp(optarg, "all") == 0) {
+			o->log_level = LB_LOG_ALL;
+		} else if (strcmp(optarg, "refused") == 0) {
+			o->log_level = LB_LOG_REFUSED;
+		} else {
+			lb_msg("invalid --log-level '%s': give refused or all%s", optarg,
+			       lb_suggest_tail(optarg, (const char *const[]){"refused", "all", NULL}));
+			return -1;
+		}
 		return 0;
 	case 'q':
 		o->quiet = true;
@@ -146,10 +247,39 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		o->learn_out = optarg;
 		return 0;
 	case OPT_HELP:
+	case 'h':
 		return 1;
 	default:
 		return -1; /* getopt printed the reason */
 	}
+}
+
+/* The option getopt could not take, with the closest known one. */
+static void report_bad_option(int argc, char **argv, const char *cmd, bool needs_value)
+{
+	const char *arg = optind - 1 < argc ? argv[optind - 1] : "?";
+	if (needs_value || (optopt && arg[0] == '-' && arg[1] == optopt && !arg[2] &&
+			    strchr("po", optopt))) {
+		lb_msg("option '%s' needs a value (see 'litebox help %s')", arg, cmd);
+		return;
+	}
+	char shortopt[3] = {'-', (char)optopt, 0};
+	const char *given = optopt && arg[1] != '-' ? shortopt : arg;
+	char name[128];
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(given, "="), given);
+	const char *known[LB_ARRAY_SIZE(long_opts) + 4];
+	static char storage[LB_ARRAY_SIZE(long_opts)][32];
+	size_t n = 0;
+	for (size_t i = 0; long_opts[i].name; i++) {
+		snprintf(storage[i], sizeof(storage[i]), "--%s", long_opts[i].name);
+		known[n++] = storage[i];
+	}
+	known[n] = NULL;
+	if (long_option_takes_value(name))
+		lb_msg("option '%s' needs a value (see 'litebox help %s')", name, cmd);
+	else
+		lb_msg("unknown option '%s'%s (see 'litebox help %s')", name,
+		       lb_suggest_tail(name, known), cmd);
 }
 
 static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
@@ -157,17 +287,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:qvo:", long_opts, NULL)) != -1) {
-		if (c == '?') {
-			if (optopt)
-				lb_msg("unknown option '-%c' (see 'litebox help run')", optopt);
-			else
-				lb_msg("unknown option '%s' (see 'litebox help run')",
-				       argv[optind - 1]);
-			return -1;
-		}
-		if (c == ':') {
-			lb_msg("option '%s' needs a value", argv[optind - 1]);
+	const char *cmd = learn ? "learn" : "run";
+	while ((c = getopt_long(argc, argv, "+p:qvo:h", long_opts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			report_bad_option(argc, argv, cmd, c == ':');
 			return -1;
 		}
 		int rc = handle_opt(o, c, learn);
@@ -179,10 +302,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 		       learn ? "learn -o FILE" : "run");
 		return -1;
 	}
-	if (o->platform && strcmp(o->platform, "seccomp") != 0) {
-		lb_msg(
-		    "platform '%s' is not available: only --platform seccomp is implemented so far",
-		    o->platform);
+	if (o->platform && strcmp(o->platform, "ptrace") == 0) {
+		lb_msg("--platform ptrace is not available in this build: use --platform auto or "
+		       "seccomp (Linux 5.14+)");
 		return -1;
 	}
 	if (learn && !o->learn_out) {
@@ -299,21 +421,12 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog, 
 
 /* ---- events: the audit log and the human-readable lines --------------------------- */
 
-#define FOLD_SLOTS 1024
-
-struct fold_entry {
-	uint64_t hash;
-	unsigned count;
-	char *line;
-};
-
 struct run_state {
 	struct run_opts *opts;
 	struct lb_audit *audit;
 	struct lb_learn *learn;
-	pthread_mutex_t lock;
-	struct fold_entry fold[FOLD_SLOTS];
-	bool log_failed;
+	struct lb_report *report;
+	atomic_bool log_failed;
 };
 
 static void comm_of(pid_t pid, char *buf, size_t len)
@@ -331,70 +444,42 @@ static void comm_of(pid_t pid, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static void format_denial(const struct lb_event *ev, char *line, size_t len)
+static const char *verdict_words(enum lb_event_verdict v)
 {
-	char comm[64], rule[PATH_MAX + 16];
-	comm_of(ev->pid, comm, sizeof(comm));
-	lb_decision_rule(ev->decision, rule, sizeof(rule));
-	const char *what = ev->verdict == LB_EV_WOULD_DENY ? "would deny"
-			   : ev->verdict == LB_EV_HIDE	   ? "hid"
-			   : ev->verdict == LB_EV_KILL	   ? "killed on"
-			   : ev->verdict == LB_EV_ALLOW	   ? "allowed"
-							   : "denied";
-	const char *cls = lb_class_name(ev->cls);
-	/* The program chose the names and its comm: a terminal sees escapes,
-	 * never its control bytes (no ESC sequences, no fake litebox: lines). */
-	char e_comm[64 * 4 + 1], e_obj[PATH_MAX * 2];
-	lb_text_escape(comm, e_comm, sizeof(e_comm));
-	lb_text_escape(ev->object, e_obj, sizeof(e_obj));
-	int n = snprintf(line, len, "litebox: %s %s %s (pid %d %s, %s)", what, cls, e_obj,
-			 (int)ev->pid, e_comm, ev->syscall);
-	if (n < 0 || (size_t)n >= len)
-		return;
-	if (ev->verdict == LB_EV_ALLOW)
-		snprintf(line + n, len - (size_t)n, " by %s", rule);
-	else if (ev->decision->origin == LB_ORIGIN_DEFAULT)
-		snprintf(line + n, len - (size_t)n, " \u2014 allow with: allow %s %s", cls, e_obj);
-	else
-		snprintf(line + n, len - (size_t)n, " \u2014 %s by %s",
-			 what[0] == 'h' ? "hidden" : "refused", rule);
-}
-
-/* Print the first of identical refusals at once; count the repeats (the
- * same verdict, class, object, program and call, whatever the pid) and
- * report them folded at the end or when another refusal takes the slot. */
-static void print_folded(struct run_state *st, const struct lb_event *ev, const char *line)
-{
-	char comm[64], key[PATH_MAX * 2 + 128];
-	comm_of(ev->pid, comm, sizeof(comm));
-	snprintf(key, sizeof(key), "%d %d %s %s %s", (int)ev->verdict, (int)ev->cls, ev->object,
-		 comm, ev->syscall);
-	uint64_t h = lb_hash_str(key);
-	pthread_mutex_lock(&st->lock);
-	struct fold_entry *e = &st->fold[h % FOLD_SLOTS];
-	if (e->line && e->hash == h) {
-		e->count++;
-		pthread_mutex_unlock(&st->lock);
-		return;
+	switch (v) {
+	case LB_EV_WOULD_DENY:
+		return "would deny";
+	case LB_EV_HIDE:
+		return "hid";
+	case LB_EV_KILL:
+		return "killed on";
+	case LB_EV_ALLOW:
+		return "allowed";
+	case LB_EV_DENY:
+		break;
 	}
-	if (e->line && e->count > 1)
-		fprintf(stderr, "%s (\u00d7%u)\n", e->line, e->count);
-	free(e->line);
-	e->line = strdup(line);
-	e->hash = h;
-	e->count = 1;
-	fprintf(stderr, "%s\n", line);
-	pthread_mutex_unlock(&st->lock);
+	return "denied";
 }
 
-static void flush_folded(struct run_state *st)
+/* The end of a message: " — allow with: allow read /x" for what no rule
+ * granted, " — refused by FILE:LINE" for what a rule refused; and the
+ * rule column of the step summary. */
+static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, char *rule,
+			  size_t rlen)
 {
-	for (size_t i = 0; i < FOLD_SLOTS; i++) {
-		struct fold_entry *e = &st->fold[i];
-		if (e->line && e->count > 1)
-			fprintf(stderr, "%s (\u00d7%u)\n", e->line, e->count);
-		free(e->line);
-		e->line = NULL;
+	char where[PATH_MAX + 16];
+	lb_decision_rule(ev->decision, where, sizeof(where));
+	const char *cls = lb_class_name(ev->cls);
+	if (ev->verdict == LB_EV_ALLOW) {
+		snprintf(tail, tlen, " by %s", where);
+		snprintf(rule, rlen, "%s", where);
+	} else if (ev->decision->origin == LB_ORIGIN_DEFAULT) {
+		snprintf(rule, rlen, "allow %s %s", cls, ev->object);
+		snprintf(tail, tlen, " \u2014 allow with: allow %s %s", cls, ev->object);
+	} else {
+		const char *how = ev->verdict == LB_EV_HIDE ? "hidden" : "refused";
+		snprintf(tail, tlen, " \u2014 %s by %s", how, where);
+		snprintf(rule, rlen, "%s by %s", how, where);
 	}
 }
 
@@ -410,13 +495,28 @@ static void on_event(void *arg, const struct lb_event *ev)
 				 rule) < 0)
 			st->log_failed = true;
 	}
+	const struct run_opts *o = st->opts;
+	bool refused = lb_event_refused(ev);
 	bool denial = ev->verdict != LB_EV_ALLOW;
-	if (st->opts->quiet || (!denial && !st->opts->verbose) ||
-	    (ev->absent && !st->opts->verbose))
+	bool print = !o->quiet && (o->verbose || (denial && !ev->absent));
+	if (!refused && !print)
 		return;
-	char line[PATH_MAX * 2 + 256];
-	format_denial(ev, line, sizeof(line));
-	print_folded(st, ev, line);
+	char comm[64], tail[PATH_MAX * 2 + 64], rule[PATH_MAX * 2 + 64];
+	comm_of(ev->pid, comm, sizeof(comm));
+	describe_rule(ev, tail, sizeof(tail), rule, sizeof(rule));
+	struct lb_seen s = {
+	    .what = verdict_words(ev->verdict),
+	    .cls = lb_class_name(ev->cls),
+	    .object = ev->object,
+	    .comm = comm,
+	    .syscall = ev->syscall,
+	    .tail = tail,
+	    .rule = rule,
+	    .pid = ev->pid,
+	    .refused = refused,
+	    .print = print,
+	};
+	lb_report_add(st->report, &s);
 }
 
 /* ---- running ------------------------------------------------------------------------ */
@@ -503,6 +603,111 @@ static uint64_t effective_timeout(const struct run_opts *o, const struct lb_poli
 	return t;
 }
 
+/* "5m", "90s", "1h", "250ms": how a duration is typed. */
+static void format_duration(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 3600000 == 0)
+		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms % 60000 == 0)
+		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+}
+
+static void make_run_id(char *buf, size_t len)
+{
+	unsigned char r[16] = {0};
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		uint64_t t = now_ms() ^ (uint64_t)getpid() << 32;
+		memcpy(r, &t, sizeof(t));
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(r) && n + 3 <= len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%02x", r[i]);
+}
+
+/* seccomp unless ptrace was asked for (which parse_opts refuses while
+ * this build has no ptrace platform). */
+static const struct lb_platform_ops *choose_platform(const struct run_opts *o, const char **name)
+{
+	(void)o;
+	*name = "seccomp";
+	return &lb_platform_seccomp;
+}
+
+static int open_log(struct run_state *st, const char *log, enum lb_mode mode,
+		    const char *platform, char **argv)
+{
+	int rc = lb_audit_open(log, mode, &st->audit);
+	if (rc < 0) {
+		lb_msg("cannot open the audit log '%s': %s", log, strerror(-rc));
+		return -1;
+	}
+	lb_audit_set_level(st->audit, st->opts->log_level);
+	char run_id[40];
+	make_run_id(run_id, sizeof(run_id));
+	struct lb_audit_start start = {
+	    .version = LITEBOX_VERSION,
+	    .argv = argv,
+	    .policy = st->opts->policy ? st->opts->policy : "default",
+	    .platform = platform,
+	    .run_id = run_id,
+	};
+	if (lb_audit_start(st->audit, &start) < 0)
+		st->log_failed = true;
+	return 0;
+}
+
+static void report_launch_error(int rc)
+{
+	if (rc == -EINVAL || rc == -ENOSYS)
+		lb_msg("cannot start the sandbox: %s (seccomp user notification with ADDFD "
+		       "needs Linux 5.14+)",
+		       strerror(-rc));
+	else if (rc == -ENOTSUP)
+		lb_msg("cannot start the sandbox: 'limit procs' needs a pids cgroup, which "
+		       "is not available here");
+	else
+		lb_msg("cannot start the sandbox: %s", strerror(-rc));
+}
+
+/* What the people and the CI reading the run are told at its end. */
+static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, bool timed_out,
+			const char *log, char **argv)
+{
+	const struct run_opts *o = st->opts;
+	lb_report_flush_folded(st->report);
+	if (timed_out && !o->quiet) {
+		char d[32];
+		if (o->timeout_text && o->timeout_ms == timeout_ms)
+			snprintf(d, sizeof(d), "%s", o->timeout_text);
+		else
+			format_duration(timeout_ms, d, sizeof(d));
+		lb_msg("timed out after %s; the sandbox was killed", d);
+	}
+	uint64_t refused = lb_report_refused(st->report);
+	if (!o->quiet)
+		lb_report_closing_line(st->report, lb_audit_absent(st->audit), o->audit, log);
+	const char *gha = getenv("GITHUB_ACTIONS");
+	if (refused && gha && strcmp(gha, "true") == 0) {
+		if (!o->quiet)
+			lb_report_annotations(st->report, stderr);
+		const char *summary = getenv("GITHUB_STEP_SUMMARY");
+		int rc = summary && summary[0] ? lb_report_step_summary(st->report, summary, argv) : 0;
+		if (rc < 0)
+			lb_msg("cannot append to GITHUB_STEP_SUMMARY '%s': %s", summary, strerror(-rc));
+	}
+	if (o->fail_on_deny && status == 0 && refused) {
+		lb_msg("--fail-on-deny: the program exited 0, but %llu access%s %s: exit status %d",
+		       (unsigned long long)refused, refused == 1 ? " was" : "es were",
+		       o->audit ? "would have been refused" : "refused", LB_EXIT_DENIED);
+		return LB_EXIT_DENIED;
+	}
+	return status;
+}
+
 static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
 			     const struct implicit *im, char **argv)
 {
@@ -510,76 +715,78 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	const char *log = o->log ? o->log : lb_policy_log_path(policy);
 	enum lb_mode mode = o->audit ? LB_MODE_AUDIT : lb_policy_mode(policy);
 	struct lb_policy_vars lv = vars_of(prog);
+	const char *platform_name;
+	const struct lb_platform_ops *platform = choose_platform(o, &platform_name);
 	int rc = o->learn ? lb_learn_new(&lv, &st.learn) : 0;
 	if (rc < 0) {
 		lb_msg("cannot start learning: %s", strerror(-rc));
 		return LB_EXIT_LITEBOX;
 	}
-	rc = lb_audit_open(log, mode, &st.audit);
-	if (rc < 0) {
-		lb_msg("cannot open the audit log '%s': %s", log, strerror(-rc));
+	if (!(st.report = lb_report_new())) {
+		lb_learn_free(st.learn);
 		return LB_EXIT_LITEBOX;
 	}
-	pthread_mutex_init(&st.lock, NULL);
+	if (open_log(&st, log, mode, platform_name, argv) < 0) {
+		lb_report_free(st.report);
+		lb_learn_free(st.learn);
+		return LB_EXIT_LITEBOX;
+	}
 	mode_t um = umask(0); /* the supervisor applies the program's umask itself */
 	struct lb_core_config cc = {
 	    .policy = policy,
-	    .platform = &lb_platform_seccomp,
+	    .platform = platform,
 	    .on_event = on_event,
 	    .event_arg = &st,
-	    .report_allowed = o->verbose || log != NULL || o->learn,
+	    .report_allowed =
+		o->verbose || o->learn || (log != NULL && o->log_level == LB_LOG_ALL),
 	    .initial_umask = um,
 	    .force_audit = o->audit,
 	    /* the log the program must not rewrite for `policy generate` */
 	    .protect_paths = (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
 	};
 	struct lb_core *core = NULL;
+	char **env = NULL;
+	int status = LB_EXIT_LITEBOX;
+	struct lb_launch_result res = {0};
+	uint64_t t0 = now_ms(), timeout = effective_timeout(o, policy);
 	if ((rc = lb_core_new(&cc, &core)) < 0) {
 		lb_msg("cannot set up the sandbox: %s", strerror(-rc));
-		lb_audit_close(st.audit, LB_EXIT_LITEBOX, 0, 0);
-		return LB_EXIT_LITEBOX;
-	}
-	char **env = lb_policy_build_env(policy, environ);
-	struct lb_launch_config lc = {
-	    .exec_path = prog->path,
-	    .argv = argv,
-	    .envp = env,
-	    .platform = &lb_platform_seccomp,
-	    .core = core,
-	    .limits = lb_policy_limits(policy),
-	    .timeout_ms = effective_timeout(o, policy),
-	    .umask = um,
-	    .landlock_policy = policy,
-	    /* audit mode refuses nothing, exec included: Landlock lets every
-	     * exec through and the supervisor records what it would refuse */
-	    .exec_paths = mode == LB_MODE_AUDIT ? (const char *const[]){"/"} : im->exec,
-	    .n_exec_paths = mode == LB_MODE_AUDIT ? 1 : im->n_exec,
-	};
-	struct lb_launch_result res;
-	uint64_t t0 = now_ms();
-	rc = lb_launch(&lc, &res);
-	uint64_t dt = now_ms() - t0;
-	int status = LB_EXIT_LITEBOX;
-	if (rc < 0 && res.error[0]) {
-		lb_msg("cannot start the sandbox: %s", res.error);
-	} else if (rc < 0) {
-		if (rc == -EINVAL || rc == -ENOSYS)
-			lb_msg("cannot start the sandbox: %s (seccomp user notification with ADDFD "
-			       "needs Linux 5.14+)",
-			       strerror(-rc));
-		else if (rc == -ENOTSUP)
-			lb_msg("cannot start the sandbox: 'limit procs' needs a pids cgroup, which "
-			       "is not available here");
-		else
-			lb_msg("cannot start the sandbox: %s", strerror(-rc));
 	} else {
-		status = exit_status_of(&res, argv[0]);
+		env = lb_policy_build_env(policy, environ);
+		struct lb_launch_config lc = {
+		    .exec_path = prog->path,
+		    .argv = argv,
+		    .envp = env,
+		    .platform = platform,
+		    .core = core,
+		    .limits = lb_policy_limits(policy),
+		    .timeout_ms = timeout,
+		    .umask = um,
+		    .landlock_policy = policy,
+		    /* audit mode refuses nothing, exec included: Landlock lets every
+		     * exec through and the supervisor records what it would refuse */
+		    .exec_paths = mode == LB_MODE_AUDIT ? (const char *const[]){"/"} : im->exec,
+		    .n_exec_paths = mode == LB_MODE_AUDIT ? 1 : im->n_exec,
+		};
+		rc = lb_launch(&lc, &res);
+		if (rc < 0 && res.error[0])
+			lb_msg("cannot start the sandbox: %s", res.error);
+		else if (rc < 0)
+			report_launch_error(rc);
+		else
+			status = exit_status_of(&res, argv[0]);
 	}
-	flush_folded(&st);
-	int sig = rc == 0 && WIFSIGNALED(res.wait_status) && !res.exec_errno
-		      ? WTERMSIG(res.wait_status)
-		      : 0;
-	int lrc = lb_audit_close(st.audit, status, sig, dt);
+	bool ran = rc == 0 && !res.exec_errno;
+	status = tell_outcome(&st, status, timeout, ran && res.timed_out, log, argv);
+	struct lb_audit_summary sum = {
+	    .status = status,
+	    .signal = ran && WIFSIGNALED(res.wait_status) ? WTERMSIG(res.wait_status) : 0,
+	    .timed_out = ran && res.timed_out,
+	    .duration_ms = now_ms() - t0,
+	    .refused = lb_report_refused(st.report),
+	    .distinct = lb_report_distinct(st.report),
+	};
+	int lrc = lb_audit_close(st.audit, &sum);
 	if (lrc < 0 || st.log_failed) {
 		lb_msg("the audit log '%s' could not be written (%s): the run fails rather than "
 		       "leave an incomplete log",
@@ -589,9 +796,9 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	if (st.learn && status != LB_EXIT_LITEBOX && write_learned(o, st.learn, argv) < 0)
 		status = LB_EXIT_LITEBOX;
 	lb_learn_free(st.learn);
+	lb_report_free(st.report);
 	lb_env_free(env);
 	lb_core_free(core);
-	pthread_mutex_destroy(&st.lock);
 	return status;
 }
 
@@ -601,9 +808,7 @@ int cmd_run(int argc, char **argv, int learn)
 	int status = LB_EXIT_LITEBOX;
 	int rc = parse_opts(argc, argv, &o, learn);
 	if (rc > 0) {
-		fputs(
-		    "usage: litebox run [OPTIONS] [--] PROGRAM [ARG...]; see 'litebox help run'\n",
-		    stdout);
+		fputs(lb_usage(learn ? "learn" : "run"), stdout);
 		status = 0;
 		goto free_rules;
 	}

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +18,29 @@
 
 #define LB_EV_COUNT (LB_EV_WOULD_DENY + 1)
 
+/* Records are formatted by the supervisor thread that judged the access
+ * (the process is still stopped, so /proc/PID names it) and appended to a
+ * buffer; a writer thread of its own hands the buffer to the kernel in
+ * large writes. A full buffer makes producers wait: nothing is dropped. */
+#define FLUSH_AT (256 * 1024)
+#define WAIT_AT (8 * 1024 * 1024)
+#define FLUSH_EVERY_MS 200
+
 struct lb_audit {
 	int fd; /* -1: counting only */
 	bool own_fd;
 	enum lb_mode mode;
+	enum lb_log_level level;
 	pthread_mutex_t lock;
+	pthread_cond_t more; /* the writer has something to do */
+	pthread_cond_t room; /* the buffer was handed over */
+	pthread_t writer;
+	bool writer_running, closing;
+	char *buf;
+	size_t len, cap;
 	int error;
 	atomic_uint_fast64_t counts[LB_EV_COUNT];
+	atomic_uint_fast64_t absent; /* refused lookups of absent paths */
 	atomic_uint_fast64_t class_counts[LB_CLASS__COUNT];
 };
 
@@ -152,12 +169,80 @@ size_t lb_text_escape(const char *s, char *buf, size_t cap)
 	return pos;
 }
 
+/* Write all of buf, or fail: a short write of a log line is an error. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Takes the buffer when it is worth a write (or every FLUSH_EVERY_MS, so
+ * a log followed with `tail -f` stays current) and writes it unlocked,
+ * while producers fill the other buffer. */
+static void *writer_main(void *arg)
+{
+	struct lb_audit *a = arg;
+	char *spare = NULL;
+	size_t spare_cap = 0;
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		if (a->len < FLUSH_AT && !a->closing) {
+			struct timespec ts;
+			deadline_in(&ts, FLUSH_EVERY_MS);
+			pthread_cond_timedwait(&a->more, &a->lock, &ts);
+		}
+		if (a->len == 0) {
+			if (a->closing)
+				break;
+			continue;
+		}
+		char *data = a->buf;
+		size_t len = a->len, cap = a->cap;
+		a->buf = spare;
+		a->cap = spare_cap;
+		a->len = 0;
+		pthread_cond_broadcast(&a->room);
+		pthread_mutex_unlock(&a->lock);
+		int rc = a->error ? 0 : write_all(a->fd, data, len);
+		pthread_mutex_lock(&a->lock);
+		if (rc < 0 && !a->error) {
+			a->error = rc;
+			pthread_cond_broadcast(&a->room);
+		}
+		spare = data;
+		spare_cap = cap;
+	}
+	pthread_mutex_unlock(&a->lock);
+	free(spare);
+	return NULL;
+}
+
 int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out)
 {
 	lb_autofree struct lb_audit *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->mode = mode;
+	a->level = LB_LOG_ALL;
 	a->fd = -1;
 	if (path && strcmp(path, "-") == 0) {
 		a->fd = STDERR_FILENO;
@@ -168,8 +253,34 @@ int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out)
 		a->own_fd = true;
 	}
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->more, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&a->room, NULL);
+	if (a->fd >= 0) {
+		/* The writer takes no signal: the launcher waits for SIGCHLD
+		 * with a signalfd, which sees only what no thread accepts. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		int rc = pthread_create(&a->writer, NULL, writer_main, a);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			if (a->own_fd)
+				close(a->fd);
+			return -rc;
+		}
+		a->writer_running = true;
+	}
 	*out = steal_pointer(&a);
 	return 0;
+}
+
+void lb_audit_set_level(struct lb_audit *a, enum lb_log_level level)
+{
+	a->level = level;
 }
 
 static void format_time(char *buf, size_t len)
@@ -200,37 +311,51 @@ static void proc_read(pid_t pid, const char *what, char *buf, size_t len, bool l
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-/* Write all of buf, or fail: a short write of a log line is an error. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
+/* Appends one line for the writer; waits while the buffer is full. */
 static int emit_line(struct lb_audit *a, const char *line, size_t len)
 {
 	pthread_mutex_lock(&a->lock);
-	int rc = a->error ? a->error : write_all(a->fd, line, len);
-	if (rc < 0 && !a->error)
-		a->error = rc;
+	while (!a->error && a->len >= WAIT_AT)
+		pthread_cond_wait(&a->room, &a->lock);
+	int rc = a->error;
+	if (!rc && a->len + len > a->cap) {
+		size_t cap = a->cap ? a->cap : FLUSH_AT;
+		while (cap < a->len + len)
+			cap *= 2;
+		char *nb = realloc(a->buf, cap);
+		if (nb) {
+			a->buf = nb;
+			a->cap = cap;
+		} else {
+			rc = a->error = -ENOMEM;
+		}
+	}
+	if (!rc) {
+		memcpy(a->buf + a->len, line, len);
+		a->len += len;
+		if (a->len >= FLUSH_AT)
+			pthread_cond_signal(&a->more);
+	}
 	pthread_mutex_unlock(&a->lock);
 	return rc;
 }
 
+bool lb_event_refused(const struct lb_event *ev)
+{
+	return ev->verdict != LB_EV_ALLOW && !ev->absent;
+}
+
 int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 {
-	atomic_fetch_add(&a->counts[ev->verdict], 1);
+	if (ev->verdict != LB_EV_ALLOW && ev->absent)
+		atomic_fetch_add(&a->absent, 1);
+	else
+		atomic_fetch_add(&a->counts[ev->verdict], 1);
 	if ((size_t)ev->cls < LB_CLASS__COUNT)
 		atomic_fetch_add(&a->class_counts[ev->cls], 1);
 	if (a->fd < 0)
+		return 0;
+	if (a->level == LB_LOG_REFUSED && ev->verdict == LB_EV_ALLOW && !ev->audited)
 		return 0;
 	char when[40], comm[64], exe[PATH_MAX], rule[PATH_MAX + 16];
 	format_time(when, sizeof(when));
@@ -266,45 +391,126 @@ uint64_t lb_audit_count(const struct lb_audit *a, enum lb_event_verdict v)
 	return atomic_load(&a->counts[v]);
 }
 
-int lb_audit_close(struct lb_audit *a, int exit_status, int signal, uint64_t duration_ms)
+uint64_t lb_audit_absent(const struct lb_audit *a)
+{
+	return atomic_load(&a->absent);
+}
+
+/* A JSON array of strings into a malloc'ed buffer. */
+static char *json_array(char *const *argv)
+{
+	size_t cap = 3, n = 0;
+	for (size_t i = 0; argv && argv[i]; i++)
+		cap += 6 * strlen(argv[i]) + 3;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	out[n++] = '[';
+	for (size_t i = 0; argv && argv[i]; i++) {
+		if (i)
+			out[n++] = ',';
+		n += lb_json_escape(argv[i], strlen(argv[i]), out + n, cap - n);
+	}
+	out[n++] = ']';
+	out[n] = '\0';
+	return out;
+}
+
+static char *json_str_dup(const char *s)
+{
+	size_t cap = 6 * strlen(s) + 3;
+	char *out = malloc(cap);
+	if (out)
+		lb_json_escape(s, strlen(s), out, cap);
+	return out;
+}
+
+int lb_audit_start(struct lb_audit *a, const struct lb_audit_start *st)
+{
+	if (a->fd < 0)
+		return 0;
+	char when[40];
+	format_time(when, sizeof(when));
+	lb_autofree char *args = json_array(st->argv);
+	lb_autofree char *pol = json_str_dup(st->policy ? st->policy : "default");
+	lb_autofree char *line = NULL;
+	if (!args || !pol)
+		return -ENOMEM;
+	int n = asprintf(&line,
+			 "{\"event\":\"start\",\"time\":\"%s\",\"version\":\"%s\",\"argv\":%s,"
+			 "\"policy\":%s,\"mode\":\"%s\",\"platform\":\"%s\",\"run_id\":\"%s\","
+			 "\"log_level\":\"%s\"}\n",
+			 when, st->version, args, pol, a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
+			 st->platform, st->run_id, a->level == LB_LOG_REFUSED ? "refused" : "all");
+	if (n < 0)
+		return -ENOMEM;
+	return emit_line(a, line, (size_t)n);
+}
+
+/* Hands what is left to the writer and waits for it to finish. */
+static void stop_writer(struct lb_audit *a)
+{
+	if (!a->writer_running)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->closing = true;
+	pthread_cond_signal(&a->more);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->writer, NULL);
+	a->writer_running = false;
+}
+
+int lb_audit_close(struct lb_audit *a, const struct lb_audit_summary *sum)
 {
 	if (!a)
 		return 0;
-	int rc = 0;
 	if (a->fd >= 0) {
-		char line[1024];
+		char line[2048];
 		size_t pos = 0;
-		pos +=
-		    (size_t)snprintf(line, sizeof(line),
-				     "{\"event\":\"exit\",\"status\":%d,\"signal\":", exit_status);
-		if (signal)
-			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%d", signal);
+		pos += (size_t)snprintf(line, sizeof(line),
+					"{\"event\":\"exit\",\"status\":%d,\"signal\":", sum->status);
+		if (sum->signal)
+			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%d", sum->signal);
 		else
 			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "null");
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, ",\"counts\":{");
+		/* At --log-level refused plain allows are not even reported. */
+		if (a->level == LB_LOG_REFUSED)
+			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\"allow\":null,");
 		for (int v = 0; v < LB_EV_COUNT; v++)
-			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s\"%s\":%llu",
-						v ? "," : "",
-						lb_event_verdict_name((enum lb_event_verdict)v),
-						(unsigned long long)atomic_load(&a->counts[v]));
-		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "},\"classes\":{");
+			if (v != LB_EV_ALLOW || a->level != LB_LOG_REFUSED)
+				pos += (size_t)snprintf(
+				    line + pos, sizeof(line) - pos, "\"%s\":%llu,",
+				    lb_event_verdict_name((enum lb_event_verdict)v),
+				    (unsigned long long)atomic_load(&a->counts[v]));
+		pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
+					"\"absent\":%llu},\"refused\":%llu,\"distinct\":%llu,"
+					"\"classes\":{",
+					(unsigned long long)atomic_load(&a->absent),
+					(unsigned long long)sum->refused,
+					(unsigned long long)sum->distinct);
 		for (int c = 0; c < LB_CLASS__COUNT; c++)
 			pos +=
 			    (size_t)snprintf(line + pos, sizeof(line) - pos, "%s\"%s\":%llu",
 					     c ? "," : "", lb_class_name((enum lb_class)c),
 					     (unsigned long long)atomic_load(&a->class_counts[c]));
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
-					"},\"mode\":\"%s\",\"duration_ms\":%llu}\n",
+					"},\"mode\":\"%s\",\"timed_out\":%s,\"duration_ms\":%llu}\n",
 					a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
-					(unsigned long long)duration_ms);
+					sum->timed_out ? "true" : "false",
+					(unsigned long long)sum->duration_ms);
 		emit_line(a, line, pos < sizeof(line) ? pos : sizeof(line) - 1);
+		stop_writer(a);
 		if (a->own_fd && fsync(a->fd) < 0 && errno != EINVAL && !a->error)
 			a->error = -errno;
 		if (a->own_fd && close(a->fd) < 0 && !a->error)
 			a->error = -errno;
 	}
-	rc = a->error;
+	int rc = a->error;
+	pthread_cond_destroy(&a->more);
+	pthread_cond_destroy(&a->room);
 	pthread_mutex_destroy(&a->lock);
+	free(a->buf);
 	free(a);
 	return rc;
 }

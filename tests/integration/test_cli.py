@@ -51,7 +51,10 @@ def version_exits_0():
     p = litebox("--version", timeout=30)
     eq(p.returncode, 0, "status")
     assert p.stdout.startswith("litebox "), f"stdout: {p.stdout!r}"
-    eq(len(p.stdout.strip().splitlines()), 1, "one line")
+    lines = p.stdout.strip().splitlines()
+    eq(len(lines), 2, "the version, then the kernel features")
+    for feature in ("seccomp listener ", "ADDFD ", "sync wake-up ", "Landlock "):
+        assert feature in lines[1], f"--version does not name {feature!r}: {lines[1]!r}"
     eq(p.stderr, "", "stderr")
 
 
@@ -65,6 +68,54 @@ def help_exits_0():
     p = litebox("help", "run", timeout=30)
     eq(p.returncode, 0, "help run")
     assert "--timeout" in p.stdout and "--policy" in p.stdout, p.stdout
+
+
+@test
+def every_command_answers_help():
+    """cli.md: every command and subcommand answers -h and --help with its
+    usage on standard output and exit 0."""
+    cases = {
+        ("run",): "litebox run", ("learn",): "-o FILE", ("policy",): "litebox policy check",
+        ("policy", "check"): "litebox policy check FILE", ("policy", "show"): "litebox policy show FILE",
+        ("policy", "generate"): "--from LOG.jsonl", ("inspect",): "litebox inspect",
+    }
+    for cmd, want in cases.items():
+        for flag in ("-h", "--help"):
+            p = litebox(*cmd, flag, timeout=30)
+            eq(p.returncode, 0, f"{' '.join(cmd)} {flag}: {p.stderr!r}")
+            assert p.stdout.startswith("usage: ") and want in p.stdout, (cmd, flag, p.stdout)
+            eq(p.stderr, "", f"stderr of {' '.join(cmd)} {flag}")
+        p = litebox("help", *cmd, timeout=30)
+        eq(p.returncode, 0, f"help {' '.join(cmd)}")
+        assert want in p.stdout, (cmd, p.stdout)
+    # `help learn` is learn's usage, with -o.
+    assert "-o, --output FILE" in litebox("help", "learn").stdout
+    # Help after other options, and for run without a program.
+    eq(litebox("run", "-q", "-h").returncode, 0, "run -q -h")
+    d = tmp()
+    eq(litebox("policy", "check", "--help", cwd=d).returncode, 0, "check --help reads no file")
+
+
+@test
+def typos_get_the_closest_known_word():
+    cases = [
+        (("run", "--alow-read", "/x", "--", "true"), "did you mean --allow-read?"),
+        (("run", "--fail-on-denny", "--", "true"), "did you mean --fail-on-deny?"),
+        (("learn", "--polcy", "x", "--", "true"), "did you mean --policy?"),
+        (("rnu", "true"), "did you mean run?"),
+        (("polcy", "check"), "did you mean policy?"),
+        (("policy", "chek", "x"), "did you mean check?"),
+        (("inspect", "--jsn", "/bin/true"), "did you mean --json?"),
+        (("run", "--platform", "seccmp", "--", "true"), "did you mean seccomp?"),
+        (("help", "lern"), "did you mean learn?"),
+    ]
+    for args, want in cases:
+        p = litebox(*args, timeout=30)
+        eq(p.returncode, 125, f"status of {args}")
+        assert want in p.stderr, (args, p.stderr)
+    # Nothing close: no suggestion.
+    p = litebox("run", "--zzzzzzzzzzzz", "--", "true", timeout=30)
+    assert "did you mean" not in p.stderr, p.stderr
 
 
 @test
@@ -107,6 +158,9 @@ def bad_platform_is_125():
     d = tmp()
     misuse("run", "--platform", "nope", "--", "touch", os.path.join(d, "ran"), cwd=d)
     not_run(d)
+    p = litebox("run", "-q", "--platform", "auto", "--", "touch", os.path.join(d, "ran"), cwd=d)
+    eq(p.returncode, 0, f"--platform auto (stderr {p.stderr!r})")
+    os.unlink(os.path.join(d, "ran"))
     p = litebox("run", "-q", "--platform", "seccomp", "--", "touch", os.path.join(d, "ran"), cwd=d)
     eq(p.returncode, 0, f"control: --platform seccomp (stderr {p.stderr!r})")
     assert os.path.exists(os.path.join(d, "ran")), "control: the program did not run"

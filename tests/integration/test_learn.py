@@ -44,7 +44,8 @@ def audit_log_has_the_fields_and_a_summary():
     eq(last.get("event"), "exit", "last line is the summary")
     for k in ["status", "signal", "counts", "duration_ms"]:
         assert k in last, k
-    body = recs[:-1]
+    eq(recs[0].get("event"), "start", "first line is the start record")
+    body = recs[1:-1]
     assert body, "records were written"
     for r in body:
         for k in ["time", "pid", "comm", "exe", "syscall", "class", "object", "verdict", "rule", "mode"]:
@@ -182,8 +183,9 @@ def nothing_is_lost_under_load():
     recs = records(log)
     summary = recs[-1]
     eq(summary.get("event"), "exit", "summary line last")
-    eq(sum(summary["counts"].values()), len(recs) - 1, "the summary counts every record")
-    hits = sum(1 for r in recs[:-1] if r.get("object") == target and r.get("syscall") in ("stat", "newfstatat"))
+    eq(recs[0].get("event"), "start", "start line first")
+    eq(sum(summary["counts"].values()), len(recs) - 2, "the summary counts every record")
+    hits = sum(1 for r in recs[1:-1] if r.get("object") == target and r.get("syscall") in ("stat", "newfstatat"))
     eq(hits, 100000, "records of the 100,000 stats")
 
 

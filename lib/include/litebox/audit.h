@@ -13,16 +13,48 @@
 
 struct lb_audit;
 
-/* path "-" means standard error. */
-int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out);
-/* Thread-safe. Returns -errno if the record could not be written (the
- * error is also remembered for lb_audit_close). */
-int lb_audit_record(struct lb_audit *a, const struct lb_event *ev);
-/* Summary line and close. Returns the first write error of the run. */
-int lb_audit_close(struct lb_audit *a, int exit_status, int signal, uint64_t duration_ms);
+/* What `--log-level` keeps: every judged access, or only refusals (deny,
+ * hide, kill, would-deny; accesses matched by an `audit` rule stay). */
+enum lb_log_level {
+	LB_LOG_ALL,
+	LB_LOG_REFUSED,
+};
 
-/* Counters kept whether or not a log is written (for the summary). */
+/* The first line of a log: which litebox ran what under which policy. */
+struct lb_audit_start {
+	const char *version;
+	char *const *argv;
+	const char *policy;
+	const char *platform;
+	const char *run_id;
+};
+
+/* The last line. */
+struct lb_audit_summary {
+	int status, signal;
+	bool timed_out;
+	uint64_t duration_ms;
+	uint64_t refused, distinct; /* counted by the caller (see lb_event_refused) */
+};
+
+/* path "-" means standard error. Lines are written by a thread of the
+ * log's own, in large writes. */
+int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out);
+void lb_audit_set_level(struct lb_audit *a, enum lb_log_level level);
+int lb_audit_start(struct lb_audit *a, const struct lb_audit_start *st);
+/* Thread-safe. Returns -errno if the record could not be written (the
+ * error is also remembered for lb_audit_close). Waits while the writer
+ * is behind: nothing is dropped. */
+int lb_audit_record(struct lb_audit *a, const struct lb_event *ev);
+/* Summary line, flush and close. Returns the first write error of the run. */
+int lb_audit_close(struct lb_audit *a, const struct lb_audit_summary *sum);
+
+/* Counters kept whether or not a log is written (for the summary):
+ * refusals by verdict exclude lookups of absent paths, counted apart. */
 uint64_t lb_audit_count(const struct lb_audit *a, enum lb_event_verdict v);
+uint64_t lb_audit_absent(const struct lb_audit *a);
+/* A refusal that counts (not an allow, not a lookup of something absent). */
+bool lb_event_refused(const struct lb_event *ev);
 
 /* JSON string escaping (exposed for tests): writes a quoted JSON string
  * for the len bytes of s into buf; invalid UTF-8 bytes become \ufffd,
