@@ -893,6 +893,19 @@ void lb_rule_text(const struct lb_rule *r, char *buf, size_t len)
 			 r->word2 ? r->word2 : "");
 }
 
+const struct lb_rule *lb_rule_shadow(const struct lb_policy *p, const struct lb_rule *r)
+{
+	if (r->cls == LB_CLASS_SYSCALL)
+		return NULL;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *q = &p->rules[i];
+		if (is_explicit(q) && q != r && competes(q, r) && covers(q, r) &&
+		    lb_rule_beats(q, r))
+			return q;
+	}
+	return NULL;
+}
+
 /* A rule that can never decide anything: a duplicate, or a rule that
  * matches everything it matches and wins wherever both match (Decisions,
  * rule 2). System calls: a deny of the same name wins. */
@@ -905,20 +918,16 @@ static int lint_dead(const struct lb_policy *p, const struct lb_rule *r, struct 
 			return warn(d, r, "duplicate rule: the same as %s",
 				    where(q, at, sizeof(at)));
 	}
-	for (size_t i = 0; i < p->n_rules; i++) {
+	for (size_t i = 0; r->cls == LB_CLASS_SYSCALL && is_grant(r) && i < p->n_rules; i++) {
 		const struct lb_rule *q = &p->rules[i];
-		if (!is_explicit(q) || q == r || !competes(q, r) || !covers(q, r))
-			continue;
-		if (r->cls == LB_CLASS_SYSCALL) {
-			if (is_grant(r) && q->verdict == LB_VERDICT_DENY)
-				return warn(d, r,
-					    "this rule can never take effect: 'deny syscall %s' "
-					    "(%s) wins over it",
-					    q->word, where(q, at, sizeof(at)));
-			continue;
-		}
-		if (!lb_rule_beats(q, r))
-			continue;
+		if (q->cls == LB_CLASS_SYSCALL && q->verdict == LB_VERDICT_DENY && q->nr == r->nr)
+			return warn(d, r,
+				    "this rule can never take effect: 'deny syscall %s' (%s) wins "
+				    "over it",
+				    q->word, where(q, at, sizeof(at)));
+	}
+	const struct lb_rule *q = lb_rule_shadow(p, r);
+	if (q) {
 		lb_rule_text(q, text, sizeof(text));
 		lb_rule_why(q, r, why, sizeof(why));
 		return warn(d, r,

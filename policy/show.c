@@ -6,7 +6,10 @@
  * appends it from the filter plan itself (lib/filter_plan.c).
  *
  * Nothing in the output depends on where a rule came from (file, line):
- * showing the shown text again gives the same bytes. */
+ * showing the shown text again gives the same bytes. One file has one
+ * level of includes, so a rule that an including file overrides (and that
+ * therefore never decides anything) is left out: flattened beside its
+ * overrider, it could win again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,7 +167,8 @@ char *lb_policy_show(const struct lb_policy *p)
 			fputs("# from the command line\n", f);
 			cli = true;
 		}
-		if (r->origin == LB_ORIGIN_POLICY || r->origin == LB_ORIGIN_CLI)
+		bool dead = r->cls != LB_CLASS_SYSCALL && lb_rule_shadow(p, r);
+		if ((r->origin == LB_ORIGIN_POLICY || r->origin == LB_ORIGIN_CLI) && !dead)
 			put_rule(f, r);
 	}
 	put_implicit(f, p);
