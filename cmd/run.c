@@ -214,7 +214,7 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		    strcmp(optarg, "ptrace") != 0) {
 			lb_msg("invalid --platform '%s': give auto, seccomp or ptrace%s", optarg,
 			       lb_suggest_tail(optarg, (const char *const[]){"auto", "seccomp",
-									"ptrace", NULL}));
+									     "ptrace", NULL}));
 			return -1;
 		}
 		o->platform = optarg;
@@ -228,8 +228,9 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		} else if (strcmp(optarg, "refused") == 0) {
 			o->log_level = LB_LOG_REFUSED;
 		} else {
-			lb_msg("invalid --log-level '%s': give refused or all%s", optarg,
-			       lb_suggest_tail(optarg, (const char *const[]){"refused", "all", NULL}));
+			lb_msg(
+			    "invalid --log-level '%s': give refused or all%s", optarg,
+			    lb_suggest_tail(optarg, (const char *const[]){"refused", "all", NULL}));
 			return -1;
 		}
 		return 0;
@@ -258,8 +259,8 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 static void report_bad_option(int argc, char **argv, const char *cmd, bool needs_value)
 {
 	const char *arg = optind - 1 < argc ? argv[optind - 1] : "?";
-	if (needs_value || (optopt && arg[0] == '-' && arg[1] == optopt && !arg[2] &&
-			    strchr("po", optopt))) {
+	if (needs_value ||
+	    (optopt && arg[0] == '-' && arg[1] == optopt && !arg[2] && strchr("po", optopt))) {
 		lb_msg("option '%s' needs a value (see 'litebox help %s')", arg, cmd);
 		return;
 	}
@@ -302,9 +303,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 		       learn ? "learn -o FILE" : "run");
 		return -1;
 	}
-	if (o->platform && strcmp(o->platform, "ptrace") == 0) {
-		lb_msg("--platform ptrace is not available in this build: use --platform auto or "
-		       "seccomp (Linux 5.14+)");
+	if (o->platform && strcmp(o->platform, "auto") != 0 &&
+	    strcmp(o->platform, "seccomp") != 0 && strcmp(o->platform, "ptrace") != 0) {
+		lb_msg("invalid --platform '%s': give auto, seccomp or ptrace", o->platform);
 		return -1;
 	}
 	if (learn && !o->learn_out) {
@@ -628,17 +629,43 @@ static void make_run_id(char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, "%02x", r[i]);
 }
 
-/* seccomp unless ptrace was asked for (which parse_opts refuses while
- * this build has no ptrace platform). */
-static const struct lb_platform_ops *choose_platform(const struct run_opts *o, const char **name)
+/* --platform: auto takes seccomp user notification where it works here,
+ * else ptrace, and says so once. NULL when none can be used (said why). */
+static const struct lb_platform_ops *choose_platform(const struct run_opts *o)
 {
-	(void)o;
-	*name = "seccomp";
-	return &lb_platform_seccomp;
+	/* The environment sets the default (the test suite runs whole on
+	 * each platform this way, shells and terminals included). */
+	const char *env = getenv("LITEBOX_PLATFORM");
+	const char *want = o->platform ? o->platform : env && *env ? env : "auto";
+	char why[256] = "", why2[256] = "";
+	if (strcmp(want, "auto") != 0 && strcmp(want, "seccomp") != 0 &&
+	    strcmp(want, "ptrace") != 0) {
+		lb_msg("invalid LITEBOX_PLATFORM '%s': give auto, seccomp or ptrace", want);
+		return NULL;
+	}
+	if (strcmp(want, "ptrace") == 0) {
+		if (lb_ptrace_usable(why, sizeof(why)) == 0)
+			return &lb_platform_ptrace;
+		lb_msg("cannot use --platform ptrace: %s", why);
+		return NULL;
+	}
+	if (lb_seccomp_usable(why, sizeof(why)) == 0)
+		return &lb_platform_seccomp;
+	if (strcmp(want, "seccomp") == 0) {
+		lb_msg("cannot use --platform seccomp: %s; try --platform ptrace", why);
+		return NULL;
+	}
+	if (lb_ptrace_usable(why2, sizeof(why2)) == 0) {
+		if (!o->quiet)
+			lb_msg("%s; using the ptrace platform (slower per trapped call)", why);
+		return &lb_platform_ptrace;
+	}
+	lb_msg("cannot start the sandbox: %s, and %s", why, why2);
+	return NULL;
 }
 
-static int open_log(struct run_state *st, const char *log, enum lb_mode mode,
-		    const char *platform, char **argv)
+static int open_log(struct run_state *st, const char *log, enum lb_mode mode, const char *platform,
+		    char **argv)
 {
 	int rc = lb_audit_open(log, mode, &st->audit);
 	if (rc < 0) {
@@ -695,9 +722,11 @@ static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, b
 		if (!o->quiet)
 			lb_report_annotations(st->report, stderr);
 		const char *summary = getenv("GITHUB_STEP_SUMMARY");
-		int rc = summary && summary[0] ? lb_report_step_summary(st->report, summary, argv) : 0;
+		int rc =
+		    summary && summary[0] ? lb_report_step_summary(st->report, summary, argv) : 0;
 		if (rc < 0)
-			lb_msg("cannot append to GITHUB_STEP_SUMMARY '%s': %s", summary, strerror(-rc));
+			lb_msg("cannot append to GITHUB_STEP_SUMMARY '%s': %s", summary,
+			       strerror(-rc));
 	}
 	if (o->fail_on_deny && status == 0 && refused) {
 		lb_msg("--fail-on-deny: the program exited 0, but %llu access%s %s: exit status %d",
@@ -715,8 +744,10 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	const char *log = o->log ? o->log : lb_policy_log_path(policy);
 	enum lb_mode mode = o->audit ? LB_MODE_AUDIT : lb_policy_mode(policy);
 	struct lb_policy_vars lv = vars_of(prog);
-	const char *platform_name;
-	const struct lb_platform_ops *platform = choose_platform(o, &platform_name);
+	const struct lb_platform_ops *platform = choose_platform(o);
+	if (!platform)
+		return LB_EXIT_LITEBOX;
+	const char *platform_name = platform->name;
 	int rc = o->learn ? lb_learn_new(&lv, &st.learn) : 0;
 	if (rc < 0) {
 		lb_msg("cannot start learning: %s", strerror(-rc));
@@ -737,8 +768,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .platform = platform,
 	    .on_event = on_event,
 	    .event_arg = &st,
-	    .report_allowed =
-		o->verbose || o->learn || (log != NULL && o->log_level == LB_LOG_ALL),
+	    .report_allowed = o->verbose || o->learn || (log != NULL && o->log_level == LB_LOG_ALL),
 	    .initial_umask = um,
 	    .force_audit = o->audit,
 	    /* the log the program must not rewrite for `policy generate` */

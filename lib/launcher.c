@@ -182,12 +182,20 @@ static char wait_byte(int fd)
 }
 
 static __attribute__((noreturn)) void exec_program(const struct lb_launch_config *cfg,
+						   const struct lb_prepared *prep,
 						   char *const *argv, int report,
 						   bool in_pids_cgroup)
 {
 	apply_limits(cfg->limits, in_pids_cgroup);
 	umask(cfg->umask);
 	reset_signals();
+	if (cfg->platform->before_exec) {
+		int rc = cfg->platform->before_exec(prep);
+		if (rc < 0) {
+			send_msg(report, MSG_SETUP_ERRNO, -rc, STAGE_NONE);
+			_exit(125);
+		}
+	}
 	execve(cfg->exec_path, argv, cfg->envp);
 	send_msg(report, MSG_EXEC_ERRNO, errno, STAGE_NONE);
 	_exit(127);
@@ -359,7 +367,7 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 	if (program < 0)
 		setup_failed(report, errno, STAGE_FORK);
 	if (program == 0)
-		exec_program(cfg, argv, report, in_pids_cgroup);
+		exec_program(cfg, prep, argv, report, in_pids_cgroup);
 	/* Only now: the supervisor reads the program's memory up to its exec
 	 * (a non-dumpable parent would make the child non-dumpable too). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -576,6 +584,7 @@ struct supervisor {
 	pid_t init;
 	int report, go, sigfd, timerfd;
 	struct lb_platform *platform;
+	const struct lb_prepared *prep;
 	bool got_status;
 	char cgroup[4200];
 };
@@ -655,7 +664,7 @@ static int start_serving(struct supervisor *s)
 	}
 	if (m.type != MSG_LISTENER)
 		return -EPROTO;
-	rc = s->cfg->platform->attach(s->init, m.value, &s->platform);
+	rc = s->cfg->platform->attach(s->prep, s->init, m.value, &s->platform);
 	if (rc < 0) {
 		explain(s->res, rc, "cannot take the seccomp listener from the sandbox",
 			"pidfd_getfd needs Linux 5.6+ and ptrace rights over the child (a "
@@ -792,6 +801,7 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	}
 	/* Supervisor threads and the kernel never need our SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	s.prep = prep;
 	s.init = clone_init(&s, prep, report_p[1], go_p[0]);
 	if (s.init < 0) {
 		rc = -errno;
@@ -824,9 +834,11 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 		s.cgroup[0] = '\0';
 		if (geteuid() == 0) {
 			rc = -ENOTSUP;
-			explain(res, rc, "'limit procs' needs a pids cgroup, which is not available here",
-				"mount cgroup v2 with the pids controller delegated, or drop 'limit "
-				"procs' from the policy");
+			explain(
+			    res, rc,
+			    "'limit procs' needs a pids cgroup, which is not available here",
+			    "mount cgroup v2 with the pids controller delegated, or drop 'limit "
+			    "procs' from the policy");
 			goto kill_init;
 		}
 	}

@@ -2,7 +2,8 @@
 /* Compile the core's filter plan to classic BPF with libseccomp. The BPF is
  * exported in the parent and loaded by the child with seccomp(2) itself, so
  * that we choose the filter flags (NEW_LISTENER, WAIT_KILLABLE_RECV) that
- * libseccomp 2.5 cannot set. */
+ * libseccomp 2.5 cannot set. Each platform renders the plan's NOTIFY as its
+ * own trap action (user notification, or RET_TRACE for ptrace). */
 #include <errno.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ static void seccomp_releasep(scmp_filter_ctx *ctx)
 }
 #define lb_autoseccomp __attribute__((cleanup(seccomp_releasep)))
 
-static uint32_t action_of(const struct lb_filter_rule *r)
+static uint32_t action_of(const struct lb_filter_rule *r, uint32_t trap_action)
 {
 	switch (r->action) {
 	case LB_FILTER_ALLOW:
@@ -28,14 +29,14 @@ static uint32_t action_of(const struct lb_filter_rule *r)
 	case LB_FILTER_ERRNO:
 		return SCMP_ACT_ERRNO((uint32_t)r->err);
 	case LB_FILTER_NOTIFY:
-		return SCMP_ACT_NOTIFY;
+		return trap_action;
 	case LB_FILTER_KILL:
 		return SCMP_ACT_KILL_PROCESS;
 	}
 	return SCMP_ACT_KILL_PROCESS;
 }
 
-static int add_rule(scmp_filter_ctx ctx, const struct lb_filter_rule *r)
+static int add_rule(scmp_filter_ctx ctx, const struct lb_filter_rule *r, uint32_t trap_action)
 {
 	struct scmp_arg_cmp cmp[2];
 
@@ -58,12 +59,16 @@ static int add_rule(scmp_filter_ctx ctx, const struct lb_filter_rule *r)
 			cmp[i] = (struct scmp_arg_cmp){
 			    .arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value};
 			break;
+		case LB_CMP_LE:
+			cmp[i] = (struct scmp_arg_cmp){
+			    .arg = c->arg, .op = SCMP_CMP_LE, .datum_a = c->value};
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
 	/* _exact: never let libseccomp rewrite a rule into something else. */
-	return seccomp_rule_add_exact_array(ctx, action_of(r), r->nr, r->n_conds, cmp);
+	return seccomp_rule_add_exact_array(ctx, action_of(r, trap_action), r->nr, r->n_conds, cmp);
 }
 
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
@@ -88,7 +93,8 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
 	return 0;
 }
 
-int lb_seccomp_prepare(const struct lb_filter_plan *plan, struct lb_prepared **out)
+int lb_bpf_compile(const struct lb_filter_plan *plan, const struct lb_filter_plan *extra,
+		   uint32_t trap_action, struct sock_fprog *out)
 {
 	lb_autoseccomp scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
@@ -106,14 +112,24 @@ int lb_seccomp_prepare(const struct lb_filter_plan *plan, struct lb_prepared **o
 	 * over a hundred rules. */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (size_t i = 0; i < plan->n_rules; i++) {
-		rc = add_rule(ctx, &plan->rules[i]);
+		rc = add_rule(ctx, &plan->rules[i], trap_action);
 		if (rc < 0)
 			return rc;
 	}
+	for (size_t i = 0; extra && i < extra->n_rules; i++) {
+		rc = add_rule(ctx, &extra->rules[i], trap_action);
+		if (rc < 0)
+			return rc;
+	}
+	return export_bpf(ctx, out);
+}
+
+int lb_seccomp_prepare(const struct lb_filter_plan *plan, struct lb_prepared **out)
+{
 	lb_autofree struct lb_prepared *prep = calloc(1, sizeof(*prep));
 	if (!prep)
 		return -ENOMEM;
-	rc = export_bpf(ctx, &prep->prog);
+	int rc = lb_bpf_compile(plan, NULL, SCMP_ACT_NOTIFY, &prep->prog);
 	if (rc < 0)
 		return rc;
 	*out = steal_pointer(&prep);

@@ -96,8 +96,10 @@ static int sc_install(const struct lb_prepared *prep)
 
 /* ---- parent side ------------------------------------------------------ */
 
-static int sc_attach(pid_t child, int child_fd, struct lb_platform **out)
+static int sc_attach(const struct lb_prepared *prep, pid_t child, int child_fd,
+		     struct lb_platform **out)
 {
+	(void)prep;
 	lb_autoclose int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	if (pidfd < 0)
 		return -errno;

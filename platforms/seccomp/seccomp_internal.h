@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 
+#include "bpf.h"
 #include "litebox/platform.h"
 
 /* Debian 12's 6.1 uapi headers lack these (kernel 6.6+). */

@@ -15,6 +15,10 @@ SOURCE_ROOT = os.environ.get("LB_SOURCE_ROOT", os.path.dirname(os.path.dirname(o
 
 _tests = []
 
+# Which platform the run under test uses (meson runs the live suites on
+# both); litebox reads the same variable as its --platform default.
+PLATFORM = os.environ.get("LITEBOX_PLATFORM", "auto")
+
 
 class Skip(Exception):
     pass

@@ -23,6 +23,7 @@ enum lb_filter_cmp {
 	LB_CMP_MASKED_EQ, /* (arg & mask) == value */
 	LB_CMP_NE,	  /* arg != value (mask unused) */
 	LB_CMP_GE,	  /* arg >= value, 64-bit (mask unused) */
+	LB_CMP_LE,	  /* arg <= value, 64-bit (mask unused) */
 };
 
 struct lb_filter_cond {
@@ -70,8 +71,14 @@ struct lb_platform_ops {
 	 * install the filter. Returns the child-side handle (fd number) to
 	 * report to the parent, or -errno. Async-signal-safe. */
 	int (*install)(const struct lb_prepared *prep);
+	/* Program process (forked by the child), right before execve, after
+	 * limits and signals are reset; NULL when the platform needs nothing
+	 * there. Async-signal-safe; returns 0 or -errno (the exec is not
+	 * attempted). */
+	int (*before_exec)(const struct lb_prepared *prep);
 	/* Parent: take the handle the child reported. */
-	int (*attach)(pid_t child, int child_handle, struct lb_platform **out);
+	int (*attach)(const struct lb_prepared *prep, pid_t child, int child_handle,
+		      struct lb_platform **out);
 	/* Parent: serve trapped calls on worker threads until lb_platform_stop.
 	 * handler returns nothing: it must answer through the reply calls. */
 	int (*serve)(struct lb_platform *p, void (*handler)(void *ctx, struct lb_trap *t),
@@ -96,5 +103,12 @@ struct lb_platform_ops {
 };
 
 extern const struct lb_platform_ops lb_platform_seccomp;
+extern const struct lb_platform_ops lb_platform_ptrace;
+
+/* Whether this kernel, in this process's seccomp and ptrace context, offers
+ * what the platform needs (tested by trying, in a throwaway child).
+ * 0 when it does; else -errno and a one-line reason in why. */
+int lb_seccomp_usable(char *why, size_t len);
+int lb_ptrace_usable(char *why, size_t len);
 
 #endif

@@ -1,0 +1,1158 @@
+/* SPDX-License-Identifier: MIT */
+/* The ptrace platform: the same filter plan with RET_TRACE where the
+ * seccomp platform notifies, one tracer thread that turns every seccomp
+ * stop into an lb_trap for the core's handler (run on worker threads), and
+ * answers delivered by the tracer:
+ *
+ *  - a value or an errno: the call is skipped (orig_rax = -1) and rax set;
+ *  - CONTINUE: the call runs as made (same cases as the seccomp platform);
+ *  - an fd: the supervisor sends it over a hidden socket every tracee holds
+ *    (fd number `hidden`, inherited from init, kept across exec), and the
+ *    trapped call is rewritten into recvmsg(hidden, MSG_DONTWAIT) on a
+ *    message block below the stack's red zone; at the syscall-exit stop the
+ *    received fd number becomes the answer and the registers are restored.
+ *
+ * Why this is race-free, and what the hidden socket allows the program, is
+ * argued in docs/security.md ("The ptrace platform"). No policy decision
+ * lives here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../seccomp/bpf.h"
+#include "litebox/util.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+#define PT_MAX_WORKERS 64
+#define PT_WAKE_SIGNAL (SIGRTMIN + 4)
+/* What the tracer answers the start-up probe calls with (see before_exec). */
+#define PT_PROBE_MAGIC 0x11b0c5e5L
+#define PT_PROBE_END 0x11b0c5e6UL
+#define PT_MAX_PROBES 256
+
+struct probe_call {
+	int nr;
+	uint64_t args[6];
+};
+
+struct lb_prepared {
+	struct sock_fprog prog;
+	int sup;		/* the supervisor's end of the hidden socket */
+	int tracee;		/* the tracees' end, before it moves to `hidden` */
+	int hidden;		/* where the tracees' end lives in every tracee */
+	bool traps_close_range; /* the plan itself traps close_range */
+	size_t n_probes;
+	struct probe_call probes[PT_MAX_PROBES];
+};
+
+struct pt_trap {
+	struct lb_trap t;
+	struct lb_platform *p;
+	struct user_regs_struct regs;
+	int pidfd;
+	atomic_bool dead;
+	enum lb_reply_kind kind;
+	int64_t value;
+	int fd; /* our duplicate of the fd to install */
+	bool cloexec;
+	struct pt_trap *next;
+};
+
+/* A tracee the tracer has business with: a trap out with a worker, or an
+ * fd being received (between the rewritten call's entry and exit). */
+struct tstate {
+	pid_t tid;
+	struct pt_trap *trap;
+	bool injecting;
+	bool probing;
+	uint64_t block; /* tracee address of the message block */
+};
+
+struct lb_platform {
+	int sup, tracee_end, hidden;
+	bool traps_close_range;
+	void (*handler)(void *ctx, struct lb_trap *t);
+	void *ctx;
+
+	pthread_t tracer;
+	bool tracer_started;
+	atomic_bool stop_flag;
+	atomic_bool tracer_done;
+	atomic_int in_wait;
+	sigjmp_buf jmp;
+
+	/* work for the workers */
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct pt_trap *queue_head, *queue_tail;
+	int n_workers, n_idle;
+	atomic_int n_exited;
+	pthread_t workers[PT_MAX_WORKERS];
+
+	/* answers for the tracer: a lock-free stack */
+	_Atomic(struct pt_trap *) done;
+
+	/* tracer thread only */
+	struct tstate *ts;
+	size_t n_ts, cap_ts;
+	struct pt_trap *fd_waiting_head, *fd_waiting_tail; /* one fd at a time */
+	bool fd_busy;
+	uint64_t seq;
+	int start_errno;
+};
+
+static _Thread_local struct lb_platform *tl_tracer;
+
+static void on_wake(int sig)
+{
+	(void)sig;
+	struct lb_platform *p = tl_tracer;
+	/* Only inside the wait: there losing the result is harmless (WNOWAIT
+	 * leaves it to be reported again). */
+	if (p && atomic_load(&p->in_wait))
+		siglongjmp(p->jmp, 1);
+}
+
+/* ---- preparing the filter and the hidden socket ------------------------ */
+
+static bool plan_names(const struct lb_filter_plan *plan, int nr)
+{
+	for (size_t i = 0; i < plan->n_rules; i++)
+		if (plan->rules[i].nr == nr)
+			return true;
+	return false;
+}
+
+/* The hidden fd cannot be closed, replaced or made close-on-exec by the
+ * program through the calls made for that; close_range over it is trapped
+ * and narrowed by the tracer. */
+static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb_filter_rule *r)
+{
+	size_t n = 0;
+	uint64_t hv = (uint64_t)h;
+	if (!plan_names(plan, SYS_close))
+		r[n++] = (struct lb_filter_rule){
+		    .nr = SYS_close,
+		    .action = LB_FILTER_ERRNO,
+		    .err = 0,
+		    .n_conds = 1,
+		    .conds = {{.arg = 0, .mask = 0xffffffffu, .value = hv}}};
+	if (!plan_names(plan, SYS_dup2))
+		r[n++] = (struct lb_filter_rule){
+		    .nr = SYS_dup2,
+		    .action = LB_FILTER_ERRNO,
+		    .err = EBADF,
+		    .n_conds = 1,
+		    .conds = {{.arg = 1, .mask = 0xffffffffu, .value = hv}}};
+	if (!plan_names(plan, SYS_dup3))
+		r[n++] = (struct lb_filter_rule){
+		    .nr = SYS_dup3,
+		    .action = LB_FILTER_ERRNO,
+		    .err = EBADF,
+		    .n_conds = 1,
+		    .conds = {{.arg = 1, .mask = 0xffffffffu, .value = hv}}};
+	if (!plan_names(plan, SYS_fcntl))
+		r[n++] = (struct lb_filter_rule){
+		    .nr = SYS_fcntl,
+		    .action = LB_FILTER_ERRNO,
+		    .err = 0,
+		    .n_conds = 2,
+		    .conds = {{.arg = 0, .mask = 0xffffffffu, .value = hv},
+			      {.arg = 1, .mask = 0xffffffffu, .value = F_SETFD}}};
+	if (!plan_names(plan, SYS_close_range))
+		r[n++] =
+		    (struct lb_filter_rule){.nr = SYS_close_range,
+					    .action = LB_FILTER_NOTIFY,
+					    .n_conds = 2,
+					    .conds = {{.arg = 0, .op = LB_CMP_LE, .value = hv},
+						      {.arg = 1, .op = LB_CMP_GE, .value = hv}}};
+	return n;
+}
+
+/* Arguments that make a rule of the plan trap: the start-up probe calls
+ * each trapped syscall once with them (all else zero: every path and
+ * buffer NULL, so a call answered by anyone but us fails harmlessly). */
+static bool probe_args(const struct lb_filter_rule *r, uint64_t args[6])
+{
+	memset(args, 0, 6 * sizeof(args[0]));
+	for (unsigned i = 0; i < r->n_conds; i++) {
+		const struct lb_filter_cond *c = &r->conds[i];
+		if (c->arg >= 6)
+			return false;
+		switch (c->op) {
+		case LB_CMP_MASKED_EQ:
+		case LB_CMP_GE:
+		case LB_CMP_LE:
+			args[c->arg] = c->value;
+			break;
+		case LB_CMP_NE:
+			args[c->arg] = c->value + 1;
+			break;
+		}
+	}
+	return true;
+}
+
+static void collect_probes(const struct lb_filter_plan *plan, struct lb_prepared *prep)
+{
+	for (size_t i = 0; i < plan->n_rules && prep->n_probes < PT_MAX_PROBES - 1; i++) {
+		const struct lb_filter_rule *r = &plan->rules[i];
+		if (r->action != LB_FILTER_NOTIFY)
+			continue;
+		struct probe_call *pc = &prep->probes[prep->n_probes];
+		if (!probe_args(r, pc->args))
+			continue;
+		pc->nr = r->nr;
+		prep->n_probes++;
+	}
+}
+
+static int hidden_number(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 64)
+		return -EMFILE;
+	return (int)(rl.rlim_cur < 1024 ? rl.rlim_cur : 1024) - 1;
+}
+
+static void pt_free_prepared(struct lb_prepared *prep)
+{
+	if (!prep)
+		return;
+	free(prep->prog.filter);
+	if (prep->sup >= 0)
+		close(prep->sup);
+	if (prep->tracee >= 0)
+		close(prep->tracee);
+	free(prep);
+}
+
+static int pt_prepare(const struct lb_filter_plan *plan, struct lb_prepared **out)
+{
+	struct lb_prepared *prep = calloc(1, sizeof(*prep));
+	if (!prep)
+		return -ENOMEM;
+	prep->sup = prep->tracee = -1;
+	int rc = hidden_number();
+	if (rc < 0)
+		goto fail;
+	prep->hidden = rc;
+	prep->traps_close_range = plan_names(plan, SYS_close_range);
+	struct lb_filter_rule extra_rules[8];
+	struct lb_filter_plan extra = {.rules = extra_rules,
+				       .n_rules = protect_hidden(plan, prep->hidden, extra_rules)};
+	rc = lb_bpf_compile(plan, &extra, SECCOMP_RET_TRACE, &prep->prog);
+	if (rc < 0)
+		goto fail;
+	collect_probes(plan, prep);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	prep->sup = sv[0];
+	prep->tracee = sv[1];
+	int one = 1;
+	if (setsockopt(prep->sup, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*out = prep;
+	return 0;
+fail:
+	pt_free_prepared(prep);
+	return rc;
+}
+
+/* ---- child side ------------------------------------------------------- */
+
+/* Init: move the tracees' end to its number (inherited by the program and
+ * kept across exec), load the filter. No listener: the handle reported is
+ * a throwaway descriptor init closes. */
+static int pt_install(const struct lb_prepared *prep)
+{
+	if (dup2(prep->tracee, prep->hidden) < 0)
+		return -errno;
+	if (prep->tracee != prep->hidden)
+		close(prep->tracee);
+	close(prep->sup);
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prep->prog) < 0)
+		return -errno;
+	int handle = fcntl(prep->hidden, F_DUPFD_CLOEXEC, 3);
+	return handle < 0 ? -errno : handle;
+}
+
+static void say(const char *s)
+{
+	ssize_t n = write(2, s, strlen(s));
+	(void)n;
+}
+
+/* The program process before execve: announce ourselves (the kernel adds
+ * our pid as the supervisor sees it), wait until the tracer holds us, then
+ * prove that every trapped call reaches it. An enclosing seccomp listener
+ * (litebox inside litebox) outranks RET_TRACE: the calls it takes never
+ * stop here, and the program would run with this policy unenforced. */
+static int pt_before_exec(const struct lb_prepared *prep)
+{
+	char c = 'p';
+	if (write(prep->hidden, &c, 1) != 1)
+		return -errno;
+	ssize_t n;
+	do
+		n = read(prep->hidden, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || c != 'g')
+		return -ECHILD;
+	for (size_t i = 0; i <= prep->n_probes; i++) {
+		/* the last call (getppid with the end mark) ends probing */
+		const struct probe_call *pc = &prep->probes[i];
+		long r = i < prep->n_probes ? syscall(pc->nr, pc->args[0], pc->args[1], pc->args[2],
+						      pc->args[3], pc->args[4], pc->args[5])
+					    : syscall(SYS_close_range, prep->hidden, prep->hidden,
+						      0, 0, 0, PT_PROBE_END);
+		/* Refused in the kernel by an enclosing filter: the call never
+		 * runs, for the program either. */
+		if (r < 0 && (errno == EPERM || errno == ENOSYS))
+			continue;
+		if (r != PT_PROBE_MAGIC) {
+			say("litebox: another seccomp listener (an enclosing sandbox, such as an "
+			    "outer "
+			    "litebox) answers system calls before the ptrace platform can see "
+			    "them; "
+			    "refusing to run the program with its policy unenforced\n");
+			_exit(125);
+		}
+	}
+	return 0;
+}
+
+/* ---- tracee bookkeeping (tracer thread only) ----------------------------- */
+
+static struct tstate *ts_find(struct lb_platform *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->n_ts; i++)
+		if (p->ts[i].tid == tid)
+			return &p->ts[i];
+	return NULL;
+}
+
+static struct tstate *ts_get(struct lb_platform *p, pid_t tid)
+{
+	struct tstate *s = ts_find(p, tid);
+	if (s)
+		return s;
+	if (p->n_ts == p->cap_ts) {
+		size_t cap = p->cap_ts ? p->cap_ts * 2 : 16;
+		struct tstate *n = realloc(p->ts, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		p->ts = n;
+		p->cap_ts = cap;
+	}
+	s = &p->ts[p->n_ts++];
+	*s = (struct tstate){.tid = tid};
+	return s;
+}
+
+static void ts_maybe_drop(struct lb_platform *p, struct tstate *s)
+{
+	if (s->trap || s->injecting || s->probing)
+		return;
+	*s = p->ts[--p->n_ts];
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static void *worker_main(void *arg);
+
+static void spawn_worker_locked(struct lb_platform *p)
+{
+	if (p->n_workers >= PT_MAX_WORKERS)
+		return;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&p->workers[p->n_workers], &attr, worker_main, p) == 0) {
+		p->n_workers++;
+		p->n_idle++;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void push_done(struct lb_platform *p, struct pt_trap *tr)
+{
+	struct pt_trap *head = atomic_load(&p->done);
+	do
+		tr->next = head;
+	while (!atomic_compare_exchange_weak(&p->done, &head, tr));
+	if (atomic_load(&p->in_wait))
+		pthread_kill(p->tracer, PT_WAKE_SIGNAL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct lb_platform *p = arg;
+	sigset_t wake;
+	sigemptyset(&wake);
+	sigaddset(&wake, PT_WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->queue_head && !atomic_load(&p->stop_flag))
+			pthread_cond_wait(&p->work, &p->lock);
+		if (atomic_load(&p->stop_flag))
+			break;
+		struct pt_trap *tr = p->queue_head;
+		p->queue_head = tr->next;
+		if (!p->queue_head)
+			p->queue_tail = NULL;
+		p->n_idle--;
+		if (p->n_idle == 0 && p->queue_head)
+			spawn_worker_locked(p);
+		pthread_mutex_unlock(&p->lock);
+
+		p->handler(p->ctx, &tr->t);
+		if (tr->pidfd >= 0) {
+			close(tr->pidfd);
+			tr->pidfd = -1;
+		}
+		push_done(p, tr);
+
+		pthread_mutex_lock(&p->lock);
+		p->n_idle++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_add(&p->n_exited, 1);
+	return NULL;
+}
+
+static void enqueue(struct lb_platform *p, struct pt_trap *tr)
+{
+	tr->next = NULL;
+	pthread_mutex_lock(&p->lock);
+	if (p->queue_tail)
+		p->queue_tail->next = tr;
+	else
+		p->queue_head = tr;
+	p->queue_tail = tr;
+	if (p->n_idle == 0)
+		spawn_worker_locked(p);
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- delivering answers (tracer thread) ---------------------------------- */
+
+static void resume(pid_t tid, int sig)
+{
+	(void)ptrace(PTRACE_CONT, tid, 0, (void *)(uintptr_t)sig);
+}
+
+static void answer_skip(pid_t tid, struct user_regs_struct *regs, int64_t value)
+{
+	regs->orig_rax = (unsigned long long)-1;
+	regs->rax = (unsigned long long)value;
+	if (ptrace(PTRACE_SETREGS, tid, 0, regs) == 0)
+		resume(tid, 0);
+}
+
+/* The message block the rewritten recvmsg uses, below the red zone. */
+struct pt_block {
+	struct msghdr msg;
+	struct iovec iov;
+	uint64_t seq;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		uint64_t align;
+	} ctl;
+};
+
+static uint64_t block_addr(const struct user_regs_struct *r)
+{
+	return ((uint64_t)r->rsp - 128 - sizeof(struct pt_block) - 64) & ~(uint64_t)63;
+}
+
+static int send_fd(struct lb_platform *p, int fd, uint64_t seq)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl = {0};
+	struct iovec iov = {.iov_base = &seq, .iov_len = sizeof(seq)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(p->sup, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* Take back a message the tracee did not receive, and close its fd. */
+static void drain(struct lb_platform *p)
+{
+	for (;;) {
+		uint64_t seq;
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 8)];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = {.iov_base = &seq, .iov_len = sizeof(seq)};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf)};
+		if (recvmsg(p->tracee_end, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < nfd; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				close(fd);
+			}
+		}
+	}
+}
+
+static void free_trap(struct pt_trap *tr)
+{
+	if (tr->fd >= 0)
+		close(tr->fd);
+	if (tr->pidfd >= 0)
+		close(tr->pidfd);
+	free(tr);
+}
+
+static void start_next_fd(struct lb_platform *p);
+
+/* Rewrite the trapped call into recvmsg(hidden) of the fd just sent. */
+static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
+{
+	pid_t tid = tr->t.pid;
+	uint64_t at = block_addr(&tr->regs);
+	struct pt_block b = {0};
+	b.iov.iov_base = (void *)(uintptr_t)(at + offsetof(struct pt_block, seq));
+	b.iov.iov_len = sizeof(b.seq);
+	b.msg.msg_iov = (void *)(uintptr_t)(at + offsetof(struct pt_block, iov));
+	b.msg.msg_iovlen = 1;
+	b.msg.msg_control = (void *)(uintptr_t)(at + offsetof(struct pt_block, ctl));
+	b.msg.msg_controllen = sizeof(b.ctl.buf);
+	struct iovec local = {.iov_base = &b, .iov_len = sizeof(b)};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)at, .iov_len = sizeof(b)};
+	if (process_vm_writev(tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(b))
+		return -EFAULT;
+	int rc = send_fd(p, tr->fd, ++p->seq);
+	if (rc < 0)
+		return rc;
+	struct user_regs_struct r = tr->regs;
+	r.orig_rax = SYS_recvmsg;
+	r.rdi = (unsigned long long)p->hidden;
+	r.rsi = at;
+	r.rdx = MSG_DONTWAIT | (tr->cloexec ? MSG_CMSG_CLOEXEC : 0);
+	if (ptrace(PTRACE_SETREGS, tid, 0, &r) < 0 || ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0) {
+		drain(p);
+		return -ESRCH;
+	}
+	s->injecting = true;
+	s->block = at;
+	p->fd_busy = true;
+	return 0;
+}
+
+/* What the rewritten recvmsg left in the block: the fd number, if the
+ * message was ours. */
+static int64_t received_fd(struct lb_platform *p, pid_t tid, uint64_t at)
+{
+	struct pt_block b;
+	struct iovec local = {.iov_base = &b, .iov_len = sizeof(b)};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)at, .iov_len = sizeof(b)};
+	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(b))
+		return -EIO;
+	if (b.msg.msg_flags & MSG_CTRUNC)
+		return -EMFILE; /* no fd free below the limit: the kernel closed it */
+	struct cmsghdr *cm = (struct cmsghdr *)b.ctl.buf;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (b.seq == p->seq && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)) && fd >= 0)
+		return fd;
+	/* Not what was sent (another thread rewrote the block while the call
+	 * ran): the program holds an fd it did not ask for. Fail closed. */
+	kill(tid, SIGKILL);
+	return -EIO;
+}
+
+/* The syscall-exit stop of the rewritten call: the answer is the fd number
+ * received, checked against what was sent. */
+static void finish_fd(struct lb_platform *p, struct tstate *s)
+{
+	struct pt_trap *tr = s->trap;
+	pid_t tid = s->tid;
+	struct user_regs_struct r;
+	int64_t answer = -EIO;
+
+	s->injecting = false;
+	s->trap = NULL;
+	p->fd_busy = false;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) == 0) {
+		int64_t got = (int64_t)r.rax;
+		if (got >= 0)
+			answer = received_fd(p, tid, s->block);
+		else if (got == -EMFILE || got == -ENOBUFS || got == -ENOMEM)
+			answer = got;
+		/* else: the program closed, replaced or read the hidden socket
+		 * itself; the fd it missed is drained below. */
+	}
+	drain(p); /* whatever the tracee did not take */
+	struct user_regs_struct back = tr->regs;
+	back.rax = (unsigned long long)answer;
+	if (ptrace(PTRACE_SETREGS, tid, 0, &back) == 0)
+		resume(tid, 0);
+	free_trap(tr);
+	ts_maybe_drop(p, s);
+	start_next_fd(p);
+}
+
+static void start_next_fd(struct lb_platform *p)
+{
+	while (!p->fd_busy && p->fd_waiting_head) {
+		struct pt_trap *tr = p->fd_waiting_head;
+		p->fd_waiting_head = tr->next;
+		if (!p->fd_waiting_head)
+			p->fd_waiting_tail = NULL;
+		struct tstate *s = ts_find(p, tr->t.pid);
+		if (!s || s->trap != tr || atomic_load(&tr->dead)) {
+			free_trap(tr);
+			continue;
+		}
+		int rc = begin_fd(p, tr, s);
+		if (rc < 0) {
+			s->trap = NULL;
+			answer_skip(tr->t.pid, &tr->regs, rc == -ESRCH ? -EIO : rc);
+			free_trap(tr);
+			ts_maybe_drop(p, s);
+		}
+	}
+}
+
+static void deliver(struct lb_platform *p, struct pt_trap *tr)
+{
+	struct tstate *s = ts_find(p, tr->t.pid);
+	if (!s || s->trap != tr || atomic_load(&tr->dead)) {
+		free_trap(tr); /* the thread is gone (killed, or replaced by an exec) */
+		return;
+	}
+	pid_t tid = tr->t.pid;
+	switch (tr->kind) {
+	case LB_REPLY_CONTINUE:
+		resume(tid, 0);
+		break;
+	case LB_REPLY_VALUE:
+		answer_skip(tid, &tr->regs, tr->value);
+		break;
+	case LB_REPLY_ERROR:
+		answer_skip(tid, &tr->regs, tr->value < 0 ? tr->value : -tr->value);
+		break;
+	case LB_REPLY_FD:
+		tr->next = NULL;
+		if (p->fd_waiting_tail)
+			p->fd_waiting_tail->next = tr;
+		else
+			p->fd_waiting_head = tr;
+		p->fd_waiting_tail = tr;
+		start_next_fd(p);
+		return;
+	}
+	s->trap = NULL;
+	free_trap(tr);
+	ts_maybe_drop(p, s);
+}
+
+static void deliver_done(struct lb_platform *p)
+{
+	struct pt_trap *list = atomic_exchange(&p->done, NULL);
+	/* The stack is newest first; the order between threads does not matter. */
+	while (list) {
+		struct pt_trap *next = list->next;
+		deliver(p, list);
+		list = next;
+	}
+}
+
+/* ---- stops (tracer thread) ---------------------------------------------- */
+
+/* close_range over the hidden fd: the same call without it. Descriptors
+ * above it stay open (documented). */
+static void narrow_close_range(pid_t tid, struct user_regs_struct *r, int h)
+{
+	unsigned first = (unsigned)r->rdi, last = (unsigned)r->rsi;
+	if (first == (unsigned)h && last == (unsigned)h) {
+		answer_skip(tid, r, 0);
+		return;
+	}
+	if (first == (unsigned)h)
+		r->rdi = (unsigned long long)h + 1;
+	else
+		r->rsi = (unsigned long long)h - 1;
+	if (ptrace(PTRACE_SETREGS, tid, 0, r) == 0)
+		resume(tid, 0);
+}
+
+static void on_seccomp(struct lb_platform *p, pid_t tid)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
+		return;
+	int nr = (int)regs.orig_rax;
+	struct tstate *s = ts_find(p, tid);
+	if (s && s->probing) {
+		if (nr == SYS_close_range && regs.r9 == PT_PROBE_END)
+			s->probing = false;
+		answer_skip(tid, &regs, PT_PROBE_MAGIC);
+		ts_maybe_drop(p, s);
+		return;
+	}
+	if (nr == SYS_close_range && !p->traps_close_range) {
+		narrow_close_range(tid, &regs, p->hidden);
+		return;
+	}
+	struct pt_trap *tr = calloc(1, sizeof(*tr));
+	s = tr ? ts_get(p, tid) : NULL;
+	if (!s) {
+		free(tr);
+		answer_skip(tid, &regs, -ENOMEM);
+		return;
+	}
+	tr->p = p;
+	tr->regs = regs;
+	tr->pidfd = -1;
+	tr->fd = -1;
+	tr->kind = LB_REPLY_ERROR;
+	tr->value = -EPERM;
+	tr->t = (struct lb_trap){
+	    .id = 0,
+	    .pid = tid,
+	    .nr = nr,
+	    .args = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9},
+	    .priv = tr,
+	};
+	s->trap = tr;
+	enqueue(p, tr);
+}
+
+static void on_gone(struct lb_platform *p, pid_t tid)
+{
+	struct tstate *s = ts_find(p, tid);
+	if (!s)
+		return;
+	if (s->trap) {
+		/* Before the pid can be reused: the worker's reads check this. */
+		atomic_store(&s->trap->dead, true);
+		if (s->injecting) {
+			p->fd_busy = false;
+			free_trap(s->trap);
+			drain(p);
+		}
+		s->trap = NULL;
+	}
+	s->injecting = s->probing = false;
+	ts_maybe_drop(p, s);
+	start_next_fd(p);
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static void on_stop(struct lb_platform *p, pid_t tid, int status)
+{
+	int sig = WSTOPSIG(status);
+	int event = status >> 16;
+
+	if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
+		on_seccomp(p, tid);
+	} else if (sig == (SIGTRAP | 0x80)) {
+		struct tstate *s = ts_find(p, tid);
+		if (s && s->injecting)
+			finish_fd(p, s);
+		else
+			resume(tid, 0);
+	} else if (event == PTRACE_EVENT_EXEC) {
+		unsigned long former = 0;
+		(void)ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
+		/* A non-leader thread exec'd and took the leader's tid: whatever
+		 * the old leader had outstanding belongs to a dead thread. */
+		if ((pid_t)former != tid) {
+			on_gone(p, tid);
+			on_gone(p, (pid_t)former);
+		}
+		resume(tid, 0);
+	} else if (event == PTRACE_EVENT_STOP) {
+		if (is_stop_signal(sig))
+			(void)ptrace(PTRACE_LISTEN, tid, 0, 0); /* group-stop: stay stopped */
+		else
+			resume(tid, 0);
+	} else if (event) {
+		resume(tid, 0); /* fork, vfork, clone: the child is attached already */
+	} else {
+		resume(tid, sig); /* signal-delivery-stop: deliver it */
+	}
+}
+
+static int seize_program(struct lb_platform *p)
+{
+	char c;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = &c, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+	do
+		n = recvmsg(p->sup, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR && !atomic_load(&p->stop_flag));
+	if (n != 1)
+		return -ECHILD;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_CREDENTIALS)
+		return -EPROTO;
+	struct ucred cred;
+	memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+	long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+		    PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
+		    PTRACE_O_TRACESYSGOOD;
+	if (ptrace(PTRACE_SEIZE, cred.pid, 0, (void *)opts) < 0)
+		return -errno;
+	struct tstate *s = ts_get(p, cred.pid);
+	if (!s)
+		return -ENOMEM;
+	s->probing = true;
+	c = 'g';
+	return send(p->sup, &c, 1, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+static void *tracer_main(void *arg)
+{
+	struct lb_platform *p = arg;
+	tl_tracer = p;
+	sigset_t wake;
+	sigemptyset(&wake);
+	sigaddset(&wake, PT_WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+
+	int rc = seize_program(p);
+	if (rc < 0) {
+		p->start_errno = -rc;
+		atomic_store(&p->tracer_done, true);
+		return NULL;
+	}
+	for (;;) {
+		(void)sigsetjmp(p->jmp, 0);
+		atomic_store(&p->in_wait, 0);
+		if (atomic_load(&p->stop_flag))
+			break;
+		deliver_done(p);
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		atomic_store(&p->in_wait, 1);
+		if (atomic_load(&p->done) || atomic_load(&p->stop_flag))
+			continue;
+		int w = waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | __WALL | __WNOTHREAD | WNOWAIT);
+		atomic_store(&p->in_wait, 0);
+		if (w < 0) {
+			if (errno == ECHILD)
+				break; /* no tracee left */
+			continue;
+		}
+		pid_t tid = si.si_pid;
+		if (tid <= 0)
+			continue;
+		if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+		    si.si_code == CLD_DUMPED) {
+			on_gone(p, tid); /* before the reap frees the pid */
+			(void)waitpid(tid, NULL, __WALL | __WNOTHREAD | WNOHANG);
+			continue;
+		}
+		int status;
+		if (waitpid(tid, &status, __WALL | __WNOTHREAD | WNOHANG) == tid &&
+		    WIFSTOPPED(status))
+			on_stop(p, tid, status);
+	}
+	atomic_store(&p->tracer_done, true);
+	return NULL;
+}
+
+/* ---- parent side -------------------------------------------------------- */
+
+static int pt_attach(const struct lb_prepared *prep, pid_t child, int child_handle,
+		     struct lb_platform **out)
+{
+	(void)child;
+	(void)child_handle;
+	lb_autofree struct lb_platform *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->sup = fcntl(prep->sup, F_DUPFD_CLOEXEC, 3);
+	p->tracee_end = fcntl(prep->tracee, F_DUPFD_CLOEXEC, 3);
+	if (p->sup < 0 || p->tracee_end < 0) {
+		int err = errno;
+		if (p->sup >= 0)
+			close(p->sup);
+		if (p->tracee_end >= 0)
+			close(p->tracee_end);
+		return -err;
+	}
+	p->hidden = prep->hidden;
+	p->traps_close_range = prep->traps_close_range;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	*out = steal_pointer(&p);
+	return 0;
+}
+
+static int pt_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_trap *t), void *ctx)
+{
+	p->handler = handler;
+	p->ctx = ctx;
+	struct sigaction sa = {.sa_handler = on_wake, .sa_flags = SA_NODEFER}; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(PT_WAKE_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	pthread_mutex_lock(&p->lock);
+	spawn_worker_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	if (p->n_workers == 0)
+		return -EAGAIN;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	int rc = pthread_create(&p->tracer, &attr, tracer_main, p);
+	pthread_attr_destroy(&attr);
+	if (rc != 0)
+		return -rc;
+	p->tracer_started = true;
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = ms * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void pt_stop(struct lb_platform *p)
+{
+	atomic_store(&p->stop_flag, true);
+	pthread_mutex_lock(&p->lock);
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	/* The tracer may sit in recvmsg or waitid; a worker in a blocking
+	 * host call (a FIFO open): interrupt until they are out. */
+	if (p->tracer_started) {
+		while (!atomic_load(&p->tracer_done)) {
+			pthread_kill(p->tracer, PT_WAKE_SIGNAL);
+			sleep_ms(2);
+		}
+		pthread_join(p->tracer, NULL); /* its exit kills what is left (EXITKILL) */
+	}
+	pthread_mutex_lock(&p->lock);
+	int n = p->n_workers;
+	pthread_mutex_unlock(&p->lock);
+	while (atomic_load(&p->n_exited) < n) {
+		for (int i = 0; i < n; i++)
+			pthread_kill(p->workers[i], PT_WAKE_SIGNAL);
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_broadcast(&p->work);
+		pthread_mutex_unlock(&p->lock);
+		sleep_ms(1);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(p->workers[i], NULL);
+}
+
+static void pt_destroy(struct lb_platform *p)
+{
+	if (!p)
+		return;
+	struct pt_trap *list = atomic_exchange(&p->done, NULL);
+	while (list) {
+		struct pt_trap *next = list->next;
+		free_trap(list);
+		list = next;
+	}
+	for (struct pt_trap *t = p->queue_head, *n; t; t = n) {
+		n = t->next;
+		free_trap(t);
+	}
+	for (struct pt_trap *t = p->fd_waiting_head, *n; t; t = n) {
+		n = t->next;
+		free_trap(t);
+	}
+	for (size_t i = 0; i < p->n_ts; i++)
+		if (p->ts[i].injecting && p->ts[i].trap)
+			free_trap(p->ts[i].trap);
+	free(p->ts);
+	close(p->sup);
+	close(p->tracee_end);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work);
+	free(p);
+}
+
+/* ---- per-trap services (worker threads) ---------------------------------- */
+
+static struct pt_trap *trap_of(struct lb_trap *t)
+{
+	return t->priv;
+}
+
+/* The tracee cannot leave the seccomp stop but by dying, and the tracer
+ * marks a trap dead before the dead thread's pid can be reaped: a read
+ * that precedes a "still valid" answer read the caller. */
+static int pt_still_valid(struct lb_trap *t)
+{
+	return atomic_load(&trap_of(t)->dead) ? -ENOENT : 0;
+}
+
+static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {.iov_base = buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return errno == ESRCH ? -ESRCH : -EFAULT;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static int pt_read_mem(struct lb_trap *t, uint64_t addr, void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	int rc = copy_from(t->pid, addr, buf, len);
+	return rc < 0 ? rc : pt_still_valid(t);
+}
+
+static int pt_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
+{
+	const uint64_t page = 4096;
+	size_t got = 0;
+	if (addr == 0)
+		return -EFAULT;
+	while (got < cap) {
+		uint64_t cur = addr + got;
+		size_t chunk = (size_t)(page - (cur % page));
+		if (got == 0 && chunk > 256)
+			chunk = 256;
+		if (chunk > cap - got)
+			chunk = cap - got;
+		int rc = copy_from(t->pid, cur, buf + got, chunk);
+		if (rc < 0)
+			return rc;
+		if (memchr(buf + got, '\0', chunk))
+			return pt_still_valid(t);
+		got += chunk;
+	}
+	return -ENAMETOOLONG;
+}
+
+static int pt_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_t len)
+{
+	int rc = pt_still_valid(t);
+	if (rc < 0)
+		return rc;
+	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+	ssize_t n = process_vm_writev(t->pid, &local, 1, &remote, 1, 0);
+	return n < 0 || (size_t)n != len ? -EFAULT : 0;
+}
+
+static int pt_get_fd(struct lb_trap *t, int target_fd)
+{
+	struct pt_trap *tr = trap_of(t);
+	if (tr->pidfd < 0) {
+		int fd = (int)syscall(SYS_pidfd_open, t->pid, PIDFD_THREAD);
+		if (fd < 0 && errno == EINVAL)
+			fd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+		if (fd < 0)
+			return -errno;
+		tr->pidfd = fd;
+		if (pt_still_valid(t) < 0)
+			return -ESRCH;
+	}
+	int fd = (int)syscall(SYS_pidfd_getfd, tr->pidfd, target_fd, 0);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+/* Recorded here, delivered by the tracer once the handler returns. */
+static int pt_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, int fd, bool cloexec)
+{
+	struct pt_trap *tr = trap_of(t);
+	if (atomic_load(&tr->dead))
+		return -ENOENT;
+	if (kind == LB_REPLY_FD) {
+		tr->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (tr->fd < 0) {
+			kind = LB_REPLY_ERROR;
+			value = -errno;
+		}
+	}
+	tr->kind = kind;
+	tr->value = value;
+	tr->cloexec = cloexec;
+	return 0;
+}
+
+const struct lb_platform_ops lb_platform_ptrace = {
+    .name = "ptrace",
+    .prepare = pt_prepare,
+    .free_prepared = pt_free_prepared,
+    .install = pt_install,
+    .before_exec = pt_before_exec,
+    .attach = pt_attach,
+    .serve = pt_serve,
+    .stop = pt_stop,
+    .destroy = pt_destroy,
+    .read_mem = pt_read_mem,
+    .read_str = pt_read_str,
+    .write_mem = pt_write_mem,
+    .get_fd = pt_get_fd,
+    .still_valid = pt_still_valid,
+    .reply = pt_reply,
+};

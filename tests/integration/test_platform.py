@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Choosing the platform: `auto` falls back to ptrace where no seccomp
+listener can be created, both platforms enforce the same policy, and a
+litebox inside another litebox never runs its program unenforced."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import eq, litebox, test
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_BIN = {}
+FALLBACK = "using the ptrace platform"
+UNENFORCED = "refusing to run the program with its policy unenforced"
+
+
+def build(name):
+    if name not in _BIN:
+        if not shutil.which("cc"):
+            lbtest.skip("no C compiler (cc) to build the helper")
+        out = os.path.join(lbtest.tmpdir(), name)
+        subprocess.run(["cc", "-O1", "-o", out, os.path.join(HERE, "progs", name + ".c")],
+                       check=True)
+        _BIN[name] = out
+    return _BIN[name]
+
+
+def secret_and_public():
+    d = lbtest.tmpdir()
+    pub = os.path.join(d, "public.txt")
+    sec = os.path.join(d, "secret.txt")
+    with open(pub, "w") as f:
+        f.write("public-bytes\n")
+    with open(sec, "w") as f:
+        f.write("SECRET-MARKER-7f3a\n")
+    with open(os.path.join(d, "inner.policy"), "w") as f:
+        f.write(f'version 1\ninclude default\ndeny read "{sec}"\n')
+    return d, pub, sec
+
+
+def inner_policy(d):
+    return os.path.join(d, "inner.policy")
+
+
+def run_under(prefix, *args, **kw):
+    p = subprocess.run([*prefix, lbtest.LITEBOX, *args], capture_output=True, text=True,
+                       timeout=kw.pop("timeout", 60), **kw)
+    return p
+
+
+def seccomp_works_here():
+    p = litebox("run", "--platform", "seccomp", "-q", "--", "/bin/true")
+    return p.returncode == 0
+
+
+@test
+def auto_uses_seccomp_where_it_works_and_says_nothing():
+    if not seccomp_works_here():
+        lbtest.skip("seccomp user notification is not available on this machine")
+    d, pub, _ = secret_and_public()
+    p = litebox("run", "--platform", "auto", "--allow-read", d, "--", "/bin/cat", pub)
+    eq(p.returncode, 0, f"status ({p.stderr})")
+    eq(p.stdout, "public-bytes\n", "output")
+    eq(FALLBACK in p.stderr, False, f"no fallback message: {p.stderr!r}")
+
+
+@test
+def auto_falls_back_to_ptrace_when_no_listener_can_be_created():
+    nol = build("nolistener")
+    d, pub, sec = secret_and_public()
+    # Positive control: the helper itself does not break ordinary programs.
+    ctl = subprocess.run([nol, "/bin/cat", pub], capture_output=True, text=True)
+    eq(ctl.stdout, "public-bytes\n", f"helper control ({ctl.stderr})")
+    p = run_under([nol], "run", "--platform", "auto", "--allow-read", pub, "--",
+                  "/bin/cat", pub)
+    eq(p.returncode, 0, f"status ({p.stderr})")
+    eq(p.stdout, "public-bytes\n", "output under the fallback")
+    eq(p.stderr.count(FALLBACK), 1, f"said once: {p.stderr!r}")
+    # ... and the fallback enforces: the secret beside it is refused.
+    q = run_under([nol], "run", "-q", "--platform", "auto", "-p", inner_policy(d), "--",
+                  "/bin/cat", sec)
+    eq(q.returncode, 1, f"refused read status ({q.stderr})")
+    eq("SECRET-MARKER" in q.stdout, False, "secret absent from the output")
+
+
+@test
+def forced_seccomp_without_listener_fails_with_a_hint():
+    nol = build("nolistener")
+    p = run_under([nol], "run", "--platform", "seccomp", "--", "/bin/true")
+    eq(p.returncode, 125, f"status ({p.stderr})")
+    eq("--platform ptrace" in p.stderr, True, f"hint: {p.stderr!r}")
+
+
+@test
+def forced_ptrace_enforces_the_same_policy():
+    d, pub, sec = secret_and_public()
+    out = os.path.join(d, "out.txt")
+    p = litebox("run", "--platform", "ptrace", "-p", inner_policy(d), "--",
+                "/bin/sh", "-c", f"cat {pub} > {out}; cat {sec}; echo done")
+    eq(p.stdout, "done\n", f"output ({p.stderr})")
+    eq(open(out).read(), "public-bytes\n", "file written through the ptrace platform")
+    eq("denied read " + sec in p.stderr, True, f"denial line: {p.stderr!r}")
+
+
+@test
+def closing_every_descriptor_keeps_answers_working():
+    # Python's subprocess closes every fd above 2 with close_range before
+    # exec; programs run after that still get their opens answered.
+    py = next((x for x in ("/usr/bin/python3", "/bin/python3") if os.access(x, os.X_OK)), None)
+    if not py:
+        lbtest.skip("no system python3")
+    d, pub, _ = secret_and_public()
+    code = ("import subprocess,os; os.closerange(3, 4096); "
+            f"print(subprocess.run(['/bin/cat', {pub!r}], capture_output=True, "
+            "close_fds=True).stdout.decode(), end='')")
+    p = litebox("run", "--allow-read", d, "--", py, "-c", code)
+    eq(p.returncode, 0, f"status ({p.stderr})")
+    eq(p.stdout, "public-bytes\n", "output after closing every fd")
+
+
+def outer_policy(d, allow_ptrace):
+    build_dir = os.path.dirname(os.path.dirname(os.path.abspath(lbtest.LITEBOX)))
+    path = os.path.join(d, "outer.policy")
+    with open(path, "w") as f:
+        f.write("version 1\ninclude default\n")
+        f.write(f'allow exec "{os.path.abspath(lbtest.LITEBOX)}"\n')
+        f.write(f'allow read "{build_dir}/**" "{d}/**"\n')
+        if allow_ptrace:
+            f.write("allow syscall ptrace\n")
+    return path
+
+
+def nested(allow_ptrace):
+    d, pub, sec = secret_and_public()
+    pol = outer_policy(d, allow_ptrace)
+    # Positive control: the outer sandbox lets the program read the secret,
+    # so only the inner policy can keep it out.
+    ctl = litebox("run", "-q", "-p", pol, "--", "/bin/cat", sec)
+    eq(ctl.stdout, "SECRET-MARKER-7f3a\n", f"outer control ({ctl.stderr})")
+    p = litebox("run", "-q", "-p", pol, "--", lbtest.LITEBOX, "run", "--platform", "auto",
+                "-p", inner_policy(d), "--", "/bin/cat", sec)
+    eq("SECRET-MARKER" in p.stdout, False, f"inner policy not bypassed: {p.stdout!r}")
+    eq(p.returncode, 125, f"inner litebox refuses to start ({p.stderr!r})")
+    return p
+
+
+@test
+def nested_litebox_with_ptrace_allowed_refuses_rather_than_run_unenforced():
+    p = nested(allow_ptrace=True)
+    reasons = (UNENFORCED, "ptrace is refused here")
+    eq(any(r in p.stderr for r in reasons), True, f"says why: {p.stderr!r}")
+
+
+@test
+def nested_litebox_without_ptrace_says_neither_platform_works():
+    p = nested(allow_ptrace=False)
+    eq("cannot start the sandbox" in p.stderr, True, f"says why: {p.stderr!r}")
+
+
+if __name__ == "__main__":
+    lbtest.run()
