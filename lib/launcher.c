@@ -286,18 +286,32 @@ static char **copy_argv(char *const *argv)
 	return v;
 }
 
-static void close_all_but(int a, int b)
+/* Close every fd from 3 up except those in keep (n at most 3, -1 ignored). */
+static void close_all_but(const int *keep, size_t n)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
-	if (lo > 3)
-		syscall(SYS_close_range, 3, lo - 1, 0);
-	if (hi > lo + 1)
-		syscall(SYS_close_range, lo + 1, hi - 1, 0);
-	syscall(SYS_close_range, hi + 1, ~0U, 0);
+	int k[3];
+	size_t m = 0;
+	for (size_t i = 0; i < n && m < LB_ARRAY_SIZE(k); i++)
+		if (keep[i] >= 3)
+			k[m++] = keep[i];
+	for (size_t i = 1; i < m; i++)
+		for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+			int t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	unsigned from = 3;
+	for (size_t i = 0; i < m; i++) {
+		if ((unsigned)k[i] > from)
+			syscall(SYS_close_range, from, (unsigned)k[i] - 1, 0);
+		from = (unsigned)k[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
 }
 
 /* The program's argv is copied first: it points into the area wiped. */
-static int scrub_init(const struct lb_launch_config *cfg, char ***argv, int report, int go)
+static int scrub_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
+		      char ***argv, int report, int go)
 {
 	unsigned long a[4];
 	*argv = copy_argv(cfg->argv);
@@ -308,7 +322,8 @@ static int scrub_init(const struct lb_launch_config *cfg, char ***argv, int repo
 		return rc;
 	memset((void *)a[0], 0, a[1] - a[0]);
 	memset((void *)a[2], 0, a[3] - a[2]);
-	close_all_but(report, go);
+	int keep[] = {report, go, cfg->platform->child_fd ? cfg->platform->child_fd(prep) : -1};
+	close_all_but(keep, LB_ARRAY_SIZE(keep));
 	return 0;
 }
 
@@ -333,7 +348,7 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 		/* older kernels: docs/security.md says what remains */
 	}
 	char **argv = NULL;
-	int rc = scrub_init(cfg, &argv, report, go);
+	int rc = scrub_init(cfg, prep, &argv, report, go);
 	if (rc < 0)
 		setup_failed(report, -rc, STAGE_MEMORY);
 	/* As root, and in a user namespace we created (where init holds every

@@ -289,7 +289,8 @@ fail:
 /* ---- child side ------------------------------------------------------- */
 
 /* Init: move the tracees' end to its number (inherited by the program and
- * kept across exec), load the filter. No listener: the handle reported is
+ * kept across exec; the supervisor's end is closed already), load the
+ * filter. No listener: the handle reported is
  * a throwaway descriptor init closes. */
 static int pt_install(const struct lb_prepared *prep)
 {
@@ -297,11 +298,15 @@ static int pt_install(const struct lb_prepared *prep)
 		return -errno;
 	if (prep->tracee != prep->hidden)
 		close(prep->tracee);
-	close(prep->sup);
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prep->prog) < 0)
 		return -errno;
 	int handle = fcntl(prep->hidden, F_DUPFD_CLOEXEC, 3);
 	return handle < 0 ? -errno : handle;
+}
+
+static int pt_child_fd(const struct lb_prepared *prep)
+{
+	return prep->tracee;
 }
 
 static void say(const char *s)
@@ -1143,6 +1148,7 @@ const struct lb_platform_ops lb_platform_ptrace = {
     .name = "ptrace",
     .prepare = pt_prepare,
     .free_prepared = pt_free_prepared,
+    .child_fd = pt_child_fd,
     .install = pt_install,
     .before_exec = pt_before_exec,
     .attach = pt_attach,

@@ -71,6 +71,9 @@ struct lb_platform_ops {
 	 * install the filter. Returns the child-side handle (fd number) to
 	 * report to the parent, or -errno. Async-signal-safe. */
 	int (*install)(const struct lb_prepared *prep);
+	/* A descriptor of prep the child must keep open until install (the
+	 * child closes every other one it inherited); NULL or -1: none. */
+	int (*child_fd)(const struct lb_prepared *prep);
 	/* Program process (forked by the child), right before execve, after
 	 * limits and signals are reset; NULL when the platform needs nothing
 	 * there. Async-signal-safe; returns 0 or -errno (the exec is not
