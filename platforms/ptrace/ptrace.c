@@ -894,9 +894,14 @@ static void *tracer_main(void *arg)
 		deliver_done(p);
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
+		/* From here to the end of the wait a wake jumps back to the
+		 * sigsetjmp above, whose buffer is complete by now; in_wait must
+		 * never be set while sigsetjmp writes it. */
 		atomic_store(&p->in_wait, 1);
-		if (atomic_load(&p->done) || atomic_load(&p->stop_flag))
+		if (atomic_load(&p->done) || atomic_load(&p->stop_flag)) {
+			atomic_store(&p->in_wait, 0);
 			continue;
+		}
 		int w = waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | __WALL | __WNOTHREAD | WNOWAIT);
 		atomic_store(&p->in_wait, 0);
 		if (w < 0) {
