@@ -20,6 +20,16 @@ _tests = []
 PLATFORM = os.environ.get("LITEBOX_PLATFORM", "auto")
 
 
+def platform_fds():
+    """Descriptor numbers the platform itself keeps in every program: the
+    ptrace platform's hidden socket end (docs/security.md)."""
+    if PLATFORM != "ptrace":
+        return set()
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return {str(min(soft, 1024) - 1)}
+
+
 class Skip(Exception):
     pass
 
