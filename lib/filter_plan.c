@@ -364,6 +364,8 @@ static bool cond_holds(const struct lb_filter_cond *c, const uint64_t args[6])
 		return a != c->value;
 	case LB_CMP_GE:
 		return a >= c->value;
+	case LB_CMP_LE:
+		return a <= c->value;
 	}
 	return false;
 }
