@@ -57,7 +57,7 @@ TARGETS = {
 
 # The litebox runners: the default profile (plus exec of the benchmark's
 # own programs, which live under the work dir) and permissive.
-LITEBOX_RUNNERS = ("litebox", "litebox-permissive")
+LITEBOX_RUNNERS = ("litebox", "litebox-permissive", "litebox-ptrace")
 
 PTRACE_PEERS = ("strace", "proot")
 
@@ -318,6 +318,10 @@ def setup_runners(args, work):
     runners.append(setup_litebox("litebox", lb, pol, probe_cmd))
     if not args.no_permissive:
         runners.append(setup_litebox("litebox-permissive", lb, ["-p", "permissive"], probe_cmd))
+    if not args.no_ptrace:
+        # The same policy as "litebox", on the ptrace platform.
+        runners.append(setup_litebox("litebox-ptrace", lb, ["--platform", "ptrace", *pol],
+                                     probe_cmd))
 
     if args.no_peers:
         return runners
@@ -752,6 +756,8 @@ def main():
     ap.add_argument("--policy", default="",
                     help="policy for the runner 'litebox' (default: the default profile "
                     "plus exec of the work dir)")
+    ap.add_argument("--no-ptrace", action="store_true",
+                    help="skip the runner litebox-ptrace (litebox on its ptrace platform)")
     ap.add_argument("--no-permissive", action="store_true",
                     help="skip the runner litebox-permissive")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions (default 5)")
