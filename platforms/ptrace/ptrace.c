@@ -47,6 +47,7 @@
 #endif
 
 #define PT_MAX_WORKERS 64
+#define PT_IDLE_EXIT_MS 1000
 /* Wakes the tracer out of its wait (restarting whatever else it
  * interrupts: the tracer also runs handlers); interrupts blocked workers
  * at stop (no SA_RESTART). */
@@ -112,9 +113,13 @@ struct lb_platform {
 	pthread_mutex_t lock;
 	pthread_cond_t work;
 	struct pt_trap *queue_head, *queue_tail;
-	int n_workers, n_idle;
-	atomic_int n_exited;
-	pthread_t workers[PT_MAX_WORKERS];
+	int n_alive, n_idle;
+	pthread_cond_t gone;
+	struct worker_slot {
+		struct lb_platform *p;
+		pthread_t t;
+		enum { SLOT_FREE, SLOT_RUNNING, SLOT_EXITED } state;
+	} slots[PT_MAX_WORKERS];
 
 	/* answers for the tracer: a lock-free stack */
 	_Atomic(struct pt_trap *) done;
@@ -403,18 +408,43 @@ static void ts_maybe_drop(struct lb_platform *p, struct tstate *s)
 
 static void *worker_main(void *arg);
 
+/* With the lock held. A slot whose worker left idle is joined and reused. */
 static void spawn_worker_locked(struct lb_platform *p)
 {
-	if (p->n_workers >= PT_MAX_WORKERS)
+	struct worker_slot *w = NULL;
+	for (size_t i = 0; i < PT_MAX_WORKERS && !w; i++)
+		if (p->slots[i].state != SLOT_RUNNING)
+			w = &p->slots[i];
+	if (!w || atomic_load(&p->stop_flag))
 		return;
+	if (w->state == SLOT_EXITED)
+		pthread_join(w->t, NULL); /* it has left the lock behind already */
+	w->state = SLOT_FREE;
+	w->p = p;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&p->workers[p->n_workers], &attr, worker_main, p) == 0) {
-		p->n_workers++;
+	if (pthread_create(&w->t, &attr, worker_main, w) == 0) {
+		w->state = SLOT_RUNNING;
+		p->n_alive++;
 		p->n_idle++;
 	}
 	pthread_attr_destroy(&attr);
+}
+
+/* Wait for work; false when the worker should leave: at stop, or idle for
+ * PT_IDLE_EXIT_MS while another worker remains. */
+static bool wait_for_work(struct lb_platform *p)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PT_IDLE_EXIT_MS / 1000;
+	while (!p->queue_head && !atomic_load(&p->stop_flag)) {
+		if (pthread_cond_timedwait(&p->work, &p->lock, &until) == ETIMEDOUT &&
+		    !p->queue_head && p->n_alive > 1)
+			return false;
+	}
+	return !atomic_load(&p->stop_flag);
 }
 
 static void push_done(struct lb_platform *p, struct pt_trap *tr)
@@ -438,18 +468,15 @@ static void run_handler(struct lb_platform *p, struct pt_trap *tr)
 
 static void *worker_main(void *arg)
 {
-	struct lb_platform *p = arg;
-	sigset_t wake;
-	sigemptyset(&wake);
-	sigaddset(&wake, PT_STOP_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	struct worker_slot *w = arg;
+	struct lb_platform *p = w->p;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, PT_STOP_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
 
 	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		while (!p->queue_head && !atomic_load(&p->stop_flag))
-			pthread_cond_wait(&p->work, &p->lock);
-		if (atomic_load(&p->stop_flag))
-			break;
+	while (wait_for_work(p)) {
 		struct pt_trap *tr = p->queue_head;
 		p->queue_head = tr->next;
 		if (!p->queue_head)
@@ -465,8 +492,11 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&p->lock);
 		p->n_idle++;
 	}
+	p->n_idle--;
+	p->n_alive--;
+	w->state = SLOT_EXITED;
+	pthread_cond_broadcast(&p->gone);
 	pthread_mutex_unlock(&p->lock);
-	atomic_fetch_add(&p->n_exited, 1);
 	return NULL;
 }
 
@@ -1002,6 +1032,7 @@ static int pt_attach(const struct lb_prepared *prep, pid_t child, int child_hand
 	p->traps_close_range = prep->traps_close_range;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->gone, NULL);
 	*out = steal_pointer(&p);
 	return 0;
 }
@@ -1020,8 +1051,9 @@ static int pt_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_
 		return -errno;
 	pthread_mutex_lock(&p->lock);
 	spawn_worker_locked(p);
+	int alive = p->n_alive;
 	pthread_mutex_unlock(&p->lock);
-	if (p->n_workers == 0)
+	if (alive == 0)
 		return -EAGAIN;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -1056,18 +1088,24 @@ static void pt_stop(struct lb_platform *p)
 		pthread_join(p->tracer, NULL); /* its exit kills what is left (EXITKILL) */
 	}
 	pthread_mutex_lock(&p->lock);
-	int n = p->n_workers;
-	pthread_mutex_unlock(&p->lock);
-	while (atomic_load(&p->n_exited) < n) {
-		for (int i = 0; i < n; i++)
-			pthread_kill(p->workers[i], PT_STOP_SIGNAL);
-		pthread_mutex_lock(&p->lock);
+	while (p->n_alive > 0) {
+		for (size_t i = 0; i < PT_MAX_WORKERS; i++)
+			if (p->slots[i].state == SLOT_RUNNING)
+				pthread_kill(p->slots[i].t, PT_STOP_SIGNAL);
 		pthread_cond_broadcast(&p->work);
-		pthread_mutex_unlock(&p->lock);
-		sleep_ms(1);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 2 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->gone, &p->lock, &until);
 	}
-	for (int i = 0; i < n; i++)
-		pthread_join(p->workers[i], NULL);
+	pthread_mutex_unlock(&p->lock);
+	for (size_t i = 0; i < PT_MAX_WORKERS; i++)
+		if (p->slots[i].state != SLOT_FREE)
+			pthread_join(p->slots[i].t, NULL);
 }
 
 static void pt_destroy(struct lb_platform *p)
@@ -1096,6 +1134,7 @@ static void pt_destroy(struct lb_platform *p)
 	close(p->tracee_end);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->gone);
 	free(p);
 }
 
