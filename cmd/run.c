@@ -303,11 +303,6 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool learn)
 		       learn ? "learn -o FILE" : "run");
 		return -1;
 	}
-	if (o->platform && strcmp(o->platform, "auto") != 0 &&
-	    strcmp(o->platform, "seccomp") != 0 && strcmp(o->platform, "ptrace") != 0) {
-		lb_msg("invalid --platform '%s': give auto, seccomp or ptrace", o->platform);
-		return -1;
-	}
 	if (learn && !o->learn_out) {
 		lb_msg("litebox learn needs -o FILE");
 		return -1;
