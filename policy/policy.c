@@ -1026,6 +1026,29 @@ static int lint_env(const struct lb_policy *p, struct lb_diags *d)
 	return 0;
 }
 
+/* A refusal that does not take back a more specific grant of a file it
+ * includes (`include default` + `deny connect *`: the profile's loopback
+ * grant still decides). Within one file that is the point of writing both. */
+static int lint_narrow(const struct lb_policy *p, const struct lb_rule *r, struct lb_diags *d)
+{
+	char at[512], text[1024], mine[1024];
+	if (is_grant(r) || r->cls == LB_CLASS_SYSCALL || !r->src)
+		return 0;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *q = &p->rules[i];
+		if (!is_explicit(q) || !is_grant(q) || !q->src || q->src->depth <= r->src->depth ||
+		    !competes(q, r) || !covers(r, q) || !lb_rule_beats(q, r))
+			continue;
+		lb_rule_text(q, text, sizeof(text));
+		lb_rule_text(r, mine, sizeof(mine));
+		return warn(d, r,
+			    "'%s' does not take back '%s' (%s): that rule is more specific and "
+			    "still decides what it matches; refuse it as specifically",
+			    mine, text, where(q, at, sizeof(at)));
+	}
+	return 0;
+}
+
 int lb_policy_lint(const struct lb_policy *p, const struct lb_policy_vars *vars, struct lb_diags *d)
 {
 	for (size_t i = 0; i < p->n_rules; i++) {
@@ -1033,8 +1056,8 @@ int lb_policy_lint(const struct lb_policy *p, const struct lb_policy_vars *vars,
 		if (!user_rule(r))
 			continue;
 		int rc = lint_dead(p, r, d);
-		if (rc == 1)
-			rc = lint_broad(p, r, vars, d);
+		if (rc == 1) /* it can decide: is it what it seems? */
+			rc = lint_narrow(p, r, d) < 0 ? -ENOMEM : lint_broad(p, r, vars, d);
 		if (rc < 0)
 			return rc;
 	}

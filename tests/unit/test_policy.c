@@ -1198,6 +1198,9 @@ static const struct lint_row lint_rows[] = {
     {"allow write /a/b/c\ndeny write /a/b/c\n", 1, "deny wins over allow"},
     {"deny connect tcp *:*\nallow connect tcp 10.0.0.0/8:*\nallow connect tcp 10.1.1.1:*\n", 0, ""},
     {"allow connect tcp 10.0.0.0/8:*\ndeny connect tcp 10.0.0.0/8:*\n", 1, "deny wins"},
+    {"include default\ndeny connect *\n", 2, "does not take back 'allow connect tcp localhost:*'"},
+    {"include default\ndeny write /**\n", 2, "does not take back"},
+    {"include default\ndeny connect tcp localhost:* udp localhost:*\n", 0, ""},
     /* what specificity now lets through: no warning */
     {"deny read /a/**\nallow read /a/b/c\n", 0, ""},
     {"hide /secret\nallow read /secret/key\n", 0, ""},
