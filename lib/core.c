@@ -120,6 +120,8 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	core->has_hides = lb_policy_hides_below(cfg->policy, "/");
 	pthread_mutex_init(&core->creds_lock, NULL);
 	pthread_mutex_init(&core->tty_lock, NULL);
+	pthread_mutex_init(&core->root_lock, NULL);
+	core->sandbox_root = -1;
 	track_own_terminal(core);
 	/* A program allowed to enter namespaces of its own changes what its
 	 * capabilities mean without a tracked call: read them per call. */
@@ -166,6 +168,9 @@ void lb_core_free(struct lb_core *core)
 	lb_plan_free(core->plan);
 	pthread_mutex_destroy(&core->creds_lock);
 	pthread_mutex_destroy(&core->tty_lock);
+	pthread_mutex_destroy(&core->root_lock);
+	if (core->sandbox_root >= 0)
+		close(core->sandbox_root);
 	free(core->ttys);
 	lb_net_core_free(core);
 	free(core);
@@ -212,8 +217,8 @@ static bool outside_proc_entry(struct lb_call *c, const char *path)
 {
 	pid_t pid;
 	const char *rest;
-	if (!lb_proc_pid_path(path, &pid, &rest))
-		return false;
+	if (c->core->own_proc || !lb_proc_pid_path(path, &pid, &rest))
+		return false; /* the sandbox's own /proc shows nothing else */
 	if (pid == c->t->pid || pid == lb_caller_tgid(c))
 		return false;
 	return !pid_in_sandbox(c->core, pid);
@@ -224,6 +229,59 @@ pid_t lb_caller_tgid(struct lb_call *c)
 	if (c->rctx.tgid == 0)
 		c->rctx.tgid = lb_tgid_of(c->t->pid);
 	return c->rctx.tgid;
+}
+
+static int read_status(pid_t tid, char *buf, size_t len);
+
+/* The last number of a "NStgid:" / "NSpid:" line: the id in the
+ * innermost pid namespace, the sandbox's. */
+static pid_t innermost_id(const char *status, const char *key)
+{
+	const char *l = strstr(status, key);
+	if (!l)
+		return 0;
+	l += strlen(key);
+	long v = 0;
+	for (;;) {
+		char *end;
+		long n = strtol(l, &end, 10);
+		if (end == l)
+			break;
+		v = n;
+		l = end;
+	}
+	return (pid_t)v;
+}
+
+static void caller_proc_ids(struct lb_call *c)
+{
+	if (c->proc_tgid)
+		return;
+	char buf[4096];
+	if (c->core->own_proc && read_status(c->t->pid, buf, sizeof(buf)) == 0) {
+		c->proc_tgid = innermost_id(buf, "\nNStgid:");
+		c->proc_tid = innermost_id(buf, "\nNSpid:");
+	}
+	if (!c->proc_tgid || !c->proc_tid) {
+		c->proc_tgid = lb_caller_tgid(c);
+		c->proc_tid = c->t->pid;
+	}
+}
+
+/* For the resolver: /proc/self and /proc/thread-self of the caller. */
+static void resolver_proc_ids(void *arg, pid_t *tgid, pid_t *tid)
+{
+	struct lb_call *c = arg;
+	caller_proc_ids(c);
+	*tgid = c->proc_tgid;
+	*tid = c->proc_tid;
+}
+
+/* Is pid (as /proc numbers it) the caller's process or thread? */
+static bool is_caller_proc_pid(struct lb_call *c, pid_t pid)
+{
+	caller_proc_ids(c);
+	return pid == c->proc_tgid || pid == c->proc_tid;
 }
 
 /* ---- answering ------------------------------------------------------------ */
@@ -274,7 +332,7 @@ static const char *policy_view(struct lb_call *c, const char *path, char *buf, s
 	const char *rest;
 	if (!lb_proc_pid_path(path, &pid, &rest))
 		return path;
-	if (pid != lb_caller_tgid(c) && pid != c->t->pid)
+	if (!is_caller_proc_pid(c, pid))
 		return path;
 	snprintf(buf, len, "/proc/self%s", rest);
 	return buf;
@@ -856,7 +914,7 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 	int rc;
 	out->hidden_stop = false;
 	if (path[0] == '/') {
-		rc = lb_resolve(&c->rctx, c->core->rootfd, "/", path, flags, out);
+		rc = lb_resolve(&c->rctx, c->rctx.rootfd, "/", path, flags, out);
 	} else if (path[0] == '\0') {
 		return -ENOENT;
 	} else {
@@ -961,17 +1019,50 @@ void lb_core_untabled(struct lb_call *c)
 	handle_untabled(c);
 }
 
+/* The sandbox's root, found at the first call (init has mounted its /proc
+ * long before the program runs): when the caller's mount namespace is
+ * not litebox's, paths are resolved from its root, so that renames and
+ * links stay within one mount and /proc is the sandbox's. */
+static void find_sandbox_root(struct lb_core *core, pid_t tid)
+{
+	if (atomic_load_explicit(&core->root_state, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&core->root_lock);
+	if (!atomic_load(&core->root_state)) {
+		char p[64];
+		struct stat theirs, ours, sp, hp;
+		snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)tid);
+		bool known = stat(p, &theirs) == 0 && stat("/proc/self/ns/mnt", &ours) == 0;
+		bool other_ns = known && theirs.st_ino != ours.st_ino;
+		snprintf(p, sizeof(p), "/proc/%d/root", (int)tid);
+		int fd = other_ns ? open(p, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (fd >= 0) {
+			core->sandbox_root = fd;
+			core->own_proc = fstatat(fd, "proc", &sp, 0) == 0 && stat("/proc", &hp) == 0 &&
+					 sp.st_dev != hp.st_dev;
+		}
+		/* A caller litebox may not look into (init once it is not
+		 * dumpable, for a run without root) leaves it to the next. */
+		if ((known && !other_ns) || fd >= 0 || ++core->root_tries > 1000)
+			atomic_store_explicit(&core->root_state, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&core->root_lock);
+}
+
 void lb_core_handle(void *arg, struct lb_trap *t)
 {
 	struct lb_core *core = arg;
+	find_sandbox_root(core, t->pid);
 	struct lb_call c = {
 	    .core = core,
 	    .t = t,
 	    .row = lb_syscall_row(t->nr),
 	    .ops = core->ops,
-	    .rctx = {.rootfd = core->rootfd,
+	    .rctx = {.rootfd = core->sandbox_root >= 0 ? core->sandbox_root : core->rootfd,
 		     .tid = t->pid,
-		     .pid_visible = pid_in_sandbox,
+		     .pid_visible = core->own_proc ? NULL : pid_in_sandbox,
+		     .proc_ids = resolver_proc_ids,
+		     .proc_arg = &c,
 		     .hidden = core->has_hides ? path_hidden : NULL,
 		     .arg = core},
 	};

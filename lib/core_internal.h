@@ -53,6 +53,15 @@ struct lb_core {
 	/* Terminals the program may use whatever the policy says about
 	 * /dev/pts: its controlling terminal at start and the ptys it
 	 * allocated itself through /dev/ptmx (numbers under /dev/pts). */
+	/* The sandbox's root, when it lives in a mount namespace of its own
+	 * (init's, with the sandbox's own /proc mounted): every path is
+	 * resolved there. Found at the first call: root_state 0 unknown, 1
+	 * known (sandbox_root -1: litebox's own root). */
+	pthread_mutex_t root_lock;
+	atomic_int root_state;
+	int root_tries;
+	int sandbox_root;
+	bool own_proc;
 	pthread_mutex_t tty_lock;
 	int *ttys;
 	size_t n_ttys, cap_ttys;
@@ -81,6 +90,9 @@ struct lb_call {
 	const struct lb_platform_ops *ops;
 	struct lb_resolve_ctx rctx;
 	bool replied;
+	/* The caller's tgid and tid as the sandbox's /proc numbers them (0:
+	 * not looked up yet); its host ids when /proc is the host's. */
+	pid_t proc_tgid, proc_tid;
 	/* The object last resolved: a default refusal of a lookup of
 	 * something that does not exist answers ENOENT (see core.c). */
 	const struct lb_resolved *cur;

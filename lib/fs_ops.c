@@ -496,6 +496,22 @@ static void h_access(struct lb_call *c)
 	reply_rc(c, rc);
 }
 
+/* /proc/self and /proc/thread-self are links whose text is the caller's
+ * own pid (and tid) as /proc numbers them; the resolver has already
+ * turned them into that directory, whose path carries the text. */
+static bool proc_self_text(const char *asked, const struct lb_resolved *r, char *text,
+			   size_t len)
+{
+	const char *last = strrchr(asked, '/');
+	last = last ? last + 1 : asked;
+	bool self = strcmp(last, "self") == 0, thread = strcmp(last, "thread-self") == 0;
+	if ((!self && !thread) || strncmp(r->path, "/proc/", 6) != 0 || r->path[6] < '1' ||
+	    r->path[6] > '9' || strchr(r->path + 6, '/') != (thread ? strstr(r->path, "/task/") : NULL))
+		return false;
+	snprintf(text, len, "%s", r->path + 6);
+	return true;
+}
+
 static void h_readlink(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
@@ -509,6 +525,12 @@ static void h_readlink(struct lb_call *c)
 	int rc = resolve_row_path(c, 0, &r, path);
 	if (rc < 0) {
 		lb_reply_errno(c, -rc);
+		return;
+	}
+	if (proc_self_text(path, &r, target, sizeof(target))) {
+		size_t n = strlen(target) < (size_t)size ? strlen(target) : (size_t)size;
+		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), target, n);
+		reply_rc(c, rc < 0 ? rc : (long)n);
 		return;
 	}
 	/* readlink is read (the target is the link's content). Linux

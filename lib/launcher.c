@@ -327,6 +327,22 @@ static int scrub_init(const struct lb_launch_config *cfg, const struct lb_prepar
 	return 0;
 }
 
+/* The sandbox's own /proc: init moves into a mount namespace of its own
+ * (a slave of litebox's, so mounts made on the host still appear) and
+ * mounts a proc of the sandbox's pid namespace on /proc, so /proc/PID is
+ * numbered as the program numbers pids and lists only the sandbox. The
+ * supervisor resolves every path in this namespace (lib/core.c). Best
+ * effort: where it cannot be mounted (a /proc with masked entries in a
+ * container) the host's stays and the supervisor hides foreign pids. */
+static void mount_own_proc(void)
+{
+	if (getpid() != 1 || unshare(CLONE_NEWNS) < 0)
+		return;
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return;
+	(void)mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
 static __attribute__((noreturn)) void setup_failed(int report, int err, int stage)
 {
 	send_msg(report, MSG_SETUP_ERRNO, err, stage);
@@ -347,6 +363,7 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 	if (getpid() == 1 && write_file("/proc/sys/vm/memfd_noexec", "2") < 0) {
 		/* older kernels: docs/security.md says what remains */
 	}
+	mount_own_proc(); /* needs CAP_SYS_ADMIN too */
 	char **argv = NULL;
 	int rc = scrub_init(cfg, prep, &argv, report, go);
 	if (rc < 0)

@@ -27,6 +27,7 @@ struct walk {
 	size_t rest_pos;
 	int links;
 	pid_t tgid;
+	pid_t proc_tgid, proc_tid; /* as /proc numbers them; 0: not asked yet */
 };
 
 static void walk_set_dir(struct walk *w, int fd, bool owned)
@@ -154,17 +155,43 @@ static pid_t walk_tgid(struct walk *w)
 	return w->tgid;
 }
 
+static void walk_proc_ids(struct walk *w)
+{
+	if (w->proc_tgid)
+		return;
+	if (w->ctx->proc_ids)
+		w->ctx->proc_ids(w->ctx->proc_arg, &w->proc_tgid, &w->proc_tid);
+	if (!w->proc_tgid || !w->proc_tid) {
+		w->proc_tgid = walk_tgid(w);
+		w->proc_tid = w->ctx->tid;
+	}
+}
+
+/* A pid of the caller's as /proc numbers it, in litebox's numbering. */
+static pid_t host_pid_of(struct walk *w, pid_t pid)
+{
+	walk_proc_ids(w);
+	if (pid == w->proc_tgid)
+		return walk_tgid(w);
+	if (pid == w->proc_tid)
+		return w->ctx->tid;
+	return pid;
+}
+
 /* /proc/self and /proc/thread-self would name the supervisor: rewrite
  * them to the caller before the kernel sees them. */
 static int translate_proc_self(struct walk *w, char *comp, size_t *len)
 {
 	char buf[64];
-	if (strcmp(comp, "self") == 0)
-		snprintf(buf, sizeof(buf), "%d", (int)walk_tgid(w));
-	else if (strcmp(comp, "thread-self") == 0)
-		snprintf(buf, sizeof(buf), "%d/task/%d", (int)walk_tgid(w), (int)w->ctx->tid);
-	else
+	if (strcmp(comp, "self") == 0) {
+		walk_proc_ids(w);
+		snprintf(buf, sizeof(buf), "%d", (int)w->proc_tgid);
+	} else if (strcmp(comp, "thread-self") == 0) {
+		walk_proc_ids(w);
+		snprintf(buf, sizeof(buf), "%d/task/%d", (int)w->proc_tgid, (int)w->proc_tid);
+	} else {
 		return 0;
+	}
 	/* thread-self expands to several components: splice it into rest
 	 * without counting a link. */
 	int links = w->links;
@@ -220,7 +247,7 @@ static int maybe_follow(struct walk *w, const char *comp, struct lb_resolved *ou
 			bool in_fd_dir = w->path_len > 3 && strcmp(tail, "/fd") == 0;
 			if (!in_fd_dir || *end || end == comp)
 				return -ENOENT;
-			out->magic_pid = pid;
+			out->magic_pid = host_pid_of(w, pid);
 			out->magic_fd = (int)fdnum;
 			return 2;
 		}

@@ -230,6 +230,52 @@ def a_temp_file_moves_into_the_working_directory():
             if os.path.exists(f):
                 os.unlink(f)
 
+PROC = ("import os, sys\n"
+        "me = os.getpid()\n"
+        "print(open(f'/proc/{me}/status').read().split()[1])\n"
+        "print(os.readlink('/proc/self') == str(me))\n"
+        "print(os.path.exists(f'/proc/{me}/fd/0'))\n"
+        "pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+        "print(len(pids), sys.argv[1] in map(str, pids))\n")
+
+
+@test
+def proc_is_the_sandboxs_own():
+    d = workdir()
+    p = run_in(d, "/usr/bin/python3", "-c", PROC, str(os.getpid()))
+    out = p.stdout.split()
+    assert out and out[0].startswith("python3"), "/proc/<getpid()> is the program: " + p.stdout + p.stderr
+    eq(out[1:3], ["True", "True"], "/proc/self and /proc/<getpid()>/fd: " + p.stderr)
+    # the sandbox's processes only (init and the program): no host pid
+    assert int(out[3]) <= 3, "only the sandbox's processes are listed: " + p.stdout
+    eq(out[4], "False", "the host's processes stay invisible")
+    # native control: the host's /proc lists the test itself
+    nat = subprocess.run(["/usr/bin/python3", "-c", PROC, str(os.getpid())],
+                         capture_output=True, text=True)
+    eq(nat.stdout.split()[4], "True", "native control")
+    # a shell's $$ names itself
+    p = run_in(d, "sh", "-c", "head -1 /proc/$$/status")
+    eq(p.stdout.split()[0], "Name:", p.stderr)
+    assert p.stdout.split()[1] in ("sh", "dash", "bash"), p.stdout
+
+@test
+def proc_is_the_sandboxs_own_as_an_unprivileged_user():
+    if os.geteuid() != 0:
+        lbtest.skip("needs root to switch to nobody")
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o777)
+    env = dict(os.environ, HOME=d, TMPDIR=d, PWD=d)
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        lbtest.LITEBOX, "run", "-q", "--", "/usr/bin/python3", "-c", PROC,
+                        str(os.getpid())], cwd=d, env=env, capture_output=True, text=True,
+                       timeout=120)
+    if p.returncode == 125:
+        lbtest.skip("litebox cannot start as nobody here: " + p.stderr.strip()[-200:])
+    out = p.stdout.split()
+    assert out and out[0].startswith("python3"), p.stdout + p.stderr
+    eq(out[1:3], ["True", "True"], p.stderr)
+    assert int(out[3]) <= 3 and out[4] == "False", p.stdout
+
 
 if __name__ == "__main__":
     lbtest.run()

@@ -19,6 +19,11 @@ struct lb_resolve_ctx {
 	/* A process (by pid) is inside the sandbox: /proc/PID of others is
 	 * reported as absent. NULL: every process counts as inside. */
 	bool (*pid_visible)(void *arg, pid_t pid);
+	/* The caller's pid and tid as the /proc being walked numbers them
+	 * (the sandbox's own /proc counts in its pid namespace): what
+	 * /proc/self and /proc/thread-self become. NULL: tgid and tid. */
+	void (*proc_ids)(void *proc_arg, pid_t *tgid, pid_t *tid);
+	void *proc_arg;
 	/* The policy hides this path (and so everything below it): the walk
 	 * stops there with ENOENT, before touching it, whatever lies below
 	 * (no ENOTDIR, ELOOP or symlink target to tell what exists). NULL:
