@@ -672,6 +672,39 @@ for path in sys.argv[1:]:
 """
 
 
+DGRAM_TO = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+for f in (lambda: s.sendto(b'to', sys.argv[1]), lambda: s.sendmsg([b'msg'], [], 0, sys.argv[1])):
+    try: f(); print('sent')
+    except OSError as e: print(e.errno)
+"""
+
+
+@test
+def datagrams_to_another_programs_socket_are_refused():
+    d = lbtest.tmpdir()
+    log = os.path.join(d, "log.sock")  # as /dev/log or a notify socket would be
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(log)
+    rx.setblocking(False)
+    env = dict(os.environ, TMPDIR=d)
+    p = subprocess.run([lbtest.LITEBOX, "run", "--", PY, "-c", DGRAM_TO, log], capture_output=True,
+                       text=True, cwd=d, env=env, timeout=120)
+    eq(p.stdout.split(), ["111", "111"], p.stderr)
+    assert f"denied connect unix {log}" in p.stderr, p.stderr
+    try:
+        got = rx.recv(10)
+    except BlockingIOError:
+        got = None
+    eq(got, None, "the outside receiver got nothing")
+    _, pol = policy([f"allow connect unix {log}"])  # named: the positive control
+    p = litebox("run", "-q", "-p", pol, "--", PY, "-c", DGRAM_TO, log, cwd=d)
+    eq(p.stdout.split(), ["sent", "sent"], p.stderr)
+    eq(sorted([rx.recv(10), rx.recv(10)]), [b"msg", b"to"], "both datagrams arrived")
+    rx.close()
+
+
 @test
 def unix_connect_is_checked_with_the_programs_ids():
     if os.geteuid() != 0:
