@@ -28,25 +28,31 @@ echo 'int main(void) { return 0; }' >main.c
 } >Makefile
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_one() { # label cmd...
-	local label=$1
-	shift
-	local samples=() lines=""
-	for _ in $(seq "$reps"); do
-		make -s clean >/dev/null 2>&1 || rm -f ./*.o prog
-		local t0 t1
-		t0=$(date +%s.%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s.%N)
-		samples+=("$(echo "$t1 - $t0" | bc)")
-	done
-	[ -f log.jsonl ] && lines=$(wc -l <log.jsonl) && bytes=$(stat -c %s log.jsonl) && rm -f log.jsonl
-	printf '%-34s %8.2f s   %s\n' "$label" "$(printf '%s\n' "${samples[@]}" | median)" \
-		"${lines:+log: $lines lines, $((bytes / 1024)) KiB}"
-}
 echo 'clean:; rm -f *.o prog' >>Makefile
-echo "make -j2 of $n files, median of $reps runs ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"
-time_one "native" make -j2
-time_one "litebox" "$litebox" run -q -- make -j2
-time_one "litebox --log" "$litebox" run -q --log log.jsonl -- make -j2
-time_one "litebox --log --log-level refused" "$litebox" run -q --log log.jsonl --log-level refused -- make -j2
+# Interleaved: each round runs every configuration once, so a machine
+# that gets busier or quieter affects them alike.
+labels=("native" "litebox" "litebox --log" "litebox --log --log-level refused")
+run_config() {
+	case $1 in
+	0) make -j2 ;;
+	1) "$litebox" run -q -- make -j2 ;;
+	2) "$litebox" run -q --log log.jsonl -- make -j2 ;;
+	3) "$litebox" run -q --log log.jsonl --log-level refused -- make -j2 ;;
+	esac
+}
+declare -A samples logs
+for _ in $(seq "$reps"); do
+	for c in 0 1 2 3; do
+		make -s clean >/dev/null 2>&1
+		rm -f log.jsonl
+		t0=$(date +%s.%N)
+		run_config "$c" >/dev/null 2>&1
+		t1=$(date +%s.%N)
+		samples[$c]+="$(echo "$t1 - $t0" | bc) "
+		[ -f log.jsonl ] && logs[$c]="log: $(wc -l <log.jsonl) lines, $(($(stat -c %s log.jsonl) / 1024)) KiB"
+	done
+done
+echo "make -j2 of $n files, median of $reps interleaved rounds ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"
+for c in 0 1 2 3; do
+	printf '%-34s %8.2f s   %s\n' "${labels[$c]}" "$(tr ' ' '\n' <<<"${samples[$c]}" | grep . | median)" "${logs[$c]:-}"
+done
