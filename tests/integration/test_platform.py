@@ -87,6 +87,54 @@ def auto_falls_back_to_ptrace_when_no_listener_can_be_created():
 
 
 @test
+def the_start_record_names_the_platform_used():
+    nol = build("nolistener")
+    d, pub, _ = secret_and_public()
+    import json
+    for prefix, want in (([nol], "ptrace"), ([], None)):
+        log = os.path.join(d, f"run-{want}.jsonl")
+        p = run_under(prefix, "run", "-q", "--platform", "auto", "--log", log, "--",
+                      "/bin/cat", pub)
+        eq(p.returncode, 0, f"status ({p.stderr})")
+        start = json.loads(open(log).readline())
+        if want is None:  # natively: whatever auto picked, and it ran
+            want = "seccomp" if seccomp_works_here() else "ptrace"
+        eq(start.get("platform"), want, f"start record {start}")
+
+
+@test
+def a_stopped_program_resumes_on_sigcont():
+    # group-stop under the tracer: the stop is real (the shell's own
+    # child sends SIGCONT only after it) and the program goes on.
+    p = litebox("run", "-q", "--", "/bin/sh", "-c",
+                "( sleep 0.3; kill -CONT $$ ) & kill -STOP $$; echo resumed")
+    eq(p.returncode, 0, f"status ({p.stderr})")
+    eq(p.stdout, "resumed\n", "output")
+
+
+@test
+def exec_from_a_thread_that_is_not_the_leader():
+    py = next((x for x in ("/usr/bin/python3", "/bin/python3") if os.access(x, os.X_OK)), None)
+    if not py:
+        lbtest.skip("no system python3")
+    code = ("import threading, os\n"
+            "def t(): os.execv('/bin/echo', ['echo', 'exec-from-thread'])\n"
+            "th = threading.Thread(target=t); th.start(); th.join()\n")
+    nat = subprocess.run([py, "-c", code], capture_output=True, text=True)
+    eq(nat.stdout, "exec-from-thread\n", "native control")
+    p = litebox("run", "-q", "--", py, "-c", code)
+    eq(p.returncode, 0, f"status ({p.stderr})")
+    eq(p.stdout, "exec-from-thread\n", "output after the exec changed the thread's id")
+    # ... and the new image is still mediated: a refused read after it.
+    d, pub, sec = secret_and_public()
+    code2 = code.replace("'/bin/echo', ['echo', 'exec-from-thread']",
+                         f"'/bin/cat', ['cat', {sec!r}]")
+    q = litebox("run", "-q", "-p", inner_policy(d), "--", py, "-c", code2)
+    eq("SECRET-MARKER" in q.stdout, False, f"refused after the exec: {q.stdout!r}")
+    eq(q.returncode, 1, f"cat's status ({q.stderr})")
+
+
+@test
 def forced_seccomp_without_listener_fails_with_a_hint():
     nol = build("nolistener")
     p = run_under([nol], "run", "--platform", "seccomp", "--", "/bin/true")
