@@ -29,6 +29,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -56,7 +57,6 @@
 /* What the tracer answers the start-up probe calls with (see before_exec). */
 #define PT_PROBE_MAGIC 0x11b0c5e5L
 #define PT_PROBE_END 0x11b0c5e6UL
-#define PT_MAX_PROBES 256
 
 struct probe_call {
 	int nr;
@@ -70,7 +70,7 @@ struct lb_prepared {
 	int hidden;		/* where the tracees' end lives in every tracee */
 	bool traps_close_range; /* the plan itself traps close_range */
 	size_t n_probes;
-	struct probe_call probes[PT_MAX_PROBES];
+	struct probe_call *probes; /* one per trapping rule of the plan */
 };
 
 struct pt_trap {
@@ -129,11 +129,14 @@ struct lb_platform {
 	size_t n_ts, cap_ts;
 	struct pt_trap *fd_waiting_head, *fd_waiting_tail; /* one fd at a time */
 	bool fd_busy;
+	size_t n_out; /* traps with workers, not yet delivered */
 	uint64_t seq;
 	int start_errno;
 };
 
 static _Thread_local struct lb_platform *tl_tracer;
+
+static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len);
 
 static void on_stop_signal(int sig)
 {
@@ -230,18 +233,20 @@ static bool probe_args(const struct lb_filter_rule *r, uint64_t args[6])
 	return true;
 }
 
-static void collect_probes(const struct lb_filter_plan *plan, struct lb_prepared *prep)
+static int collect_probes(const struct lb_filter_plan *plan, struct lb_prepared *prep)
 {
-	for (size_t i = 0; i < plan->n_rules && prep->n_probes < PT_MAX_PROBES - 1; i++) {
+	prep->probes = calloc(plan->n_rules + 1, sizeof(*prep->probes));
+	if (!prep->probes)
+		return -ENOMEM;
+	for (size_t i = 0; i < plan->n_rules; i++) {
 		const struct lb_filter_rule *r = &plan->rules[i];
-		if (r->action != LB_FILTER_NOTIFY)
-			continue;
 		struct probe_call *pc = &prep->probes[prep->n_probes];
-		if (!probe_args(r, pc->args))
+		if (r->action != LB_FILTER_NOTIFY || !probe_args(r, pc->args))
 			continue;
 		pc->nr = r->nr;
 		prep->n_probes++;
 	}
+	return 0;
 }
 
 static int hidden_number(void)
@@ -257,6 +262,7 @@ static void pt_free_prepared(struct lb_prepared *prep)
 	if (!prep)
 		return;
 	free(prep->prog.filter);
+	free(prep->probes);
 	if (prep->sup >= 0)
 		close(prep->sup);
 	if (prep->tracee >= 0)
@@ -281,7 +287,9 @@ static int pt_prepare(const struct lb_filter_plan *plan, struct lb_prepared **ou
 	rc = lb_bpf_compile(plan, &extra, SECCOMP_RET_TRACE, &prep->prog);
 	if (rc < 0)
 		goto fail;
-	collect_probes(plan, prep);
+	rc = collect_probes(plan, prep);
+	if (rc < 0)
+		goto fail;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = -errno;
@@ -347,7 +355,8 @@ static int pt_before_exec(const struct lb_prepared *prep)
 	if (n != 1 || c != 'g')
 		return -ECHILD;
 	for (size_t i = 0; i <= prep->n_probes; i++) {
-		/* the last call (getppid with the end mark) ends probing */
+		/* the last call (close_range of the hidden fd with the end mark,
+		 * which must reach us) ends probing */
 		const struct probe_call *pc = &prep->probes[i];
 		long r = i < prep->n_probes ? syscall(pc->nr, pc->args[0], pc->args[1], pc->args[2],
 						      pc->args[3], pc->args[4], pc->args[5])
@@ -355,7 +364,7 @@ static int pt_before_exec(const struct lb_prepared *prep)
 						      0, 0, 0, PT_PROBE_END);
 		/* Refused in the kernel by an enclosing filter: the call never
 		 * runs, for the program either. */
-		if (r < 0 && (errno == EPERM || errno == ENOSYS))
+		if (r < 0 && (errno == EPERM || errno == ENOSYS) && i < prep->n_probes)
 			continue;
 		if (r != PT_PROBE_MAGIC) {
 			say("litebox: another seccomp listener (an enclosing sandbox, such as an "
@@ -683,7 +692,8 @@ static void finish_fd(struct lb_platform *p, struct tstate *s)
 		/* else: the program closed, replaced or read the hidden socket
 		 * itself; the fd it missed is drained below. */
 	}
-	drain(p); /* whatever the tracee did not take */
+	if (answer < 0)
+		drain(p); /* whatever the tracee did not take */
 	struct user_regs_struct back = tr->regs;
 	back.rax = (unsigned long long)answer;
 	if (ptrace(PTRACE_SETREGS, tid, 0, &back) == 0)
@@ -754,6 +764,7 @@ static void deliver_done(struct lb_platform *p)
 	/* The stack is newest first; the order between threads does not matter. */
 	while (list) {
 		struct pt_trap *next = list->next;
+		p->n_out--;
 		deliver(p, list);
 		list = next;
 	}
@@ -778,18 +789,56 @@ static void narrow_close_range(pid_t tid, struct user_regs_struct *r, int h)
 		resume(tid, 0);
 }
 
-/* Calls whose host operation can wait on another process of the sandbox
- * (a FIFO open waits for its other end, a connect or send for a reader,
- * an exec's interpreter check opens the file): handled on a worker, so
- * that the tracer keeps serving that other process. Everything else
- * (metadata, links, renames, listings) is answered on the tracer thread. */
-static bool may_block(int nr)
+/* Whether an open may wait (a FIFO waits for its other end, which may be
+ * a tracee this very thread must serve; some devices wait too). Only a
+ * scheduling guess, made on the program's memory and the host as they are
+ * now: a wrong guess can only stall this sandbox, never change a verdict
+ * (the core copies, resolves and judges the path afresh). Paths through
+ * /proc or /dev, and anything not a plain file or directory, are sent to
+ * a worker. */
+static bool open_may_wait(pid_t tid, int nr, const struct user_regs_struct *r)
 {
+	bool at = nr == SYS_openat || nr == SYS_openat2;
+	uint64_t addr = at ? r->rsi : r->rdi;
+	char path[512];
+	size_t chunk = sizeof(path) - 1;
+	uint64_t to_page_end = 4096 - (addr % 4096);
+	if (chunk > to_page_end)
+		chunk = (size_t)to_page_end;
+	if (copy_from(tid, addr, path, chunk) < 0)
+		return true;
+	path[chunk] = '\0';
+	if (strlen(path) == chunk || strstr(path, "/proc") || strncmp(path, "/dev", 4) == 0 ||
+	    strstr(path, ".."))
+		return true;
+	char full[600];
+	if (path[0] == '/')
+		snprintf(full, sizeof(full), "%s", path);
+	else if (!at || (int)r->rdi == AT_FDCWD)
+		snprintf(full, sizeof(full), "/proc/%d/cwd/%s", (int)tid, path);
+	else
+		snprintf(full, sizeof(full), "/proc/%d/fd/%d/%s", (int)tid, (int)r->rdi, path);
+	struct stat st;
+	if (stat(full, &st) < 0)
+		return errno != ENOENT; /* absent: at most a new regular file */
+	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+/* Calls whose host operation can wait on another process of the sandbox
+ * (an open of a FIFO, a connect or send waiting for a reader, an exec's
+ * interpreter check opening the file) are handled on a worker, so that
+ * the tracer keeps serving that other process. Everything else
+ * (metadata, links, renames, listings, opens of plain files) is answered
+ * on the tracer thread. */
+static bool may_block(struct lb_platform *p, pid_t tid, int nr, const struct user_regs_struct *r)
+{
+	(void)p;
 	switch (nr) {
 	case SYS_open:
 	case SYS_openat:
 	case SYS_openat2:
 	case SYS_creat:
+		return open_may_wait(tid, nr, r);
 	case SYS_connect:
 	case SYS_sendto:
 	case SYS_sendmsg:
@@ -841,7 +890,8 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 	    .priv = tr,
 	};
 	s->trap = tr;
-	if (may_block(nr)) {
+	if (may_block(p, tid, nr, &regs)) {
+		p->n_out++;
 		enqueue(p, tr);
 		return;
 	}
@@ -983,6 +1033,22 @@ static void *tracer_main(void *arg)
 			atomic_store(&p->in_wait, 0);
 			continue;
 		}
+		if (p->n_out == 0) {
+			/* No worker holds a trap: none can wake us, nor read a pid
+			 * this wait reaps. One call instead of two. */
+			int status;
+			pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+			atomic_store(&p->in_wait, 0);
+			if (tid < 0 && errno == ECHILD)
+				break;
+			if (tid <= 0)
+				continue;
+			if (WIFSTOPPED(status))
+				on_stop(p, tid, status);
+			else
+				on_gone(p, tid);
+			continue;
+		}
 		int w = waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | __WALL | __WNOTHREAD | WNOWAIT);
 		atomic_store(&p->in_wait, 0);
 		if (w < 0) {
@@ -1045,6 +1111,15 @@ static int pt_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(PT_WAKE_SIGNAL, &sa, NULL) < 0)
 		return -errno;
+	/* Every tracee stop would also raise SIGCHLD in this process and wake
+	 * the launcher's signal loop for nothing: SA_NOCLDSTOP keeps stops
+	 * quiet (waits are still woken; exits still signal). The disposition
+	 * stays what it was. */
+	struct sigaction chld;
+	if (sigaction(SIGCHLD, NULL, &chld) == 0) {
+		chld.sa_flags |= SA_NOCLDSTOP;
+		(void)sigaction(SIGCHLD, &chld, NULL);
+	}
 	struct sigaction st = {.sa_handler = on_stop_signal}; /* no SA_RESTART */
 	sigemptyset(&st.sa_mask);
 	if (sigaction(PT_STOP_SIGNAL, &st, NULL) < 0)
