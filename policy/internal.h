@@ -36,6 +36,7 @@ struct lb_rule {
 	unsigned line, col;
 	size_t seq;		/* position in the effective order (index in lb_policy.rules) */
 	char *word;		/* the object after expansion (connect/bind: the protocol) */
+	size_t literal_end;	/* '*' and '?' of word before it are characters */
 	char *word2;		/* connect/bind: the address word, NULL for "*" */
 	struct lb_pattern *pat; /* file classes and hide (hide: word + "/ **") */
 	struct lb_addr_pattern *addr; /* connect and bind */

@@ -40,6 +40,10 @@ struct word {
 	size_t len;
 	unsigned line, col;
 	bool verbatim; /* no quote, variable or continuation: column + offset is exact */
+	/* Path words: the end of the last \* or \? (a '*' or '?' that is a
+	 * character, not a wildcard; 0: none) and where the first wildcard
+	 * '*' or '?' is (SIZE_MAX: none). */
+	size_t literal_end, first_glob;
 };
 
 struct words {
@@ -302,7 +306,59 @@ static int lx_var(struct file_ctx *f, struct sbuf *b)
 }
 
 /* At a '"': appends the quoted text. Returns 0, -1 after an error, -ENOMEM. */
-static int lx_quoted(struct file_ctx *f, struct sbuf *b)
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9'	  ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* The escapes of a quoted string: \" and \\, and for names that hold
+ * what the language would otherwise read as syntax (what `litebox learn`
+ * writes): \* and \? (a star or question mark that is a character, not a
+ * wildcard), \$ (a dollar), \n \t \r, and \xHH (any byte but NUL). At
+ * lx->pos (the backslash). Returns the byte, -1 when malformed; *glob is
+ * set for \* and \?. */
+static int lx_escape(struct lexer *lx, bool *glob)
+{
+	char e = lx->pos + 1 < lx->len ? lx->buf[lx->pos + 1] : '\0';
+	*glob = e == '*' || e == '?';
+	int c;
+	switch (e) {
+	case '"':
+	case '\\':
+	case '*':
+	case '?':
+	case '$':
+		c = (unsigned char)e;
+		break;
+	case 'n':
+		c = '\n';
+		break;
+	case 't':
+		c = '\t';
+		break;
+	case 'r':
+		c = '\r';
+		break;
+	case 'x': {
+		int hi = lx->pos + 3 < lx->len ? hex_digit(lx->buf[lx->pos + 2]) : -1;
+		int lo = hi >= 0 ? hex_digit(lx->buf[lx->pos + 3]) : -1;
+		if (lo < 0 || (hi | lo) == 0)
+			return -1;
+		lx->pos += 2;
+		c = hi * 16 + lo;
+		break;
+	}
+	default:
+		return -1;
+	}
+	lx->pos += 2;
+	return c;
+}
+
+static int lx_quoted(struct file_ctx *f, struct sbuf *b, struct word *wd)
 {
 	struct lexer *lx = &f->lx;
 	unsigned qline = lx->line, qcol = lx_col(lx);
@@ -328,18 +384,24 @@ static int lx_quoted(struct file_ctx *f, struct sbuf *b)
 			int k = lx_continuation(lx);
 			if (k == 1)
 				continue;
-			char e = lx->pos + 1 < lx->len ? lx->buf[lx->pos + 1] : '\0';
-			if (k < 0 || (e != '"' && e != '\\')) {
-				lx_err(f, lx->line, lx_col(lx), "%s",
+			bool glob = false;
+			unsigned col = lx_col(lx);
+			int e = k < 0 ? -1 : lx_escape(lx, &glob);
+			if (e < 0) {
+				lx_err(f, lx->line, col, "%s",
 				       k < 0 ? "'\\' at the end of the file continues a line that "
 					       "never comes"
-					     : "unknown escape in a quoted string (only \\\" and "
-					       "\\\\ are escapes)");
+					     : "unknown escape in a quoted string (escapes: \\\" "
+					       "\\\\ \\* \\? \\$ \\n \\t \\r \\xHH)");
 				return -1;
 			}
-			lx->pos++;
-			c = e;
+			if (glob)
+				wd->literal_end = b->len + 1;
+			rc = sbuf_put(b, (char)e);
+			continue;
 		}
+		if ((c == '*' || c == '?') && wd->first_glob == SIZE_MAX)
+			wd->first_glob = b->len;
 		lx->pos++;
 		rc = sbuf_put(b, c);
 	}
@@ -349,7 +411,8 @@ static int lx_quoted(struct file_ctx *f, struct sbuf *b)
 static int lx_word(struct file_ctx *f, struct words *w)
 {
 	struct lexer *lx = &f->lx;
-	struct word wd = {.line = lx->line, .col = lx_col(lx), .verbatim = true};
+	struct word wd = {
+	    .line = lx->line, .col = lx_col(lx), .verbatim = true, .first_glob = SIZE_MAX};
 	struct sbuf b = {0};
 	int rc = sbuf_put(&b, 'x'); /* a word is never a NULL string, even "" */
 	b.len = 0;
@@ -363,7 +426,7 @@ static int lx_word(struct file_ctx *f, struct words *w)
 			rc = -1;
 		} else if (c == '"' || c == '$') {
 			wd.verbatim = false;
-			rc = c == '"' ? lx_quoted(f, &b) : lx_var(f, &b);
+			rc = c == '"' ? lx_quoted(f, &b, &wd) : lx_var(f, &b);
 		} else if (c == '\\' && (rc = lx_continuation(lx)) != 0) {
 			wd.verbatim = false;
 			if (rc < 0)
@@ -372,6 +435,8 @@ static int lx_word(struct file_ctx *f, struct words *w)
 				       "comes");
 			rc = rc < 0 ? -1 : 0;
 		} else {
+			if ((c == '*' || c == '?') && wd.first_glob == SIZE_MAX)
+				wd.first_glob = b.len;
 			lx->pos++;
 			rc = sbuf_put(&b, c);
 		}
@@ -451,21 +516,22 @@ static int add_rule(struct file_ctx *f, const struct word *w, unsigned cls, enum
 	r->col = w->col;
 	r->nr = -1;
 	r->word = strdup(w->s);
+	r->literal_end = w->literal_end;
 	*out = r;
 	return r->word ? 0 : -ENOMEM;
 }
 
 /* Compiles text as a path pattern; for `hide`, the pattern of everything
  * under it. err->message is set on a malformed pattern (-EINVAL). */
-static int compile_path(const char *text, bool hide, struct lb_pattern **out,
-			struct lb_pattern_error *err)
+static int compile_path(const char *text, size_t literal_end, bool hide,
+			struct lb_pattern **out, struct lb_pattern_error *err)
 {
 	if (text[0] != '/') {
 		err->col = 0;
 		err->message = NULL; /* the caller words this one */
 		return -EINVAL;
 	}
-	int rc = lb_pattern_compile(text, out, err);
+	int rc = lb_pattern_compile_literal(text, strlen(text), literal_end, out, err);
 	if (rc < 0 || !hide)
 		return rc;
 	size_t len = strlen(text);
@@ -476,14 +542,21 @@ static int compile_path(const char *text, bool hide, struct lb_pattern **out,
 	lb_autofree char *under = NULL;
 	if (asprintf(&under, "%s/**", text) < 0)
 		return -ENOMEM;
-	return lb_pattern_compile(under, out, err);
+	return lb_pattern_compile_literal(under, strlen(under), literal_end, out, err);
 }
 
 static int path_object(struct file_ctx *f, const struct word *w, unsigned cls, enum lb_verdict v)
 {
 	struct lb_pattern_error err = {0, NULL};
 	struct lb_pattern *pat = NULL;
-	int rc = compile_path(w->s, cls == LB_CLASS_HIDE, &pat, &err);
+	if (w->literal_end && w->first_glob < w->literal_end) {
+		WERR(f, w,
+		     "path '%s' has a wildcard before an escaped \\* or \\?: write the "
+		     "literal part first",
+		     w->s);
+		return 0;
+	}
+	int rc = compile_path(w->s, w->literal_end, cls == LB_CLASS_HIDE, &pat, &err);
 	if (rc == -EINVAL && !err.message) {
 		WERR(f, w,
 		     "path '%s' is not absolute (patterns are absolute after variables; "

@@ -8,7 +8,9 @@
  *   - a globstar         ("**" as a whole component): any number of whole
  *                        components, zero included.
  * There is no escape character and no bracket expression: '[', ']' and '\'
- * are ordinary bytes.
+ * are ordinary bytes. A policy writes a literal '*' or '?' as \* or \? in a
+ * quoted word; the parser then compiles with lb_pattern_compile_literal,
+ * whose components before that point are literal whatever they hold.
  *
  * Choices the spec leaves open, made here:
  *   - "**" mixed with other characters in a component ("a**b", "**.c") is
@@ -283,7 +285,7 @@ static int check_text(const char *text, size_t len, struct lb_pattern_error *err
 /* Writes the normalised text into p->text and records the components, whose
  * pointers go into p->text. Errors name columns of the original text. */
 static int split_components(struct lb_pattern *p, const char *text, size_t len,
-			    struct lb_pattern_error *err)
+			    size_t literal_upto, struct lb_pattern_error *err)
 {
 	char *out = p->text;
 	size_t i = 0;
@@ -301,9 +303,19 @@ static int split_components(struct lb_pattern *p, const char *text, size_t len,
 			return fail(err, start, "'.' and '..' are not allowed in a path pattern");
 		if (p->ncomp == LB_PATTERN_MAX_COMPONENTS)
 			return fail(err, start, "path pattern has too many components");
+		enum comp_kind kind = classify(text + start, clen);
+		if (start < literal_upto && kind != COMP_LITERAL) {
+			/* '*' and '?' written as \* and \? are characters */
+			for (size_t k = literal_upto; k < i; k++)
+				if (text[k] == '*' || text[k] == '?')
+					return fail(err, k,
+						    "a component cannot mix escaped (\\*, \\?) and "
+						    "wildcard '*' or '?'");
+			kind = COMP_LITERAL;
+		}
 		*out++ = '/';
 		memcpy(out, text + start, clen);
-		p->comps[p->ncomp++] = (struct comp){classify(out, clen), out, clen};
+		p->comps[p->ncomp++] = (struct comp){kind, out, clen};
 		out += clen;
 	}
 	if (out == p->text)
@@ -339,6 +351,12 @@ static char *literal_prefix(const struct lb_pattern *p)
 int lb_pattern_compile_len(const char *text, size_t len, struct lb_pattern **out,
 			   struct lb_pattern_error *err)
 {
+	return lb_pattern_compile_literal(text, len, 0, out, err);
+}
+
+int lb_pattern_compile_literal(const char *text, size_t len, size_t literal_upto,
+			       struct lb_pattern **out, struct lb_pattern_error *err)
+{
 	int rc = check_text(text, len, err);
 	if (rc < 0)
 		return rc;
@@ -352,7 +370,7 @@ int lb_pattern_compile_len(const char *text, size_t len, struct lb_pattern **out
 		lb_pattern_free(p);
 		return -ENOMEM;
 	}
-	rc = split_components(p, text, len, err);
+	rc = split_components(p, text, len, literal_upto, err);
 	if (rc < 0) {
 		lb_pattern_free(p);
 		return rc;
@@ -392,10 +410,15 @@ bool lb_pattern_is_literal(const struct lb_pattern *p)
 
 void lb_pattern_spec(const struct lb_pattern *p, struct lb_pattern_spec *out)
 {
-	*out =
-	    (struct lb_pattern_spec){.literal = p->literal, .prefix_len = strcspn(p->text, "*?")};
+	*out = (struct lb_pattern_spec){.literal = p->literal, .prefix_len = strlen(p->text)};
+	bool first = true;
 	for (size_t i = 0; i < p->ncomp; i++) {
 		const struct comp *c = &p->comps[i];
+		if (c->kind != COMP_LITERAL && first) {
+			/* literal components may hold '*' (written \*) */
+			out->prefix_len = (size_t)(c->s - p->text) + strcspn(c->s, "*?");
+			first = false;
+		}
 		if (c->kind == COMP_GLOBSTAR)
 			out->wildcards++;
 		for (size_t k = 0; c->kind == COMP_GLOB && k < c->len; k++)

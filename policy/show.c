@@ -17,26 +17,21 @@
 #include "internal.h"
 #include "litebox/util.h"
 
-static bool needs_quotes(const char *w)
+/* A word as the lexer reads it back (the one quoting routine). */
+static void put_word(FILE *f, const char *w, size_t literal_end)
 {
-	return *w == '\0' || strpbrk(w, " \t\r\v\f\"\\#") != NULL;
-}
-
-/* A word as the lexer reads it back: '$' doubled, quotes when needed. */
-static void put_word(FILE *f, const char *w)
-{
-	bool q = needs_quotes(w);
-	if (q)
-		fputc('"', f);
-	for (; *w; w++) {
-		if (*w == '$')
-			fputc('$', f);
-		else if (q && (*w == '"' || *w == '\\'))
-			fputc('\\', f);
-		fputc(*w, f);
+	char small[512];
+	size_t n = lb_policy_quote(w, literal_end, small, sizeof(small));
+	if (n < sizeof(small)) {
+		fputs(small, f);
+		return;
 	}
-	if (q)
-		fputc('"', f);
+	char *big = malloc(n + 1);
+	if (big) {
+		lb_policy_quote(w, literal_end, big, n + 1);
+		fputs(big, f);
+	}
+	free(big);
 }
 
 static const char *verdict_word(enum lb_verdict v)
@@ -51,10 +46,10 @@ static void put_rule(FILE *f, const struct lb_rule *r)
 	else
 		fprintf(f, "%s %s ", verdict_word(r->verdict),
 			lb_class_name((enum lb_class)r->cls));
-	put_word(f, r->word);
+	put_word(f, r->word, r->literal_end);
 	if (r->word2) {
 		fputc(' ', f);
-		put_word(f, r->word2);
+		put_word(f, r->word2, 0);
 	}
 	if (r->origin == LB_ORIGIN_CLI && r->src)
 		fprintf(f, "  # from %s", r->src->file);
@@ -113,7 +108,7 @@ static void put_settings(FILE *f, const struct lb_policy *p)
 	fprintf(f, "set implicit-grants %s\n", p->implicit ? "on" : "off");
 	if (p->log) {
 		fputs("set log ", f);
-		put_word(f, p->log);
+		put_word(f, p->log, 0);
 		fputc('\n', f);
 	}
 	put_limits(f, &p->limits);
@@ -124,7 +119,7 @@ static void put_settings(FILE *f, const struct lb_policy *p)
 					       : "env set ",
 		      f);
 		if (e->arg)
-			put_word(f, e->arg);
+			put_word(f, e->arg, 0);
 		fputc('\n', f);
 	}
 }

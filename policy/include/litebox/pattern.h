@@ -27,6 +27,12 @@ int lb_pattern_compile(const char *text, struct lb_pattern **out, struct lb_patt
  * byte among them is an error. */
 int lb_pattern_compile_len(const char *text, size_t len, struct lb_pattern **out,
 			   struct lb_pattern_error *err);
+/* The same, with every component that starts before byte literal_upto of
+ * text taken literally ('*' and '?' are then characters): the policy's
+ * escaped \* and \? (a name that holds them, exactly). A component that
+ * holds an unescaped wildcard after literal_upto is an error. */
+int lb_pattern_compile_literal(const char *text, size_t len, size_t literal_upto,
+			       struct lb_pattern **out, struct lb_pattern_error *err);
 /* Added: a pattern has at most this many components (more is a compile
  * error); it bounds the matcher's on-stack state so matching never allocates. */
 #define LB_PATTERN_MAX_COMPONENTS 256

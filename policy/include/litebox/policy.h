@@ -168,6 +168,15 @@ char **lb_policy_build_env(const struct lb_policy *p, char *const *envp);
 void lb_env_free(char **env);
 
 /* ---- presentation ----------------------------------------------------------- */
+/* Write s as one policy word that the lexer reads back as exactly s (the
+ * one quoting routine: learn, generate, policy show). Bare when nothing in
+ * it means anything to the lexer ('$' written "$$"); else a quoted string
+ * with \" \\ \n \t \r and \xHH (control bytes, invalid UTF-8). Each '*' and '?'
+ * before byte literal_end is a character (written \* \?), after it a
+ * wildcard: pass strlen(s) for an exact name, 0 for a pattern. Returns
+ * the length needed; buf is NUL-terminated (snprintf-like). */
+size_t lb_policy_quote(const char *s, size_t literal_end, char *buf, size_t cap);
+
 /* The effective policy in the policy language (parses back to the same
  * policy), then the implicit grants as comments. malloc'd. The kernel
  * filter's part of `policy show` is rendered by lb_plan_show. */
