@@ -320,6 +320,8 @@ static int try_fast_dirpart(struct walk *w)
 	size_t dlen = (size_t)(last - s);
 	if (last[1] == '\0')
 		return 0; /* a trailing slash: the last name is the object, walk it slowly */
+	while (dlen > 0 && s[dlen - 1] == '/')
+		dlen--; /* "dir//name": the directory is "dir", or the path gets "//" */
 	if (dlen == 0 || dlen >= PATH_MAX)
 		return 0;
 	char dir[PATH_MAX];
