@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "landlock.h"
 #include "litebox/launcher.h"
 #include "litebox/util.h"
@@ -710,6 +711,16 @@ static int start_serving(struct supervisor *s)
 	return write(s->go, "a", 1) == 1 ? 0 : -EPIPE;
 }
 
+/* From here on the supervisor only serves: see lib/confine.c. */
+static int confine(struct supervisor *s)
+{
+	int rc = lb_confine_supervisor(strcmp(s->cfg->platform->name, "ptrace") == 0);
+	if (rc < 0)
+		explain(s->res, rc, "cannot confine litebox's own threads with a seccomp filter",
+			NULL);
+	return rc;
+}
+
 static int arm_timeout(struct supervisor *s)
 {
 	if (!s->cfg->timeout_ms)
@@ -878,7 +889,7 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 		rc = -EPIPE;
 		goto kill_init;
 	}
-	if ((rc = start_serving(&s)) < 0 || (rc = arm_timeout(&s)) < 0)
+	if ((rc = start_serving(&s)) < 0 || (rc = confine(&s)) < 0 || (rc = arm_timeout(&s)) < 0)
 		goto kill_init;
 	rc = supervise(&s);
 	goto stop_platform;
