@@ -732,6 +732,17 @@ static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, b
 	return status;
 }
 
+/* The base of a learned policy as its include names it: a built-in
+ * profile by name, a file by its absolute path (the learned file may be
+ * written elsewhere). */
+static int learn_base(struct lb_learn *l, const char *policy)
+{
+	if (!strchr(policy, '/') && access(policy, F_OK) != 0)
+		return lb_learn_set_base(l, policy);
+	lb_autofree char *real = realpath(policy, NULL);
+	return lb_learn_set_base(l, real ? real : policy);
+}
+
 static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
 			     const struct implicit *im, char **argv)
 {
@@ -744,6 +755,8 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		return LB_EXIT_LITEBOX;
 	const char *platform_name = platform->name;
 	int rc = o->learn ? lb_learn_new(&lv, &st.learn) : 0;
+	if (rc == 0 && st.learn)
+		rc = learn_base(st.learn, o->policy);
 	if (rc < 0) {
 		lb_msg("cannot start learning: %s", strerror(-rc));
 		return LB_EXIT_LITEBOX;
@@ -766,6 +779,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .report_allowed = o->verbose || o->learn || (log != NULL && o->log_level == LB_LOG_ALL),
 	    .initial_umask = um,
 	    .force_audit = o->audit,
+	    .learning = o->learn,
 	    /* the log the program must not rewrite for `policy generate` */
 	    .protect_paths = (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
 	};
@@ -840,11 +854,14 @@ int cmd_run(int argc, char **argv, int learn)
 	if (rc < 0)
 		goto free_rules;
 	if (learn) {
-		/* Learning watches a run in which nothing is refused. */
+		/* Learning watches an audit-mode run on top of a base policy
+		 * (default: the default profile) that keeps the base's hides,
+		 * explicit denials and network limits; the learned policy is
+		 * `include BASE` plus what the base refused. */
 		o.learn = true;
 		o.audit = true;
 		if (!o.policy)
-			o.policy = "permissive";
+			o.policy = "default";
 	}
 	char **prog_argv = argv + optind;
 	struct lb_program *prog = NULL;

@@ -388,6 +388,19 @@ static bool refused_lookup_of_nothing(struct lb_call *c, enum lb_class cls,
 	return fstatat(c->cur->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 }
 
+/* `litebox learn` runs in audit mode on top of a base policy, but never
+ * gives the program more than the base: what the base hides, its explicit
+ * denials and its network limits stay refused; only what no rule of the
+ * base decided (a default refusal) runs and is recorded as would-deny. */
+static bool kept_while_learning(const struct lb_core *core, enum lb_class cls,
+				const struct lb_decision *d)
+{
+	if (!core->cfg.learning)
+		return false;
+	return d->verdict == LB_VERDICT_HIDE || d->origin != LB_ORIGIN_DEFAULT ||
+	       cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND;
+}
+
 static int apply_decision(struct lb_call *c, enum lb_class cls, const char *object,
 			  const struct lb_decision *d, int deny_errno)
 {
@@ -396,7 +409,7 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 		return 0;
 	}
 	bool absent = refused_lookup_of_nothing(c, cls, d);
-	if (lb_core_mode(c->core) == LB_MODE_AUDIT) {
+	if (lb_core_mode(c->core) == LB_MODE_AUDIT && !kept_while_learning(c->core, cls, d)) {
 		emit(c, cls, object, LB_EV_WOULD_DENY, d, absent);
 		return 0;
 	}

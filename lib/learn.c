@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "litebox/audit.h"
 #include "litebox/learn.h"
 #include "litebox/util.h"
 
@@ -29,6 +30,7 @@ struct table {
 
 struct lb_learn {
 	char *cwd, *home, *tmpdir;
+	char *base; /* the policy learned on top of (include BASE), or NULL */
 	pthread_mutex_t lock;
 	struct table cls[LB_CLASS__COUNT];
 	struct table refused_syscalls;
@@ -125,8 +127,16 @@ void lb_learn_free(struct lb_learn *l)
 	free(l->cwd);
 	free(l->home);
 	free(l->tmpdir);
+	free(l->base);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
+}
+
+int lb_learn_set_base(struct lb_learn *l, const char *base)
+{
+	free(l->base);
+	l->base = base ? strdup(base) : NULL;
+	return base && !l->base ? -ENOMEM : 0;
 }
 
 int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, const char *verdict,
@@ -136,6 +146,8 @@ int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, cons
 		return -EINVAL;
 	if ((rule && strcmp(rule, "implicit") == 0) || lb_policy_implicit_path(object))
 		return 0; /* implicit grants stay implicit */
+	if (l->base && cls != LB_CLASS_SYSCALL && verdict && strcmp(verdict, "would-deny") != 0)
+		return 0; /* the base allows it, or refused it for good: no rule */
 	pthread_mutex_lock(&l->lock);
 	int rc;
 	if (cls == LB_CLASS_SYSCALL) {
@@ -428,17 +440,34 @@ static int depth_of(const char *p)
 	return d;
 }
 
-/* The rule pattern that covers path (variable form). */
+/* Kinds of generalised rules, the first byte of each key of the folded
+ * tables: an exact name, a secret (exact, never folded further), or a
+ * directory fold (the text ends in a globstar component or a lone star
+ * component, the only wildcards: the directory part is a name and is
+ * written with its '*' and '?' escaped). */
+enum { K_EXACT = 'E', K_SECRET = 'S', K_FOLD = 'F' };
+
+static void keyed(char kind, const char *text, char *out, size_t len)
+{
+	size_t n = strlen(text);
+	if (n > len - 2)
+		n = len - 2;
+	out[0] = kind;
+	memcpy(out + 1, text, n);
+	out[n + 1] = '\0';
+}
+
+/* The rule key that covers path (variable form). */
 static void fold(const struct lb_learn *l, const char *path, char *out, size_t len)
 {
-	char v[4096], head[4096];
+	char v[4096], head[4096], tmp[4200];
 	with_vars(l, path, v, sizeof(v));
 	if (is_secret(l, path)) {
-		join(out, len, v, ""); /* exact, never folded */
+		keyed(K_SECRET, v, out, len); /* exact, never folded */
 		return;
 	}
 	if (strncmp(v, "$CWD", 4) == 0 || strncmp(v, "$TMPDIR", 7) == 0) {
-		snprintf(out, len, "%s/**", v[1] == 'C' ? "$CWD" : "$TMPDIR");
+		keyed(K_FOLD, v[1] == 'C' ? "$CWD/**" : "$TMPDIR/**", out, len);
 		return;
 	}
 	if (strncmp(v, "$HOME/", 6) == 0) {
@@ -446,30 +475,31 @@ static void fold(const struct lb_learn *l, const char *path, char *out, size_t l
 		 * $HOME/.bashrc stays exact. */
 		first_components(v + 5, 1, head, sizeof(head));
 		if (depth_of(v + 5) > 1) {
-			char tmp[4200];
-			join(tmp, sizeof(tmp), "$HOME", head);
-			join(out, len, tmp, "/**");
+			snprintf(tmp, sizeof(tmp), "$HOME%s/**", head);
+			keyed(K_FOLD, tmp, out, len);
 		} else {
-			join(out, len, v, "");
+			keyed(K_EXACT, v, out, len);
 		}
 		return;
 	}
 	if (under(v, "/proc/self") || strncmp(v, "/proc/", 6) == 0) {
-		snprintf(out, len, "%s", under(v, "/proc/self") ? "/proc/self/**" : "/proc/**");
+		keyed(K_FOLD, under(v, "/proc/self") ? "/proc/self/**" : "/proc/**", out, len);
 		return;
 	}
 	static const char *const shared2[] = {"/usr", "/opt", "/sys", "/var/lib", "/var/cache"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(shared2); i++) {
 		if (under(v, shared2[i]) && depth_of(v) > depth_of(shared2[i]) + 1) {
 			first_components(v, depth_of(shared2[i]) + 1, head, sizeof(head));
-			join(out, len, head, "/**");
+			snprintf(tmp, sizeof(tmp), "%s/**", head);
+			keyed(K_FOLD, tmp, out, len);
 			return;
 		}
 	}
 	static const char *const shared1[] = {"/lib", "/lib64", "/lib32", "/bin", "/sbin"};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(shared1); i++) {
 		if (under(v, shared1[i]) && strcmp(v, shared1[i]) != 0) {
-			snprintf(out, len, "%s/**", shared1[i]);
+			snprintf(tmp, sizeof(tmp), "%s/**", shared1[i]);
+			keyed(K_FOLD, tmp, out, len);
 			return;
 		}
 	}
@@ -477,10 +507,17 @@ static void fold(const struct lb_learn *l, const char *path, char *out, size_t l
 		/* /etc/ssl/certs/x gives /etc/ssl and below; never all of /etc,
 		 * which holds secrets. */
 		first_components(v, 2, head, sizeof(head));
-		join(out, len, head, "/**");
+		snprintf(tmp, sizeof(tmp), "%s/**", head);
+		keyed(K_FOLD, tmp, out, len);
 		return;
 	}
-	join(out, len, v, "");
+	keyed(K_EXACT, v, out, len);
+}
+
+static bool is_usr_dir_fold(const char *k)
+{
+	return k[0] == K_FOLD && strncmp(k + 1, "/usr/", 5) == 0 && depth_of(k + 1) == 3 &&
+	       strcmp(k + strlen(k) - 3, "/**") == 0;
 }
 
 /* Second pass: three or more rules for directories right under /usr
@@ -490,57 +527,77 @@ static void merge_usr(struct table *t)
 	size_t n = 0;
 	unsigned long sum = 0;
 	for (size_t i = 0; i < t->cap; i++) {
-		const char *p = t->slots[i].obj;
-		if (p && strncmp(p, "/usr/", 5) == 0 && depth_of(p) == 3 &&
-		    strcmp(p + strlen(p) - 3, "/**") == 0) {
+		const char *k = t->slots[i].obj;
+		if (k && is_usr_dir_fold(k))
 			n++;
+		if (k && k[0] != K_SECRET && strncmp(k + 1, "/usr/", 5) == 0)
 			sum += t->slots[i].count;
-		}
 	}
 	if (n < 3)
 		return;
-	for (size_t i = 0; i < t->cap; i++) {
-		char *p = t->slots[i].obj;
-		if (p && strncmp(p, "/usr/", 5) == 0) {
-			if (!(depth_of(p) == 3 && strcmp(p + strlen(p) - 3, "/**") == 0))
-				sum += t->slots[i].count;
-			strcpy(p, "/usr/**"); /* fits: every such string is longer */
-		}
-	}
-	/* Rebuild to merge the now-identical keys. */
 	struct table merged = {0};
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].obj && strcmp(t->slots[i].obj, "/usr/**") != 0)
-			table_add(&merged, t->slots[i].obj, t->slots[i].count);
-	table_add(&merged, "/usr/**", sum);
+	for (size_t i = 0; i < t->cap; i++) {
+		const char *k = t->slots[i].obj;
+		if (k && (k[0] == K_SECRET || strncmp(k + 1, "/usr/", 5) != 0))
+			table_add(&merged, k, t->slots[i].count);
+	}
+	table_add(&merged, "F/usr/**", sum);
 	table_free(t);
 	*t = merged;
 }
 
-static bool needs_quotes(const char *s)
+/* Third pass: a directory the program listed, and of which it then used
+ * many entries the same way (ls -l, a build scanning /etc), gets one rule
+ * for its entries (DIR, then a lone star component) instead of one rule
+ * per entry. Not when a
+ * secret is among them. */
+#define LB_WHOLESALE 8
+
+static bool entry_of(const char *k, const char *dir, size_t dlen)
 {
-	for (; *s; s++)
-		if (*s == ' ' || *s == '\t' || *s == '"' || *s == '#' || *s == '\\')
-			return true;
-	return false;
+	return k[0] == K_EXACT && strncmp(k + 1, dir, dlen) == 0 && k[1 + dlen] == '/' &&
+	       k[2 + dlen] && !strchr(k + 2 + dlen, '/');
 }
 
-static void append_word(char **buf, size_t *len, size_t *cap, const char *w)
+static void fold_listed(struct table *t, const struct table *listed)
 {
-	char q[8200];
-	if (needs_quotes(w)) {
-		char *o = q;
-		*o++ = '"';
-		for (; *w && o < q + sizeof(q) - 3; w++) {
-			if (*w == '"' || *w == '\\')
-				*o++ = '\\';
-			*o++ = *w;
+	for (size_t d = 0; d < listed->cap; d++) {
+		const char *dk = listed->slots[d].obj;
+		if (!dk || dk[0] != K_EXACT)
+			continue;
+		const char *dir = dk + 1;
+		size_t dlen = strlen(dir), n = 0;
+		unsigned long sum = 0;
+		bool secret = false;
+		for (size_t i = 0; i < t->cap; i++) {
+			const char *k = t->slots[i].obj;
+			if (!k)
+				continue;
+			if (entry_of(k, dir, dlen)) {
+				n++;
+				sum += t->slots[i].count;
+			}
+			secret |= k[0] == K_SECRET && strncmp(k + 1, dir, dlen) == 0 && k[1 + dlen] == '/';
 		}
-		*o++ = '"';
-		*o = '\0';
-		w = q;
+		if (n < LB_WHOLESALE || secret)
+			continue;
+		struct table merged = {0};
+		for (size_t i = 0; i < t->cap; i++) {
+			const char *k = t->slots[i].obj;
+			if (k && !entry_of(k, dir, dlen))
+				table_add(&merged, k, t->slots[i].count);
+		}
+		char key[4200];
+		snprintf(key, sizeof(key), "%c%s/*", K_FOLD, dir);
+		table_add(&merged, key, sum);
+		table_free(t);
+		*t = merged;
 	}
-	size_t n = strlen(w);
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
 	if (*len + n + 1 > *cap) {
 		size_t nc = (*cap + n + 1) * 2;
 		char *nb = realloc(*buf, nc);
@@ -549,8 +606,60 @@ static void append_word(char **buf, size_t *len, size_t *cap, const char *w)
 		*buf = nb;
 		*cap = nc;
 	}
-	memcpy(*buf + *len, w, n + 1);
+	memcpy(*buf + *len, s, n + 1);
 	*len += n;
+}
+
+/* A rule object from its key: the variable ($CWD...) as a variable, the
+ * rest with lb_policy_quote, the names in it (a '*' in a file name too)
+ * as names and only a fold's own tail as wildcards. */
+static void append_key(char **buf, size_t *len, size_t *cap, const char *key)
+{
+	const char *text = key + 1, *rest = text;
+	char var[16] = "";
+	if (text[0] == '$') {
+		size_t vl = strcspn(text, "/");
+		if (vl < sizeof(var)) {
+			memcpy(var, text, vl);
+			var[vl] = '\0';
+			rest = text + vl;
+		}
+	}
+	size_t rl = strlen(rest), lit = rl;
+	if (key[0] == K_FOLD)
+		lit = rl >= 3 && strcmp(rest + rl - 3, "/**") == 0 ? rl - 3 : rl >= 2 ? rl - 2 : 0;
+	size_t need = lb_policy_quote(rest, lit, NULL, 0);
+	char *q = malloc(need + 1);
+	if (!q)
+		return;
+	lb_policy_quote(rest, lit, q, need + 1);
+	append(buf, len, cap, var);
+	if (rest[0] || !var[0])
+		append(buf, len, cap, q);
+	free(q);
+}
+
+/* An address object ("tcp 127.0.0.1:80", "unix /path"): the family word,
+ * then the address quoted. Unix paths are patterns in the language, and
+ * address patterns have no escaped '*': such a name is not granted. */
+static bool append_addr(char **buf, size_t *len, size_t *cap, const char *obj)
+{
+	const char *sp = strchr(obj, ' ');
+	if (!sp)
+		return false;
+	if (strncmp(obj, "unix ", 5) == 0 && strpbrk(sp + 1, "*?"))
+		return false;
+	char fam[16];
+	snprintf(fam, sizeof(fam), "%.*s ", (int)(sp - obj), obj);
+	size_t need = lb_policy_quote(sp + 1, 0, NULL, 0);
+	char *q = malloc(need + 1);
+	if (!q)
+		return false;
+	lb_policy_quote(sp + 1, 0, q, need + 1);
+	append(buf, len, cap, fam);
+	append(buf, len, cap, q);
+	free(q);
+	return true;
 }
 
 static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
@@ -575,36 +684,51 @@ static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 	*len += n;
 }
 
-static bool read_covers(const struct table *read, const char *pattern)
+/* Does the fold key r cover the key k (the same text, or below it)? */
+static bool key_covers(const char *r, const char *k)
 {
-	for (size_t i = 0; i < read->cap; i++) {
-		const char *r = read->slots[i].obj;
-		if (!r)
-			continue;
-		if (strcmp(r, pattern) == 0)
+	if (strcmp(r + 1, k + 1) == 0)
+		return true;
+	if (r[0] != K_FOLD)
+		return false;
+	size_t n = strlen(r + 1);
+	const char *rt = r + 1, *kt = k + 1;
+	if (n >= 3 && strcmp(rt + n - 3, "/**") == 0)
+		return strncmp(kt, rt, n - 3) == 0 && (kt[n - 3] == '/' || kt[n - 3] == '\0');
+	if (n >= 2 && strcmp(rt + n - 2, "/*") == 0) /* the entries of a listed directory */
+		return k[0] != K_FOLD && strncmp(kt, rt, n - 2) == 0 && kt[n - 2] == '/' &&
+		       kt[n - 1] && !strchr(kt + n - 1, '/');
+	return false;
+}
+
+static bool read_covers(const struct table *read, const char *key)
+{
+	for (size_t i = 0; i < read->cap; i++)
+		if (read->slots[i].obj && key_covers(read->slots[i].obj, key))
 			return true;
-		size_t n = strlen(r);
-		if (n >= 3 && strcmp(r + n - 3, "/**") == 0 && strncmp(pattern, r, n - 3) == 0 &&
-		    (pattern[n - 3] == '/' || pattern[n - 3] == '\0'))
+	return false;
+}
+
+/* Another rule of the table, a directory fold, covers key. */
+static bool covered_by_wider(const struct table *t, const char *key)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		const char *r = t->slots[i].obj;
+		if (r && strcmp(r, key) != 0 && key_covers(r, key))
 			return true;
 	}
 	return false;
 }
 
-/* Another rule of the table, a directory with everything below it,
- * covers obj. */
-static bool covered_by_wider(const struct table *t, const char *obj)
+static void append_escaped_comment(char **buf, size_t *len, size_t *cap, const char *s)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		const char *r = t->slots[i].obj;
-		if (!r || strcmp(r, obj) == 0)
-			continue;
-		size_t n = strlen(r);
-		if (n >= 3 && strcmp(r + n - 3, "/**") == 0 && strncmp(obj, r, n - 3) == 0 &&
-		    (obj[n - 3] == '/' || obj[n - 3] == '\0'))
-			return true;
-	}
-	return false;
+	size_t need = lb_text_escape(s, NULL, 0);
+	char *e = malloc(need + 1);
+	if (!e)
+		return;
+	lb_text_escape(s, e, need + 1);
+	append(buf, len, cap, e);
+	free(e);
 }
 
 char *lb_learn_policy(struct lb_learn *l, const char *source_note)
@@ -622,7 +746,7 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 		for (size_t i = 0; i < t->cap; i++) {
 			if (!t->slots[i].obj)
 				continue;
-			char pat[4096];
+			char pat[4200];
 			if (c == LB_CLASS_CONNECT || c == LB_CLASS_BIND)
 				snprintf(pat, sizeof(pat), "%s", t->slots[i].obj);
 			else
@@ -632,11 +756,27 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 		if (c != LB_CLASS_CONNECT && c != LB_CLASS_BIND)
 			merge_usr(&folded[c]);
 	}
+	fold_listed(&folded[LB_CLASS_STAT], &folded[LB_CLASS_READ]);
+	fold_listed(&folded[LB_CLASS_READ], &folded[LB_CLASS_READ]);
+	appendf(&buf, &len, &cap, "version 1\n# Generated by litebox from %lu recorded accesses",
+		l->total);
+	if (source_note) {
+		append(&buf, &len, &cap, " of ");
+		append_escaped_comment(&buf, &len, &cap, source_note); /* one line, whatever it holds */
+	}
 	appendf(&buf, &len, &cap,
-		"version 1\n# Generated by litebox from %lu recorded accesses%s%s.\n"
-		"# Each rule says how many accesses it covers. Review it, tighten it, then\n"
-		"# enforce it with: litebox run -p THIS-FILE -- PROGRAM\n",
-		l->total, source_note ? " of " : "", source_note ? source_note : "");
+		".\n# Each rule says how many accesses it covers. Review it, tighten it, then\n"
+		"# enforce it with: litebox run -p THIS-FILE -- PROGRAM\n");
+	if (l->base) {
+		/* what the base allowed needs no rule: only the differences follow */
+		size_t need = lb_policy_quote(l->base, 0, NULL, 0);
+		char *q = malloc(need + 1);
+		if (q) {
+			lb_policy_quote(l->base, 0, q, need + 1);
+			appendf(&buf, &len, &cap, "include %s\n", q);
+			free(q);
+		}
+	}
 	for (size_t k = 0; k < LB_ARRAY_SIZE(order); k++) {
 		enum lb_class c = order[k];
 		lb_autofree struct obs *v = table_sorted(&folded[c]);
@@ -654,20 +794,28 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 				appendf(&buf, &len, &cap, "\n");
 				header = true;
 			}
+			size_t mark = len;
 			appendf(&buf, &len, &cap, "allow %-7s ", lb_class_name(c));
-			if (c == LB_CLASS_CONNECT || c == LB_CLASS_BIND)
-				appendf(&buf, &len, &cap, "%s", v[i].obj);
-			else
-				append_word(&buf, &len, &cap, v[i].obj);
+			if (c != LB_CLASS_CONNECT && c != LB_CLASS_BIND) {
+				append_key(&buf, &len, &cap, v[i].obj);
+			} else if (!append_addr(&buf, &len, &cap, v[i].obj)) {
+				len = mark;
+				appendf(&buf, &len, &cap, "# not granted, a name with '*' or '?': %s ",
+					lb_class_name(c));
+				append_escaped_comment(&buf, &len, &cap, v[i].obj);
+			}
 			appendf(&buf, &len, &cap, "  # %lu access%s\n", v[i].count,
 				v[i].count == 1 ? "" : "es");
 		}
 	}
 	lb_autofree struct obs *ref = table_sorted(&l->refused_syscalls);
-	for (size_t i = 0; ref && ref[i].obj; i++)
-		appendf(&buf, &len, &cap,
-			"%s# refused and not granted (dangerous): syscall %s (%lu time%s)\n",
-			i == 0 ? "\n" : "", ref[i].obj, ref[i].count, ref[i].count == 1 ? "" : "s");
+	for (size_t i = 0; ref && ref[i].obj; i++) {
+		appendf(&buf, &len, &cap, "%s# refused and not granted (dangerous): syscall ",
+			i == 0 ? "\n" : "");
+		append_escaped_comment(&buf, &len, &cap, ref[i].obj);
+		appendf(&buf, &len, &cap, " (%lu time%s)\n", ref[i].count,
+			ref[i].count == 1 ? "" : "s");
+	}
 	pthread_mutex_unlock(&l->lock);
 	for (int c = 0; c < LB_CLASS__COUNT; c++)
 		table_free(&folded[c]);

@@ -44,6 +44,9 @@ struct lb_core_config {
 	bool report_allowed;  /* also call on_event for plain allows (-v, --log) */
 	mode_t initial_umask; /* the umask the program starts with */
 	bool force_audit;     /* --audit: audit mode whatever the policy says */
+	/* litebox learn: audit mode, but the policy's hides, explicit denials
+	 * and network limits stay enforced (learning gives no more than it) */
+	bool learning;
 	/* Files the program may never read or write (the audit log), beside
 	 * the policy's own files; NULL-terminated, may be NULL. */
 	const char *const *protect_paths;

@@ -14,6 +14,11 @@ struct lb_learn;
 int lb_learn_new(const struct lb_policy_vars *vars, struct lb_learn **out);
 void lb_learn_free(struct lb_learn *l);
 
+/* Learn on top of a base policy (a profile name or an absolute path): the
+ * policy starts with `include BASE`, and only accesses the base refused
+ * (would-deny) become rules. */
+int lb_learn_set_base(struct lb_learn *l, const char *base);
+
 /* One observed access: class and object as in the audit log ("tcp
  * 127.0.0.1:5432" for sockets, a syscall name for the syscall class).
  * verdict is the audit log's word; implicit grants and refused dangerous
