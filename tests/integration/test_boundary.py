@@ -451,6 +451,120 @@ def memfds_cannot_be_made_executable_unprivileged():
     memfd_check(prefix)
 
 
+
+@test
+def doubled_slash_before_the_last_name_is_judged_canonically():
+    # Found by tests/fuzz/fuzz_resolve: "sub//p.txt" was judged as
+    # "/.../sub//p.txt", which an exact rule for ".../sub/p.txt" missed.
+    d = lbtest.tmpdir()
+    os.mkdir(os.path.join(d, "sub"))
+    for name in ("p.txt", "q.txt"):
+        with open(os.path.join(d, "sub", name), "w") as f:
+            f.write("orig")
+    with open(os.path.join(d, "e.policy"), "w") as f:
+        f.write("include default\ndeny write $CWD/sub/p.txt\n")
+    r = litebox("run", "-p", "e.policy", "--", "/bin/sh", "-c",
+                "echo evil > sub//p.txt; echo evil > sub///q.txt", cwd=d)
+    eq(open(os.path.join(d, "sub", "p.txt")).read(), "orig", "the denied file is unchanged")
+    eq(open(os.path.join(d, "sub", "q.txt")).read(), "evil\n", "control: a granted file is written")
+    assert "denied write " + os.path.join(d, "sub", "p.txt") + " " in r.stderr, r.stderr
+
+
+
+@test
+def learn_keeps_the_base_and_writes_names_exactly():
+    home = lbtest.tmpdir()  # outside $CWD and $TMPDIR's reach: a separate tree
+    if home.startswith("/tmp/"):
+        home = tempfile_outside_tmp()
+    cwd = lbtest.tmpdir()
+    os.makedirs(os.path.join(home, "**"))
+    os.makedirs(os.path.join(home, ".ssh"))
+    names = ["s\ninclude permissive", "a$HOME", 'q"\\z#', "st*r"]
+    for n in names:
+        with open(os.path.join(home, n), "w") as f:
+            f.write("x")
+    with open(os.path.join(home, "**", "f"), "w") as f:
+        f.write("x")
+    with open(os.path.join(home, "other"), "w") as f:
+        f.write("x")
+    with open(os.path.join(home, ".ssh", "id_rsa"), "w") as f:
+        f.write("KEY")
+    env = dict(os.environ, HOME=home)
+    script = (f"cd {home}; cat '**/f' .ssh/id_rsa 2>/dev/null; "
+              'for f in *; do [ "$f" = other ] || cat "$f"; done; true')
+    r = litebox("learn", "-q", "-o", "out.policy", "--", "/bin/sh", "-c", script, cwd=cwd,
+                env=env)
+    eq(r.returncode, 0, r.stderr)
+    assert "KEY" not in r.stdout, "learning gave the program what the base hides"
+    text = open(os.path.join(cwd, "out.policy")).read()
+    rules = [l for l in text.splitlines() if l and not l.startswith("#")]
+    assert "include default" in rules, text
+    assert not any(l.startswith("include permissive") for l in rules), text
+    assert not any(".ssh" in l for l in rules), f"a hidden file was granted: {text}"
+    chk = litebox("policy", "check", "out.policy", cwd=cwd, env=env)
+    eq(chk.returncode, 0, chk.stdout + chk.stderr)
+    # Enforced: exactly the names read, and nothing beside them.
+    r = litebox("run", "-q", "-p", "out.policy", "--", "/bin/sh", "-c",
+                f"cd {home}; for f in * '**/f'; do cat \"$f\" >/dev/null 2>&1 && echo \"ok $f\"; done; "
+                "cat other >/dev/null 2>&1 || echo refused-other; cat .ssh/id_rsa 2>/dev/null",
+                cwd=cwd, env=env)
+    for n in names:
+        assert f"ok {n}" in r.stdout, f"{n!r} not granted: {r.stdout}\n{text}"
+    assert "ok **/f" in r.stdout, r.stdout
+    assert "refused-other" in r.stdout, f"the control 'other' was granted too: {text}"
+    assert "KEY" not in r.stdout
+
+
+def tempfile_outside_tmp():
+    import tempfile
+    d = tempfile.mkdtemp(prefix="litebox-test-", dir="/var/tmp")
+    lbtest._tmpdirs.append(d)
+    return d
+
+
+
+@test
+def supervisor_threads_run_under_their_own_filter():
+    import time
+    d = lbtest.tmpdir()
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    p = subprocess.Popen([lbtest.LITEBOX, "run", "--", "/bin/sh", "-c", f"cat {fifo}"],
+                         cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # Wait until the program blocks in the (mediated) open of the FIFO.
+        deadline = time.monotonic() + 30
+        seen = {}
+        while time.monotonic() < deadline:
+            tasks = os.listdir(f"/proc/{p.pid}/task")
+            seen = {}
+            for t in tasks:
+                try:
+                    st = open(f"/proc/{p.pid}/task/{t}/status").read()
+                except OSError:
+                    continue
+                seen[t] = dict(l.split(":\t", 1) for l in st.splitlines() if ":\t" in l)
+            if len(seen) > 1 and all(v.get("Seccomp", "0").strip() == "2" for v in seen.values()):
+                break
+            time.sleep(0.05)
+        # Control: this test process itself is not filtered.
+        mine = open("/proc/self/status").read()
+        assert "Seccomp:\t0" in mine, "control: the test runs unfiltered"
+        assert len(seen) > 1, "the supervisor has worker threads"
+        for t, v in seen.items():
+            eq(v.get("Seccomp", "").strip(), "2", f"thread {t} of litebox runs under a filter")
+            eq(v.get("NoNewPrivs", "").strip(), "1", f"thread {t}: no_new_privs")
+        with open(fifo, "w") as f:
+            f.write("done\n")
+        out, err = p.communicate(timeout=30)
+        eq(p.returncode, 0, err)
+        eq(out, "done\n")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:
