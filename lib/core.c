@@ -921,13 +921,60 @@ static enum lb_class walk_class(const struct lb_call *c)
 	}
 }
 
+/* The walk's own authority: litebox's inside /proc (see resolve.h). */
+static int walk_authority(void *arg, bool litebox)
+{
+	struct lb_call *c = arg;
+	if (!c->walk_guard)
+		return 0;
+	if (litebox) {
+		lb_creds_leave(c->walk_guard);
+		return 0;
+	}
+	return lb_creds_enter(c, c->walk_guard);
+}
+
+/* Does a walk as the caller differ from one as litebox? With other ids,
+ * or without a DAC override litebox has: directories it may not search. */
+static bool walk_as_caller(struct lb_call *c)
+{
+	const uint64_t dac = (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH);
+	struct lb_creds cr;
+	lb_caller_creds(c, &cr);
+	if (own_load() < 0)
+		return true;
+	if (cr.fsuid != own.euid || cr.fsgid != own.egid || !same_groups(c->core, &cr))
+		return true;
+	return (own_caps(own.eff) & dac) && !(cr.cap_eff & dac);
+}
+
+/* The walk, as the caller where that matters. */
+static int resolve_as_caller(struct lb_call *c, int start_fd, const char *start_path,
+			     const char *path, unsigned flags, struct lb_resolved *out)
+{
+	struct lb_creds_guard g = {0};
+	int rc = 0;
+	if (walk_as_caller(c)) {
+		rc = lb_creds_enter(c, &g);
+		c->walk_guard = &g;
+	}
+	if (rc == 0)
+		rc = lb_resolve(&c->rctx, start_fd, start_path, path, flags, out);
+	c->walk_guard = NULL;
+	lb_creds_leave(&g);
+	if (rc < 0 && out->dirfd >= 0)
+		lb_resolved_release(out);
+	return rc;
+}
+
 int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,
 		   struct lb_resolved *out)
 {
 	int rc;
 	out->hidden_stop = false;
+	out->dirfd = -1;
 	if (path[0] == '/') {
-		rc = lb_resolve(&c->rctx, c->rctx.rootfd, "/", path, flags, out);
+		rc = resolve_as_caller(c, c->rctx.rootfd, "/", path, flags, out);
 	} else if (path[0] == '\0') {
 		return -ENOENT;
 	} else {
@@ -935,7 +982,7 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 		rc = lb_start_dir(c, dirfd, &s);
 		if (rc < 0)
 			return rc;
-		rc = lb_resolve(&c->rctx, s.fd, s.path, path, flags, out);
+		rc = resolve_as_caller(c, s.fd, s.path, path, flags, out);
 		lb_start_release(&s);
 	}
 	if (rc == 0)
@@ -1076,6 +1123,7 @@ void lb_core_handle(void *arg, struct lb_trap *t)
 		     .pid_visible = core->own_proc ? NULL : pid_in_sandbox,
 		     .proc_ids = resolver_proc_ids,
 		     .proc_arg = &c,
+		     .authority = walk_authority,
 		     .hidden = core->has_hides ? path_hidden : NULL,
 		     .arg = core},
 	};

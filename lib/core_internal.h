@@ -83,6 +83,8 @@ struct lb_core {
 	size_t n_own, cap_own;
 };
 
+struct lb_creds_guard;
+
 struct lb_call {
 	struct lb_core *core;
 	struct lb_trap *t;
@@ -93,6 +95,8 @@ struct lb_call {
 	/* The caller's tgid and tid as the sandbox's /proc numbers them (0:
 	 * not looked up yet); its host ids when /proc is the host's. */
 	pid_t proc_tgid, proc_tid;
+	/* The guard of a walk done as the caller (lb_resolve_str). */
+	struct lb_creds_guard *walk_guard;
 	/* The object last resolved: a default refusal of a lookup of
 	 * something that does not exist answers ENOENT (see core.c). */
 	const struct lb_resolved *cur;

@@ -28,7 +28,18 @@ struct walk {
 	int links;
 	pid_t tgid;
 	pid_t proc_tgid, proc_tid; /* as /proc numbers them; 0: not asked yet */
+	bool as_litebox;	   /* see lb_resolve_ctx.authority */
 };
+
+/* Inside /proc the walk acts as litebox, elsewhere as the caller. */
+static int walk_authority(struct walk *w)
+{
+	bool want = strncmp(w->path, "/proc", 5) == 0 && (w->path[5] == '\0' || w->path[5] == '/');
+	if (want == w->as_litebox || !w->ctx->authority)
+		return 0;
+	w->as_litebox = want;
+	return w->ctx->authority(w->ctx->proc_arg, want);
+}
 
 static void walk_set_dir(struct walk *w, int fd, bool owned)
 {
@@ -391,7 +402,10 @@ static int walk_loop(struct walk *w, unsigned flags, struct lb_resolved *out)
 	bool last, trailing;
 
 	for (;;) {
-		int rc = try_fast_dirpart(w);
+		int rc = walk_authority(w);
+		if (rc < 0)
+			return rc;
+		rc = try_fast_dirpart(w);
 		if (rc < 0)
 			return rc;
 		if (!next_component(w, comp, &len, &last, &trailing))

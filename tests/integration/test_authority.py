@@ -294,6 +294,39 @@ def the_terminal_litebox_runs_on_stays_the_programs():
     assert b"on-my-tty" in out, out
     eq(os.waitstatus_to_exitcode(status), 0, out.decode(errors="replace"))
 
+DROP = ("import os, sys, errno\n"
+        "fd = os.open(sys.argv[2], os.O_RDONLY)\n"
+        "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+        "def t(n, f):\n"
+        "    try: f(); print(n, 'ok')\n"
+        "    except OSError as e: print(n, errno.errorcode[e.errno])\n"
+        "t('stat-below-0700', lambda: os.stat(sys.argv[1] + '/inner/file'))\n"
+        "t('open-below-0700', lambda: open(sys.argv[1] + '/inner/file').read())\n"
+        "t('own-fd-via-proc', lambda: open(f'/proc/self/fd/{fd}').read())\n"
+        "t('stat-public', lambda: os.stat(sys.argv[2]))\n")
+
+
+@test
+def a_program_that_dropped_root_walks_paths_with_its_own_ids():
+    need_root()
+    d = workdir()
+    locked = os.path.join(d, "locked")
+    os.makedirs(os.path.join(locked, "inner"))
+    with open(os.path.join(locked, "inner", "file"), "w") as f:
+        f.write("x")
+    os.chmod(os.path.join(locked, "inner"), 0o755)
+    os.chmod(locked, 0o700)  # root's: nobody may not search it
+    public = os.path.join(d, "public")
+    with open(public, "w") as f:
+        f.write("p")
+    os.chmod(public, 0o644)
+    nat = native_py(d, DROP, locked, public)
+    want = ["stat-below-0700", "EACCES", "open-below-0700", "EACCES",
+            "own-fd-via-proc", "ok", "stat-public", "ok"]
+    eq(nat.stdout.split(), want, "native " + nat.stderr)
+    p = py(d, DROP, locked, public)
+    eq(p.stdout.split(), want, p.stderr)
+
 
 if __name__ == "__main__":
     lbtest.run()

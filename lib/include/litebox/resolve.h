@@ -24,6 +24,12 @@ struct lb_resolve_ctx {
 	 * /proc/self and /proc/thread-self become. NULL: tgid and tid. */
 	void (*proc_ids)(void *proc_arg, pid_t *tgid, pid_t *tid);
 	void *proc_arg;
+	/* The walk runs with the caller's authority, except inside /proc,
+	 * where it reads the caller's own links as the caller could (the
+	 * kernel lets a process into its own /proc/PID whatever its ids):
+	 * called with true on entering /proc, false on leaving; -errno stops
+	 * the walk. NULL: one authority throughout. */
+	int (*authority)(void *proc_arg, bool litebox);
 	/* The policy hides this path (and so everything below it): the walk
 	 * stops there with ENOENT, before touching it, whatever lies below
 	 * (no ENOTDIR, ELOOP or symlink target to tell what exists). NULL:
