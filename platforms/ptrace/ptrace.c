@@ -136,6 +136,10 @@ struct lb_platform {
 
 static _Thread_local struct lb_platform *tl_tracer;
 
+/* in_wait: where the tracer is (the wake handler jumps only out of the
+ * first kind of wait). */
+enum { WAIT_NONE, WAIT_NOWAIT, WAIT_REAPING };
+
 static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len);
 
 static void on_stop_signal(int sig)
@@ -147,9 +151,10 @@ static void on_wake(int sig)
 {
 	(void)sig;
 	struct lb_platform *p = tl_tracer;
-	/* Only inside the wait: there losing the result is harmless (WNOWAIT
-	 * leaves it to be reported again). */
-	if (p && atomic_load(&p->in_wait))
+	/* Only inside the WNOWAIT wait: there losing the result is harmless
+	 * (the event is reported again). A wake that comes late, into the
+	 * reaping wait, just restarts it. */
+	if (p && atomic_load(&p->in_wait) == WAIT_NOWAIT)
 		siglongjmp(p->jmp, 1);
 }
 
@@ -462,7 +467,7 @@ static void push_done(struct lb_platform *p, struct pt_trap *tr)
 	do
 		tr->next = head;
 	while (!atomic_compare_exchange_weak(&p->done, &head, tr));
-	if (atomic_load(&p->in_wait))
+	if (atomic_load(&p->in_wait) == WAIT_NOWAIT)
 		pthread_kill(p->tracer, PT_WAKE_SIGNAL);
 }
 
@@ -1009,6 +1014,7 @@ static void *tracer_main(void *arg)
 	sigset_t wake;
 	sigemptyset(&wake);
 	sigaddset(&wake, PT_WAKE_SIGNAL);
+	sigaddset(&wake, PT_STOP_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 
 	int rc = seize_program(p);
@@ -1019,26 +1025,24 @@ static void *tracer_main(void *arg)
 	}
 	for (;;) {
 		(void)sigsetjmp(p->jmp, 0);
-		atomic_store(&p->in_wait, 0);
+		atomic_store(&p->in_wait, WAIT_NONE);
 		if (atomic_load(&p->stop_flag))
 			break;
 		deliver_done(p);
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
-		/* From here to the end of the wait a wake jumps back to the
-		 * sigsetjmp above, whose buffer is complete by now; in_wait must
-		 * never be set while sigsetjmp writes it. */
-		atomic_store(&p->in_wait, 1);
-		if (atomic_load(&p->done) || atomic_load(&p->stop_flag)) {
-			atomic_store(&p->in_wait, 0);
-			continue;
-		}
+		/* Only in the WNOWAIT wait below does a wake jump back to the
+		 * sigsetjmp above (whose buffer is complete by then: in_wait is
+		 * never WAIT_NOWAIT while sigsetjmp writes it); a wake that
+		 * reaches the reaping wait restarts it, so nothing it reaped is
+		 * lost. */
 		if (p->n_out == 0) {
+			atomic_store(&p->in_wait, WAIT_REAPING);
 			/* No worker holds a trap: none can wake us, nor read a pid
 			 * this wait reaps. One call instead of two. */
 			int status;
 			pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
-			atomic_store(&p->in_wait, 0);
+			atomic_store(&p->in_wait, WAIT_NONE);
 			if (tid < 0 && errno == ECHILD)
 				break;
 			if (tid <= 0)
@@ -1049,8 +1053,13 @@ static void *tracer_main(void *arg)
 				on_gone(p, tid);
 			continue;
 		}
+		atomic_store(&p->in_wait, WAIT_NOWAIT);
+		if (atomic_load(&p->done) || atomic_load(&p->stop_flag)) {
+			atomic_store(&p->in_wait, WAIT_NONE);
+			continue;
+		}
 		int w = waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | __WALL | __WNOTHREAD | WNOWAIT);
-		atomic_store(&p->in_wait, 0);
+		atomic_store(&p->in_wait, WAIT_NONE);
 		if (w < 0) {
 			if (errno == ECHILD)
 				break; /* no tracee left */
@@ -1157,7 +1166,8 @@ static void pt_stop(struct lb_platform *p)
 	 * host call (a FIFO open): interrupt until they are out. */
 	if (p->tracer_started) {
 		while (!atomic_load(&p->tracer_done)) {
-			pthread_kill(p->tracer, PT_WAKE_SIGNAL);
+			/* no SA_RESTART: any wait of the tracer returns EINTR */
+			pthread_kill(p->tracer, PT_STOP_SIGNAL);
 			sleep_ms(2);
 		}
 		pthread_join(p->tracer, NULL); /* its exit kills what is left (EXITKILL) */
