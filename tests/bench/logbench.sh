@@ -40,19 +40,23 @@ run_config() {
 	3) "$litebox" run -q --log log.jsonl --log-level refused -- make -j2 ;;
 	esac
 }
-declare -A samples logs
+declare -A samples cpu logs
+export litebox
+export -f run_config
 for _ in $(seq "$reps"); do
 	for c in 0 1 2 3; do
 		make -s clean >/dev/null 2>&1
 		rm -f log.jsonl
-		t0=$(date +%s.%N)
-		run_config "$c" >/dev/null 2>&1
-		t1=$(date +%s.%N)
-		samples[$c]+="$(echo "$t1 - $t0" | bc) "
+		/usr/bin/time -f "%e %U %S" -o times bash -c "run_config $c" >/dev/null 2>&1 || true
+		read -r wall user sys <times
+		samples[$c]+="$wall "
+		cpu[$c]+="$(echo "$user + $sys" | bc) "
 		[ -f log.jsonl ] && logs[$c]="log: $(wc -l <log.jsonl) lines, $(($(stat -c %s log.jsonl) / 1024)) KiB"
 	done
 done
 echo "make -j2 of $n files, median of $reps interleaved rounds ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"
 for c in 0 1 2 3; do
-	printf '%-34s %8.2f s   %s\n' "${labels[$c]}" "$(tr ' ' '\n' <<<"${samples[$c]}" | grep . | median)" "${logs[$c]:-}"
+	printf '%-34s %8.2f s wall %8.2f s CPU   %s\n' "${labels[$c]}" \
+		"$(tr ' ' '\n' <<<"${samples[$c]}" | grep . | median)" \
+		"$(tr ' ' '\n' <<<"${cpu[$c]}" | grep . | median)" "${logs[$c]:-}"
 done
