@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../policy/internal.h" /* the rules, for the brute-force oracle */
 #include "litebox/policy.h"
 
 #ifndef LB_SOURCE_ROOT
@@ -1286,6 +1287,77 @@ Test(policy, fuzz_regressions)
 		}
 		lb_policy_free(p);
 		lb_diags_free(&d);
+	}
+}
+
+/* ---- the index against a brute force ------------------------------------------------------------
+ * The per-class index stops at the first match of each bucket; the same
+ * priorities applied to every matching rule must give the same rule. */
+
+static const struct lb_rule *brute(const struct lb_policy *p, unsigned cls, const char *path)
+{
+	const struct lb_rule *best = NULL;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *r = &p->rules[i];
+		if (lb_rule_judges(r, cls) && r->pat && lb_pattern_match(r->pat, path) &&
+		    (!best || lb_rule_beats(r, best)))
+			best = r;
+	}
+	return best;
+}
+
+static unsigned rnd(unsigned *state, unsigned n)
+{
+	*state = *state * 1103515245u + 12345u;
+	return (*state >> 16) % n;
+}
+
+static void random_path(unsigned *st, char *buf, size_t len, bool pattern)
+{
+	static const char *const lit[] = {"a", "b", "ab", "work", "proj", "home", "u", ".ssh"};
+	static const char *const wild[] = {"*", "**", "a*", "?", "*b", "a*b"};
+	size_t n = 1 + rnd(st, 5), o = 0;
+	for (size_t i = 0; i < n && o + 16 < len; i++) {
+		bool w = pattern && rnd(st, 3) == 0;
+		o += (size_t)snprintf(buf + o, len - o, "/%s",
+				      w ? wild[rnd(st, 6)] : lit[rnd(st, 8)]);
+	}
+}
+
+Test(policy, index_agrees_with_brute_force)
+{
+	static const char *const verbs[] = {"allow read",  "deny read",	 "audit read",
+					    "allow write", "deny write", "allow exec",
+					    "allow stat",  "deny stat",	 "hide"};
+	unsigned st = 42;
+	for (int round = 0; round < 200; round++) {
+		char text[8192], pat[256];
+		size_t o = (size_t)snprintf(text, sizeof(text), "%s",
+					    round % 3 == 0 ? "include default\n" : "");
+		for (int k = 0; k < 25; k++) {
+			random_path(&st, pat, sizeof(pat), true);
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s %s\n",
+					      verbs[rnd(&st, 9)], pat);
+		}
+		struct lb_policy *p = must_load(text);
+		for (int q = 0; q < 200; q++) {
+			char path[256];
+			random_path(&st, path, sizeof(path), false);
+			unsigned cls = rnd(&st, 4);
+			const struct lb_rule *want = brute(p, cls, path);
+			struct lb_decision d;
+			lb_policy_judge_path(p, (enum lb_class)cls, path, &d);
+			bool same = want ? d.origin == want->origin && d.line == want->line &&
+					       d.verdict == want->verdict &&
+					       d.file == (want->src ? want->src->file : NULL)
+					 : d.origin == LB_ORIGIN_DEFAULT;
+			cr_assert(
+			    same, "round %d: %s %s: index says %d %s:%u, brute force %s:%u\n%s",
+			    round, lb_class_name((enum lb_class)cls), path, d.verdict,
+			    d.file ? d.file : "-", d.line,
+			    want && want->src ? want->src->file : "-", want ? want->line : 0, text);
+		}
+		lb_policy_free(p);
 	}
 }
 
