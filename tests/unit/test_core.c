@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -738,4 +742,185 @@ Test(core, sendto_only_to_granted_addresses)
 	close(s);
 	close(r1);
 	close(r2);
+}
+
+static uint64_t unix_addr_at(const char *path, socklen_t *len)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	return fake_put(&ft, &a, sizeof(a));
+}
+
+Test(core, unix_socket_paths_are_judged_as_files)
+{
+	start_core("allow connect unix @/rw/*.sock\nallow bind unix @/rw/**\n", false);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int srv[2];
+	const char *names[2] = {"rw/s.sock", "no/s.sock"};
+	for (int i = 0; i < 2; i++) {
+		srv[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", at(names[i]));
+		cr_assert(bind(srv[i], (struct sockaddr *)&a, sizeof(a)) == 0);
+		cr_assert(listen(srv[i], 4) == 0);
+	}
+	socklen_t len;
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	expect_errno(CALL(SYS_connect, (uint64_t)s, unix_addr_at("no/s.sock", &len), len),
+		     ECONNREFUSED);
+	char obj[PATH_MAX + 8];
+	snprintf(obj, sizeof(obj), "unix %s", at("no/s.sock"));
+	expect_event(LB_EV_DENY, LB_CLASS_CONNECT, obj);
+	expect_value(CALL(SYS_connect, (uint64_t)s, unix_addr_at("rw/s.sock", &len), len), 0);
+	int peer = accept(srv[0], NULL, NULL);
+	cr_expect(peer >= 0, "the granted listener got the connection");
+	close(peer);
+	close(s);
+
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	expect_errno(CALL(SYS_bind, (uint64_t)s, unix_addr_at("no/b.sock", &len), len), EACCES);
+	cr_expect_not(exists("no/b.sock"));
+	expect_value(CALL(SYS_bind, (uint64_t)s, unix_addr_at("rw/b.sock", &len), len), 0);
+	struct stat st;
+	cr_expect(lstat(at("rw/b.sock"), &st) == 0 && S_ISSOCK(st.st_mode), "bound where asked");
+	close(s);
+	close(srv[0]);
+	close(srv[1]);
+}
+
+/* A message in target memory: data, and optionally a destination and
+ * control bytes; returns the msghdr's target address. */
+static uint64_t target_msg(const char *data, const void *name, socklen_t name_len,
+			   const void *control, size_t control_len)
+{
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)fake_put(&ft, data, strlen(data)),
+			    .iov_len = strlen(data)};
+	struct msghdr h = {.msg_iov = (void *)(uintptr_t)fake_put(&ft, &iov, sizeof(iov)),
+			   .msg_iovlen = 1};
+	if (name) {
+		h.msg_name = (void *)(uintptr_t)fake_put(&ft, name, name_len);
+		h.msg_namelen = name_len;
+	}
+	if (control) {
+		h.msg_control = (void *)(uintptr_t)fake_put(&ft, control, control_len);
+		h.msg_controllen = control_len;
+	}
+	return fake_put(&ft, &h, sizeof(h));
+}
+
+Test(core, sendmsg_judges_the_destination_and_copies_the_message)
+{
+	uint16_t ok_port, other_port;
+	int r1 = listener(SOCK_DGRAM, &ok_port);
+	int r2 = listener(SOCK_DGRAM, &other_port);
+	char extra[128];
+	snprintf(extra, sizeof(extra), "allow connect udp 127.0.0.1:%u\n", ok_port);
+	start_core(extra, false);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(other_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char buf[16];
+	expect_errno(
+	    CALL(SYS_sendmsg, (uint64_t)s, target_msg("nope", &to, sizeof(to), NULL, 0), 0),
+	    ECONNREFUSED);
+	cr_expect_eq(recv(r2, buf, sizeof(buf), MSG_DONTWAIT), -1, "nothing was sent");
+	to.sin_port = htons(ok_port);
+	expect_value(CALL(SYS_sendmsg, (uint64_t)s, target_msg("yes", &to, sizeof(to), NULL, 0), 0),
+		     3);
+	cr_expect_eq(recv(r1, buf, sizeof(buf), 0), 3);
+	cr_expect_eq(memcmp(buf, "yes", 3), 0);
+	close(s);
+	close(r1);
+	close(r2);
+}
+
+Test(core, sendmsg_passes_the_callers_files)
+{
+	start_core("", false);
+	int sp[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) == 0);
+	int file = open(at("ro/data"), O_RDONLY);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm = {0};
+	struct cmsghdr *c = &cm.align;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	memcpy(CMSG_DATA(c), &file, sizeof(int));
+	expect_value(CALL(SYS_sendmsg, (uint64_t)sp[0],
+			  target_msg("fd", NULL, 0, cm.buf, sizeof(cm.buf)), 0),
+		     2);
+	close(file);
+	char data[4];
+	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} rcm;
+	struct msghdr h = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = rcm.buf,
+			   .msg_controllen = sizeof(rcm)};
+	cr_assert_eq(recvmsg(sp[1], &h, 0), 2);
+	struct cmsghdr *rc = CMSG_FIRSTHDR(&h);
+	cr_assert(rc && rc->cmsg_type == SCM_RIGHTS, "a file came along");
+	int got;
+	memcpy(&got, CMSG_DATA(rc), sizeof(int));
+	char text[32] = {0};
+	cr_expect_eq(read(got, text, sizeof(text) - 1), 15);
+	cr_expect_str_eq(text, "read-only bytes", "the same file the caller passed");
+	close(got);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+Test(core, inotify_watches_need_read)
+{
+	start_core("", false);
+	int in = inotify_init1(IN_CLOEXEC);
+	struct fake_answer a = CALL(SYS_inotify_add_watch, (uint64_t)in, STR("ro"), IN_CREATE);
+	cr_expect_eq(a.kind, LB_REPLY_VALUE);
+	cr_expect(a.value > 0, "a watch descriptor");
+	expect_errno(CALL(SYS_inotify_add_watch, (uint64_t)in, STR("no"), IN_CREATE), EACCES);
+	expect_event(LB_EV_DENY, LB_CLASS_READ, at("no"));
+	close(in);
+}
+
+Test(core, statfs_needs_stat)
+{
+	start_core("", false);
+	uint64_t buf = fake_alloc(&ft, sizeof(struct statfs));
+	expect_value(CALL(SYS_statfs, STR("ro/data"), buf), 0);
+	struct statfs mine;
+	cr_assert(statfs(at("ro/data"), &mine) == 0);
+	cr_expect_eq(((struct statfs *)fake_ptr(&ft, buf))->f_type, mine.f_type);
+	expect_errno(CALL(SYS_statfs, STR("no/secret"), buf), EACCES);
+}
+
+Test(core, other_processes_are_absent_whatever_the_policy_says)
+{
+	start_core("allow read /proc/**\n", false);
+	/* a process outside the sandbox: absent, even where /proc is readable */
+	expect_errno(CALL(SYS_openat, AT_FDCWD, STR("/proc/1/status"), O_RDONLY), ENOENT);
+	/* the positive control: what is not a process under /proc */
+	close(expect_fd(CALL(SYS_openat, AT_FDCWD, STR("/proc/cpuinfo"), O_RDONLY)));
+	expect_event(LB_EV_ALLOW, LB_CLASS_READ, "/proc/cpuinfo");
+}
+
+Test(core, script_exec_judges_its_interpreter)
+{
+	char text[PATH_MAX + 8];
+	snprintf(text, sizeof(text), "#!%s\n", at("bin/prog"));
+	put_file("bin/ok-script", text, 0755);
+	snprintf(text, sizeof(text), "#!%s -x\n", at("no/secret"));
+	put_file("bin/bad-script", text, 0755);
+	start_core("allow exec @/bin/ok-script @/bin/bad-script\n", false);
+	expect_continue(CALL(SYS_execve, STR("bin/ok-script"), 0, 0));
+	expect_event(LB_EV_ALLOW, LB_CLASS_EXEC, "bin/prog");
+	/* a granted script whose interpreter no rule grants */
+	expect_errno(CALL(SYS_execve, STR("bin/bad-script"), 0, 0), EACCES);
+	expect_event(LB_EV_DENY, LB_CLASS_EXEC, "no/secret");
 }

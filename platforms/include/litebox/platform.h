@@ -98,9 +98,18 @@ struct lb_platform_ops {
 	/* Duplicate the target's fd into the supervisor. */
 	int (*get_fd)(struct lb_trap *t, int target_fd);
 	int (*still_valid)(struct lb_trap *t);
-	/* Answer: a value, an errno, an fd installed in the target (returned
-	 * as the result, atomically), or "let the kernel run it" (only for
-	 * calls whose decision does not rest on target memory). */
+	/* Answer, exactly once per trap (the core's dispatcher is the only
+	 * caller): a value, an errno, an fd installed in the target (returned
+	 * as the result, atomically), or CONTINUE: the kernel runs the call as
+	 * the program made it, re-reading its memory. The core continues only
+	 * (1) calls whose decision rests on no memory (umask, the set*id
+	 * family, `audit syscall` rules), and (2) calls the supervisor cannot
+	 * perform for the program, judged first on its own copy, where what a
+	 * changed path could reach is bounded elsewhere: execve/execveat
+	 * (Landlock's EXECUTE rules beneath), chdir (grants nothing: every
+	 * later path is judged from the real cwd) and O_PATH opens (ADDFD
+	 * refuses O_PATH files; such an fd is judged again at every use).
+	 * docs/security.md says why each is safe. */
 	int (*reply)(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, int fd,
 		     bool cloexec);
 };
