@@ -286,28 +286,26 @@ static bool is_caller_proc_pid(struct lb_call *c, pid_t pid)
 
 /* ---- answering ------------------------------------------------------------ */
 
-void lb_reply_value(struct lb_call *c, int64_t v)
+/* The one place that answers a trapped call, exactly once. A failed reply
+ * means the target is gone, which needs no handling. */
+static void reply(struct lb_call *c, struct lb_answer a)
 {
-	c->ops->reply(c->t, LB_REPLY_VALUE, v, -1, false);
-	c->replied = true;
-}
-
-void lb_reply_errno(struct lb_call *c, int err)
-{
-	c->ops->reply(c->t, LB_REPLY_ERROR, -(int64_t)(err > 0 ? err : -err), -1, false);
-	c->replied = true;
-}
-
-void lb_reply_fd(struct lb_call *c, int fd, bool cloexec)
-{
-	c->ops->reply(c->t, LB_REPLY_FD, 0, fd, cloexec);
-	c->replied = true;
-}
-
-void lb_reply_continue(struct lb_call *c)
-{
-	c->ops->reply(c->t, LB_REPLY_CONTINUE, 0, -1, false);
-	c->replied = true;
+	switch (a.kind) {
+	case LB_ANS_VALUE:
+		c->ops->reply(c->t, LB_REPLY_VALUE, a.value, -1, false);
+		return;
+	case LB_ANS_FD:
+		c->ops->reply(c->t, LB_REPLY_FD, 0, a.fd, a.cloexec);
+		close(a.fd);
+		return;
+	case LB_ANS_CONTINUE:
+		c->ops->reply(c->t, LB_REPLY_CONTINUE, 0, -1, false);
+		return;
+	case LB_ANS_ERROR:
+		break;
+	}
+	/* An error without an errno would be a success: refuse instead. */
+	c->ops->reply(c->t, LB_REPLY_ERROR, -(int64_t)(a.err > 0 ? a.err : EPERM), -1, false);
 }
 
 /* ---- judging ---------------------------------------------------------------- */
@@ -997,23 +995,22 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
+#define WHY_TRACKED "umask/set*id: numbers only, noted so that later operations act with them"
+#define WHY_AUDITED "audit syscall: recorded, decided on no memory"
+
 /* Calls without a row: tracked state changes and audited syscalls. */
-static void handle_untabled(struct lb_call *c)
+static struct lb_answer handle_untabled(struct lb_call *c)
 {
 	int nr = c->t->nr;
 	if (nr == SYS_umask) {
 		atomic_store(&c->core->umask_changed, true);
-		lb_reply_continue(c);
-		return;
+		return lb_ans_continue(WHY_TRACKED);
 	}
-	if (nr == SYS_memfd_create) {
-		lb_memfd_handle(c);
-		return;
-	}
+	if (nr == SYS_memfd_create)
+		return lb_memfd_handle(c);
 	if (lb_syscall_is_tracked(nr)) {
 		atomic_store(&c->core->creds_changed, true);
-		lb_reply_continue(c);
-		return;
+		return lb_ans_continue(WHY_TRACKED);
 	}
 	const char *name = lb_syscall_name(nr);
 	const struct lb_syscall_rule *rules;
@@ -1026,13 +1023,12 @@ static void handle_untabled(struct lb_call *c)
 					.file = rules[i].file,
 					.line = rules[i].line};
 		emit(c, LB_CLASS_SYSCALL, name, LB_EV_ALLOW, &d, false);
-		lb_reply_continue(c);
-		return;
+		return lb_ans_continue(WHY_AUDITED);
 	}
 	/* Trapped for no known reason: refuse (fail closed), recorded. */
 	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
 	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d, false);
-	lb_reply_errno(c, EPERM);
+	return lb_ans_errno(EPERM);
 }
 
 static const struct lb_syscall_rule *policy_syscall_rule(const struct lb_core *core, int nr)
@@ -1048,9 +1044,10 @@ static const struct lb_syscall_rule *policy_syscall_rule(const struct lb_core *c
 /* A refusal of the kernel filter plan, sent here to be recorded. The
  * built-in ones (the dangerous set, calls never useful in a sandbox) hold
  * in audit mode too; a policy's `deny syscall` is a would-deny there, and
- * the call then goes on as it would without the rule. Returns true when
- * answered. */
-static bool handle_plan_refusal(struct lb_call *c, const struct lb_plan_entry *e)
+ * the call then goes on as it would without the rule. Returns true with
+ * the answer in *a, false when the call is mediated as usual. */
+static bool handle_plan_refusal(struct lb_call *c, const struct lb_plan_entry *e,
+				struct lb_answer *a)
 {
 	const char *name = lb_syscall_name(c->t->nr);
 	const struct lb_syscall_rule *r =
@@ -1063,20 +1060,18 @@ static bool handle_plan_refusal(struct lb_call *c, const struct lb_plan_entry *e
 		int rc = apply_decision(c, LB_CLASS_SYSCALL, name, &d, e->rule.err);
 		if (rc == 0 && c->row)
 			return false; /* audit mode: mediate it as usual */
-		if (rc == 0)
-			lb_reply_continue(c);
-		else
-			lb_reply_errno(c, -rc);
+		*a = rc == 0 ? lb_ans_continue("deny syscall in audit mode: recorded, then runs")
+			     : lb_ans_errno(-rc);
 		return true;
 	}
 	emit(c, LB_CLASS_SYSCALL, name, LB_EV_DENY, &d, false);
-	lb_reply_errno(c, e->rule.err);
+	*a = lb_ans_errno(e->rule.err);
 	return true;
 }
 
-void lb_core_untabled(struct lb_call *c)
+struct lb_answer lb_core_untabled(struct lb_call *c)
 {
-	handle_untabled(c);
+	return handle_untabled(c);
 }
 
 /* The sandbox's root, found at the first call (init has mounted its /proc
@@ -1098,8 +1093,8 @@ static void find_sandbox_root(struct lb_core *core, pid_t tid)
 		int fd = other_ns ? open(p, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 		if (fd >= 0) {
 			core->sandbox_root = fd;
-			core->own_proc = fstatat(fd, "proc", &sp, 0) == 0 && stat("/proc", &hp) == 0 &&
-					 sp.st_dev != hp.st_dev;
+			core->own_proc = fstatat(fd, "proc", &sp, 0) == 0 &&
+					 stat("/proc", &hp) == 0 && sp.st_dev != hp.st_dev;
 		}
 		/* A caller litebox may not look into (init once it is not
 		 * dumpable, for a run without root) leaves it to the next. */
@@ -1109,11 +1104,10 @@ static void find_sandbox_root(struct lb_core *core, pid_t tid)
 	pthread_mutex_unlock(&core->root_lock);
 }
 
-void lb_core_handle(void *arg, struct lb_trap *t)
+static void call_init(struct lb_call *c, struct lb_core *core, struct lb_trap *t)
 {
-	struct lb_core *core = arg;
 	find_sandbox_root(core, t->pid);
-	struct lb_call c = {
+	*c = (struct lb_call){
 	    .core = core,
 	    .t = t,
 	    .row = lb_syscall_row(t->nr),
@@ -1122,22 +1116,38 @@ void lb_core_handle(void *arg, struct lb_trap *t)
 		     .tid = t->pid,
 		     .pid_visible = core->own_proc ? NULL : pid_in_sandbox,
 		     .proc_ids = resolver_proc_ids,
-		     .proc_arg = &c,
+		     .proc_arg = c,
 		     .authority = walk_authority,
 		     .hidden = core->has_hides ? path_hidden : NULL,
 		     .arg = core},
 	};
+}
 
-	const struct lb_plan_entry *refusal = lb_plan_refusal(core->plan, t->nr, t->args);
-	if (refusal && handle_plan_refusal(&c, refusal))
-		;
-	else if (!c.row)
-		handle_untabled(&c);
-	else if (c.row->kind >= LB_K_CONNECT)
-		lb_net_handle(&c);
-	else
-		lb_fs_handle(&c);
-	/* Fail closed: a path that forgot to answer refuses. */
-	if (!c.replied)
-		lb_reply_errno(&c, EPERM);
+/* North, core and south for one call: decode with the table row, judge,
+ * perform; every path returns the answer. */
+static struct lb_answer answer(struct lb_call *c)
+{
+	struct lb_answer a;
+	const struct lb_plan_entry *refusal = lb_plan_refusal(c->core->plan, c->t->nr, c->t->args);
+	if (refusal && handle_plan_refusal(c, refusal, &a))
+		return a;
+	if (!c->row)
+		return handle_untabled(c);
+	if (c->row->kind >= LB_K_CONNECT)
+		return lb_net_handle(c);
+	return lb_fs_handle(c);
+}
+
+void lb_core_handle(void *arg, struct lb_trap *t)
+{
+	struct lb_call c;
+	call_init(&c, arg, t);
+	reply(&c, answer(&c));
+}
+
+struct lb_answer lb_core_answer(struct lb_core *core, struct lb_trap *t)
+{
+	struct lb_call c;
+	call_init(&c, core, t);
+	return answer(&c);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "litebox/answer.h"
 #include "litebox/core.h"
 #include "litebox/filter_plan.h"
 #include "litebox/resolve.h"
@@ -91,7 +92,6 @@ struct lb_call {
 	const struct lb_syscall_row *row;
 	const struct lb_platform_ops *ops;
 	struct lb_resolve_ctx rctx;
-	bool replied;
 	/* The caller's tgid and tid as the sandbox's /proc numbers them (0:
 	 * not looked up yet); its host ids when /proc is the host's. */
 	pid_t proc_tgid, proc_tid;
@@ -115,13 +115,6 @@ struct lb_start {
 /* The caller's thread group, looked up once per call. */
 pid_t lb_caller_tgid(struct lb_call *c);
 
-/* Answering. Each returns nothing: a failed answer means the target is
- * gone, which needs no handling. */
-void lb_reply_value(struct lb_call *c, int64_t v);
-void lb_reply_errno(struct lb_call *c, int err); /* err > 0 */
-void lb_reply_fd(struct lb_call *c, int fd, bool cloexec);
-void lb_reply_continue(struct lb_call *c);
-
 /* Judge an access. 0: go ahead; -EACCES: denied; -ENOENT: hidden. Emits
  * the event. */
 int lb_judge_path(struct lb_call *c, enum lb_class cls, const char *path);
@@ -132,7 +125,7 @@ int lb_judge_addr(struct lb_call *c, enum lb_class cls, const struct lb_sockaddr
 int lb_refuse(struct lb_call *c, enum lb_class cls, const char *object, int err);
 int lb_refuse_boundary(struct lb_call *c, enum lb_class cls, const char *object, int err);
 /* Answer a call the syscall table does not emulate (tracked, audited). */
-void lb_core_untabled(struct lb_call *c);
+struct lb_answer lb_core_untabled(struct lb_call *c);
 
 /* open("/proc/TID/fd/N" or cwd) with flags; -EBADF for a closed fd. */
 int lb_proc_fd_open(struct lb_call *c, int fd, int flags);
@@ -187,13 +180,15 @@ int lb_refuse_fd_object(struct lb_call *c, enum lb_class cls, pid_t pid, int fd)
 int lb_refuse_object(struct lb_call *c, enum lb_class cls, const char *object);
 
 /* memfd.c: memfd_create, always sealed against exec. */
-void lb_memfd_handle(struct lb_call *c);
+struct lb_answer lb_memfd_handle(struct lb_call *c);
 
 /* A pty the program allocated (opened /dev/ptmx, got number n). */
 void lb_track_pty(struct lb_core *core, int n);
 
-void lb_fs_handle(struct lb_call *c);
-void lb_net_handle(struct lb_call *c);
+/* The handler families: each returns the call's answer; lb_core_handle
+ * replies with it. */
+struct lb_answer lb_fs_handle(struct lb_call *c);
+struct lb_answer lb_net_handle(struct lb_call *c);
 void lb_net_core_init(struct lb_core *core);
 void lb_net_core_free(struct lb_core *core);
 

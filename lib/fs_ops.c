@@ -99,14 +99,6 @@ static mode_t nosuid(mode_t mode, bool dir)
 	return mode & ~(mode_t)(S_ISUID | (dir ? 0 : S_ISGID));
 }
 
-static void reply_rc(struct lb_call *c, long rc)
-{
-	if (rc < 0)
-		lb_reply_errno(c, (int)-rc);
-	else
-		lb_reply_value(c, rc);
-}
-
 /* ---- Linux's order: existence before permission -------------------------------- */
 
 enum exist_rule {
@@ -150,8 +142,7 @@ static int open_existence_first(struct lb_call *c, const struct open_req *o,
 	if (r->trailing_slash)
 		return -EISDIR;
 	struct stat st;
-	if (fstatat(r->dirfd, obj_name(r), &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !lb_may_see(c, r->path))
+	if (fstatat(r->dirfd, obj_name(r), &st, AT_SYMLINK_NOFOLLOW) < 0 || !lb_may_see(c, r->path))
 		return 0;
 	if (o->flags & O_EXCL)
 		return -EEXIST;
@@ -215,7 +206,8 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
  * mode is its own choice, as with the kernel's own re-open. */
 static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flags)
 {
-	lb_autoclose int fd = magic_fd(c, r, (flags & O_ACCMODE) == O_RDONLY ? LB_CLASS_READ : LB_CLASS_WRITE);
+	lb_autoclose int fd =
+	    magic_fd(c, r, (flags & O_ACCMODE) == O_RDONLY ? LB_CLASS_READ : LB_CLASS_WRITE);
 	if (fd < 0)
 		return fd;
 	char p[64];
@@ -241,48 +233,40 @@ static void track_pty(struct lb_call *c, const struct lb_resolved *r, int fd)
 		lb_track_pty(c->core, (int)n);
 }
 
-static void h_open(struct lb_call *c)
+static struct lb_answer h_open(struct lb_call *c)
 {
 	struct open_req o;
 	char path[PATH_MAX];
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 
 	int rc = decode_open(c, &o);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	bool excl_create = (o.flags & O_CREAT) && (o.flags & O_EXCL);
 	unsigned rf = (o.flags & O_NOFOLLOW) || excl_create ? 0 : LB_RES_FOLLOW;
 	rc = resolve_row_path(c, rf, &r, path);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 
-	if ((rc = open_existence_first(c, &o, &r)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if ((rc = open_existence_first(c, &o, &r)) < 0)
+		return lb_ans_errno(-rc);
 	c->creating = o.flags & O_CREAT;
 	int fd;
 	if (r.magic_fd >= 0) {
 		fd = reopen_magic(c, &r, o.flags);
 	} else {
 		rc = judge_open(c, &o, r.path);
-		if (rc < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
+		if (rc < 0)
+			return lb_ans_errno(-rc);
 		/* The kernel refuses O_PATH files through ADDFD (EBADF): an
 		 * O_PATH open is continued once judged. The worst a race can
 		 * yield is an O_PATH fd of another file: fstat of it, nothing
 		 * more, since every use as a dirfd, through /proc/self/fd or
 		 * for exec is judged again by what it refers to. */
-		if (o.flags & O_PATH) {
-			lb_reply_continue(c);
-			return;
-		}
+		if (o.flags & O_PATH)
+			return lb_ans_continue("O_PATH open: ADDFD refuses O_PATH files; such an "
+					       "fd is judged again at "
+					       "every use");
 		int flags = o.flags | O_CLOEXEC | O_NOCTTY;
 		/* The final symlink was resolved and judged: never let the
 		 * kernel follow one that was swapped in since. */
@@ -301,13 +285,10 @@ static void h_open(struct lb_call *c)
 		}
 		lb_creds_leave(&g);
 	}
-	if (fd < 0) {
-		lb_reply_errno(c, -fd);
-		return;
-	}
+	if (fd < 0)
+		return lb_ans_errno(-fd);
 	track_pty(c, &r, fd);
-	lb_reply_fd(c, fd, o.flags & O_CLOEXEC);
-	close(fd);
+	return lb_ans_fd(fd, o.flags & O_CLOEXEC);
 }
 
 /* ---- stat family --------------------------------------------------------------- */
@@ -377,16 +358,14 @@ static int stat_errno(void)
 	return errno == ENOENT ? EBADF : errno;
 }
 
-static void h_stat(struct lb_call *c)
+static struct lb_answer h_stat(struct lb_call *c)
 {
 	lb_autometa struct meta m;
 	struct stat st;
 
 	int rc = meta_target(c, row_at_flags(c), LB_CLASS_STAT, &m);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g = {0};
 	if (m.proc[0])
 		rc = stat(m.proc, &st) < 0 ? -stat_errno() : 0;
@@ -398,10 +377,10 @@ static void h_stat(struct lb_call *c)
 	lb_creds_leave(&g);
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_statx(struct lb_call *c)
+static struct lb_answer h_statx(struct lb_call *c)
 {
 	lb_autometa struct meta m;
 	struct statx stx;
@@ -410,10 +389,8 @@ static void h_statx(struct lb_call *c)
 	unsigned sync = flags & AT_STATX_SYNC_TYPE;
 
 	int rc = meta_target(c, flags, LB_CLASS_STAT, &m);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g = {0};
 	if (m.proc[0])
 		rc = statx(AT_FDCWD, m.proc, sync, mask, &stx) < 0 ? -stat_errno() : 0;
@@ -426,7 +403,7 @@ static void h_statx(struct lb_call *c)
 	lb_creds_leave(&g);
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 /* Open the resolved object itself as O_PATH (no follow: already resolved). */
@@ -436,16 +413,14 @@ static int open_object(const struct lb_resolved *r)
 	return fd < 0 ? -errno : fd;
 }
 
-static void h_statfs(struct lb_call *c)
+static struct lb_answer h_statfs(struct lb_call *c)
 {
 	lb_autometa struct meta m;
 	struct statfs sfs;
 
 	int rc = meta_target(c, 0, LB_CLASS_STAT, &m);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	if (m.proc[0]) {
 		rc = statfs(m.proc, &sfs) < 0 ? -errno : 0;
 	} else {
@@ -458,10 +433,10 @@ static void h_statfs(struct lb_call *c)
 	}
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &sfs, sizeof(sfs));
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_access(struct lb_call *c)
+static struct lb_answer h_access(struct lb_call *c)
 {
 	lb_autometa struct meta m;
 	int mode = (int)ARG(c, c->row->mode_arg);
@@ -476,10 +451,8 @@ static void h_access(struct lb_call *c)
 		rc = lb_judge_path(c, LB_CLASS_READ, m.r.path);
 	if (rc == 0 && !m.proc[0] && (mode & W_OK))
 		rc = lb_judge_path(c, LB_CLASS_WRITE, m.r.path);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	/* The thread takes the ids and capabilities the kernel would check
 	 * for the caller (real ones unless AT_EACCESS) and checks with them. */
 	struct lb_creds_guard g;
@@ -493,45 +466,40 @@ static void h_access(struct lb_call *c)
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 /* /proc/self and /proc/thread-self are links whose text is the caller's
  * own pid (and tid) as /proc numbers them; the resolver has already
  * turned them into that directory, whose path carries the text. */
-static bool proc_self_text(const char *asked, const struct lb_resolved *r, char *text,
-			   size_t len)
+static bool proc_self_text(const char *asked, const struct lb_resolved *r, char *text, size_t len)
 {
 	const char *last = strrchr(asked, '/');
 	last = last ? last + 1 : asked;
 	bool self = strcmp(last, "self") == 0, thread = strcmp(last, "thread-self") == 0;
 	if ((!self && !thread) || strncmp(r->path, "/proc/", 6) != 0 || r->path[6] < '1' ||
-	    r->path[6] > '9' || strchr(r->path + 6, '/') != (thread ? strstr(r->path, "/task/") : NULL))
+	    r->path[6] > '9' ||
+	    strchr(r->path + 6, '/') != (thread ? strstr(r->path, "/task/") : NULL))
 		return false;
 	snprintf(text, len, "%s", r->path + 6);
 	return true;
 }
 
-static void h_readlink(struct lb_call *c)
+static struct lb_answer h_readlink(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX], target[PATH_MAX];
 	int size = (int)PATH_ARG(c, 2); /* the kernel takes an int */
 
-	if (size <= 0) {
-		lb_reply_errno(c, EINVAL);
-		return;
-	}
+	if (size <= 0)
+		return lb_ans_errno(EINVAL);
 	int rc = resolve_row_path(c, 0, &r, path);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	if (proc_self_text(path, &r, target, sizeof(target))) {
 		size_t n = strlen(target) < (size_t)size ? strlen(target) : (size_t)size;
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), target, n);
-		reply_rc(c, rc < 0 ? rc : (long)n);
-		return;
+		return lb_ans_rc(rc < 0 ? rc : (long)n);
 	}
 	/* readlink is read (the target is the link's content). Linux
 	 * answers EINVAL for what is not a symlink before any permission
@@ -539,26 +507,21 @@ static void h_readlink(struct lb_call *c)
 	struct stat st;
 	if (fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode) &&
 	    lb_may_see(c, r.path)) {
-		lb_reply_errno(c, EINVAL);
-		return;
+		return lb_ans_errno(EINVAL);
 	}
-	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	ssize_t n = lb_creds_enter(c, &g);
 	if (n == 0 && (n = readlinkat(r.dirfd, r.name, target, sizeof(target))) < 0)
 		n = -errno;
 	lb_creds_leave(&g);
-	if (n < 0) {
-		lb_reply_errno(c, (int)-n);
-		return;
-	}
+	if (n < 0)
+		return lb_ans_errno((int)-n);
 	if (n > size)
 		n = size;
 	rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), target, (size_t)n);
-	reply_rc(c, rc < 0 ? rc : n);
+	return lb_ans_rc(rc < 0 ? rc : n);
 }
 
 /* ---- what a change applies to ---------------------------------------------------- */
@@ -731,7 +694,7 @@ static int xattr_write_target(struct lb_call *c, struct lb_resolved *r, int *obj
 	return 0;
 }
 
-static void h_getxattr(struct lb_call *c)
+static struct lb_answer h_getxattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	struct xattr_at x;
@@ -741,69 +704,55 @@ static void h_getxattr(struct lb_call *c)
 	int rc = xattr_read_target(c, &r, &x);
 	if (rc == 0)
 		rc = xattr_name(c, LB_CLASS_READ, name);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	if (size > XATTR_SIZE_MAX)
 		size = XATTR_SIZE_MAX;
 	lb_autofree char *val = malloc(size ? size : 1);
-	if (!val) {
-		lb_reply_errno(c, ENOMEM);
-		return;
-	}
+	if (!val)
+		return lb_ans_errno(ENOMEM);
 	struct lb_creds_guard g;
 	ssize_t n = lb_creds_enter(c, &g);
 	if (n == 0 && (n = lgetxattr(x.path, name, size ? val : NULL, size)) < 0)
 		n = -errno;
 	lb_creds_leave(&g);
-	if (n < 0) {
-		lb_reply_errno(c, (int)-n);
-		return;
-	}
-	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 2), val, (size_t)n)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	lb_reply_value(c, n);
+	if (n < 0)
+		return lb_ans_errno((int)-n);
+	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 2), val, (size_t)n)) < 0)
+		return lb_ans_errno(-rc);
+	return lb_ans_value(n);
 }
 
-static void h_listxattr(struct lb_call *c)
+static struct lb_answer h_listxattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	struct xattr_at x;
 	size_t size = (size_t)PATH_ARG(c, 2);
 
 	int rc = xattr_read_target(c, &r, &x);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	/* The full list (the supervisor may see trusted.* names the program
 	 * cannot), filtered, then held against the caller's size. */
 	lb_autofree char *all = malloc(XATTR_LIST_MAX);
-	if (!all) {
-		lb_reply_errno(c, ENOMEM);
-		return;
-	}
+	if (!all)
+		return lb_ans_errno(ENOMEM);
 	struct lb_creds_guard g;
 	ssize_t n = lb_creds_enter(c, &g);
 	if (n == 0 && (n = llistxattr(x.path, all, XATTR_LIST_MAX)) < 0)
 		n = -errno;
 	lb_creds_leave(&g);
-	if (n < 0) {
-		lb_reply_errno(c, (int)-n);
-		return;
-	}
+	if (n < 0)
+		return lb_ans_errno((int)-n);
 	n = filter_xattr_list(all, n);
 	if (size && (size_t)n > size)
 		rc = -ERANGE;
 	else if (size)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), all, (size_t)n);
-	reply_rc(c, rc < 0 ? rc : n);
+	return lb_ans_rc(rc < 0 ? rc : n);
 }
 
-static void h_setxattr(struct lb_call *c)
+static struct lb_answer h_setxattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
@@ -811,10 +760,8 @@ static void h_setxattr(struct lb_call *c)
 	char name[XATTR_NAME_MAX + 1];
 	size_t size = (size_t)PATH_ARG(c, 3);
 
-	if (size > XATTR_SIZE_MAX) {
-		lb_reply_errno(c, E2BIG);
-		return;
-	}
+	if (size > XATTR_SIZE_MAX)
+		return lb_ans_errno(E2BIG);
 	int rc = xattr_write_target(c, &r, &objfd, &x);
 	if (rc == 0)
 		rc = xattr_name(c, LB_CLASS_WRITE, name);
@@ -823,10 +770,8 @@ static void h_setxattr(struct lb_call *c)
 		rc = -ENOMEM;
 	if (rc == 0 && size)
 		rc = c->ops->read_mem(c->t, PATH_ARG(c, 2), val, size);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	int flags = (int)PATH_ARG(c, 4);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
@@ -835,10 +780,10 @@ static void h_setxattr(struct lb_call *c)
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_removexattr(struct lb_call *c)
+static struct lb_answer h_removexattr(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
@@ -848,17 +793,15 @@ static void h_removexattr(struct lb_call *c)
 	int rc = xattr_write_target(c, &r, &objfd, &x);
 	if (rc == 0)
 		rc = xattr_name(c, LB_CLASS_WRITE, name);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
 		rc = x.follow ? removexattr(x.path, name) : lremovexattr(x.path, name);
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 /* ---- changes ----------------------------------------------------------------------- */
@@ -877,19 +820,15 @@ static int fsize_check(struct lb_call *c, off_t length)
 	return -EFBIG;
 }
 
-static void h_truncate(struct lb_call *c)
+static struct lb_answer h_truncate(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	off_t length = (off_t)PATH_ARG(c, 1);
-	if (length < 0) {
-		lb_reply_errno(c, EINVAL);
-		return;
-	}
+	if (length < 0)
+		return lb_ans_errno(EINVAL);
 	int rc = prepare_write(c, LB_RES_FOLLOW, &r, EXIST_MUST);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
 		lb_autoclose int fd =
@@ -900,78 +839,64 @@ static void h_truncate(struct lb_call *c)
 			rc = -errno;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_unlink(struct lb_call *c)
+static struct lb_answer h_unlink(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : 0;
 	if (c->row->flags_arg != LB_NO_ARG)
 		flags = (int)ARG(c, c->row->flags_arg);
 	int rc = prepare_write(c, LB_RES_MODIFY, &r, EXIST_MUST);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (!r.name[0]) {
-		lb_reply_errno(c, (flags & AT_REMOVEDIR) ? EBUSY : EISDIR);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if (!r.name[0])
+		return lb_ans_errno((flags & AT_REMOVEDIR) ? EBUSY : EISDIR);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = unlinkat(r.dirfd, r.name, flags) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_mkdir(struct lb_call *c)
+static struct lb_answer h_mkdir(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 	int rc = prepare_write(c, LB_RES_MODIFY, &r, EXIST_MUST_NOT);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (!r.name[0]) {
-		lb_reply_errno(c, EEXIST);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if (!r.name[0])
+		return lb_ans_errno(EEXIST);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = mkdirat(r.dirfd, r.name, mode & ~lb_caller_umask(c) & 07777) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_mknod(struct lb_call *c)
+static struct lb_answer h_mknod(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 	dev_t dev = (dev_t)PATH_ARG(c, 2);
 	/* The sandbox has no CAP_MKNOD, but the supervisor may: refuse
 	 * devices as the kernel would refuse them to the program. */
-	if (S_ISCHR(mode) || S_ISBLK(mode)) {
-		lb_reply_errno(c, EPERM);
-		return;
-	}
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return lb_ans_errno(EPERM);
 	int rc = prepare_write(c, 0, &r, EXIST_MUST_NOT);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (!r.name[0]) {
-		lb_reply_errno(c, EEXIST);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if (!r.name[0])
+		return lb_ans_errno(EEXIST);
 	mode_t type = mode & S_IFMT;
 	mode_t perm = nosuid(mode & 07777 & ~lb_caller_umask(c), false);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = mknodat(r.dirfd, r.name, type | perm, dev) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 static int resolve_second(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
@@ -1007,54 +932,41 @@ static bool moves_judged_subtree(struct lb_call *c, const struct lb_resolved *fr
 	return lb_policy_subtrees_differ(c->core->cfg.policy, from->path, to->path);
 }
 
-static void h_rename(struct lb_call *c)
+static struct lb_answer h_rename(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved from = {.dirfd = -1};
 	lb_autoresolved struct lb_resolved to = {.dirfd = -1};
 	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
 
 	int rc = prepare_write(c, LB_RES_MODIFY, &from, EXIST_MUST);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if ((rc = resolve_second(c, LB_RES_MODIFY, &to)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (!from.name[0] || !to.name[0]) {
-		lb_reply_errno(c, EBUSY);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if ((rc = resolve_second(c, LB_RES_MODIFY, &to)) < 0)
+		return lb_ans_errno(-rc);
+	if ((rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0)
+		return lb_ans_errno(-rc);
+	if (!from.name[0] || !to.name[0])
+		return lb_ans_errno(EBUSY);
 	/* A rename must not carry a file to a name that grants more than
 	 * its own does (as for hard links); an exchange moves both ways. */
 	c->cur = &from;
-	if ((rc = judge_link_source(c, from.path, to.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if ((rc = judge_link_source(c, from.path, to.path)) < 0)
+		return lb_ans_errno(-rc);
 	if ((flags & RENAME_EXCHANGE) &&
 	    (c->cur = &to, rc = judge_link_source(c, to.path, from.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
+		return lb_ans_errno(-rc);
 	}
 	/* Moving a directory moves what is below it: refuse when rules below
 	 * either place could judge that content differently. */
-	if (moves_judged_subtree(c, &from, &to, flags)) {
-		lb_reply_errno(c, EXDEV);
-		return;
-	}
+	if (moves_judged_subtree(c, &from, &to, flags))
+		return lb_ans_errno(EXDEV);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
 		rc = (int)syscall(SYS_renameat2, from.dirfd, from.name, to.dirfd, to.name, flags);
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 /* A hard link must not smuggle a file into a place that grants more than
@@ -1091,7 +1003,7 @@ static int judge_link_source(struct lb_call *c, const char *old, const char *new
 	return 0;
 }
 
-static void h_link(struct lb_call *c)
+static struct lb_answer h_link(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved from = {.dirfd = -1};
 	lb_autoresolved struct lb_resolved to = {.dirfd = -1};
@@ -1099,34 +1011,24 @@ static void h_link(struct lb_call *c)
 	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
 	char path[PATH_MAX];
 
-	if (flags & AT_EMPTY_PATH) {
-		lb_reply_errno(c, ENOENT);
-		return;
-	} /* needs CAP_DAC_READ_SEARCH, which the sandbox lacks */
+	if (flags & AT_EMPTY_PATH)
+		return lb_ans_errno(
+		    ENOENT); /* needs CAP_DAC_READ_SEARCH, which the sandbox lacks */
 	int rc = resolve_row_path(c, (flags & AT_SYMLINK_FOLLOW) ? LB_RES_FOLLOW : 0, &from, path);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (from.magic_fd >= 0 && (magic = magic_fd(c, &from, LB_CLASS_WRITE)) < 0) {
-		lb_reply_errno(c, -magic);
-		return;
-	}
-	if ((rc = resolve_second(c, 0, &to)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if (from.magic_fd >= 0 && (magic = magic_fd(c, &from, LB_CLASS_WRITE)) < 0)
+		return lb_ans_errno(-magic);
+	if ((rc = resolve_second(c, 0, &to)) < 0)
+		return lb_ans_errno(-rc);
 	if ((rc = existence_first(c, &from, EXIST_MUST)) < 0 ||
 	    (rc = existence_first(c, &to, EXIST_MUST_NOT)) < 0 ||
 	    (rc = lb_judge_path(c, LB_CLASS_WRITE, to.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
+		return lb_ans_errno(-rc);
 	}
 	c->cur = &from; /* existence checks of the source refer to it */
-	if (magic < 0 && (rc = judge_link_source(c, from.path, to.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (magic < 0 && (rc = judge_link_source(c, from.path, to.path)) < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
 		if (magic >= 0) {
@@ -1139,58 +1041,49 @@ static void h_link(struct lb_call *c)
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_symlink(struct lb_call *c)
+static struct lb_answer h_symlink(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char target[PATH_MAX];
 
 	int rc = lb_read_path(c, ARG(c, c->row->path2_arg), target);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (!target[0]) {
-		lb_reply_errno(c, ENOENT);
-		return;
-	}
-	if ((rc = prepare_write(c, 0, &r, EXIST_MUST_NOT)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (!r.name[0]) {
-		lb_reply_errno(c, EEXIST);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if (!target[0])
+		return lb_ans_errno(ENOENT);
+	if ((rc = prepare_write(c, 0, &r, EXIST_MUST_NOT)) < 0)
+		return lb_ans_errno(-rc);
+	if (!r.name[0])
+		return lb_ans_errno(EEXIST);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = symlinkat(target, r.dirfd, r.name) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_chmod(struct lb_call *c)
+static struct lb_answer h_chmod(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	/* fchmodat2 (6.6+): AT_SYMLINK_NOFOLLOW acts on what we resolved (on
 	 * a symlink it fails with EOPNOTSUPP, as lchmod does); AT_EMPTY_PATH
 	 * on the pinned fd. */
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
 		struct stat st;
-		bool dir = (objfd >= 0 ? fstat(objfd, &st)
-				       : fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW)) == 0 &&
-			   S_ISDIR(st.st_mode);
+		bool dir =
+		    (objfd >= 0 ? fstat(objfd, &st)
+				: fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW)) == 0 &&
+		    S_ISDIR(st.st_mode);
 		mode = nosuid(mode, dir);
 		if (objfd >= 0)
 			rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
@@ -1200,10 +1093,10 @@ static void h_chmod(struct lb_call *c)
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
-static void h_chown(struct lb_call *c)
+static struct lb_answer h_chown(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
@@ -1211,10 +1104,8 @@ static void h_chown(struct lb_call *c)
 	gid_t gid = (gid_t)PATH_ARG(c, 2);
 
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
 		if (objfd >= 0)
@@ -1224,7 +1115,7 @@ static void h_chown(struct lb_call *c)
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], bool *now)
@@ -1253,7 +1144,7 @@ static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], b
 	return c->ops->read_mem(c->t, addr, ts, sizeof(struct timespec) * 2);
 }
 
-static void h_utimes(struct lb_call *c)
+static struct lb_answer h_utimes(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
@@ -1263,10 +1154,8 @@ static void h_utimes(struct lb_call *c)
 	int rc = read_times(c, PATH_ARG(c, 1), ts, &now);
 	if (rc == 0)
 		rc = write_target(c, follow_flags(c), &r, &objfd);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
 		if (objfd >= 0) {
@@ -1279,29 +1168,28 @@ static void h_utimes(struct lb_call *c)
 		rc = rc < 0 ? -errno : 0;
 	}
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 /* ---- calls the supervisor cannot perform for the caller ----------------------- */
+
+#define WHY_CHDIR "chdir: a cwd grants nothing, every later path is judged from it"
+#define WHY_EXEC "exec: Landlock's EXECUTE rules bound what the kernel may run"
 
 /* chdir: the new cwd grants nothing by itself (every later relative path
  * is resolved and judged from the real cwd), so after judging, the
  * kernel may redo the lookup: a swapped path can only move the caller
  * into a directory whose contents stay judged. */
-static void h_chdir(struct lb_call *c)
+static struct lb_answer h_chdir(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX];
 	int rc = resolve_row_path(c, LB_RES_FOLLOW, &r, path);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if ((rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	lb_reply_continue(c);
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if ((rc = lb_judge_path(c, LB_CLASS_STAT, r.path)) < 0)
+		return lb_ans_errno(-rc);
+	return lb_ans_continue(WHY_CHDIR);
 }
 
 /* The interpreter line of a #! script, read from the file we resolved. */
@@ -1330,96 +1218,72 @@ static int script_interpreter(const struct lb_resolved *r, char *interp, size_t 
 /* execve cannot be carried out by the supervisor: it is judged here and
  * then continued. The window between judging and the kernel's lookup is
  * closed beneath by the Landlock EXECUTE rules (docs/security.md). */
-static void h_exec(struct lb_call *c)
+static struct lb_answer h_exec(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX];
 	unsigned flags = row_at_flags(c);
 
 	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	if (path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
 		/* fexecve: judge the file behind the fd; a memfd or deleted
 		 * file has no path and cannot be granted. */
 		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
-		if (fd < 0) {
-			lb_reply_errno(c, -fd);
-			return;
-		}
+		if (fd < 0)
+			return lb_ans_errno(-fd);
 		if (lb_fd_path(fd, path, sizeof(path)) < 0) {
-			lb_reply_errno(c, -lb_refuse_fd_object(c, LB_CLASS_EXEC, c->t->pid,
-								row_dirfd(c)));
-			return;
+			return lb_ans_errno(
+			    -lb_refuse_fd_object(c, LB_CLASS_EXEC, c->t->pid, row_dirfd(c)));
 		}
-		if ((rc = lb_judge_path(c, LB_CLASS_EXEC, path)) < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
-		{
-			lb_reply_continue(c);
-			return;
-		}
+		if ((rc = lb_judge_path(c, LB_CLASS_EXEC, path)) < 0)
+			return lb_ans_errno(-rc);
+		return lb_ans_continue(WHY_EXEC);
 	}
 	rc = lb_resolve_str(c, row_dirfd(c), path,
 			    (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW, &r);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (r.magic_fd >= 0) {
-		lb_reply_errno(c, -lb_refuse_fd_object(c, LB_CLASS_EXEC, r.magic_pid, r.magic_fd));
-		return;
-	}
-	if ((rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if (r.magic_fd >= 0)
+		return lb_ans_errno(
+		    -lb_refuse_fd_object(c, LB_CLASS_EXEC, r.magic_pid, r.magic_fd));
+	if ((rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0)
+		return lb_ans_errno(-rc);
 	char interp[PATH_MAX];
 	if (script_interpreter(&r, interp, sizeof(interp))) {
 		lb_autoresolved struct lb_resolved ri = {.dirfd = -1};
 		rc = lb_resolve_str(c, AT_FDCWD, interp, LB_RES_FOLLOW, &ri);
-		if (rc == 0 && (rc = lb_judge_path(c, LB_CLASS_EXEC, ri.path)) < 0) {
-			lb_reply_errno(c, -rc);
-			return;
-		}
+		if (rc == 0 && (rc = lb_judge_path(c, LB_CLASS_EXEC, ri.path)) < 0)
+			return lb_ans_errno(-rc);
 	}
-	lb_reply_continue(c);
+	return lb_ans_continue(WHY_EXEC);
 }
 
-static void h_inotify(struct lb_call *c)
+static struct lb_answer h_inotify(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX], target[PATH_MAX + 64];
 	uint32_t mask = (uint32_t)ARG(c, c->row->flags_arg);
 
 	int rc = resolve_row_path(c, (mask & IN_DONT_FOLLOW) ? 0 : LB_RES_FOLLOW, &r, path);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
-	if (r.magic_fd >= 0) {
-		lb_reply_errno(c, -lb_refuse_fd_object(c, LB_CLASS_READ, r.magic_pid, r.magic_fd));
-		return;
-	}
-	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	if (r.magic_fd >= 0)
+		return lb_ans_errno(
+		    -lb_refuse_fd_object(c, LB_CLASS_READ, r.magic_pid, r.magic_fd));
+	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
+		return lb_ans_errno(-rc);
 	lb_autoclose int ifd = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (ifd < 0) {
-		lb_reply_errno(c, -ifd);
-		return;
-	}
+	if (ifd < 0)
+		return lb_ans_errno(-ifd);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d/%s", r.dirfd, obj_name(&r));
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0 &&
 	    (rc = inotify_add_watch(ifd, target, mask | IN_DONT_FOLLOW)) < 0)
 		rc = -errno;
 	lb_creds_leave(&g);
-	reply_rc(c, rc);
+	return lb_ans_rc(rc);
 }
 
 /* ---- directory listings ----------------------------------------------------------- */
@@ -1434,38 +1298,29 @@ struct lb_dirent64 {
 
 /* Read entries on the caller's own open directory (the file position is
  * shared), drop the hidden ones, and hand the rest back. */
-static void h_getdents(struct lb_call *c)
+static struct lb_answer h_getdents(struct lb_call *c)
 {
-	if (c->t->nr != SYS_getdents64) {
-		lb_reply_errno(c, ENOSYS);
-		return;
-	} /* the old format is unused by x86_64 libcs */
+	if (c->t->nr != SYS_getdents64)
+		return lb_ans_errno(ENOSYS); /* the old format is unused by x86_64 libcs */
 	size_t size = (size_t)ARG(c, 2);
 	if (size > 1 << 20)
 		size = 1 << 20;
 	lb_autoclose int fd = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (fd < 0) {
-		lb_reply_errno(c, -fd);
-		return;
-	}
+	if (fd < 0)
+		return lb_ans_errno(-fd);
 	char dir[PATH_MAX];
 	bool filter = lb_fd_path(fd, dir, sizeof(dir)) == 0 &&
 		      lb_policy_hides_below(c->core->cfg.policy, dir);
 	lb_autofree char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		lb_reply_errno(c, ENOMEM);
-		return;
-	}
+	if (!buf)
+		return lb_ans_errno(ENOMEM);
 	for (;;) {
 		long n = syscall(SYS_getdents64, fd, buf, size);
-		if (n < 0) {
-			lb_reply_errno(c, errno);
-			return;
-		}
+		if (n < 0)
+			return lb_ans_errno(errno);
 		if (n == 0 || !filter) {
 			int wrc = n ? c->ops->write_mem(c->t, ARG(c, 1), buf, (size_t)n) : 0;
-			reply_rc(c, wrc < 0 ? wrc : n);
-			return;
+			return lb_ans_rc(wrc < 0 ? wrc : n);
 		}
 		size_t out = 0;
 		for (long off = 0; off < n;) {
@@ -1484,15 +1339,12 @@ static void h_getdents(struct lb_call *c)
 		}
 		if (out > 0) {
 			int rc = c->ops->write_mem(c->t, ARG(c, 1), buf, out);
-			{
-				reply_rc(c, rc < 0 ? rc : (long)out);
-				return;
-			}
+			return lb_ans_rc(rc < 0 ? rc : (long)out);
 		}
 	}
 }
 
-typedef void (*fs_handler)(struct lb_call *c);
+typedef struct lb_answer (*fs_handler)(struct lb_call *c);
 
 static const fs_handler handlers[] = {
     [LB_K_OPEN] = h_open,	  [LB_K_STAT] = h_stat,
@@ -1509,11 +1361,10 @@ static const fs_handler handlers[] = {
     [LB_K_INOTIFY] = h_inotify,	  [LB_K_GETDENTS] = h_getdents,
 };
 
-void lb_fs_handle(struct lb_call *c)
+struct lb_answer lb_fs_handle(struct lb_call *c)
 {
 	enum lb_sys_kind k = c->row->kind;
 	if ((size_t)k < LB_ARRAY_SIZE(handlers) && handlers[k])
-		handlers[k](c);
-	else
-		lb_reply_errno(c, EPERM); /* fanotify_mark and anything unlisted */
+		return handlers[k](c);
+	return lb_ans_errno(EPERM); /* fanotify_mark and anything unlisted */
 }

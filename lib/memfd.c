@@ -27,19 +27,16 @@
 
 #define LB_MFD_NAME_MAX 249 /* the kernel's limit, without "memfd:" */
 
-void lb_memfd_handle(struct lb_call *c)
+struct lb_answer lb_memfd_handle(struct lb_call *c)
 {
 	char name[LB_MFD_NAME_MAX + 1], object[LB_MFD_NAME_MAX + 16];
 	unsigned flags = (unsigned)c->t->args[1];
 	int rc = c->ops->read_str(c->t, c->t->args[0], name, sizeof(name));
-	if (rc < 0) {
-		lb_reply_errno(c, rc == -ENAMETOOLONG ? EINVAL : -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(rc == -ENAMETOOLONG ? EINVAL : -rc);
 	if (flags & MFD_EXEC) {
 		snprintf(object, sizeof(object), "memfd:%s", name);
-		lb_reply_errno(c, -lb_refuse_object(c, LB_CLASS_EXEC, object));
-		return;
+		return lb_ans_errno(-lb_refuse_object(c, LB_CLASS_EXEC, object));
 	}
 	struct lb_creds_guard g;
 	int fd = lb_creds_enter(c, &g);
@@ -51,10 +48,7 @@ void lb_memfd_handle(struct lb_call *c)
 		fd = fd >= 0 ? fd : errno == EINVAL && !(flags & ~0x1fU) ? -ENOSYS : -errno;
 	}
 	lb_creds_leave(&g);
-	if (fd < 0) {
-		lb_reply_errno(c, -fd);
-		return;
-	}
-	lb_reply_fd(c, fd, flags & MFD_CLOEXEC);
-	close(fd);
+	if (fd < 0)
+		return lb_ans_errno(-fd);
+	return lb_ans_fd(fd, flags & MFD_CLOEXEC);
 }

@@ -224,8 +224,7 @@ struct addr_copy {
 
 /* clamp: sendmsg truncates an oversized msg_namelen, the other calls
  * refuse it. */
-static int copy_addr(struct lb_call *c, uint64_t ptr, uint64_t len, bool clamp,
-		     struct addr_copy *a)
+static int copy_addr(struct lb_call *c, uint64_t ptr, uint64_t len, bool clamp, struct addr_copy *a)
 {
 	if (len > sizeof(a->b)) {
 		if (!clamp)
@@ -257,7 +256,10 @@ struct target {
 	bool bind_by_name; /* bind with the program's own name (see bind_unix_path) */
 };
 
-#define TARGET_INIT {.r = {.dirfd = -1}, .objfd = -1}
+#define TARGET_INIT                                                                                \
+	{                                                                                          \
+		.r = {.dirfd = -1}, .objfd = -1                                                    \
+	}
 
 static void target_release(struct target *t)
 {
@@ -442,12 +444,14 @@ static void *bind_thread(void *arg)
 	return NULL;
 }
 
-static int bind_unix_path(struct lb_call *c, int sock, const struct addr_copy *a,
-			  struct target *t)
+static int bind_unix_path(struct lb_call *c, int sock, const struct addr_copy *a, struct target *t)
 {
-	struct bind_job j = {
-	    .c = c, .sock = sock, .a = a, .dirfd = t->r.dirfd, .cwdfd = -1,
-	    .umask = lb_caller_umask(c)};
+	struct bind_job j = {.c = c,
+			     .sock = sock,
+			     .a = a,
+			     .dirfd = t->r.dirfd,
+			     .cwdfd = -1,
+			     .umask = lb_caller_umask(c)};
 	if (t->sa.path[0] != '/') {
 		j.cwdfd = lb_proc_fd_open(c, AT_FDCWD, O_PATH | O_DIRECTORY);
 		if (j.cwdfd < 0)
@@ -494,7 +498,7 @@ static int do_bind(struct lb_call *c, int sock, const struct addr_copy *a, struc
 	return prog_bind(c, sock, t->use, t->use_len);
 }
 
-static void h_connect_bind(struct lb_call *c, enum net_op op)
+static struct lb_answer h_connect_bind(struct lb_call *c, enum net_op op)
 {
 	struct addr_copy a;
 	struct target t = TARGET_INIT;
@@ -509,12 +513,11 @@ static void h_connect_bind(struct lb_call *c, enum net_op op)
 		rc = prog_connect(c, sock, t.use, t.use_len);
 	target_release(&t);
 	if (rc < 0)
-		lb_reply_errno(c, -rc);
-	else
-		lb_reply_value(c, 0);
+		return lb_ans_errno(-rc);
+	return lb_ans_value(0);
 }
 
-static void h_sendto(struct lb_call *c)
+static struct lb_answer h_sendto(struct lb_call *c)
 {
 	struct addr_copy a;
 	struct target t = TARGET_INIT;
@@ -522,21 +525,15 @@ static void h_sendto(struct lb_call *c)
 
 	lb_autoclose int sock = -1;
 	int rc = addr_and_socket(c, 4, &a, &sock);
-	if (rc < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	if (len > LB_SENDTO_MAX)
 		len = LB_SENDTO_MAX; /* a short send, as a full socket buffer gives */
 	lb_autofree char *buf = malloc(len ? len : 1);
-	if (!buf) {
-		lb_reply_errno(c, ENOMEM);
-		return;
-	}
-	if ((rc = c->ops->read_mem(c->t, ARG(c, 1), buf, len)) < 0) {
-		lb_reply_errno(c, -rc);
-		return;
-	}
+	if (!buf)
+		return lb_ans_errno(ENOMEM);
+	if ((rc = c->ops->read_mem(c->t, ARG(c, 1), buf, len)) < 0)
+		return lb_ans_errno(-rc);
 	rc = judge_address(c, NET_SENDTO, sock, &a, &t);
 	ssize_t n = -1;
 	if (rc == 0) {
@@ -550,9 +547,8 @@ static void h_sendto(struct lb_call *c)
 	}
 	target_release(&t);
 	if (rc < 0)
-		lb_reply_errno(c, -rc);
-	else
-		lb_reply_value(c, n);
+		return lb_ans_errno(-rc);
+	return lb_ans_value(n);
 }
 
 /* ---- sendmsg and sendmmsg ------------------------------------------------------- */
@@ -679,8 +675,8 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 	struct lb_cmsg cm;
 	size_t pos = 0;
 	while ((rc = lb_cmsg_next(m->control, len, &pos, &cm)) > 0) {
-		const char *route = lb_route_cmsg(cm.level, cm.type, m->control + cm.data_off,
-						  cm.data_len);
+		const char *route =
+		    lb_route_cmsg(cm.level, cm.type, m->control + cm.data_off, cm.data_len);
 		if (route && !lifted)
 			return refuse_route(c, route);
 		if (cm.level != SOL_SOCKET)
@@ -718,30 +714,25 @@ static ssize_t send_one(struct lb_call *c, int sock, uint64_t msghdr_addr, int f
 	return n;
 }
 
-static void h_sendmsg(struct lb_call *c)
+static struct lb_answer h_sendmsg(struct lb_call *c)
 {
 	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (sock < 0) {
-		lb_reply_errno(c, -sock);
-		return;
-	}
+	if (sock < 0)
+		return lb_ans_errno(-sock);
 	ssize_t n = send_one(c, sock, ARG(c, 1), (int)ARG(c, 2));
 	if (n < 0)
-		lb_reply_errno(c, (int)-n);
-	else
-		lb_reply_value(c, n);
+		return lb_ans_errno((int)-n);
+	return lb_ans_value(n);
 }
 
-static void h_sendmmsg(struct lb_call *c)
+static struct lb_answer h_sendmmsg(struct lb_call *c)
 {
 	unsigned vlen = (unsigned)ARG(c, 2);
 	if (vlen > LB_MAX_IOV)
 		vlen = LB_MAX_IOV;
 	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (sock < 0) {
-		lb_reply_errno(c, -sock);
-		return;
-	}
+	if (sock < 0)
+		return lb_ans_errno(-sock);
 	unsigned sent = 0;
 	ssize_t n = 0;
 	for (; sent < vlen; sent++) {
@@ -755,21 +746,18 @@ static void h_sendmmsg(struct lb_call *c)
 			break;
 	}
 	if (sent == 0 && n < 0)
-		lb_reply_errno(c, (int)-n);
-	else
-		lb_reply_value(c, sent);
+		return lb_ans_errno((int)-n);
+	return lb_ans_value(sent);
 }
 
 /* listen() on a socket never bound binds it to the wildcard address and
  * an ephemeral port: judged as such a bind. Performed by the supervisor
  * on the socket it checked. */
-static void h_listen(struct lb_call *c)
+static struct lb_answer h_listen(struct lb_call *c)
 {
 	lb_autoclose int sock = c->ops->get_fd(c->t, (int)ARG(c, 0));
-	if (sock < 0) {
-		lb_reply_errno(c, -sock);
-		return;
-	}
+	if (sock < 0)
+		return lb_ans_errno(-sock);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int dom = sockopt_int(sock, SO_DOMAIN);
@@ -780,59 +768,47 @@ static void h_listen(struct lb_call *c)
 		if (port == 0) {
 			struct lb_sockaddr_obj o = {.kind = LB_ADDR_TCP, .is_v4 = dom == AF_INET};
 			int rc = lb_judge_addr(c, LB_CLASS_BIND, &o);
-			if (rc < 0) {
-				lb_reply_errno(c, EACCES);
-				return;
-			}
+			if (rc < 0)
+				return lb_ans_errno(EACCES);
 		}
 	}
 	int rc = prog_listen(c, sock, (int)ARG(c, 1));
 	if (rc < 0)
-		lb_reply_errno(c, -rc);
-	else
-		lb_reply_value(c, 0);
+		return lb_ans_errno(-rc);
+	return lb_ans_value(0);
 }
 
 /* Options that send traffic elsewhere than its destination: the filter
  * sends only these (level, name) pairs here. Decided on the registers
  * alone, so everything else may continue in the kernel. */
-static void h_setsockopt(struct lb_call *c)
+static struct lb_answer h_setsockopt(struct lb_call *c)
 {
 	const char *name = lb_route_sockopt((int)ARG(c, 1), (int)ARG(c, 2));
-	if (!name || lb_policy_allows_dangerous(c->core->cfg.policy, "setsockopt")) {
-		lb_core_untabled(c);
-		return;
-	}
+	if (!name || lb_policy_allows_dangerous(c->core->cfg.policy, "setsockopt"))
+		return lb_core_untabled(c);
 	char obj[96];
 	snprintf(obj, sizeof(obj), "setsockopt %s", name);
-	lb_reply_errno(c, -lb_refuse_boundary(c, LB_CLASS_SYSCALL, obj, EPERM));
+	return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL, obj, EPERM));
 }
 
-void lb_net_handle(struct lb_call *c)
+struct lb_answer lb_net_handle(struct lb_call *c)
 {
 	switch (c->row->kind) {
 	case LB_K_CONNECT:
-		h_connect_bind(c, NET_CONNECT);
-		return;
+		return h_connect_bind(c, NET_CONNECT);
 	case LB_K_BIND:
-		h_connect_bind(c, NET_BIND);
-		return;
+		return h_connect_bind(c, NET_BIND);
 	case LB_K_SENDTO:
-		h_sendto(c);
-		return;
+		return h_sendto(c);
 	case LB_K_SENDMSG:
-		h_sendmsg(c);
-		return;
+		return h_sendmsg(c);
 	case LB_K_SENDMMSG:
-		h_sendmmsg(c);
-		return;
+		return h_sendmmsg(c);
 	case LB_K_LISTEN:
-		h_listen(c);
-		return;
+		return h_listen(c);
 	case LB_K_SETSOCKOPT:
-		h_setsockopt(c);
-		return;
+		return h_setsockopt(c);
 	default:
-		lb_reply_errno(c, EPERM);
+		return lb_ans_errno(EPERM);
 	}
 }

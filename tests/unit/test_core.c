@@ -925,3 +925,32 @@ Test(core, script_exec_judges_its_interpreter)
 	expect_errno(CALL(SYS_execve, STR("bin/bad-script"), 0, 0), EACCES);
 	expect_event(LB_EV_DENY, LB_CLASS_EXEC, "no/secret");
 }
+
+/* The answer itself (lb_core_answer): every CONTINUE says why letting the
+ * kernel redo the call is safe. */
+static struct lb_answer answer_of(int nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	struct lb_trap t = {.pid = ft.tid, .nr = nr, .args = {a0, a1, a2}, .priv = &ft};
+	return lb_core_answer(core, &t);
+}
+
+static void expect_why(struct lb_answer a, const char *word)
+{
+	cr_expect_eq(a.kind, LB_ANS_CONTINUE, "continued (kind %d, err %d)", a.kind, a.err);
+	cr_expect(a.why && strstr(a.why, word), "why: %s", a.why ? a.why : "(none)");
+}
+
+Test(core, continued_calls_say_why)
+{
+	start_core("", false);
+	expect_why(answer_of(SYS_chdir, STR("ro"), 0, 0), "chdir");
+	expect_why(answer_of(SYS_execve, STR("bin/prog"), 0, 0), "Landlock");
+	expect_why(answer_of(SYS_openat, AT_FDCWD, STR("ro/data"), O_PATH), "O_PATH");
+	expect_why(answer_of(SYS_umask, 022, 0, 0), "umask");
+	struct lb_answer a = answer_of(SYS_chdir, STR("no"), 0, 0);
+	cr_expect_eq(a.kind, LB_ANS_ERROR);
+	cr_expect_eq(a.err, EACCES);
+	a = answer_of(SYS_openat, AT_FDCWD, STR("ro/data"), O_RDONLY);
+	cr_assert_eq(a.kind, LB_ANS_FD, "an open is performed, not continued");
+	close(a.fd);
+}

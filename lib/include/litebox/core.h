@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "litebox/answer.h"
 #include "litebox/platform.h"
 #include "litebox/policy.h"
 
@@ -67,7 +68,11 @@ int lb_core_filter_plan(struct lb_core *core, struct lb_filter_plan *out);
 /* The sandbox's pid namespace (to tell sandbox processes from others). */
 void lb_core_set_sandbox(struct lb_core *core, pid_t init_pid);
 
-/* The platform's handler: answer one trapped call. */
+/* The platform's handler: answer one trapped call (through the
+ * platform's reply, exactly once). */
 void lb_core_handle(void *core, struct lb_trap *t);
+/* The same call's answer, not sent: what lb_core_handle would reply.
+ * An LB_ANS_FD answer's fd is the caller's to close. For tests. */
+struct lb_answer lb_core_answer(struct lb_core *core, struct lb_trap *t);
 
 #endif
