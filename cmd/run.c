@@ -2,6 +2,7 @@
 /* `litebox run` and `litebox learn`: parse options, load the policy, start
  * the program under the core and map the outcome to an exit status. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -536,16 +537,25 @@ static int write_learned(const struct run_opts *o, struct lb_learn *l, char **ar
 {
 	lb_autofree char *text = lb_learn_policy(l, argv[0]);
 	lb_autofree char *tmp = NULL;
-	if (!text || asprintf(&tmp, "%s.tmp.%d", o->learn_out, (int)getpid()) < 0) {
+	if (!text || asprintf(&tmp, "%s.XXXXXX", o->learn_out) < 0) {
 		lb_msg("cannot build the learned policy: out of memory");
 		return -1;
 	}
-	FILE *f = fopen(tmp, "we");
-	if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	/* mkstemp: a fresh name, O_EXCL, never a planted symlink; then the
+	 * mode a plain create would have had under the user's umask. */
+	mode_t um = umask(0);
+	umask(um);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (fd >= 0 && !f)
+		close(fd);
+	if (!f || fchmod(fileno(f), 0666 & ~um) < 0 || fputs(text, f) < 0 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
 		lb_msg("cannot write '%s': %s", tmp, strerror(errno));
 		if (f)
 			fclose(f);
-		unlink(tmp);
+		if (fd >= 0)
+			unlink(tmp);
 		return -1;
 	}
 	if (fclose(f) != 0 || rename(tmp, o->learn_out) < 0) {
@@ -832,6 +842,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		       log, strerror(lrc < 0 ? -lrc : EIO));
 		status = LB_EXIT_LITEBOX;
 	}
+	umask(um); /* litebox's own files (the learned policy) get the user's umask */
 	if (st.learn && status != LB_EXIT_LITEBOX && write_learned(o, st.learn, argv) < 0)
 		status = LB_EXIT_LITEBOX;
 	lb_learn_free(st.learn);

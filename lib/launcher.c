@@ -78,6 +78,9 @@ static const int dropped_caps[] = {
     CAP_CHECKPOINT_RESTORE,
     CAP_AUDIT_READ,
     CAP_SETFCAP,
+    CAP_SYS_NICE, /* SCHED_FIFO 99 and priorities past RLIMIT_RTPRIO: the host starves */
+    CAP_IPC_LOCK, /* mlock past RLIMIT_MEMLOCK */
+    CAP_LEASE,
 };
 
 static void send_msg(int fd, int type, int value, int stage)

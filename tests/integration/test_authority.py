@@ -328,5 +328,26 @@ def a_program_that_dropped_root_walks_paths_with_its_own_ids():
     eq(p.stdout.split(), want, p.stderr)
 
 
+RT_AND_MLOCK = ("import ctypes, os\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "try:\n"
+                "    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(99)); print('fifo ok')\n"
+                "except OSError as e: print('fifo', e.errno)\n"
+                "r = libc.mlockall(3); print('mlockall', 0 if r == 0 else ctypes.get_errno())\n")
+
+
+@test
+def a_root_program_cannot_take_the_cpu_or_pin_memory():
+    need_root()
+    d = workdir()
+    nat = native_py(d, "import os; print(os.sched_getscheduler(0))")
+    eq(nat.returncode, 0, nat.stderr)  # positive control: python runs, the calls exist
+    p = py(d, RT_AND_MLOCK)
+    eq(p.returncode, 0, p.stderr)
+    lines = p.stdout.split("\n")
+    eq(lines[0], "fifo 1", "CAP_SYS_NICE is dropped: " + p.stdout)
+    assert lines[1] in ("mlockall 1", "mlockall 12"), "CAP_IPC_LOCK is dropped: " + p.stdout
+
+
 if __name__ == "__main__":
     lbtest.run()

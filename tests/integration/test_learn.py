@@ -4,6 +4,7 @@ the generated policy, enforced, lets the same program reach the same
 result, and is no broader than needed for secrets."""
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -189,6 +190,27 @@ def nothing_is_lost_under_load():
     eq(sum(summary["counts"].values()), len(recs) - 2, "the summary counts every record")
     hits = sum(1 for r in recs[1:-1] if r.get("object") == target and r.get("syscall") in ("stat", "newfstatat"))
     eq(hits, 100000, "records of the 100,000 stats")
+
+
+@test
+def learned_policy_gets_the_users_umask_and_never_follows_a_planted_link():
+    d = lbtest.tmpdir()
+    victim = os.path.join(d, "victim")
+    with open(victim, "w") as f:
+        f.write("untouched\n")
+    # the names a predictable temp file would have had
+    for n in range(1, 64):
+        os.symlink(victim, os.path.join(d, "out.policy.tmp.%d" % n))
+    old = os.umask(0o022)
+    try:
+        p = litebox("learn", "-q", "-o", os.path.join(d, "out.policy"), "--", "/bin/true", cwd=d)
+    finally:
+        os.umask(old)
+    eq(p.returncode, 0, p.stderr)
+    eq(stat.S_IMODE(os.stat(os.path.join(d, "out.policy")).st_mode), 0o644, "umask 022 applies")
+    eq(open(victim).read(), "untouched\n")
+    leftovers = [n for n in os.listdir(d) if n.startswith("out.policy.") and ".tmp." not in n]
+    eq(leftovers, [], "no temporary file left behind")
 
 
 if __name__ == "__main__":
