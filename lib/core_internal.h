@@ -185,6 +185,25 @@ struct lb_answer lb_memfd_handle(struct lb_call *c);
 /* A pty the program allocated (opened /dev/ptmx, got number n). */
 void lb_track_pty(struct lb_core *core, int n);
 
+/* judge.c: the filesystem judgments beyond one class on one path. Each
+ * returns 0 or the refusal (recorded where a rule made it). */
+/* link/rename: for every class the new name grants, the old path must be
+ * granted too. */
+int lb_judge_link_source(struct lb_call *c, const char *old, const char *new_path);
+/* A directory move whose content some rule would judge differently at the
+ * new place (the caller answers EXDEV). */
+bool lb_judge_moves_subtree(struct lb_call *c, const struct lb_resolved *from,
+			    const struct lb_resolved *to, unsigned flags);
+/* trusted.* and security.*: -ENODATA to read, -EPERM to change. */
+int lb_judge_xattr_name(enum lb_class cls, const char *name);
+/* Keep only the names the program could list; returns the new length. */
+ssize_t lb_xattr_list_visible(char *list, ssize_t n);
+/* Device nodes: -EPERM. */
+int lb_judge_mknod(mode_t mode);
+/* Listings of dir drop hidden entries (when anything below is hidden). */
+bool lb_listing_filtered(struct lb_call *c, const char *dir);
+bool lb_listing_hides(struct lb_call *c, const char *dir, const char *name);
+
 /* The handler families: each returns the call's answer; lb_core_handle
  * replies with it. */
 struct lb_answer lb_fs_handle(struct lb_call *c);

@@ -614,27 +614,6 @@ static void self_fd_path(int fd, char *buf, size_t len)
 
 /* ---- extended attributes --------------------------------------------------------- */
 
-static bool privileged_xattr(const char *name)
-{
-	return strncmp(name, "trusted.", 8) == 0 ||
-	       (strncmp(name, "security.", 9) == 0 && strcmp(name, "security.selinux") != 0);
-}
-
-/* Drop the names of trusted.* attributes (the sandbox could not list them). */
-static ssize_t filter_xattr_list(char *list, ssize_t n)
-{
-	ssize_t out = 0;
-	for (ssize_t i = 0; i < n;) {
-		size_t l = strnlen(list + i, (size_t)(n - i)) + 1;
-		if (strncmp(list + i, "trusted.", 8) != 0) {
-			memmove(list + out, list + i, l);
-			out += (ssize_t)l;
-		}
-		i += (ssize_t)l;
-	}
-	return out;
-}
-
 /* The attribute name argument. trusted.* and security.* need
  * CAP_SYS_ADMIN / CAP_SETFCAP / CAP_MAC_ADMIN, which the sandbox does not
  * have and the supervisor may: answer as the kernel would answer the
@@ -644,9 +623,7 @@ static int xattr_name(struct lb_call *c, enum lb_class cls, char *name)
 	int rc = c->ops->read_str(c->t, PATH_ARG(c, 1), name, XATTR_NAME_MAX + 1);
 	if (rc < 0)
 		return rc == -ENAMETOOLONG ? -ERANGE : rc;
-	if (privileged_xattr(name))
-		return cls == LB_CLASS_READ ? -ENODATA : -EPERM;
-	return 0;
+	return lb_judge_xattr_name(cls, name);
 }
 
 /* Where the xattr call acts: "/proc/self/fd/DIRFD/NAME" with the l*
@@ -744,7 +721,7 @@ static struct lb_answer h_listxattr(struct lb_call *c)
 	lb_creds_leave(&g);
 	if (n < 0)
 		return lb_ans_errno((int)-n);
-	n = filter_xattr_list(all, n);
+	n = lb_xattr_list_visible(all, n);
 	if (size && (size_t)n > size)
 		rc = -ERANGE;
 	else if (size)
@@ -881,11 +858,10 @@ static struct lb_answer h_mknod(struct lb_call *c)
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
 	dev_t dev = (dev_t)PATH_ARG(c, 2);
-	/* The sandbox has no CAP_MKNOD, but the supervisor may: refuse
-	 * devices as the kernel would refuse them to the program. */
-	if (S_ISCHR(mode) || S_ISBLK(mode))
-		return lb_ans_errno(EPERM);
-	int rc = prepare_write(c, 0, &r, EXIST_MUST_NOT);
+	int rc = lb_judge_mknod(mode);
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	rc = prepare_write(c, 0, &r, EXIST_MUST_NOT);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (!r.name[0])
@@ -912,26 +888,6 @@ static int resolve_second(struct lb_call *c, unsigned res_flags, struct lb_resol
 	return r->magic_fd >= 0 ? -EXDEV : 0;
 }
 
-static int judge_link_source(struct lb_call *c, const char *old, const char *new_path);
-
-/* True when from (or to, for an exchange) is a directory and some rule,
- * a prefix or a glob, could judge a path inside it differently at the new
- * place: the subtree's content would change rules with its path. EXDEV
- * makes mv fall back to copy + delete, each file then judged on its own. */
-static bool moves_judged_subtree(struct lb_call *c, const struct lb_resolved *from,
-				 const struct lb_resolved *to, unsigned flags)
-{
-	struct stat st;
-	bool from_dir =
-	    fstatat(from->dirfd, from->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-	bool to_dir = (flags & RENAME_EXCHANGE) &&
-		      fstatat(to->dirfd, to->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		      S_ISDIR(st.st_mode);
-	if (!from_dir && !to_dir)
-		return false;
-	return lb_policy_subtrees_differ(c->core->cfg.policy, from->path, to->path);
-}
-
 static struct lb_answer h_rename(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved from = {.dirfd = -1};
@@ -950,15 +906,15 @@ static struct lb_answer h_rename(struct lb_call *c)
 	/* A rename must not carry a file to a name that grants more than
 	 * its own does (as for hard links); an exchange moves both ways. */
 	c->cur = &from;
-	if ((rc = judge_link_source(c, from.path, to.path)) < 0)
+	if ((rc = lb_judge_link_source(c, from.path, to.path)) < 0)
 		return lb_ans_errno(-rc);
 	if ((flags & RENAME_EXCHANGE) &&
-	    (c->cur = &to, rc = judge_link_source(c, to.path, from.path)) < 0) {
+	    (c->cur = &to, rc = lb_judge_link_source(c, to.path, from.path)) < 0) {
 		return lb_ans_errno(-rc);
 	}
 	/* Moving a directory moves what is below it: refuse when rules below
 	 * either place could judge that content differently. */
-	if (moves_judged_subtree(c, &from, &to, flags))
+	if (lb_judge_moves_subtree(c, &from, &to, flags))
 		return lb_ans_errno(EXDEV);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
@@ -967,40 +923,6 @@ static struct lb_answer h_rename(struct lb_call *c)
 	}
 	lb_creds_leave(&g);
 	return lb_ans_rc(rc);
-}
-
-/* A hard link must not smuggle a file into a place that grants more than
- * its own path does: for every class the new name would grant, the old
- * path must be granted too. */
-static bool grants(struct lb_call *c, enum lb_class cls, const char *path)
-{
-	struct lb_decision d;
-	lb_policy_judge_path(c->core->cfg.policy, cls, path, &d);
-	return d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT;
-}
-
-static int judge_link_source(struct lb_call *c, const char *old, const char *new_path)
-{
-	static const enum lb_class classes[] = {LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC};
-	int prc = lb_judge_protected(c, LB_CLASS_WRITE, old); /* no new name for the log */
-	if (prc < 0)
-		return prc;
-	for (size_t i = 0; i < LB_ARRAY_SIZE(classes); i++) {
-		if (!grants(c, classes[i], new_path))
-			continue;
-		/* Exec at the new name gives nothing new when the program may
-		 * read the file and write the new name: it could copy the bytes
-		 * there itself (mv "$(mktemp)" ./x with exec only in $CWD). */
-		if (classes[i] == LB_CLASS_EXEC && grants(c, LB_CLASS_READ, old) &&
-		    grants(c, LB_CLASS_WRITE, new_path))
-			continue;
-		if (!grants(c, classes[i], old)) {
-			int rc = lb_judge_path(c, classes[i], old); /* records the refusal */
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return 0;
 }
 
 static struct lb_answer h_link(struct lb_call *c)
@@ -1027,7 +949,7 @@ static struct lb_answer h_link(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	}
 	c->cur = &from; /* existence checks of the source refer to it */
-	if (magic < 0 && (rc = judge_link_source(c, from.path, to.path)) < 0)
+	if (magic < 0 && (rc = lb_judge_link_source(c, from.path, to.path)) < 0)
 		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
 	if ((rc = lb_creds_enter(c, &g)) == 0) {
@@ -1309,8 +1231,7 @@ static struct lb_answer h_getdents(struct lb_call *c)
 	if (fd < 0)
 		return lb_ans_errno(-fd);
 	char dir[PATH_MAX];
-	bool filter = lb_fd_path(fd, dir, sizeof(dir)) == 0 &&
-		      lb_policy_hides_below(c->core->cfg.policy, dir);
+	bool filter = lb_fd_path(fd, dir, sizeof(dir)) == 0 && lb_listing_filtered(c, dir);
 	lb_autofree char *buf = malloc(size ? size : 1);
 	if (!buf)
 		return lb_ans_errno(ENOMEM);
@@ -1326,12 +1247,7 @@ static struct lb_answer h_getdents(struct lb_call *c)
 		for (long off = 0; off < n;) {
 			struct lb_dirent64 *d = (struct lb_dirent64 *)(buf + off);
 			unsigned short len = d->d_reclen;
-			char full[PATH_MAX * 2];
-			snprintf(full, sizeof(full), "%s/%s", strcmp(dir, "/") ? dir : "",
-				 d->d_name);
-			struct lb_decision dec;
-			lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, full, &dec);
-			if (dec.verdict != LB_VERDICT_HIDE) {
+			if (!lb_listing_hides(c, dir, d->d_name)) {
 				memmove(buf + out, d, len);
 				out += len;
 			}
