@@ -684,6 +684,9 @@ struct own_state {
 	uid_t euid; /* never change while litebox runs: asked once */
 	gid_t egid;
 	uint32_t eff[2], prm[2], inh[2];
+	/* The effective set the thread has now: litebox's, or the program's
+	 * kept between calls (see lb_creds_leave). */
+	uint64_t cur_eff;
 };
 static _Thread_local struct own_state own;
 
@@ -702,6 +705,7 @@ static int own_load(void)
 	}
 	own.euid = geteuid();
 	own.egid = getegid();
+	own.cur_eff = (uint64_t)own.eff[0] | ((uint64_t)own.eff[1] << 32);
 	own.loaded = true;
 	return 0;
 }
@@ -709,6 +713,27 @@ static int own_load(void)
 static uint64_t own_caps(const uint32_t v[2])
 {
 	return (uint64_t)v[0] | ((uint64_t)v[1] << 32);
+}
+
+static int set_effective(uint64_t eff);
+
+/* Back to litebox's own effective set. */
+static int own_restore(void)
+{
+	if (!own.loaded || own.cur_eff == own_caps(own.eff))
+		return 0;
+	return set_effective(own_caps(own.eff));
+}
+
+/* At the start of a call: a worker may keep the program's effective set
+ * between calls only while no sandboxed process has changed its
+ * credentials (then every process has the same ones, and litebox's own
+ * /proc and ptrace-checked plumbing passes with them); after a change it
+ * serves with its own again. */
+static void lb_creds_settle(struct lb_core *core)
+{
+	if (atomic_load_explicit(&core->creds_changed, memory_order_relaxed) && own_restore() < 0)
+		abort();
 }
 
 /* capset(2) on the calling thread only: the effective set becomes eff
@@ -722,7 +747,10 @@ static int set_effective(uint64_t eff)
 		d[i].permitted = own.prm[i];
 		d[i].inheritable = own.inh[i];
 	}
-	return syscall(SYS_capset, &hdr, d) < 0 ? -errno : 0;
+	if (syscall(SYS_capset, &hdr, d) < 0)
+		return -errno;
+	own.cur_eff = eff;
+	return 0;
 }
 
 static bool same_groups(const struct lb_core *core, const struct lb_creds *cr)
@@ -755,10 +783,13 @@ static int creds_apply(struct lb_call *c, struct lb_creds_guard *g, uid_t uid, g
 		return rc;
 	eff &= own_caps(own.prm); /* never more than litebox holds */
 	g->ids = uid != own.euid || gid != own.egid || !same_groups(core, cr);
-	g->caps = eff != own_caps(own.eff);
+	g->caps = eff != own.cur_eff;
 	if (!g->ids && !g->caps)
 		return 0;
 	g->switched = true;
+	/* switching ids needs litebox's CAP_SETUID/CAP_SETGID */
+	if (g->ids && (rc = own_restore()) < 0)
+		return rc;
 	/* Per-thread in the kernel: the raw calls change this worker only
 	 * (glibc's wrappers would change every thread of the supervisor).
 	 * Ids first (setgroups needs CAP_SETGID, and a change of fsuid
@@ -793,6 +824,12 @@ void lb_creds_leave(struct lb_creds_guard *g)
 {
 	if (!g->switched)
 		return;
+	g->switched = false;
+	/* Only the effective set differs and nobody changed credentials:
+	 * keep it for the next call (capset costs microseconds; the common
+	 * root run would pay two per operation). lb_creds_settle ends it. */
+	if (!g->ids && !atomic_load_explicit(&g->core->creds_changed, memory_order_relaxed))
+		return;
 	int saved = errno;
 	if (set_effective(own_caps(own.eff)) < 0)
 		abort();
@@ -803,7 +840,6 @@ void lb_creds_leave(struct lb_creds_guard *g)
 		if (set_effective(own_caps(own.eff)) < 0)
 			abort();
 	}
-	g->switched = false;
 	errno = saved;
 }
 
@@ -927,7 +963,7 @@ static int walk_authority(void *arg, bool litebox)
 		return 0;
 	if (litebox) {
 		lb_creds_leave(c->walk_guard);
-		return 0;
+		return own_restore();
 	}
 	return lb_creds_enter(c, c->walk_guard);
 }
@@ -1106,6 +1142,7 @@ static void find_sandbox_root(struct lb_core *core, pid_t tid)
 
 static void call_init(struct lb_call *c, struct lb_core *core, struct lb_trap *t)
 {
+	lb_creds_settle(core);
 	find_sandbox_root(core, t->pid);
 	*c = (struct lb_call){
 	    .core = core,
