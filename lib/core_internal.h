@@ -203,6 +203,10 @@ int lb_judge_mknod(mode_t mode);
 /* Listings of dir drop hidden entries (when anything below is hidden). */
 bool lb_listing_filtered(struct lb_call *c, const char *dir);
 bool lb_listing_hides(struct lb_call *c, const char *dir, const char *name);
+/* Sockets: a unix socket the sandbox did not bind needs a rule naming it
+ * exactly; `allow syscall setsockopt` lifts the routing-option refusal. */
+bool lb_judge_names_unix(struct lb_call *c, enum lb_class cls, const char *path);
+bool lb_routing_sockopts_allowed(struct lb_call *c);
 
 /* The handler families: each returns the call's answer; lb_core_handle
  * replies with it. */

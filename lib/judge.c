@@ -2,7 +2,8 @@
 /* The judgments of the filesystem calls that are more than "may this
  * class reach this path" (lb_judge_path in core.c): links and renames that
  * would launder a file, moves of judged subtrees, privileged attributes,
- * device nodes, listings with hidden entries. With core.c, the only
+ * device nodes, listings with hidden entries, foreign unix sockets,
+ * routing socket options. With core.c, the only
  * places that ask the policy; the handlers (fs_ops.c) ask these. */
 #include <errno.h>
 #include <fcntl.h>
@@ -121,4 +122,19 @@ bool lb_listing_hides(struct lb_call *c, const char *dir, const char *name)
 	struct lb_decision dec;
 	lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, full, &dec);
 	return dec.verdict == LB_VERDICT_HIDE;
+}
+
+/* ---- sockets -------------------------------------------------------------------- */
+
+/* A unix socket litebox did not see the sandbox bind is reached only
+ * where a rule names its path exactly. */
+bool lb_judge_names_unix(struct lb_call *c, enum lb_class cls, const char *path)
+{
+	return lb_policy_names_unix(c->core->cfg.policy, cls, path);
+}
+
+/* `allow syscall setsockopt` lifts the refusal of the routing options. */
+bool lb_routing_sockopts_allowed(struct lb_call *c)
+{
+	return lb_policy_allows_dangerous(c->core->cfg.policy, "setsockopt");
 }

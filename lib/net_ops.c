@@ -328,7 +328,7 @@ static int judge_unix_path(struct lb_call *c, enum net_op op, struct target *t)
 	if (fstat(t->objfd, &st) < 0)
 		return -errno;
 	if (S_ISSOCK(st.st_mode) && !own_socket(c->core, &st) &&
-	    !lb_policy_names_unix(c->core->cfg.policy, cls, t->r.path))
+	    !lb_judge_names_unix(c, cls, t->r.path))
 		return refuse_foreign(c, t->r.path);
 	rc = lb_judge_addr(c, cls, &o);
 	if (rc < 0)
@@ -671,7 +671,7 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 		return rc;
 	m->h.msg_control = m->control;
 	m->h.msg_controllen = len;
-	bool lifted = lb_policy_allows_dangerous(c->core->cfg.policy, "setsockopt");
+	bool lifted = lb_routing_sockopts_allowed(c);
 	struct lb_cmsg cm;
 	size_t pos = 0;
 	while ((rc = lb_cmsg_next(m->control, len, &pos, &cm)) > 0) {
@@ -784,7 +784,7 @@ static struct lb_answer h_listen(struct lb_call *c)
 static struct lb_answer h_setsockopt(struct lb_call *c)
 {
 	const char *name = lb_route_sockopt((int)ARG(c, 1), (int)ARG(c, 2));
-	if (!name || lb_policy_allows_dangerous(c->core->cfg.policy, "setsockopt"))
+	if (!name || lb_routing_sockopts_allowed(c))
 		return lb_core_untabled(c);
 	char obj[96];
 	snprintf(obj, sizeof(obj), "setsockopt %s", name);
