@@ -579,6 +579,19 @@ def write_markdown(res, path):
         fcell = ", ".join(f"{p}: {'yes' if v else 'NO'}" for p, v in fp.items()) or "-"
         L.append(f"| {w['name']} | " + " | ".join(cells) + f" | {tcell} | {fcell} |")
     L.append("")
+    L.append("CPU-time ratio (user+sys of the runner's whole tree, litebox's supervisor "
+             "included; median over rounds; 10 ms resolution, so only for workloads "
+             "well above that):\n")
+    L.append("| workload | " + " | ".join(R) + " |")
+    L.append("|---" * (len(R) + 1) + "|")
+    for w in res["workloads"]:
+        cells = []
+        for rn in R:
+            c = w["results"].get(rn, {})
+            v = c.get("cpu_ratio") if c.get("status") == "ok" else None
+            cells.append(f"{v:.2f}" if v else "-")
+        L.append(f"| {w['name']} | " + " | ".join(cells) + " |")
+    L.append("")
     L.append("## Wall time: median [min – max] (×native)\n")
     L.append("| workload | runner | median | min | max | IQR | ×native | CPU (user+sys) | in-process loop |")
     L.append("|---|---|---|---|---|---|---|---|---|")
@@ -845,6 +858,7 @@ def main():
             nat_inner = [s[2] for s in nat if s[2] is not None]
             nat_inner_med = statistics.median(nat_inner) if nat_inner else None
             nat_by_rep = {s[3]: s[0] for s in nat}
+            nat_cpu_by_rep = {s[3]: s[1] for s in nat}
             for r in runners:
                 if r.unavailable:
                     wr[r.name] = {"status": "unavailable", "detail": r.unavailable}
@@ -858,12 +872,19 @@ def main():
                 # run of the same round (adjacent in time), then take the
                 # median of those ratios.
                 per_round = [s[0] / nat_by_rep[s[3]] for s in ss if s[3] in nat_by_rep]
+                # CPU time of everything the runner's child reaped (litebox's
+                # workers included): less sensitive than wall time to a
+                # busy machine. Unavailable where the workload is not reaped
+                # through the child (bwrap --unshare-pid).
+                cpu_round = [s[1] / nat_cpu_by_rep[s[3]] for s in ss
+                             if nat_cpu_by_rep.get(s[3]) and s[1] > 0]
                 c = {"status": "ok", "wall": wall,
                      "cpu": summarize([s[1] for s in ss]),
                      "ratio": statistics.median(per_round) if per_round
                      else wall["median"] / nat_med,
                      "ratio_of_medians": wall["median"] / nat_med,
                      "round_ratios": per_round,
+                     "cpu_ratio": statistics.median(cpu_round) if cpu_round else None,
                      "ratio_min": wall["min"] / nat_med, "ratio_max": wall["max"] / nat_med,
                      "samples": [s[0] for s in ss]}
                 if inner:
