@@ -380,9 +380,15 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The first worker starts its watcher itself: one thread start less on
+ * the way from serve to the program's exec. */
 static void *first_worker_main(void *arg)
 {
-	worker_loop(arg, true);
+	struct lb_platform *p = arg;
+	pthread_mutex_lock(&p->lock);
+	(void)spawn_worker_locked(p, worker_main);
+	pthread_mutex_unlock(&p->lock);
+	worker_loop(p, true);
 	return NULL;
 }
 
@@ -394,12 +400,10 @@ static int sc_serve(struct lb_platform *p, void (*handler)(void *ctx, struct lb_
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(LB_STOP_SIGNAL, &sa, NULL) < 0)
 		return -errno;
-	/* The receiver and its watcher. */
+	/* The receiver (which starts its watcher). */
 	pthread_mutex_lock(&p->lock);
 	atomic_store(&p->receiver, 1);
 	int rc = spawn_worker_locked(p, first_worker_main);
-	if (rc == 0)
-		(void)spawn_worker_locked(p, worker_main);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }

@@ -38,6 +38,42 @@ def threads(pid):
         return -1
 
 
+def fifo_waiters(pid):
+    """litebox threads blocked in a FIFO open (the kernel's wait_for_partner);
+    None where the kernel does not show wchan."""
+    n, shown = 0, False
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return -1
+    for t in tasks:
+        try:
+            w = open(f"/proc/{pid}/task/{t}/wchan").read().strip()
+        except OSError:
+            continue
+        shown = shown or w not in ("", "0")
+        n += w == "wait_for_partner"
+    return n if shown else None
+
+
+def wait_blocked(pid, want, deadline_s):
+    """Until want FIFO opens block in litebox (or, without wchan, enough
+    threads exist for them, the receiver, its watcher and main)."""
+    end = time.monotonic() + deadline_s
+    n = 0
+    while time.monotonic() < end:
+        t = threads(pid)
+        if t < 0:
+            return -1  # litebox is gone
+        n = fifo_waiters(pid)
+        if n is None:
+            n = t - 3
+        if n >= want:
+            return n
+        time.sleep(0.1)
+    return n
+
+
 def wait_threads(pid, pred, deadline_s):
     """Poll the thread count until pred holds (a liveness bound, not a
     timing assertion); return the last count."""
@@ -72,11 +108,12 @@ def stat_answered_while_61_opens_block_and_idle_workers_leave():
                           "/bin/sh", "-c", SCRIPT], cwd=d, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
-        # every opener and the read of ctl blocked in the supervisor
-        n = wait_threads(p.pid, lambda n: n < 0 or n >= OPENERS + 2, 60)
-        assert n >= OPENERS + 2, f"only {n} litebox threads: the openers did not block"
+        # every opener and the read of ctl blocked in the supervisor (a
+        # straggler opening after the writer left would wait forever)
+        n = wait_blocked(p.pid, OPENERS + 1, 60)
+        assert n >= OPENERS + 1, f"only {n} FIFO opens blocked in litebox"
+        busy = threads(p.pid)
         write_fifo(os.path.join(d, "ctl"), "go\n")
-        busy = n
         # the burst is over once the run waits on ctl2; then the workers
         # it needed leave: main, the receiver, its watcher, the ctl2 read
         n = wait_threads(p.pid, lambda n: n <= 6, 60)
