@@ -36,8 +36,8 @@
  * worker is promoted. Waiting workers beyond the watcher leave after
  * LB_IDLE_EXIT_MS. */
 #define LB_MAX_WORKERS 1024
-#define LB_TICK_US 1000
-#define LB_IDLE_TICKS 50 /* the watcher sleeps after this many quiet ticks */
+#define LB_TICK_US 2000
+#define LB_IDLE_TICKS 25 /* the watcher sleeps after this many quiet ticks */
 #define LB_IDLE_EXIT_MS 1000
 
 struct lb_platform {
