@@ -54,8 +54,10 @@ static const char run_usage[] = "usage: litebox run [OPTIONS] [--] PROGRAM [ARG.
 static const char learn_usage[] =
     "usage: litebox learn [OPTIONS] -o FILE [--] PROGRAM [ARG...]\n"
     "\n"
-    "Run PROGRAM in audit mode (under 'permissive' unless -p says otherwise), then\n"
-    "write to FILE the smallest policy that allows what it did.\n"
+    "Run PROGRAM on top of a base policy (-p, default 'default'): what the base\n"
+    "hides or denies by name stays refused, what it does not grant is recorded\n"
+    "instead of refused; then write to FILE 'include BASE' plus the smallest set\n"
+    "of rules that allows what PROGRAM did.\n"
     "\n"
     "  -o, --output FILE             where the learned policy goes (required)\n" RUN_OPTIONS
 	EXIT_STATUSES;

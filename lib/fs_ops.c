@@ -233,6 +233,27 @@ static void track_pty(struct lb_call *c, const struct lb_resolved *r, int fd)
 		lb_track_pty(c->core, (int)n);
 }
 
+static bool grants(struct lb_call *c, enum lb_class cls, const char *path);
+
+/* A plain read-only open of a directory is a listing, as O_DIRECTORY is
+ * (pip and Python's os.scandir open directories without it): judge it as
+ * one, and add O_DIRECTORY to the open itself so that a file swapped in
+ * after the check gives ENOTDIR, never content judged as a listing. Only
+ * asked where read is not granted outright, to keep the common open to
+ * one lookup. */
+static bool opens_directory_to_list(struct lb_call *c, const struct open_req *o,
+				    const struct lb_resolved *r)
+{
+	struct stat st;
+	if ((o->flags & (O_ACCMODE | O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT | O_PATH | O_DIRECTORY)) !=
+	    O_RDONLY)
+		return false;
+	if (grants(c, LB_CLASS_READ, r->path))
+		return false;
+	return fstatat(r->dirfd, r->name, &st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
 static struct lb_answer h_open(struct lb_call *c)
 {
 	struct open_req o;
@@ -251,6 +272,8 @@ static struct lb_answer h_open(struct lb_call *c)
 	if ((rc = open_existence_first(c, &o, &r)) < 0)
 		return lb_ans_errno(-rc);
 	c->creating = o.flags & O_CREAT;
+	if (r.magic_fd < 0 && opens_directory_to_list(c, &o, &r))
+		o.flags |= O_DIRECTORY;
 	int fd;
 	if (r.magic_fd >= 0) {
 		fd = reopen_magic(c, &r, o.flags);

@@ -277,5 +277,27 @@ def proc_is_the_sandboxs_own_as_an_unprivileged_user():
     assert int(out[3]) <= 3 and out[4] == "False", p.stdout
 
 
+@test
+def a_directory_leading_to_a_grant_opens_with_or_without_o_directory():
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o755)
+    with open(os.path.join(d, "p.policy"), "w") as f:
+        # no rule names outer/ itself: it is listable because it leads to a grant
+        f.write("version 1\nallow read /usr/** /lib/** /lib64/** /etc/** /proc/**\n"
+                "allow exec /usr/**\nallow stat $CWD\nallow read $CWD/outer/inner/**\n")
+    os.makedirs(os.path.join(d, "outer", "inner"))
+    with open(os.path.join(d, "outer", "secret"), "w") as f:
+        f.write("marker-7731")
+    body = ("t('plain', lambda: os.close(os.open('outer', os.O_RDONLY)))\n"
+            "t('dir', lambda: os.close(os.open('outer', os.O_RDONLY | os.O_DIRECTORY)))\n"
+            "t('scandir', lambda: sorted(e.name for e in os.scandir('outer')))\n"
+            "t('secret', lambda: print(open('outer/secret').read()))\n")
+    lb, nat = both(d, body)
+    eq(nat.stdout.split("\n")[:3], ["plain ok", "dir ok", "scandir ok"], nat.stderr)
+    eq(lb.stdout.split("\n")[:3], ["plain ok", "dir ok", "scandir ok"], lb.stderr)
+    assert "secret EACCES" in lb.stdout, lb.stdout  # control: content stays refused
+    assert "marker-7731" not in lb.stdout
+
+
 if __name__ == "__main__":
     lbtest.run()
