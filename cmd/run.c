@@ -441,6 +441,30 @@ static void comm_of(pid_t pid, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+/* The pid the program itself sees for the calling thread's process (its
+ * `$$`, its getpid()): the innermost NStgid of /proc/TID/status. Denial
+ * lines name it; the log keeps the host's pid for host tools. */
+static pid_t sandbox_pid_of(pid_t tid)
+{
+	char p[64], line[256];
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(p, "re");
+	pid_t pid = tid;
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NStgid:", 7) != 0)
+			continue;
+		char *last = strrchr(line, '\t');
+		long v = last ? strtol(last + 1, NULL, 10) : 0;
+		if (v > 0)
+			pid = (pid_t)v;
+		break;
+	}
+	fclose(f);
+	return pid;
+}
+
 static const char *verdict_words(enum lb_event_verdict v)
 {
 	switch (v) {
@@ -509,7 +533,7 @@ static void on_event(void *arg, const struct lb_event *ev)
 	    .syscall = ev->syscall,
 	    .tail = tail,
 	    .rule = rule,
-	    .pid = ev->pid,
+	    .pid = sandbox_pid_of(ev->pid),
 	    .refused = refused,
 	    .print = print,
 	};

@@ -180,6 +180,14 @@ def misuse_messages_are_all_prefixed():
     eq(bad, {}, "stderr lines without the 'litebox: ' prefix")
 
 
+@test
+def denial_lines_name_the_pid_the_program_sees():
+    p = litebox("run", "--", "/bin/sh", "-c", "echo $$; exec cat /etc/shadow")
+    own = p.stdout.strip()
+    assert own.isdigit(), p.stdout  # control: the shell ran and told its pid
+    assert f"(pid {own} cat, openat)" in p.stderr, p.stderr
+
+
 if __name__ == "__main__":
     try:
         lbtest.run()
