@@ -295,8 +295,7 @@ static void reply(struct lb_call *c, struct lb_answer a)
 		c->ops->reply(c->t, LB_REPLY_VALUE, a.value, -1, false);
 		return;
 	case LB_ANS_FD:
-		c->ops->reply(c->t, LB_REPLY_FD, 0, a.fd, a.cloexec);
-		close(a.fd);
+		c->ops->reply(c->t, LB_REPLY_FD, 0, a.fd, a.cloexec); /* takes a.fd */
 		return;
 	case LB_ANS_CONTINUE:
 		c->ops->reply(c->t, LB_REPLY_CONTINUE, 0, -1, false);

@@ -638,6 +638,11 @@ static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
 	int rc = send_fd(p, tr->fd, ++p->seq);
 	if (rc < 0)
 		return rc;
+	/* The message in flight holds the file now. Our copy goes before the
+	 * tracee runs: a writer left open would make its exec of the file it
+	 * just wrote fail with ETXTBSY. */
+	close(tr->fd);
+	tr->fd = -1;
 	struct user_regs_struct r = tr->regs;
 	r.orig_rax = SYS_recvmsg;
 	r.rdi = (unsigned long long)p->hidden;
@@ -1315,13 +1320,8 @@ static int pt_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, i
 	struct pt_trap *tr = trap_of(t);
 	if (atomic_load(&tr->dead))
 		return -ENOENT;
-	if (kind == LB_REPLY_FD) {
-		tr->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (tr->fd < 0) {
-			kind = LB_REPLY_ERROR;
-			value = -errno;
-		}
-	}
+	if (kind == LB_REPLY_FD)
+		tr->fd = fd; /* ours now; the tracer closes it once delivered */
 	tr->kind = kind;
 	tr->value = value;
 	tr->cloexec = cloexec;

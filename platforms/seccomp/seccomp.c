@@ -548,27 +548,45 @@ static int sc_get_fd(struct lb_trap *t, int target_fd)
 	return fd;
 }
 
+/* Install fd in the target at its lowest free number and answer the call
+ * with that number; fd is closed either way. A read-only file goes in one
+ * step (ADDFD with SEND: the target never sees a half state). A file open
+ * for writing is installed first and our copy closed before the answer
+ * wakes the target: the kernel refuses to exec a file while any writer
+ * holds it (ETXTBSY), and `cp x build/; build/x` must work. The fd being
+ * visible to the target's other threads a moment before the call returns
+ * is what any concurrent open looks like. Returns 0, or -errno. */
+static int add_fd(int listener, uint64_t id, int fd, bool cloexec)
+{
+	int fl = fcntl(fd, F_GETFL);
+	bool writer = fl >= 0 && (fl & O_ACCMODE) != O_RDONLY && !(fl & O_PATH);
+	struct seccomp_notif_addfd addfd = {
+	    .id = id,
+	    .flags = writer ? 0 : SECCOMP_ADDFD_FLAG_SEND,
+	    .srcfd = (uint32_t)fd,
+	    .newfd = 0,
+	    .newfd_flags = cloexec ? O_CLOEXEC : 0,
+	};
+	int newfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+	int err = newfd < 0 ? -errno : 0;
+	close(fd);
+	if (err < 0 || !writer)
+		return err;
+	struct seccomp_notif_resp resp = {.id = id, .val = newfd};
+	return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
+}
+
 static int sc_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, int fd, bool cloexec)
 {
 	int listener = platform_of(t)->listener;
 
 	if (kind == LB_REPLY_FD) {
-		struct seccomp_notif_addfd addfd = {
-		    .id = t->id,
-		    .flags = SECCOMP_ADDFD_FLAG_SEND,
-		    .srcfd = (uint32_t)fd,
-		    .newfd = 0,
-		    .newfd_flags = cloexec ? O_CLOEXEC : 0,
-		};
-		/* Installs the fd at the lowest free number and answers with it,
-		 * in one step: the target never sees a half state. */
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0)
-			return 0;
-		if (errno == ENOENT)
-			return -ENOENT;
+		int rc = add_fd(listener, t->id, fd, cloexec);
+		if (rc >= 0 || rc == -ENOENT)
+			return rc < 0 ? rc : 0;
 		/* EMFILE and friends: answer with the error instead. */
 		kind = LB_REPLY_ERROR;
-		value = -errno;
+		value = rc;
 	}
 	struct seccomp_notif_resp resp = {.id = t->id};
 	switch (kind) {

@@ -299,5 +299,18 @@ def a_directory_leading_to_a_grant_opens_with_or_without_o_directory():
     assert "marker-7731" not in lb.stdout
 
 
+@test
+def a_file_just_written_runs_at_once():
+    # cp then exec: litebox's copy of the written fd must be gone before
+    # the program runs on, or exec fails with ETXTBSY (a race: many rounds)
+    d = workdir()
+    os.mkdir(os.path.join(d, "build"))
+    script = ("fails=0; for i in $(seq 1 200); do cp /bin/true build/t$i && build/t$i "
+              "|| fails=$((fails+1)); done; echo fails=$fails")
+    p = run_in(d, "/bin/sh", "-c", script)
+    eq(p.stdout.strip(), "fails=0", p.stderr)
+    assert os.path.exists(os.path.join(d, "build", "t200")), "control: the copies exist on the host"
+
+
 if __name__ == "__main__":
     lbtest.run()

@@ -80,6 +80,7 @@ static int fake_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value,
 		/* ADDFD with SEND: the lowest free number, the result of the call */
 		int nfd = fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 		a->value = nfd < 0 ? -errno : nfd;
+		close(fd); /* the platform takes the fd */
 	}
 	return 0;
 }

@@ -109,7 +109,10 @@ struct lb_platform_ops {
 	 * (Landlock's EXECUTE rules beneath), chdir (grants nothing: every
 	 * later path is judged from the real cwd) and O_PATH opens (ADDFD
 	 * refuses O_PATH files; such an fd is judged again at every use).
-	 * docs/security.md says why each is safe. */
+	 * docs/security.md says why each is safe. LB_REPLY_FD hands `fd`
+	 * over: the platform closes it, and must do so before the target
+	 * runs again (a copy still open for writing would make the target's
+	 * exec of the file it just wrote fail with ETXTBSY). */
 	int (*reply)(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, int fd,
 		     bool cloexec);
 };
