@@ -88,7 +88,7 @@ static void print_line(const struct lb_seen *s, const char *who, uint64_t count)
 	fprintf(stderr, " (%s ", who);
 	put_visible(stderr, s->comm);
 	fprintf(stderr, ", %s)", s->syscall);
-	put_visible(stderr, s->tail);
+	fputs(s->tail, stderr); /* litebox's words: the rule's place, a quoted hint */
 	if (count > 1)
 		fprintf(stderr, " (\u00d7%llu)", (unsigned long long)count);
 	fputc('\n', stderr);

@@ -485,6 +485,27 @@ static const char *verdict_words(enum lb_event_verdict v)
 /* The end of a message: " — allow with: allow read /x" for what no rule
  * granted, " — refused by FILE:LINE" for what a rule refused; and the
  * rule column of the step summary. */
+/* The object of an "allow with:" hint as a policy word that names exactly
+ * what was refused, whatever bytes the program put in the name (a file
+ * called `**` must not become a grant of a whole tree). False when no rule
+ * can name it exactly (a unix socket path with a wildcard character:
+ * address patterns have no escapes). */
+static bool hint_object(const struct lb_event *ev, char *buf, size_t len)
+{
+	const char *obj = ev->object, *sp;
+	if (ev->cls == LB_CLASS_SYSCALL) {
+		snprintf(buf, len, "%s", obj);
+		return true;
+	}
+	if (ev->cls != LB_CLASS_CONNECT && ev->cls != LB_CLASS_BIND)
+		return lb_policy_quote(obj, strlen(obj), buf, len) < len;
+	if (!(sp = strchr(obj, ' ')) || (strncmp(obj, "unix ", 5) == 0 && strpbrk(sp, "*?")))
+		return false;
+	int n = snprintf(buf, len, "%.*s", (int)(sp - obj) + 1, obj);
+	return n > 0 && (size_t)n < len &&
+	       lb_policy_quote(sp + 1, 0, buf + n, len - (size_t)n) < len - (size_t)n;
+}
+
 static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, char *rule,
 			  size_t rlen)
 {
@@ -495,8 +516,14 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 		snprintf(tail, tlen, " by %s", where);
 		snprintf(rule, rlen, "%s", where);
 	} else if (ev->decision->origin == LB_ORIGIN_DEFAULT) {
-		snprintf(rule, rlen, "allow %s %s", cls, ev->object);
-		snprintf(tail, tlen, " \u2014 allow with: allow %s %s", cls, ev->object);
+		char word[PATH_MAX * 2];
+		if (!hint_object(ev, word, sizeof(word))) {
+			snprintf(rule, rlen, "(no rule names it exactly)");
+			snprintf(tail, tlen, " \u2014 no rule can name it exactly");
+			return;
+		}
+		snprintf(rule, rlen, "allow %s %s", cls, word);
+		snprintf(tail, tlen, " \u2014 allow with: allow %s %s", cls, word);
 	} else {
 		const char *how = ev->verdict == LB_EV_HIDE ? "hidden" : "refused";
 		snprintf(tail, tlen, " \u2014 %s by %s", how, where);

@@ -188,6 +188,29 @@ def denial_lines_name_the_pid_the_program_sees():
     assert f"(pid {own} cat, openat)" in p.stderr, p.stderr
 
 
+@test
+def the_allow_with_hint_grants_exactly_the_name_refused():
+    d = lbtest.tmpdir()
+    sub = os.path.join(d, "sub")
+    os.mkdir(sub)
+    for name in ("**", "plain"):
+        with open(os.path.join(sub, name), "w") as f:
+            f.write("content of " + name)
+    base = "version 1\nallow read /usr/** /lib/** /lib64/** /etc/**\nallow exec /usr/**\n"
+    pol = os.path.join(d, "p.policy")
+    with open(pol, "w") as f:
+        f.write(base)
+    p = litebox("run", "-p", pol, "--", "/bin/cat", os.path.join(sub, "**"), cwd=d)
+    hint = [l.split("allow with: ", 1)[1] for l in p.stderr.splitlines() if "allow with: " in l]
+    assert hint, p.stderr
+    with open(pol, "w") as f:
+        f.write(base + hint[0] + "\n")
+    ok = litebox("run", "-q", "-p", pol, "--", "/bin/cat", os.path.join(sub, "**"), cwd=d)
+    eq(ok.stdout, "content of **", "the hint grants the file it names: " + ok.stderr)
+    no = litebox("run", "-q", "-p", pol, "--", "/bin/cat", os.path.join(sub, "plain"), cwd=d)
+    assert no.returncode != 0 and "content of plain" not in no.stdout, "and nothing else"
+
+
 if __name__ == "__main__":
     try:
         lbtest.run()
