@@ -117,24 +117,6 @@ size_t lb_json_escape(const char *s, size_t len, char *buf, size_t cap)
 }
 
 /* The code point of a valid sequence of n bytes. */
-static uint32_t utf8_cp(const unsigned char *s, size_t n)
-{
-	static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
-	uint32_t cp = s[0] & lead_mask[n];
-	for (size_t i = 1; i < n; i++)
-		cp = (cp << 6) | (s[i] & 0x3f);
-	return cp;
-}
-
-/* Shown as an escape on a terminal: C1 controls, and the bidirectional
- * overrides and isolates that reorder what follows (a name could make a
- * line read as something else). */
-static bool unsafe_cp(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c;
-}
-
 size_t lb_text_escape(const char *s, char *buf, size_t cap)
 {
 	size_t pos = 0;
@@ -156,8 +138,8 @@ size_t lb_text_escape(const char *s, char *buf, size_t cap)
 			snprintf(esc, sizeof(esc), "\\x%02x", c);
 			put(buf, cap, &pos, esc, 4);
 			n = 1;
-		} else if (unsafe_cp(utf8_cp(u + i, n))) {
-			int k = snprintf(esc, sizeof(esc), "\\u%04x", utf8_cp(u + i, n));
+		} else if (lb_cp_unsafe(lb_utf8_cp(u + i, n))) {
+			int k = snprintf(esc, sizeof(esc), "\\u%04x", lb_utf8_cp(u + i, n));
 			put(buf, cap, &pos, esc, (size_t)k);
 		} else {
 			put(buf, cap, &pos, s + i, n);

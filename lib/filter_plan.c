@@ -100,6 +100,13 @@ static int plan_conditional_dangers(struct lb_plan *b)
 	int rc = 0;
 	if (!allowed(b, "clone"))
 		rc = plan_ns_flags(b, SYS_clone, "with a namespace flag");
+	/* Whatever the policy allows: a CLONE_UNTRACED child escapes the
+	 * ptrace platform's tracer, and a program allowed ptrace could then
+	 * answer that child's trapped calls itself. Nothing but debuggers'
+	 * internals uses the flag. */
+	if (rc == 0)
+		rc = plan_masked(b, SYS_clone, 0, CLONE_UNTRACED, CLONE_UNTRACED, EPERM,
+				 LB_WHY_DANGEROUS_ARGS, "with CLONE_UNTRACED (always: it would leave the tracer)");
 	if (rc == 0 && !allowed(b, "unshare")) {
 		rc = plan_ns_flags(b, SYS_unshare, "with a namespace flag");
 		if (rc == 0)

@@ -27,7 +27,10 @@ static bool plain(const unsigned char *u, size_t len, size_t i, size_t literal_e
 		return false;
 	if ((c == '*' || c == '?') && i < literal_end)
 		return false;
-	return c < 0x80 || lb_utf8_seq(u + i, len - i) > 0;
+	if (c < 0x80)
+		return true;
+	size_t n = lb_utf8_seq(u + i, len - i);
+	return n > 0 && !lb_cp_unsafe(lb_utf8_cp(u + i, n));
 }
 
 static bool needs_quotes(const char *s, size_t literal_end)
@@ -69,7 +72,9 @@ size_t lb_policy_quote(const char *s, size_t literal_end, char *buf, size_t cap)
 				esc[0] = '\\';
 				esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
 				put(buf, cap, &pos, esc, 2);
-			} else if (c < 0x20 || c == 0x7f || n == 0) {
+			} else if (c < 0x20 || c == 0x7f || n == 0 ||
+				   (c >= 0x80 && lb_cp_unsafe(lb_utf8_cp(u + i, n)))) {
+				/* byte by byte: a bidi override shows as \xe2\x80\xae */
 				snprintf(esc, sizeof(esc), "\\x%02x", c);
 				put(buf, cap, &pos, esc, 4);
 				n = 1;

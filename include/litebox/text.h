@@ -5,6 +5,7 @@
 #ifndef LITEBOX_TEXT_H
 #define LITEBOX_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,13 @@
  * invalid: a bad lead or continuation byte, truncated, overlong, a
  * surrogate or beyond U+10FFFF. */
 size_t lb_utf8_seq(const unsigned char *s, size_t left);
+/* The code point of the valid n-byte UTF-8 sequence at s. */
+uint32_t lb_utf8_cp(const unsigned char *s, size_t n);
+/* A character a terminal or an editor acts on instead of showing: a C1
+ * control, or a bidirectional override or isolate that reorders what
+ * follows (a name could make a line read as something else). Written
+ * escaped wherever litebox shows a name. */
+bool lb_cp_unsafe(uint32_t cp);
 /* Offset of the first byte that is not valid UTF-8, or len. */
 size_t lb_utf8_invalid_at(const unsigned char *s, size_t len);
 

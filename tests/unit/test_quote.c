@@ -94,6 +94,7 @@ Test(quote, named_cases)
 	static const char *const names[] = {
 	    "**", "*", "?", "a*b", "s\ninclude permissive", "$HOME", "$$", "#x", "\"", "\\",
 	    "a b", "\t", "\xff\xfe", "caf\xc3\xa9", "x\\\"y", "${CWD}", "\\*", "*\n**",
+	    "a\xe2\x80\xaetxt.exe", "c1\xc2\x9b[31m",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		check_name(names[i]);
@@ -118,6 +119,16 @@ Test(quote, plain_words_stay_bare_and_patterns_stay_patterns)
 	cr_expect_str_eq(buf, "/usr/**");
 	lb_policy_quote("/a/**/**", 5, buf, sizeof(buf));
 	cr_expect_str_eq(buf, "\"/a/\\*\\*/**\"");
+}
+
+Test(quote, bidi_overrides_and_c1_controls_are_written_escaped)
+{
+	char buf[64];
+	/* a policy diff must show what the name is, not what it makes the line look like */
+	lb_policy_quote("/a\xe2\x80\xaetxt.exe", 20, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "\"/a\\xe2\\x80\\xaetxt.exe\"");
+	lb_policy_quote("caf\xc3\xa9", 5, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "caf\xc3\xa9", "ordinary letters stay as they are");
 }
 
 Test(quote, escapes_the_lexer_rejects_stay_errors)
