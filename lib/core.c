@@ -387,15 +387,19 @@ static bool refused_lookup_of_nothing(struct lb_call *c, enum lb_class cls,
 
 /* `litebox learn` runs in audit mode on top of a base policy, but never
  * gives the program more than the base: what the base hides, its explicit
- * denials and its network limits stay refused; only what no rule of the
- * base decided (a default refusal) runs and is recorded as would-deny. */
+ * denials and its network limits stay refused, and so does every write or
+ * exec the base does not grant (a hostile program must not change the
+ * host while it is learned; those refusals are still learned, and the
+ * next `learn -p LEARNED` goes further). Only reads and stats that no rule
+ * of the base decided run, recorded as would-deny. */
 static bool kept_while_learning(const struct lb_core *core, enum lb_class cls,
 				const struct lb_decision *d)
 {
 	if (!core->cfg.learning)
 		return false;
 	return d->verdict == LB_VERDICT_HIDE || d->origin != LB_ORIGIN_DEFAULT ||
-	       cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND;
+	       cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND || cls == LB_CLASS_WRITE ||
+	       cls == LB_CLASS_EXEC;
 }
 
 static int apply_decision(struct lb_call *c, enum lb_class cls, const char *object,

@@ -146,7 +146,12 @@ int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, cons
 		return -EINVAL;
 	if ((rule && strcmp(rule, "implicit") == 0) || lb_policy_implicit_path(object))
 		return 0; /* implicit grants stay implicit */
-	if (l->base && cls != LB_CLASS_SYSCALL && verdict && strcmp(verdict, "would-deny") != 0)
+	/* A write or exec the base does not grant is refused while learning
+	 * (never changing the host), and learned all the same. */
+	bool refused_to_learn = (cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC) && verdict &&
+				strcmp(verdict, "deny") == 0 && rule && strcmp(rule, "default") == 0;
+	if (l->base && cls != LB_CLASS_SYSCALL && verdict && strcmp(verdict, "would-deny") != 0 &&
+	    !refused_to_learn)
 		return 0; /* the base allows it, or refused it for good: no rule */
 	pthread_mutex_lock(&l->lock);
 	int rc;

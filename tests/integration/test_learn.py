@@ -213,5 +213,25 @@ def learned_policy_gets_the_users_umask_and_never_follows_a_planted_link():
     eq(leftovers, [], "no temporary file left behind")
 
 
+@test
+def learning_never_changes_the_host_beyond_the_base():
+    d = lbtest.tmpdir()
+    import tempfile
+    outside = tempfile.mkdtemp(dir="/var/tmp", prefix="litebox-test-")  # not granted by the base
+    lbtest._tmpdirs.append(outside)
+    target = os.path.join(outside, "planted")
+    out = os.path.join(d, "out.policy")
+    p = litebox("learn", "-q", "-o", out, "--", "/bin/sh", "-c",
+                f"echo ok > made; echo evil > {target}; cat /etc/hostname", cwd=d)
+    eq(open(os.path.join(d, "made")).read(), "ok\n", "control: the base's own grant works " + p.stderr)
+    assert not os.path.exists(target), "learn wrote outside the base"
+    text = open(out).read()
+    assert "allow write" in text and os.path.basename(outside) in text, "the refused write is learned: " + text
+    # and enforcing the learned policy lets the program do it
+    q = litebox("run", "-q", "-p", out, "--", "/bin/sh", "-c", f"echo ok2 > {target}", cwd=d)
+    eq(q.returncode, 0, q.stderr)
+    eq(open(target).read(), "ok2\n")
+
+
 if __name__ == "__main__":
     lbtest.run()
