@@ -189,6 +189,9 @@ void lb_track_pty(struct lb_core *core, int n);
  * returns 0 or the refusal (recorded where a rule made it). */
 /* link/rename: for every class the new name grants, the old path must be
  * granted too. */
+/* Whether read of path is granted outright (no record): a read-only
+ * open of a directory that is not is judged as a listing instead. */
+bool lb_judge_read_granted(struct lb_call *c, const char *path);
 int lb_judge_link_source(struct lb_call *c, const char *old, const char *new_path);
 /* A directory move whose content some rule would judge differently at the
  * new place (the caller answers EXDEV). */

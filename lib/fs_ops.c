@@ -233,8 +233,6 @@ static void track_pty(struct lb_call *c, const struct lb_resolved *r, int fd)
 		lb_track_pty(c->core, (int)n);
 }
 
-static bool grants(struct lb_call *c, enum lb_class cls, const char *path);
-
 /* A plain read-only open of a directory is a listing, as O_DIRECTORY is
  * (pip and Python's os.scandir open directories without it): judge it as
  * one, and add O_DIRECTORY to the open itself so that a file swapped in
@@ -248,7 +246,7 @@ static bool opens_directory_to_list(struct lb_call *c, const struct open_req *o,
 	if ((o->flags & (O_ACCMODE | O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT | O_PATH | O_DIRECTORY)) !=
 	    O_RDONLY)
 		return false;
-	if (grants(c, LB_CLASS_READ, r->path))
+	if (lb_judge_read_granted(c, r->path))
 		return false;
 	return fstatat(r->dirfd, r->name, &st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) == 0 &&
 	       S_ISDIR(st.st_mode);

@@ -66,6 +66,11 @@ static bool grants(struct lb_call *c, enum lb_class cls, const char *path)
 	return d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT;
 }
 
+bool lb_judge_read_granted(struct lb_call *c, const char *path)
+{
+	return grants(c, LB_CLASS_READ, path);
+}
+
 int lb_judge_link_source(struct lb_call *c, const char *old, const char *new_path)
 {
 	static const enum lb_class classes[] = {LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC};
