@@ -68,33 +68,49 @@ static uint64_t fs_rights(int abi)
 	return r;
 }
 
-/* The nearest existing ancestor of path (path itself if it exists): an
- * exec grant for a directory the run creates (an exec rule for $CWD/build
- * before build/ exists) must work in the kernel too, so the Landlock rule
- * goes where the path will appear, and the supervisor keeps the precise
- * decision. */
-static int open_nearest(const char *path)
+/* The directory an exec rule for path goes on: path itself if it exists.
+ * An exec grant for a directory the run creates (an exec rule for
+ * $CWD/build before build/ exists) must work in the kernel too, so the rule
+ * then goes on the nearest existing ancestor, where the path will appear,
+ * and the supervisor keeps the precise decision. Only where the program may
+ * create the missing directory, though: Landlock grants the whole subtree,
+ * and a rule on an ancestor the run cannot write to (/ for an absent
+ * /libx32) would open everything beneath it to an execve whose path the
+ * program swaps after the supervisor judged it. -ENOENT: no rule. */
+static int open_rule_dir(const struct lb_policy *policy, const char *path)
 {
 	char p[PATH_MAX];
 	if (strlen(path) >= sizeof(p))
 		return -ENAMETOOLONG;
 	strcpy(p, path);
+	int fd = open(p, O_PATH | O_CLOEXEC);
+	if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR))
+		return fd >= 0 ? fd : -errno;
 	for (;;) {
-		int fd = open(p, O_PATH | O_CLOEXEC);
-		if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR))
-			return fd >= 0 ? fd : -errno;
 		char *slash = strrchr(p, '/');
-		if (!slash)
-			return -ENOENT;
-		slash[slash == p ? 1 : 0] = '\0';
+		if (!slash || slash == p)
+			return -ENOENT; /* never beneath / */
+		*slash = '\0';
+		fd = open(p, O_PATH | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+			return -errno;
+		if (fd < 0)
+			continue;
+		*slash = '/'; /* p is now the first missing directory */
+		struct lb_decision d;
+		lb_policy_judge_path(policy, LB_CLASS_WRITE, p, &d);
+		if (d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT)
+			return fd;
+		close(fd);
+		return -ENOENT;
 	}
 }
 
-static int allow_exec_beneath(int ruleset, const char *path)
+static int allow_exec_beneath(int ruleset, const struct lb_policy *policy, const char *path)
 {
-	lb_autoclose int fd = open_nearest(path);
+	lb_autoclose int fd = open_rule_dir(policy, path);
 	if (fd < 0)
-		return 0; /* unreachable for litebox too: nothing to grant */
+		return 0; /* nothing the run can reach or create: nothing to grant */
 	struct lb_path_beneath pb = {
 	    .allowed_access = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE,
 	    .parent_fd = fd,
@@ -122,12 +138,12 @@ int lb_landlock_apply(const struct lb_policy *policy, const char *const *exec_pa
 	const char *const *prefixes;
 	size_t n = lb_policy_grant_prefixes(policy, LB_CLASS_EXEC, &prefixes);
 	for (size_t i = 0; i < n; i++) {
-		int rc = allow_exec_beneath(rs, prefixes[i]);
+		int rc = allow_exec_beneath(rs, policy, prefixes[i]);
 		if (rc < 0)
 			return rc;
 	}
 	for (size_t i = 0; i < n_exec; i++) {
-		int rc = allow_exec_beneath(rs, exec_paths[i]);
+		int rc = allow_exec_beneath(rs, policy, exec_paths[i]);
 		if (rc < 0)
 			return rc;
 	}
