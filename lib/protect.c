@@ -21,9 +21,10 @@ struct lb_protected {
 	dev_t dev;
 	ino_t ino;
 	char *path;
+	bool above; /* a directory above a protected file: its name is protected */
 };
 
-static int add(struct lb_core *core, dev_t dev, ino_t ino, const char *path)
+static int add(struct lb_core *core, dev_t dev, ino_t ino, const char *path, bool above)
 {
 	struct lb_protected *v =
 	    realloc(core->protected, (core->n_protected + 1) * sizeof(*core->protected));
@@ -33,7 +34,35 @@ static int add(struct lb_core *core, dev_t dev, ino_t ino, const char *path)
 	char *p = strdup(path);
 	if (!p)
 		return -ENOMEM;
-	v[core->n_protected++] = (struct lb_protected){.dev = dev, .ino = ino, .path = p};
+	v[core->n_protected++] =
+	    (struct lb_protected){.dev = dev, .ino = ino, .path = p, .above = above};
+	return 0;
+}
+
+/* Renaming or replacing a directory above a protected file swaps the file
+ * as well as renaming the file would (mv conf conf.old; ln -s evil conf):
+ * every directory above one is protected from changes of its name, known by
+ * its path and by the inode it had at start. */
+static int add_ancestors(struct lb_core *core, const char *path)
+{
+	char p[PATH_MAX];
+	if (path[0] != '/' || strlen(path) >= sizeof(p))
+		return 0; /* a built-in profile has no file */
+	strcpy(p, path);
+	for (char *slash = strrchr(p, '/'); slash; slash = strrchr(p, '/')) {
+		slash[slash == p ? 1 : 0] = '\0';
+		bool known = false;
+		for (size_t i = 0; i < core->n_protected && !known; i++)
+			known = core->protected[i].above && strcmp(core->protected[i].path, p) == 0;
+		struct stat st;
+		if (!known && stat(p, &st) == 0) {
+			int rc = add(core, st.st_dev, st.st_ino, p, true);
+			if (rc < 0)
+				return rc;
+		}
+		if (slash == p)
+			break;
+	}
 	return 0;
 }
 
@@ -42,7 +71,7 @@ int lb_protect_init(struct lb_core *core, const char *const *paths)
 	const struct lb_policy_file *files;
 	size_t n = lb_policy_files(core->cfg.policy, &files);
 	for (size_t i = 0; i < n; i++) {
-		int rc = add(core, files[i].dev, files[i].ino, files[i].path);
+		int rc = add(core, files[i].dev, files[i].ino, files[i].path, false);
 		if (rc < 0)
 			return rc;
 	}
@@ -52,7 +81,14 @@ int lb_protect_init(struct lb_core *core, const char *const *paths)
 		/* Opened (created) already, before the program exists. */
 		if (stat(paths[i], &st) < 0 || !realpath(paths[i], real))
 			return -errno;
-		int rc = add(core, st.st_dev, st.st_ino, real);
+		int rc = add(core, st.st_dev, st.st_ino, real, false);
+		if (rc < 0)
+			return rc;
+	}
+	size_t n_files = core->n_protected;
+	for (size_t i = 0; i < n_files; i++) {
+		char *path = core->protected[i].path; /* add() may move the array */
+		int rc = add_ancestors(core, path);
 		if (rc < 0)
 			return rc;
 	}
@@ -85,6 +121,31 @@ static int object_stat(const struct lb_call *c, const char *path, struct stat *s
 	return fstatat(c->core->rootfd, path[1] ? path + 1 : ".", st, AT_SYMLINK_NOFOLLOW);
 }
 
+/* Calls that remove, replace or create a name (the operations that can
+ * take a directory out of a protected file's path or put another in it). */
+static bool changes_names(int nr)
+{
+	switch (nr) {
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir:
+	case SYS_symlink:
+	case SYS_symlinkat:
+	case SYS_link:
+	case SYS_linkat:
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_mknod:
+	case SYS_mknodat:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool reads_attributes(int nr)
 {
 	return nr == SYS_getxattr || nr == SYS_lgetxattr || nr == SYS_fgetxattr ||
@@ -100,14 +161,17 @@ enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, 
 	 * attributes too); content, changes and execution do not. */
 	if (cls == LB_CLASS_STAT || core->n_protected == 0 || reads_attributes(c->t->nr))
 		return LB_PROTECT_NONE;
+	bool names = cls == LB_CLASS_WRITE && changes_names(c->t->nr);
 	for (size_t i = 0; i < core->n_protected; i++)
-		if (strcmp(core->protected[i].path, path) == 0)
+		if ((names || !core->protected[i].above) &&
+		    strcmp(core->protected[i].path, path) == 0)
 			return LB_PROTECT_DENY;
 	struct stat st;
 	if (object_stat(c, path, &st) < 0)
 		return LB_PROTECT_NONE; /* nothing there: the path check above decided */
 	for (size_t i = 0; i < core->n_protected; i++)
-		if (core->protected[i].dev == st.st_dev && core->protected[i].ino == st.st_ino)
+		if ((names || !core->protected[i].above) && core->protected[i].dev == st.st_dev &&
+		    core->protected[i].ino == st.st_ino)
 			return LB_PROTECT_DENY;
 	return LB_PROTECT_NONE;
 }

@@ -2,6 +2,7 @@
 """Ways out found by attacking the boundary as someone who has read the
 source: each is closed, each refusal is judged on the host (a marker file
 absent, the judge's bytes unchanged), with a positive control beside it."""
+import json
 import os
 import shutil
 import subprocess
@@ -67,6 +68,72 @@ def exec_race_cannot_run_what_the_default_profile_does_not_grant():
     # control: exec of the outside payload is refused and recorded directly
     p = litebox("run", "--", "/bin/sh", "-c", f"'{payload}'", cwd=work)
     assert p.returncode == 126 and "denied exec" in p.stderr, p.stderr
+
+
+# ---- the judge's files cannot be swapped by moving a directory above them ----
+
+SWAP = r"""
+import errno, os
+def attempt(name, fn):
+    try:
+        fn()
+        print(name, 'OK')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+os.mkdir('evil')
+open('evil/p.policy', 'w').write('version 1\ninclude permissive\n')
+os.mkdir('l2')
+open('l2/run.jsonl', 'w').write('{"forged":1}\n')
+os.mkdir('other')
+here = os.getcwd()
+attempt('rename-conf', lambda: os.rename('conf', 'conf.old'))
+attempt('rename-logs', lambda: os.rename('logs', 'logs.old'))
+attempt('replace-logs', lambda: os.rename('l2', 'logs'))
+attempt('replace-conf', lambda: os.rename('evil', 'conf'))
+attempt('rmdir-conf', lambda: os.rmdir('conf'))
+attempt('rename-cwd', lambda: os.rename(here, here + '.old'))
+attempt('rename-other', lambda: os.rename('other', 'other2'))
+attempt('rmdir-other', lambda: os.rmdir('other2'))
+attempt('write-in-conf', lambda: open('conf/notes.txt', 'w').write('fine'))
+"""
+
+
+@test
+def directories_above_the_judges_files_cannot_be_moved():
+    py = shutil.which("python3")
+    if not py:
+        lbtest.skip("python3 is not installed")
+    d = lbtest.tmpdir()
+    os.mkdir(os.path.join(d, "conf"))
+    os.mkdir(os.path.join(d, "logs"))
+    pol = os.path.join(d, "conf", "p.policy")
+    with open(pol, "w") as f:
+        f.write("version 1\ninclude default\n")
+    with open(os.path.join(d, "t.py"), "w") as f:
+        f.write(SWAP)
+    p = litebox("run", "-p", "conf/p.policy", "--log", "logs/run.jsonl", "--", py, "t.py",
+                cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    got = dict(l.split() for l in p.stdout.splitlines())
+    for k in ("rename-conf", "rename-logs", "replace-logs", "replace-conf", "rmdir-conf",
+              "rename-cwd"):
+        eq(got[k], "EACCES", k)
+    # controls: other directories move, and files beside the policy are writable
+    for k in ("rename-other", "rmdir-other", "write-in-conf"):
+        eq(got[k], "OK", k)
+    eq(open(pol).read(), "version 1\ninclude default\n", "the policy on the host")
+    log = open(os.path.join(d, "logs", "run.jsonl")).read()
+    assert "forged" not in log and '"class":"write"' in log.replace(" ", ""), log[-2000:]
+    recs = [json.loads(l) for l in log.splitlines() if l.strip()]
+    denied = {os.path.basename(r.get("object", "")) for r in recs
+              if r.get("verdict") == "deny" and r.get("class") == "write"}
+    for want in ("conf", "logs", os.path.basename(d)):
+        assert want in denied, f"no deny record for {want}: {sorted(denied)}"
+    assert "denied write" in p.stderr, p.stderr
+    # the next run still reads the real policy: /etc/shadow stays refused
+    p = litebox("run", "-p", "conf/p.policy", "--", "/bin/sh", "-c",
+                "head -c 1 /etc/shadow >/dev/null 2>&1 && echo read || echo refused", cwd=d)
+    eq(p.stdout.strip(), "refused", p.stderr)
 
 
 lbtest.run()
