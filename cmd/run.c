@@ -375,6 +375,34 @@ static void add_implicit_program(struct implicit *im, const struct lb_program *p
 	add_implicit_program(im, p->interp_program);
 }
 
+static bool at_or_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Why a write grant on $CWD and below would hand out far more than a working
+ * directory here (NULL: it would not). */
+static const char *cwd_too_broad(const char *cwd, const char *home)
+{
+	static const char *const trees[] = {"/etc",   "/usr",	"/bin",	   "/sbin", "/lib",
+					    "/lib32", "/lib64", "/libx32", "/boot", "/proc",
+					    "/sys",   "/dev",	"/run"};
+	static const char *const tops[] = {"/var", "/opt",   "/srv", "/home",
+					   "/mnt", "/media", "/snap"};
+	if (strcmp(cwd, "/") == 0)
+		return "the root directory";
+	for (size_t i = 0; i < LB_ARRAY_SIZE(trees); i++)
+		if (at_or_below(cwd, trees[i]))
+			return "a system directory";
+	for (size_t i = 0; i < LB_ARRAY_SIZE(tops); i++)
+		if (strcmp(cwd, tops[i]) == 0)
+			return "a system directory";
+	if (home && at_or_below(home, cwd) && strcmp(home, cwd) != 0)
+		return "above your home directory";
+	return NULL;
+}
+
 static int load_policy(const struct run_opts *o, const struct lb_program *prog, struct implicit *im,
 		       struct lb_policy **out)
 {
@@ -389,13 +417,17 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog, 
 	lb_autofree char *exe_dir = lb_dirname_dup(prog->path);
 	add_implicit_program(im, prog);
 
+	if (!home)
+		home = pw ? pw->pw_dir : "/";
+	const char *broad = cwd_too_broad(cwd, home);
 	struct lb_policy_inputs in = {
 	    .source = o->policy ? o->policy : "default",
 	    .vars = {.cwd = cwd,
 		     .home = home ? home : (pw ? pw->pw_dir : "/"),
 		     .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp",
 		     .exe = prog->path,
-		     .exe_dir = exe_dir},
+		     .exe_dir = exe_dir,
+		     .cwd_grants_off = broad != NULL},
 	    .cli_rules = o->rules,
 	    .n_cli_rules = o->n_rules,
 	    .implicit_read = im->read,
@@ -413,6 +445,11 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog, 
 			lb_msg("cannot load policy '%s': %s", in.source, strerror(-rc));
 		return -1;
 	}
+	if (lb_policy_cwd_grants_left_out(*out) > 0)
+		lb_msg(
+		    "the working directory %s is %s: the policy's $CWD write and exec grants are "
+		    "left out (run from a project directory, or grant one with --allow-write DIR)",
+		    cwd, broad);
 	return 0;
 }
 

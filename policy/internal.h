@@ -89,6 +89,7 @@ struct lb_policy {
 	bool implicit;
 	struct lb_policy_file *files; /* the files read, includes too */
 	size_t n_files;
+	size_t n_cwd_left_out;
 };
 
 /* ---- diagnostics (policy.c) ---- */

@@ -44,6 +44,7 @@ struct word {
 	 * character, not a wildcard; 0: none) and where the first wildcard
 	 * '*' or '?' is (SIZE_MAX: none). */
 	size_t literal_end, first_glob;
+	bool cwd; /* starts with $CWD */
 };
 
 struct words {
@@ -413,6 +414,7 @@ static int lx_word(struct file_ctx *f, struct words *w)
 	struct lexer *lx = &f->lx;
 	struct word wd = {
 	    .line = lx->line, .col = lx_col(lx), .verbatim = true, .first_glob = SIZE_MAX};
+	size_t start_pos = lx->pos;
 	struct sbuf b = {0};
 	int rc = sbuf_put(&b, 'x'); /* a word is never a NULL string, even "" */
 	b.len = 0;
@@ -426,7 +428,12 @@ static int lx_word(struct file_ctx *f, struct words *w)
 			rc = -1;
 		} else if (c == '"' || c == '$') {
 			wd.verbatim = false;
+			size_t at = lx->pos;
 			rc = c == '"' ? lx_quoted(f, &b, &wd) : lx_var(f, &b);
+			if (rc == 0 && at == start_pos && c == '$')
+				wd.cwd =
+				    (lx->pos - at == 4 && memcmp(lx->buf + at, "$CWD", 4) == 0) ||
+				    (lx->pos - at == 6 && memcmp(lx->buf + at, "${CWD}", 6) == 0);
 		} else if (c == '\\' && (rc = lx_continuation(lx)) != 0) {
 			wd.verbatim = false;
 			if (rc < 0)
@@ -547,6 +554,12 @@ static int compile_path(const char *text, size_t literal_end, bool hide,
 
 static int path_object(struct file_ctx *f, const struct word *w, unsigned cls, enum lb_verdict v)
 {
+	if (w->cwd && f->ps->in->vars.cwd_grants_off &&
+	    (cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC) &&
+	    (v == LB_VERDICT_ALLOW || v == LB_VERDICT_AUDIT)) {
+		f->ps->p->n_cwd_left_out++;
+		return 0;
+	}
 	struct lb_pattern_error err = {0, NULL};
 	struct lb_pattern *pat = NULL;
 	if (w->literal_end && w->first_glob < w->literal_end) {

@@ -599,6 +599,11 @@ static int build_prefixes(struct lb_policy *p, unsigned cls)
 	return 0;
 }
 
+size_t lb_policy_cwd_grants_left_out(const struct lb_policy *p)
+{
+	return p->n_cwd_left_out;
+}
+
 size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,
 				const char *const **out)
 {

@@ -136,4 +136,40 @@ def directories_above_the_judges_files_cannot_be_moved():
     eq(p.stdout.strip(), "refused", p.stderr)
 
 
+# ---- running from / or a system tree does not hand the tree out -----------------
+
+@test
+def working_directory_at_the_root_grants_no_writes():
+    outside = outside_tmpdir()
+    target = os.path.join(outside, "written-from-root")
+    p = litebox("run", "--", "/bin/sh", "-c", f"ls; echo x > '{target}'", cwd="/")
+    assert "usr" in p.stdout.split(), "control: ls from / still works: " + p.stderr
+    assert not os.path.exists(target), "a write below / succeeded from cwd /"
+    assert "the working directory / is the root directory" in p.stderr, p.stderr
+    assert "--allow-write DIR" in p.stderr, p.stderr
+    # control: the grant the message names works from / too
+    p = litebox("run", "--allow-write", outside, "--", "/bin/sh", "-c", f"echo x > '{target}'",
+                cwd="/")
+    eq(p.returncode, 0, p.stderr)
+    assert os.path.exists(target)
+
+
+@test
+def working_directory_above_home_grants_no_writes():
+    top = outside_tmpdir()
+    home = os.path.join(top, "home")
+    os.mkdir(home)
+    env = dict(os.environ, HOME=home)
+    p = litebox("run", "--", "/bin/sh", "-c", "echo x > above.txt; echo x > home/in.txt",
+                cwd=top, env=env)
+    assert not os.path.exists(os.path.join(top, "above.txt"))
+    assert not os.path.exists(os.path.join(home, "in.txt"))
+    assert "above your home directory" in p.stderr, p.stderr
+    # control: from the home directory itself (a project's usual place) writes work
+    p = litebox("run", "--", "/bin/sh", "-c", "echo x > in.txt", cwd=home, env=env)
+    eq(p.returncode, 0, p.stderr)
+    assert os.path.exists(os.path.join(home, "in.txt"))
+    assert "working directory" not in p.stderr, p.stderr
+
+
 lbtest.run()

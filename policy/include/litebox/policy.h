@@ -68,6 +68,9 @@ void lb_diags_free(struct lb_diags *d);
 struct lb_policy_vars {
 	const char *cwd, *home, *tmpdir, *exe,
 	    *exe_dir; /* exe/exe_dir NULL: using them is an error */
+	/* The working directory is / or a system tree: `allow write` and
+	 * `allow exec` rules that start with $CWD are left out (counted). */
+	bool cwd_grants_off;
 };
 
 struct lb_cli_rule {
@@ -125,6 +128,8 @@ bool lb_policy_names_unix(const struct lb_policy *p, enum lb_class cls, const ch
 
 enum lb_mode { LB_MODE_ENFORCE, LB_MODE_AUDIT };
 enum lb_on_deny { LB_ON_DENY_ERRNO, LB_ON_DENY_KILL };
+/* How many $CWD write/exec grants vars.cwd_grants_off left out. */
+size_t lb_policy_cwd_grants_left_out(const struct lb_policy *p);
 enum lb_mode lb_policy_mode(const struct lb_policy *p);
 enum lb_on_deny lb_policy_on_deny(const struct lb_policy *p);
 const char *lb_policy_log_path(const struct lb_policy *p); /* NULL if unset */
