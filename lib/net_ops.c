@@ -270,17 +270,41 @@ static void target_release(struct target *t)
 
 enum net_op { NET_CONNECT, NET_BIND, NET_SENDTO };
 
+/* A socket whose protocol has no policy form (ICMP echo sockets are
+ * SOCK_DGRAM too, but a `udp` rule does not grant them; SCTP streams are
+ * not tcp; raw sockets): refused in every mode, recorded as "PROTO ADDR". */
+static int refuse_protocol(struct lb_call *c, enum lb_class cls, struct lb_sockaddr_obj *o,
+			   int type, int proto)
+{
+	char addr[128], name[32], obj[192];
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6)
+		snprintf(name, sizeof(name), "%s", proto == IPPROTO_ICMP ? "icmp" : "icmpv6");
+	else
+		snprintf(name, sizeof(name), "%s-protocol-%d",
+			 type == SOCK_STREAM  ? "stream"
+			 : type == SOCK_DGRAM ? "dgram"
+					      : "raw",
+			 proto);
+	o->kind = LB_ADDR_UDP;
+	lb_sockaddr_format(o, addr, sizeof(addr));
+	const char *sp = strchr(addr, ' ');
+	snprintf(obj, sizeof(obj), "%s %s", name, sp ? sp + 1 : addr);
+	return lb_refuse_boundary(c, cls, obj, EACCES);
+}
+
 static int judge_inet(struct lb_call *c, enum lb_class cls, int sock, const struct lb_sa *sa)
 {
 	int type = sockopt_int(sock, SO_TYPE);
+	int proto = sockopt_int(sock, SO_PROTOCOL);
 	struct lb_sockaddr_obj o = {.is_v4 = sa->is_v4, .port = sa->port};
-	if (type == SOCK_STREAM)
+	memcpy(o.ip, sa->ip, sizeof(o.ip));
+	/* MPTCP is TCP to the same peer (Go's listeners use it by default). */
+	if (type == SOCK_STREAM && (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP))
 		o.kind = LB_ADDR_TCP;
-	else if (type == SOCK_DGRAM)
+	else if (type == SOCK_DGRAM && proto == IPPROTO_UDP)
 		o.kind = LB_ADDR_UDP;
 	else
-		return -EACCES; /* raw and packet sockets have no policy form */
-	memcpy(o.ip, sa->ip, sizeof(o.ip));
+		return refuse_protocol(c, cls, &o, type, proto);
 	return lb_judge_addr(c, cls, &o);
 }
 

@@ -172,4 +172,78 @@ def working_directory_above_home_grants_no_writes():
     assert "working directory" not in p.stderr, p.stderr
 
 
+# ---- ICMP echo sockets are not udp -----------------------------------------------
+
+PING = r"""
+import errno, socket, sys
+def attempt(name, fn):
+    try:
+        fn()
+        print(name, 'OK')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+echo = b'\x08\x00\xf7\xff\x00\x00\x00\x00'
+def ping():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    s.sendto(echo, ('127.0.0.1', 0))
+def ping_connect():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+    s.connect(('127.0.0.1', 0))
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b'hello-udp', ('127.0.0.1', int(sys.argv[1])))
+attempt('ping', ping)
+attempt('ping-connect', ping_connect)
+attempt('udp', udp)
+"""
+
+
+def ping_sockets_allowed():
+    import socket
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP).close()
+        return True
+    except OSError:
+        return False
+
+
+@test
+def icmp_echo_sockets_are_not_judged_as_udp():
+    import socket
+    py = shutil.which("python3")
+    if not py:
+        lbtest.skip("python3 is not installed")
+    knob = "/proc/sys/net/ipv4/ping_group_range"
+    old = None
+    if not ping_sockets_allowed():
+        if os.geteuid() != 0 or not os.access(knob, os.W_OK):
+            lbtest.skip("ping sockets are not allowed here (net.ipv4.ping_group_range)")
+        old = open(knob).read()
+        with open(knob, "w") as f:
+            f.write("0 2147483647\n")
+    try:
+        d = lbtest.tmpdir()
+        with open(os.path.join(d, "p.py"), "w") as f:
+            f.write(PING)
+        srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        srv.bind(("127.0.0.1", 0))
+        srv.settimeout(10)
+        log = os.path.join(lbtest.tmpdir(), "run.jsonl")
+        p = litebox("run", "--log", log, "--", py, "p.py", str(srv.getsockname()[1]), cwd=d)
+        got = dict(l.split() for l in p.stdout.splitlines())
+        eq(got.get("ping"), "EACCES", p.stdout + p.stderr)
+        eq(got.get("ping-connect"), "EACCES", p.stdout + p.stderr)
+        # control: udp to the same address under the same rule arrives
+        eq(got.get("udp"), "OK", p.stderr)
+        eq(srv.recv(100), b"hello-udp")
+        assert "denied connect icmp 127.0.0.1" in p.stderr, p.stderr
+        recs = [json.loads(l) for l in open(log)]
+        icmp = [r for r in recs if r.get("object", "").startswith("icmp ")]
+        assert icmp and all(r["verdict"] == "deny" for r in icmp), recs[-5:]
+    finally:
+        if old is not None:
+            with open(knob, "w") as f:
+                f.write(old)
+
+
 lbtest.run()
