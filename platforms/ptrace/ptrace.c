@@ -1345,4 +1345,5 @@ const struct lb_platform_ops lb_platform_ptrace = {
     .get_fd = pt_get_fd,
     .still_valid = pt_still_valid,
     .reply = pt_reply,
+    .installs_path_fds = true,
 };

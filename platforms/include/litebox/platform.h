@@ -115,6 +115,9 @@ struct lb_platform_ops {
 	 * exec of the file it just wrote fail with ETXTBSY). */
 	int (*reply)(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, int fd,
 		     bool cloexec);
+	/* reply can install O_PATH descriptors too (seccomp's ADDFD refuses
+	 * them with EBADF; SCM_RIGHTS carries them). */
+	bool installs_path_fds;
 };
 
 extern const struct lb_platform_ops lb_platform_seccomp;
