@@ -355,7 +355,9 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 	struct lb_event ev = {
 	    .pid = c->t->pid,
 	    .nr = c->t->nr,
-	    .syscall = c->row ? c->row->name : lb_syscall_name(c->t->nr),
+	    .syscall = c->row			     ? c->row->name
+		       : c->t->abi != LB_ABI_NATIVE ? object
+						     : lb_syscall_name(c->t->nr),
 	    .cls = cls,
 	    .object = object,
 	    .verdict = v,
@@ -1143,6 +1145,19 @@ static void find_sandbox_root(struct lb_core *core, pid_t tid)
 	pthread_mutex_unlock(&core->root_lock);
 }
 
+/* A call of another ABI (x32, i386 through int 0x80): its number means
+ * another call, so nothing of it is mediated. Refused, recorded as
+ * "x32:NR" or "i386:NR". */
+static struct lb_answer handle_foreign(struct lb_call *c)
+{
+	char obj[32];
+	snprintf(obj, sizeof(obj), "%s:%d", c->t->abi == LB_ABI_X32 ? "x32" : "i386",
+		 c->t->abi == LB_ABI_X32 ? c->t->nr & ~LB_X32_SYSCALL_BIT : c->t->nr);
+	struct lb_decision d = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
+	emit(c, LB_CLASS_SYSCALL, obj, LB_EV_DENY, &d, false);
+	return lb_ans_errno(EPERM);
+}
+
 static void call_init(struct lb_call *c, struct lb_core *core, struct lb_trap *t)
 {
 	lb_creds_settle(core);
@@ -1150,7 +1165,7 @@ static void call_init(struct lb_call *c, struct lb_core *core, struct lb_trap *t
 	*c = (struct lb_call){
 	    .core = core,
 	    .t = t,
-	    .row = lb_syscall_row(t->nr),
+	    .row = t->abi == LB_ABI_NATIVE ? lb_syscall_row(t->nr) : NULL,
 	    .ops = core->ops,
 	    .rctx = {.rootfd = core->sandbox_root >= 0 ? core->sandbox_root : core->rootfd,
 		     .tid = t->pid,
@@ -1168,6 +1183,8 @@ static void call_init(struct lb_call *c, struct lb_core *core, struct lb_trap *t
 static struct lb_answer answer(struct lb_call *c)
 {
 	struct lb_answer a;
+	if (c->t->abi != LB_ABI_NATIVE)
+		return handle_foreign(c);
 	const struct lb_plan_entry *refusal = lb_plan_refusal(c->core->plan, c->t->nr, c->t->args);
 	if (refusal && handle_plan_refusal(c, refusal, &a))
 		return a;

@@ -17,6 +17,7 @@
  * lives here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -861,12 +862,26 @@ static bool may_block(struct lb_platform *p, pid_t tid, int nr, const struct use
 	}
 }
 
+/* i386 calls (int 0x80) carry numbers of another table: only the kernel
+ * knows which entry the call came through. If it cannot say, the call is
+ * taken as foreign: refused, never mediated as the wrong call. */
+static enum lb_abi trap_abi(pid_t tid, int nr)
+{
+	if (nr & LB_X32_SYSCALL_BIT)
+		return LB_ABI_X32;
+	struct __ptrace_syscall_info info;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0)
+		return LB_ABI_I386;
+	return info.arch == AUDIT_ARCH_X86_64 ? LB_ABI_NATIVE : LB_ABI_I386;
+}
+
 static void on_seccomp(struct lb_platform *p, pid_t tid)
 {
 	struct user_regs_struct regs;
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
 		return;
 	int nr = (int)regs.orig_rax;
+	enum lb_abi abi = trap_abi(tid, nr);
 	struct tstate *s = ts_find(p, tid);
 	if (s && s->probing) {
 		if (nr == SYS_close_range && regs.r9 == PT_PROBE_END)
@@ -895,12 +910,13 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 	tr->t = (struct lb_trap){
 	    .id = 0,
 	    .pid = tid,
+	    .abi = abi,
 	    .nr = nr,
 	    .args = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9},
 	    .priv = tr,
 	};
 	s->trap = tr;
-	if (may_block(p, tid, nr, &regs)) {
+	if (abi == LB_ABI_NATIVE && may_block(p, tid, nr, &regs)) {
 		p->n_out++;
 		enqueue(p, tr);
 		return;

@@ -100,8 +100,9 @@ int lb_bpf_compile(const struct lb_filter_plan *plan, const struct lb_filter_pla
 	if (!ctx)
 		return -ENOMEM;
 	/* Foreign ABIs (x32 numbers, i386 via int 0x80) never reach a rule:
-	 * the native-only filter sends them to the bad-arch action. */
-	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
+	 * the native-only filter sends them to the bad-arch action, the
+	 * supervisor, which records and refuses them (EPERM). */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, trap_action);
 	if (rc < 0)
 		return rc;
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* the child sets it itself */

@@ -273,4 +273,28 @@ def o_path_open_race_never_reaches_a_hidden_file():
     eq(p.stdout.split(), ["visible", "absent"], p.stderr)
 
 
+# ---- calls of the other ABIs are refused with a record ----------------------------
+
+@test
+def x32_and_int80_calls_are_refused_and_recorded():
+    prog = build("foreign_abi")
+    native = dict(l.split() for l in lbtest.native(prog).stdout.splitlines())
+    log = os.path.join(lbtest.tmpdir(), "run.jsonl")
+    p = litebox("run", "--log", log, "--", prog, cwd=lbtest.tmpdir())
+    got = dict(l.split() for l in p.stdout.splitlines())
+    eq(got.get("x32"), "-1", p.stdout + p.stderr)   # EPERM
+    eq(got.get("i386"), "-1", p.stdout + p.stderr)
+    # control: the native call of the same program works
+    assert int(got.get("native", "0")) > 0, p.stdout
+    assert "denied syscall x32:39" in p.stderr, p.stderr
+    recs = [json.loads(l) for l in open(log)]
+    objs = {r.get("object"): r.get("verdict") for r in recs if r.get("class") == "syscall"}
+    eq(objs.get("x32:39"), "deny", str(objs))
+    # control: natively int 0x80 reaches the kernel (where it is built in)
+    if int(native["i386"]) <= 0:
+        lbtest.skip("this kernel has no i386 emulation: int 0x80 fails natively too")
+    assert "denied syscall i386:20" in p.stderr, p.stderr
+    eq(objs.get("i386:20"), "deny", str(objs))
+
+
 lbtest.run()

@@ -49,9 +49,16 @@ struct lb_filter_plan {
 };
 
 /* One trapped system call, valid only inside the handler call. */
+/* The ABI a trapped call came through: only native calls are mediated;
+ * the filter sends the others (x32 numbers, i386 through int 0x80) to be
+ * recorded and refused. */
+enum lb_abi { LB_ABI_NATIVE, LB_ABI_X32, LB_ABI_I386 };
+#define LB_X32_SYSCALL_BIT 0x40000000
+
 struct lb_trap {
 	uint64_t id;
 	pid_t pid; /* in the supervisor's pid namespace */
+	enum lb_abi abi;
 	int nr;
 	uint64_t args[6];
 	void *priv; /* the platform's */
