@@ -134,6 +134,9 @@ extern const struct lb_platform_ops lb_platform_ptrace;
  * what the platform needs (tested by trying, in a throwaway child).
  * 0 when it does; else -errno and a one-line reason in why. */
 int lb_seccomp_usable(char *why, size_t len);
+/* What the seccomp listener offers here, for --version (same probe). */
+enum { LB_SECCOMP_LISTENER = 1, LB_SECCOMP_ADDFD_SEND = 2, LB_SECCOMP_SYNC_WAKE_UP = 4 };
+unsigned lb_seccomp_features(void);
 int lb_ptrace_usable(char *why, size_t len);
 
 #endif
