@@ -161,6 +161,16 @@ static void on_wake(int sig)
 
 /* ---- preparing the filter and the hidden socket ------------------------ */
 
+/* Whether the plan gives nr an unconditional action (which then wins: no
+ * rule of ours is added beside it). */
+static bool plan_takes(const struct lb_filter_plan *plan, int nr)
+{
+	for (size_t i = 0; i < plan->n_rules; i++)
+		if (plan->rules[i].nr == nr && plan->rules[i].n_conds == 0)
+			return true;
+	return false;
+}
+
 static bool plan_names(const struct lb_filter_plan *plan, int nr)
 {
 	for (size_t i = 0; i < plan->n_rules; i++)
@@ -169,13 +179,44 @@ static bool plan_names(const struct lb_filter_plan *plan, int nr)
 	return false;
 }
 
-/* The hidden fd cannot be closed, replaced or made close-on-exec by the
- * program through the calls made for that; close_range over it is trapped
- * and narrowed by the tracer. */
+/* Calls that read from, receive on or duplicate a descriptor, and which
+ * argument names it: on the hidden fd they are trapped and refused
+ * (hidden_target), so that no process can take an fd sent to another. */
+static const struct {
+	int nr;
+	unsigned arg;
+} hidden_readers[] = {
+    {SYS_read, 0},     {SYS_readv, 0},	  {SYS_pread64, 0},  {SYS_preadv, 0},
+    {SYS_preadv2, 0},  {SYS_recvfrom, 0}, {SYS_recvmsg, 0},  {SYS_recvmmsg, 0},
+    {SYS_splice, 0},   {SYS_dup, 0},	  {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1},
+    {SYS_shutdown, 0},
+};
+
+/* fcntl and ioctl commands on the hidden fd: made a no-op (the
+ * close-on-exec flag) or trapped and refused (duplicates). */
+static const struct {
+	int nr;
+	uint32_t cmd;
+	bool refuse;
+} hidden_cmds[] = {
+    {SYS_fcntl, F_SETFD, false},
+    {SYS_fcntl, F_DUPFD, true},
+    {SYS_fcntl, F_DUPFD_CLOEXEC, true},
+};
+
+#define PT_MAX_EXTRA 24
+
+/* The hidden fd cannot be closed, replaced, made close-on-exec, read,
+ * received on or duplicated by the program through the calls made for
+ * that; close_range over it is trapped and narrowed by the tracer. Every
+ * fd argument is an int: only its low 32 bits are compared, as the kernel
+ * uses only those. Refusals are RET_TRACE, never RET_ERRNO: seccomp runs
+ * the filter again on the recvmsg the tracer rewrites a trapped call into,
+ * and lets a RET_TRACE verdict through on that second run. */
 static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb_filter_rule *r)
 {
 	size_t n = 0;
-	uint64_t hv = (uint64_t)h;
+	uint64_t hv = (uint32_t)h;
 	if (!plan_names(plan, SYS_close))
 		r[n++] = (struct lb_filter_rule){
 		    .nr = SYS_close,
@@ -197,14 +238,22 @@ static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb
 		    .err = EBADF,
 		    .n_conds = 1,
 		    .conds = {{.arg = 1, .mask = 0xffffffffu, .value = hv}}};
-	if (!plan_names(plan, SYS_fcntl))
-		r[n++] = (struct lb_filter_rule){
-		    .nr = SYS_fcntl,
-		    .action = LB_FILTER_ERRNO,
-		    .err = 0,
-		    .n_conds = 2,
-		    .conds = {{.arg = 0, .mask = 0xffffffffu, .value = hv},
-			      {.arg = 1, .mask = 0xffffffffu, .value = F_SETFD}}};
+	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_cmds); i++)
+		if (!plan_takes(plan, hidden_cmds[i].nr))
+			r[n++] = (struct lb_filter_rule){
+			    .nr = hidden_cmds[i].nr,
+			    .action = hidden_cmds[i].refuse ? LB_FILTER_NOTIFY : LB_FILTER_ERRNO,
+			    .err = 0,
+			    .n_conds = 2,
+			    .conds = {{.arg = 0, .mask = 0xffffffffu, .value = hv},
+				      {.arg = 1, .mask = 0xffffffffu, .value = hidden_cmds[i].cmd}}};
+	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_readers); i++)
+		if (!plan_takes(plan, hidden_readers[i].nr))
+			r[n++] = (struct lb_filter_rule){
+			    .nr = hidden_readers[i].nr,
+			    .action = LB_FILTER_NOTIFY,
+			    .n_conds = 1,
+			    .conds = {{.arg = hidden_readers[i].arg, .mask = 0xffffffffu, .value = hv}}};
 	if (!plan_names(plan, SYS_close_range))
 		r[n++] =
 		    (struct lb_filter_rule){.nr = SYS_close_range,
@@ -213,6 +262,22 @@ static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb
 					    .conds = {{.arg = 0, .op = LB_CMP_LE, .value = hv},
 						      {.arg = 1, .op = LB_CMP_GE, .value = hv}}};
 	return n;
+}
+
+/* A trapped call that reads, receives on or duplicates the hidden fd,
+ * whichever rule trapped it (the plan's own `audit syscall read` too). */
+static bool hidden_target(const struct lb_platform *p, int nr, const struct user_regs_struct *r)
+{
+	const uint64_t args[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
+	uint32_t h = (uint32_t)p->hidden;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_readers); i++)
+		if (hidden_readers[i].nr == nr && (uint32_t)args[hidden_readers[i].arg] == h)
+			return true;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_cmds); i++)
+		if (hidden_cmds[i].nr == nr && (uint32_t)args[0] == h &&
+		    (uint32_t)args[1] == hidden_cmds[i].cmd)
+			return true;
+	return false;
 }
 
 /* Arguments that make a rule of the plan trap: the start-up probe calls
@@ -287,7 +352,7 @@ static int pt_prepare(const struct lb_filter_plan *plan, struct lb_prepared **ou
 		goto fail;
 	prep->hidden = rc;
 	prep->traps_close_range = plan_names(plan, SYS_close_range);
-	struct lb_filter_rule extra_rules[8];
+	struct lb_filter_rule extra_rules[PT_MAX_EXTRA];
 	struct lb_filter_plan extra = {.rules = extra_rules,
 				       .n_rules = protect_hidden(plan, prep->hidden, extra_rules)};
 	rc = lb_bpf_compile(plan, &extra, SECCOMP_RET_TRACE, &prep->prog);
@@ -327,10 +392,16 @@ static int pt_install(const struct lb_prepared *prep)
 		return -errno;
 	if (prep->tracee != prep->hidden)
 		close(prep->tracee);
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prep->prog) < 0)
-		return -errno;
+	/* before the filter, which traps duplicates of the hidden fd */
 	int handle = fcntl(prep->hidden, F_DUPFD_CLOEXEC, 3);
-	return handle < 0 ? -errno : handle;
+	if (handle < 0)
+		return -errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prep->prog) < 0) {
+		int err = errno;
+		close(handle);
+		return -err;
+	}
+	return handle;
 }
 
 static int pt_child_fd(const struct lb_prepared *prep)
@@ -354,11 +425,16 @@ static int pt_before_exec(const struct lb_prepared *prep)
 	char c = 'p';
 	if (write(prep->hidden, &c, 1) != 1)
 		return -errno;
-	ssize_t n;
-	do
-		n = read(prep->hidden, &c, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1 || c != 'g')
+	/* Reading the hidden fd is trapped now: wait for the tracer by
+	 * making a trapped call until it answers (with no tracer attached,
+	 * RET_TRACE fails the call with ENOSYS and nothing runs). */
+	long w;
+	while ((w = syscall(SYS_close_range, prep->hidden, prep->hidden, 0, 0, 0, 0)) < 0 &&
+	       errno == ENOSYS) {
+		struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+		nanosleep(&ms, NULL);
+	}
+	if (w != PT_PROBE_MAGIC)
 		return -ECHILD;
 	for (size_t i = 0; i <= prep->n_probes; i++) {
 		/* the last call (close_range of the hidden fd with the end mark,
@@ -894,6 +970,10 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 		narrow_close_range(tid, &regs, p->hidden);
 		return;
 	}
+	if (hidden_target(p, nr, &regs)) {
+		answer_skip(tid, &regs, -EBADF);
+		return;
+	}
 	struct pt_trap *tr = calloc(1, sizeof(*tr));
 	s = tr ? ts_get(p, tid) : NULL;
 	if (!s) {
@@ -1023,9 +1103,8 @@ static int seize_program(struct lb_platform *p)
 	struct tstate *s = ts_get(p, cred.pid);
 	if (!s)
 		return -ENOMEM;
-	s->probing = true;
-	c = 'g';
-	return send(p->sup, &c, 1, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+	s->probing = true; /* pt_before_exec waits for its first answer */
+	return 0;
 }
 
 static void *tracer_main(void *arg)
@@ -1314,6 +1393,10 @@ static int pt_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_
 static int pt_get_fd(struct lb_trap *t, int target_fd)
 {
 	struct pt_trap *tr = trap_of(t);
+	/* Never passed on (SCM_RIGHTS in a sendmsg, a connect on it, ...): it
+	 * carries fds meant for other processes. */
+	if (target_fd == tr->p->hidden)
+		return -EBADF;
 	if (tr->pidfd < 0) {
 		int fd = (int)syscall(SYS_pidfd_open, t->pid, PIDFD_THREAD);
 		if (fd < 0 && errno == EINVAL)

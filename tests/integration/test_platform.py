@@ -169,6 +169,31 @@ def closing_every_descriptor_keeps_answers_working():
     eq(p.stdout, "public-bytes\n", "output after closing every fd")
 
 
+def hidden_fd():
+    """The ptrace platform's hidden socket, or a number nothing holds."""
+    return int(next(iter(lbtest.platform_fds()), "1023"))
+
+
+@test
+def no_process_can_read_receive_or_duplicate_the_hidden_socket():
+    # A process that takes a message off the hidden socket holds the fd the
+    # supervisor opened for another process (one with other credentials,
+    # say). A child keeps opens coming while the program tries every way
+    # in; each fails, the same calls on its own socketpair work, and opens
+    # are still answered afterwards.
+    d, pub, _ = secret_and_public()
+    prog = build("hidden_fd")
+    p = litebox("run", "-q", "--allow-read", d, "--", prog, str(hidden_fd()), pub)
+    eq(p.returncode, 0, f"status ({p.stderr})")
+    got = dict(l.rsplit(" ", 1) for l in p.stdout.splitlines() if " " in l and not l.startswith("open "))
+    for call in ("recvmsg", "recv-peek", "read", "readv", "dup", "F_DUPFD", "F_DUPFD_CLOEXEC",
+                 "high-bits-dup", "pidfd_getfd", "scm_rights"):
+        eq(got.get("hidden " + call) not in (None, "ok"), True, f"{call} on the hidden fd: {got}")
+        if call != "pidfd_getfd":  # refused by the default policy anyway
+            eq(got.get("own " + call), "ok", f"{call} on the program's own socket: {got}")
+    eq("open public-bytes" in p.stdout, True, f"open answered afterwards: {p.stdout!r}")
+
+
 def outer_policy(d, allow_ptrace):
     build_dir = os.path.dirname(os.path.dirname(os.path.abspath(lbtest.LITEBOX)))
     path = os.path.join(d, "outer.policy")
