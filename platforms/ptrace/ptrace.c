@@ -708,9 +708,7 @@ static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
 	b.msg.msg_iovlen = 1;
 	b.msg.msg_control = (void *)(uintptr_t)(at + offsetof(struct pt_block, ctl));
 	b.msg.msg_controllen = sizeof(b.ctl.buf);
-	struct iovec local = {.iov_base = &b, .iov_len = sizeof(b)};
-	struct iovec remote = {.iov_base = (void *)(uintptr_t)at, .iov_len = sizeof(b)};
-	if (process_vm_writev(tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(b))
+	if (lb_target_vm(tid, &b, at, sizeof(b), true) != (ssize_t)sizeof(b))
 		return -EFAULT;
 	int rc = send_fd(p, tr->fd, ++p->seq);
 	if (rc < 0)
@@ -740,9 +738,7 @@ static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
 static int64_t received_fd(struct lb_platform *p, pid_t tid, uint64_t at)
 {
 	struct pt_block b;
-	struct iovec local = {.iov_base = &b, .iov_len = sizeof(b)};
-	struct iovec remote = {.iov_base = (void *)(uintptr_t)at, .iov_len = sizeof(b)};
-	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(b))
+	if (lb_target_vm(tid, &b, at, sizeof(b), false) != (ssize_t)sizeof(b))
 		return -EIO;
 	if (b.msg.msg_flags & MSG_CTRUNC)
 		return -EMFILE; /* no fd free below the limit: the kernel closed it */
@@ -1340,9 +1336,7 @@ static int pt_still_valid(struct lb_trap *t)
 
 static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = {.iov_base = buf, .iov_len = len};
-	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	ssize_t n = lb_target_vm(pid, buf, addr, len, false);
 	if (n < 0)
 		return errno == ESRCH ? -ESRCH : -EFAULT;
 	return (size_t)n == len ? 0 : -EFAULT;
@@ -1384,9 +1378,7 @@ static int pt_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_
 	int rc = pt_still_valid(t);
 	if (rc < 0)
 		return rc;
-	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
-	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
-	ssize_t n = process_vm_writev(t->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = lb_target_vm(t->pid, (void *)buf, addr, len, true);
 	return n < 0 || (size_t)n != len ? -EFAULT : 0;
 }
 
@@ -1407,7 +1399,7 @@ static int pt_get_fd(struct lb_trap *t, int target_fd)
 		if (pt_still_valid(t) < 0)
 			return -ESRCH;
 	}
-	int fd = (int)syscall(SYS_pidfd_getfd, tr->pidfd, target_fd, 0);
+	int fd = lb_target_getfd(tr->pidfd, target_fd);
 	if (fd < 0)
 		return -errno;
 	return fd;

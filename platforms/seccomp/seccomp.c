@@ -464,9 +464,7 @@ static int sc_still_valid(struct lb_trap *t)
 
 static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = {.iov_base = buf, .iov_len = len};
-	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	ssize_t n = lb_target_vm(pid, buf, addr, len, false);
 	if (n < 0)
 		return errno == ESRCH ? -ESRCH : -EFAULT;
 	return (size_t)n == len ? 0 : -EFAULT;
@@ -514,12 +512,10 @@ static int sc_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
 
 static int sc_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_t len)
 {
-	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
-	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
 	int rc = sc_still_valid(t);
 	if (rc < 0)
 		return rc;
-	ssize_t n = process_vm_writev(t->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = lb_target_vm(t->pid, (void *)buf, addr, len, true);
 	if (n < 0 || (size_t)n != len)
 		return -EFAULT;
 	return 0;
@@ -546,7 +542,7 @@ static int sc_get_fd(struct lb_trap *t, int target_fd)
 	int pidfd = trap_pidfd(t);
 	if (pidfd < 0)
 		return pidfd;
-	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+	int fd = lb_target_getfd(pidfd, target_fd);
 	if (fd < 0)
 		return errno == EBADF ? -EBADF : -errno;
 	return fd;

@@ -349,5 +349,25 @@ def a_root_program_cannot_take_the_cpu_or_pin_memory():
     assert lines[1] in ("mlockall 1", "mlockall 12"), "CAP_IPC_LOCK is dropped: " + p.stdout
 
 
+NONDUMPABLE = ("import ctypes, os, socket\n"
+               "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0, as gpg-agent does\n"
+               "os.stat('.'); open('made', 'w').write('x')\n"
+               "s = socket.socket(socket.AF_UNIX); s.bind('agent.sock'); s.listen()\n"
+               "print('ok', os.path.exists('made'), s.getsockname())\n")
+
+
+@test
+def a_program_that_makes_itself_non_dumpable_still_works():
+    # litebox reads the caller's memory with its own authority (the
+    # program's capabilities are not enough for a non-dumpable caller)
+    d = workdir()
+    nat = native_py(d, NONDUMPABLE)
+    eq(nat.stdout.strip(), "ok True agent.sock", "control, native: " + nat.stderr)
+    os.unlink(os.path.join(d, "made"))
+    os.unlink(os.path.join(d, "agent.sock"))
+    p = py(d, NONDUMPABLE)
+    eq(p.stdout.strip(), "ok True agent.sock", p.stderr)
+
+
 if __name__ == "__main__":
     lbtest.run()

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "litebox/target.h"
+
 enum lb_filter_action {
 	LB_FILTER_ALLOW,
 	LB_FILTER_ERRNO,  /* refuse in the kernel with `err` */
