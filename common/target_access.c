@@ -64,7 +64,8 @@ ssize_t lb_target_vm(pid_t pid, void *local_buf, uint64_t addr, size_t len, bool
 int lb_target_open(const char *proc_path, int flags)
 {
 	int fd = open(proc_path, flags);
-	if (fd >= 0 || (errno != EACCES && errno != EPERM))
+	/* a non-dumpable task's fd entries are refused, or look absent */
+	if (fd >= 0 || (errno != EACCES && errno != EPERM && errno != ENOENT))
 		return fd;
 	struct caps saved;
 	if (!raise_ptrace(&saved))

@@ -323,11 +323,30 @@ static struct lb_answer h_open(struct lb_call *c)
 struct meta {
 	struct lb_resolved r;
 	char proc[64];
+	int pin; /* litebox's own O_PATH copy, once repinned; else -1 */
 };
 
 static void metap_release(struct meta *m)
 {
 	lb_resolved_release(&m->r);
+	if (m->pin >= 0)
+		close(m->pin);
+}
+
+/* A caller that made itself non-dumpable refuses /proc/TID/fd/N to the
+ * program's capabilities: take the object with litebox's authority (it is
+ * the caller's own, nothing is judged) and name it by our copy. True when
+ * the lookup is worth repeating. */
+static bool meta_repin(struct meta *m, int rc)
+{
+	/* a non-dumpable caller's fd entries look absent or closed to others */
+	if ((rc != -EACCES && rc != -ENOENT && rc != -EBADF) || !m->proc[0] || m->pin >= 0)
+		return false;
+	m->pin = lb_target_open(m->proc, O_PATH | O_CLOEXEC);
+	if (m->pin < 0)
+		return false;
+	snprintf(m->proc, sizeof(m->proc), "/proc/self/fd/%d", m->pin);
+	return true;
 }
 #define lb_autometa __attribute__((cleanup(metap_release)))
 
@@ -353,6 +372,7 @@ static int meta_target(struct lb_call *c, unsigned at_flags, enum lb_class cls, 
 
 	m->r.dirfd = -1;
 	m->proc[0] = '\0';
+	m->pin = -1;
 	if (addr == 0 && (at_flags & AT_EMPTY_PATH))
 		path[0] = '\0';
 	else if ((rc = lb_read_path(c, addr, path)) < 0)
@@ -390,9 +410,11 @@ static struct lb_answer h_stat(struct lb_call *c)
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	struct lb_creds_guard g = {0};
-	if (m.proc[0])
+	if (m.proc[0]) {
 		rc = stat(m.proc, &st) < 0 ? -stat_errno() : 0;
-	else if ((rc = lb_creds_enter(c, &g)) == 0)
+		if (meta_repin(&m, rc))
+			rc = stat(m.proc, &st) < 0 ? -stat_errno() : 0;
+	} else if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = fstatat(m.r.dirfd, m.r.name, &st,
 			     AT_SYMLINK_NOFOLLOW | (m.r.name[0] ? 0 : AT_EMPTY_PATH)) < 0
 			 ? -errno
@@ -415,9 +437,11 @@ static struct lb_answer h_statx(struct lb_call *c)
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	struct lb_creds_guard g = {0};
-	if (m.proc[0])
+	if (m.proc[0]) {
 		rc = statx(AT_FDCWD, m.proc, sync, mask, &stx) < 0 ? -stat_errno() : 0;
-	else if ((rc = lb_creds_enter(c, &g)) == 0)
+		if (meta_repin(&m, rc))
+			rc = statx(AT_FDCWD, m.proc, sync, mask, &stx) < 0 ? -stat_errno() : 0;
+	} else if ((rc = lb_creds_enter(c, &g)) == 0)
 		rc = statx(m.r.dirfd, m.r.name,
 			   AT_SYMLINK_NOFOLLOW | sync | (m.r.name[0] ? 0 : AT_EMPTY_PATH), mask,
 			   &stx) < 0
@@ -446,6 +470,8 @@ static struct lb_answer h_statfs(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	if (m.proc[0]) {
 		rc = statfs(m.proc, &sfs) < 0 ? -errno : 0;
+		if (meta_repin(&m, rc))
+			rc = statfs(m.proc, &sfs) < 0 ? -errno : 0;
 	} else {
 		struct lb_creds_guard g;
 		if ((rc = lb_creds_enter(c, &g)) == 0) {
@@ -481,9 +507,11 @@ static struct lb_answer h_access(struct lb_call *c)
 	struct lb_creds_guard g;
 	rc = (flags & AT_EACCESS) ? lb_creds_enter(c, &g) : lb_creds_enter_real(c, &g);
 	if (rc == 0) {
-		if (m.proc[0])
+		if (m.proc[0]) {
 			rc = (int)syscall(SYS_faccessat2, AT_FDCWD, m.proc, mode, AT_EACCESS);
-		else
+			if (rc < 0 && meta_repin(&m, -errno))
+				rc = (int)syscall(SYS_faccessat2, AT_FDCWD, m.proc, mode, AT_EACCESS);
+		} else
 			rc = (int)syscall(SYS_faccessat2, m.r.dirfd, obj_name(&m.r), mode,
 					  AT_EACCESS | AT_SYMLINK_NOFOLLOW);
 		rc = rc < 0 ? -errno : 0;

@@ -352,6 +352,7 @@ def a_root_program_cannot_take_the_cpu_or_pin_memory():
 NONDUMPABLE = ("import ctypes, os, socket\n"
                "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0, as gpg-agent does\n"
                "os.stat('.'); open('made', 'w').write('x')\n"
+               "f = os.open('made', os.O_RDONLY); os.fstat(f); os.statvfs('.')\n"
                "s = socket.socket(socket.AF_UNIX); s.bind('agent.sock'); s.listen()\n"
                "print('ok', os.path.exists('made'), s.getsockname())\n")
 
