@@ -593,6 +593,18 @@ static long caller_fd_flags(struct lb_call *c, int fd)
 	return fl ? strtol(fl + 6, NULL, 8) : -EBADF;
 }
 
+/* Nothing has a name to judge: a pipe, a socket, an anonymous inode
+ * (link text not a path), or a file no name links to any more. A name
+ * that merely ends in " (deleted)", the unlinked name of a file still
+ * linked elsewhere or a path too long has no usable path and is refused. */
+static bool pathless(int fd, const char *text)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return false;
+	return text[0] != '/' || st.st_nlink == 0;
+}
+
 /* A change through one of the caller's fds (fchmod, fchown, fsetxattr,
  * fremovexattr, futimens, and the AT_EMPTY_PATH forms): the object is
  * pinned (O_PATH re-open through /proc) and judged for write by the path
@@ -610,9 +622,13 @@ static int fd_write_target(struct lb_call *c, int fd, bool refuse_opath, int *ob
 	*objfd = caller_fd(c, fd);
 	if (*objfd < 0)
 		return *objfd;
-	if (lb_fd_path(*objfd, path, sizeof(path)) < 0)
-		return 0; /* a pipe, a socket, a deleted file: no path to judge */
-	return lb_judge_path(c, LB_CLASS_WRITE, path);
+	path[0] = '\0';
+	int rc = lb_fd_path(*objfd, path, sizeof(path));
+	if (rc == 0)
+		return lb_judge_path(c, LB_CLASS_WRITE, path);
+	if (rc == -ENOENT && pathless(*objfd, path))
+		return 0;
+	return lb_refuse_fd_object(c, LB_CLASS_WRITE, c->t->pid, fd);
 }
 
 /* What a change applies to, judged for write: one of the caller's fds
@@ -1269,6 +1285,14 @@ struct lb_dirent64 {
 	char d_name[];
 };
 
+/* An fd without a path whose listing has nothing to hide: not a
+ * directory (ENOTDIR) or a removed one (ENOENT), as the kernel answers. */
+static bool listing_is_empty(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (!S_ISDIR(st.st_mode) || st.st_nlink == 0);
+}
+
 /* Read entries on the caller's own open directory (the file position is
  * shared), drop the hidden ones, and hand the rest back. */
 static struct lb_answer h_getdents(struct lb_call *c)
@@ -1282,7 +1306,13 @@ static struct lb_answer h_getdents(struct lb_call *c)
 	if (fd < 0)
 		return lb_ans_errno(-fd);
 	char dir[PATH_MAX];
-	bool filter = lb_fd_path(fd, dir, sizeof(dir)) == 0 && lb_listing_filtered(c, dir);
+	bool filter = false;
+	if (lb_fd_path(fd, dir, sizeof(dir)) == 0) {
+		filter = lb_listing_filtered(c, dir);
+	} else if (!listing_is_empty(fd)) {
+		/* a live directory whose entries cannot be judged by name */
+		return lb_ans_errno(-lb_refuse_fd_object(c, LB_CLASS_READ, c->t->pid, (int)ARG(c, 0)));
+	}
 	lb_autofree char *buf = malloc(size ? size : 1);
 	if (!buf)
 		return lb_ans_errno(ENOMEM);

@@ -208,6 +208,65 @@ def write_tricks_through_a_read_only_fd():
 
 
 @test
+def a_descriptor_without_a_trustworthy_path_is_refused_not_waved_through():
+    # /proc/self/fd shows "NAME (deleted)" for a deleted file: a live file
+    # that is merely named so used to have its fchmod go unjudged.
+    d = workdir(["deny write $CWD/ro/**"])
+    os.mkdir(os.path.join(d, "ro"))
+    with open(os.path.join(d, "ro", "x (deleted)"), "w") as f:
+        f.write("KEEP\n")
+    code = ("import os\n"
+            "def t(name, fn):\n"
+            "    try:\n"
+            "        fn(); print(name, 'done')\n"
+            "    except PermissionError: print(name, 'refused')\n"
+            "    except OSError as e: print(name, 'errno', e.errno)\n"
+            "fd = os.open('ro/x (deleted)', os.O_RDONLY)\n"
+            "t('fchmod', lambda: os.fchmod(fd, 0o777))\n"
+            "t('futimens', lambda: os.utime(fd, (0, 0)))\n"
+            "g = os.open('gone', os.O_CREAT | os.O_RDWR, 0o600)\n"
+            "os.unlink('gone')\n"
+            "t('control_unlinked', lambda: os.fchmod(g, 0o640))\n"
+            "o = os.open('ok', os.O_RDONLY)\n"
+            "t('control_named', lambda: os.fchmod(o, 0o640))\n")
+    p = litebox("run", "-p", os.path.join(d, "p.policy"), "--", "/usr/bin/python3", "-c", code, cwd=d)
+    got = dict(l.split(None, 1) for l in p.stdout.splitlines())
+    eq(got.get("fchmod"), "refused", "fchmod " + p.stderr)
+    eq(got.get("futimens"), "refused", "futimens " + p.stderr)
+    eq(got.get("control_unlinked"), "done", "fchmod of a deleted file " + p.stderr)
+    eq(got.get("control_named"), "done", "control fchmod " + p.stderr)
+    assert "denied write" in p.stderr and "x (deleted)" in p.stderr, p.stderr
+    st = os.stat(os.path.join(d, "ro", "x (deleted)"))
+    eq(st.st_mode & 0o777, 0o644, "mode on the host")
+    assert st.st_mtime > 1000, "futimens reached the host"
+    eq(os.stat(os.path.join(d, "ok")).st_mode & 0o777, 0o640, "control on the host")
+
+
+@test
+def a_listing_without_a_trustworthy_path_is_refused_not_shown_whole():
+    d = workdir(['hide "$CWD/d (deleted)/hidden" $CWD/plain/hidden'])
+    for sub in ("d (deleted)", "plain"):
+        os.makedirs(os.path.join(d, sub, "hidden"))
+        os.mkdir(os.path.join(d, sub, "shown"))
+    code = ("import os\n"
+            "def t(name, fn):\n"
+            "    try:\n"
+            "        print(name, ','.join(sorted(fn())))\n"
+            "    except PermissionError: print(name, 'refused')\n"
+            "    except FileNotFoundError: print(name, 'absent')\n"
+            "t('named_deleted', lambda: os.listdir('d (deleted)'))\n"
+            "t('control_plain', lambda: os.listdir('plain'))\n"
+            "os.mkdir('gone'); os.chdir('gone'); os.rmdir('../gone')\n"
+            "t('control_removed', lambda: os.listdir('.'))\n")
+    p = litebox("run", "-p", os.path.join(d, "p.policy"), "--", "/usr/bin/python3", "-c", code, cwd=d)
+    got = dict(l.split(None, 1) for l in p.stdout.splitlines())
+    eq(got.get("named_deleted"), "refused", "listing " + p.stderr)
+    eq(got.get("control_plain"), "shown", "control listing " + p.stderr)
+    eq(got.get("control_removed"), "absent", "listing of a removed cwd, as natively")
+    assert "denied read" in p.stderr and "d (deleted)" in p.stderr, p.stderr
+
+
+@test
 def hidden_path_is_absent_everywhere():
     d = workdir(["hide $CWD/hidden"])
     os.mkdir(os.path.join(d, "hidden"))
