@@ -416,7 +416,8 @@ static int addr_and_socket(struct lb_call *c, unsigned addr_arg, struct addr_cop
 struct bind_job {
 	struct lb_call *c;
 	int sock;
-	const struct addr_copy *a;
+	const struct sockaddr *addr;
+	socklen_t len;
 	int dirfd;
 	int cwdfd;
 	mode_t umask;
@@ -461,18 +462,20 @@ static void *bind_thread(void *arg)
 		/* this thread only, and it ends with the bind: no way back needed */
 		struct lb_creds_guard g;
 		rc = lb_creds_enter(j->c, &g);
-		if (rc == 0 && bind(j->sock, (const struct sockaddr *)j->a->b, j->a->len) < 0)
+		if (rc == 0 && bind(j->sock, j->addr, j->len) < 0)
 			rc = -errno;
 	}
 	j->err = rc;
 	return NULL;
 }
 
-static int bind_unix_path(struct lb_call *c, int sock, const struct addr_copy *a, struct target *t)
+static int bind_unix_path(struct lb_call *c, int sock, const struct sockaddr *addr, socklen_t len,
+			  struct target *t)
 {
 	struct bind_job j = {.c = c,
 			     .sock = sock,
-			     .a = a,
+			     .addr = addr,
+			     .len = len,
 			     .dirfd = t->r.dirfd,
 			     .cwdfd = -1,
 			     .umask = lb_caller_umask(c)};
@@ -498,28 +501,20 @@ static int bind_unix_path(struct lb_call *c, int sock, const struct addr_copy *a
 
 static int do_bind(struct lb_call *c, int sock, const struct addr_copy *a, struct target *t)
 {
-	/* Without Landlock, or where the program's name means something else
-	 * to the supervisor (/proc/self), bind through the resolved directory:
-	 * the socket's name is then that /proc form, not the program's. */
-	if (t->bind_by_name && lb_landlock_abi() >= 1 && strncmp(t->sa.path, "/proc/", 6) != 0)
-		return bind_unix_path(c, sock, a, t);
-	if (t->bind_by_name) {
-		int n = snprintf(t->via.sun_path, sizeof(t->via.sun_path), "/proc/self/fd/%d/%s",
-				 t->r.dirfd, t->r.name);
-		if ((size_t)n >= sizeof(t->via.sun_path))
-			return -ENAMETOOLONG;
-		t->use = (const struct sockaddr *)&t->via;
-		t->use_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
-		mode_t um = lb_caller_umask(c);
-		int rc = prog_bind(c, sock, t->use, t->use_len);
-		if (rc < 0)
-			return rc;
-		if (fchmodat(t->r.dirfd, t->r.name, 0777 & ~um, 0) < 0)
-			return -errno;
-		record_bound(c->core, sock, t->r.dirfd, t->r.name);
-		return 0;
-	}
-	return prog_bind(c, sock, t->use, t->use_len);
+	if (!t->bind_by_name)
+		return prog_bind(c, sock, t->use, t->use_len);
+	if (strncmp(t->sa.path, "/proc/", 6) != 0)
+		return bind_unix_path(c, sock, (const struct sockaddr *)a->b, a->len, t);
+	/* The program's /proc/self is not the supervisor's: bind through the
+	 * resolved directory (the socket's name is then that /proc form), on
+	 * the same confined thread, so the file gets the program's umask and
+	 * owner from the bind itself and nothing is changed afterwards. */
+	int n = snprintf(t->via.sun_path, sizeof(t->via.sun_path), "/proc/self/fd/%d/%s", t->r.dirfd,
+			 t->r.name);
+	if ((size_t)n >= sizeof(t->via.sun_path))
+		return -ENAMETOOLONG;
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	return bind_unix_path(c, sock, (const struct sockaddr *)&t->via, len, t);
 }
 
 static struct lb_answer h_connect_bind(struct lb_call *c, enum net_op op)

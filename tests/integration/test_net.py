@@ -662,6 +662,27 @@ def unix_bind_race_never_lands_outside_the_judged_directory():
     assert len(inside) > 0 and p.stdout.startswith("bound="), (p.stdout, "positive control: binds in d/ worked")
 
 
+@test
+def unix_bind_under_proc_changes_nothing_a_symlink_points_to():
+    top = lbtest.tmpdir()
+    ok = os.path.join(top, "ok")
+    os.makedirs(ok)
+    victim = os.path.join(top, "victim")
+    with open(victim, "w") as f:
+        f.write("v\n")
+    os.chmod(victim, 0o600)
+    exe = os.path.join(top, "race_proc_bind")
+    subprocess.run(["cc", "-O1", "-pthread", "-o", exe,
+                    os.path.join(HERE, "netprogs", "race_proc_bind.c")], check=True)
+    _, pol = policy([f"allow bind unix {ok}/**", f"allow exec {exe}", f"allow read {top}/**",
+                     f"allow write {ok}/**"])
+    p = litebox("run", "-q", "-p", pol, "--", exe, victim, "2000", cwd=ok, timeout=300)
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout.splitlines()[0], "mode=700 sock=1", "positive control: the program's umask")
+    assert p.stdout.splitlines()[1] != "bound=0", p.stdout
+    eq(os.stat(victim).st_mode & 0o7777, 0o600, "the symlink's target kept its mode")
+
+
 DROP_AND_CONNECT = r"""
 import os, socket, sys
 os.setgroups([]); os.setgid(65534); os.setuid(65534)
