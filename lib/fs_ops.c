@@ -1181,15 +1181,39 @@ static struct lb_answer h_chdir(struct lb_call *c)
 	return lb_ans_continue(WHY_CHDIR);
 }
 
-/* The interpreter line of a #! script, read from the file we resolved. */
-static int script_interpreter(const struct lb_resolved *r, char *interp, size_t len)
+/* The first bytes of the exec target: only of a regular file (a device
+ * is never opened), pinned first so that the file typed is the file read,
+ * and only when the program may execute it. The kernel reads a script it
+ * executes whatever its read bits (and shows the interpreter in the new
+ * argv), so reading it here reveals nothing; a file the program may not
+ * execute is refused by the kernel and its content is not read. */
+static ssize_t script_head(struct lb_call *c, const struct lb_resolved *r, char *buf, size_t len)
 {
-	char buf[256];
-	lb_autoclose int fd =
-	    openat(r->dirfd, obj_name(r), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	char self[64];
+	lb_autoclose int pin = openat(r->dirfd, obj_name(r), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pin < 0 || fstat(pin, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	self_fd_path(pin, self, sizeof(self));
+	struct lb_creds_guard g;
+	bool may_exec = lb_creds_enter(c, &g) == 0 && faccessat(AT_FDCWD, self, X_OK, AT_EACCESS) == 0;
+	lb_creds_leave(&g);
+	if (!may_exec)
+		return 0;
+	int fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, len);
+	close(fd);
+	return n;
+}
+
+/* The interpreter line of a #! script, read from the file we resolved. */
+static int script_interpreter(struct lb_call *c, const struct lb_resolved *r, char *interp,
+			      size_t len)
+{
+	char buf[256];
+	ssize_t n = script_head(c, r, buf, sizeof(buf) - 1);
 	if (n < 2 || buf[0] != '#' || buf[1] != '!')
 		return 0;
 	buf[n] = '\0';
@@ -1240,7 +1264,7 @@ static struct lb_answer h_exec(struct lb_call *c)
 	if ((rc = lb_judge_path(c, LB_CLASS_EXEC, r.path)) < 0)
 		return lb_ans_errno(-rc);
 	char interp[PATH_MAX];
-	if (script_interpreter(&r, interp, sizeof(interp))) {
+	if (script_interpreter(c, &r, interp, sizeof(interp))) {
 		lb_autoresolved struct lb_resolved ri = {.dirfd = -1};
 		rc = lb_resolve_str(c, AT_FDCWD, interp, LB_RES_FOLLOW, &ri);
 		if (rc == 0 && (rc = lb_judge_path(c, LB_CLASS_EXEC, ri.path)) < 0)

@@ -451,5 +451,35 @@ def a_program_that_drops_root_gets_its_own_permissions():
     assert not os.path.exists(os.path.join(rootdir, "x"))
 
 
+@test
+def exec_reads_no_script_the_program_may_not_execute():
+    # The #! line is judged (the interpreter too), but the file is read
+    # only when the program itself could execute it: the first line of a
+    # root-only file must not reach a denial line or the log.
+    if os.geteuid() != 0:
+        lbtest.skip("needs root: the program must be able to setuid")
+    d = workdir(["deny exec $CWD/interp"])
+    os.chmod(d, 0o755)
+    shutil.copy("/bin/true", os.path.join(d, "interp"))
+    for name, mode in (("private.sh", 0o600), ("public.sh", 0o755)):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(f"#!{d}/interp\n")
+        os.chmod(os.path.join(d, name), mode)
+    code = ("import os, sys\n"
+            "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+            "for n in sys.argv[1:]:\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        try: os.execv(n, [n])\n"
+            "        except OSError as e: print(n, e.errno, flush=True); os._exit(1)\n"
+            "    os.waitpid(pid, 0)\n")
+    p = litebox("run", "-p", os.path.join(d, "p.policy"), "--", "/usr/bin/python3", "-c", code,
+                "./private.sh", "./public.sh", cwd=d)
+    eq(p.stdout.split("\n")[:2], ["./private.sh 13", "./public.sh 13"], p.stderr)
+    denied = [l for l in p.stderr.splitlines() if "denied exec" in l]
+    eq(len(denied), 1, "one refusal, for the script nobody may execute: " + p.stderr)
+    assert f"denied exec {d}/interp" in denied[0], p.stderr
+
+
 if __name__ == "__main__":
     lbtest.run()
