@@ -864,6 +864,31 @@ static int fsize_check(struct lb_call *c, off_t length)
 	return -EFBIG;
 }
 
+/* truncate(2) answers EISDIR or EINVAL on the type before it opens
+ * anything, so a device or FIFO is never opened (a tape rewinds, a FIFO
+ * waits). The type is read on an O_PATH pin that is then reopened: a
+ * swap in between cannot bring another file in. */
+static int truncate_regular(struct lb_call *c, const struct lb_resolved *r, off_t length)
+{
+	struct stat st;
+	char self[64];
+	lb_autoclose int pin = openat(r->dirfd, obj_name(r), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pin < 0 || fstat(pin, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	self_fd_path(pin, self, sizeof(self));
+	lb_autoclose int fd = open(self, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	int rc = fsize_check(c, length);
+	if (rc == 0 && ftruncate(fd, length) < 0)
+		rc = -errno;
+	return rc;
+}
+
 static struct lb_answer h_truncate(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
@@ -874,14 +899,8 @@ static struct lb_answer h_truncate(struct lb_call *c)
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		lb_autoclose int fd =
-		    openat(r.dirfd, obj_name(&r),
-			   O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		rc = fd < 0 ? -errno : fsize_check(c, length);
-		if (rc == 0 && ftruncate(fd, length) < 0)
-			rc = -errno;
-	}
+	if ((rc = lb_creds_enter(c, &g)) == 0)
+		rc = truncate_regular(c, &r, length);
 	lb_creds_leave(&g);
 	return lb_ans_rc(rc);
 }

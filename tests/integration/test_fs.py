@@ -481,5 +481,27 @@ def exec_reads_no_script_the_program_may_not_execute():
     assert f"denied exec {d}/interp" in denied[0], p.stderr
 
 
+@test
+def truncate_opens_no_fifo_or_device():
+    d = workdir()
+    os.mkfifo(os.path.join(d, "fifo"))
+    os.mkdir(os.path.join(d, "dir"))
+    code = ("import os\n"
+            "def t(name, fn):\n"
+            "    try:\n"
+            "        fn(); print(name, 'done')\n"
+            "    except OSError as e: print(name, e.errno)\n"
+            "t('fifo', lambda: os.truncate('fifo', 0))\n"
+            "t('dir', lambda: os.truncate('dir', 0))\n"
+            "t('file', lambda: os.truncate('ok', 1))\n")
+    nat = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, cwd=d)
+    eq(nat.stdout.split(), ["fifo", "22", "dir", "21", "file", "done"], "native control")
+    with open(os.path.join(d, "ok"), "w") as f:
+        f.write("OK\n")
+    p = py(d, code)
+    eq(p.stdout, nat.stdout, "as natively: " + p.stderr)
+    eq(open(os.path.join(d, "ok")).read(), "O", "the regular file was truncated on the host")
+
+
 if __name__ == "__main__":
     lbtest.run()
