@@ -630,7 +630,14 @@ static ino_t userns_of(pid_t pid)
 /* What cannot be read acts as nobody with no capability (fail closed). */
 static void creds_nobody(struct lb_creds *cr)
 {
-	*cr = (struct lb_creds){.ruid = 65534, .fsuid = 65534, .rgid = 65534, .fsgid = 65534};
+	*cr = (struct lb_creds){.ruid = 65534,
+				.fsuid = 65534,
+				.euid = 65534,
+				.suid = 65534,
+				.rgid = 65534,
+				.fsgid = 65534,
+				.egid = 65534,
+				.sgid = 65534};
 }
 
 /* The credentials of thread tid, from /proc/TID/status. Capabilities
@@ -639,18 +646,23 @@ static void creds_nobody(struct lb_creds *cr)
 static void creds_load(pid_t tid, struct lb_creds *cr)
 {
 	char buf[4096];
-	long ruid = -1, fsuid = -1, rgid = -1, fsgid = -1;
+	long ruid = -1, fsuid = -1, rgid = -1, fsgid = -1, euid = -1, suid = -1, egid = -1, sgid = -1;
 	uint64_t eff = 0, prm = 0;
 	if (read_status(tid, buf, sizeof(buf)) == 0) {
 		ruid = status_id(buf, "\nUid:", 0);
 		fsuid = status_id(buf, "\nUid:", 3);
 		rgid = status_id(buf, "\nGid:", 0);
 		fsgid = status_id(buf, "\nGid:", 3);
+		euid = status_id(buf, "\nUid:", 1);
+		suid = status_id(buf, "\nUid:", 2);
+		egid = status_id(buf, "\nGid:", 1);
+		sgid = status_id(buf, "\nGid:", 2);
 		cr->n_groups = parse_groups(buf, cr->groups, LB_MAX_GROUPS);
 		if (!status_caps(buf, "\nCapEff:", &eff) || !status_caps(buf, "\nCapPrm:", &prm))
 			ruid = -1;
 	}
-	if (ruid < 0 || fsuid < 0 || rgid < 0 || fsgid < 0 || cr->n_groups < 0) {
+	if (ruid < 0 || fsuid < 0 || rgid < 0 || fsgid < 0 || euid < 0 || suid < 0 || egid < 0 ||
+	    sgid < 0 || cr->n_groups < 0) {
 		creds_nobody(cr);
 		return;
 	}
@@ -660,6 +672,10 @@ static void creds_load(pid_t tid, struct lb_creds *cr)
 	cr->fsuid = (uid_t)fsuid;
 	cr->rgid = (gid_t)rgid;
 	cr->fsgid = (gid_t)fsgid;
+	cr->euid = (uid_t)euid;
+	cr->suid = (uid_t)suid;
+	cr->egid = (gid_t)egid;
+	cr->sgid = (gid_t)sgid;
 	cr->cap_eff = same_ns ? eff : 0;
 	cr->cap_prm = same_ns ? prm : 0;
 }

@@ -20,8 +20,8 @@
 /* What the kernel checks for a thread of the program: its ids, groups
  * and capability sets (as seen from litebox's user namespace). */
 struct lb_creds {
-	uid_t ruid, fsuid;
-	gid_t rgid, fsgid;
+	uid_t ruid, fsuid, euid, suid;
+	gid_t rgid, fsgid, egid, sgid;
 	int n_groups;
 	gid_t groups[LB_MAX_GROUPS];
 	uint64_t cap_eff, cap_prm;

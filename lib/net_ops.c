@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -654,18 +655,32 @@ static int translate_rights(struct lb_call *c, const struct lb_cmsg *cm, struct 
 	return 0;
 }
 
+static bool may_claim(uint32_t id, uint32_t r, uint32_t e, uint32_t s, uint64_t caps, int cap)
+{
+	return id == r || id == e || id == s || (caps & (1ULL << cap));
+}
+
 /* The kernel accepts a pid in SCM_CREDENTIALS only from that process or
  * with CAP_SYS_ADMIN, which the program does not have and litebox does
  * not lend: the message names the thread that sends it, the supervisor,
- * as the kernel's implicit credentials do (docs/security.md, known gaps). */
-static void translate_creds(const struct lb_cmsg *cm, struct msg_copy *m)
+ * as the kernel's implicit credentials do (docs/security.md, known gaps).
+ * The kernel checks uid and gid against the sending thread's real,
+ * effective and saved ids, which are litebox's: they are checked here
+ * against the program's, as the kernel would check them natively. */
+static int translate_creds(struct lb_call *c, const struct lb_cmsg *cm, struct msg_copy *m)
 {
 	struct ucred uc;
 	if (cm->data_len < sizeof(uc))
-		return; /* the kernel answers EINVAL */
+		return 0; /* the kernel answers EINVAL */
 	memcpy(&uc, m->control + cm->data_off, sizeof(uc));
+	struct lb_creds cr;
+	lb_caller_creds(c, &cr);
+	if (!may_claim(uc.uid, cr.ruid, cr.euid, cr.suid, cr.cap_eff, CAP_SETUID) ||
+	    !may_claim(uc.gid, cr.rgid, cr.egid, cr.sgid, cr.cap_eff, CAP_SETGID))
+		return -EPERM;
 	uc.pid = getpid();
 	memcpy(m->control + cm->data_off, &uc, sizeof(uc));
+	return 0;
 }
 
 static int refuse_route(struct lb_call *c, const char *what)
@@ -702,8 +717,8 @@ static int copy_msg_control(struct lb_call *c, const struct msghdr *th, struct m
 			continue;
 		if (cm.type == SCM_RIGHTS && (rc = translate_rights(c, &cm, m)) < 0)
 			return rc;
-		if (cm.type == SCM_CREDENTIALS)
-			translate_creds(&cm, m);
+		if (cm.type == SCM_CREDENTIALS && (rc = translate_creds(c, &cm, m)) < 0)
+			return rc;
 	}
 	return rc;
 }

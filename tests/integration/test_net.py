@@ -683,6 +683,36 @@ def unix_bind_under_proc_changes_nothing_a_symlink_points_to():
     eq(os.stat(victim).st_mode & 0o7777, 0o600, "the symlink's target kept its mode")
 
 
+SEND_CREDS = r"""
+import os, socket, struct, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+b.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+if sys.argv[1] == 'drop':
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+cred = struct.pack('iII', os.getpid(), 0, 0)
+try:
+    a.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, cred)])
+    _, anc, _, _ = b.recvmsg(1, 64)
+    print('sent', struct.unpack('iII', anc[0][2])[1:])
+except OSError as e:
+    print('errno', e.errno)
+"""
+
+
+@test
+def scm_credentials_claim_only_the_programs_ids():
+    # The kernel checks the claimed uid/gid against the sending thread,
+    # litebox's: a program that dropped root must not send uid 0.
+    if os.geteuid() != 0:
+        lbtest.skip("needs root: the program must drop to nobody")
+    d = lbtest.tmpdir()
+    for how, expect in (("drop", "errno 1"), ("stay", "sent (0, 0)")):
+        nat = subprocess.run([PY, "-c", SEND_CREDS, how], capture_output=True, text=True, cwd=d)
+        eq(nat.stdout.strip(), expect, f"native control ({how}): " + nat.stderr)
+        p = litebox("run", "-q", "--", PY, "-c", SEND_CREDS, how, cwd=d)
+        eq(p.stdout, nat.stdout, f"{how}: as natively: " + p.stderr)
+
+
 DROP_AND_CONNECT = r"""
 import os, socket, sys
 os.setgroups([]); os.setgid(65534); os.setuid(65534)
