@@ -577,22 +577,6 @@ static struct lb_answer h_readlink(struct lb_call *c)
 
 /* ---- what a change applies to ---------------------------------------------------- */
 
-/* The open flags of the caller's fd N (from /proc/TID/fdinfo/N), -errno. */
-static long caller_fd_flags(struct lb_call *c, int fd)
-{
-	char p[64], buf[256];
-	snprintf(p, sizeof(p), "/proc/%d/fdinfo/%d", (int)c->t->pid, fd);
-	lb_autoclose int f = open(p, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -EBADF;
-	ssize_t n = read(f, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -EBADF;
-	buf[n] = '\0';
-	const char *fl = strstr(buf, "flags:");
-	return fl ? strtol(fl + 6, NULL, 8) : -EBADF;
-}
-
 /* Nothing has a name to judge: a pipe, a socket, an anonymous inode
  * (link text not a path), or a file no name links to any more. A name
  * that merely ends in " (deleted)", the unlinked name of a file still
@@ -606,22 +590,22 @@ static bool pathless(int fd, const char *text)
 }
 
 /* A change through one of the caller's fds (fchmod, fchown, fsetxattr,
- * fremovexattr, futimens, and the AT_EMPTY_PATH forms): the object is
- * pinned (O_PATH re-open through /proc) and judged for write by the path
+ * fremovexattr, futimens, and the AT_EMPTY_PATH forms): the caller's open
+ * file is taken (pidfd_getfd) and judged for write by the path
  * it has, so an fd opened for reading cannot carry a metadata change the
  * policy refuses. The f* calls refuse O_PATH descriptors (EBADF), as the
  * kernel does; the AT_EMPTY_PATH forms accept them. */
 static int fd_write_target(struct lb_call *c, int fd, bool refuse_opath, int *objfd)
 {
 	char path[PATH_MAX];
-	if (refuse_opath) {
-		long fl = caller_fd_flags(c, fd);
-		if (fl < 0 || (fl & O_PATH))
-			return -EBADF;
-	}
-	*objfd = caller_fd(c, fd);
+	/* The caller's own open file, taken once: the O_PATH test and the
+	 * change apply to the same file, whatever a dup2 does meanwhile. */
+	*objfd = c->ops->get_fd(c->t, fd);
 	if (*objfd < 0)
 		return *objfd;
+	int fl = fcntl(*objfd, F_GETFL);
+	if (refuse_opath && (fl < 0 || (fl & O_PATH)))
+		return -EBADF;
 	path[0] = '\0';
 	int rc = lb_fd_path(*objfd, path, sizeof(path));
 	if (rc == 0)
