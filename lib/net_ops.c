@@ -813,8 +813,11 @@ static struct lb_answer h_listen(struct lb_call *c)
 }
 
 /* Options that send traffic elsewhere than its destination: the filter
- * sends only these (level, name) pairs here. Decided on the registers
- * alone, so everything else may continue in the kernel. */
+ * sends these (level, name) pairs here, decided on the registers alone.
+ * Any other option, or a routing one the policy allows, arrives only when
+ * a syscall rule takes every setsockopt (`audit syscall setsockopt`):
+ * lb_core_untabled records and continues it for that rule, and refuses
+ * it (recorded, EPERM) if no rule explains the trap. */
 static struct lb_answer h_setsockopt(struct lb_call *c)
 {
 	const char *name = lb_route_sockopt((int)ARG(c, 1), (int)ARG(c, 2));
