@@ -594,7 +594,8 @@ static int sc_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, i
 		resp.val = value;
 		break;
 	case LB_REPLY_ERROR:
-		resp.error = (int32_t)(value < 0 ? value : -value);
+		/* an error of 0 would be a success: fail closed */
+		resp.error = (int32_t)(value < 0 ? value : value > 0 ? -value : -EPERM);
 		break;
 	case LB_REPLY_CONTINUE:
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
