@@ -824,7 +824,9 @@ static void deliver(struct lb_platform *p, struct pt_trap *tr)
 		answer_skip(tid, &tr->regs, tr->value);
 		break;
 	case LB_REPLY_ERROR:
-		answer_skip(tid, &tr->regs, tr->value < 0 ? tr->value : -tr->value);
+		/* an error of 0 would be a success: fail closed */
+		answer_skip(tid, &tr->regs,
+			    tr->value < 0 ? tr->value : tr->value > 0 ? -tr->value : -EPERM);
 		break;
 	case LB_REPLY_FD:
 		tr->next = NULL;
