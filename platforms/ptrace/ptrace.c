@@ -862,6 +862,10 @@ static void deliver_done(struct lb_platform *p)
 static void narrow_close_range(pid_t tid, struct user_regs_struct *r, int h)
 {
 	unsigned first = (unsigned)r->rdi, last = (unsigned)r->rsi;
+	if (!(first <= (unsigned)h && (unsigned)h <= last)) {
+		resume(tid, 0); /* not over it after all: as asked, never wider */
+		return;
+	}
 	if (first == (unsigned)h && last == (unsigned)h) {
 		answer_skip(tid, r, 0);
 		return;
