@@ -908,7 +908,8 @@ static bool open_may_wait(pid_t tid, int nr, const struct user_regs_struct *r)
 	else
 		snprintf(full, sizeof(full), "/proc/%d/fd/%d/%s", (int)tid, (int)r->rdi, path);
 	struct stat st;
-	if (stat(full, &st) < 0)
+	/* a guess must not mount anything on the host: no automount */
+	if (fstatat(AT_FDCWD, full, &st, AT_NO_AUTOMOUNT) < 0)
 		return errno != ENOENT; /* absent: at most a new regular file */
 	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
