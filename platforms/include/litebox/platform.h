@@ -112,7 +112,8 @@ struct lb_platform_ops {
 	 * as the result, atomically), or CONTINUE: the kernel runs the call as
 	 * the program made it, re-reading its memory. The core continues only
 	 * (1) calls whose decision rests on no memory (umask, the set*id
-	 * family, `audit syscall` rules), and (2) calls the supervisor cannot
+	 * family, `audit syscall` rules, `deny syscall` rules in audit mode),
+	 * and (2) calls the supervisor cannot
 	 * perform for the program, judged first on its own copy, where what a
 	 * changed path could reach is bounded elsewhere: execve/execveat
 	 * (Landlock's EXECUTE rules beneath), chdir (grants nothing: every
