@@ -373,6 +373,10 @@ static bool cond_holds(const struct lb_filter_cond *c, const uint64_t args[6])
 		return a >= c->value;
 	case LB_CMP_LE:
 		return a <= c->value;
+	case LB_CMP_GE32:
+		return (uint32_t)a >= c->value;
+	case LB_CMP_LE32:
+		return (uint32_t)a <= c->value;
 	}
 	return false;
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -200,6 +201,8 @@ static const struct {
 	bool refuse;
 } hidden_cmds[] = {
     {SYS_fcntl, F_SETFD, false},
+    {SYS_ioctl, FIOCLEX, false},
+    {SYS_ioctl, FIONCLEX, false},
     {SYS_fcntl, F_DUPFD, true},
     {SYS_fcntl, F_DUPFD_CLOEXEC, true},
 };
@@ -259,8 +262,8 @@ static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb
 		    (struct lb_filter_rule){.nr = SYS_close_range,
 					    .action = LB_FILTER_NOTIFY,
 					    .n_conds = 2,
-					    .conds = {{.arg = 0, .op = LB_CMP_LE, .value = hv},
-						      {.arg = 1, .op = LB_CMP_GE, .value = hv}}};
+					    .conds = {{.arg = 0, .op = LB_CMP_LE32, .value = hv},
+						      {.arg = 1, .op = LB_CMP_GE32, .value = hv}}};
 	return n;
 }
 
@@ -294,6 +297,8 @@ static bool probe_args(const struct lb_filter_rule *r, uint64_t args[6])
 		case LB_CMP_MASKED_EQ:
 		case LB_CMP_GE:
 		case LB_CMP_LE:
+		case LB_CMP_GE32:
+		case LB_CMP_LE32:
 			args[c->arg] = c->value;
 			break;
 		case LB_CMP_NE:

@@ -36,39 +36,84 @@ static uint32_t action_of(const struct lb_filter_rule *r, uint32_t trap_action)
 	return SCMP_ACT_KILL_PROCESS;
 }
 
+/* The unsigned 32-bit range [lo, hi] as aligned blocks, each one masked
+ * comparison of the low 32 bits (libseccomp compares 64 bits on x86-64,
+ * and has no 32-bit ordering). At most 64 blocks. */
+static size_t range32(unsigned arg, uint64_t lo, uint64_t hi, struct scmp_arg_cmp *out)
+{
+	size_t n = 0;
+	while (lo <= hi) {
+		uint64_t size = 1;
+		while (size < (1ull << 32) && lo % (size * 2) == 0 && lo + size * 2 - 1 <= hi)
+			size *= 2;
+		out[n++] = (struct scmp_arg_cmp){.arg = arg,
+						 .op = SCMP_CMP_MASKED_EQ,
+						 .datum_a = ~(size - 1) & 0xffffffffu,
+						 .datum_b = lo};
+		lo += size;
+	}
+	return n;
+}
+
+#define LB_MAX_ALTS 64
+
+/* One condition as alternatives, any of which makes it hold. */
+static int cond_alts(const struct lb_filter_cond *c, struct scmp_arg_cmp *alt, size_t *n)
+{
+	*n = 1;
+	switch (c->op) {
+	case LB_CMP_MASKED_EQ:
+		alt[0] = (struct scmp_arg_cmp){
+		    .arg = c->arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = c->mask, .datum_b = c->value};
+		return 0;
+	case LB_CMP_NE:
+		alt[0] = (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_NE, .datum_a = c->value};
+		return 0;
+	case LB_CMP_GE:
+		alt[0] = (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value};
+		return 0;
+	case LB_CMP_LE:
+		alt[0] = (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_LE, .datum_a = c->value};
+		return 0;
+	case LB_CMP_GE32:
+		if (c->value > 0xffffffffu)
+			return -EINVAL;
+		*n = range32(c->arg, c->value, 0xffffffffu, alt);
+		return 0;
+	case LB_CMP_LE32:
+		if (c->value > 0xffffffffu)
+			return -EINVAL;
+		*n = range32(c->arg, 0, c->value, alt);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* A rule whose conditions expand to several alternatives becomes one
+ * libseccomp rule per combination (all with the same action). */
 static int add_rule(scmp_filter_ctx ctx, const struct lb_filter_rule *r, uint32_t trap_action)
 {
-	struct scmp_arg_cmp cmp[2];
+	struct scmp_arg_cmp alts[2][LB_MAX_ALTS];
+	size_t n_alts[2] = {1, 1};
 
-	if (r->n_conds > LB_ARRAY_SIZE(cmp))
+	if (r->n_conds > 2)
 		return -EINVAL;
 	for (unsigned i = 0; i < r->n_conds; i++) {
-		const struct lb_filter_cond *c = &r->conds[i];
-		switch (c->op) {
-		case LB_CMP_MASKED_EQ:
-			cmp[i] = (struct scmp_arg_cmp){.arg = c->arg,
-						       .op = SCMP_CMP_MASKED_EQ,
-						       .datum_a = c->mask,
-						       .datum_b = c->value};
-			break;
-		case LB_CMP_NE:
-			cmp[i] = (struct scmp_arg_cmp){
-			    .arg = c->arg, .op = SCMP_CMP_NE, .datum_a = c->value};
-			break;
-		case LB_CMP_GE:
-			cmp[i] = (struct scmp_arg_cmp){
-			    .arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value};
-			break;
-		case LB_CMP_LE:
-			cmp[i] = (struct scmp_arg_cmp){
-			    .arg = c->arg, .op = SCMP_CMP_LE, .datum_a = c->value};
-			break;
-		default:
-			return -EINVAL;
+		int rc = cond_alts(&r->conds[i], alts[i], &n_alts[i]);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t a = 0; a < n_alts[0]; a++) {
+		for (size_t b = 0; b < n_alts[1]; b++) {
+			struct scmp_arg_cmp cmp[2] = {alts[0][a], alts[1][b]};
+			/* _exact: never let libseccomp rewrite a rule into something else. */
+			int rc = seccomp_rule_add_exact_array(ctx, action_of(r, trap_action), r->nr,
+							      r->n_conds, cmp);
+			if (rc < 0)
+				return rc;
 		}
 	}
-	/* _exact: never let libseccomp rewrite a rule into something else. */
-	return seccomp_rule_add_exact_array(ctx, action_of(r, trap_action), r->nr, r->n_conds, cmp);
+	return 0;
 }
 
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)

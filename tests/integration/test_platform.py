@@ -194,6 +194,23 @@ def no_process_can_read_receive_or_duplicate_the_hidden_socket():
     eq("open public-bytes" in p.stdout, True, f"open answered afterwards: {p.stdout!r}")
 
 
+@test
+def garbage_in_the_upper_half_of_an_fd_cannot_close_the_hidden_socket():
+    # The kernel reads close_range's bounds as unsigned ints; a 64-bit
+    # comparison in the filter let close_range(2^32 + 3, ~0) through. And
+    # FIOCLEX made it close-on-exec. A close_range below it whose last
+    # bound has garbage above must close only its own range. The same calls on the program's own
+    # fds work (controls); opens are answered afterwards, before and after
+    # an exec.
+    d, pub, _ = secret_and_public()
+    prog = build("hidden_close")
+    p = litebox("run", "-q", "--allow-read", d, "--", prog, str(hidden_fd()), pub)
+    eq(p.returncode, 0, f"status ({p.stderr})")
+    eq(p.stdout, "own-closed yes\nafter-close_range public-bytes\nonly-a-closed yes\n"
+       "own-cloexec yes\n"
+       "after-exec public-bytes\n", f"output ({p.stderr})")
+
+
 def outer_policy(d, allow_ptrace):
     build_dir = os.path.dirname(os.path.dirname(os.path.abspath(lbtest.LITEBOX)))
     path = os.path.join(d, "outer.policy")

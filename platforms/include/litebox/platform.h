@@ -26,6 +26,10 @@ enum lb_filter_cmp {
 	LB_CMP_NE,	  /* arg != value (mask unused) */
 	LB_CMP_GE,	  /* arg >= value, 64-bit (mask unused) */
 	LB_CMP_LE,	  /* arg <= value, 64-bit (mask unused) */
+	/* the low 32 bits of arg, unsigned, for int and unsigned int
+	 * arguments (the kernel ignores the upper half) */
+	LB_CMP_GE32,
+	LB_CMP_LE32,
 };
 
 struct lb_filter_cond {
