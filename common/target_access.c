@@ -9,6 +9,7 @@
  * it again. CAP_SYS_PTRACE stays in the permitted set for this. */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -90,4 +91,38 @@ int lb_target_getfd(int pidfd, int target_fd)
 	lower_ptrace(&saved);
 	errno = err;
 	return fd;
+}
+
+int lb_target_copy(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = lb_target_vm(pid, buf, addr, len, false);
+	if (n < 0)
+		return errno == ESRCH ? -ESRCH : -EFAULT;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+/* Page by page: a string may end right before an unmapped page, which a
+ * single large read would fault on. Most paths are short: a first small
+ * read saves copying a page. */
+int lb_target_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap)
+{
+	const uint64_t page = 4096;
+	size_t got = 0;
+	if (addr == 0)
+		return -EFAULT;
+	while (got < cap) {
+		uint64_t cur = addr + got;
+		size_t chunk = (size_t)(page - (cur % page));
+		if (got == 0 && chunk > 256)
+			chunk = 256;
+		if (chunk > cap - got)
+			chunk = cap - got;
+		int rc = lb_target_copy(pid, cur, buf + got, chunk);
+		if (rc < 0)
+			return rc;
+		if (memchr(buf + got, '\0', chunk))
+			return 0;
+		got += chunk;
+	}
+	return -ENAMETOOLONG;
 }

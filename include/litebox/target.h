@@ -16,5 +16,10 @@ ssize_t lb_target_vm(pid_t pid, void *local_buf, uint64_t addr, size_t len, bool
 int lb_target_getfd(int pidfd, int target_fd);
 /* open() of a caller's /proc/TID/{cwd,fd/N} magic link, likewise. */
 int lb_target_open(const char *proc_path, int flags);
+/* Copy len bytes from the caller: 0, -ESRCH (gone) or -EFAULT. */
+int lb_target_copy(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* Copy a NUL-terminated string of at most cap bytes: 0, -ENAMETOOLONG,
+ * -ESRCH or -EFAULT. Callers check the trap is still live afterwards. */
+int lb_target_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap);
 
 #endif

@@ -142,8 +142,6 @@ static _Thread_local struct lb_platform *tl_tracer;
  * first kind of wait). */
 enum { WAIT_NONE, WAIT_NOWAIT, WAIT_REAPING };
 
-static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len);
-
 static void on_stop_signal(int sig)
 {
 	(void)sig;
@@ -899,7 +897,7 @@ static bool open_may_wait(pid_t tid, int nr, const struct user_regs_struct *r)
 	uint64_t to_page_end = 4096 - (addr % 4096);
 	if (chunk > to_page_end)
 		chunk = (size_t)to_page_end;
-	if (copy_from(tid, addr, path, chunk) < 0)
+	if (lb_target_copy(tid, addr, path, chunk) < 0)
 		return true;
 	path[chunk] = '\0';
 	if (strlen(path) == chunk || strstr(path, "/proc") || strncmp(path, "/dev", 4) == 0 ||
@@ -1346,43 +1344,18 @@ static int pt_still_valid(struct lb_trap *t)
 	return atomic_load(&trap_of(t)->dead) ? -ENOENT : 0;
 }
 
-static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	ssize_t n = lb_target_vm(pid, buf, addr, len, false);
-	if (n < 0)
-		return errno == ESRCH ? -ESRCH : -EFAULT;
-	return (size_t)n == len ? 0 : -EFAULT;
-}
-
 static int pt_read_mem(struct lb_trap *t, uint64_t addr, void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
-	int rc = copy_from(t->pid, addr, buf, len);
+	int rc = lb_target_copy(t->pid, addr, buf, len);
 	return rc < 0 ? rc : pt_still_valid(t);
 }
 
 static int pt_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
 {
-	const uint64_t page = 4096;
-	size_t got = 0;
-	if (addr == 0)
-		return -EFAULT;
-	while (got < cap) {
-		uint64_t cur = addr + got;
-		size_t chunk = (size_t)(page - (cur % page));
-		if (got == 0 && chunk > 256)
-			chunk = 256;
-		if (chunk > cap - got)
-			chunk = cap - got;
-		int rc = copy_from(t->pid, cur, buf + got, chunk);
-		if (rc < 0)
-			return rc;
-		if (memchr(buf + got, '\0', chunk))
-			return pt_still_valid(t);
-		got += chunk;
-	}
-	return -ENAMETOOLONG;
+	int rc = lb_target_read_str(t->pid, addr, buf, cap);
+	return rc < 0 ? rc : pt_still_valid(t);
 }
 
 static int pt_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_t len)

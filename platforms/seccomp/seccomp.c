@@ -462,19 +462,11 @@ static int sc_still_valid(struct lb_trap *t)
 	return 0;
 }
 
-static int copy_from(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	ssize_t n = lb_target_vm(pid, buf, addr, len, false);
-	if (n < 0)
-		return errno == ESRCH ? -ESRCH : -EFAULT;
-	return (size_t)n == len ? 0 : -EFAULT;
-}
-
 static int sc_read_mem(struct lb_trap *t, uint64_t addr, void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
-	int rc = copy_from(t->pid, addr, buf, len);
+	int rc = lb_target_copy(t->pid, addr, buf, len);
 	if (rc < 0)
 		return rc;
 	/* The pid may have died and been reused between the notification and
@@ -482,32 +474,10 @@ static int sc_read_mem(struct lb_trap *t, uint64_t addr, void *buf, size_t len)
 	return sc_still_valid(t);
 }
 
-/* Strings are read page by page: a string may end right before an
- * unmapped page, which a single large read would fault on. */
 static int sc_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
 {
-	const uint64_t page = 4096;
-	size_t got = 0;
-
-	if (addr == 0)
-		return -EFAULT;
-	while (got < cap) {
-		uint64_t cur = addr + got;
-		size_t chunk = (size_t)(page - (cur % page));
-		/* Most paths are short: a first small read saves copying a page. */
-		if (got == 0 && chunk > 256)
-			chunk = 256;
-		if (chunk > cap - got)
-			chunk = cap - got;
-		int rc = copy_from(t->pid, cur, buf + got, chunk);
-		if (rc < 0)
-			return rc;
-		char *nul = memchr(buf + got, '\0', chunk);
-		if (nul)
-			return sc_still_valid(t);
-		got += chunk;
-	}
-	return -ENAMETOOLONG;
+	int rc = lb_target_read_str(t->pid, addr, buf, cap);
+	return rc < 0 ? rc : sc_still_valid(t);
 }
 
 static int sc_write_mem(struct lb_trap *t, uint64_t addr, const void *buf, size_t len)
