@@ -69,6 +69,18 @@ def tmpdir():
     return d
 
 
+def policy_workdir(policy_lines=()):
+    """A fresh working directory (0755) holding p.policy: the default
+    profile plus policy_lines."""
+    d = tmpdir()
+    os.chmod(d, 0o755)
+    with open(os.path.join(d, "p.policy"), "w") as f:
+        f.write("version 1\ninclude default\n")
+        for line in policy_lines:
+            f.write(line + "\n")
+    return d
+
+
 def _cleanup():
     import shutil
     for d in _tmpdirs:

@@ -13,14 +13,7 @@ import lbtest
 from lbtest import eq, litebox, test
 
 
-def workdir(policy_lines=()):
-    d = lbtest.tmpdir()
-    os.chmod(d, 0o755)
-    with open(os.path.join(d, "p.policy"), "w") as f:
-        f.write("version 1\ninclude default\n")
-        for line in policy_lines:
-            f.write(line + "\n")
-    return d
+workdir = lbtest.policy_workdir
 
 
 def run_in(d, *args, **kw):
