@@ -11,21 +11,10 @@
 
 #include "litebox/answer.h"
 #include "litebox/core.h"
+#include "litebox/creds.h"
 #include "litebox/filter_plan.h"
 #include "litebox/resolve.h"
 #include "litebox/syscalls.h"
-
-#define LB_MAX_GROUPS 256
-
-/* What the kernel checks for a thread of the program: its ids, groups
- * and capability sets (as seen from litebox's user namespace). */
-struct lb_creds {
-	uid_t ruid, fsuid, euid, suid;
-	gid_t rgid, fsgid, egid, sgid;
-	int n_groups;
-	gid_t groups[LB_MAX_GROUPS];
-	uint64_t cap_eff, cap_prm;
-};
 
 struct lb_unix_own {
 	dev_t dev;
@@ -84,8 +73,6 @@ struct lb_core {
 	size_t n_own, cap_own;
 };
 
-struct lb_creds_guard;
-
 struct lb_call {
 	struct lb_core *core;
 	struct lb_trap *t;
@@ -143,24 +130,6 @@ int lb_judge_dir_listing(struct lb_call *c, const char *path);
  * only where they tell no more than a stat would. */
 bool lb_may_see(struct lb_call *c, const char *path);
 mode_t lb_caller_umask(struct lb_call *c);
-/* Act as the program: between enter and leave, the calling worker thread
- * has the caller's fsuid, fsgid, supplementary groups and effective
- * capabilities (never more than litebox's own), so the kernel's checks,
- * f_cred of opened files and capability checks on sockets come out as
- * they would for the program. Per thread (raw syscalls, capset on the
- * thread itself). Wrap exactly the host operation done for the caller,
- * not litebox's own plumbing (/proc/TID reads, pidfd_getfd, memory
- * access), which needs litebox's authority. enter fails closed (-errno:
- * refuse the call); leave is always needed and keeps errno. */
-struct lb_creds_guard {
-	bool switched, ids, caps;
-	struct lb_core *core;
-};
-int lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g);
-/* The same with the caller's real ids (what access(2) checks). */
-int lb_creds_enter_real(struct lb_call *c, struct lb_creds_guard *g);
-void lb_creds_leave(struct lb_creds_guard *g);
-void lb_caller_creds(struct lb_call *c, struct lb_creds *cr);
 
 /* protect.c: what the program never reaches, whatever the policy says. */
 enum lb_protection { LB_PROTECT_NONE, LB_PROTECT_DENY, LB_PROTECT_HIDE };

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The filesystem half of the south backend: each path-taking call is
- * resolved by lb_resolve, judged, and then carried out by the supervisor
- * on the directory fd the resolution pinned, with the no-follow form of
- * the operation (the final symlink, if any, was already resolved and
- * judged). Results go back as a value, an errno or an fd (ADDFD). */
+/* The filesystem handlers: each path-taking call is decoded with its
+ * table row, resolved by lb_resolve, judged (core.c, judge.c), and then
+ * carried out by the south (lib/south/fs.c) on the directory fd the
+ * resolution pinned, with the no-follow form of the operation (the final
+ * symlink, if any, was already resolved and judged). Each handler returns
+ * its answer: a value, an errno or an fd (ADDFD). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <utime.h>
 
 #include "core_internal.h"
+#include "litebox/south.h"
 #include "litebox/syscalls.h"
 #include "litebox/util.h"
 
@@ -42,6 +44,12 @@ static void resolved_releasep(struct lb_resolved *r)
 static const char *obj_name(const struct lb_resolved *r)
 {
 	return r->name[0] ? r->name : ".";
+}
+
+/* What the south acts on: the resolved object's pinned directory and name. */
+static struct lb_at at_of(const struct lb_resolved *r)
+{
+	return (struct lb_at){.dirfd = r->dirfd, .name = r->name};
 }
 
 static int row_dirfd(struct lb_call *c)
@@ -90,14 +98,6 @@ static int magic_fd(struct lb_call *c, const struct lb_resolved *r, enum lb_clas
 	return lb_proc_fd_open(c, r->magic_fd, O_PATH);
 }
 
-/* No file the program makes carries setuid or setgid bits, as if every
- * mount were nosuid: a setuid program left behind would run with its
- * owner's authority after the run, for anyone. A directory keeps setgid
- * (it only makes new entries inherit the directory's group). */
-static mode_t nosuid(mode_t mode, bool dir)
-{
-	return mode & ~(mode_t)(S_ISUID | (dir ? 0 : S_ISGID));
-}
 
 /* ---- Linux's order: existence before permission -------------------------------- */
 
@@ -204,23 +204,13 @@ static int judge_open(struct lb_call *c, const struct open_req *o, const char *p
 /* Re-open what /proc/PID/fd/N of the caller refers to (a pipe, a socket,
  * a deleted file): the caller holds it already, so only the new access
  * mode is its own choice, as with the kernel's own re-open. */
-static int reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flags)
+static struct lb_answer reopen_magic(struct lb_call *c, const struct lb_resolved *r, int flags)
 {
 	lb_autoclose int fd =
 	    magic_fd(c, r, (flags & O_ACCMODE) == O_RDONLY ? LB_CLASS_READ : LB_CLASS_WRITE);
 	if (fd < 0)
-		return fd;
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	struct lb_creds_guard g;
-	int f = lb_creds_enter(c, &g);
-	if (f == 0) {
-		f = open(p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | LB_O_TMPFILE_BIT)) |
-				O_CLOEXEC | O_NOCTTY);
-		f = f < 0 ? -errno : f;
-	}
-	lb_creds_leave(&g);
-	return f;
+		return lb_ans_errno(-fd);
+	return lb_host_reopen(c, fd, flags, flags & O_CLOEXEC);
 }
 
 /* A new pty master: its slave /dev/pts/N is the program's from now on. */
@@ -272,9 +262,9 @@ static struct lb_answer h_open(struct lb_call *c)
 	c->creating = o.flags & O_CREAT;
 	if (r.magic_fd < 0 && opens_directory_to_list(c, &o, &r))
 		o.flags |= O_DIRECTORY;
-	int fd;
+	struct lb_answer a;
 	if (r.magic_fd >= 0) {
-		fd = reopen_magic(c, &r, o.flags);
+		a = reopen_magic(c, &r, o.flags);
 	} else {
 		rc = judge_open(c, &o, r.path);
 		if (rc < 0)
@@ -299,19 +289,12 @@ static struct lb_answer h_open(struct lb_call *c)
 			flags |= O_DIRECTORY;
 		mode_t mode = o.mode;
 		if (o.flags & (O_CREAT | LB_O_TMPFILE_BIT))
-			mode = nosuid(mode & ~lb_caller_umask(c), false);
-		struct lb_creds_guard g;
-		if ((fd = lb_creds_enter(c, &g)) == 0) {
-			fd = openat(r.dirfd, obj_name(&r), flags, mode);
-			if (fd < 0)
-				fd = -errno;
-		}
-		lb_creds_leave(&g);
+			mode = lb_host_nosuid(mode & ~lb_caller_umask(c), false);
+		a = lb_host_open(c, at_of(&r), flags, mode, o.flags & O_CLOEXEC);
 	}
-	if (fd < 0)
-		return lb_ans_errno(-fd);
-	track_pty(c, &r, fd);
-	return lb_ans_fd(fd, o.flags & O_CLOEXEC);
+	if (a.kind == LB_ANS_FD)
+		track_pty(c, &r, a.fd);
+	return a;
 }
 
 /* ---- stat family --------------------------------------------------------------- */
@@ -395,12 +378,6 @@ static int meta_target(struct lb_call *c, unsigned at_flags, enum lb_class cls, 
 	return lb_judge_path(c, cls, m->r.path);
 }
 
-static int stat_errno(void)
-{
-	/* A closed fd shows as a missing /proc entry. */
-	return errno == ENOENT ? EBADF : errno;
-}
-
 static struct lb_answer h_stat(struct lb_call *c)
 {
 	lb_autometa struct meta m;
@@ -409,17 +386,13 @@ static struct lb_answer h_stat(struct lb_call *c)
 	int rc = meta_target(c, row_at_flags(c), LB_CLASS_STAT, &m);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g = {0};
 	if (m.proc[0]) {
-		rc = stat(m.proc, &st) < 0 ? -stat_errno() : 0;
+		rc = lb_host_stat_own(m.proc, &st);
 		if (meta_repin(&m, rc))
-			rc = stat(m.proc, &st) < 0 ? -stat_errno() : 0;
-	} else if ((rc = lb_creds_enter(c, &g)) == 0)
-		rc = fstatat(m.r.dirfd, m.r.name, &st,
-			     AT_SYMLINK_NOFOLLOW | (m.r.name[0] ? 0 : AT_EMPTY_PATH)) < 0
-			 ? -errno
-			 : 0;
-	lb_creds_leave(&g);
+			rc = lb_host_stat_own(m.proc, &st);
+	} else {
+		rc = lb_host_stat(c, at_of(&m.r), &st);
+	}
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &st, sizeof(st));
 	return lb_ans_rc(rc);
@@ -436,28 +409,16 @@ static struct lb_answer h_statx(struct lb_call *c)
 	int rc = meta_target(c, flags, LB_CLASS_STAT, &m);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g = {0};
 	if (m.proc[0]) {
-		rc = statx(AT_FDCWD, m.proc, sync, mask, &stx) < 0 ? -stat_errno() : 0;
+		rc = lb_host_statx_own(m.proc, sync, mask, &stx);
 		if (meta_repin(&m, rc))
-			rc = statx(AT_FDCWD, m.proc, sync, mask, &stx) < 0 ? -stat_errno() : 0;
-	} else if ((rc = lb_creds_enter(c, &g)) == 0)
-		rc = statx(m.r.dirfd, m.r.name,
-			   AT_SYMLINK_NOFOLLOW | sync | (m.r.name[0] ? 0 : AT_EMPTY_PATH), mask,
-			   &stx) < 0
-			 ? -errno
-			 : 0;
-	lb_creds_leave(&g);
+			rc = lb_host_statx_own(m.proc, sync, mask, &stx);
+	} else {
+		rc = lb_host_statx(c, at_of(&m.r), sync, mask, &stx);
+	}
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 3), &stx, sizeof(stx));
 	return lb_ans_rc(rc);
-}
-
-/* Open the resolved object itself as O_PATH (no follow: already resolved). */
-static int open_object(const struct lb_resolved *r)
-{
-	int fd = openat(r->dirfd, obj_name(r), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
 }
 
 static struct lb_answer h_statfs(struct lb_call *c)
@@ -469,16 +430,11 @@ static struct lb_answer h_statfs(struct lb_call *c)
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (m.proc[0]) {
-		rc = statfs(m.proc, &sfs) < 0 ? -errno : 0;
+		rc = lb_host_statfs_own(m.proc, &sfs);
 		if (meta_repin(&m, rc))
-			rc = statfs(m.proc, &sfs) < 0 ? -errno : 0;
+			rc = lb_host_statfs_own(m.proc, &sfs);
 	} else {
-		struct lb_creds_guard g;
-		if ((rc = lb_creds_enter(c, &g)) == 0) {
-			lb_autoclose int fd = open_object(&m.r);
-			rc = fd < 0 ? fd : (fstatfs(fd, &sfs) < 0 ? -errno : 0);
-		}
-		lb_creds_leave(&g);
+		rc = lb_host_statfs(c, at_of(&m.r), &sfs);
 	}
 	if (rc == 0)
 		rc = c->ops->write_mem(c->t, PATH_ARG(c, 1), &sfs, sizeof(sfs));
@@ -504,19 +460,15 @@ static struct lb_answer h_access(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	/* The thread takes the ids and capabilities the kernel would check
 	 * for the caller (real ones unless AT_EACCESS) and checks with them. */
-	struct lb_creds_guard g;
-	rc = (flags & AT_EACCESS) ? lb_creds_enter(c, &g) : lb_creds_enter_real(c, &g);
-	if (rc == 0) {
-		if (m.proc[0]) {
-			rc = (int)syscall(SYS_faccessat2, AT_FDCWD, m.proc, mode, AT_EACCESS);
-			if (rc < 0 && meta_repin(&m, -errno))
-				rc = (int)syscall(SYS_faccessat2, AT_FDCWD, m.proc, mode, AT_EACCESS);
-		} else
-			rc = (int)syscall(SYS_faccessat2, m.r.dirfd, obj_name(&m.r), mode,
-					  AT_EACCESS | AT_SYMLINK_NOFOLLOW);
-		rc = rc < 0 ? -errno : 0;
+	bool eaccess = flags & AT_EACCESS;
+	struct lb_at own = {.dirfd = -1, .name = ""};
+	if (m.proc[0]) {
+		rc = lb_host_access(c, own, m.proc, mode, eaccess);
+		if (meta_repin(&m, rc))
+			rc = lb_host_access(c, own, m.proc, mode, eaccess);
+	} else {
+		rc = lb_host_access(c, at_of(&m.r), NULL, mode, eaccess);
 	}
-	lb_creds_leave(&g);
 	return lb_ans_rc(rc);
 }
 
@@ -562,11 +514,7 @@ static struct lb_answer h_readlink(struct lb_call *c)
 	}
 	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g;
-	ssize_t n = lb_creds_enter(c, &g);
-	if (n == 0 && (n = readlinkat(r.dirfd, r.name, target, sizeof(target))) < 0)
-		n = -errno;
-	lb_creds_leave(&g);
+	ssize_t n = lb_host_readlink(c, at_of(&r), target, sizeof(target));
 	if (n < 0)
 		return lb_ans_errno((int)-n);
 	if (n > size)
@@ -739,11 +687,7 @@ static struct lb_answer h_getxattr(struct lb_call *c)
 	lb_autofree char *val = malloc(size ? size : 1);
 	if (!val)
 		return lb_ans_errno(ENOMEM);
-	struct lb_creds_guard g;
-	ssize_t n = lb_creds_enter(c, &g);
-	if (n == 0 && (n = lgetxattr(x.path, name, size ? val : NULL, size)) < 0)
-		n = -errno;
-	lb_creds_leave(&g);
+	ssize_t n = lb_host_getxattr(c, x.path, name, val, size);
 	if (n < 0)
 		return lb_ans_errno((int)-n);
 	if (size && (rc = c->ops->write_mem(c->t, PATH_ARG(c, 2), val, (size_t)n)) < 0)
@@ -765,11 +709,7 @@ static struct lb_answer h_listxattr(struct lb_call *c)
 	lb_autofree char *all = malloc(XATTR_LIST_MAX);
 	if (!all)
 		return lb_ans_errno(ENOMEM);
-	struct lb_creds_guard g;
-	ssize_t n = lb_creds_enter(c, &g);
-	if (n == 0 && (n = llistxattr(x.path, all, XATTR_LIST_MAX)) < 0)
-		n = -errno;
-	lb_creds_leave(&g);
+	ssize_t n = lb_host_listxattr(c, x.path, all, XATTR_LIST_MAX);
 	if (n < 0)
 		return lb_ans_errno((int)-n);
 	n = lb_xattr_list_visible(all, n);
@@ -801,14 +741,7 @@ static struct lb_answer h_setxattr(struct lb_call *c)
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	int flags = (int)PATH_ARG(c, 4);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		rc = x.follow ? setxattr(x.path, name, val, size, flags)
-			      : lsetxattr(x.path, name, val, size, flags);
-		rc = rc < 0 ? -errno : 0;
-	}
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_setxattr(c, x.path, x.follow, name, val, size, flags));
 }
 
 static struct lb_answer h_removexattr(struct lb_call *c)
@@ -823,56 +756,15 @@ static struct lb_answer h_removexattr(struct lb_call *c)
 		rc = xattr_name(c, LB_CLASS_WRITE, name);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		rc = x.follow ? removexattr(x.path, name) : lremovexattr(x.path, name);
-		rc = rc < 0 ? -errno : 0;
-	}
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_removexattr(c, x.path, x.follow, name));
 }
 
 /* ---- changes ----------------------------------------------------------------------- */
 
 /* The supervisor's own RLIMIT_FSIZE does not bind what it does for the
- * program: hold a length against the caller's limit as the kernel would
- * (SIGXFSZ to the thread, EFBIG). */
-static int fsize_check(struct lb_call *c, off_t length)
-{
-	struct rlimit lim;
-	if (prlimit(c->t->pid, RLIMIT_FSIZE, NULL, &lim) < 0)
-		return -EFBIG; /* fail closed: the caller is gone anyway */
-	if (lim.rlim_cur == RLIM_INFINITY || (rlim_t)length <= lim.rlim_cur)
-		return 0;
-	syscall(SYS_tgkill, lb_caller_tgid(c), c->t->pid, SIGXFSZ);
-	return -EFBIG;
-}
-
-/* truncate(2) answers EISDIR or EINVAL on the type before it opens
- * anything, so a device or FIFO is never opened (a tape rewinds, a FIFO
- * waits). The type is read on an O_PATH pin that is then reopened: a
- * swap in between cannot bring another file in. */
-static int truncate_regular(struct lb_call *c, const struct lb_resolved *r, off_t length)
-{
-	struct stat st;
-	char self[64];
-	lb_autoclose int pin = openat(r->dirfd, obj_name(r), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pin < 0 || fstat(pin, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	self_fd_path(pin, self, sizeof(self));
-	lb_autoclose int fd = open(self, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	int rc = fsize_check(c, length);
-	if (rc == 0 && ftruncate(fd, length) < 0)
-		rc = -errno;
-	return rc;
-}
-
+ * program: the length is held against the caller's limit as the kernel
+ * would (SIGXFSZ to the thread, EFBIG). truncate(2) answers EISDIR or
+ * EINVAL on the type before that, and opens nothing else (the south). */
 static struct lb_answer h_truncate(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
@@ -882,13 +774,13 @@ static struct lb_answer h_truncate(struct lb_call *c)
 	int rc = prepare_write(c, LB_RES_FOLLOW, &r, EXIST_MUST);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0)
-		rc = truncate_regular(c, &r, length);
-	lb_creds_leave(&g);
+	struct rlimit lim;
+	bool known = prlimit(c->t->pid, RLIMIT_FSIZE, NULL, &lim) == 0, over;
+	rc = lb_host_truncate(c, at_of(&r), length, known ? &lim : NULL, &over);
+	if (over)
+		syscall(SYS_tgkill, lb_caller_tgid(c), c->t->pid, SIGXFSZ);
 	return lb_ans_rc(rc);
 }
-
 static struct lb_answer h_unlink(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
@@ -900,11 +792,7 @@ static struct lb_answer h_unlink(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	if (!r.name[0])
 		return lb_ans_errno((flags & AT_REMOVEDIR) ? EBUSY : EISDIR);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0)
-		rc = unlinkat(r.dirfd, r.name, flags) < 0 ? -errno : 0;
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_unlink(c, at_of(&r), flags));
 }
 
 static struct lb_answer h_mkdir(struct lb_call *c)
@@ -916,11 +804,7 @@ static struct lb_answer h_mkdir(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	if (!r.name[0])
 		return lb_ans_errno(EEXIST);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0)
-		rc = mkdirat(r.dirfd, r.name, mode & ~lb_caller_umask(c) & 07777) < 0 ? -errno : 0;
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_mkdir(c, at_of(&r), mode & ~lb_caller_umask(c) & 07777));
 }
 
 static struct lb_answer h_mknod(struct lb_call *c)
@@ -937,12 +821,8 @@ static struct lb_answer h_mknod(struct lb_call *c)
 	if (!r.name[0])
 		return lb_ans_errno(EEXIST);
 	mode_t type = mode & S_IFMT;
-	mode_t perm = nosuid(mode & 07777 & ~lb_caller_umask(c), false);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0)
-		rc = mknodat(r.dirfd, r.name, type | perm, dev) < 0 ? -errno : 0;
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	mode_t perm = lb_host_nosuid(mode & 07777 & ~lb_caller_umask(c), false);
+	return lb_ans_rc(lb_host_mknod(c, at_of(&r), type | perm, dev));
 }
 
 static int resolve_second(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
@@ -986,13 +866,7 @@ static struct lb_answer h_rename(struct lb_call *c)
 	 * either place could judge that content differently. */
 	if (lb_judge_moves_subtree(c, &from, &to, flags))
 		return lb_ans_errno(EXDEV);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		rc = (int)syscall(SYS_renameat2, from.dirfd, from.name, to.dirfd, to.name, flags);
-		rc = rc < 0 ? -errno : 0;
-	}
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_rename(c, at_of(&from), at_of(&to), flags));
 }
 
 static struct lb_answer h_link(struct lb_call *c)
@@ -1021,19 +895,10 @@ static struct lb_answer h_link(struct lb_call *c)
 	c->cur = &from; /* existence checks of the source refer to it */
 	if (magic < 0 && (rc = lb_judge_link_source(c, from.path, to.path)) < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		if (magic >= 0) {
-			/* The O_TMPFILE idiom: link /proc/self/fd/N into place. */
-			char p[64];
-			snprintf(p, sizeof(p), "/proc/self/fd/%d", magic);
-			rc = linkat(AT_FDCWD, p, to.dirfd, to.name, AT_SYMLINK_FOLLOW);
-		} else
-			rc = linkat(from.dirfd, obj_name(&from), to.dirfd, to.name, 0);
-		rc = rc < 0 ? -errno : 0;
-	}
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	/* The O_TMPFILE idiom links /proc/self/fd/N into place. */
+	if (magic >= 0)
+		return lb_ans_rc(lb_host_link_fd(c, magic, at_of(&to)));
+	return lb_ans_rc(lb_host_link(c, at_of(&from), at_of(&to)));
 }
 
 static struct lb_answer h_symlink(struct lb_call *c)
@@ -1050,11 +915,7 @@ static struct lb_answer h_symlink(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	if (!r.name[0])
 		return lb_ans_errno(EEXIST);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0)
-		rc = symlinkat(target, r.dirfd, r.name) < 0 ? -errno : 0;
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_symlink(c, target, at_of(&r)));
 }
 
 static struct lb_answer h_chmod(struct lb_call *c)
@@ -1066,26 +927,7 @@ static struct lb_answer h_chmod(struct lb_call *c)
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g;
-	/* fchmodat2 (6.6+): AT_SYMLINK_NOFOLLOW acts on what we resolved (on
-	 * a symlink it fails with EOPNOTSUPP, as lchmod does); AT_EMPTY_PATH
-	 * on the pinned fd. */
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		struct stat st;
-		bool dir =
-		    (objfd >= 0 ? fstat(objfd, &st)
-				: fstatat(r.dirfd, obj_name(&r), &st, AT_SYMLINK_NOFOLLOW)) == 0 &&
-		    S_ISDIR(st.st_mode);
-		mode = nosuid(mode, dir);
-		if (objfd >= 0)
-			rc = (int)syscall(SYS_fchmodat2, objfd, "", mode, AT_EMPTY_PATH);
-		else
-			rc = (int)syscall(SYS_fchmodat2, r.dirfd, obj_name(&r), mode,
-					  AT_SYMLINK_NOFOLLOW);
-		rc = rc < 0 ? -errno : 0;
-	}
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_chmod(c, at_of(&r), objfd, mode));
 }
 
 static struct lb_answer h_chown(struct lb_call *c)
@@ -1098,16 +940,7 @@ static struct lb_answer h_chown(struct lb_call *c)
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		if (objfd >= 0)
-			rc = fchownat(objfd, "", uid, gid, AT_EMPTY_PATH);
-		else
-			rc = fchownat(r.dirfd, obj_name(&r), uid, gid, AT_SYMLINK_NOFOLLOW);
-		rc = rc < 0 ? -errno : 0;
-	}
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_chown(c, at_of(&r), objfd, uid, gid));
 }
 
 static int read_times(struct lb_call *c, uint64_t addr, struct timespec ts[2], bool *now)
@@ -1148,19 +981,7 @@ static struct lb_answer h_utimes(struct lb_call *c)
 		rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0) {
-		if (objfd >= 0) {
-			char p[64];
-			self_fd_path(objfd, p, sizeof(p));
-			rc = utimensat(AT_FDCWD, p, now ? NULL : ts, 0);
-		} else {
-			rc = utimensat(r.dirfd, obj_name(&r), now ? NULL : ts, AT_SYMLINK_NOFOLLOW);
-		}
-		rc = rc < 0 ? -errno : 0;
-	}
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_utimes(c, at_of(&r), objfd, now ? NULL : ts));
 }
 
 /* ---- calls the supervisor cannot perform for the caller ----------------------- */
@@ -1184,39 +1005,13 @@ static struct lb_answer h_chdir(struct lb_call *c)
 	return lb_ans_continue(WHY_CHDIR);
 }
 
-/* The first bytes of the exec target: only of a regular file (a device
- * is never opened), pinned first so that the file typed is the file read,
- * and only when the program may execute it. The kernel reads a script it
- * executes whatever its read bits (and shows the interpreter in the new
- * argv), so reading it here reveals nothing; a file the program may not
- * execute is refused by the kernel and its content is not read. */
-static ssize_t script_head(struct lb_call *c, const struct lb_resolved *r, char *buf, size_t len)
-{
-	struct stat st;
-	char self[64];
-	lb_autoclose int pin = openat(r->dirfd, obj_name(r), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pin < 0 || fstat(pin, &st) < 0 || !S_ISREG(st.st_mode))
-		return 0;
-	self_fd_path(pin, self, sizeof(self));
-	struct lb_creds_guard g;
-	bool may_exec = lb_creds_enter(c, &g) == 0 && faccessat(AT_FDCWD, self, X_OK, AT_EACCESS) == 0;
-	lb_creds_leave(&g);
-	if (!may_exec)
-		return 0;
-	int fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, len);
-	close(fd);
-	return n;
-}
-
 /* The interpreter line of a #! script, read from the file we resolved. */
 static int script_interpreter(struct lb_call *c, const struct lb_resolved *r, char *interp,
 			      size_t len)
 {
 	char buf[256];
-	ssize_t n = script_head(c, r, buf, sizeof(buf) - 1);
+	/* only a regular file the program may execute is read (the south) */
+	ssize_t n = lb_host_exec_head(c, at_of(r), buf, sizeof(buf) - 1);
 	if (n < 2 || buf[0] != '#' || buf[1] != '!')
 		return 0;
 	buf[n] = '\0';
@@ -1279,7 +1074,7 @@ static struct lb_answer h_exec(struct lb_call *c)
 static struct lb_answer h_inotify(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	char path[PATH_MAX], target[PATH_MAX + 64];
+	char path[PATH_MAX];
 	uint32_t mask = (uint32_t)ARG(c, c->row->flags_arg);
 
 	int rc = resolve_row_path(c, (mask & IN_DONT_FOLLOW) ? 0 : LB_RES_FOLLOW, &r, path);
@@ -1293,13 +1088,7 @@ static struct lb_answer h_inotify(struct lb_call *c)
 	lb_autoclose int ifd = c->ops->get_fd(c->t, (int)ARG(c, 0));
 	if (ifd < 0)
 		return lb_ans_errno(-ifd);
-	snprintf(target, sizeof(target), "/proc/self/fd/%d/%s", r.dirfd, obj_name(&r));
-	struct lb_creds_guard g;
-	if ((rc = lb_creds_enter(c, &g)) == 0 &&
-	    (rc = inotify_add_watch(ifd, target, mask | IN_DONT_FOLLOW)) < 0)
-		rc = -errno;
-	lb_creds_leave(&g);
-	return lb_ans_rc(rc);
+	return lb_ans_rc(lb_host_inotify_watch(c, ifd, at_of(&r), mask));
 }
 
 /* ---- directory listings ----------------------------------------------------------- */
@@ -1344,15 +1133,15 @@ static struct lb_answer h_getdents(struct lb_call *c)
 	if (!buf)
 		return lb_ans_errno(ENOMEM);
 	for (;;) {
-		long n = syscall(SYS_getdents64, fd, buf, size);
+		ssize_t n = lb_host_getdents(fd, buf, size);
 		if (n < 0)
-			return lb_ans_errno(errno);
+			return lb_ans_errno((int)-n);
 		if (n == 0 || !filter) {
 			int wrc = n ? c->ops->write_mem(c->t, ARG(c, 1), buf, (size_t)n) : 0;
 			return lb_ans_rc(wrc < 0 ? wrc : n);
 		}
 		size_t out = 0;
-		for (long off = 0; off < n;) {
+		for (ssize_t off = 0; off < n;) {
 			struct lb_dirent64 *d = (struct lb_dirent64 *)(buf + off);
 			unsigned short len = d->d_reclen;
 			if (!lb_listing_hides(c, dir, d->d_name)) {

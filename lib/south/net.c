@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* The south for sockets. */
+#include "litebox/south.h"
