@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The network half of the south backend: the sockaddr (and for sendmsg
- * the whole message) is copied out once, decoded by the pure decoders of
- * net_decode.c, judged, and the operation is performed by the supervisor
+/* The network handlers: the sockaddr (and for sendmsg the whole message)
+ * is copied out once, decoded by the pure decoders of net_decode.c,
+ * judged, and the operation is performed by the south (lib/south/net.c)
  * on the caller's own socket (dup'd with pidfd_getfd) with that copy, so
  * the kernel can never use an address other than the one judged. Every
  * such operation runs as the program (lb_creds_enter): the kernel's own
@@ -11,28 +11,20 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
-#include <linux/landlock.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "core_internal.h"
 #include "litebox/net_decode.h"
-#include "landlock.h"
+#include "litebox/south.h"
 #include "litebox/util.h"
 
 #define ARG(c, i) ((c)->t->args[(i)])
@@ -40,50 +32,6 @@
 /* Each record holds a descriptor of the supervisor's: well below its
  * RLIMIT_NOFILE (records of unlinked sockets are dropped first). */
 #define LB_MAX_OWN_SOCKETS 512
-
-/* ---- acting as the program ------------------------------------------------------ */
-
-/* The host calls performed for the program, each with the caller's
- * credentials and capabilities (lb_creds_enter). 0 (or a count), -errno. */
-static int prog_bind(struct lb_call *c, int sock, const struct sockaddr *sa, socklen_t len)
-{
-	struct lb_creds_guard g;
-	int rc = lb_creds_enter(c, &g);
-	if (rc == 0 && bind(sock, sa, len) < 0)
-		rc = -errno;
-	lb_creds_leave(&g);
-	return rc;
-}
-
-static int prog_connect(struct lb_call *c, int sock, const struct sockaddr *sa, socklen_t len)
-{
-	struct lb_creds_guard g;
-	int rc = lb_creds_enter(c, &g);
-	if (rc == 0 && connect(sock, sa, len) < 0)
-		rc = -errno;
-	lb_creds_leave(&g);
-	return rc;
-}
-
-static int prog_listen(struct lb_call *c, int sock, int backlog)
-{
-	struct lb_creds_guard g;
-	int rc = lb_creds_enter(c, &g);
-	if (rc == 0 && listen(sock, backlog) < 0)
-		rc = -errno;
-	lb_creds_leave(&g);
-	return rc;
-}
-
-static ssize_t prog_sendmsg(struct lb_call *c, int sock, const struct msghdr *m, int flags)
-{
-	struct lb_creds_guard g;
-	ssize_t n = lb_creds_enter(c, &g);
-	if (n == 0 && (n = sendmsg(sock, m, flags)) < 0)
-		n = -errno;
-	lb_creds_leave(&g);
-	return n;
-}
 
 /* ---- unix sockets the sandbox made ---------------------------------------------- */
 
@@ -151,53 +99,6 @@ static void own_add(struct lb_core *core, int pin, const struct stat *st)
 		close(pin); /* not recorded: later connects are refused, visibly */
 }
 
-/* The file a unix socket is bound to, asked of the socket itself
- * (sock_diag's UNIX_DIAG_VFS): no path lookup, so no rename or link the
- * program makes can change the answer. */
-static int bound_file_of(int sock, dev_t *dev, ino_t *ino)
-{
-	struct stat st;
-	if (fstat(sock, &st) < 0)
-		return -errno;
-	lb_autoclose int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
-		return -errno;
-	struct {
-		struct nlmsghdr h;
-		struct unix_diag_req r;
-	} req = {
-	    .h = {.nlmsg_len = sizeof(req),
-		  .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-		  .nlmsg_flags = NLM_F_REQUEST},
-	    .r = {.sdiag_family = AF_UNIX,
-		  .udiag_ino = (uint32_t)st.st_ino,
-		  .udiag_show = UDIAG_SHOW_VFS,
-		  .udiag_cookie = {~0U, ~0U}},
-	};
-	if (send(nl, &req, sizeof(req), 0) < 0)
-		return -errno;
-	uint32_t buf[2048];
-	ssize_t n = recv(nl, buf, sizeof(buf), 0);
-	if (n < 0)
-		return -errno;
-	struct nlmsghdr *h = (struct nlmsghdr *)buf;
-	if (!NLMSG_OK(h, (size_t)n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-		return -ENOENT;
-	size_t len = h->nlmsg_len - NLMSG_LENGTH(sizeof(struct unix_diag_msg));
-	struct rtattr *a = (struct rtattr *)((char *)NLMSG_DATA(h) + sizeof(struct unix_diag_msg));
-	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(struct unix_diag_vfs))
-			continue;
-		struct unix_diag_vfs v;
-		memcpy(&v, RTA_DATA(a), sizeof(v));
-		/* the kernel's internal dev_t: 12 bits major, 20 bits minor */
-		*dev = makedev(v.udiag_vfs_dev >> 20, v.udiag_vfs_dev & 0xfffff);
-		*ino = v.udiag_vfs_ino;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* After a bind at dirfd/name: record that file as the sandbox's, if it
  * is the one the socket is bound to. */
 static void record_bound(struct lb_core *core, int sock, int dirfd, const char *name)
@@ -205,7 +106,7 @@ static void record_bound(struct lb_core *core, int sock, int dirfd, const char *
 	dev_t dev;
 	ino_t ino;
 	struct stat st;
-	if (bound_file_of(sock, &dev, &ino) < 0)
+	if (lb_host_bound_file(sock, &dev, &ino) < 0)
 		return;
 	int pin = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pin < 0)
@@ -409,93 +310,22 @@ static int addr_and_socket(struct lb_call *c, unsigned addr_arg, struct addr_cop
  * that is what getsockname, getpeername, accept and recvfrom report, so
  * it must be the program's own name. The kernel also resolves that name
  * itself, following symlinks in its directories, which the program could
- * swap after the judgement. So the bind runs on a thread of its own that
- * can create socket files only beneath the directory the supervisor
- * resolved and judged (a Landlock domain with MAKE_SOCK on that directory
- * fd, which no rename or symlink can move), with the caller's cwd and
- * umask. The thread ends with the bind: its domain cannot be lifted. */
-struct bind_job {
-	struct lb_call *c;
-	int sock;
-	const struct sockaddr *addr;
-	socklen_t len;
-	int dirfd;
-	int cwdfd;
-	mode_t umask;
-	int err;
-};
-
-struct ll_attr {
-	uint64_t handled_access_fs;
-};
-
-struct ll_beneath {
-	uint64_t allowed_access;
-	int32_t parent_fd;
-} __attribute__((packed));
-
-static int confine_to_dir(int dirfd)
-{
-	struct ll_attr attr = {.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_SOCK};
-	lb_autoclose int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (rs < 0)
-		return -errno;
-	struct ll_beneath pb = {.allowed_access = LANDLOCK_ACCESS_FS_MAKE_SOCK, .parent_fd = dirfd};
-	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		return -errno;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
-		return -errno;
-	return 0;
-}
-
-static void *bind_thread(void *arg)
-{
-	struct bind_job *j = arg;
-	int rc = confine_to_dir(j->dirfd);
-	if (rc == 0 && unshare(CLONE_FS) < 0)
-		rc = -errno;
-	if (rc == 0 && j->cwdfd >= 0 && fchdir(j->cwdfd) < 0)
-		rc = -errno;
-	if (rc == 0) {
-		umask(j->umask);
-		/* this thread only, and it ends with the bind: no way back needed */
-		struct lb_creds_guard g;
-		rc = lb_creds_enter(j->c, &g);
-		if (rc == 0 && bind(j->sock, j->addr, j->len) < 0)
-			rc = -errno;
-	}
-	j->err = rc;
-	return NULL;
-}
-
+ * swap after the judgement. So the bind is done beneath the directory the
+ * supervisor resolved and judged (lb_host_bind_beneath), with the
+ * caller's cwd and umask. */
 static int bind_unix_path(struct lb_call *c, int sock, const struct sockaddr *addr, socklen_t len,
 			  struct target *t)
 {
-	struct bind_job j = {.c = c,
-			     .sock = sock,
-			     .addr = addr,
-			     .len = len,
-			     .dirfd = t->r.dirfd,
-			     .cwdfd = -1,
-			     .umask = lb_caller_umask(c)};
+	lb_autoclose int cwdfd = -1;
 	if (t->sa.path[0] != '/') {
-		j.cwdfd = lb_proc_fd_open(c, AT_FDCWD, O_PATH | O_DIRECTORY);
-		if (j.cwdfd < 0)
-			return j.cwdfd;
+		cwdfd = lb_proc_fd_open(c, AT_FDCWD, O_PATH | O_DIRECTORY);
+		if (cwdfd < 0)
+			return cwdfd;
 	}
-	pthread_t th;
-	int rc = pthread_create(&th, NULL, bind_thread, &j);
+	int rc = lb_host_bind_beneath(c, sock, addr, len, t->r.dirfd, cwdfd, lb_caller_umask(c));
 	if (rc == 0)
-		pthread_join(th, NULL);
-	if (j.cwdfd >= 0)
-		close(j.cwdfd);
-	if (rc != 0)
-		return -rc;
-	if (j.err == 0)
 		record_bound(c->core, sock, t->r.dirfd, t->r.name);
-	return j.err;
+	return rc;
 }
 
 /* ---- connect, bind, sendto ------------------------------------------------------------ */
@@ -503,7 +333,7 @@ static int bind_unix_path(struct lb_call *c, int sock, const struct sockaddr *ad
 static int do_bind(struct lb_call *c, int sock, const struct addr_copy *a, struct target *t)
 {
 	if (!t->bind_by_name)
-		return prog_bind(c, sock, t->use, t->use_len);
+		return lb_host_bind(c, sock, t->use, t->use_len);
 	if (strncmp(t->sa.path, "/proc/", 6) != 0)
 		return bind_unix_path(c, sock, (const struct sockaddr *)a->b, a->len, t);
 	/* The program's /proc/self is not the supervisor's: bind through the
@@ -530,7 +360,7 @@ static struct lb_answer h_connect_bind(struct lb_call *c, enum net_op op)
 	if (rc == 0 && op == NET_BIND)
 		rc = do_bind(c, sock, &a, &t);
 	else if (rc == 0)
-		rc = prog_connect(c, sock, t.use, t.use_len);
+		rc = lb_host_connect(c, sock, t.use, t.use_len);
 	target_release(&t);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
@@ -562,7 +392,7 @@ static struct lb_answer h_sendto(struct lb_call *c)
 				    .msg_namelen = t.use_len,
 				    .msg_iov = &iov,
 				    .msg_iovlen = 1};
-		n = prog_sendmsg(c, sock, &mh, (int)ARG(c, 3));
+		n = lb_host_sendmsg(c, sock, &mh, (int)ARG(c, 3));
 		rc = n < 0 ? (int)n : 0;
 	}
 	target_release(&t);
@@ -742,7 +572,7 @@ static ssize_t send_one(struct lb_call *c, int sock, uint64_t msghdr_addr, int f
 	}
 	ssize_t n = rc;
 	if (rc == 0) {
-		n = prog_sendmsg(c, sock, &m.h, flags);
+		n = lb_host_sendmsg(c, sock, &m.h, flags);
 	}
 	msg_copy_release(&m);
 	return n;
@@ -806,7 +636,7 @@ static struct lb_answer h_listen(struct lb_call *c)
 				return lb_ans_errno(EACCES);
 		}
 	}
-	int rc = prog_listen(c, sock, (int)ARG(c, 1));
+	int rc = lb_host_listen(c, sock, (int)ARG(c, 1));
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	return lb_ans_value(0);
