@@ -4,6 +4,7 @@
 #define LITEBOX_CMD_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 /* Exit statuses of cli.md. */
 enum {
@@ -17,6 +18,11 @@ enum {
 int cmd_run(int argc, char **argv, int learn);
 int cmd_inspect(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+/* argv[0] is "overlay". */
+int cmd_overlay(int argc, char **argv);
+struct lb_ovl_change;
+/* One line of `overlay diff`: KIND<TAB>DETAIL<TAB>PATH. */
+void lb_overlay_print_change(FILE *f, const struct lb_ovl_change *c);
 /* argv[0] is "generate". */
 int cmd_policy_generate(int argc, char **argv);
 

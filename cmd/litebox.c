@@ -26,7 +26,7 @@ void lb_hint(const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *const commands[] = {"run",	"learn",     "policy", "inspect",
+static const char *const commands[] = {"run",  "learn",     "policy", "inspect", "overlay",
 				       "help", "--version", "--help", NULL};
 
 static int help(int argc, char **argv)
@@ -40,7 +40,7 @@ static int help(int argc, char **argv)
 		fputs(text, stdout);
 		return 0;
 	}
-	lb_msg("no help for '%s'%s (commands: run, learn, policy, inspect)", topic,
+	lb_msg("no help for '%s'%s (commands: run, learn, policy, inspect, overlay)", topic,
 	       lb_suggest_tail(argv[0], commands));
 	return LB_EXIT_LITEBOX;
 }
@@ -60,6 +60,8 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_policy(argc - 1, argv + 1);
+	if (strcmp(cmd, "overlay") == 0)
+		return cmd_overlay(argc - 1, argv + 1);
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0)
 		return cmd_version();
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)

@@ -25,6 +25,7 @@
 #include "litebox/elf.h"
 #include "litebox/launcher.h"
 #include "litebox/learn.h"
+#include "litebox/overlay.h"
 #include "litebox/policy.h"
 #include "litebox/text.h"
 #include "litebox/util.h"
@@ -37,7 +38,8 @@ struct run_opts {
 	const char *policy;
 	const char *log;
 	const char *platform;
-	bool audit, quiet, verbose, learn, fail_on_deny;
+	bool audit, quiet, verbose, learn, fail_on_deny, dry_run;
+	const char *overlay; /* --overlay DIR, or --dry-run's throwaway one */
 	enum lb_log_level log_level;
 	uint64_t timeout_ms;
 	const char *timeout_text; /* as typed, for the message */
@@ -142,6 +144,8 @@ enum {
 	OPT_ALLOW_BIND,
 	OPT_FAIL_ON_DENY,
 	OPT_LOG_LEVEL,
+	OPT_OVERLAY,
+	OPT_DRY_RUN,
 	OPT_HELP,
 };
 
@@ -158,6 +162,8 @@ static const struct option long_opts[] = {
     {"allow-bind", required_argument, NULL, OPT_ALLOW_BIND},
     {"fail-on-deny", no_argument, NULL, OPT_FAIL_ON_DENY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"overlay", required_argument, NULL, OPT_OVERLAY},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"output", required_argument, NULL, 'o'},
@@ -222,6 +228,12 @@ static int handle_opt(struct run_opts *o, int c, bool learn)
 		return 0;
 	case OPT_FAIL_ON_DENY:
 		o->fail_on_deny = true;
+		return 0;
+	case OPT_OVERLAY:
+		o->overlay = optarg;
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
 		return 0;
 	case OPT_LOG_LEVEL:
 		if (strcmp(optarg, "all") == 0) {
@@ -830,6 +842,45 @@ static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, b
 	return status;
 }
 
+/* After an --overlay run: remember the host's state of what changed (for
+ * `overlay apply`); after --dry-run: say what would have changed. */
+static int overlay_outcome(const struct run_opts *o, struct run_state *st,
+			   const struct lb_overlay *ovl, int status)
+{
+	const char *dir = lb_overlay_dir(ovl);
+	if (!o->dry_run) {
+		int rc = lb_overlay_record(dir);
+		if (rc < 0) {
+			lb_msg("--overlay: cannot record the host's state in '%s' (%s): 'overlay "
+			       "apply' will refuse these changes",
+			       dir, strerror(-rc));
+			return LB_EXIT_LITEBOX;
+		}
+		return status;
+	}
+	struct lb_ovl_diff d;
+	char err[512];
+	if (lb_overlay_diff(dir, &d, err, sizeof(err)) < 0) {
+		lb_msg("--dry-run: %s", err);
+		return LB_EXIT_LITEBOX;
+	}
+	if (!o->quiet) {
+		if (lb_report_refused(st->report) == 0)
+			lb_msg("--dry-run: nothing would have been refused");
+		if (d.n == 0)
+			lb_msg("--dry-run: no file would have changed");
+		else
+			lb_msg("--dry-run: %zu change%s to files would have been made:", d.n,
+			       d.n == 1 ? "" : "s");
+		for (size_t i = 0; i < d.n; i++) {
+			fputs("litebox: would change: ", stderr);
+			lb_overlay_print_change(stderr, &d.v[i]);
+		}
+	}
+	lb_overlay_diff_free(&d);
+	return status;
+}
+
 /* The base of a learned policy as its include names it: a built-in
  * profile by name, a file by its absolute path (the learned file may be
  * written elsewhere). */
@@ -859,11 +910,20 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		lb_msg("cannot start learning: %s", strerror(-rc));
 		return LB_EXIT_LITEBOX;
 	}
+	struct lb_overlay *ovl = NULL;
+	char oerr[512];
+	if (o->overlay && lb_overlay_open(o->overlay, &ovl, oerr, sizeof(oerr)) < 0) {
+		lb_msg("--overlay: %s", oerr);
+		lb_learn_free(st.learn);
+		return LB_EXIT_LITEBOX;
+	}
 	if (!(st.report = lb_report_new())) {
+		lb_overlay_free(ovl);
 		lb_learn_free(st.learn);
 		return LB_EXIT_LITEBOX;
 	}
 	if (open_log(&st, log, mode, platform_name, argv) < 0) {
+		lb_overlay_free(ovl);
 		lb_report_free(st.report);
 		lb_learn_free(st.learn);
 		return LB_EXIT_LITEBOX;
@@ -904,6 +964,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		     * exec through and the supervisor records what it would refuse */
 		    .exec_paths = mode == LB_MODE_AUDIT ? (const char *const[]){"/"} : im->exec,
 		    .n_exec_paths = mode == LB_MODE_AUDIT ? 1 : im->n_exec,
+		    .overlay = ovl,
 		};
 		rc = lb_launch(&lc, &res);
 		if (rc < 0 && res.error[0])
@@ -915,6 +976,9 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	}
 	bool ran = rc == 0 && !res.exec_errno;
 	status = tell_outcome(&st, status, timeout, ran && res.timed_out, log, argv);
+	if (ovl && rc == 0)
+		status = overlay_outcome(o, &st, ovl, status);
+	lb_overlay_free(ovl);
 	struct lb_audit_summary sum = {
 	    .status = status,
 	    .signal = ran && WIFSIGNALED(res.wait_status) ? WTERMSIG(res.wait_status) : 0,
@@ -944,6 +1008,7 @@ int cmd_run(int argc, char **argv, int learn)
 {
 	struct run_opts o = {0};
 	int status = LB_EXIT_LITEBOX;
+	char dry_dir[PATH_MAX] = "";
 	int rc = parse_opts(argc, argv, &o, learn);
 	if (rc > 0) {
 		fputs(lb_usage(learn ? "learn" : "run"), stdout);
@@ -952,6 +1017,18 @@ int cmd_run(int argc, char **argv, int learn)
 	}
 	if (rc < 0)
 		goto free_rules;
+	if (o.dry_run) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dry_dir, sizeof(dry_dir), "%s/litebox-dry-run-XXXXXX",
+			 tmp && tmp[0] == '/' ? tmp : "/tmp");
+		if (o.overlay || !mkdtemp(dry_dir)) {
+			lb_msg(o.overlay ? "--dry-run makes its own overlay: drop --overlay"
+					 : "--dry-run: cannot create a temporary directory");
+			goto free_rules;
+		}
+		o.overlay = dry_dir;
+		o.audit = true;
+	}
 	if (learn) {
 		/* Learning watches an audit-mode run on top of a base policy
 		 * (default: the default profile) that keeps the base's hides,
@@ -984,6 +1061,8 @@ int cmd_run(int argc, char **argv, int learn)
 		free(im.owned[i]);
 	lb_program_free(prog);
 free_rules:
+	if (dry_dir[0] && o.overlay == dry_dir)
+		(void)lb_overlay_remove_tree(dry_dir);
 	for (size_t i = 0; i < o.n_rules; i++)
 		free(o.rule_storage[i]);
 	return status;

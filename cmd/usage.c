@@ -18,6 +18,8 @@ static const char main_usage[] =
     "                                            the effective rules (and which rule decides)\n"
     "  policy generate --from LOG.jsonl [-o FILE] a policy from an audit log\n"
     "  inspect [--json] PROGRAM                  ELF facts of PROGRAM\n"
+    "  overlay diff DIR [--patch]                what a run with --overlay DIR would change\n"
+    "  overlay apply DIR                         make those changes on the host\n"
     "  --version | --help | help COMMAND\n"
     "\n"
     "'litebox help run' lists the options; man litebox, man litebox.policy.\n";
@@ -38,6 +40,10 @@ static const char main_usage[] =
 	"                                how system calls are trapped (default auto)\n"            \
 	"      --fail-on-deny            exit 123 if the program exits 0 but something was\n"      \
 	"                                refused (lookups of absent paths do not count)\n"         \
+	"      --overlay DIR             every change to files lands in DIR (created if absent,\n" \
+	"                                reused); the host stays unchanged\n"                      \
+	"      --dry-run                 --audit over a throwaway overlay: report what would\n"   \
+	"                                have been refused and what would have changed\n"        \
 	"  -q, --quiet / -v, --verbose   fewer / more messages on standard error\n"                \
 	"  -h, --help                    this help\n"
 
@@ -99,6 +105,21 @@ static const char inspect_usage[] =
     "ELF facts of PROGRAM: class, machine, static or dynamic, interpreter, needed\n"
     "libraries and where they resolve. --json: one JSON object.\n";
 
+static const char overlay_usage[] =
+    "usage: litebox overlay diff DIR [--patch]\n"
+    "       litebox overlay apply DIR\n"
+    "\n"
+    "  diff   what a run with --overlay DIR would change on the host, one change a\n"
+    "         line: KIND<TAB>DETAIL<TAB>PATH, KIND one of added, deleted, modified\n"
+    "         (DETAIL: file, dir, symlink, ...), mode (0644>0755), owner (0:0>1000:1000),\n"
+    "         times, xattrs; a rename is a deletion and an addition. --patch: unified\n"
+    "         diffs of the text files instead.\n"
+    "  apply  make those changes on the host, then empty DIR; refuses (exit 1) and\n"
+    "         changes nothing when a host path changed since the run\n";
+
+static const char overlay_diff_usage[] = "usage: litebox overlay diff DIR [--patch]\n";
+static const char overlay_apply_usage[] = "usage: litebox overlay apply DIR\n";
+
 static const char help_usage[] = "usage: litebox help [COMMAND [SUBCOMMAND]]\n";
 
 static const struct {
@@ -112,6 +133,9 @@ static const struct {
     {"policy show", show_usage},
     {"policy generate", generate_usage},
     {"inspect", inspect_usage},
+    {"overlay", overlay_usage},
+    {"overlay diff", overlay_diff_usage},
+    {"overlay apply", overlay_apply_usage},
     {"help", help_usage},
 };
 

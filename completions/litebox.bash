@@ -10,10 +10,11 @@ _litebox()
     fi
     local run_opts="-p --policy --audit --log --log-level --allow-read --allow-write
         --allow-exec --allow-connect --allow-bind --timeout --platform --fail-on-deny
+        --overlay --dry-run
         -q --quiet -v --verbose -h --help"
     local cmd=${words[1]} i
     if [[ $cword -eq 1 ]]; then
-        COMPREPLY=($(compgen -W "run learn policy inspect help --version --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "run learn policy inspect overlay help --version --help" -- "$cur"))
         return
     fi
     # After the program name, complete what the program would take.
@@ -21,7 +22,7 @@ _litebox()
         for ((i = 2; i < cword; i++)); do
             case ${words[i]} in
             --) _command_offset $((i + 1)) 2>/dev/null; return ;;
-            -p|--policy|--log|--log-level|--allow-*|--timeout|--platform|-o|--output) ((i++)) ;;
+            -p|--policy|--log|--log-level|--allow-*|--timeout|--platform|--overlay|-o|--output) ((i++)) ;;
             -*) ;;
             *) _command_offset $i 2>/dev/null; return ;;
             esac
@@ -35,6 +36,7 @@ _litebox()
     --platform) COMPREPLY=($(compgen -W "auto seccomp ptrace" -- "$cur")); return ;;
     --timeout) COMPREPLY=($(compgen -W "30s 90s 5m 10m 1h" -- "$cur")); return ;;
     --allow-connect|--allow-bind) COMPREPLY=($(compgen -W "tcp udp unix" -- "$cur")); return ;;
+    --overlay) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --log|-o|--output|--from|--allow-read|--allow-write|--allow-exec)
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac

@@ -21,6 +21,7 @@
 #include "confine.h"
 #include "landlock.h"
 #include "litebox/launcher.h"
+#include "litebox/overlay.h"
 #include "litebox/util.h"
 
 enum msg_type { MSG_LISTENER = 1, MSG_STATUS, MSG_EXEC_ERRNO, MSG_SETUP_ERRNO };
@@ -35,6 +36,7 @@ enum init_stage {
 	STAGE_FILTER,
 	STAGE_FORK,
 	STAGE_MEMORY,
+	STAGE_OVERLAY,
 };
 
 struct msg {
@@ -338,13 +340,14 @@ static int scrub_init(const struct lb_launch_config *cfg, const struct lb_prepar
  * supervisor resolves every path in this namespace (lib/core.c). Best
  * effort: where it cannot be mounted (a /proc with masked entries in a
  * container) the host's stays and the supervisor hides foreign pids. */
-static void mount_own_proc(void)
+static bool mount_own_proc(void)
 {
 	if (getpid() != 1 || unshare(CLONE_NEWNS) < 0)
-		return;
+		return false;
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return;
+		return false; /* mounts made here would reach the host's namespace */
 	(void)mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	return true;
 }
 
 static __attribute__((noreturn)) void setup_failed(int report, int err, int stage)
@@ -367,7 +370,13 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 	if (getpid() == 1 && write_file("/proc/sys/vm/memfd_noexec", "2") < 0) {
 		/* older kernels: docs/security.md says what remains */
 	}
-	mount_own_proc(); /* needs CAP_SYS_ADMIN too */
+	bool own_ns = mount_own_proc(); /* needs CAP_SYS_ADMIN too */
+	/* --overlay: fail closed, never run on the host's files instead */
+	if (cfg->overlay) {
+		int orc = own_ns ? lb_overlay_enter(cfg->overlay) : -ENOTSUP;
+		if (orc < 0)
+			setup_failed(report, -orc, STAGE_OVERLAY);
+	}
 	char **argv = NULL;
 	int rc = scrub_init(cfg, prep, &argv, report, go);
 	if (rc < 0)
@@ -694,6 +703,15 @@ static int start_serving(struct supervisor *s)
 	int rc = read_msg(s->report, &m);
 	if (rc < 0)
 		return -ECHILD;
+	if (m.type == MSG_SETUP_ERRNO && m.stage == STAGE_OVERLAY) {
+		const char *why = lb_overlay_error(s->cfg->overlay);
+		snprintf(s->res->error, sizeof(s->res->error), "--overlay: %s%s",
+			 why ? why
+			     : "no mount namespace of the sandbox's own could be made for it",
+			 "; overlayfs must be available (Linux 5.11+ without root), and a run "
+			 "without root needs user namespaces");
+		return -m.value;
+	}
 	if (m.type == MSG_SETUP_ERRNO) {
 		explain_setup_failure(s->res, m.value, m.stage);
 		return -m.value;

@@ -18,7 +18,7 @@ SRC = lbtest.SOURCE_ROOT
 BUILD = os.path.abspath(os.environ.get("LB_BUILD_ROOT", os.path.join(SRC, "build")))
 # Options of the contract that no branch implements yet (issue 17): they
 # must then be refused, and this list emptied when they land.
-NOT_YET = {"--overlay", "--dry-run"}
+NOT_YET = set()
 LEARN_ONLY = {"--output"}
 INSTALLED = {
     "bin/litebox": "the binary",
@@ -98,7 +98,8 @@ def man_page_help_and_contract_agree():
         eq(p.returncode, 125, f"{o} is not implemented yet and must be refused (else update NOT_YET)")
     # The commands of the synopsis are in the man page.
     for cmd in ("litebox run", "litebox learn", "litebox policy check", "litebox policy show",
-                "litebox policy generate", "litebox inspect"):
+                "litebox policy generate", "litebox inspect", "litebox overlay diff",
+                "litebox overlay apply"):
         assert cmd in man, f"{cmd} missing from litebox(1)"
     # The policy page is docs/policy.md: each of its sections is there.
     pol = man_text(os.path.join(BUILD, "man", "litebox.policy.5"))

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "litebox/core.h"
+#include "litebox/overlay.h"
 #include "litebox/platform.h"
 #include "litebox/policy.h"
 
@@ -35,6 +36,8 @@ struct lb_launch_config {
 	 * (itself, its ELF or #! interpreter: the implicit grants). */
 	const char *const *exec_paths;
 	size_t n_exec_paths;
+	/* --overlay: the tree the program sees (NULL: the host's). */
+	const struct lb_overlay *overlay;
 };
 
 struct lb_launch_result {

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: MIT */
+/* --overlay DIR: the sandbox's file tree is made of overlayfs mounts whose
+ * upper layers live in DIR, so the kernel itself keeps every change the
+ * program makes (and the supervisor, which performs the program's calls
+ * through /proc/INIT/root, makes them there too).
+ *
+ * Init, in its own mount namespace, builds a new tree on DIR/.stage and
+ * pivots into it: every writable host filesystem becomes an overlay (its
+ * upper in DIR/layers/ID/upper), every other mount (/proc, /dev, /sys,
+ * read-only mounts, the sandbox's own /proc) is bound recursively as it
+ * was. Why a staged tree and not overlays stacked in place: an overlay of
+ * a filesystem hides the submounts beneath it, and "/" cannot be covered
+ * in place at all (a process's root does not follow a mount on top of
+ * it), so the submounts must be put back on top in order anyway; pivoting
+ * into the result is what a container runtime does and leaves nothing of
+ * the old tree reachable.
+ *
+ * In a user namespace (runs without root) the host's mounts are locked to
+ * their parents: a filesystem with submounts cannot be an overlay's lower
+ * layer as a whole (the kernel would reveal what the submounts cover). Its
+ * directories without submounts are overlaid one by one instead, on a
+ * read-only tmpfs that holds the levels above them (docs/audit.md says
+ * what that costs). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "litebox/overlay.h"
+#include "litebox/util.h"
+#include "overlay_internal.h"
+
+#define ERR_SIZE 1024
+
+struct lb_overlay {
+	char *dir;	    /* absolute, real */
+	ino_t host_userns;  /* litebox's user namespace: init in another needs userxattr */
+	char *err;	    /* shared with init (MAP_SHARED): why entering failed */
+};
+
+/* ---- manifest --------------------------------------------------------------- */
+
+void lb_ovl_escape(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= ' ' || *p == '\\' || *p == 0x7f)
+			fprintf(f, "\\%03o", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+char *lb_ovl_unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return s;
+}
+
+void lb_ovl_manifest_free(struct lb_ovl_manifest *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].host);
+	free(m->v);
+	*m = (struct lb_ovl_manifest){0};
+}
+
+static int manifest_add(struct lb_ovl_manifest *m, unsigned id, const char *host)
+{
+	struct lb_ovl_layer *v = realloc(m->v, (m->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	m->v = v;
+	if (!(v[m->n].host = strdup(host)))
+		return -ENOMEM;
+	v[m->n++].id = id;
+	if (id >= m->next_id)
+		m->next_id = id + 1;
+	return 0;
+}
+
+int lb_ovl_manifest_load(const char *dir, struct lb_ovl_manifest *m)
+{
+	char path[PATH_MAX], line[PATH_MAX * 4 + 64];
+	*m = (struct lb_ovl_manifest){.next_id = 1};
+	snprintf(path, sizeof(path), "%s/manifest", dir);
+	lb_autofclose FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f) || strncmp(line, LB_OVL_MAGIC, strlen(LB_OVL_MAGIC)))
+		return -EINVAL;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		unsigned id;
+		int off = 0;
+		if (sscanf(line, "layer %u %n", &id, &off) != 1 || off == 0 || id == 0) {
+			lb_ovl_manifest_free(m);
+			return -EINVAL;
+		}
+		int rc = manifest_add(m, id, lb_ovl_unescape(line + off));
+		if (rc < 0) {
+			lb_ovl_manifest_free(m);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/manifest", dir);
+	snprintf(tmp, sizeof(tmp), "%s/manifest.new", dir);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", LB_OVL_MAGIC);
+	for (size_t i = 0; i < m->n; i++) {
+		fprintf(f, "layer %u ", m->v[i].id);
+		lb_ovl_escape(f, m->v[i].host);
+		fputc('\n', f);
+	}
+	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	return rc;
+}
+
+/* ---- the supervisor's side ------------------------------------------------- */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char p[PATH_MAX];
+	if (strlen(path) >= sizeof(p))
+		return -ENAMETOOLONG;
+	strcpy(p, path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return mkdir(p, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static bool dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	struct dirent *e;
+	bool empty = true;
+	while (empty && (e = readdir(d)))
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+static ino_t userns_ino(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/user", &st) == 0 ? st.st_ino : 0;
+}
+
+int lb_overlay_open(const char *dir, struct lb_overlay **out, char *err, size_t errlen)
+{
+	int rc = mkdir_p(dir, 0700);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot create the overlay directory '%s': %s", dir,
+			 strerror(-rc));
+		return rc;
+	}
+	lb_autofree char *real = realpath(dir, NULL);
+	if (!real) {
+		rc = -errno;
+		snprintf(err, errlen, "'%s': %s", dir, strerror(errno));
+		return rc;
+	}
+	struct lb_ovl_manifest m;
+	rc = lb_ovl_manifest_load(real, &m);
+	if (rc == -ENOENT && dir_is_empty(real)) {
+		m = (struct lb_ovl_manifest){.next_id = 1};
+		rc = lb_ovl_manifest_save(real, &m);
+	} else if (rc < 0) {
+		snprintf(err, errlen,
+			 "'%s' is not an overlay directory of litebox (no readable manifest): give "
+			 "an empty or new directory",
+			 real);
+		return -EINVAL;
+	}
+	lb_ovl_manifest_free(&m);
+	char layers[PATH_MAX];
+	snprintf(layers, sizeof(layers), "%s/layers", real);
+	if (rc == 0 && mkdir(layers, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot prepare the overlay directory '%s': %s", real,
+			 strerror(-rc));
+		return rc;
+	}
+	struct lb_overlay *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->err = mmap(NULL, ERR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (o->err == MAP_FAILED) {
+		free(o);
+		return -ENOMEM;
+	}
+	o->err[0] = '\0';
+	o->dir = steal_pointer(&real);
+	o->host_userns = userns_ino();
+	*out = o;
+	return 0;
+}
+
+void lb_overlay_free(struct lb_overlay *o)
+{
+	if (!o)
+		return;
+	munmap(o->err, ERR_SIZE);
+	free(o->dir);
+	free(o);
+}
+
+const char *lb_overlay_dir(const struct lb_overlay *o)
+{
+	return o->dir;
+}
+
+const char *lb_overlay_error(const struct lb_overlay *o)
+{
+	return o && o->err[0] ? o->err : NULL;
+}
+
+/* ---- init's side: the host's mounts ------------------------------------------ */
+
+struct mnt {
+	int id, parent;
+	char *point; /* where it is mounted */
+	char *type;
+	bool ro;
+	bool done;
+};
+
+struct builder {
+	const struct lb_overlay *o;
+	struct mnt *m;
+	size_t n;
+	struct lb_ovl_manifest man;
+	bool userxattr;
+	bool man_dirty;
+	char stage[PATH_MAX];
+};
+
+static int fail(struct builder *b, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The first failure is the one reported (as "what: why"). */
+static int fail(struct builder *b, int rc, const char *fmt, ...)
+{
+	if (!b->o->err[0]) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->o->err, ERR_SIZE, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < ERR_SIZE)
+			snprintf(b->o->err + n, ERR_SIZE - (size_t)n, ": %s", strerror(-rc));
+	}
+	return rc;
+}
+
+static int read_mounts(struct builder *b)
+{
+	lb_autofclose FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0;
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
+		char point[PATH_MAX], opts[256], type[64];
+		int id, parent, n = 0;
+		if (sscanf(line, "%d %d %*s %*s %4095s %255s %n", &id, &parent, point, opts, &n) <
+			4 ||
+		    !n)
+			continue;
+		char *dash = strstr(line + n - 1, " - "); /* %n came after the space */
+		if (!dash || sscanf(dash + 3, "%63s", type) != 1)
+			continue;
+		struct mnt *v = realloc(b->m, (b->n + 1) * sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+			break;
+		}
+		b->m = v;
+		v[b->n] = (struct mnt){.id = id,
+				       .parent = parent,
+				       .point = strdup(lb_ovl_unescape(point)),
+				       .type = strdup(type),
+				       .ro = strncmp(opts, "ro", 2) == 0 &&
+					     (opts[2] == ',' || opts[2] == '\0')};
+		if (!v[b->n].point || !v[b->n].type)
+			rc = -ENOMEM;
+		b->n++;
+	}
+	free(line);
+	return rc;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/';
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static bool strictly_under(const char *path, const char *dir)
+{
+	return under(path, dir) && strcmp(path, dir) != 0;
+}
+
+static struct mnt *by_id(struct builder *b, int id)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->m[i].id == id)
+			return &b->m[i];
+	return NULL;
+}
+
+/* The mount seen at m's place: the last one stacked on it. */
+static struct mnt *visible_top(struct builder *b, struct mnt *m)
+{
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = b->n; i-- > 0;)
+			if (b->m[i].parent == m->id && &b->m[i] != m &&
+			    strcmp(b->m[i].point, m->point) == 0) {
+				m = &b->m[i];
+				again = true;
+				break;
+			}
+	}
+	return m;
+}
+
+/* Filesystems that hold no file of the host's to change: kernel views,
+ * devices, and what lives under them. */
+static bool overlaid(const struct builder *b, const struct mnt *m)
+{
+	static const char *const pseudo[] = {
+	    "proc",	 "sysfs",      "devtmpfs",   "devpts",	 "cgroup", "cgroup2",
+	    "mqueue",	 "tracefs",    "debugfs",    "securityfs", "pstore", "bpf",
+	    "configfs",	 "fusectl",    "hugetlbfs",  "binfmt_misc", "autofs", "efivarfs",
+	    "nsfs",	 "rpc_pipefs", "selinuxfs",  "ramfs",
+	};
+	static const char *const kernel_trees[] = {"/proc", "/sys", "/dev", "/run"};
+	if (m->ro || under(m->point, b->o->dir))
+		return false;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(pseudo); i++)
+		if (strcmp(m->type, pseudo[i]) == 0)
+			return false;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(kernel_trees); i++)
+		if (under(m->point, kernel_trees[i]))
+			return false;
+	return true;
+}
+
+/* A visible mount point strictly under path (other than in DIR). */
+static bool mounts_under(struct builder *b, const char *path)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strictly_under(b->m[i].point, path) && !under(b->m[i].point, b->o->dir))
+			return true;
+	return false;
+}
+
+static bool is_mount_point(struct builder *b, const char *path)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->m[i].point, path) == 0)
+			return true;
+	return false;
+}
+
+static void staged(const struct builder *b, const char *path, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s", b->stage, strcmp(path, "/") ? path : "");
+}
+
+/* ---- init's side: layers ------------------------------------------------------ */
+
+static unsigned layer_id(struct builder *b, const char *host, bool *fresh)
+{
+	for (size_t i = 0; i < b->man.n; i++)
+		if (strcmp(b->man.v[i].host, host) == 0) {
+			*fresh = false;
+			return b->man.v[i].id;
+		}
+	unsigned id = b->man.next_id;
+	if (manifest_add(&b->man, id, host) < 0)
+		return 0;
+	b->man_dirty = true;
+	*fresh = true;
+	return id;
+}
+
+/* The upper's root is what the program sees as the directory itself: it
+ * gets the host directory's owner, mode and times. Without root the owner
+ * cannot be given away: the user then owns it, so its owner bits are
+ * narrowed to what the user had on the host. */
+static void copy_root_attrs(const char *host, const char *upper)
+{
+	struct stat st;
+	if (stat(host, &st) < 0)
+		return;
+	mode_t mode = st.st_mode & 07777;
+	if (chown(upper, st.st_uid, st.st_gid) < 0 && st.st_uid != geteuid()) {
+		mode_t own = 0;
+		own |= access(host, R_OK) == 0 ? S_IRUSR : 0;
+		own |= access(host, W_OK) == 0 ? S_IWUSR : 0;
+		own |= access(host, X_OK) == 0 ? S_IXUSR : 0;
+		mode = (mode & ~(mode_t)S_IRWXU) | own;
+	}
+	(void)chmod(upper, mode);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	(void)utimensat(AT_FDCWD, upper, ts, 0);
+}
+
+/* Options of a mount(2) string: ',' ':' and '\' escaped. */
+static void opt_path(char *out, size_t len, const char *key, const char *path)
+{
+	size_t n = (size_t)snprintf(out, len, "%s=", key);
+	for (const char *p = path; *p && n + 3 < len; p++) {
+		if (*p == ',' || *p == ':' || *p == '\\')
+			out[n++] = '\\';
+		out[n++] = *p;
+	}
+	out[n < len ? n : len - 1] = '\0';
+}
+
+static int mount_layer(struct builder *b, const char *host, const char *target)
+{
+	bool fresh = false;
+	unsigned id = layer_id(b, host, &fresh);
+	if (!id)
+		return -ENOMEM;
+	char base[PATH_MAX], upper[PATH_MAX + 8], work[PATH_MAX + 8];
+	snprintf(base, sizeof(base), "%s/layers/%u", b->o->dir, id);
+	snprintf(upper, sizeof(upper), "%s/upper", base);
+	snprintf(work, sizeof(work), "%s/work", base);
+	if ((mkdir(base, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(upper, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(work, 0700) < 0 && errno != EEXIST))
+		return fail(b, -errno, "cannot create the layer of %s in the overlay directory",
+			    host);
+	if (fresh)
+		copy_root_attrs(host, upper);
+	char lo[PATH_MAX * 2 + 16], up[PATH_MAX * 2 + 16], wo[PATH_MAX * 2 + 16];
+	opt_path(lo, sizeof(lo), "lowerdir", host);
+	opt_path(up, sizeof(up), "upperdir", upper);
+	opt_path(wo, sizeof(wo), "workdir", work);
+	lb_autofree char *opts = NULL;
+	if (asprintf(&opts, "%s,%s,%s,redirect_dir=nofollow,index=off,metacopy=off%s", lo, up,
+		     wo, b->userxattr ? ",userxattr" : "") < 0)
+		return -ENOMEM;
+	if (mount("overlay", target, "overlay", 0, opts) < 0) {
+		int rc = -errno;
+		if (fresh) { /* never mounted: not a layer (the caller may descend) */
+			b->man.n--;
+			free(b->man.v[b->man.n].host);
+			b->man.next_id = id;
+			(void)rmdir(upper);
+			(void)rmdir(work);
+			(void)rmdir(base);
+		}
+		return rc;
+	}
+	return 0;
+}
+
+static int bind_ro(const char *src, const char *target, bool rec)
+{
+	if (mount(src, target, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
+		return -errno;
+	return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0 ? -errno : 0;
+}
+
+static int cover(struct builder *b, const char *host, const char *target);
+
+/* One entry of a directory that cannot be a layer as a whole. */
+static int skeleton_entry(struct builder *b, const char *host, const char *target)
+{
+	struct stat st;
+	if (lstat(host, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	bool point = is_mount_point(b, host);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(target, st.st_mode & 07777) < 0)
+			return -errno;
+		if (point || strcmp(host, b->o->dir) == 0)
+			return 0; /* the mount comes later; DIR is hidden */
+		return cover(b, host, target);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char to[PATH_MAX];
+		ssize_t n = readlink(host, to, sizeof(to) - 1);
+		if (n < 0)
+			return -errno;
+		to[n] = '\0';
+		return symlink(to, target) < 0 ? -errno : 0;
+	}
+	int fd = open(target, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return point ? 0 : bind_ro(host, target, false);
+}
+
+static int skeleton(struct builder *b, const char *host, const char *target)
+{
+	DIR *d = opendir(host);
+	if (!d)
+		return fail(b, -errno, "cannot list %s", host);
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char h[PATH_MAX], t[PATH_MAX];
+		if (snprintf(h, sizeof(h), "%s/%s", strcmp(host, "/") ? host : "", e->d_name) >=
+			(int)sizeof(h) ||
+		    snprintf(t, sizeof(t), "%s/%s", target, e->d_name) >= (int)sizeof(t)) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		rc = skeleton_entry(b, h, t);
+		if (rc < 0)
+			fail(b, rc, "cannot rebuild %s in the overlay's tree", h);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* host becomes an overlay at target; where the kernel refuses because
+ * host has (locked) submounts, a read-only tmpfs holds its entries and
+ * each subdirectory is covered in turn. */
+static int cover(struct builder *b, const char *host, const char *target)
+{
+	int rc = mount_layer(b, host, target);
+	if (rc == 0 || b->o->err[0])
+		return rc;
+	if (rc != -EINVAL || !mounts_under(b, host))
+		return fail(b, rc, "cannot mount an overlay on %s", host);
+	struct stat st;
+	if (stat(host, &st) < 0)
+		return fail(b, -errno, "cannot read %s", host);
+	char opts[64];
+	snprintf(opts, sizeof(opts), "mode=%o", st.st_mode & 07777);
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return fail(b, -errno, "cannot mount a tmpfs for %s", host);
+	rc = skeleton(b, host, target);
+	if (rc == 0 && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		rc = fail(b, -errno, "cannot make the tmpfs for %s read-only", host);
+	return rc;
+}
+
+/* ---- init's side: the tree ---------------------------------------------------- */
+
+static int place(struct builder *b, struct mnt *m);
+
+static int place_children(struct builder *b, struct mnt *m, bool overlays_only)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct mnt *c = &b->m[i];
+		if (c->parent != m->id || c == m || c->done || strcmp(c->point, m->point) == 0)
+			continue;
+		struct mnt *top = visible_top(b, c);
+		c->done = true;
+		if (under(top->point, b->o->dir))
+			continue;
+		int rc;
+		if (!overlays_only || overlaid(b, top))
+			rc = place(b, top);
+		else
+			rc = place_children(b, top, true); /* came with the recursive bind */
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int place(struct builder *b, struct mnt *m)
+{
+	char target[PATH_MAX];
+	staged(b, m->point, target, sizeof(target));
+	m->done = true;
+	if (overlaid(b, m)) {
+		int rc = cover(b, m->point, target);
+		return rc < 0 ? rc : place_children(b, m, false);
+	}
+	if (mount(m->point, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return fail(b, -errno, "cannot bind %s into the overlay's tree", m->point);
+	return place_children(b, m, true);
+}
+
+static struct mnt *root_mount(struct builder *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->m[i].point, "/") == 0 && !by_id(b, b->m[i].parent))
+			return visible_top(b, &b->m[i]);
+	return NULL;
+}
+
+/* DIR stays the judge's: the program sees an empty read-only directory. */
+static int hide_dir(struct builder *b)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	staged(b, b->o->dir, target, sizeof(target));
+	if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,mode=0755") < 0)
+		return fail(b, -errno, "cannot hide %s from the program", b->o->dir);
+	return 0;
+}
+
+static int pivot(struct builder *b, const char *cwd)
+{
+	if (chdir(b->stage) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail(b, -errno, "cannot switch to the overlay's tree at %s", b->stage);
+	if (umount2(".", MNT_DETACH) < 0)
+		return fail(b, -errno, "cannot leave the host's tree");
+	if (chdir("/") < 0 || (cwd && chdir(cwd) < 0))
+		return fail(b, -errno, "cannot enter %s in the overlay's tree", cwd ? cwd : "/");
+	return 0;
+}
+
+static void builder_free(struct builder *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->m[i].point);
+		free(b->m[i].type);
+	}
+	free(b->m);
+	lb_ovl_manifest_free(&b->man);
+}
+
+int lb_overlay_enter(const struct lb_overlay *o)
+{
+	struct builder b = {.o = o, .userxattr = userns_ino() != o->host_userns};
+	char cwd[PATH_MAX];
+	bool have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+	snprintf(b.stage, sizeof(b.stage), "%s/.stage", o->dir);
+	int rc = lb_ovl_manifest_load(o->dir, &b.man);
+	if (rc < 0)
+		rc = fail(&b, rc, "cannot read the manifest of %s", o->dir);
+	if (rc == 0 && (rc = read_mounts(&b)) < 0)
+		fail(&b, rc, "cannot read the mount table");
+	if (rc == 0 && mkdir(b.stage, 0700) < 0 && errno != EEXIST)
+		rc = fail(&b, -errno, "cannot create %s", b.stage);
+	struct mnt *root = rc == 0 ? root_mount(&b) : NULL;
+	if (rc == 0 && !root)
+		rc = fail(&b, -ENOENT, "no root in the mount table");
+	if (rc == 0)
+		rc = place(&b, root);
+	if (rc == 0 && b.man_dirty && (rc = lb_ovl_manifest_save(o->dir, &b.man)) < 0)
+		fail(&b, rc, "cannot write the manifest of %s", o->dir);
+	if (rc == 0)
+		rc = hide_dir(&b);
+	if (rc == 0)
+		rc = pivot(&b, have_cwd ? cwd : NULL);
+	builder_free(&b);
+	return rc;
+}

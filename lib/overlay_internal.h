@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* What lib/overlay.c and lib/overlay_diff.c share: DIR's manifest. */
+#ifndef LITEBOX_OVERLAY_INTERNAL_H
+#define LITEBOX_OVERLAY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define LB_OVL_MAGIC "litebox-overlay 1"
+
+struct lb_ovl_layer {
+	unsigned id;
+	char *host; /* the host directory this layer's upper overlays */
+};
+
+struct lb_ovl_manifest {
+	struct lb_ovl_layer *v;
+	size_t n;
+	unsigned next_id;
+};
+
+int lb_ovl_manifest_load(const char *dir, struct lb_ovl_manifest *m);
+int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m);
+void lb_ovl_manifest_free(struct lb_ovl_manifest *m);
+
+/* Octal escapes for bytes a line-based file cannot hold (space, control
+ * characters, backslash), as /proc/self/mountinfo writes them. */
+void lb_ovl_escape(FILE *f, const char *s);
+/* In place; returns s. */
+char *lb_ovl_unescape(char *s);
+
+#endif
