@@ -866,12 +866,6 @@ void lb_creds_leave(struct lb_creds_guard *g)
 
 /* ---- where paths start --------------------------------------------------------- */
 
-int lb_read_path(struct lb_call *c, uint64_t addr, char *buf)
-{
-	int rc = c->ops->read_str(c->t, addr, buf, PATH_MAX);
-	return rc;
-}
-
 /* The caller's cwd or directory fd, re-opened through /proc: one syscall,
  * and the same directory the caller holds (the magic link is followed by
  * the kernel to exactly that inode, whatever its name is now). */
@@ -1207,6 +1201,9 @@ static struct lb_answer answer(struct lb_call *c)
 		return a;
 	if (!c->row)
 		return handle_untabled(c);
+	int rc = lb_op_decode(c->row, c->ops, c->t, &c->op);
+	if (rc < 0)
+		return lb_ans_errno(-rc);
 	if (c->row->kind >= LB_K_CONNECT)
 		return lb_net_handle(c);
 	return lb_fs_handle(c);

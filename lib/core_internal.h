@@ -13,6 +13,7 @@
 #include "litebox/core.h"
 #include "litebox/creds.h"
 #include "litebox/filter_plan.h"
+#include "litebox/op.h"
 #include "litebox/resolve.h"
 #include "litebox/syscalls.h"
 
@@ -77,6 +78,8 @@ struct lb_call {
 	struct lb_core *core;
 	struct lb_trap *t;
 	const struct lb_syscall_row *row;
+	/* The call decoded (north): filled for calls with a row. */
+	struct lb_op op;
 	const struct lb_platform_ops *ops;
 	struct lb_resolve_ctx rctx;
 	/* The caller's tgid and tid as the sandbox's /proc numbers them (0:
@@ -118,7 +121,6 @@ struct lb_answer lb_core_untabled(struct lb_call *c);
 int lb_proc_fd_open(struct lb_call *c, int fd, int flags);
 int lb_start_dir(struct lb_call *c, int dirfd, struct lb_start *s);
 void lb_start_release(struct lb_start *s);
-int lb_read_path(struct lb_call *c, uint64_t addr, char *buf);
 /* Resolve path (already copied out) relative to the caller's dirfd
  * (AT_FDCWD: its cwd). */
 int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,

@@ -25,15 +25,16 @@
 #include <utime.h>
 
 #include "core_internal.h"
+#include "litebox/op.h"
 #include "litebox/south.h"
 #include "litebox/syscalls.h"
 #include "litebox/util.h"
 
-#define ARG(c, i) ((c)->t->args[(i)])
 /* The bit that makes O_TMPFILE (glibc's __O_TMPFILE includes O_DIRECTORY,
  * which would make every directory open look like one). */
 #define LB_O_TMPFILE_BIT 020000000
-#define PATH_ARG(c, k) ARG(c, (unsigned)(c)->row->path_arg + (k))
+/* The k-th argument after the path (k >= 1), whatever the call's form. */
+#define PATH_ARG(c, k) ((c)->op.after[(k) - 1])
 
 static void resolved_releasep(struct lb_resolved *r)
 {
@@ -52,33 +53,19 @@ static struct lb_at at_of(const struct lb_resolved *r)
 	return (struct lb_at){.dirfd = r->dirfd, .name = r->name};
 }
 
-static int row_dirfd(struct lb_call *c)
-{
-	return c->row->dirfd_arg == LB_NO_ARG ? AT_FDCWD : (int)ARG(c, c->row->dirfd_arg);
-}
-
-static unsigned row_at_flags(struct lb_call *c)
-{
-	if (!(c->row->flags & LB_SF_AT_FLAGS) || c->row->flags_arg == LB_NO_ARG)
-		return 0;
-	return (unsigned)ARG(c, c->row->flags_arg);
-}
-
 /* Read the row's path and resolve it. */
 static int resolve_row_path(struct lb_call *c, unsigned res_flags, struct lb_resolved *out,
 			    char *path)
 {
-	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
+	int rc = lb_op_read_path(&c->op, c->op.path, path);
 	if (rc < 0)
 		return rc;
-	return lb_resolve_str(c, row_dirfd(c), path, res_flags, out);
+	return lb_resolve_str(c, c->op.dirfd, path, res_flags, out);
 }
 
 static unsigned follow_flags(struct lb_call *c)
 {
-	if (c->row->flags & LB_SF_NOFOLLOW)
-		return 0;
-	return (row_at_flags(c) & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW;
+	return c->op.follow ? LB_RES_FOLLOW : 0;
 }
 
 /* The object behind the caller's fd, for AT_EMPTY_PATH forms: an O_PATH
@@ -149,31 +136,12 @@ static int open_existence_first(struct lb_call *c, const struct open_req *o,
 	return S_ISDIR(st.st_mode) ? -EISDIR : 0;
 }
 
-static int decode_open(struct lb_call *c, struct open_req *o)
+/* open's flags and mode, as the north decoded them (creat and openat2
+ * included). */
+static void decode_open(struct lb_call *c, struct open_req *o)
 {
-	if (c->row->flags & LB_SF_CREAT) {
-		o->flags = O_CREAT | O_WRONLY | O_TRUNC;
-		o->mode = (mode_t)ARG(c, c->row->mode_arg);
-		return 0;
-	}
-	if (c->row->flags & LB_SF_OPENAT2) {
-		struct open_how how;
-		if (ARG(c, 3) < sizeof(how))
-			return -EINVAL;
-		int rc = c->ops->read_mem(c->t, ARG(c, 2), &how, sizeof(how));
-		if (rc < 0)
-			return rc;
-		/* RESOLVE_* restrictions are not emulated yet: say so, and
-		 * callers (systemd, runc) fall back to openat. */
-		if (how.resolve != 0)
-			return -ENOSYS;
-		o->flags = (int)how.flags;
-		o->mode = (mode_t)how.mode;
-		return 0;
-	}
-	o->flags = (int)ARG(c, c->row->flags_arg);
-	o->mode = (mode_t)ARG(c, c->row->mode_arg);
-	return 0;
+	o->flags = (int)c->op.flags;
+	o->mode = c->op.mode;
 }
 
 static int judge_open(struct lb_call *c, const struct open_req *o, const char *path)
@@ -248,12 +216,10 @@ static struct lb_answer h_open(struct lb_call *c)
 	char path[PATH_MAX];
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 
-	int rc = decode_open(c, &o);
-	if (rc < 0)
-		return lb_ans_errno(-rc);
+	decode_open(c, &o);
 	bool excl_create = (o.flags & O_CREAT) && (o.flags & O_EXCL);
 	unsigned rf = (o.flags & O_NOFOLLOW) || excl_create ? 0 : LB_RES_FOLLOW;
-	rc = resolve_row_path(c, rf, &r, path);
+	int rc = resolve_row_path(c, rf, &r, path);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 
@@ -350,7 +316,7 @@ static int proc_of_fd(struct lb_call *c, pid_t pid, int fd, char *buf, size_t le
 static int meta_target(struct lb_call *c, unsigned at_flags, enum lb_class cls, struct meta *m)
 {
 	char path[PATH_MAX];
-	uint64_t addr = ARG(c, c->row->path_arg);
+	uint64_t addr = c->op.path;
 	int rc = 0;
 
 	m->r.dirfd = -1;
@@ -358,15 +324,15 @@ static int meta_target(struct lb_call *c, unsigned at_flags, enum lb_class cls, 
 	m->pin = -1;
 	if (addr == 0 && (at_flags & AT_EMPTY_PATH))
 		path[0] = '\0';
-	else if ((rc = lb_read_path(c, addr, path)) < 0)
+	else if ((rc = lb_op_read_path(&c->op, addr, path)) < 0)
 		return rc;
 	if (!path[0]) {
 		if (!(at_flags & AT_EMPTY_PATH))
 			return -ENOENT;
-		return proc_of_fd(c, c->t->pid, row_dirfd(c), m->proc, sizeof(m->proc));
+		return proc_of_fd(c, c->t->pid, c->op.dirfd, m->proc, sizeof(m->proc));
 	}
 	bool nofollow = (c->row->flags & LB_SF_NOFOLLOW) || (at_flags & AT_SYMLINK_NOFOLLOW);
-	rc = lb_resolve_str(c, row_dirfd(c), path, nofollow ? 0 : LB_RES_FOLLOW, &m->r);
+	rc = lb_resolve_str(c, c->op.dirfd, path, nofollow ? 0 : LB_RES_FOLLOW, &m->r);
 	if (rc < 0)
 		return rc;
 	if (m->r.magic_fd >= 0) {
@@ -383,7 +349,7 @@ static struct lb_answer h_stat(struct lb_call *c)
 	lb_autometa struct meta m;
 	struct stat st;
 
-	int rc = meta_target(c, row_at_flags(c), LB_CLASS_STAT, &m);
+	int rc = meta_target(c, c->op.at_flags, LB_CLASS_STAT, &m);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (m.proc[0]) {
@@ -444,8 +410,8 @@ static struct lb_answer h_statfs(struct lb_call *c)
 static struct lb_answer h_access(struct lb_call *c)
 {
 	lb_autometa struct meta m;
-	int mode = (int)ARG(c, c->row->mode_arg);
-	unsigned flags = row_at_flags(c);
+	int mode = (int)c->op.mode;
+	unsigned flags = c->op.at_flags;
 
 	int rc = meta_target(c, flags, LB_CLASS_STAT, &m);
 	/* access(W_OK) on a path the policy will not let it write would
@@ -568,21 +534,21 @@ static int fd_write_target(struct lb_call *c, int fd, bool refuse_opath, int *ob
 static int write_target_rule(struct lb_call *c, unsigned res_flags, struct lb_resolved *r,
 			     int *objfd, enum exist_rule rule)
 {
-	uint64_t addr = ARG(c, c->row->path_arg);
+	uint64_t addr = c->op.path;
 	char path[PATH_MAX];
 
 	*objfd = -1;
 	if (c->row->flags & LB_SF_FD)
-		return fd_write_target(c, (int)addr, true, objfd);
+		return fd_write_target(c, c->op.fd, true, objfd);
 	/* utimensat(fd, NULL) and futimesat(fd, NULL) change the fd's file */
 	if (addr == 0 && c->row->kind == LB_K_UTIMES && c->row->dirfd_arg != LB_NO_ARG)
-		return fd_write_target(c, row_dirfd(c), true, objfd);
-	int rc = lb_read_path(c, addr, path);
+		return fd_write_target(c, c->op.dirfd, true, objfd);
+	int rc = lb_op_read_path(&c->op, addr, path);
 	if (rc < 0)
 		return rc;
-	if (!path[0] && (row_at_flags(c) & AT_EMPTY_PATH))
-		return fd_write_target(c, row_dirfd(c), false, objfd);
-	rc = lb_resolve_str(c, row_dirfd(c), path, res_flags, r);
+	if (!path[0] && (c->op.at_flags & AT_EMPTY_PATH))
+		return fd_write_target(c, c->op.dirfd, false, objfd);
+	rc = lb_resolve_str(c, c->op.dirfd, path, res_flags, r);
 	if (rc < 0)
 		return rc;
 	if (r->magic_fd >= 0)
@@ -784,9 +750,7 @@ static struct lb_answer h_truncate(struct lb_call *c)
 static struct lb_answer h_unlink(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : 0;
-	if (c->row->flags_arg != LB_NO_ARG)
-		flags = (int)ARG(c, c->row->flags_arg);
+	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : (int)c->op.flags;
 	int rc = prepare_write(c, LB_RES_MODIFY, &r, EXIST_MUST);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
@@ -798,7 +762,7 @@ static struct lb_answer h_unlink(struct lb_call *c)
 static struct lb_answer h_mkdir(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
+	mode_t mode = c->op.mode;
 	int rc = prepare_write(c, LB_RES_MODIFY, &r, EXIST_MUST_NOT);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
@@ -810,7 +774,7 @@ static struct lb_answer h_mkdir(struct lb_call *c)
 static struct lb_answer h_mknod(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
-	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
+	mode_t mode = c->op.mode;
 	dev_t dev = (dev_t)PATH_ARG(c, 2);
 	int rc = lb_judge_mknod(mode);
 	if (rc < 0)
@@ -828,11 +792,10 @@ static struct lb_answer h_mknod(struct lb_call *c)
 static int resolve_second(struct lb_call *c, unsigned res_flags, struct lb_resolved *r)
 {
 	char path[PATH_MAX];
-	int rc = lb_read_path(c, ARG(c, c->row->path2_arg), path);
+	int rc = lb_op_read_path(&c->op, c->op.path2, path);
 	if (rc < 0)
 		return rc;
-	int dirfd = c->row->dirfd2_arg == LB_NO_ARG ? AT_FDCWD : (int)ARG(c, c->row->dirfd2_arg);
-	rc = lb_resolve_str(c, dirfd, path, res_flags, r);
+	rc = lb_resolve_str(c, c->op.dirfd2, path, res_flags, r);
 	if (rc < 0)
 		return rc;
 	return r->magic_fd >= 0 ? -EXDEV : 0;
@@ -842,7 +805,7 @@ static struct lb_answer h_rename(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved from = {.dirfd = -1};
 	lb_autoresolved struct lb_resolved to = {.dirfd = -1};
-	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
+	unsigned flags = (unsigned)c->op.flags;
 
 	int rc = prepare_write(c, LB_RES_MODIFY, &from, EXIST_MUST);
 	if (rc < 0)
@@ -874,7 +837,7 @@ static struct lb_answer h_link(struct lb_call *c)
 	lb_autoresolved struct lb_resolved from = {.dirfd = -1};
 	lb_autoresolved struct lb_resolved to = {.dirfd = -1};
 	lb_autoclose int magic = -1;
-	unsigned flags = c->row->flags_arg == LB_NO_ARG ? 0 : (unsigned)ARG(c, c->row->flags_arg);
+	unsigned flags = (unsigned)c->op.flags;
 	char path[PATH_MAX];
 
 	if (flags & AT_EMPTY_PATH)
@@ -906,7 +869,7 @@ static struct lb_answer h_symlink(struct lb_call *c)
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char target[PATH_MAX];
 
-	int rc = lb_read_path(c, ARG(c, c->row->path2_arg), target);
+	int rc = lb_op_read_path(&c->op, c->op.path2, target);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (!target[0])
@@ -922,7 +885,7 @@ static struct lb_answer h_chmod(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	lb_autoclose int objfd = -1;
-	mode_t mode = (mode_t)ARG(c, c->row->mode_arg);
+	mode_t mode = c->op.mode;
 
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc < 0)
@@ -1033,26 +996,26 @@ static struct lb_answer h_exec(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX];
-	unsigned flags = row_at_flags(c);
+	unsigned flags = c->op.at_flags;
 
-	int rc = lb_read_path(c, ARG(c, c->row->path_arg), path);
+	int rc = lb_op_read_path(&c->op, c->op.path, path);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
 		/* fexecve: judge the file behind the fd; a memfd or deleted
 		 * file has no path and cannot be granted. */
-		lb_autoclose int fd = caller_fd(c, row_dirfd(c));
+		lb_autoclose int fd = caller_fd(c, c->op.dirfd);
 		if (fd < 0)
 			return lb_ans_errno(-fd);
 		if (lb_fd_path(fd, path, sizeof(path)) < 0) {
 			return lb_ans_errno(
-			    -lb_refuse_fd_object(c, LB_CLASS_EXEC, c->t->pid, row_dirfd(c)));
+			    -lb_refuse_fd_object(c, LB_CLASS_EXEC, c->t->pid, c->op.dirfd));
 		}
 		if ((rc = lb_judge_path(c, LB_CLASS_EXEC, path)) < 0)
 			return lb_ans_errno(-rc);
 		return lb_ans_continue(WHY_EXEC);
 	}
-	rc = lb_resolve_str(c, row_dirfd(c), path,
+	rc = lb_resolve_str(c, c->op.dirfd, path,
 			    (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW, &r);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
@@ -1075,7 +1038,7 @@ static struct lb_answer h_inotify(struct lb_call *c)
 {
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	char path[PATH_MAX];
-	uint32_t mask = (uint32_t)ARG(c, c->row->flags_arg);
+	uint32_t mask = (uint32_t)c->op.flags;
 
 	int rc = resolve_row_path(c, (mask & IN_DONT_FOLLOW) ? 0 : LB_RES_FOLLOW, &r, path);
 	if (rc < 0)
@@ -1085,7 +1048,7 @@ static struct lb_answer h_inotify(struct lb_call *c)
 		    -lb_refuse_fd_object(c, LB_CLASS_READ, r.magic_pid, r.magic_fd));
 	if ((rc = lb_judge_path(c, LB_CLASS_READ, r.path)) < 0)
 		return lb_ans_errno(-rc);
-	lb_autoclose int ifd = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	lb_autoclose int ifd = c->ops->get_fd(c->t, (int)c->op.args[0]);
 	if (ifd < 0)
 		return lb_ans_errno(-ifd);
 	return lb_ans_rc(lb_host_inotify_watch(c, ifd, at_of(&r), mask));
@@ -1115,10 +1078,10 @@ static struct lb_answer h_getdents(struct lb_call *c)
 {
 	if (c->t->nr != SYS_getdents64)
 		return lb_ans_errno(ENOSYS); /* the old format is unused by x86_64 libcs */
-	size_t size = (size_t)ARG(c, 2);
+	size_t size = (size_t)c->op.args[2];
 	if (size > 1 << 20)
 		size = 1 << 20;
-	lb_autoclose int fd = c->ops->get_fd(c->t, (int)ARG(c, 0));
+	lb_autoclose int fd = c->ops->get_fd(c->t, (int)c->op.args[0]);
 	if (fd < 0)
 		return lb_ans_errno(-fd);
 	char dir[PATH_MAX];
@@ -1127,7 +1090,7 @@ static struct lb_answer h_getdents(struct lb_call *c)
 		filter = lb_listing_filtered(c, dir);
 	} else if (!listing_is_empty(fd)) {
 		/* a live directory whose entries cannot be judged by name */
-		return lb_ans_errno(-lb_refuse_fd_object(c, LB_CLASS_READ, c->t->pid, (int)ARG(c, 0)));
+		return lb_ans_errno(-lb_refuse_fd_object(c, LB_CLASS_READ, c->t->pid, (int)c->op.args[0]));
 	}
 	lb_autofree char *buf = malloc(size ? size : 1);
 	if (!buf)
@@ -1137,7 +1100,7 @@ static struct lb_answer h_getdents(struct lb_call *c)
 		if (n < 0)
 			return lb_ans_errno((int)-n);
 		if (n == 0 || !filter) {
-			int wrc = n ? c->ops->write_mem(c->t, ARG(c, 1), buf, (size_t)n) : 0;
+			int wrc = n ? c->ops->write_mem(c->t, c->op.args[1], buf, (size_t)n) : 0;
 			return lb_ans_rc(wrc < 0 ? wrc : n);
 		}
 		size_t out = 0;
@@ -1151,7 +1114,7 @@ static struct lb_answer h_getdents(struct lb_call *c)
 			off += len;
 		}
 		if (out > 0) {
-			int rc = c->ops->write_mem(c->t, ARG(c, 1), buf, out);
+			int rc = c->ops->write_mem(c->t, c->op.args[1], buf, out);
 			return lb_ans_rc(rc < 0 ? rc : (long)out);
 		}
 	}
