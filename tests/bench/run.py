@@ -322,6 +322,11 @@ def setup_runners(args, work):
         # The same policy as "litebox", on the ptrace platform.
         runners.append(setup_litebox("litebox-ptrace", lb, ["--platform", "ptrace", *pol],
                                      probe_cmd))
+    if not args.no_overlay:
+        # The same policy as "litebox", with every change going to an
+        # overlay directory (reused across repetitions, as a user would).
+        runners.append(setup_litebox("litebox-overlay", lb,
+                                     [*pol, "--overlay", str(work / "bench.ovl")], probe_cmd))
 
     if args.no_peers:
         return runners
@@ -771,6 +776,8 @@ def main():
                     "plus exec of the work dir)")
     ap.add_argument("--no-ptrace", action="store_true",
                     help="skip the runner litebox-ptrace (litebox on its ptrace platform)")
+    ap.add_argument("--no-overlay", action="store_true",
+                    help="skip the runner litebox-overlay (litebox --overlay)")
     ap.add_argument("--no-permissive", action="store_true",
                     help="skip the runner litebox-permissive")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions (default 5)")
