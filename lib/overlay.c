@@ -471,12 +471,13 @@ static int mount_layer(struct builder *b, const char *host, const char *target)
 	snprintf(base, sizeof(base), "%s/layers/%u", b->o->dir, id);
 	snprintf(upper, sizeof(upper), "%s/upper", base);
 	snprintf(work, sizeof(work), "%s/work", base);
+	bool made = false;
 	if ((mkdir(base, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(upper, 0700) < 0 && errno != EEXIST) ||
+	    (!(made = mkdir(upper, 0700) == 0) && errno != EEXIST) ||
 	    (mkdir(work, 0700) < 0 && errno != EEXIST))
 		return fail(b, -errno, "cannot create the layer of %s in the overlay directory",
 			    host);
-	if (fresh)
+	if (made) /* also after `overlay apply` emptied DIR */
 		copy_root_attrs(host, upper);
 	char lo[PATH_MAX * 2 + 16], up[PATH_MAX * 2 + 16], wo[PATH_MAX * 2 + 16];
 	opt_path(lo, sizeof(lo), "lowerdir", host);

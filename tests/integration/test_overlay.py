@@ -96,7 +96,8 @@ class As:
         if self.user:
             e["HOME"] = e["TMPDIR"] = cwd or "/tmp"
         p = subprocess.run(self.prefix() + [lbtest.LITEBOX, *args], cwd=cwd, env=e,
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL)
         if check is not None and p.returncode != check:
             raise AssertionError(f"litebox {' '.join(args)} exited {p.returncode}, expected "
                                  f"{check}\nstdout: {p.stdout[-3000:]}\nstderr: {p.stderr[-3000:]}")
@@ -107,7 +108,7 @@ class As:
         if self.user:
             e["HOME"] = cwd or "/tmp"
         p = subprocess.run(self.prefix() + list(args), cwd=cwd, env=e, capture_output=True,
-                           text=True, timeout=300)
+                           text=True, timeout=300, stdin=subprocess.DEVNULL)
         assert p.returncode == 0, f"native {args}: {p.stderr}"
         return p
 
@@ -256,17 +257,18 @@ def mv_across_directories_over_the_overlay():
 
 
 @test
-def as_nobody_make_sed_and_mv():
+def as_nobody_make_sed_mv_and_rm_rf():
     need_nobody()
     need("make")
     need("cc")
     job(NOBODY, make_tree, MAKE)
     job(NOBODY, text_tree, SED)
     job(NOBODY, mv_tree, MV)
+    job(NOBODY, tree_to_remove, RM)
 
 
 @test
-def as_nobody_git_and_rm_rf():
+def as_nobody_git_commit():
     need_nobody()
     need("git")
     if subprocess.run(NOBODY.prefix() + ["sh", "-c", ": <> /dev/null"],
@@ -274,7 +276,40 @@ def as_nobody_git_and_rm_rf():
         skip("nobody cannot open /dev/null on this machine (its mode was changed), which "
              "git needs natively")
     job(NOBODY, git_tree, GIT)
-    job(NOBODY, tree_to_remove, RM)
+
+
+@test
+def every_kind_of_change_is_listed_and_applied():
+    d = ROOT.workdir()
+    t = os.path.join(d, "t")
+    for name, text in (("f", "12345\n"), ("g", "g\n"), ("h", "h\n")):
+        write(os.path.join(t, name), text)
+    os.makedirs(os.path.join(t, "sub"))
+    os.makedirs(os.path.join(t, "empty"))
+    ovl = os.path.join(d, "ovl")
+    owner = "chown 1000:1000 h;" if os.geteuid() == 0 else ""
+    before = snapshot(t)
+    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
+            f"ln g g.link; ln -s f f.sym; {owner} touch -d 2020-01-01T00:00:00Z g; "
+            "truncate -s 2 f; rmdir empty; chmod 700 sub; mkfifo fifo", cwd=t, check=0)
+    eq(snapshot(t), before, "the host after the run")
+    lines = litebox("overlay", "diff", ovl, check=0).stdout.splitlines()
+    expected = [f"deleted\tdir\t{t}/empty", f"modified\tfile\t{t}/f",
+                f"added\tsymlink\t{t}/f.sym", f"added\tfifo\t{t}/fifo",
+                f"times\t-\t{t}/g", f"added\tfile\t{t}/g.link",
+                f"mode\t0755>0700\t{t}/sub"]
+    if owner:
+        expected.insert(6, f"owner\t0:0>1000:1000\t{t}/h")
+    eq(lines, expected, "overlay diff")
+    litebox("overlay", "apply", ovl, check=0)
+    eq(open(os.path.join(t, "f")).read(), "12", "truncated")
+    eq(os.readlink(os.path.join(t, "f.sym")), "f", "symlink")
+    assert stat.S_ISFIFO(os.lstat(os.path.join(t, "fifo")).st_mode)
+    eq(int(os.stat(os.path.join(t, "g")).st_mtime), 1577836800, "utimes")
+    eq(stat.S_IMODE(os.stat(os.path.join(t, "sub")).st_mode), 0o700, "chmod")
+    assert not os.path.exists(os.path.join(t, "empty"))
+    if owner:
+        eq(os.stat(os.path.join(t, "h")).st_uid, 1000, "chown")
 
 
 @test
