@@ -26,6 +26,7 @@
 #include "litebox/launcher.h"
 #include "litebox/learn.h"
 #include "litebox/overlay.h"
+#include "litebox/nest.h"
 #include "litebox/policy.h"
 #include "litebox/text.h"
 #include "litebox/util.h"
@@ -580,11 +581,17 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 	}
 }
 
+/* A nested domain's supervisor: the enclosing run's log, where the
+ * enclosing policy's refusals of nested calls are recorded too. */
+static struct lb_audit *outer_audit;
+
 static void on_event(void *arg, const struct lb_event *ev)
 {
 	struct run_state *st = arg;
 	if (lb_audit_record(st->audit, ev) < 0)
 		st->log_failed = true;
+	if (outer_audit && ev->decision && ev->decision->outer)
+		(void)lb_audit_record(outer_audit, ev);
 	if (st->learn && !ev->absent) {
 		char rule[PATH_MAX + 16];
 		lb_decision_rule(ev->decision, rule, sizeof(rule));
@@ -769,10 +776,11 @@ static const struct lb_platform_ops *choose_platform(const struct run_opts *o)
 	return NULL;
 }
 
-static int open_log(struct run_state *st, const char *log, enum lb_mode mode, const char *platform,
-		    char **argv)
+static int open_log(struct run_state *st, const char *log, int log_fd, enum lb_mode mode,
+		    const char *platform, char **argv)
 {
-	int rc = lb_audit_open(log, mode, &st->audit);
+	int rc = log_fd >= 0 && log_fd != STDERR_FILENO ? lb_audit_open_fd(log_fd, mode, &st->audit)
+							 : lb_audit_open(log, mode, &st->audit);
 	if (rc < 0) {
 		lb_msg("cannot open the audit log '%s': %s", log, strerror(-rc));
 		return -1;
@@ -892,14 +900,206 @@ static int learn_base(struct lb_learn *l, const char *policy)
 	return lb_learn_set_base(l, real ? real : policy);
 }
 
+/* ---- litebox inside litebox (lib/nest.c, docs/security.md) ----------------------- */
+
+/* What a nested domain's supervisor is given beside the request. */
+struct nest_ctx {
+	const struct lb_nest_join *join;
+	int log_fd;
+	const char *const *protect;
+};
+
+/* The enclosing run, as the nested domains' supervisors (forked from it)
+ * see it. */
+static struct {
+	const struct lb_policy *policy;
+	bool audit;
+	int log_fd;
+	const char *protect[64];
+} outer_run;
+
 static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
-			     const struct implicit *im, char **argv)
+			     const struct implicit *im, char **argv, const struct nest_ctx *nest);
+
+static void add_protect(const char **list, size_t *n, size_t cap, const char *path)
+{
+	if (path && strcmp(path, "-") != 0 && *n + 1 < cap)
+		list[(*n)++] = path;
+}
+
+static void outer_protect(const struct lb_policy *policy, const char *log)
+{
+	size_t n = 0;
+	const struct lb_policy_file *files;
+	size_t nf = lb_policy_files(policy, &files);
+	add_protect(outer_run.protect, &n, LB_ARRAY_SIZE(outer_run.protect), log);
+	for (size_t i = 0; i < nf; i++)
+		add_protect(outer_run.protect, &n, LB_ARRAY_SIZE(outer_run.protect), files[i].path);
+	outer_run.protect[n] = NULL;
+}
+
+static struct run_opts nest_opts(const struct lb_nest_request *r)
+{
+	return (struct run_opts){
+	    .policy = r->policy_name,
+	    .log = r->log_path,
+	    .audit = r->flags & LB_NEST_AUDIT,
+	    .quiet = r->flags & LB_NEST_QUIET,
+	    .verbose = r->flags & LB_NEST_VERBOSE,
+	    .fail_on_deny = r->flags & LB_NEST_FAIL_ON_DENY,
+	    .log_level = r->flags & LB_NEST_LOG_REFUSED ? LB_LOG_REFUSED : LB_LOG_ALL,
+	    .timeout_ms = r->timeout_ms,
+	    .timeout_text = r->timeout_text,
+	};
+}
+
+/* In a process of its own, outside the sandbox (lib/nest.c): the inner
+ * litebox's run, supervised here against both policies. */
+static int nest_serve(void *arg, const struct lb_nest_job *job)
+{
+	(void)arg;
+	const struct lb_nest_request *r = job->req;
+	struct run_opts o = nest_opts(r);
+	struct lb_policy_inputs in = {
+	    .source = r->policy_name,
+	    .text = r->policy_text,
+	    .implicit_read = (const char *const *)r->implicit_read,
+	    .n_implicit_read = r->n_implicit_read,
+	    .implicit_exec = (const char *const *)r->implicit_exec,
+	    .n_implicit_exec = r->n_implicit_exec,
+	};
+	struct lb_policy *policy = NULL;
+	struct lb_diags diags = {0};
+	int rc = lb_policy_load(&in, &policy, &diags);
+	if (rc < 0)
+		print_diags(&diags);
+	lb_diags_free(&diags);
+	if (rc < 0) {
+		lb_msg("cannot start the nested sandbox: its policy did not read back (%s)",
+		       strerror(-rc));
+		return LB_EXIT_LITEBOX;
+	}
+	lb_policy_set_outer(policy, outer_run.policy, outer_run.audit);
+	environ = r->envp;
+	int ofd = outer_run.log_fd >= 0 ? fcntl(outer_run.log_fd, F_DUPFD_CLOEXEC, 3) : -1;
+	if (ofd >= 0 && lb_audit_open_fd(ofd, LB_MODE_ENFORCE, &outer_audit) < 0)
+		outer_audit = NULL;
+	const char *protect[256];
+	size_t n = 0;
+	for (size_t i = 0; outer_run.protect[i]; i++)
+		add_protect(protect, &n, LB_ARRAY_SIZE(protect), outer_run.protect[i]);
+	add_protect(protect, &n, LB_ARRAY_SIZE(protect), r->log_path);
+	for (size_t i = 0; i < r->n_protect; i++)
+		add_protect(protect, &n, LB_ARRAY_SIZE(protect), r->protect[i]);
+	protect[n] = NULL;
+	struct implicit im = {0};
+	for (size_t i = 0; i < r->n_implicit_exec && i < LB_ARRAY_SIZE(im.exec); i++)
+		im.exec[im.n_exec++] = r->implicit_exec[i];
+	struct lb_program prog = {.path = (char *)r->exec_path};
+	struct nest_ctx ctx = {.join = job->join, .log_fd = r->log_fd, .protect = protect};
+	int status = supervise_program(&o, &prog, policy, &im, r->argv, &ctx);
+	lb_audit_close(outer_audit, NULL);
+	outer_audit = NULL;
+	lb_policy_free(policy);
+	return status;
+}
+
+static const struct lb_nest_host nest_host = {.serve = nest_serve};
+
+static int open_nested_log(const char *log)
+{
+	if (!log)
+		return -1;
+	if (strcmp(log, "-") == 0)
+		return STDERR_FILENO;
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		lb_msg("cannot open the audit log '%s': %s", log, strerror(errno));
+	return fd < 0 ? -2 : fd;
+}
+
+/* Inside another litebox: the outer one runs the program in a nested
+ * domain judged by both policies; this process only asks, waits and
+ * exits with the status litebox would have. */
+static int run_nested(const struct run_opts *o, const struct lb_policy *policy,
+		      const struct implicit *im, const char *exec_path, char **argv,
+		      const char *log, long outer)
+{
+	if (o->overlay) {
+		lb_msg("this litebox runs inside another litebox, which cannot give a nested "
+		       "sandbox an overlay: run with --overlay or --dry-run from the outer litebox");
+		return LB_EXIT_LITEBOX;
+	}
+	if (outer == LB_NEST_NOT_SERVED || o->learn) {
+		lb_msg("this litebox runs inside another litebox, which %s: run the program under "
+		       "the outer litebox directly, with the rules it needs in the outer policy",
+		       o->learn ? "cannot learn for a nested run"
+				: "cannot start a nested sandbox here (it uses the ptrace platform)");
+		return LB_EXIT_LITEBOX;
+	}
+	lb_autofree char *text = lb_policy_show(policy);
+	const struct lb_policy_file *files;
+	size_t n_files = lb_policy_files(policy, &files);
+	lb_autofree char **protect = calloc(n_files + 1, sizeof(char *));
+	if (!text || !protect) {
+		lb_msg("cannot start the nested sandbox: out of memory");
+		return LB_EXIT_LITEBOX;
+	}
+	for (size_t i = 0; i < n_files; i++)
+		protect[i] = files[i].path;
+	int log_fd = open_nested_log(log);
+	if (log_fd == -2)
+		return LB_EXIT_LITEBOX;
+	struct lb_nest_request req = {
+	    .flags = (o->audit ? LB_NEST_AUDIT : 0) | (o->fail_on_deny ? LB_NEST_FAIL_ON_DENY : 0) |
+		     (o->quiet ? LB_NEST_QUIET : 0) | (o->verbose ? LB_NEST_VERBOSE : 0) |
+		     (o->log_level == LB_LOG_REFUSED ? LB_NEST_LOG_REFUSED : 0),
+	    .timeout_ms = o->timeout_ms,
+	    .timeout_text = o->timeout_text,
+	    .log_fd = log_fd,
+	    .policy_name = o->policy ? o->policy : "default",
+	    .policy_text = text,
+	    .log_path = log,
+	    .exec_path = exec_path,
+	    .argv = argv,
+	    .envp = environ,
+	    .implicit_read = (char **)im->read,
+	    .n_implicit_read = im->n_read,
+	    .implicit_exec = (char **)im->exec,
+	    .n_implicit_exec = im->n_exec,
+	    .protect = protect,
+	    .n_protect = n_files,
+	};
+	int ctl = lb_nest_run(&req);
+	if (log_fd > STDERR_FILENO)
+		close(log_fd);
+	if (ctl < 0) {
+		lb_msg("cannot start the nested sandbox: the outer litebox refused it (%s)",
+		       strerror(-ctl));
+		return LB_EXIT_LITEBOX;
+	}
+	int status = lb_nest_wait(ctl);
+	close(ctl);
+	if (status < 0) {
+		lb_msg("the outer litebox ended the nested sandbox before the program exited");
+		return LB_EXIT_LITEBOX;
+	}
+	return status;
+}
+
+static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
+			     const struct implicit *im, char **argv, const struct nest_ctx *nest)
 {
 	struct run_state st = {.opts = o};
 	const char *log = o->log ? o->log : lb_policy_log_path(policy);
 	enum lb_mode mode = o->audit ? LB_MODE_AUDIT : lb_policy_mode(policy);
+	if (!nest) {
+		long outer = lb_nest_hello();
+		if (outer)
+			return run_nested(o, policy, im, prog->path, argv, log, outer);
+	}
 	struct lb_policy_vars lv = vars_of(prog);
-	const struct lb_platform_ops *platform = choose_platform(o);
+	const struct lb_platform_ops *platform = nest ? &lb_platform_seccomp : choose_platform(o);
 	if (!platform)
 		return LB_EXIT_LITEBOX;
 	const char *platform_name = platform->name;
@@ -922,7 +1122,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		lb_learn_free(st.learn);
 		return LB_EXIT_LITEBOX;
 	}
-	if (open_log(&st, log, mode, platform_name, argv) < 0) {
+	if (open_log(&st, log, nest ? nest->log_fd : -1, mode, platform_name, argv) < 0) {
 		lb_overlay_free(ovl);
 		lb_report_free(st.report);
 		lb_learn_free(st.learn);
@@ -939,7 +1139,8 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .force_audit = o->audit,
 	    .learning = o->learn,
 	    /* the log the program must not rewrite for `policy generate` */
-	    .protect_paths = (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
+	    .protect_paths = nest ? nest->protect
+				  : (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
 	};
 	struct lb_core *core = NULL;
 	char **env = NULL;
@@ -965,7 +1166,16 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		    .exec_paths = mode == LB_MODE_AUDIT ? (const char *const[]){"/"} : im->exec,
 		    .n_exec_paths = mode == LB_MODE_AUDIT ? 1 : im->n_exec,
 		    .overlay = ovl,
+		    /* one level of nesting: a nested domain serves none itself */
+		    .nest_host = nest ? NULL : &nest_host,
+		    .join = nest ? nest->join : NULL,
 		};
+		if (!nest) {
+			outer_run.policy = policy;
+			outer_run.audit = mode == LB_MODE_AUDIT;
+			outer_run.log_fd = log && strcmp(log, "-") ? lb_audit_fd(st.audit) : -1;
+			outer_protect(policy, log);
+		}
 		rc = lb_launch(&lc, &res);
 		if (rc < 0 && res.error[0])
 			lb_msg("cannot start the sandbox: %s", res.error);
@@ -1054,7 +1264,7 @@ int cmd_run(int argc, char **argv, int learn)
 	struct lb_policy *policy = NULL;
 	struct implicit im = {0};
 	if (load_policy(&o, prog, &im, &policy) == 0) {
-		status = supervise_program(&o, prog, policy, &im, prog_argv);
+		status = supervise_program(&o, prog, policy, &im, prog_argv, NULL);
 		lb_policy_free(policy);
 	}
 	for (size_t i = 0; i < im.n_owned; i++)

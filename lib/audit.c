@@ -218,7 +218,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out)
+static int audit_new(const char *path, int fd, enum lb_mode mode, struct lb_audit **out)
 {
 	lb_autofree struct lb_audit *a = calloc(1, sizeof(*a));
 	if (!a)
@@ -226,7 +226,10 @@ int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out)
 	a->mode = mode;
 	a->level = LB_LOG_ALL;
 	a->fd = -1;
-	if (path && strcmp(path, "-") == 0) {
+	if (fd >= 0) {
+		a->fd = fd;
+		a->own_fd = true;
+	} else if (path && strcmp(path, "-") == 0) {
 		a->fd = STDERR_FILENO;
 	} else if (path) {
 		a->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -258,6 +261,21 @@ int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out)
 	}
 	*out = steal_pointer(&a);
 	return 0;
+}
+
+int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out)
+{
+	return audit_new(path, -1, mode, out);
+}
+
+int lb_audit_open_fd(int fd, enum lb_mode mode, struct lb_audit **out)
+{
+	return fd < 0 ? -EBADF : audit_new(NULL, fd, mode, out);
+}
+
+int lb_audit_fd(const struct lb_audit *a)
+{
+	return a ? a->fd : -1;
 }
 
 void lb_audit_set_level(struct lb_audit *a, enum lb_log_level level)
@@ -446,7 +464,11 @@ int lb_audit_close(struct lb_audit *a, const struct lb_audit_summary *sum)
 {
 	if (!a)
 		return 0;
-	if (a->fd >= 0) {
+	if (a->fd >= 0 && !sum) {
+		stop_writer(a);
+		if (a->own_fd)
+			close(a->fd);
+	} else if (a->fd >= 0) {
 		char line[2048];
 		size_t pos = 0;
 		pos += (size_t)snprintf(line, sizeof(line),

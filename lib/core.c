@@ -14,6 +14,7 @@
 
 #include "core_internal.h"
 #include "litebox/util.h"
+#include "nest_internal.h"
 
 enum lb_mode lb_core_mode(const struct lb_core *core)
 {
@@ -122,6 +123,8 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	pthread_mutex_init(&core->tty_lock, NULL);
 	pthread_mutex_init(&core->root_lock, NULL);
 	core->sandbox_root = -1;
+	core->nest_fd = -1;
+	pthread_mutex_init(&core->nest_lock, NULL);
 	track_own_terminal(core);
 	/* A program allowed to enter namespaces of its own changes what its
 	 * capabilities mean without a tracked call: read them per call. */
@@ -169,6 +172,7 @@ void lb_core_free(struct lb_core *core)
 	pthread_mutex_destroy(&core->creds_lock);
 	pthread_mutex_destroy(&core->tty_lock);
 	pthread_mutex_destroy(&core->root_lock);
+	pthread_mutex_destroy(&core->nest_lock);
 	if (core->sandbox_root >= 0)
 		close(core->sandbox_root);
 	free(core->ttys);
@@ -190,6 +194,11 @@ static ino_t pidns_of(pid_t pid)
 	struct stat st;
 	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)pid);
 	return stat(p, &st) == 0 ? st.st_ino : 0;
+}
+
+void lb_core_set_nest(struct lb_core *core, int fd)
+{
+	core->nest_fd = fd;
 }
 
 void lb_core_set_sandbox(struct lb_core *core, pid_t init_pid)
@@ -412,7 +421,10 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 		return 0;
 	}
 	bool absent = refused_lookup_of_nothing(c, cls, d);
-	if (lb_core_mode(c->core) == LB_MODE_AUDIT && !kept_while_learning(c->core, cls, d)) {
+	/* An enclosing litebox's refusal (a nested domain) holds in the
+	 * inner's audit mode too. */
+	if (lb_core_mode(c->core) == LB_MODE_AUDIT && !d->outer &&
+	    !kept_while_learning(c->core, cls, d)) {
 		emit(c, cls, object, LB_EV_WOULD_DENY, d, absent);
 		return 0;
 	}
@@ -1060,6 +1072,8 @@ static struct lb_answer handle_untabled(struct lb_call *c)
 	}
 	if (nr == SYS_memfd_create)
 		return lb_memfd_handle(c);
+	if (nr == SYS_prctl && (uint32_t)c->t->args[0] == LB_NEST_PRCTL)
+		return lb_nest_handle(c);
 	if (lb_syscall_is_tracked(nr)) {
 		atomic_store(&c->core->creds_changed, true);
 		return lb_ans_continue(WHY_TRACKED);

@@ -27,6 +27,9 @@ struct lb_core {
 	struct lb_core_config cfg;
 	const struct lb_platform_ops *ops;
 	int rootfd;
+	/* The nested-domain helper's socket (lib/nest.c), -1: not served. */
+	int nest_fd;
+	pthread_mutex_t nest_lock;
 	ino_t sandbox_pidns;
 	ino_t own_pidns;
 	struct lb_plan *plan;

@@ -14,6 +14,7 @@
 #include <termios.h>
 
 #include "litebox/filter_plan.h"
+#include "litebox/nest.h"
 #include "litebox/net_decode.h"
 #include "litebox/syscalls.h"
 #include "litebox/util.h"
@@ -159,8 +160,16 @@ static bool is_conditional_danger(const char *name)
  * goes to the supervisor to be recorded, then runs. */
 static int plan_policy_syscalls(struct lb_plan *b)
 {
+	/* A nested domain: the enclosing policy's `deny syscall` rules hold
+	 * too (its `audit syscall` rules are its own program's). */
+	const struct lb_policy *outer = lb_policy_outer(b->policy);
 	const struct lb_syscall_rule *rules;
-	size_t n = lb_policy_syscall_rules(b->policy, &rules);
+	size_t n = outer ? lb_policy_syscall_rules(outer, &rules) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].verdict == LB_VERDICT_DENY &&
+		    plan_simple(b, rules[i].nr, LB_FILTER_ERRNO, EPERM, LB_WHY_POLICY) < 0)
+			return -ENOMEM;
+	n = lb_policy_syscall_rules(b->policy, &rules);
 	for (size_t i = 0; i < n; i++) {
 		int rc = 0;
 		if (rules[i].verdict == LB_VERDICT_DENY)
@@ -261,6 +270,17 @@ static int plan_mediated(struct lb_plan *b)
 		}
 		if (rc < 0)
 			return rc;
+	}
+	/* The nesting handshake of a litebox inside this one (lib/nest.c):
+	 * a prctl option Linux does not have. */
+	if (!b->taken[SYS_prctl]) {
+		struct lb_filter_rule r = {
+		    .nr = SYS_prctl,
+		    .action = LB_FILTER_NOTIFY,
+		    .n_conds = 1,
+		    .conds = {{.arg = 0, .mask = 0xffffffffu, .value = LB_NEST_PRCTL}}};
+		if (plan_add(b, r, LB_WHY_MEDIATED, "litebox's nesting handshake") < 0)
+			return -ENOMEM;
 	}
 	/* Made by the supervisor, sealed against exec (lib/memfd.c). */
 	if (plan_simple(b, SYS_memfd_create, LB_FILTER_NOTIFY, 0, LB_WHY_MEDIATED) < 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include "litebox/launcher.h"
 #include "litebox/overlay.h"
 #include "litebox/util.h"
+#include "nest_internal.h"
 
 enum msg_type { MSG_LISTENER = 1, MSG_STATUS, MSG_EXEC_ERRNO, MSG_SETUP_ERRNO };
 
@@ -192,6 +194,10 @@ static __attribute__((noreturn)) void exec_program(const struct lb_launch_config
 						   char *const *argv, int report,
 						   bool in_pids_cgroup)
 {
+	/* A nested domain: the enclosing sandbox's limits too (without
+	 * CAP_SYS_RESOURCE a hard limit only goes down: the lower holds). */
+	if (cfg->join)
+		apply_limits(cfg->join->limits, in_pids_cgroup);
 	apply_limits(cfg->limits, in_pids_cgroup);
 	umask(cfg->umask);
 	reset_signals();
@@ -388,6 +394,13 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		rc = -errno;
 		stage = STAGE_NNP;
+	}
+	/* A nested domain: the enclosing sandbox's layer first, then its own
+	 * (Landlock domains stack: both must allow). */
+	if (rc == 0 && cfg->join && cfg->join->landlock_policy) {
+		rc = lb_landlock_apply(cfg->join->landlock_policy, cfg->join->exec_paths,
+				       cfg->join->n_exec_paths);
+		stage = STAGE_LANDLOCK;
 	}
 	if (rc == 0 && cfg->landlock_policy) {
 		rc = lb_landlock_apply(cfg->landlock_policy, cfg->exec_paths, cfg->n_exec_paths);
@@ -632,6 +645,9 @@ struct supervisor {
 	const struct lb_prepared *prep;
 	bool got_status;
 	char cgroup[4200];
+	pid_t helper; /* serves nested domains (lib/nest.c) */
+	int nest_fd;
+	int ctl; /* a nested domain: the inner litebox's control socket */
 };
 
 static bool has_effective_cap(int cap)
@@ -661,9 +677,128 @@ static size_t ns_attempts(unsigned long *out)
 	return n;
 }
 
+/* A nested domain's init: pid 1 of a new PID namespace beneath the
+ * enclosing sandbox's, inside its user, mount and IPC namespaces, in the
+ * inner litebox's cwd and the enclosing pids cgroup, and a child of ours
+ * (we wait for it and take its listener, as for our own init). The
+ * kernel refuses CLONE_NEWPID to a process that joined a PID namespace
+ * with setns, so: a throwaway joiner (setns of a user namespace needs a
+ * single-threaded caller, and litebox itself stays where it is, reading
+ * /proc as its own PID namespace numbers it) makes a member of the
+ * enclosing namespace our child (CLONE_PARENT), which clones init our
+ * child again and hands us a pidfd of it. */
+enum { JOIN_MEMBER = 1, JOIN_INIT };
+
+static __attribute__((noreturn)) void join_member(struct supervisor *s,
+						  const struct lb_prepared *prep, int report_w,
+						  int go_r, int sock)
+{
+	int pidfd = -1;
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_PARENT | CLONE_PIDFD | SIGCHLD,
+				   0, &pidfd, NULL, 0);
+	if (pid == 0) {
+		close(sock);
+		close(s->report);
+		close(s->go);
+		sandbox_init(s->cfg, prep, report_w, go_r);
+	}
+	int32_t m[2] = {JOIN_INIT, pid < 0 ? errno : 0};
+	_exit(lb_nest_send(sock, m, sizeof(m), &pidfd, pid < 0 ? 0 : 1) == 0 ? 0 : 1);
+}
+
+static int join_namespaces(const struct lb_nest_join *j)
+{
+	lb_autoclose int pidfd = (int)syscall(SYS_pidfd_open, j->init, 0);
+	int flags = CLONE_NEWNS | CLONE_NEWPID | (j->userns ? CLONE_NEWUSER : 0) |
+		    (j->ipcns ? CLONE_NEWIPC : 0);
+	if (pidfd < 0 || setns(pidfd, flags) < 0 || fchdir(j->cwd) < 0)
+		return -errno;
+	if (j->cgroup && j->cgroup[0]) {
+		char file[4300];
+		snprintf(file, sizeof(file), "%s/cgroup.procs", j->cgroup);
+		return write_file(file, "0");
+	}
+	return 0;
+}
+
+static __attribute__((noreturn)) void joiner_main(struct supervisor *s,
+						  const struct lb_prepared *prep, int report_w,
+						  int go_r, int sock)
+{
+	int rc = join_namespaces(s->cfg->join);
+	pid_t member = rc < 0 ? -1 : (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (member == 0)
+		join_member(s, prep, report_w, go_r, sock);
+	int32_t m[2] = {JOIN_MEMBER, rc < 0 ? rc : member < 0 ? -errno : member};
+	(void)lb_nest_send(sock, m, sizeof(m), NULL, 0);
+	_exit(0);
+}
+
+/* The pid a pidfd refers to, as our PID namespace numbers it. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	lb_autofclose FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Pid:", 4) == 0)
+			return (pid_t)strtol(line + 4, NULL, 10);
+	return -1;
+}
+
+static pid_t join_init(struct supervisor *s, const struct lb_prepared *prep, int report_w,
+		       int go_r)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -1;
+	pid_t joiner = fork();
+	if (joiner == 0) {
+		close(sp[0]);
+		joiner_main(s, prep, report_w, go_r, sp[1]);
+	}
+	close(sp[1]);
+	/* two messages: the member's pid from the joiner, init's pidfd from
+	 * the member (or an error from either) */
+	pid_t member = -1, pid = -1;
+	int err = EIO;
+	for (int got = 0; joiner > 0 && got < 2; got++) {
+		int32_t m[2];
+		int fds[5];
+		size_t n_fds = 0;
+		if (lb_nest_recv(sp[0], m, sizeof(m), fds, &n_fds) != sizeof(m))
+			break;
+		if (m[0] == JOIN_MEMBER && m[1] > 0)
+			member = m[1];
+		else if (m[0] == JOIN_INIT && m[1] == 0 && n_fds == 1)
+			pid = pidfd_pid(fds[0]);
+		else
+			err = m[1] < 0 ? -m[1] : m[1] ? m[1] : EIO;
+		for (size_t i = 0; i < n_fds; i++)
+			close(fds[i]);
+		if (m[0] == JOIN_MEMBER && m[1] <= 0)
+			break;
+	}
+	close(sp[0]);
+	if (joiner > 0)
+		waitpid(joiner, NULL, 0);
+	if (member > 0)
+		waitpid(member, NULL, __WALL);
+	if (pid <= 0) {
+		errno = err;
+		return -1;
+	}
+	s->res->pidns = true;
+	s->res->ipcns = s->cfg->join->ipcns;
+	s->res->userns = false;
+	return pid;
+}
+
 static pid_t clone_init(struct supervisor *s, const struct lb_prepared *prep, int report_w,
 			int go_r)
 {
+	if (s->cfg->join)
+		return join_init(s, prep, report_w, go_r);
 	unsigned long attempts[3];
 	size_t n = ns_attempts(attempts);
 	pid_t pid = -1;
@@ -732,6 +867,37 @@ static int start_serving(struct supervisor *s)
 	return write(s->go, "a", 1) == 1 ? 0 : -EPIPE;
 }
 
+/* Before the supervisor confines itself (it may not make namespaces or
+ * join them afterwards): the helper that starts nested domains. Only on
+ * the seccomp platform; the ptrace platform's tracer could not hand a
+ * nested domain's tracees over (an inner litebox there is told so). */
+static int start_nest_helper(struct supervisor *s)
+{
+	const struct lb_launch_config *cfg = s->cfg;
+	if (!cfg->nest_host || strcmp(cfg->platform->name, "seccomp") != 0)
+		return 0;
+	static struct lb_nest_join base;
+	base = (struct lb_nest_join){.init = s->init,
+				     .userns = s->res->userns,
+				     .ipcns = s->res->ipcns,
+				     .cwd = -1,
+				     .ctl = -1,
+				     .cgroup = s->cgroup,
+				     .landlock_policy = cfg->landlock_policy,
+				     .exec_paths = cfg->exec_paths,
+				     .n_exec_paths = cfg->n_exec_paths,
+				     .limits = cfg->limits};
+	/* A nested domain inside a nested domain: the outermost layers too. */
+	int fd = lb_nest_helper_start(cfg->nest_host, &base, &s->helper);
+	if (fd < 0) {
+		explain(s->res, fd, "cannot start the helper for nested sandboxes", NULL);
+		return fd;
+	}
+	s->nest_fd = fd;
+	lb_core_set_nest(cfg->core, fd);
+	return 0;
+}
+
 /* From here on the supervisor only serves: see lib/confine.c. */
 static int confine(struct supervisor *s)
 {
@@ -769,6 +935,24 @@ static void on_signal(struct supervisor *s)
 	}
 }
 
+/* A nested domain: the inner litebox passes its signals on; its end
+ * closing (it died) ends the domain. */
+static void on_ctl(struct supervisor *s)
+{
+	int32_t sig;
+	ssize_t n = read(s->ctl, &sig, sizeof(sig));
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n == sizeof(sig) && sig > 0 && sig < NSIG && sig != SIGKILL && sig != SIGSTOP) {
+		kill(s->init, sig);
+		return;
+	}
+	if (n <= 0) {
+		kill(s->init, SIGKILL);
+		s->ctl = -1;
+	}
+}
+
 static void on_report(struct supervisor *s)
 {
 	struct msg m;
@@ -789,13 +973,16 @@ static void on_report(struct supervisor *s)
 static int supervise(struct supervisor *s)
 {
 	for (;;) {
-		struct pollfd fds[3] = {
+		struct pollfd fds[4] = {
 		    {.fd = s->sigfd, .events = POLLIN},
 		    {.fd = s->report, .events = POLLIN},
 		    {.fd = s->timerfd, .events = POLLIN},
+		    {.fd = s->ctl, .events = POLLIN},
 		};
-		if (poll(fds, 3, -1) < 0 && errno != EINTR)
+		if (poll(fds, 4, -1) < 0 && errno != EINTR)
 			return -errno;
+		if (fds[3].revents)
+			on_ctl(s);
 		if (fds[0].revents)
 			on_signal(s);
 		if (fds[1].revents)
@@ -839,8 +1026,16 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	struct lb_filter_plan plan;
 	int report_p[2] = {-1, -1}, go_p[2] = {-1, -1};
 	sigset_t oldmask;
-	struct supervisor s = {
-	    .cfg = cfg, .res = res, .init = -1, .report = -1, .go = -1, .sigfd = -1, .timerfd = -1};
+	struct supervisor s = {.cfg = cfg,
+			       .res = res,
+			       .init = -1,
+			       .report = -1,
+			       .go = -1,
+			       .sigfd = -1,
+			       .timerfd = -1,
+			       .helper = -1,
+			       .nest_fd = -1,
+			       .ctl = cfg->join ? cfg->join->ctl : -1};
 
 	memset(res, 0, sizeof(*res));
 	int rc = check_landlock(cfg, res);
@@ -910,7 +1105,8 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 		rc = -EPIPE;
 		goto kill_init;
 	}
-	if ((rc = start_serving(&s)) < 0 || (rc = confine(&s)) < 0 || (rc = arm_timeout(&s)) < 0)
+	if ((rc = start_nest_helper(&s)) < 0 || (rc = start_serving(&s)) < 0 ||
+	    (rc = confine(&s)) < 0 || (rc = arm_timeout(&s)) < 0)
 		goto kill_init;
 	rc = supervise(&s);
 	goto stop_platform;
@@ -922,6 +1118,14 @@ stop_platform:
 	if (s.platform) {
 		cfg->platform->stop(s.platform);
 		cfg->platform->destroy(s.platform);
+	}
+	if (s.helper > 0) {
+		kill(s.helper, SIGKILL);
+		waitpid(s.helper, NULL, 0);
+	}
+	if (s.nest_fd >= 0) {
+		lb_core_set_nest(cfg->core, -1);
+		close(s.nest_fd);
 	}
 	if (s.timerfd >= 0)
 		close(s.timerfd);

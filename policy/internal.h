@@ -90,6 +90,8 @@ struct lb_policy {
 	struct lb_policy_file *files; /* the files read, includes too */
 	size_t n_files;
 	size_t n_cwd_left_out;
+	const struct lb_policy *outer; /* lb_policy_set_outer */
+	bool outer_audit;
 };
 
 /* ---- diagnostics (policy.c) ---- */

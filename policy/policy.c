@@ -438,9 +438,32 @@ static void decide(const struct lb_rule *r, struct lb_decision *out)
 				    .line = r->line};
 }
 
+void lb_policy_set_outer(struct lb_policy *p, const struct lb_policy *outer, bool outer_audit)
+{
+	p->outer = outer;
+	p->outer_audit = outer_audit;
+}
+
+const struct lb_policy *lb_policy_outer(const struct lb_policy *p)
+{
+	return p && p->outer && !p->outer_audit ? p->outer : NULL;
+}
+
+static bool refuses(const struct lb_decision *d)
+{
+	return d->verdict == LB_VERDICT_DENY || d->verdict == LB_VERDICT_HIDE;
+}
+
 void lb_policy_judge_path(const struct lb_policy *p, enum lb_class cls, const char *path,
 			  struct lb_decision *out)
 {
+	if (lb_policy_outer(p)) {
+		lb_policy_judge_path(p->outer, cls, path, out);
+		if (refuses(out)) {
+			out->outer = true;
+			return;
+		}
+	}
 	const struct lb_rule *best = NULL;
 	if (p && path && path[0] == '/' && is_file_class(cls))
 		best = scan_index(&p->index[cls], path);
@@ -460,6 +483,8 @@ static bool related(const char *a, const char *b)
 
 bool lb_policy_hides_below(const struct lb_policy *p, const char *dir)
 {
+	if (lb_policy_outer(p) && lb_policy_hides_below(p->outer, dir))
+		return true;
 	const struct lb_index *ix = &p->index[LB_CLASS_HIDE];
 	for (size_t i = 0; i < ix->n_buckets; i++)
 		if (related(ix->buckets[i].prefix, dir))
@@ -469,6 +494,8 @@ bool lb_policy_hides_below(const struct lb_policy *p, const char *dir)
 
 bool lb_policy_rules_below(const struct lb_policy *p, const char *dir)
 {
+	if (lb_policy_outer(p) && lb_policy_rules_below(p->outer, dir))
+		return true;
 	size_t len = strlen(dir);
 	for (unsigned c = LB_CLASS_READ; c <= LB_CLASS_HIDE; c++) {
 		if (c > LB_CLASS_STAT && c != LB_CLASS_HIDE)
@@ -486,6 +513,8 @@ bool lb_policy_rules_below(const struct lb_policy *p, const char *dir)
 
 bool lb_policy_subtrees_differ(const struct lb_policy *p, const char *a, const char *b)
 {
+	if (lb_policy_outer(p) && lb_policy_subtrees_differ(p->outer, a, b))
+		return true;
 	for (unsigned c = LB_CLASS_READ; c <= LB_CLASS_HIDE; c++) {
 		if (c > LB_CLASS_STAT && c != LB_CLASS_HIDE)
 			continue;
@@ -500,6 +529,13 @@ bool lb_policy_subtrees_differ(const struct lb_policy *p, const char *a, const c
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 			  const struct lb_sockaddr_obj *addr, struct lb_decision *out)
 {
+	if (lb_policy_outer(p)) {
+		lb_policy_judge_addr(p->outer, cls, addr, out);
+		if (refuses(out)) {
+			out->outer = true;
+			return;
+		}
+	}
 	const struct lb_rule *best = NULL;
 	if (p && addr && (cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND)) {
 		unsigned k = cls == LB_CLASS_BIND;
@@ -516,6 +552,8 @@ void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 bool lb_policy_names_unix(const struct lb_policy *p, enum lb_class cls, const char *path)
 {
 	if (!p || (cls != LB_CLASS_CONNECT && cls != LB_CLASS_BIND))
+		return false;
+	if (lb_policy_outer(p) && !lb_policy_names_unix(p->outer, cls, path))
 		return false;
 	unsigned k = cls == LB_CLASS_BIND;
 	for (size_t i = 0; i < p->n_net[k]; i++) {
@@ -562,6 +600,8 @@ size_t lb_policy_syscall_rules(const struct lb_policy *p, const struct lb_syscal
 
 bool lb_policy_allows_dangerous(const struct lb_policy *p, const char *name)
 {
+	if (p->outer && !lb_policy_allows_dangerous(p->outer, name))
+		return false;
 	for (size_t i = 0; i < p->n_sys; i++)
 		if (strcmp(p->sys[i].name, name) == 0)
 			return p->sys[i].verdict != LB_VERDICT_DENY;
@@ -719,6 +759,8 @@ enum lb_mode lb_policy_mode(const struct lb_policy *p)
 
 enum lb_on_deny lb_policy_on_deny(const struct lb_policy *p)
 {
+	if (lb_policy_outer(p) && lb_policy_on_deny(p->outer) == LB_ON_DENY_KILL)
+		return LB_ON_DENY_KILL;
 	return p->on_deny;
 }
 

@@ -40,6 +40,10 @@ struct lb_audit_summary {
 /* path "-" means standard error. Lines are written by a thread of the
  * log's own, in large writes. */
 int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out);
+/* The same on an open fd (taken over: closed at lb_audit_close). */
+int lb_audit_open_fd(int fd, enum lb_mode mode, struct lb_audit **out);
+/* The log's fd, -1 without one. */
+int lb_audit_fd(const struct lb_audit *a);
 void lb_audit_set_level(struct lb_audit *a, enum lb_log_level level);
 int lb_audit_start(struct lb_audit *a, const struct lb_audit_start *st);
 /* Thread-safe. Returns -errno if the record could not be written (the
@@ -47,6 +51,7 @@ int lb_audit_start(struct lb_audit *a, const struct lb_audit_start *st);
  * is behind: nothing is dropped. */
 int lb_audit_record(struct lb_audit *a, const struct lb_event *ev);
 /* Summary line, flush and close. Returns the first write error of the run. */
+/* sum NULL: no exit line (records added to another run's log). */
 int lb_audit_close(struct lb_audit *a, const struct lb_audit_summary *sum);
 
 /* Counters kept whether or not a log is written (for the summary):

@@ -68,6 +68,10 @@ int lb_core_filter_plan(struct lb_core *core, struct lb_filter_plan *out);
 /* The sandbox's pid namespace (to tell sandbox processes from others). */
 void lb_core_set_sandbox(struct lb_core *core, pid_t init_pid);
 
+/* Serve nested domains (litebox inside litebox) through the helper's
+ * socket fd (lib/nest.c); not owned. */
+void lb_core_set_nest(struct lb_core *core, int fd);
+
 /* The platform's handler: answer one trapped call (through the
  * platform's reply, exactly once). */
 void lb_core_handle(void *core, struct lb_trap *t);

@@ -18,6 +18,7 @@
 
 #include "litebox/core.h"
 #include "litebox/overlay.h"
+#include "litebox/nest.h"
 #include "litebox/platform.h"
 #include "litebox/policy.h"
 
@@ -38,6 +39,12 @@ struct lb_launch_config {
 	size_t n_exec_paths;
 	/* --overlay: the tree the program sees (NULL: the host's). */
 	const struct lb_overlay *overlay;
+	/* Serve nested domains (a litebox run inside this sandbox asks for
+	 * one, lib/nest.c); NULL: refuse them with a clear message. */
+	const struct lb_nest_host *nest_host;
+	/* This run is a nested domain: its init joins the enclosing sandbox
+	 * instead of making namespaces of its own; NULL otherwise. */
+	const struct lb_nest_join *join;
 };
 
 struct lb_launch_result {

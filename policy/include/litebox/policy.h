@@ -44,6 +44,9 @@ struct lb_decision {
 	enum lb_rule_origin origin;
 	const char *file; /* valid while the policy lives; NULL unless POLICY/CLI */
 	unsigned line;
+	/* Decided by the enclosing policy of a nested domain (see
+	 * lb_policy_set_outer): enforced whatever the inner mode. */
+	bool outer;
 };
 
 /* ---- diagnostics ---------------------------------------------------------- */
@@ -103,6 +106,17 @@ struct lb_policy;
 int lb_policy_load(const struct lb_policy_inputs *in, struct lb_policy **out,
 		   struct lb_diags *diags);
 void lb_policy_free(struct lb_policy *p);
+
+/* A nested domain (litebox inside litebox, docs/security.md): every
+ * judgement of p becomes outer's and p's together. A file or address is
+ * allowed only when both allow it; outer's refusal decides first and is
+ * marked `outer`. A dangerous syscall is allowed only when both allow it;
+ * hides and rules below a directory count from either. outer must outlive
+ * p; an outer in audit mode (outer_audit) refuses nothing, as it would
+ * not for its own program. */
+void lb_policy_set_outer(struct lb_policy *p, const struct lb_policy *outer, bool outer_audit);
+/* The enclosing policy set on p, or NULL (it is never in audit mode). */
+const struct lb_policy *lb_policy_outer(const struct lb_policy *p);
 
 /* ---- queries (thread-safe, no allocation) ------------------------------------ */
 /* Judge a canonical absolute path for a file class (READ/WRITE/EXEC/STAT).

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/* Nested domains: the request's wire format, the inner litebox's side of
+ * the handshake, and the outer's helper process that starts a supervisor
+ * per nested domain (see litebox/nest.h and docs/security.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core_internal.h"
+#include "litebox/nest.h"
+#include "litebox/util.h"
+#include "nest_internal.h"
+
+#define WIRE_MAGIC 0x4c424e31u /* "LBN1" */
+#define MAX_LIST 65536u
+
+struct wire {
+	uint32_t magic, flags;
+	int32_t log_fd;
+	uint32_t n_argv, n_envp, n_read, n_exec, n_protect;
+	uint64_t timeout_ms;
+};
+
+enum { N_SCALARS = 5 };
+
+/* ---- wire format ---------------------------------------------------------------- */
+
+static size_t list_len(char *const *v, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	return len;
+}
+
+static size_t count(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static char *put_list(char *p, char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(v[i]) + 1;
+		memcpy(p, v[i], l);
+		p += l;
+	}
+	return p;
+}
+
+int lb_nest_encode(const struct lb_nest_request *req, char **out, size_t *len)
+{
+	const char *scalars[N_SCALARS] = {req->policy_name,
+					  req->policy_text,
+					  req->log_path ? req->log_path : "",
+					  req->exec_path,
+					  req->timeout_text ? req->timeout_text : ""};
+	struct wire w = {.magic = WIRE_MAGIC,
+			 .flags = req->flags,
+			 .log_fd = req->log_fd,
+			 .n_argv = (uint32_t)count(req->argv),
+			 .n_envp = (uint32_t)count(req->envp),
+			 .n_read = (uint32_t)req->n_implicit_read,
+			 .n_exec = (uint32_t)req->n_implicit_exec,
+			 .n_protect = (uint32_t)req->n_protect,
+			 .timeout_ms = req->timeout_ms};
+	size_t total = sizeof(w) + list_len((char *const *)scalars, N_SCALARS) +
+		       list_len(req->argv, w.n_argv) + list_len(req->envp, w.n_envp) +
+		       list_len(req->implicit_read, w.n_read) +
+		       list_len(req->implicit_exec, w.n_exec) + list_len(req->protect, w.n_protect);
+	if (total > LB_NEST_MAX_REQUEST)
+		return -E2BIG;
+	char *buf = malloc(total);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &w, sizeof(w));
+	char *p = put_list(buf + sizeof(w), (char *const *)scalars, N_SCALARS);
+	p = put_list(p, req->argv, w.n_argv);
+	p = put_list(p, req->envp, w.n_envp);
+	p = put_list(p, req->implicit_read, w.n_read);
+	p = put_list(p, req->implicit_exec, w.n_exec);
+	put_list(p, req->protect, w.n_protect);
+	*out = buf;
+	*len = total;
+	return 0;
+}
+
+/* n strings from *p (before end) into a NULL-terminated array. */
+static int take_list(char **p, const char *end, uint32_t n, char ***out)
+{
+	if (n > MAX_LIST)
+		return -EINVAL;
+	char **v = calloc((size_t)n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		char *nul = memchr(*p, '\0', (size_t)(end - *p));
+		if (!nul) {
+			free(v);
+			return -EINVAL;
+		}
+		v[i] = *p;
+		*p = nul + 1;
+	}
+	*out = v;
+	return 0;
+}
+
+int lb_nest_decode(char *buf, size_t len, struct lb_nest_request *req)
+{
+	struct wire w;
+	memset(req, 0, sizeof(*req));
+	if (len < sizeof(w) || len > LB_NEST_MAX_REQUEST)
+		return -EINVAL;
+	memcpy(&w, buf, sizeof(w));
+	if (w.magic != WIRE_MAGIC || w.log_fd < -1 || w.n_argv == 0)
+		return -EINVAL;
+	char *p = buf + sizeof(w);
+	const char *end = buf + len;
+	char **scalars = NULL;
+	int rc = take_list(&p, end, N_SCALARS, &scalars);
+	if (rc == 0)
+		rc = take_list(&p, end, w.n_argv, &req->argv);
+	if (rc == 0)
+		rc = take_list(&p, end, w.n_envp, &req->envp);
+	if (rc == 0)
+		rc = take_list(&p, end, w.n_read, &req->implicit_read);
+	if (rc == 0)
+		rc = take_list(&p, end, w.n_exec, &req->implicit_exec);
+	if (rc == 0)
+		rc = take_list(&p, end, w.n_protect, &req->protect);
+	if (rc == 0 && (p != end || scalars[3][0] != '/'))
+		rc = -EINVAL;
+	if (rc < 0) {
+		free(scalars);
+		lb_nest_request_free(req);
+		return rc;
+	}
+	req->flags = w.flags;
+	req->log_fd = w.log_fd;
+	req->timeout_ms = w.timeout_ms;
+	req->policy_name = scalars[0];
+	req->policy_text = scalars[1];
+	req->log_path = scalars[2][0] ? scalars[2] : NULL;
+	req->exec_path = scalars[3];
+	req->timeout_text = scalars[4][0] ? scalars[4] : NULL;
+	req->n_implicit_read = w.n_read;
+	req->n_implicit_exec = w.n_exec;
+	req->n_protect = w.n_protect;
+	free(scalars);
+	return 0;
+}
+
+void lb_nest_request_free(struct lb_nest_request *req)
+{
+	free(req->argv);
+	free(req->envp);
+	free(req->implicit_read);
+	free(req->implicit_exec);
+	free(req->protect);
+	req->argv = req->envp = req->implicit_read = req->implicit_exec = req->protect = NULL;
+}
+
+/* ---- the inner side ------------------------------------------------------------- */
+
+long lb_nest_hello(void)
+{
+	long r = prctl(LB_NEST_PRCTL, LB_NEST_HELLO, 0, 0, 0);
+	return r == LB_NEST_SERVED || r == LB_NEST_NOT_SERVED ? r : 0;
+}
+
+int lb_nest_run(const struct lb_nest_request *req)
+{
+	lb_autofree char *buf = NULL;
+	size_t len = 0;
+	int rc = lb_nest_encode(req, &buf, &len);
+	if (rc < 0)
+		return rc;
+	long fd = prctl(LB_NEST_PRCTL, LB_NEST_RUN, (unsigned long)buf, (unsigned long)len, 0);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static int forward_signals(int sigfd, int ctl)
+{
+	struct signalfd_siginfo si;
+	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+		int32_t sig = (int32_t)si.ssi_signo;
+		if (write(ctl, &sig, sizeof(sig)) != sizeof(sig))
+			return -EPIPE;
+	}
+	return 0;
+}
+
+int lb_nest_wait(int ctl)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < LB_ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	lb_autoclose int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = ctl, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+		if (poll(fds, sigfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fds[1].revents)
+			(void)forward_signals(sigfd, ctl);
+		if (!fds[0].revents)
+			continue;
+		int32_t status;
+		ssize_t n = read(ctl, &status, sizeof(status));
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n == sizeof(status) ? (int)status : -EPIPE;
+	}
+}
+
+/* ---- fd passing ----------------------------------------------------------------- */
+
+#define MAX_PASSED 5
+
+int lb_nest_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MAX_PASSED)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (n_fds > MAX_PASSED)
+		return -EINVAL;
+	if (n_fds) {
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+	}
+	ssize_t n;
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* Receive one message (SOCK_SEQPACKET: whole) and up to MAX_PASSED fds;
+ * the byte count, or -errno (0: the peer is gone). */
+ssize_t lb_nest_recv(int sock, void *buf, size_t cap, int *fds, size_t *n_fds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MAX_PASSED)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	*n_fds = 0;
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds + *n_fds, CMSG_DATA(cm), k * sizeof(int));
+		*n_fds += k;
+	}
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		for (size_t i = 0; i < *n_fds; i++)
+			close(fds[i]);
+		*n_fds = 0;
+		return -EMSGSIZE;
+	}
+	return n;
+}
+
+/* ---- the outer side: the helper and a nested domain's supervisor --------------- */
+
+/* Nested domains served at once: each is a supervisor process outside the
+ * sandbox, which no pids limit of the sandbox counts. */
+#define MAX_DOMAINS 16
+
+enum { FD_IN, FD_OUT, FD_ERR, FD_CWD, FD_LOG };
+
+static void send_status(int ctl, int status)
+{
+	int32_t s = status;
+	(void)!write(ctl, &s, sizeof(s));
+}
+
+/* A process of its own per domain: 0-2 and the cwd become the inner's,
+ * the host's serve callback runs the whole supervised run. */
+static __attribute__((noreturn)) void domain_main(const struct lb_nest_host *host,
+						  const struct lb_nest_join *base, char *buf,
+						  size_t len, int *fds, size_t n_fds, int ctl)
+{
+	signal(SIGCHLD, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct lb_nest_request req;
+	if (lb_nest_decode(buf, len, &req) < 0 || n_fds < FD_LOG ||
+	    (req.log_fd >= 0 && req.log_fd != 2 && n_fds <= FD_LOG)) {
+		send_status(ctl, 125);
+		_exit(0);
+	}
+	for (int i = FD_IN; i <= FD_ERR; i++)
+		if (dup2(fds[i], i) < 0) {
+			send_status(ctl, 125);
+			_exit(0);
+		}
+	if (fchdir(fds[FD_CWD]) < 0) {
+		send_status(ctl, 125);
+		_exit(0);
+	}
+	if (req.log_fd >= 0 && req.log_fd != 2)
+		req.log_fd = fds[FD_LOG];
+	struct lb_nest_join join = *base;
+	join.cwd = fds[FD_CWD];
+	join.ctl = ctl;
+	struct lb_nest_job job = {.req = &req, .join = &join};
+	send_status(ctl, host->serve(host->arg, &job));
+	_exit(0);
+}
+
+static int reap(void)
+{
+	int n = 0;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		n++;
+	return n;
+}
+
+static __attribute__((noreturn)) void helper_main(const struct lb_nest_host *host,
+						  const struct lb_nest_join *base, int sock,
+						  pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	char *buf = malloc(LB_NEST_MAX_REQUEST);
+	int live = 0;
+	for (;;) {
+		int fds[MAX_PASSED];
+		size_t n_fds = 0;
+		ssize_t n = buf ? lb_nest_recv(sock, buf, LB_NEST_MAX_REQUEST, fds, &n_fds) : 0;
+		if (n <= 0)
+			_exit(0);
+		live -= reap();
+		int ctl[2] = {-1, -1};
+		int32_t err = live >= MAX_DOMAINS ? EAGAIN : 0;
+		if (!err && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
+			err = errno;
+		pid_t pid = err ? -1 : fork();
+		if (pid == 0) {
+			close(sock);
+			close(ctl[0]);
+			domain_main(host, base, buf, (size_t)n, fds, n_fds, ctl[1]);
+		}
+		if (!err && pid < 0)
+			err = errno;
+		if (pid > 0)
+			live++;
+		for (size_t i = 0; i < n_fds; i++)
+			close(fds[i]);
+		if (ctl[1] >= 0)
+			close(ctl[1]);
+		(void)lb_nest_send(sock, &err, sizeof(err), &ctl[0], err ? 0 : 1);
+		if (ctl[0] >= 0)
+			close(ctl[0]);
+	}
+}
+
+int lb_nest_helper_start(const struct lb_nest_host *host, const struct lb_nest_join *base,
+			 pid_t *pid)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	pid_t parent = getpid();
+	*pid = fork();
+	if (*pid < 0) {
+		int err = errno;
+		close(sp[0]);
+		close(sp[1]);
+		return -err;
+	}
+	if (*pid == 0) {
+		close(sp[0]);
+		helper_main(host, base, sp[1], parent);
+	}
+	close(sp[1]);
+	return sp[0];
+}
+
+/* ---- the outer core's answer to the handshake ------------------------------- */
+
+static int caller_fd(struct lb_call *c, int fd)
+{
+	return c->ops->get_fd(c->t, fd);
+}
+
+static bool writable(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && ((fl & O_ACCMODE) == O_WRONLY || (fl & O_ACCMODE) == O_RDWR);
+}
+
+/* The fds the nested program gets are the caller's own (0-2, its log),
+ * its cwd the caller's: nothing it could not reach already. */
+static int collect_fds(struct lb_call *c, const struct lb_nest_request *req, int *fds, size_t *n)
+{
+	*n = 0;
+	for (int i = 0; i < 3; i++) {
+		int fd = caller_fd(c, i);
+		if (fd < 0)
+			return fd;
+		fds[(*n)++] = fd;
+	}
+	int cwd = lb_proc_fd_open(c, AT_FDCWD, O_PATH | O_DIRECTORY);
+	if (cwd < 0)
+		return cwd;
+	fds[(*n)++] = cwd;
+	if (req->log_fd >= 0 && req->log_fd != 2) {
+		int fd = caller_fd(c, req->log_fd);
+		if (fd < 0)
+			return fd;
+		fds[(*n)++] = fd;
+		if (!writable(fd))
+			return -EBADF;
+	}
+	return 0;
+}
+
+static struct lb_answer start_domain(struct lb_call *c, char *buf, size_t len, int *fds,
+				     size_t n_fds)
+{
+	struct lb_core *core = c->core;
+	int32_t err = EIO;
+	int ctl[MAX_PASSED];
+	size_t n_ctl = 0;
+	pthread_mutex_lock(&core->nest_lock);
+	int rc = lb_nest_send(core->nest_fd, buf, len, fds, n_fds);
+	ssize_t n = rc < 0 ? rc : lb_nest_recv(core->nest_fd, &err, sizeof(err), ctl, &n_ctl);
+	pthread_mutex_unlock(&core->nest_lock);
+	if (n != sizeof(err) || err || n_ctl != 1) {
+		for (size_t i = 0; i < n_ctl; i++)
+			close(ctl[i]);
+		return lb_ans_errno(n == sizeof(err) && err ? err : EIO);
+	}
+	return lb_ans_fd(ctl[0], true);
+}
+
+struct lb_answer lb_nest_handle(struct lb_call *c)
+{
+	const uint64_t *a = c->t->args;
+	bool served = c->core->nest_fd >= 0;
+	if (a[1] == LB_NEST_HELLO)
+		return lb_ans_value(served ? LB_NEST_SERVED : LB_NEST_NOT_SERVED);
+	if (a[1] != LB_NEST_RUN)
+		return lb_ans_errno(EINVAL);
+	if (!served)
+		return lb_ans_errno(ENOSYS);
+	if (a[3] < sizeof(struct wire) || a[3] > LB_NEST_MAX_REQUEST)
+		return lb_ans_errno(EINVAL);
+	size_t len = (size_t)a[3];
+	lb_autofree char *buf = malloc(len);
+	if (!buf)
+		return lb_ans_errno(ENOMEM);
+	int rc = c->ops->read_mem(c->t, a[2], buf, len);
+	if (rc < 0)
+		return lb_ans_errno(-rc);
+	/* Judged once here on litebox's copy; the helper gets the same bytes. */
+	lb_autofree char *copy = malloc(len);
+	struct lb_nest_request req;
+	if (!copy)
+		return lb_ans_errno(ENOMEM);
+	memcpy(copy, buf, len);
+	if (lb_nest_decode(copy, len, &req) < 0)
+		return lb_ans_errno(EINVAL);
+	int fds[MAX_PASSED];
+	size_t n_fds = 0;
+	rc = collect_fds(c, &req, fds, &n_fds);
+	struct lb_answer ans = rc < 0 ? lb_ans_errno(-rc) : start_domain(c, buf, len, fds, n_fds);
+	for (size_t i = 0; i < n_fds; i++)
+		close(fds[i]);
+	lb_nest_request_free(&req);
+	return ans;
+}
