@@ -331,6 +331,30 @@ static bool leads_to_grant(const struct lb_core *core, const char *path)
 	return false;
 }
 
+/* A nested domain: the enclosing litebox lets a program walk to the
+ * enclosing policy's grants too (as leads_to_grant does for its own), so
+ * a default refusal of the enclosing policy on such a directory leaves
+ * the decision to the inner one. */
+static bool outer_lets_walk(const struct lb_core *core, const struct lb_decision *d,
+			    const char *path)
+{
+	static const enum lb_class classes[] = {LB_CLASS_READ, LB_CLASS_WRITE, LB_CLASS_EXEC,
+						LB_CLASS_STAT};
+	const struct lb_policy *outer = lb_policy_outer(core->cfg.policy);
+	if (!outer || !d->outer || d->verdict != LB_VERDICT_DENY || d->origin != LB_ORIGIN_DEFAULT)
+		return false;
+	size_t len = strlen(path);
+	for (size_t i = 0; i < LB_ARRAY_SIZE(classes); i++) {
+		const char *const *pre;
+		size_t n = lb_policy_grant_prefixes(outer, classes[i], &pre);
+		for (size_t j = 0; j < n; j++)
+			if ((len == 1 && path[0] == '/') ||
+			    (strncmp(pre[j], path, len) == 0 && pre[j][len] == '/'))
+				return true;
+	}
+	return false;
+}
+
 /* The policy speaks of /proc/self; the resolver sees /proc/<tgid>. */
 static const char *policy_view(struct lb_call *c, const char *path, char *buf, size_t len)
 {
@@ -497,8 +521,10 @@ static int judge(struct lb_call *c, enum lb_class cls, const char *path, bool an
 		return prc;
 	lb_policy_judge_path(c->core->cfg.policy, cls, view, &d);
 	bool ancestor_rule = cls == LB_CLASS_STAT || (cls == LB_CLASS_READ && ancestors_listable);
-	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && ancestor_rule &&
-	    leads_to_grant(c->core, view)) {
+	if (ancestor_rule && outer_lets_walk(c->core, &d, view))
+		lb_policy_judge_own(c->core->cfg.policy, cls, view, &d);
+	if (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT && !d.outer &&
+	    ancestor_rule && leads_to_grant(c->core, view)) {
 		d.verdict = LB_VERDICT_ALLOW;
 		d.origin = LB_ORIGIN_IMPLICIT;
 	}

@@ -464,6 +464,12 @@ void lb_policy_judge_path(const struct lb_policy *p, enum lb_class cls, const ch
 			return;
 		}
 	}
+	lb_policy_judge_own(p, cls, path, out);
+}
+
+void lb_policy_judge_own(const struct lb_policy *p, enum lb_class cls, const char *path,
+			 struct lb_decision *out)
+{
 	const struct lb_rule *best = NULL;
 	if (p && path && path[0] == '/' && is_file_class(cls))
 		best = scan_index(&p->index[cls], path);

@@ -115,6 +115,9 @@ void lb_policy_free(struct lb_policy *p);
  * p; an outer in audit mode (outer_audit) refuses nothing, as it would
  * not for its own program. */
 void lb_policy_set_outer(struct lb_policy *p, const struct lb_policy *outer, bool outer_audit);
+/* p's own judgement, without the enclosing policy's. */
+void lb_policy_judge_own(const struct lb_policy *p, enum lb_class cls, const char *path,
+			 struct lb_decision *out);
 /* The enclosing policy set on p, or NULL (it is never in audit mode). */
 const struct lb_policy *lb_policy_outer(const struct lb_policy *p);
 

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""litebox inside litebox: the outer supervisor runs the inner's program in
+a nested domain judged by both policies (docs/security.md, "Nested
+sandboxes"). Every refusal has a positive control beside it."""
+import json
+import os
+import signal
+import subprocess
+
+import lbtest
+from lbtest import eq, litebox, test
+
+LB = os.path.abspath(lbtest.LITEBOX)
+BUILD = os.path.dirname(os.path.dirname(LB))
+
+
+def outer_on_ptrace():
+    if lbtest.PLATFORM == "ptrace":
+        return True
+    p = litebox("run", "--platform", "seccomp", "-q", "--", "/bin/true")
+    return p.returncode != 0
+
+
+def need_seccomp_outer():
+    if outer_on_ptrace():
+        lbtest.skip("the outer litebox runs on the ptrace platform, which serves no nested "
+                    "domains (outer_on_ptrace_refuses_with_a_clear_message covers it)")
+
+
+def workdir():
+    """files: inner-denied, outer-denied, ok; policies outer.policy and
+    inner.policy, each denying its file; the outer runs this litebox."""
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o755)
+    for name in ("inner-denied", "outer-denied", "ok"):
+        with open(os.path.join(d, name + ".txt"), "w") as f:
+            f.write(f"MARKER-{name}\n")
+    with open(os.path.join(d, "outer.policy"), "w") as f:
+        f.write("version 1\ninclude default\n")
+        f.write(f'allow exec "{LB}"\nallow read "{BUILD}/**"\n')
+        f.write(f'deny read "{d}/outer-denied.txt"\n')
+        f.write(f'deny write "{d}/outer-ro/**"\n')
+    with open(os.path.join(d, "inner.policy"), "w") as f:
+        f.write("version 1\ninclude default\n")
+        f.write(f'deny read "{d}/inner-denied.txt"\n')
+    os.mkdir(os.path.join(d, "outer-ro"))
+    return d
+
+
+def env_in(d):
+    """The environment of a shell started in d (sh stats $PWD)."""
+    return dict(os.environ, PWD=d)
+
+
+def nested(d, inner_args, script, outer_args=(), timeout=60):
+    return litebox("run", "-p", os.path.join(d, "outer.policy"), *outer_args, "--",
+                   LB, "run", "-p", os.path.join(d, "inner.policy"), *inner_args, "--",
+                   "/bin/sh", "-c", script, cwd=d, timeout=timeout, env=env_in(d))
+
+
+def records(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def denied_objects(recs):
+    return sorted(r["object"] for r in recs if r.get("verdict") == "deny")
+
+
+@test
+def nested_run_prints_as_natively_and_says_nothing():
+    need_seccomp_outer()
+    d = workdir()
+    native = subprocess.run([LB, "run", "--", "/bin/sh", "-c", "echo nested-ok"],
+                            capture_output=True, text=True, cwd=d, timeout=60,
+                            env=env_in(d))
+    eq((native.returncode, native.stdout), (0, "nested-ok\n"), f"native ({native.stderr})")
+    p = litebox("run", "--", LB, "run", "--", "/bin/sh", "-c", "echo nested-ok", cwd=d,
+                env=env_in(d))
+    eq((p.returncode, p.stdout, p.stderr), (0, "nested-ok\n", ""), "nested")
+
+
+@test
+def the_inner_policy_holds_for_the_nested_program():
+    need_seccomp_outer()
+    d = workdir()
+    # Control: the outer policy alone lets the program read the file.
+    ctl = litebox("run", "-q", "-p", os.path.join(d, "outer.policy"), "--", "/bin/cat",
+                  "inner-denied.txt", cwd=d)
+    eq(ctl.stdout, "MARKER-inner-denied\n", f"outer control ({ctl.stderr})")
+    p = nested(d, [], "cat ok.txt; cat inner-denied.txt; echo status=$?")
+    eq(p.stdout, "MARKER-ok\nstatus=1\n", f"output ({p.stderr})")
+    eq("denied read " + os.path.join(d, "inner-denied.txt") in p.stderr, True, p.stderr)
+    eq(p.returncode, 0, p.stderr)
+
+
+@test
+def the_outer_policy_holds_for_the_nested_program():
+    need_seccomp_outer()
+    d = workdir()
+    # Control: the inner policy alone lets the program read the file.
+    ctl = litebox("run", "-q", "-p", os.path.join(d, "inner.policy"), "--", "/bin/cat",
+                  "outer-denied.txt", cwd=d)
+    eq(ctl.stdout, "MARKER-outer-denied\n", f"inner control ({ctl.stderr})")
+    p = nested(d, [], "cat ok.txt; cat outer-denied.txt; echo status=$?; "
+               "echo x > outer-ro/new; echo w=$?; echo y > made.txt; echo w=$?")
+    eq(p.stdout, "MARKER-ok\nstatus=1\nw=2\nw=0\n", f"output ({p.stderr})")
+    eq(os.path.exists(os.path.join(d, "outer-ro", "new")), False, "outer-ro/new on the host")
+    eq(os.path.exists(os.path.join(d, "made.txt")), True, "made.txt (control)")
+    eq("refused by " + os.path.join(d, "outer.policy") in p.stderr, True, p.stderr)
+
+
+@test
+def inner_audit_mode_does_not_lift_the_outer_refusals():
+    need_seccomp_outer()
+    d = workdir()
+    p = nested(d, ["--audit"], "cat inner-denied.txt outer-denied.txt")
+    eq(p.stdout, "MARKER-inner-denied\n", f"output ({p.stderr})")
+    eq("would deny read " + os.path.join(d, "inner-denied.txt") in p.stderr, True, p.stderr)
+    eq("denied read " + os.path.join(d, "outer-denied.txt") in p.stderr, True, p.stderr)
+
+
+@test
+def each_log_records_its_own_refusals_and_the_inner_log_both():
+    need_seccomp_outer()
+    d = workdir()
+    olog, ilog = os.path.join(d, "outer.jsonl"), os.path.join(d, "inner.jsonl")
+    p = nested(d, ["--log", ilog], "cat ok.txt inner-denied.txt outer-denied.txt",
+               outer_args=["--log", olog])
+    eq(p.stdout, "MARKER-ok\n", f"output ({p.stderr})")
+    inner, outer = records(ilog), records(olog)
+    eq(denied_objects(inner), [os.path.join(d, "inner-denied.txt"),
+                               os.path.join(d, "outer-denied.txt")], "inner log")
+    eq(denied_objects(outer), [os.path.join(d, "outer-denied.txt")], "outer log")
+    eq(inner[0].get("event"), "start", "inner log starts")
+    eq(inner[-1].get("event"), "exit", "inner log ends")
+    rule = [r["rule"] for r in outer if r.get("verdict") == "deny"][0]
+    eq(rule.startswith(os.path.join(d, "outer.policy") + ":"), True, f"outer rule {rule}")
+
+
+@test
+def exit_status_and_signals_are_the_nested_programs():
+    need_seccomp_outer()
+    d = workdir()
+    eq(nested(d, [], "exit 7").returncode, 7, "exit status")
+    eq(nested(d, [], "kill -TERM $$").returncode, 128 + signal.SIGTERM, "killed by a signal")
+    # A signal sent to litebox reaches its program, the inner litebox,
+    # which passes it on to the nested program.
+    script = 'trap "echo got-usr1; exit 3" USR1; echo ready; sleep 30 & wait'
+    outer = subprocess.Popen([LB, "run", "-p", os.path.join(d, "outer.policy"), "--", LB, "run",
+                              "-p", os.path.join(d, "inner.policy"), "--", "/bin/sh", "-c",
+                              script], cwd=d, env=env_in(d), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    eq(outer.stdout.readline(), "ready\n", "nested program started")
+    os.kill(outer.pid, signal.SIGUSR1)
+    out, err = outer.communicate(timeout=60)
+    eq((outer.returncode, out), (3, "got-usr1\n"), err)
+
+
+@test
+def fail_on_deny_counts_the_nested_refusals():
+    need_seccomp_outer()
+    d = workdir()
+    p = nested(d, ["--fail-on-deny"], "cat outer-denied.txt; true")
+    eq(p.returncode, 123, p.stderr)
+    ctl = nested(d, ["--fail-on-deny"], "cat ok.txt")
+    eq(ctl.returncode, 0, f"control ({ctl.stderr})")
+
+
+@test
+def a_crafted_request_is_refused_and_a_generous_one_gains_nothing():
+    need_seccomp_outer()
+    d = workdir()
+    prog = os.path.join(d, "hs.py")
+    with open(prog, "w") as f:
+        f.write("import ctypes, os\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p,"
+                " ctypes.c_ulong, ctypes.c_ulong]\n"
+                "print('hello', hex(libc.prctl(0x4c426e73, 1, None, 0, 0)))\n"
+                "buf = ctypes.create_string_buffer(os.urandom(200))\n"
+                "r = libc.prctl(0x4c426e73, 2, buf, 200, 0)\n"
+                "print('garbage', r, os.strerror(ctypes.get_errno()))\n")
+    if not os.path.exists("/usr/bin/python3"):
+        lbtest.skip("no python3 for the crafted handshake")
+    p = litebox("run", "-q", "-p", os.path.join(d, "outer.policy"), "--", "/usr/bin/python3",
+                prog, cwd=d)
+    eq(p.stdout, "hello 0x6e657331\ngarbage -1 Invalid argument\n", p.stderr)
+    # Natively the option does not exist.
+    n = subprocess.run(["/usr/bin/python3", prog], capture_output=True, text=True, cwd=d)
+    eq(n.stdout.splitlines()[0], "hello -0x1", n.stderr)
+    # A nested run whose policy allows everything still gets nothing the
+    # outer refuses.
+    with open(os.path.join(d, "inner.policy"), "w") as f:
+        f.write("version 1\ninclude permissive\n")
+    p = nested(d, [], "cat outer-denied.txt ok.txt")
+    eq(p.stdout, "MARKER-ok\n", p.stderr)
+
+
+@test
+def outer_on_ptrace_refuses_with_a_clear_message():
+    d = workdir()
+    p = litebox("run", "--platform", "ptrace", "-p", os.path.join(d, "outer.policy"), "--",
+                LB, "run", "-p", os.path.join(d, "inner.policy"), "--", "/bin/cat",
+                "inner-denied.txt", cwd=d)
+    if "cannot use --platform ptrace" in p.stderr:
+        lbtest.skip("ptrace is refused here")
+    eq("MARKER" in p.stdout, False, "nothing ran unenforced")
+    eq(p.returncode, 125, p.stderr)
+    eq("runs inside another litebox" in p.stderr, True, p.stderr)
+
+
+if __name__ == "__main__":
+    lbtest.run()
