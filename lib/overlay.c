@@ -271,6 +271,8 @@ struct builder {
 	struct lb_ovl_manifest man;
 	bool userxattr;
 	bool man_dirty;
+	char **mounted; /* the host directories overlaid in this run */
+	size_t n_mounted;
 	char stage[PATH_MAX];
 };
 
@@ -382,6 +384,9 @@ static bool overlaid(const struct builder *b, const struct mnt *m)
 	for (size_t i = 0; i < LB_ARRAY_SIZE(pseudo); i++)
 		if (strcmp(m->type, pseudo[i]) == 0)
 			return false;
+	/* POSIX shared memory is files on a tmpfs: they are the host's too */
+	if (strcmp(m->point, "/dev/shm") == 0)
+		return true;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(kernel_trees); i++)
 		if (under(m->point, kernel_trees[i]))
 			return false;
@@ -499,6 +504,11 @@ static int mount_layer(struct builder *b, const char *host, const char *target)
 		}
 		return rc;
 	}
+	char **v = realloc(b->mounted, (b->n_mounted + 1) * sizeof(*v));
+	if (!v || !(v[b->n_mounted] = strdup(host)))
+		return -ENOMEM;
+	b->mounted = v;
+	b->n_mounted++;
 	return 0;
 }
 
@@ -635,6 +645,46 @@ static struct mnt *root_mount(struct builder *b)
 	return NULL;
 }
 
+static bool in_layer(struct builder *b, const char *path)
+{
+	for (size_t i = 0; i < b->n_mounted; i++)
+		if (strictly_under(path, b->mounted[i]))
+			return true;
+	return false;
+}
+
+/* The kernel finds a listening unix socket by its inode, and an overlay
+ * shows another inode: a socket on an overlaid filesystem (an ssh-agent's
+ * or X11's in /tmp) would refuse every connection. Each socket bound at
+ * the start is put back by a bind mount of the host's own (one bound
+ * later, by a program outside, stays out of reach). */
+static void bind_sockets(struct builder *b)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	if (!f)
+		return;
+	char *line = NULL, last[PATH_MAX] = "";
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		int off = 0;
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %n", &off) < 0 || off == 0 ||
+		    line[off] != '/' || strcmp(line + off, last) == 0)
+			continue;
+		const char *path = line + off;
+		snprintf(last, sizeof(last), "%s", path);
+		char target[PATH_MAX];
+		struct stat hs, ts;
+		staged(b, path, target, sizeof(target));
+		if (!in_layer(b, path) || under(path, b->o->dir) || lstat(path, &hs) < 0 ||
+		    !S_ISSOCK(hs.st_mode) || lstat(target, &ts) < 0 || !S_ISSOCK(ts.st_mode))
+			continue;
+		(void)mount(path, target, NULL, MS_BIND, NULL);
+	}
+	free(line);
+	fclose(f);
+}
+
 /* DIR stays the judge's: the program sees an empty read-only directory. */
 static int hide_dir(struct builder *b)
 {
@@ -667,6 +717,9 @@ static void builder_free(struct builder *b)
 		free(b->m[i].type);
 	}
 	free(b->m);
+	for (size_t i = 0; i < b->n_mounted; i++)
+		free(b->mounted[i]);
+	free(b->mounted);
 	lb_ovl_manifest_free(&b->man);
 }
 
@@ -690,8 +743,10 @@ int lb_overlay_enter(const struct lb_overlay *o)
 		rc = place(&b, root);
 	if (rc == 0 && b.man_dirty && (rc = lb_ovl_manifest_save(o->dir, &b.man)) < 0)
 		fail(&b, rc, "cannot write the manifest of %s", o->dir);
-	if (rc == 0)
+	if (rc == 0) {
+		bind_sockets(&b);
 		rc = hide_dir(&b);
+	}
 	if (rc == 0)
 		rc = pivot(&b, have_cwd ? cwd : NULL);
 	builder_free(&b);

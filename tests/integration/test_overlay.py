@@ -336,6 +336,30 @@ def the_program_sees_its_changes_and_a_second_run_sees_the_first():
 
 
 @test
+def a_host_unix_socket_under_an_overlaid_directory_still_answers():
+    import socket
+    import threading
+    d = ROOT.workdir()
+    path = os.path.join(d, "agent.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+
+    def serve():
+        c, _ = srv.accept()
+        c.sendall(b"from-the-host")
+        c.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    p = litebox("run", "-q", "--overlay", os.path.join(d, "ovl"), "-p", "permissive", "--",
+                sys.executable, "-c",
+                "import socket; s = socket.socket(socket.AF_UNIX); "
+                f"s.connect({path!r}); print(s.recv(64).decode())", cwd=d)
+    srv.close()
+    eq(p.stdout.strip(), "from-the-host", p.stderr)
+
+
+@test
 def the_overlay_directory_is_out_of_the_programs_reach():
     d = ROOT.workdir()
     ovl = os.path.join(d, "ovl")
