@@ -40,6 +40,7 @@ struct run_opts {
 	const char *log;
 	const char *platform;
 	bool audit, quiet, verbose, learn, fail_on_deny, dry_run;
+	bool nested; /* a nested domain's run, supervised for an inner litebox */
 	const char *overlay; /* --overlay DIR, or --dry-run's throwaway one */
 	enum lb_log_level log_level;
 	uint64_t timeout_ms;
@@ -416,6 +417,14 @@ static const char *cwd_too_broad(const char *cwd, const char *home)
 	return NULL;
 }
 
+/* The variables the policy was loaded with (a nested run sends them). */
+static struct {
+	char cwd[PATH_MAX];
+	const char *home, *tmpdir;
+	char *exe_dir;
+	bool cwd_grants_off;
+} loaded;
+
 static int load_policy(const struct run_opts *o, const struct lb_program *prog, struct implicit *im,
 		       struct lb_policy **out)
 {
@@ -448,6 +457,12 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog, 
 	    .implicit_exec = im->exec,
 	    .n_implicit_exec = im->n_exec,
 	};
+	snprintf(loaded.cwd, sizeof(loaded.cwd), "%s", cwd);
+	loaded.home = in.vars.home;
+	loaded.tmpdir = in.vars.tmpdir;
+	free(loaded.exe_dir);
+	loaded.exe_dir = exe_dir ? strdup(exe_dir) : NULL;
+	loaded.cwd_grants_off = in.vars.cwd_grants_off;
 	struct lb_diags diags = {0};
 	int rc = lb_policy_load(&in, out, &diags);
 	size_t n_diags = diags.n;
@@ -834,7 +849,9 @@ static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, b
 	if (refused && gha && strcmp(gha, "true") == 0) {
 		if (!o->quiet)
 			lb_report_annotations(st->report, stderr);
-		const char *summary = getenv("GITHUB_STEP_SUMMARY");
+		/* A nested run's summary is the enclosing run's to write: a file
+		 * named by the inner litebox is never opened from out here. */
+		const char *summary = o->nested ? NULL : getenv("GITHUB_STEP_SUMMARY");
 		int rc =
 		    summary && summary[0] ? lb_report_step_summary(st->report, summary, argv) : 0;
 		if (rc < 0)
@@ -907,6 +924,7 @@ struct nest_ctx {
 	const struct lb_nest_join *join;
 	int log_fd;
 	const char *const *protect;
+	char **envp; /* the inner litebox's environment, for the program */
 };
 
 /* The enclosing run, as the nested domains' supervisors (forked from it)
@@ -950,6 +968,7 @@ static struct run_opts nest_opts(const struct lb_nest_request *r)
 	    .log_level = r->flags & LB_NEST_LOG_REFUSED ? LB_LOG_REFUSED : LB_LOG_ALL,
 	    .timeout_ms = r->timeout_ms,
 	    .timeout_text = r->timeout_text,
+	    .nested = true,
 	};
 }
 
@@ -960,13 +979,33 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 	(void)arg;
 	const struct lb_nest_request *r = job->req;
 	struct run_opts o = nest_opts(r);
+	struct lb_cli_rule cli[MAX_CLI_RULES];
+	size_t n_cli = 0;
+	for (size_t i = 0; i < r->n_cli && n_cli < MAX_CLI_RULES; i++) {
+		long cls = strtol(r->cli[3 * i], NULL, 10);
+		if (cls < 0 || cls >= LB_CLASS__COUNT)
+			return LB_EXIT_LITEBOX;
+		cli[n_cli++] = (struct lb_cli_rule){
+		    .cls = (enum lb_class)cls, .object = r->cli[3 * i + 1], .flag = r->cli[3 * i + 2]};
+	}
+	/* Only what the inner litebox sent: nothing is read from the file
+	 * system out here (an empty table still means "read nothing"). */
+	char *none[] = {NULL, NULL};
 	struct lb_policy_inputs in = {
 	    .source = r->policy_name,
-	    .text = r->policy_text,
+	    .vars = {.cwd = r->cwd,
+		     .home = r->home,
+		     .tmpdir = r->tmpdir,
+		     .exe = r->exec_path,
+		     .exe_dir = r->exe_dir,
+		     .cwd_grants_off = r->flags & LB_NEST_CWD_GRANTS_OFF},
+	    .cli_rules = cli,
+	    .n_cli_rules = n_cli,
 	    .implicit_read = (const char *const *)r->implicit_read,
 	    .n_implicit_read = r->n_implicit_read,
 	    .implicit_exec = (const char *const *)r->implicit_exec,
 	    .n_implicit_exec = r->n_implicit_exec,
+	    .file_texts = (const char *const *)(r->n_files ? r->files : none),
 	};
 	struct lb_policy *policy = NULL;
 	struct lb_diags diags = {0};
@@ -980,7 +1019,6 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 		return LB_EXIT_LITEBOX;
 	}
 	lb_policy_set_outer(policy, outer_run.policy, outer_run.audit);
-	environ = r->envp;
 	int ofd = outer_run.log_fd >= 0 ? fcntl(outer_run.log_fd, F_DUPFD_CLOEXEC, 3) : -1;
 	if (ofd >= 0 && lb_audit_open_fd(ofd, LB_MODE_ENFORCE, &outer_audit) < 0)
 		outer_audit = NULL;
@@ -996,7 +1034,8 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 	for (size_t i = 0; i < r->n_implicit_exec && i < LB_ARRAY_SIZE(im.exec); i++)
 		im.exec[im.n_exec++] = r->implicit_exec[i];
 	struct lb_program prog = {.path = (char *)r->exec_path};
-	struct nest_ctx ctx = {.join = job->join, .log_fd = r->log_fd, .protect = protect};
+	struct nest_ctx ctx = {
+	    .join = job->join, .log_fd = r->log_fd, .protect = protect, .envp = r->envp};
 	int status = supervise_program(&o, &prog, policy, &im, r->argv, &ctx);
 	lb_audit_close(outer_audit, NULL);
 	outer_audit = NULL;
@@ -1037,28 +1076,47 @@ static int run_nested(const struct run_opts *o, const struct lb_policy *policy,
 				: "cannot start a nested sandbox here (it uses the ptrace platform)");
 		return LB_EXIT_LITEBOX;
 	}
-	lb_autofree char *text = lb_policy_show(policy);
 	const struct lb_policy_file *files;
 	size_t n_files = lb_policy_files(policy, &files);
 	lb_autofree char **protect = calloc(n_files + 1, sizeof(char *));
-	if (!text || !protect) {
+	lb_autofree char **texts = calloc(2 * n_files + 1, sizeof(char *));
+	lb_autofree char **cli = calloc(3 * o->n_rules + 1, sizeof(char *));
+	char cls_num[MAX_CLI_RULES][8];
+	if (!protect || !texts || !cli) {
 		lb_msg("cannot start the nested sandbox: out of memory");
 		return LB_EXIT_LITEBOX;
 	}
-	for (size_t i = 0; i < n_files; i++)
+	for (size_t i = 0; i < n_files; i++) {
 		protect[i] = files[i].path;
+		texts[2 * i] = files[i].named;
+		texts[2 * i + 1] = files[i].text;
+	}
+	for (size_t i = 0; i < o->n_rules; i++) {
+		snprintf(cls_num[i], sizeof(cls_num[i]), "%d", (int)o->rules[i].cls);
+		cli[3 * i] = cls_num[i];
+		cli[3 * i + 1] = (char *)o->rules[i].object;
+		cli[3 * i + 2] = (char *)(o->rules[i].flag ? o->rules[i].flag : "--allow");
+	}
 	int log_fd = open_nested_log(log);
 	if (log_fd == -2)
 		return LB_EXIT_LITEBOX;
 	struct lb_nest_request req = {
 	    .flags = (o->audit ? LB_NEST_AUDIT : 0) | (o->fail_on_deny ? LB_NEST_FAIL_ON_DENY : 0) |
 		     (o->quiet ? LB_NEST_QUIET : 0) | (o->verbose ? LB_NEST_VERBOSE : 0) |
-		     (o->log_level == LB_LOG_REFUSED ? LB_NEST_LOG_REFUSED : 0),
+		     (o->log_level == LB_LOG_REFUSED ? LB_NEST_LOG_REFUSED : 0) |
+		     (loaded.cwd_grants_off ? LB_NEST_CWD_GRANTS_OFF : 0),
 	    .timeout_ms = o->timeout_ms,
 	    .timeout_text = o->timeout_text,
 	    .log_fd = log_fd,
 	    .policy_name = o->policy ? o->policy : "default",
-	    .policy_text = text,
+	    .cwd = loaded.cwd,
+	    .home = loaded.home,
+	    .tmpdir = loaded.tmpdir,
+	    .exe_dir = loaded.exe_dir,
+	    .files = texts,
+	    .n_files = n_files,
+	    .cli = cli,
+	    .n_cli = o->n_rules,
 	    .log_path = log,
 	    .exec_path = exec_path,
 	    .argv = argv,
@@ -1150,7 +1208,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	if ((rc = lb_core_new(&cc, &core)) < 0) {
 		lb_msg("cannot set up the sandbox: %s", strerror(-rc));
 	} else {
-		env = lb_policy_build_env(policy, environ);
+		env = lb_policy_build_env(policy, nest ? nest->envp : environ);
 		struct lb_launch_config lc = {
 		    .exec_path = prog->path,
 		    .argv = argv,

@@ -23,14 +23,15 @@
 #define WIRE_MAGIC 0x4c424e31u /* "LBN1" */
 #define MAX_LIST 65536u
 
+enum { L_SCALARS, L_ARGV, L_ENVP, L_READ, L_EXEC, L_PROTECT, L_FILES, L_CLI, N_LISTS };
+enum { N_SCALARS = 8 };
+
 struct wire {
 	uint32_t magic, flags;
 	int32_t log_fd;
-	uint32_t n_argv, n_envp, n_read, n_exec, n_protect;
+	uint32_t n[N_LISTS];
 	uint64_t timeout_ms;
 };
-
-enum { N_SCALARS = 5 };
 
 /* ---- wire format ---------------------------------------------------------------- */
 
@@ -60,38 +61,40 @@ static char *put_list(char *p, char *const *v, size_t n)
 	return p;
 }
 
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
 int lb_nest_encode(const struct lb_nest_request *req, char **out, size_t *len)
 {
-	const char *scalars[N_SCALARS] = {req->policy_name,
-					  req->policy_text,
-					  req->log_path ? req->log_path : "",
-					  req->exec_path,
-					  req->timeout_text ? req->timeout_text : ""};
+	const char *scalars[N_SCALARS] = {
+	    req->policy_name,	       or_empty(req->log_path), req->exec_path,
+	    or_empty(req->timeout_text), or_empty(req->cwd),	    or_empty(req->home),
+	    or_empty(req->tmpdir),	       or_empty(req->exe_dir)};
+	char *const *lists[N_LISTS] = {(char *const *)scalars, req->argv,	   req->envp,
+				       req->implicit_read,     req->implicit_exec, req->protect,
+				       req->files,	       req->cli};
 	struct wire w = {.magic = WIRE_MAGIC,
 			 .flags = req->flags,
 			 .log_fd = req->log_fd,
-			 .n_argv = (uint32_t)count(req->argv),
-			 .n_envp = (uint32_t)count(req->envp),
-			 .n_read = (uint32_t)req->n_implicit_read,
-			 .n_exec = (uint32_t)req->n_implicit_exec,
-			 .n_protect = (uint32_t)req->n_protect,
+			 .n = {N_SCALARS, (uint32_t)count(req->argv), (uint32_t)count(req->envp),
+			       (uint32_t)req->n_implicit_read, (uint32_t)req->n_implicit_exec,
+			       (uint32_t)req->n_protect, (uint32_t)(2 * req->n_files),
+			       (uint32_t)(3 * req->n_cli)},
 			 .timeout_ms = req->timeout_ms};
-	size_t total = sizeof(w) + list_len((char *const *)scalars, N_SCALARS) +
-		       list_len(req->argv, w.n_argv) + list_len(req->envp, w.n_envp) +
-		       list_len(req->implicit_read, w.n_read) +
-		       list_len(req->implicit_exec, w.n_exec) + list_len(req->protect, w.n_protect);
+	size_t total = sizeof(w);
+	for (int l = 0; l < N_LISTS; l++)
+		total += list_len(lists[l], w.n[l]);
 	if (total > LB_NEST_MAX_REQUEST)
 		return -E2BIG;
 	char *buf = malloc(total);
 	if (!buf)
 		return -ENOMEM;
 	memcpy(buf, &w, sizeof(w));
-	char *p = put_list(buf + sizeof(w), (char *const *)scalars, N_SCALARS);
-	p = put_list(p, req->argv, w.n_argv);
-	p = put_list(p, req->envp, w.n_envp);
-	p = put_list(p, req->implicit_read, w.n_read);
-	p = put_list(p, req->implicit_exec, w.n_exec);
-	put_list(p, req->protect, w.n_protect);
+	char *p = buf + sizeof(w);
+	for (int l = 0; l < N_LISTS; l++)
+		p = put_list(p, lists[l], w.n[l]);
 	*out = buf;
 	*len = total;
 	return 0;
@@ -118,6 +121,11 @@ static int take_list(char **p, const char *end, uint32_t n, char ***out)
 	return 0;
 }
 
+static const char *or_null(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
 int lb_nest_decode(char *buf, size_t len, struct lb_nest_request *req)
 {
 	struct wire w;
@@ -125,41 +133,49 @@ int lb_nest_decode(char *buf, size_t len, struct lb_nest_request *req)
 	if (len < sizeof(w) || len > LB_NEST_MAX_REQUEST)
 		return -EINVAL;
 	memcpy(&w, buf, sizeof(w));
-	if (w.magic != WIRE_MAGIC || w.log_fd < -1 || w.n_argv == 0)
+	if (w.magic != WIRE_MAGIC || w.log_fd < -1 || w.n[L_SCALARS] != N_SCALARS ||
+	    w.n[L_ARGV] == 0 || w.n[L_FILES] % 2 || w.n[L_CLI] % 3)
 		return -EINVAL;
 	char *p = buf + sizeof(w);
 	const char *end = buf + len;
-	char **scalars = NULL;
-	int rc = take_list(&p, end, N_SCALARS, &scalars);
-	if (rc == 0)
-		rc = take_list(&p, end, w.n_argv, &req->argv);
-	if (rc == 0)
-		rc = take_list(&p, end, w.n_envp, &req->envp);
-	if (rc == 0)
-		rc = take_list(&p, end, w.n_read, &req->implicit_read);
-	if (rc == 0)
-		rc = take_list(&p, end, w.n_exec, &req->implicit_exec);
-	if (rc == 0)
-		rc = take_list(&p, end, w.n_protect, &req->protect);
-	if (rc == 0 && (p != end || scalars[3][0] != '/'))
+	char **v[N_LISTS] = {0};
+	int rc = 0;
+	for (int l = 0; l < N_LISTS && rc == 0; l++)
+		rc = take_list(&p, end, w.n[l], &v[l]);
+	if (rc == 0 && (p != end || v[L_SCALARS][2][0] != '/'))
 		rc = -EINVAL;
 	if (rc < 0) {
-		free(scalars);
-		lb_nest_request_free(req);
+		for (int l = 0; l < N_LISTS; l++)
+			free(v[l]);
 		return rc;
 	}
-	req->flags = w.flags;
-	req->log_fd = w.log_fd;
-	req->timeout_ms = w.timeout_ms;
-	req->policy_name = scalars[0];
-	req->policy_text = scalars[1];
-	req->log_path = scalars[2][0] ? scalars[2] : NULL;
-	req->exec_path = scalars[3];
-	req->timeout_text = scalars[4][0] ? scalars[4] : NULL;
-	req->n_implicit_read = w.n_read;
-	req->n_implicit_exec = w.n_exec;
-	req->n_protect = w.n_protect;
-	free(scalars);
+	char **sc = v[L_SCALARS];
+	*req = (struct lb_nest_request){
+	    .flags = w.flags,
+	    .log_fd = w.log_fd,
+	    .timeout_ms = w.timeout_ms,
+	    .policy_name = sc[0],
+	    .log_path = or_null(sc[1]),
+	    .exec_path = sc[2],
+	    .timeout_text = or_null(sc[3]),
+	    .cwd = or_null(sc[4]),
+	    .home = or_null(sc[5]),
+	    .tmpdir = or_null(sc[6]),
+	    .exe_dir = or_null(sc[7]),
+	    .argv = v[L_ARGV],
+	    .envp = v[L_ENVP],
+	    .implicit_read = v[L_READ],
+	    .n_implicit_read = w.n[L_READ],
+	    .implicit_exec = v[L_EXEC],
+	    .n_implicit_exec = w.n[L_EXEC],
+	    .protect = v[L_PROTECT],
+	    .n_protect = w.n[L_PROTECT],
+	    .files = v[L_FILES],
+	    .n_files = w.n[L_FILES] / 2,
+	    .cli = v[L_CLI],
+	    .n_cli = w.n[L_CLI] / 3,
+	};
+	free(sc);
 	return 0;
 }
 
@@ -170,7 +186,10 @@ void lb_nest_request_free(struct lb_nest_request *req)
 	free(req->implicit_read);
 	free(req->implicit_exec);
 	free(req->protect);
+	free(req->files);
+	free(req->cli);
 	req->argv = req->envp = req->implicit_read = req->implicit_exec = req->protect = NULL;
+	req->files = req->cli = NULL;
 }
 
 /* ---- the inner side ------------------------------------------------------------- */

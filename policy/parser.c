@@ -1137,7 +1137,8 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-static int remember_file(struct lb_policy *p, const struct stat *st, const char *path)
+static int remember_file(struct lb_policy *p, const struct stat *st, const char *path,
+			 const char *text, size_t len)
 {
 	struct lb_policy_file *v = realloc(p->files, (p->n_files + 1) * sizeof(*v));
 	if (!v)
@@ -1146,9 +1147,34 @@ static int remember_file(struct lb_policy *p, const struct stat *st, const char 
 	char *real = realpath(path, NULL);
 	if (!real && !(real = strdup(path)))
 		return -ENOMEM;
-	v[p->n_files++] =
-	    (struct lb_policy_file){.dev = st->st_dev, .ino = st->st_ino, .path = real};
+	char *named = strdup(path), *copy = strndup(text, len);
+	if (!named || !copy) {
+		free(real);
+		free(named);
+		free(copy);
+		return -ENOMEM;
+	}
+	v[p->n_files++] = (struct lb_policy_file){
+	    .dev = st->st_dev, .ino = st->st_ino, .path = real, .named = named, .text = copy};
 	return 0;
+}
+
+/* A nested run's policy: the texts the inner litebox read, by name. */
+static int sent_file(struct parser *ps, const char *path, const struct site *at, char **buf,
+		     size_t *len, char *id, size_t id_len)
+{
+	const char *const *t = ps->in->file_texts;
+	for (; t[0] && t[1]; t += 2) {
+		if (strcmp(t[0], path) != 0)
+			continue;
+		*len = strlen(t[1]);
+		if (!(*buf = strdup(t[1])))
+			return -ENOMEM;
+		snprintf(id, id_len, "s:%zu", (size_t)(t - ps->in->file_texts));
+		return 0;
+	}
+	site_err(ps, at, path, "cannot read policy '%s': the inner litebox did not send it", path);
+	return -ENOENT;
 }
 
 /* Opens and reads path; problems are reported at the include (or, for the
@@ -1156,6 +1182,8 @@ static int remember_file(struct lb_policy *p, const struct stat *st, const char 
 static int load_file(struct parser *ps, const char *path, const struct site *at, char **buf,
 		     size_t *len, char *id, size_t id_len)
 {
+	if (ps->in->file_texts)
+		return sent_file(ps, path, at, buf, len, id, id_len);
 	/* O_NONBLOCK: a FIFO named as a policy must not hang us at open. */
 	lb_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
@@ -1186,7 +1214,7 @@ static int load_file(struct parser *ps, const char *path, const struct site *at,
 		snprintf(id, id_len, "f:%llu:%llu", (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino);
 	if (rc == 0)
-		rc = remember_file(ps->p, &st, path);
+		rc = remember_file(ps->p, &st, path, *buf, *len);
 	return rc;
 }
 

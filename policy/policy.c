@@ -736,8 +736,11 @@ void lb_policy_free(struct lb_policy *p)
 		free(p->srcs[i]);
 	}
 	free(p->srcs);
-	for (size_t i = 0; i < p->n_files; i++)
+	for (size_t i = 0; i < p->n_files; i++) {
 		free(p->files[i].path);
+		free(p->files[i].named);
+		free(p->files[i].text);
+	}
 	free(p->files);
 	for (size_t i = 0; i < LB_ARRAY_SIZE(p->index); i++) {
 		free(p->index[i].rules);

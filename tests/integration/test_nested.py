@@ -135,7 +135,10 @@ def each_log_records_its_own_refusals_and_the_inner_log_both():
     eq(inner[0].get("event"), "start", "inner log starts")
     eq(inner[-1].get("event"), "exit", "inner log ends")
     rule = [r["rule"] for r in outer if r.get("verdict") == "deny"][0]
-    eq(rule.startswith(os.path.join(d, "outer.policy") + ":"), True, f"outer rule {rule}")
+    eq(rule, os.path.join(d, "outer.policy") + ":5", "outer rule")
+    rules = sorted(r["rule"] for r in inner if r.get("verdict") == "deny")
+    eq(rules, [os.path.join(d, "inner.policy") + ":3", os.path.join(d, "outer.policy") + ":5"],
+       "inner log: each refusal names its own policy's FILE:LINE")
 
 
 @test

@@ -36,18 +36,25 @@ enum { LB_NEST_HELLO = 1, LB_NEST_RUN = 2 };
 #define LB_NEST_MAX_REQUEST (4u << 20)
 
 enum { LB_NEST_AUDIT = 1, LB_NEST_FAIL_ON_DENY = 2, LB_NEST_QUIET = 4, LB_NEST_VERBOSE = 8,
-       LB_NEST_LOG_REFUSED = 16 };
+       LB_NEST_LOG_REFUSED = 16, LB_NEST_CWD_GRANTS_OFF = 32 };
 
-/* The inner litebox's request, as decoded (pointers into one buffer). */
+/* The inner litebox's request, as decoded (pointers into one buffer). The
+ * policy is rebuilt from what the inner read and computed: the texts of
+ * its files by the names the parser used, its variables, its --allow-*
+ * rules, its implicit grants; so rules keep their FILE:LINE. */
 struct lb_nest_request {
 	uint32_t flags;
 	uint64_t timeout_ms;
 	int log_fd; /* the inner's fd of its --log file, -1: none, 2: "-" */
-	const char *policy_name, *policy_text, *log_path, *exec_path;
-	const char *timeout_text;
+	const char *policy_name, *log_path, *exec_path, *timeout_text;
+	const char *cwd, *home, *tmpdir, *exe_dir;
 	char **argv, **envp; /* NULL-terminated */
 	char **implicit_read, **implicit_exec, **protect;
 	size_t n_implicit_read, n_implicit_exec, n_protect;
+	char **files; /* pairs: name, text */
+	size_t n_files;
+	char **cli; /* triples: class number, object, flag */
+	size_t n_cli;
 };
 
 /* Encode req into a malloc'd buffer (*len bytes). 0 or -errno. */

@@ -96,6 +96,10 @@ struct lb_policy_inputs {
 	const char *const *implicit_exec;
 	size_t n_implicit_exec;
 	bool lint; /* also produce warnings (policy check) */
+	/* Read these instead of the file system (a nested run, rebuilt outside
+	 * the sandbox from what the inner litebox read): NULL-terminated
+	 * pairs of a path as the parser names it and the file's text. */
+	const char *const *file_texts;
 };
 
 struct lb_policy;
@@ -211,6 +215,8 @@ struct lb_policy_file {
 	dev_t dev;
 	ino_t ino;
 	char *path;
+	char *named; /* as the policy named it (the top file, an include) */
+	char *text;  /* what was read */
 };
 size_t lb_policy_files(const struct lb_policy *p, const struct lb_policy_file **out);
 
