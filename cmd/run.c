@@ -1272,6 +1272,34 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	return status;
 }
 
+/* A program an earlier run over the same overlay built exists only in
+ * DIR: its facts are read there, and it is run by its own path, which the
+ * sandbox's tree has. */
+static int inspect_in_overlay(const char *dir, const char *program, struct lb_program **prog,
+			      enum lb_exec_problem *problem, char *detail, size_t len)
+{
+	char cwd[PATH_MAX], abs[PATH_MAX * 2];
+	lb_autofree char *real = realpath(dir, NULL);
+	if (program[0] == '/')
+		snprintf(abs, sizeof(abs), "%s", program);
+	else if (getcwd(cwd, sizeof(cwd)))
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, program);
+	else
+		return -ENOENT;
+	lb_autofree char *copy = real ? lb_overlay_find(real, abs) : NULL;
+	if (!copy)
+		return -ENOENT;
+	lb_program_free(*prog);
+	*prog = NULL;
+	int rc = lb_program_inspect(copy, NULL, prog, problem, detail, len);
+	if (*prog) {
+		free((*prog)->path);
+		if (!((*prog)->path = strdup(abs)))
+			return -ENOMEM;
+	}
+	return rc;
+}
+
 int cmd_run(int argc, char **argv, int learn)
 {
 	struct run_opts o = {0};
@@ -1313,6 +1341,9 @@ int cmd_run(int argc, char **argv, int learn)
 	char detail[512] = "";
 	rc = lb_program_inspect(prog_argv[0], getenv("PATH"), &prog, &problem, detail,
 				sizeof(detail));
+	if (o.overlay && problem == LB_EXEC_NOT_FOUND && strchr(prog_argv[0], '/'))
+		rc = inspect_in_overlay(o.overlay, prog_argv[0], &prog, &problem, detail,
+					sizeof(detail));
 	if (rc < 0 || problem != LB_EXEC_OK) {
 		status = report_program_problem(prog_argv[0], problem ? problem : LB_EXEC_NOT_FOUND,
 						detail[0] ? detail : strerror(-rc));

@@ -351,6 +351,34 @@ int lb_overlay_diff(const char *dir, struct lb_ovl_diff *out, char *err, size_t 
 	return 0;
 }
 
+char *lb_overlay_find(const char *dir, const char *path)
+{
+	struct lb_ovl_manifest m;
+	if (path[0] != '/' || lb_ovl_manifest_load(dir, &m) < 0)
+		return NULL;
+	const struct lb_ovl_layer *best = NULL;
+	for (size_t i = 0; i < m.n; i++) {
+		size_t n = strlen(m.v[i].host);
+		bool root = strcmp(m.v[i].host, "/") == 0;
+		if ((root || (strncmp(path, m.v[i].host, n) == 0 && path[n] == '/')) &&
+		    (!best || strlen(best->host) < n))
+			best = &m.v[i];
+	}
+	char *out = NULL;
+	struct stat st;
+	if (best) {
+		const char *rel = strcmp(best->host, "/") ? path + strlen(best->host) : path;
+		if (asprintf(&out, "%s/layers/%u/upper%s", dir, best->id, rel) < 0)
+			out = NULL;
+		else if (lstat(out, &st) < 0 || is_whiteout(&st)) {
+			free(out);
+			out = NULL;
+		}
+	}
+	lb_ovl_manifest_free(&m);
+	return out;
+}
+
 /* ---- the host's state at the run: DIR/base -------------------------------- */
 
 struct base_entry {

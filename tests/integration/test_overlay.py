@@ -328,8 +328,15 @@ def the_program_sees_its_changes_and_a_second_run_sees_the_first():
     assert p.stdout.startswith("first\n"), p.stdout + p.stderr
     assert "No such file" in p.stdout, p.stdout
     eq(open(os.path.join(d, "old")).read(), "old\n", "the host after the second run")
+    # a program the first run made, run by the second as PROGRAM itself
+    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
+            "printf '#!/bin/sh\\necho built-in-the-overlay\\n' > tool && chmod +x tool",
+            cwd=d, check=0)
+    assert not os.path.exists(os.path.join(d, "tool"))
+    p = litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "./tool", cwd=d, check=0)
+    eq(p.stdout, "built-in-the-overlay\n", "the second run runs what the first built")
     kinds = overlay_diff(ROOT, ovl, d)
-    eq(kinds, {("added", "made"), ("deleted", "old")}, "the two runs' changes")
+    eq(kinds, {("added", "made"), ("deleted", "old"), ("added", "tool")}, "the runs' changes")
     litebox("run", "-q", "-p", "permissive", "--", "sh", "-c", "echo native > native", cwd=d,
             check=0)
     assert os.path.exists(os.path.join(d, "native")), "without --overlay the host changes"

@@ -66,6 +66,10 @@ const char *lb_ovl_kind_name(enum lb_ovl_kind k);
  * changed then. */
 int lb_overlay_apply(const char *dir, char *err, size_t errlen);
 
+/* Where the object a run made at host path lives in DIR (malloc'd), or
+ * NULL when no run made it (or deleted it). */
+char *lb_overlay_find(const char *dir, const char *path);
+
 /* rm -rf that also enters directories without write permission. */
 int lb_overlay_remove_tree(const char *path);
 
