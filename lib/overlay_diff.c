@@ -69,9 +69,12 @@ static int add(struct lb_ovl_diff *d, enum lb_ovl_kind kind, const char *path, c
 	return c.path && (!upper || c.upper) ? 0 : -ENOMEM;
 }
 
+/* A name too long is left empty: every use then fails to find it. */
 static void join(char *out, size_t len, const char *dir, const char *name)
 {
-	snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "", name);
+	int n = snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "", name);
+	if (n < 0 || (size_t)n >= len)
+		out[0] = '\0';
 }
 
 static bool is_whiteout(const struct stat *st)
@@ -604,12 +607,48 @@ static int create(const char *path, const char *upper)
 	return mknod(path, st.st_mode, st.st_rdev) < 0 ? -errno : 0;
 }
 
+/* A hard link the program made: the other name of the same upper inode,
+ * in the same directory, whose host file already holds those bytes. */
+static int link_sibling(const char *path, const char *upper, const struct stat *us)
+{
+	char updir[PATH_MAX], hostdir[PATH_MAX];
+	snprintf(updir, sizeof(updir), "%s", upper);
+	snprintf(hostdir, sizeof(hostdir), "%s", path);
+	char *us_slash = strrchr(updir, '/'), *hs_slash = strrchr(hostdir, '/');
+	if (!us_slash || !hs_slash)
+		return -ENOENT;
+	*us_slash = *hs_slash = '\0';
+	char **names;
+	size_t n;
+	int rc = list_dir(updir, &names, &n);
+	if (rc < 0)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; rc == -ENOENT && i < n; i++) {
+		char u[PATH_MAX], h[PATH_MAX];
+		struct stat st, hs;
+		join(u, sizeof(u), updir, names[i]);
+		join(h, sizeof(h), hostdir[0] ? hostdir : "/", names[i]);
+		if (strcmp(u, upper) == 0 || lstat(u, &st) < 0 || st.st_ino != us->st_ino ||
+		    st.st_dev != us->st_dev || lstat(h, &hs) < 0 || !S_ISREG(hs.st_mode) ||
+		    !same_bytes(h, upper))
+			continue;
+		rc = link(h, path) < 0 ? -errno : 0;
+	}
+	free_list(names, n);
+	return rc;
+}
+
 static int apply_one(const struct lb_ovl_change *c)
 {
+	struct stat us;
 	switch (c->kind) {
 	case LB_OVL_DELETED:
 		return lb_overlay_remove_tree(c->path);
 	case LB_OVL_ADDED:
+		if (S_ISREG(c->new_mode) && lstat(c->upper, &us) == 0 && us.st_nlink > 1 &&
+		    link_sibling(c->path, c->upper, &us) == 0)
+			return 0;
 		return create(c->path, c->upper);
 	case LB_OVL_MODIFIED:
 		if (S_ISREG(c->new_mode)) {

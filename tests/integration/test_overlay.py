@@ -303,6 +303,8 @@ def every_kind_of_change_is_listed_and_applied():
     eq(lines, expected, "overlay diff")
     litebox("overlay", "apply", ovl, check=0)
     eq(open(os.path.join(t, "f")).read(), "12", "truncated")
+    eq(os.stat(os.path.join(t, "g.link")).st_ino, os.stat(os.path.join(t, "g")).st_ino,
+       "the hard link")
     eq(os.readlink(os.path.join(t, "f.sym")), "f", "symlink")
     assert stat.S_ISFIFO(os.lstat(os.path.join(t, "fifo")).st_mode)
     eq(int(os.stat(os.path.join(t, "g")).st_mtime), 1577836800, "utimes")
