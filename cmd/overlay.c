@@ -12,6 +12,8 @@
 
 #include "cmd.h"
 #include "litebox/overlay.h"
+#include "litebox/text.h"
+#include "litebox/util.h"
 
 static const char *type_name(mode_t m)
 {
@@ -28,14 +30,25 @@ static const char *type_name(mode_t m)
 	return S_ISCHR(m) ? "char" : "block";
 }
 
-/* Control characters, spaces and backslashes as \ooo: one change a line. */
+/* One change a line, and nothing a terminal acts on: control
+ * characters, backslashes, bytes that are not UTF-8, C1 controls and
+ * bidirectional overrides as \ooo, a byte each. */
 static void put_path(FILE *f, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < ' ' || *p == '\\' || *p == 0x7f)
-			fprintf(f, "\\%03o", *p);
-		else
-			fputc(*p, f);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len;) {
+		size_t n = u[i] < 0x80 ? 1 : lb_utf8_seq(u + i, len - i);
+		bool esc = u[i] < ' ' || u[i] == '\\' || u[i] == 0x7f || n == 0 ||
+			   (n > 1 && lb_cp_unsafe(lb_utf8_cp(u + i, n)));
+		n = n ? n : 1;
+		for (size_t k = 0; k < n; k++)
+			if (esc)
+				fprintf(f, "\\%03o", u[i + k]);
+			else
+				fputc(u[i + k], f);
+		i += n;
+	}
 }
 
 void lb_overlay_print_change(FILE *f, const struct lb_ovl_change *c)
@@ -63,11 +76,30 @@ void lb_overlay_print_change(FILE *f, const struct lb_ovl_change *c)
 	fputc('\n', f);
 }
 
-static int unified(const char *label, const char *old, const char *new)
+/* "a" or "b" and the path as put_path writes it: a name's newline would
+ * otherwise forge lines of the patch. NULL when out of memory. */
+static char *label_of(char side, const char *path)
 {
-	char a[4200], b[4200];
-	snprintf(a, sizeof(a), "a%s", label);
-	snprintf(b, sizeof(b), "b%s", label);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputc(side, f);
+	put_path(f, path);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int unified(const char *path, const char *old, const char *new)
+{
+	lb_autofree char *a = label_of('a', path);
+	lb_autofree char *b = label_of('b', path);
+	if (!a || !b)
+		return -1;
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -78,7 +110,7 @@ static int unified(const char *label, const char *old, const char *new)
 	}
 	int st;
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {
-		lb_msg("cannot show the differences of %s: 'diff -u' failed%s", label,
+		lb_msg("cannot show the differences of %s: 'diff -u' failed%s", a + 1,
 		       WIFEXITED(st) && WEXITSTATUS(st) == 127 ? " (is diffutils installed?)" : "");
 		return -1;
 	}

@@ -679,7 +679,11 @@ static void bind_sockets(struct builder *b)
 		if (!in_layer(b, path) || under(path, b->o->dir) || lstat(path, &hs) < 0 ||
 		    !S_ISSOCK(hs.st_mode) || lstat(target, &ts) < 0 || !S_ISSOCK(ts.st_mode))
 			continue;
-		(void)mount(path, target, NULL, MS_BIND, NULL);
+		/* Read-only: connecting still works (a socket is not written
+		 * through its mount), but chmod, chown, utimes and xattrs, which
+		 * would change the host's own inode, answer EROFS. */
+		if (bind_ro(path, target, false) < 0)
+			(void)umount2(target, MNT_DETACH);
 	}
 	free(line);
 	fclose(f);

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Attacks on --overlay and `overlay diff` (review 3), each with its
+control: a host socket put back in the overlaid tree still answers but its
+inode cannot be changed through the sandbox; names the program chooses
+cannot forge lines of `overlay diff` or `--patch`, nor act on the terminal,
+while ordinary UTF-8 names stay readable."""
+import os
+import shutil
+import socket
+import stat
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbtest import eq, litebox, run, skip, test, tmpdir  # noqa: E402
+
+
+def workdir():
+    d = tmpdir()
+    os.chmod(d, 0o755)
+    return d
+
+
+@test
+def a_host_socket_put_back_in_the_tree_answers_but_keeps_its_mode_owner_and_times():
+    d = workdir()
+    path = os.path.join(d, "agent.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    os.chmod(path, 0o600)
+    os.utime(path, (1000000000, 1000000000))
+    srv.listen(1)
+    got = []
+
+    def serve():
+        c, _ = srv.accept()
+        got.append(c.recv(64))
+        c.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    before = os.lstat(path)
+    script = (
+        "import os, socket, sys\n"
+        "p = sys.argv[1]\n"
+        "for name, f in (('chmod', lambda: os.chmod(p, 0o777)),\n"
+        "                ('utime', lambda: os.utime(p, (1, 1))),\n"
+        "                ('chown', lambda: os.chown(p, 1, 1))):\n"
+        "    try:\n"
+        "        f(); print(name, 'changed')\n"
+        "    except OSError as e:\n"
+        "        print(name, 'errno', e.errno)\n"
+        "s = socket.socket(socket.AF_UNIX); s.connect(p); s.sendall(b'hello')\n"
+        "print('connected')\n")
+    for mode in ("--overlay", "--dry-run"):
+        args = ["run", "-q", "-p", "permissive"]
+        args += [mode, os.path.join(d, "ovl")] if mode == "--overlay" else [mode]
+        if mode == "--dry-run":  # a second connection for the second run
+            th = threading.Thread(target=serve, daemon=True)
+            th.start()
+        p = litebox(*args, "--", sys.executable, "-c", script, path, cwd=d,
+                    env=dict(os.environ, TMPDIR=d))
+        eq(p.returncode, 0, p.stderr)
+        lines = p.stdout.split("\n")
+        # the control: the host's socket still answers through the tree
+        assert "connected" in lines, p.stdout + p.stderr
+        for name in ("chmod", "utime", "chown"):
+            eq(f"{name} errno 30" in lines, True, f"{mode}: {name}: {p.stdout}")
+        th.join(5)
+        after = os.lstat(path)
+        eq((stat.S_IMODE(after.st_mode), after.st_uid, after.st_gid, after.st_mtime),
+           (stat.S_IMODE(before.st_mode), before.st_uid, before.st_gid, before.st_mtime),
+           f"{mode}: the host's socket")
+    srv.close()
+    eq(got, [b"hello", b"hello"], "what the host's server received")
+
+
+NAMES = {
+    "forge": "evil\n+++ bnothing\n@@ -0,0 +1 @@\n+forged line\n\x1b[2Khidden",
+    "bidi": "bidi-\u202ehs.txt",
+    "c1": "csi-\u009b31m",
+    "plain": "caf\u00e9 ok.txt",  # control: valid UTF-8 and a space stay as they are
+}
+
+
+@test
+def overlay_diff_and_patch_escape_names_the_program_chose():
+    if shutil.which("diff") is None:
+        skip("no diff(1) for --patch")
+    d = workdir()
+    ovl = os.path.join(d, "ovl")
+    raw = "import os, sys\nfor n in sys.argv[1:]:\n    open(n, 'w').write('x\\n')\n"
+    invalid = os.fsdecode(b"bad-\x9b2J")
+    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", sys.executable, "-c",
+            raw, *NAMES.values(), invalid, cwd=d, check=0)
+    listing = litebox("overlay", "diff", ovl, check=0).stdout
+    patch = litebox("overlay", "diff", "--patch", ovl, check=0).stdout
+    for out, what in ((listing, "overlay diff"), (patch, "overlay diff --patch")):
+        for bad in ("\x1b", "\u202e", "\u009b", "\n+forged line", "\n+++ bnothing"):
+            assert bad not in out, f"{what} wrote {bad!r} raw:\n{out}"
+        assert f"{d}/caf\u00e9 ok.txt" in out, f"{what} lost the plain name:\n{out}"
+        assert f"{d}/bidi-\\342\\200\\256hs.txt" in out, out
+        assert f"{d}/evil\\012+++ bnothing\\012" in out, out
+        assert f"{d}/bad-\\2332J" in out, out
+    eq(sorted(line.split("\t")[0] for line in listing.splitlines()), ["added"] * 5, listing)
+    # one ---/+++ pair and one added line per file, nothing forged
+    eq(sum(line.startswith("+++ ") for line in patch.splitlines()), 5, patch)
+    eq(sum(line == "+x" for line in patch.splitlines()), 5, patch)
+
+
+if __name__ == "__main__":
+    run()
