@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* memfd_create, performed by the supervisor. A memfd lives on an internal
+/* memfd_create, performed by the supervisor (lb_host_memfd). A memfd lives on an internal
  * mount that Landlock does not see, so the exec layer cannot stop a
  * program that wins the race between the supervisor's judgement of an
  * execve and the kernel's own lookup (swapping the path for
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core_internal.h"
+#include "litebox/south.h"
 
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
@@ -38,17 +39,11 @@ struct lb_answer lb_memfd_handle(struct lb_call *c)
 		snprintf(object, sizeof(object), "memfd:%s", name);
 		return lb_ans_errno(-lb_refuse_object(c, LB_CLASS_EXEC, object));
 	}
-	struct lb_creds_guard g;
-	int fd = lb_creds_enter(c, &g);
-	if (fd == 0) {
-		fd = (int)syscall(SYS_memfd_create, name, flags | MFD_NOEXEC_SEAL | MFD_CLOEXEC);
-		/* Before 6.3 no memfd can be sealed against exec: answer as a
-		 * kernel without memfd would, and libcs and programs fall back
-		 * to files under /dev/shm or $TMPDIR, which Landlock sees. */
-		fd = fd >= 0 ? fd : errno == EINVAL && !(flags & ~0x1fU) ? -ENOSYS : -errno;
-	}
-	lb_creds_leave(&g);
-	if (fd < 0)
-		return lb_ans_errno(-fd);
-	return lb_ans_fd(fd, flags & MFD_CLOEXEC);
+	struct lb_answer a = lb_host_memfd(c, name, flags | MFD_NOEXEC_SEAL, flags & MFD_CLOEXEC);
+	/* Before 6.3 no memfd can be sealed against exec: answer as a kernel
+	 * without memfd would, and libcs and programs fall back to files
+	 * under /dev/shm or $TMPDIR, which Landlock sees. */
+	if (a.kind == LB_ANS_ERROR && a.err == EINVAL && !(flags & ~0x1fU))
+		return lb_ans_errno(ENOSYS);
+	return a;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -445,4 +446,17 @@ ssize_t lb_host_exec_head(struct lb_call *c, struct lb_at at, char *buf, size_t 
 	ssize_t n = read(fd, buf, len);
 	close(fd);
 	return n;
+}
+
+/* litebox's own copy is close-on-exec; cloexec is the caller's flag. */
+struct lb_answer lb_host_memfd(struct lb_call *c, const char *name, unsigned flags, bool cloexec)
+{
+	struct lb_creds_guard g;
+	int fd = lb_creds_enter(c, &g);
+	if (fd == 0) {
+		fd = (int)syscall(SYS_memfd_create, name, flags | MFD_CLOEXEC);
+		fd = fd < 0 ? -errno : fd;
+	}
+	lb_creds_leave(&g);
+	return lb_ans_fd(fd, cloexec);
 }

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/un.h>
@@ -178,7 +180,7 @@ static void expand(const char *tmpl, char *out, size_t len)
 }
 
 /* A core for the base policy plus extra ("@" is the fixture root). */
-static void start_core(const char *extra, bool audit)
+static void start_core_with(const char *extra, bool audit, const struct lb_platform_ops *platform)
 {
 	static const char base[] = "version 1\n"
 				   "allow read @/ro/**\n"
@@ -200,13 +202,23 @@ static void start_core(const char *extra, bool audit)
 	cr_assert_eq(lb_policy_load(&in, &policy, &d), 0, "%s", d.n ? d.items[0].message : "");
 	lb_diags_free(&d);
 	struct lb_core_config cfg = {.policy = policy,
-				     .platform = &fake_platform,
+				     .platform = platform,
 				     .on_event = on_event,
 				     .report_allowed = true,
 				     .initial_umask = 022,
 				     .force_audit = audit};
 	cr_assert_eq(lb_core_new(&cfg, &core), 0);
 	n_events = 0;
+}
+
+static void start_core(const char *extra, bool audit)
+{
+	start_core_with(extra, audit, &fake_platform);
+}
+
+static void start_core_on(const char *extra, const struct lb_platform_ops *platform)
+{
+	start_core_with(extra, false, platform);
 }
 
 TestSuite(core, .init = setup, .fini = teardown);
@@ -952,5 +964,292 @@ Test(core, continued_calls_say_why)
 	cr_expect_eq(a.err, EACCES);
 	a = answer_of(SYS_openat, AT_FDCWD, STR("ro/data"), O_RDONLY);
 	cr_assert_eq(a.kind, LB_ANS_FD, "an open is performed, not continued");
+	close(a.fd);
+}
+
+/* ---- every handler family, by layer: what the south did on the host -------------- */
+
+/* Magic links (/proc/self/fd/N: the re-open of a pipe, the O_TMPFILE
+ * link) need the caller inside the sandbox's pid namespace, which the test
+ * process is not: tests/integration/test_fs.py runs them for real. */
+
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+static volatile sig_atomic_t got_xfsz;
+
+static void on_xfsz(int sig)
+{
+	(void)sig;
+	got_xfsz = 1;
+}
+
+Test(core, truncate_types_first_and_holds_the_callers_size_limit)
+{
+	start_core("", false);
+	cr_assert(mkfifo(at("rw/fifo"), 0644) == 0);
+	/* a FIFO is never opened (it would wait): EINVAL, as truncate(2) says */
+	expect_errno(CALL(SYS_truncate, STR("rw/fifo"), 0), EINVAL);
+	expect_errno(CALL(SYS_truncate, STR("rw/sub"), 0), EISDIR);
+	expect_errno(CALL(SYS_truncate, STR("rw/f"), -1), EINVAL);
+	signal(SIGXFSZ, on_xfsz);
+	struct rlimit lim = {.rlim_cur = 6, .rlim_max = RLIM_INFINITY};
+	cr_assert(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	expect_errno(CALL(SYS_truncate, STR("rw/f"), 100), EFBIG);
+	cr_expect(got_xfsz, "SIGXFSZ went to the caller, as the kernel sends it");
+	cr_expect_str_eq(slurp("rw/f"), "writable", "unchanged");
+	expect_value(CALL(SYS_truncate, STR("rw/f"), 5), 0);
+	cr_expect_str_eq(slurp("rw/f"), "writa", "within the limit");
+}
+
+Test(core, existence_is_answered_first_only_where_a_stat_would_tell)
+{
+	start_core("", false);
+	/* mkdir -p over existing parents: EEXIST, no denial */
+	n_events = 0;
+	expect_errno(CALL(SYS_mkdir, STR("ro"), 0755), EEXIST);
+	cr_expect_eq(n_events, 0, "nothing recorded");
+	/* an existing name the caller may not stat: judged, EACCES */
+	expect_errno(CALL(SYS_mkdir, STR("no/secret"), 0755), EACCES);
+	expect_event(LB_EV_DENY, LB_CLASS_WRITE, "no/secret");
+	/* unlink of a directory: the kernel's EISDIR, after judging */
+	expect_errno(CALL(SYS_unlink, STR("rw/sub")), EISDIR);
+	cr_expect(exists("rw/sub"));
+	expect_errno(CALL(SYS_unlink, STR("rw/absent")), ENOENT);
+}
+
+Test(core, renames_exchange_both_ways_only_when_both_may_move)
+{
+	start_core("", false);
+	put_file("rw/a", "A", 0644);
+	expect_errno(CALL(SYS_renameat2, AT_FDCWD, STR("rw/a"), AT_FDCWD, STR("ro/data"),
+			  RENAME_EXCHANGE),
+		     EACCES);
+	cr_expect_str_eq(slurp("ro/data"), "read-only bytes");
+	put_file("rw/b", "B", 0644);
+	expect_value(
+	    CALL(SYS_renameat2, AT_FDCWD, STR("rw/a"), AT_FDCWD, STR("rw/b"), RENAME_EXCHANGE), 0);
+	cr_expect_str_eq(slurp("rw/a"), "B");
+	cr_expect_str_eq(slurp("rw/b"), "A");
+}
+
+Test(core, files_litebox_changes_never_get_setuid)
+{
+	start_core("", false);
+	struct stat st;
+	expect_value(CALL(SYS_chmod, STR("rw/f"), 04755), 0);
+	cr_assert(stat(at("rw/f"), &st) == 0);
+	cr_expect_eq(st.st_mode & 07777, 0755, "setuid dropped");
+	expect_value(CALL(SYS_chmod, STR("rw/sub"), 02755), 0);
+	cr_assert(stat(at("rw/sub"), &st) == 0);
+	cr_expect_eq(st.st_mode & 07777, 02755, "a directory keeps setgid");
+	int fd = expect_fd(CALL(SYS_openat, AT_FDCWD, STR("rw/suid"), O_CREAT | O_WRONLY, 06777));
+	close(fd);
+	cr_assert(stat(at("rw/suid"), &st) == 0);
+	cr_expect_eq(st.st_mode & 07777, 0755, "nor at creation");
+	expect_value(CALL(SYS_mknod, STR("rw/sfifo"), S_IFIFO | 06666, 0), 0);
+	cr_assert(lstat(at("rw/sfifo"), &st) == 0);
+	cr_expect_eq(st.st_mode & 07777, 0644);
+}
+
+Test(core, changes_through_a_callers_fd_are_judged_by_its_path)
+{
+	start_core("", false);
+	int ro = open(at("ro/data"), O_RDONLY);
+	int rw = open(at("rw/f"), O_RDONLY);
+	expect_errno(CALL(SYS_fchown, (uint64_t)ro, getuid(), getgid()), EACCES);
+	expect_event(LB_EV_DENY, LB_CLASS_WRITE, "ro/data");
+	expect_value(CALL(SYS_fchown, (uint64_t)rw, getuid(), getgid()), 0);
+	/* utimensat(fd, NULL, ts): the fd's own file */
+	struct timespec ts[2] = {{.tv_sec = 5000000}, {.tv_sec = 6000000}};
+	uint64_t t = fake_put(&ft, ts, sizeof(ts));
+	expect_errno(CALL(SYS_utimensat, (uint64_t)ro, 0, t, 0), EACCES);
+	expect_value(CALL(SYS_utimensat, (uint64_t)rw, 0, t, 0), 0);
+	struct stat st;
+	cr_assert(stat(at("rw/f"), &st) == 0);
+	cr_expect_eq(st.st_mtime, 6000000);
+	cr_assert(stat(at("ro/data"), &st) == 0);
+	cr_expect_neq(st.st_mtime, 6000000);
+	uint64_t v = fake_put(&ft, "v", 1);
+	expect_errno(CALL(SYS_fsetxattr, (uint64_t)ro, STR("user.x"), v, 1, 0), EACCES);
+	close(ro);
+	close(rw);
+}
+
+Test(core, the_callers_own_objects_are_not_judged)
+{
+	start_core("", false);
+	int fd = open(at("no/secret"), O_RDONLY);
+	uint64_t sx = fake_alloc(&ft, sizeof(struct statx));
+	expect_value(CALL(SYS_statx, (uint64_t)fd, STR(""), AT_EMPTY_PATH, STATX_SIZE, sx), 0);
+	cr_expect_eq(((struct statx *)fake_ptr(&ft, sx))->stx_size, 13);
+	expect_value(CALL(SYS_faccessat2, (uint64_t)fd, STR(""), R_OK, AT_EMPTY_PATH), 0);
+	close(fd);
+	/* the positive control's opposite: by its name, it is judged */
+	expect_errno(CALL(SYS_statx, AT_FDCWD, STR("no/secret"), 0, STATX_SIZE, sx), EACCES);
+	expect_errno(CALL(SYS_faccessat2, AT_FDCWD, STR("no/secret"), R_OK, 0), EACCES);
+}
+
+Test(core, memfds_are_made_sealed_against_exec)
+{
+	start_core("", false);
+	struct fake_answer a = CALL(SYS_memfd_create, STR("m"), 0);
+	if (a.kind == LB_REPLY_ERROR && a.value == -ENOSYS)
+		cr_skip_test("no MFD_NOEXEC_SEAL before Linux 6.3");
+	int fd = expect_fd(a);
+	struct stat st;
+	cr_assert(fstat(fd, &st) == 0);
+	cr_expect_eq(st.st_mode & 0111, 0, "no x bit");
+	cr_expect(fcntl(fd, F_GET_SEALS) & F_SEAL_EXEC, "and none can be added");
+	close(fd);
+	expect_errno(CALL(SYS_memfd_create, STR("x"), 0x0010U /* MFD_EXEC */), EACCES);
+	expect_event(LB_EV_DENY, LB_CLASS_EXEC, "memfd:x");
+}
+
+Test(core, sendmmsg_sends_until_the_first_refusal)
+{
+	uint16_t ok_port, other_port;
+	int r1 = listener(SOCK_DGRAM, &ok_port);
+	int r2 = listener(SOCK_DGRAM, &other_port);
+	char extra[128];
+	snprintf(extra, sizeof(extra), "allow connect udp 127.0.0.1:%u\n", ok_port);
+	start_core(extra, false);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in ok = {.sin_family = AF_INET,
+				 .sin_port = htons(ok_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in other = ok;
+	other.sin_port = htons(other_port);
+	struct mmsghdr v[2];
+	for (int i = 0; i < 2; i++) {
+		uint64_t h = target_msg(i ? "two" : "one", i ? (void *)&other : (void *)&ok,
+					sizeof(ok), NULL, 0);
+		memcpy(&v[i].msg_hdr, fake_ptr(&ft, h), sizeof(v[i].msg_hdr));
+		v[i].msg_len = 0;
+	}
+	uint64_t vec = fake_put(&ft, v, sizeof(v));
+	expect_value(CALL(SYS_sendmmsg, (uint64_t)s, vec, 2, 0), 1);
+	struct mmsghdr *got = fake_ptr(&ft, vec);
+	cr_expect_eq(got[0].msg_len, 3, "the count of the one sent is written back");
+	char buf[8];
+	cr_expect_eq(recv(r1, buf, sizeof(buf), 0), 3);
+	cr_expect_eq(recv(r2, buf, sizeof(buf), MSG_DONTWAIT), -1, "the refused one was not sent");
+	/* the first refused: the call's error */
+	expect_errno(CALL(SYS_sendmmsg, (uint64_t)s, vec + sizeof(struct mmsghdr), 1, 0),
+		     ECONNREFUSED);
+	close(s);
+	close(r1);
+	close(r2);
+}
+
+Test(core, routing_socket_options_are_refused)
+{
+	start_core("", false);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	uint64_t dev = fake_put(&ft, "lo", 3);
+	expect_errno(CALL(SYS_setsockopt, (uint64_t)s, SOL_SOCKET, SO_BINDTODEVICE, dev, 3), EPERM);
+	expect_event(LB_EV_DENY, LB_CLASS_SYSCALL, "setsockopt SO_BINDTODEVICE");
+	char name[16] = {0};
+	socklen_t l = sizeof(name);
+	cr_expect(getsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, name, &l) == 0 && !name[0],
+		  "not bound to a device");
+	close(s);
+}
+
+Test(core, calls_without_a_host_form_are_refused)
+{
+	start_core("", false);
+	/* fanotify_mark has a row but no emulation: refused */
+	expect_errno(CALL(SYS_fanotify_mark, 0, 0, 0, AT_FDCWD, STR("ro")), EPERM);
+	/* a call of another ABI means another call: refused, recorded */
+	struct lb_trap t = {.pid = ft.tid, .nr = 2, .abi = LB_ABI_I386, .priv = &ft};
+	struct lb_answer a = lb_core_answer(core, &t);
+	cr_expect_eq(a.kind, LB_ANS_ERROR);
+	cr_expect_eq(a.err, EPERM);
+	expect_event(LB_EV_DENY, LB_CLASS_SYSCALL, "i386:2");
+}
+
+/* ---- CONTINUE: each case, and why letting the kernel redo the call is safe -------- */
+
+Test(core, continue_tracked_state_changes)
+{
+	/* umask and set*id carry numbers only (nothing in memory to swap):
+	 * continued, and the core reads the new state for later operations */
+	start_core("", false);
+	expect_why(answer_of(SYS_umask, 077, 0, 0), "numbers only");
+	expect_why(answer_of(SYS_setresuid, (uint64_t)-1, (uint64_t)-1, (uint64_t)-1),
+		   "numbers only");
+	expect_why(answer_of(SYS_setgroups, 0, 0, 0), "set*id");
+}
+
+Test(core, continue_audited_syscalls)
+{
+	/* `audit syscall`: the rule decides on the number alone; recorded */
+	start_core("audit syscall getpid\naudit syscall setsockopt\n", false);
+	n_events = 0;
+	expect_why(answer_of(SYS_getpid, 0, 0, 0), "decided on no memory");
+	expect_event(LB_EV_ALLOW, LB_CLASS_SYSCALL, "getpid");
+	/* an option that reroutes nothing reaches litebox only through such a rule */
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct lb_trap t = {.pid = ft.tid,
+			    .nr = SYS_setsockopt,
+			    .args = {(uint64_t)s, SOL_SOCKET, SO_REUSEADDR, fake_put(&ft, "\1\0\0\0", 4),
+				     4},
+			    .priv = &ft};
+	expect_why(lb_core_answer(core, &t), "decided on no memory");
+	close(s);
+}
+
+Test(core, continue_deny_syscall_in_audit_mode)
+{
+	/* a would-deny of a call the supervisor does not mediate: recorded, then
+	 * it runs as it would without the rule */
+	start_core("deny syscall getpid\n", true);
+	n_events = 0;
+	expect_why(answer_of(SYS_getpid, 0, 0, 0), "audit mode");
+	expect_event(LB_EV_WOULD_DENY, LB_CLASS_SYSCALL, "getpid");
+	/* the positive control: enforced, it is refused */
+	lb_core_free(core);
+	lb_policy_free(policy);
+	start_core("deny syscall getpid\n", false);
+	struct lb_answer a = answer_of(SYS_getpid, 0, 0, 0);
+	cr_expect_eq(a.kind, LB_ANS_ERROR);
+}
+
+Test(core, continue_exec_and_chdir_after_judging)
+{
+	/* exec: Landlock's EXECUTE rules bound what the kernel may run in the
+	 * window; chdir: a cwd grants nothing, every later path is judged */
+	start_core("", false);
+	expect_why(answer_of(SYS_execve, STR("bin/prog"), 0, 0), "Landlock");
+	int fd = open(at("bin/prog"), O_PATH);
+	struct lb_trap t = {.pid = ft.tid,
+			    .nr = SYS_execveat,
+			    .args = {(uint64_t)fd, STR(""), 0, 0, AT_EMPTY_PATH},
+			    .priv = &ft};
+	expect_why(lb_core_answer(core, &t), "Landlock");
+	close(fd);
+	expect_why(answer_of(SYS_chdir, STR("rw"), 0, 0), "grants nothing");
+	struct lb_answer a = answer_of(SYS_execve, STR("no/secret"), 0, 0);
+	cr_expect_eq(a.kind, LB_ANS_ERROR, "refused ones are answered, never continued");
+}
+
+Test(core, continue_o_path_only_where_the_platform_cannot_install_it)
+{
+	/* seccomp's ADDFD refuses O_PATH files: continued, and such an fd is
+	 * judged again at every use. A platform that can install one gets
+	 * the very file that was judged. */
+	start_core("", false);
+	expect_why(answer_of(SYS_openat, AT_FDCWD, STR("ro/data"), O_PATH), "judged again");
+	lb_core_free(core);
+	lb_policy_free(policy);
+	static struct lb_platform_ops installs;
+	installs = fake_platform;
+	installs.installs_path_fds = true;
+	start_core_on("", &installs);
+	struct lb_answer a = answer_of(SYS_openat, AT_FDCWD, STR("ro/data"), O_PATH);
+	cr_assert_eq(a.kind, LB_ANS_FD, "opened by the supervisor");
+	cr_expect(fcntl(a.fd, F_GETFL) & O_PATH);
 	close(a.fd);
 }

@@ -104,6 +104,9 @@ ssize_t lb_host_getdents(int fd, void *buf, size_t size);
  * reads a script it runs whatever its read bits); 0 for anything else. */
 ssize_t lb_host_exec_head(struct lb_call *c, struct lb_at at, char *buf, size_t len);
 
+/* memfd_create with these MFD_* flags; an fd answer. */
+struct lb_answer lb_host_memfd(struct lb_call *c, const char *name, unsigned flags, bool cloexec);
+
 /* ---- sockets (lib/south/net.c) -------------------------------------------------- */
 
 /* On litebox's copy of the caller's socket, with the address the core
