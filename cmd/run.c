@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -599,6 +600,9 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 /* A nested domain's supervisor: the enclosing run's log, where the
  * enclosing policy's refusals of nested calls are recorded too. */
 static struct lb_audit *outer_audit;
+/* Those refusals, counted where the enclosing run reads them at its end
+ * (a shared page, mapped before the nested supervisors are forked). */
+static _Atomic uint64_t *nested_refused;
 
 static void on_event(void *arg, const struct lb_event *ev)
 {
@@ -607,6 +611,9 @@ static void on_event(void *arg, const struct lb_event *ev)
 		st->log_failed = true;
 	if (outer_audit && ev->decision && ev->decision->outer)
 		(void)lb_audit_record(outer_audit, ev);
+	if (nested_refused && ev->decision && ev->decision->outer && lb_event_refused(ev) &&
+	    !ev->absent)
+		atomic_fetch_add(nested_refused, 1);
 	if (st->learn && !ev->absent) {
 		char rule[PATH_MAX + 16];
 		lb_decision_rule(ev->decision, rule, sizeof(rule));
@@ -845,6 +852,12 @@ static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, b
 	uint64_t refused = lb_report_refused(st->report);
 	if (!o->quiet)
 		lb_report_closing_line(st->report, lb_audit_absent(st->audit), o->audit, log);
+	/* This policy's refusals of nested sandboxes' calls (said there). */
+	uint64_t nested = !o->nested && nested_refused ? atomic_load(nested_refused) : 0;
+	if (nested && !o->quiet)
+		lb_msg("%llu access%s of a nested sandbox refused by this policy",
+		       (unsigned long long)nested, nested == 1 ? "" : "es");
+	refused += nested;
 	const char *gha = getenv("GITHUB_ACTIONS");
 	if (refused && gha && strcmp(gha, "true") == 0) {
 		if (!o->quiet)
@@ -1229,6 +1242,9 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		    .join = nest ? nest->join : NULL,
 		};
 		if (!nest) {
+			void *page = mmap(NULL, sizeof(*nested_refused), PROT_READ | PROT_WRITE,
+					  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			nested_refused = page == MAP_FAILED ? NULL : page;
 			outer_run.policy = policy;
 			outer_run.audit = mode == LB_MODE_AUDIT;
 			outer_run.log_fd = log && strcmp(log, "-") ? lb_audit_fd(st.audit) : -1;

@@ -168,6 +168,13 @@ def fail_on_deny_counts_the_nested_refusals():
     eq(p.returncode, 123, p.stderr)
     ctl = nested(d, ["--fail-on-deny"], "cat ok.txt")
     eq(ctl.returncode, 0, f"control ({ctl.stderr})")
+    # The outer's --fail-on-deny counts its own policy's refusals of
+    # nested calls, not the inner policy's.
+    p = nested(d, ["-q"], "cat outer-denied.txt; true", outer_args=["--fail-on-deny"])
+    eq(p.returncode, 123, p.stderr)
+    eq("1 access of a nested sandbox refused by this policy" in p.stderr, True, p.stderr)
+    ctl = nested(d, ["-q"], "cat inner-denied.txt; true", outer_args=["--fail-on-deny"])
+    eq(ctl.returncode, 0, f"control ({ctl.stderr})")
 
 
 @test
@@ -198,6 +205,24 @@ def a_crafted_request_is_refused_and_a_generous_one_gains_nothing():
         f.write("version 1\ninclude permissive\n")
     p = nested(d, [], "cat outer-denied.txt ok.txt")
     eq(p.stdout, "MARKER-ok\n", p.stderr)
+
+
+@test
+def a_nested_program_writes_into_the_outer_overlay_not_the_host():
+    need_seccomp_outer()
+    d = workdir()
+    ov = os.path.join(lbtest.tmpdir(), "ov")
+    p = nested(d, [], "echo hi > made.txt; cat made.txt", outer_args=["--overlay", ov])
+    if "--overlay:" in p.stderr:
+        lbtest.skip(f"no overlay here: {p.stderr.strip()}")
+    eq((p.returncode, p.stdout), (0, "hi\n"), p.stderr)
+    eq(os.path.exists(os.path.join(d, "made.txt")), False, "made.txt on the host")
+    diff = litebox("overlay", "diff", ov)
+    eq(os.path.join(d, "made.txt") in diff.stdout, True, diff.stdout + diff.stderr)
+    # The inner cannot ask for an overlay of its own (it would be ignored).
+    p = nested(d, ["--overlay", os.path.join(d, "inner-ov")], "true")
+    eq(p.returncode, 125, p.stderr)
+    eq("cannot give a nested sandbox an overlay" in p.stderr, True, p.stderr)
 
 
 @test
