@@ -155,7 +155,9 @@ static int apply_cmd(const char *dir)
 	char err[4096];
 	int rc = lb_overlay_apply(dir, err, sizeof(err));
 	if (rc == -EBUSY) {
-		lb_msg("nothing applied: the host changed since the run: %s", err);
+		lb_msg("nothing applied: the host changed since the run, or cannot be changed "
+		       "by you: %s",
+		       err);
 		lb_hint("look at 'litebox overlay diff %s', then run the tool again with a "
 			"new overlay directory",
 			dir);

@@ -665,6 +665,22 @@ static int apply_one(const struct lb_ovl_change *c)
 	}
 }
 
+/* The nearest existing directory above path takes new names from us. */
+static bool parent_writable(const char *path)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *slash = strrchr(p, '/'); slash; slash = strrchr(p, '/')) {
+		slash[slash == p ? 1 : 0] = '\0';
+		struct stat st;
+		if (lstat(p, &st) == 0)
+			return S_ISDIR(st.st_mode) && access(p, W_OK | X_OK) == 0;
+		if (slash == p)
+			break;
+	}
+	return false;
+}
+
 static int conflicts(const struct lb_ovl_diff *d, const struct base *b, char *err, size_t errlen)
 {
 	size_t used = 0, count = 0;
@@ -675,13 +691,15 @@ static int conflicts(const struct lb_ovl_diff *d, const struct base *b, char *er
 		char now[160];
 		const char *then = base_find(b, d->v[i].path);
 		host_state(d->v[i].path, now, sizeof(now));
-		if (then && strcmp(then, now) == 0)
+		bool writable = parent_writable(d->v[i].path);
+		if (then && strcmp(then, now) == 0 && writable)
 			continue;
 		count++;
 		if (used + 1 < errlen) {
 			int n = snprintf(err + used, errlen - used, "%s%s (%s)", used ? ", " : "",
 					 d->v[i].path,
-					 !then ? "no record of it at the run"
+					 !writable ? "its directory is not writable by you"
+					 : !then ? "no record of it at the run (the run did not end)"
 					 : strcmp(now, "absent") == 0 ? "removed since the run"
 					 : strcmp(then, "absent") == 0 ? "created since the run"
 								      : "changed since the run");
