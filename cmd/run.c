@@ -1209,6 +1209,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .initial_umask = um,
 	    .force_audit = o->audit,
 	    .learning = o->learn,
+	    .writes_contained = o->overlay != NULL,
 	    /* the log the program must not rewrite for `policy generate` */
 	    .protect_paths = nest ? nest->protect
 				  : (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -426,15 +428,34 @@ static bool refused_lookup_of_nothing(struct lb_call *c, enum lb_class cls,
  * exec the base does not grant (a hostile program must not change the
  * host while it is learned; those refusals are still learned, and the
  * next `learn -p LEARNED` goes further). Only reads and stats that no rule
- * of the base decided run, recorded as would-deny. */
-static bool kept_while_learning(const struct lb_core *core, enum lb_class cls,
+ * of the base decided run, recorded as would-deny, and writes too when
+ * they land in an overlay (--overlay, --dry-run), not on the host. */
+/* A write the kernel will make in an overlay's upper layer (--overlay):
+ * the object judged, resolved in a directory of an overlayfs, and a file,
+ * directory or link, or nothing yet (a device or FIFO there is the host's
+ * own, through the overlay). */
+static bool lands_in_overlay(const struct lb_call *c, const char *object)
+{
+	const struct lb_resolved *r = c->cur;
+	struct statfs sf;
+	struct stat st;
+	if (!c->core->cfg.writes_contained || !r || !object || strcmp(r->path, object) != 0 ||
+	    fstatfs(r->dirfd, &sf) < 0 || sf.f_type != OVERLAYFS_SUPER_MAGIC)
+		return false;
+	if (fstatat(r->dirfd, r->name[0] ? r->name : "", &st,
+		    AT_SYMLINK_NOFOLLOW | (r->name[0] ? 0 : AT_EMPTY_PATH)) < 0)
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode);
+}
+
+static bool kept_while_learning(const struct lb_call *c, enum lb_class cls, const char *object,
 				const struct lb_decision *d)
 {
-	if (!core->cfg.learning)
+	if (!c->core->cfg.learning)
 		return false;
 	return d->verdict == LB_VERDICT_HIDE || d->origin != LB_ORIGIN_DEFAULT ||
-	       cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND || cls == LB_CLASS_WRITE ||
-	       cls == LB_CLASS_EXEC;
+	       cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND ||
+	       (cls == LB_CLASS_WRITE && !lands_in_overlay(c, object)) || cls == LB_CLASS_EXEC;
 }
 
 static int apply_decision(struct lb_call *c, enum lb_class cls, const char *object,
@@ -448,7 +469,7 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 	/* An enclosing litebox's refusal (a nested domain) holds in the
 	 * inner's audit mode too. */
 	if (lb_core_mode(c->core) == LB_MODE_AUDIT && !d->outer &&
-	    !kept_while_learning(c->core, cls, d)) {
+	    !kept_while_learning(c, cls, object, d)) {
 		emit(c, cls, object, LB_EV_WOULD_DENY, d, absent);
 		return 0;
 	}

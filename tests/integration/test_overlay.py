@@ -431,6 +431,24 @@ def dry_run_reports_what_would_be_refused_and_changed():
 
 
 @test
+def learn_over_a_dry_run_lets_writes_run_in_the_overlay_and_learns_them():
+    d = ROOT.workdir()
+    name = "/etc/litebox-overlay-learned-" + os.path.basename(d)
+    out = os.path.join(d, "learned.policy")
+    p = litebox("learn", "--dry-run", "-o", out, "--", "sh", "-c",
+                f"echo written > {name} && cat {name}", cwd=d,
+                env=dict(os.environ, TMPDIR=d))
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout, "written\n", "the program read its own write")
+    assert not os.path.exists(name), "learning wrote on the host"
+    assert f"allow write   {name}" in open(out).read(), open(out).read()
+    # the control: without an overlay, learning refuses that write
+    p = litebox("learn", "-o", out, "--", "sh", "-c", f"echo written > {name}", cwd=d)
+    assert "denied write " + name in p.stderr, p.stderr
+    assert not os.path.exists(name)
+
+
+@test
 def an_overlay_that_cannot_be_made_refuses_to_start():
     d = ROOT.workdir()
     write(os.path.join(d, "notovl", "x"), "x\n")

@@ -48,6 +48,9 @@ struct lb_core_config {
 	/* litebox learn: audit mode, but the policy's hides, explicit denials
 	 * and network limits stay enforced (learning gives no more than it) */
 	bool learning;
+	/* --overlay: the program's writes land in an overlay, never on the
+	 * host, so learning lets the base's default refusals of writes run */
+	bool writes_contained;
 	/* Files the program may never read or write (the audit log), beside
 	 * the policy's own files; NULL-terminated, may be NULL. */
 	const char *const *protect_paths;
