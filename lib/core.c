@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core_internal.h"
+#include "dns.h"
 #include "litebox/util.h"
 #include "nest_internal.h"
 
@@ -148,6 +149,8 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	if (rc == 0)
 		rc = lb_protect_init(core, cfg->protect_paths);
 	if (rc == 0)
+		rc = lb_dns_init(core);
+	if (rc == 0)
 		rc = lb_plan_build(
 		    &(struct lb_plan_inputs){.policy = cfg->policy,
 					     .audit = lb_core_mode(core) == LB_MODE_AUDIT},
@@ -178,6 +181,7 @@ void lb_core_free(struct lb_core *core)
 	if (core->sandbox_root >= 0)
 		close(core->sandbox_root);
 	free(core->ttys);
+	lb_dns_free(core);
 	lb_net_core_free(core);
 	free(core);
 }

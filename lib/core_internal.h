@@ -75,6 +75,8 @@ struct lb_core {
 	pthread_mutex_t own_lock;
 	struct lb_unix_own *own;
 	size_t n_own, cap_own;
+	/* Mediated DNS: the resolver view and the names' addresses (dns.c). */
+	struct lb_dns *dns;
 };
 
 struct lb_call {

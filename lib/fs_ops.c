@@ -25,6 +25,7 @@
 #include <utime.h>
 
 #include "core_internal.h"
+#include "dns.h"
 #include "litebox/op.h"
 #include "litebox/south.h"
 #include "litebox/syscalls.h"
@@ -257,6 +258,8 @@ static struct lb_answer h_open(struct lb_call *c)
 		if (o.flags & (O_CREAT | LB_O_TMPFILE_BIT))
 			mode = lb_host_nosuid(mode & ~lb_caller_umask(c), false);
 		a = lb_host_open(c, at_of(&r), flags, mode, o.flags & O_CLOEXEC);
+		if (a.kind == LB_ANS_FD)
+			a = lb_ans_fd(lb_dns_view_swap(c, a.fd, o.flags), a.cloexec);
 	}
 	if (a.kind == LB_ANS_FD)
 		track_pty(c, &r, a.fd);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core_internal.h"
+#include "dns.h"
 #include "litebox/net_decode.h"
 #include "litebox/south.h"
 #include "litebox/util.h"
@@ -198,8 +199,10 @@ static int judge_inet(struct lb_call *c, enum lb_class cls, int sock, const stru
 {
 	int type = sockopt_int(sock, SO_TYPE);
 	int proto = sockopt_int(sock, SO_PROTOCOL);
-	struct lb_sockaddr_obj o = {.is_v4 = sa->is_v4, .port = sa->port};
+	const char *names[16];
+	struct lb_sockaddr_obj o = {.is_v4 = sa->is_v4, .port = sa->port, .names = names};
 	memcpy(o.ip, sa->ip, sizeof(o.ip));
+	o.n_names = lb_dns_names_of(c->core, o.is_v4, o.ip, names, LB_ARRAY_SIZE(names));
 	/* MPTCP is TCP to the same peer (Go's listeners use it by default). */
 	if (type == SOCK_STREAM && (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP))
 		o.kind = LB_ADDR_TCP;
@@ -355,6 +358,8 @@ static struct lb_answer h_connect_bind(struct lb_call *c, enum net_op op)
 
 	lb_autoclose int sock = -1;
 	int rc = addr_and_socket(c, 1, &a, &sock);
+	if (rc == 0 && op == NET_CONNECT && lb_dns_intercept(c, sock, a.b, a.len, &rc))
+		return rc < 0 ? lb_ans_errno(-rc) : lb_ans_value(0);
 	if (rc == 0)
 		rc = judge_address(c, op, sock, &a, &t);
 	if (rc == 0 && op == NET_BIND)

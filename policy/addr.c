@@ -7,10 +7,12 @@
  * HOST: IPv4 dotted quad (exactly four decimal parts 0-255, no leading
  * zeros, which other tools read as octal), [IPv6], a CIDR block
  * (10.0.0.0/8, [fd00::/8]) whose host bits must be zero, "localhost"
- * (127.0.0.0/8 and ::1) or "*" (every IPv4 and IPv6 address). An IPv4-mapped
- * IPv6 pattern ([::ffff:127.0.0.1]) is turned into the IPv4 it stands for,
- * because the core hands mapped addresses over as IPv4. Host names are not
- * resolved: the policy must not depend on DNS answers.
+ * (127.0.0.0/8 and ::1), "*" (every IPv4 and IPv6 address) or a host name
+ * (pypi.org, *.pythonhosted.org: any name below). An IPv4-mapped IPv6
+ * pattern ([::ffff:127.0.0.1]) is turned into the IPv4 it stands for,
+ * because the core hands mapped addresses over as IPv4. Host names are
+ * never resolved here: a name pattern matches the names the core attaches
+ * to an address (those that resolved to it for the program, lib/dns.c).
  * PORT: a number 0-65535, a range LO-HI (LO <= HI) or "*".
  *
  * Abstract unix names are globbed byte-wise: '*' any run of bytes, '?' one
@@ -45,6 +47,7 @@ enum host_kind {
 	HOST_ANY,
 	HOST_LOCALHOST,
 	HOST_NET,
+	HOST_NAME, /* name: lower case, no trailing dot; wild: "*." + name */
 };
 
 struct ip_net {
@@ -61,6 +64,8 @@ struct lb_addr_pattern {
 	enum lb_addr_kind kind; /* AP_INET: LB_ADDR_TCP or LB_ADDR_UDP */
 	enum host_kind host;
 	struct ip_net net;
+	char *name;
+	bool wild;
 	uint16_t port_lo, port_hi;
 	struct lb_pattern *path;
 	uint16_t *glob;
@@ -136,8 +141,7 @@ static int parse_ipv4(const char *s, size_t len, size_t col, uint8_t ip[4],
 		      struct lb_addr_error *err)
 {
 	if (!all_digits_and_dots(s, len))
-		return addr_fail(
-		    err, col, "host names are not supported (write an IP address, localhost or *)");
+		return addr_fail(err, col, "invalid IPv4 address");
 	size_t start = 0;
 	for (int part = 0; part < 4; part++) {
 		size_t end = start;
@@ -272,6 +276,71 @@ static int parse_ipv6_net(const char *s, size_t len, size_t col, struct ip_net *
 	return 0;
 }
 
+/* ---- host names ------------------------------------------------------------------ */
+
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
+	       c == '_';
+}
+
+/* Labels of letters, digits, '-' and '_' (1-63 bytes each, 253 in all),
+ * one trailing dot allowed; "*." in front for every name below. Kept in
+ * lower case: names are matched case-insensitively. */
+static int parse_hostname(const char *s, size_t len, size_t col, struct lb_addr_pattern *p,
+			  struct lb_addr_error *err)
+{
+	size_t start = 0;
+	if (len >= 2 && s[0] == '*' && s[1] == '.') {
+		p->wild = true;
+		start = 2;
+	}
+	if (len > start && s[len - 1] == '.')
+		len--;
+	if (len <= start || len - start > 253)
+		return addr_fail(err, col, "invalid host name (1-253 characters)");
+	size_t label = 0;
+	for (size_t i = start; i < len; i++) {
+		if (s[i] == '.' && label > 0) {
+			label = 0;
+			continue;
+		}
+		if (s[i] == '*')
+			return addr_fail(err, col + i,
+					 "a host name may use '*' only as its first label "
+					 "(*.example.com)");
+		if (!name_char(s[i]) || ++label > 63)
+			return addr_fail(err, col + i,
+					 "invalid host name: labels of 1-63 letters, digits, '-' "
+					 "or '_' separated by dots");
+	}
+	if (label == 0)
+		return addr_fail(err, col, "invalid host name: empty label");
+	p->name = strndup(s + start, len - start);
+	if (!p->name)
+		return -ENOMEM;
+	for (char *c = p->name; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	p->host = HOST_NAME;
+	return 0;
+}
+
+/* name (lower case, no trailing dot) matched by the host pattern. */
+static bool name_match(const struct lb_addr_pattern *p, const char *name)
+{
+	if (!p->wild)
+		return strcmp(p->name, name) == 0;
+	size_t n = strlen(name), k = strlen(p->name);
+	return n > k && name[n - k - 1] == '.' && strcmp(name + n - k, p->name) == 0;
+}
+
+static bool looks_numeric(const char *s, size_t len)
+{
+	const char *slash = memchr(s, '/', len);
+	return all_digits_and_dots(s, slash ? (size_t)(slash - s) : len);
+}
+
 static int parse_host(const char *s, size_t len, size_t col, bool bracketed,
 		      struct lb_addr_pattern *p, struct lb_addr_error *err)
 {
@@ -288,6 +357,8 @@ static int parse_host(const char *s, size_t len, size_t col, bool bracketed,
 		p->host = HOST_LOCALHOST;
 		return 0;
 	}
+	if (!looks_numeric(s, len))
+		return parse_hostname(s, len, col, p, err);
 	return parse_ipv4_net(s, len, col, &p->net, err);
 }
 
@@ -536,6 +607,9 @@ static void out_host(struct out *o, const struct lb_addr_pattern *p)
 		out_str(o, "*");
 	} else if (p->host == HOST_LOCALHOST) {
 		out_str(o, "localhost");
+	} else if (p->host == HOST_NAME) {
+		out_str(o, p->wild ? "*." : "");
+		out_str(o, p->name);
 	} else if (n->is_v4) {
 		out_ip(o, true, n->ip);
 		if (n->bits < 32)
@@ -664,6 +738,7 @@ void lb_addr_pattern_free(struct lb_addr_pattern *p)
 	if (!p)
 		return;
 	lb_pattern_free(p->path);
+	free(p->name);
 	free(p->glob);
 	free(p->text);
 	free(p);
@@ -686,8 +761,43 @@ static bool host_match(const struct lb_addr_pattern *p, bool is_v4, const uint8_
 		return is_v4 ? ip[0] == 127 : is_v6_loopback(ip);
 	case HOST_NET:
 		return p->net.is_v4 == is_v4 && prefix_equal(p->net.ip, ip, p->net.bits);
+	case HOST_NAME:
+		break;
 	}
 	return false;
+}
+
+/* A name rule matches an address through the names that resolved to it
+ * for the program (attached by the core). */
+static bool names_match(const struct lb_addr_pattern *p, const struct lb_sockaddr_obj *a)
+{
+	for (size_t i = 0; i < a->n_names; i++)
+		if (name_match(p, a->names[i]))
+			return true;
+	return false;
+}
+
+bool lb_addr_pattern_match_name(const struct lb_addr_pattern *p, const char *name)
+{
+	if (p->what == AP_EVERYTHING)
+		return true;
+	if (p->what != AP_INET)
+		return false;
+	return p->host == HOST_ANY || (p->host == HOST_NAME && name_match(p, name));
+}
+
+bool lb_addr_pattern_is_name(const struct lb_addr_pattern *p)
+{
+	return p->what == AP_INET && p->host == HOST_NAME;
+}
+
+bool lb_addr_pattern_ports_cover(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b)
+{
+	if (a->what == AP_EVERYTHING)
+		return true;
+	if (b->what == AP_EVERYTHING)
+		return false;
+	return a->port_lo <= b->port_lo && b->port_hi <= a->port_hi;
 }
 
 /* Byte-wise glob with the two-pointer algorithm (see pattern.c). */
@@ -722,8 +832,9 @@ bool lb_addr_pattern_match(const struct lb_addr_pattern *p, const struct lb_sock
 		return false;
 	switch (p->what) {
 	case AP_INET:
-		return a->port >= p->port_lo && a->port <= p->port_hi &&
-		       host_match(p, a->is_v4, a->ip);
+		if (a->port < p->port_lo || a->port > p->port_hi)
+			return false;
+		return p->host == HOST_NAME ? names_match(p, a) : host_match(p, a->is_v4, a->ip);
 	case AP_UNIX_PATH:
 		return a->name && lb_pattern_match(p->path, a->name);
 	case AP_UNIX_ABSTRACT:
@@ -763,6 +874,9 @@ static bool host_covers(const struct lb_addr_pattern *a, const struct lb_addr_pa
 		return true;
 	if (b->host == HOST_ANY)
 		return false;
+	if (a->host == HOST_NAME || b->host == HOST_NAME) /* names and addresses never cover */
+		return a->host == b->host && (!b->wild || a->wild) &&
+		       (strcmp(a->name, b->name) == 0 || (a->wild && name_match(a, b->name)));
 	if (a->host == HOST_LOCALHOST)
 		return b->host == HOST_LOCALHOST || localhost_covers_net(&b->net);
 	if (b->host == HOST_LOCALHOST)
@@ -827,6 +941,8 @@ static uint64_t host_key(const struct lb_addr_pattern *p)
 		return 0;
 	if (p->host == HOST_LOCALHOST)
 		return 32;
+	if (p->host == HOST_NAME) /* a name as an exact address, a wildcard below it */
+		return p->wild ? 64 + (strlen(p->name) > 63 ? 63 : strlen(p->name)) : 128;
 	return p->net.is_v4 ? p->net.bits * 4u : p->net.bits; /* /32 ranks as /128 */
 }
 

@@ -638,6 +638,12 @@ static int addr_object(struct file_ctx *f, const struct word *ws, size_t n, unsi
 	}
 	if (rc < 0)
 		return rc;
+	if (cls == LB_CLASS_BIND && lb_addr_pattern_is_name(ap)) {
+		WERR(f, &ws[1],
+		     "a host name is a connect address; bind takes an IP address, localhost or *");
+		lb_addr_pattern_free(ap);
+		return 2;
+	}
 	struct lb_rule *r;
 	rc = add_rule(f, &ws[0], cls, v, &r);
 	if (rc == 0 && !all && !(r->word2 = strdup(ws[1].s)))

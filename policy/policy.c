@@ -555,6 +555,41 @@ void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 	decide(best, out);
 }
 
+/* A host name may be resolved when some allow or audit connect rule
+ * covers it (a name pattern, `*` as host, the lone `*`) and no deny rule
+ * covering it takes all of that rule's ports with at least its
+ * specificity: ports do not exist in a DNS query, so a name is refused
+ * only when no connect to it could be allowed. */
+static bool shadowed_for_name(const struct lb_policy *p, const struct lb_rule *grant,
+			      const char *name)
+{
+	for (size_t i = 0; i < p->n_net[0]; i++) {
+		const struct lb_rule *r = p->net[0][i];
+		if (r->verdict == LB_VERDICT_DENY && lb_rule_beats(r, grant) &&
+		    lb_addr_pattern_ports_cover(r->addr, grant->addr) &&
+		    lb_addr_pattern_match_name(r->addr, name))
+			return true;
+	}
+	return false;
+}
+
+void lb_policy_judge_name(const struct lb_policy *p, const char *name, struct lb_decision *out)
+{
+	const struct lb_rule *grant = NULL, *refusal = NULL;
+	for (size_t i = 0; p && i < p->n_net[0]; i++) {
+		const struct lb_rule *r = p->net[0][i];
+		if (!lb_addr_pattern_match_name(r->addr, name))
+			continue;
+		if (r->verdict == LB_VERDICT_DENY) {
+			if (!refusal || lb_rule_beats(r, refusal))
+				refusal = r;
+		} else if ((!grant || lb_rule_beats(r, grant)) && !shadowed_for_name(p, r, name)) {
+			grant = r;
+		}
+	}
+	decide(grant ? grant : refusal, out);
+}
+
 bool lb_policy_names_unix(const struct lb_policy *p, enum lb_class cls, const char *path)
 {
 	if (!p || (cls != LB_CLASS_CONNECT && cls != LB_CLASS_BIND))

@@ -122,7 +122,16 @@ static const struct error_row error_rows[] = {
     {"tcp", "1.256.1.1:80", 2, false, "invalid IPv4 address: 256"},
     {"tcp", "1.2.3.1000:80", 6, false, "invalid IPv4 address: 1000"},
     {"tcp", "01.2.3.4:80", 0, false, "leading zero"},
-    {"tcp", "example.com:80", 0, false, "host names are not supported"},
+    {"tcp", "exa mple.com:80", 3, false, "invalid host name"},
+    {"tcp", "a..b:80", 2, false, "invalid host name"},
+    {"tcp", ".a:80", 0, false, "invalid host name"},
+    {"tcp", "*:80x", 4, false, "invalid port"},
+    {"tcp", "a.*.com:80", 2, false, "'*' only as its first label"},
+    {"tcp", "*example.com:80", 0, false, "'*' only as its first label"},
+    {"tcp", "*.:80", 0, false, "invalid host name"},
+    {"tcp", "xn--caf-dma.example/8:80", 19, false, "invalid host name"},
+    {"tcp", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com:80", 63, false,
+     "labels of 1-63"},
     {"tcp", ":80", 0, false, "missing host"},
     {"tcp", "[::1", 0, false, "missing ']'"},
     {"tcp", "[::1]80", 5, false, "expected HOST:PORT"},
@@ -393,6 +402,73 @@ Test(addr, covers_table)
 		lb_addr_pattern_free(a);
 		lb_addr_pattern_free(b);
 	}
+}
+
+/* ---- host names ------------------------------------------------------------------ */
+
+static bool name_matches(const char *proto, const char *addr, const char *ip, uint16_t port,
+			 const char *const *names, size_t n)
+{
+	struct lb_addr_pattern *p = parse_ok(proto, addr);
+	struct lb_sockaddr_obj a = {
+	    .kind = LB_ADDR_TCP, .port = port, .names = names, .n_names = n};
+	a.is_v4 = true;
+	cr_assert_eq(inet_pton(AF_INET, ip, a.ip), 1);
+	bool m = lb_addr_pattern_match(p, &a);
+	lb_addr_pattern_free(p);
+	return m;
+}
+
+Test(addr, host_names_match_only_the_names_attached)
+{
+	const char *pypi[] = {"pypi.org"};
+	const char *files[] = {"other.example", "files.pythonhosted.org"};
+	const char *deep[] = {"a.b.pythonhosted.org"};
+	const char *bare[] = {"pythonhosted.org"};
+	cr_expect(name_matches("tcp", "pypi.org:443", "1.2.3.4", 443, pypi, 1));
+	cr_expect(name_matches("tcp", "PyPI.org.:443", "1.2.3.4", 443, pypi, 1), "case, dot");
+	cr_expect(!name_matches("tcp", "pypi.org:443", "1.2.3.4", 80, pypi, 1), "port");
+	cr_expect(!name_matches("tcp", "pypi.org:443", "1.2.3.4", 443, NULL, 0), "no name");
+	cr_expect(!name_matches("tcp", "pypi.org:443", "1.2.3.4", 443, files, 2));
+	cr_expect(name_matches("tcp", "*.pythonhosted.org:443", "1.2.3.4", 443, files, 2));
+	cr_expect(name_matches("tcp", "*.pythonhosted.org:443", "1.2.3.4", 443, deep, 1));
+	cr_expect(!name_matches("tcp", "*.pythonhosted.org:443", "1.2.3.4", 443, bare, 1));
+	const char *evil[] = {"evilpythonhosted.org"};
+	cr_expect(!name_matches("tcp", "*.pythonhosted.org:443", "1.2.3.4", 443, evil, 1));
+	/* an address rule does not look at names, nor a name rule at addresses */
+	cr_expect(name_matches("tcp", "1.2.3.4:443", "1.2.3.4", 443, NULL, 0));
+	cr_expect(!name_matches("tcp", "pypi.org:443", "1.2.3.4", 443, NULL, 0));
+}
+
+Test(addr, host_names_as_names)
+{
+	struct lb_addr_pattern *exact = parse_ok("tcp", "Api.GitHub.com:443");
+	struct lb_addr_pattern *wild = parse_ok("udp", "*.github.com:*");
+	struct lb_addr_pattern *any = parse_ok("tcp", "*:443");
+	struct lb_addr_pattern *all = parse_ok("*", NULL);
+	struct lb_addr_pattern *ip = parse_ok("tcp", "10.0.0.0/8:*");
+	cr_expect_str_eq(lb_addr_pattern_text(exact), "tcp api.github.com:443");
+	cr_expect_str_eq(lb_addr_pattern_text(wild), "udp *.github.com:*");
+	cr_expect(lb_addr_pattern_is_name(exact) && lb_addr_pattern_is_name(wild));
+	cr_expect(!lb_addr_pattern_is_name(any) && !lb_addr_pattern_is_name(ip));
+	cr_expect(lb_addr_pattern_match_name(exact, "api.github.com"));
+	cr_expect(!lb_addr_pattern_match_name(exact, "github.com"));
+	cr_expect(lb_addr_pattern_match_name(wild, "api.github.com"));
+	cr_expect(!lb_addr_pattern_match_name(wild, "github.com"));
+	cr_expect(lb_addr_pattern_match_name(any, "anything.example"));
+	cr_expect(lb_addr_pattern_match_name(all, "anything.example"));
+	cr_expect(!lb_addr_pattern_match_name(ip, "anything.example"));
+	cr_expect(lb_addr_pattern_covers(any, exact) && !lb_addr_pattern_covers(exact, any));
+	cr_expect(!lb_addr_pattern_covers(ip, exact) && !lb_addr_pattern_covers(exact, ip));
+	struct lb_addr_pattern *wild_tcp = parse_ok("tcp", "*.github.com:*");
+	cr_expect(lb_addr_pattern_covers(wild_tcp, exact) &&
+		  !lb_addr_pattern_covers(exact, wild_tcp));
+	/* an exact name ranks as an exact address, a wildcard below it */
+	cr_expect(lb_addr_pattern_spec_key(exact) > lb_addr_pattern_spec_key(wild_tcp));
+	cr_expect(lb_addr_pattern_spec_key(wild_tcp) > lb_addr_pattern_spec_key(any));
+	struct lb_addr_pattern *p[] = {exact, wild, any, all, ip, wild_tcp};
+	for (size_t i = 0; i < ARRAY_SIZE(p); i++)
+		lb_addr_pattern_free(p[i]);
 }
 
 /* ---- lb_sockaddr_format ------------------------------------------------------------ */

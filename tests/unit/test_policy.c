@@ -336,6 +336,54 @@ Test(policy, addr_specificity)
 	}
 }
 
+static const struct {
+	const char *text, *name;
+	enum lb_verdict verdict;
+	unsigned line;
+} name_rows[] = {
+    {"allow connect tcp pypi.org:443\n", "pypi.org", LB_VERDICT_ALLOW, 1},
+    {"allow connect tcp pypi.org:443\n", "evil.example", LB_VERDICT_DENY, 0},
+    {"allow connect tcp *.pythonhosted.org:443\n", "files.pythonhosted.org", LB_VERDICT_ALLOW, 1},
+    {"allow connect tcp *.pythonhosted.org:443\n", "pythonhosted.org", LB_VERDICT_DENY, 0},
+    /* addresses are not names: a loopback or CIDR grant resolves nothing */
+    {"allow connect tcp localhost:* udp 10.0.0.0/8:53\n", "pypi.org", LB_VERDICT_DENY, 0},
+    /* every host: every name */
+    {"allow connect tcp *:443\n", "pypi.org", LB_VERDICT_ALLOW, 1},
+    {"allow connect *\n", "pypi.org", LB_VERDICT_ALLOW, 1},
+    {"audit connect udp pypi.org:443\n", "pypi.org", LB_VERDICT_AUDIT, 1},
+    /* a deny takes a name only where it leaves no port of a grant */
+    {"allow connect tcp *:*\ndeny connect tcp evil.example:*\n", "evil.example", LB_VERDICT_DENY,
+     2},
+    {"allow connect tcp *:443\ndeny connect tcp *:25\n", "pypi.org", LB_VERDICT_ALLOW, 1},
+    {"deny connect tcp *.example:*\nallow connect tcp ok.example:443\n", "ok.example",
+     LB_VERDICT_ALLOW, 2},
+    {"deny connect tcp *.example:*\nallow connect tcp ok.example:443\n", "no.example",
+     LB_VERDICT_DENY, 1},
+};
+
+Test(policy, name_decisions)
+{
+	for (size_t i = 0; i < sizeof(name_rows) / sizeof(name_rows[0]); i++) {
+		struct lb_policy *p = must_load(name_rows[i].text);
+		struct lb_decision d;
+		lb_policy_judge_name(p, name_rows[i].name, &d);
+		cr_expect_eq(d.verdict, name_rows[i].verdict, "row %zu: verdict %d", i, d.verdict);
+		cr_expect_eq(d.line, name_rows[i].line, "row %zu: line %u", i, d.line);
+		lb_policy_free(p);
+	}
+}
+
+Test(policy, host_names_are_for_connect)
+{
+	struct lb_diags diags = {0};
+	struct lb_policy *p = NULL;
+	int rc = load_text("allow bind tcp pypi.org:443\n", false, &p, &diags);
+	cr_expect_neq(rc, 0);
+	cr_expect(diags.n >= 1 && strstr(diags.items[0].message, "connect address"));
+	lb_diags_free(&diags);
+	lb_policy_free(p);
+}
+
 Test(policy, syscalls)
 {
 	struct lb_policy *p = must_load(fixture);
@@ -1125,8 +1173,10 @@ Test(profiles, decisions)
 	struct lb_decision d;
 	lb_policy_judge_addr(p, LB_CLASS_CONNECT, &lo, &d);
 	cr_expect_eq(d.verdict, LB_VERDICT_ALLOW);
+	/* a stub resolver on loopback would resolve any name: DNS goes
+	 * through litebox's mediated resolver instead */
 	lb_policy_judge_addr(p, LB_CLASS_CONNECT, &dns, &d);
-	cr_expect_eq(d.verdict, LB_VERDICT_ALLOW);
+	cr_expect_eq(d.verdict, LB_VERDICT_DENY);
 	lb_policy_judge_addr(p, LB_CLASS_CONNECT, &out, &d);
 	cr_expect_eq(d.verdict, LB_VERDICT_DENY);
 	lb_policy_judge_addr(p, LB_CLASS_BIND, &lo, &d);

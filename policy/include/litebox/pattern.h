@@ -84,6 +84,10 @@ struct lb_sockaddr_obj {
 	uint16_t port;	  /* host byte order */
 	const char *name; /* unix: resolved path; abstract: the name without '@' */
 	size_t name_len;  /* abstract names may contain any bytes */
+	/* tcp/udp: the host names that resolved to this address for the
+	 * program (lower case, no trailing dot); what name rules match. */
+	const char *const *names;
+	size_t n_names;
 };
 
 struct lb_addr_pattern;
@@ -105,6 +109,13 @@ bool lb_addr_pattern_match(const struct lb_addr_pattern *p, const struct lb_sock
 /* p matches the unix socket path without a wildcard (or p is the lone
  * "*", every address): the rule names that socket itself. */
 bool lb_addr_pattern_names_unix(const struct lb_addr_pattern *p, const char *path);
+/* p (a connect rule's address) covers host name (lower case): a name
+ * pattern matching it, `*` as host, or the lone "*". */
+bool lb_addr_pattern_match_name(const struct lb_addr_pattern *p, const char *name);
+/* The host is a name (pypi.org, *.pythonhosted.org). */
+bool lb_addr_pattern_is_name(const struct lb_addr_pattern *p);
+/* a's ports include all of b's. */
+bool lb_addr_pattern_ports_cover(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b);
 /* The pattern as written back in canonical policy syntax: "tcp 127.0.0.1:5432". */
 const char *lb_addr_pattern_text(const struct lb_addr_pattern *p);
 bool lb_addr_pattern_covers(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b);

@@ -141,6 +141,9 @@ bool lb_policy_rules_below(const struct lb_policy *p, const char *dir);
 bool lb_policy_subtrees_differ(const struct lb_policy *p, const char *a, const char *b);
 void lb_policy_judge_addr(const struct lb_policy *p, enum lb_class cls,
 			  const struct lb_sockaddr_obj *addr, struct lb_decision *out);
+/* May the program resolve host name (lower case, no trailing dot)? Decided
+ * by the connect rules that cover the name (docs/policy.md, host names). */
+void lb_policy_judge_name(const struct lb_policy *p, const char *name, struct lb_decision *out);
 
 /* Does an allow (or audit) rule of cls name this unix socket path itself,
  * without a wildcard (or allow every address with `*`)? A wildcard

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Mediated DNS (docs/policy.md, "Host names"; docs/security.md): the
+ * program's resolver configuration is a litebox view that sends every
+ * query over TCP to the configured nameservers; those connects reach
+ * litebox's own resolver, which answers names no rule allows as
+ * non-existent and records, for the names it resolves, the addresses the
+ * connect judge then grants to name rules. */
+#ifndef LITEBOX_DNS_H
+#define LITEBOX_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct lb_core;
+struct lb_call;
+
+/* The host's resolver configuration ($LITEBOX_RESOLV_CONF, else
+ * /etc/resolv.conf) and /etc/hosts, read once. 0 or -ENOMEM. */
+int lb_dns_init(struct lb_core *core);
+void lb_dns_free(struct lb_core *core);
+
+/* After open: fd is the caller's new descriptor; if it is the host's
+ * resolver configuration opened for reading, it is closed and the view
+ * returned instead. Returns the fd to install, or -errno (fd closed). */
+int lb_dns_view_swap(struct lb_call *c, int fd, int flags);
+
+/* A connect of the caller's socket sock to addr: true when it is a TCP
+ * connect to a configured nameserver, port 53, which litebox performed
+ * itself towards its resolver (*rc: the connect's 0 or -errno). */
+bool lb_dns_intercept(struct lb_call *c, int sock, const void *addr, socklen_t len, int *rc);
+
+/* The names that resolved to ip for the program (at most max, pointers
+ * valid while the core lives). */
+size_t lb_dns_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip, const char **names,
+		       size_t max);
+
+#endif

@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Host names in connect rules, with DNS mediated by litebox (docs/policy.md,
+"Host names"; docs/security.md, "Mediated DNS"). Offline: the test runs its
+own nameserver (TCP and UDP, port 53 of a loopback address of its own) and
+points litebox at it with LITEBOX_RESOLV_CONF; listeners outside the
+sandbox count who reached them, and the nameserver's own log shows which
+queries left litebox."""
+import errno
+import json
+import os
+import random
+import socket
+import struct
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest
+from lbtest import litebox, skip, test
+
+PY = "/usr/bin/python3"
+
+
+def wire_name(name):
+    return b"".join(bytes([len(x)]) + x.encode() for x in name.split(".")) + b"\0"
+
+
+class Nameserver:
+    """A tiny authoritative server for a few names: A records, CNAMEs,
+    NXDOMAIN for the rest. Every question it receives goes to self.asked."""
+
+    def __init__(self, host, records):
+        self.records = records
+        self.asked = []
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((host, 53))
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((host, 53))
+        self.tcp.listen(16)
+        for fn in (self._serve_udp, self._serve_tcp):
+            threading.Thread(target=fn, daemon=True).start()
+
+    def answer(self, q):
+        qid = struct.unpack(">H", q[:2])[0]
+        p, labels = 12, []
+        while q[p]:
+            labels.append(q[p + 1:p + 1 + q[p]].decode("ascii", "replace"))
+            p += 1 + q[p]
+        p += 1
+        qtype = struct.unpack(">H", q[p:p + 2])[0]
+        name = ".".join(labels).lower()
+        self.asked.append(name)
+        question = q[12:p + 4]
+        if name not in self.records:
+            return struct.pack(">HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question
+        rrs = []
+        for owner, value in self._chain(name):
+            if value.startswith("CNAME "):
+                tgt = wire_name(value[6:])
+                rrs.append(wire_name(owner) + struct.pack(">HHIH", 5, 1, 60, len(tgt)) + tgt)
+            elif qtype == 1:
+                rrs.append(wire_name(owner) + struct.pack(">HHIH", 1, 1, 60, 4)
+                           + socket.inet_aton(value))
+        return struct.pack(">HHHHHH", qid, 0x8180, 1, len(rrs), 0, 0) + question + b"".join(rrs)
+
+    def _chain(self, name):
+        out = []
+        for _ in range(8):
+            for value in self.records.get(name, []):
+                out.append((name, value))
+            cnames = [v[6:] for v in self.records.get(name, []) if v.startswith("CNAME ")]
+            if not cnames:
+                break
+            name = cnames[0]
+        return out
+
+    def _serve_udp(self):
+        while True:
+            q, a = self.udp.recvfrom(4096)
+            try:
+                self.udp.sendto(self.answer(q), a)
+            except Exception:  # a probe that is not DNS: logged, unanswered
+                self.asked.append(repr(q[:16]))
+
+    def _serve_tcp(self):
+        while True:
+            c, _ = self.tcp.accept()
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def _conn(self, c):
+        with c:
+            while True:
+                h = c.recv(2)
+                if len(h) < 2:
+                    return
+                n = struct.unpack(">H", h)[0]
+                q = b""
+                while len(q) < n:
+                    more = c.recv(n - len(q))
+                    if not more:
+                        return
+                    q += more
+                r = self.answer(q)
+                c.sendall(struct.pack(">H", len(r)) + r)
+
+
+class Listener:
+    """Counts TCP connections to host:port (outside the sandbox)."""
+
+    def __init__(self, host, port=0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.count += 1
+            c.close()
+
+
+class World:
+    """A nameserver at 127.A.B.1 and listeners at 127.A.B.2 and .3 on one
+    port, names: pkg.example.test -> .2, other.example.test -> .3,
+    alias.example.test -> CNAME real.example.net -> .2."""
+
+    def __init__(self):
+        for _ in range(20):
+            a, b = random.randint(60, 250), random.randint(1, 250)
+            self.net = f"127.{a}.{b}"
+            try:
+                self.ns = Nameserver(self.net + ".1", {
+                    "pkg.example.test": [self.net + ".2"],
+                    "other.example.test": [self.net + ".3"],
+                    "alias.example.test": ["CNAME real.example.net"],
+                    "real.example.net": [self.net + ".2"],
+                })
+                break
+            except PermissionError:
+                skip("binding port 53 needs root (or net.ipv4.ip_unprivileged_port_start)")
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+        self.l2 = Listener(self.net + ".2")
+        self.l3 = Listener(self.net + ".3", self.l2.port)
+        self.port = self.l2.port
+        self.dir = lbtest.tmpdir()
+        os.chmod(self.dir, 0o755)
+        self.conf = os.path.join(self.dir, "resolv.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"nameserver {self.net}.1\noptions timeout:2 attempts:1\n")
+        self.env = dict(os.environ, LITEBOX_RESOLV_CONF=self.conf)
+
+    def policy(self, lines, base=None):
+        p = os.path.join(self.dir, f"p{random.randint(0, 1 << 30)}.policy")
+        with open(p, "w") as f:
+            if base:
+                f.write(f"version 1\ninclude {base}\n")
+            else:  # no loopback grant: only the name rules reach the listeners
+                f.write("version 1\nallow read /usr/** /etc/** /proc/** $CWD/**\n"
+                        "allow exec /usr/**\n")
+            f.write("\n".join(lines) + "\n")
+        return p
+
+    def run(self, pol, *argv):
+        log = os.path.join(self.dir, f"log{random.randint(0, 1 << 30)}.jsonl")
+        p = litebox("run", "--log", log, "-p", pol, "--", *argv, cwd=self.dir, env=self.env,
+                    timeout=60)
+        with open(log) as f:
+            recs = [json.loads(l) for l in f if l.strip()]
+        return p, [r for r in recs if "verdict" in r]
+
+
+CONNECT = r"""
+import socket, sys
+name, port = sys.argv[1], int(sys.argv[2])
+try:
+    addr = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+except socket.gaierror as e:
+    print("unresolved", e.errno == socket.EAI_NONAME)
+    sys.exit(3)
+print("resolved", addr)
+for a in [addr] + sys.argv[3:]:
+    s = socket.socket()
+    s.settimeout(10)
+    try:
+        s.connect((a, port))
+        print("connected", a)
+    except OSError as e:
+        print("refused", a, e.errno)
+"""
+
+
+def dns_denials(recs, name):
+    return [r for r in recs if r.get("syscall") == "dns" and r["object"] == f"tcp {name}:*"
+            and r["verdict"] == "deny"]
+
+
+@test
+def python_resolves_an_allowed_name_and_connects_to_its_address():
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"])
+    p, recs = w.run(pol, PY, "-c", CONNECT, "pkg.example.test", str(w.port))
+    assert p.returncode == 0, p.stderr
+    assert f"resolved {w.net}.2" in p.stdout and f"connected {w.net}.2" in p.stdout, p.stdout
+    assert w.l2.count == 1, w.l2.count
+    assert "pkg.example.test" in w.ns.asked, w.ns.asked
+
+
+@test
+def a_name_not_allowed_does_not_resolve_and_never_leaves():
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"])
+    p, recs = w.run(pol, PY, "-c", CONNECT, "other.example.test", str(w.port))
+    assert p.returncode == 3 and "unresolved True" in p.stdout, (p.stdout, p.stderr)
+    assert dns_denials(recs, "other.example.test"), recs
+    assert "denied connect tcp other.example.test:*" in p.stderr, p.stderr
+    assert "other.example.test" not in w.ns.asked, w.ns.asked
+    assert w.l3.count == 0
+    # positive control, same run setup: the allowed name is asked upstream
+    p, _ = w.run(pol, PY, "-c", CONNECT, "pkg.example.test", str(w.port))
+    assert "pkg.example.test" in w.ns.asked and w.l2.count == 1, (p.stdout, w.ns.asked)
+
+
+@test
+def getent_resolves_allowed_names_only():
+    w = World()
+    pol = w.policy(["allow connect tcp *.example.test:443"])
+    p, _ = w.run(pol, "getent", "hosts", "pkg.example.test")
+    assert p.returncode == 0 and p.stdout.split()[0] == f"{w.net}.2", (p.stdout, p.stderr)
+    p, recs = w.run(pol, "getent", "hosts", "real.example.net")
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert dns_denials(recs, "real.example.net"), recs
+    assert "real.example.net" not in w.ns.asked, w.ns.asked
+
+
+@test
+def curl_reaches_an_allowed_name():
+    if not os.path.exists("/usr/bin/curl"):
+        skip("no curl")
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"])
+    p, _ = w.run(pol, "/usr/bin/curl", "-sS", "-m", "10", f"http://pkg.example.test:{w.port}/")
+    assert w.l2.count == 1, (w.l2.count, p.stderr)
+    p, recs = w.run(pol, "/usr/bin/curl", "-sS", "-m", "10", f"http://other.example.test:{w.port}/")
+    assert p.returncode == 6, (p.returncode, p.stderr)  # couldn't resolve host
+    assert w.l3.count == 0 and "other.example.test" not in w.ns.asked
+
+
+@test
+def an_address_the_name_did_not_resolve_to_is_refused():
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"])
+    p, recs = w.run(pol, PY, "-c", CONNECT, "pkg.example.test", str(w.port), f"{w.net}.3")
+    assert f"connected {w.net}.2" in p.stdout, p.stdout  # the control
+    assert f"refused {w.net}.3 {errno.ECONNREFUSED}" in p.stdout, p.stdout
+    assert w.l2.count == 1 and w.l3.count == 0, (w.l2.count, w.l3.count)
+    assert any(r["object"] == f"tcp {w.net}.3:{w.port}" and r["verdict"] == "deny"
+               for r in recs), recs
+    # an address is not granted before the name resolved to it either
+    p, recs = w.run(pol, PY, "-c", CONNECT, "localhost", str(w.port), f"{w.net}.2")
+    assert f"refused {w.net}.2 {errno.ECONNREFUSED}" in p.stdout, p.stdout
+    assert w.l2.count == 1
+
+
+@test
+def a_cname_chain_counts_for_the_name_asked_and_case_does_not_matter():
+    w = World()
+    pol = w.policy([f"allow connect tcp ALIAS.example.test:{w.port}"])
+    p, _ = w.run(pol, PY, "-c", CONNECT, "Alias.Example.TEST", str(w.port))
+    assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
+    assert w.l2.count == 1
+    # the target's own name is not allowed: asking it is refused
+    p, recs = w.run(pol, PY, "-c", CONNECT, "real.example.net", str(w.port))
+    assert "unresolved True" in p.stdout and dns_denials(recs, "real.example.net"), p.stdout
+
+
+@test
+def udp_to_the_nameserver_is_refused_unless_allowed():
+    w = World()
+    send = ("import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "try:\n s.sendto(b'exfil-marker'*4,(sys.argv[1],53)); print('sent')\n"
+            "except OSError as e: print('refused',e.errno)\n")
+    pol = w.policy(["allow connect tcp pkg.example.test:443"], base="default")
+    p, recs = w.run(pol, PY, "-c", send, f"{w.net}.1")
+    assert f"refused {errno.ECONNREFUSED}" in p.stdout, (p.stdout, p.stderr)
+    assert any(r["object"] == f"udp {w.net}.1:53" and r["verdict"] == "deny" for r in recs), recs
+    assert not any("exfil" in a for a in w.ns.asked), w.ns.asked
+    # positive control: allowed by address, the datagram arrives
+    pol = w.policy([f"allow connect udp {w.net}.1:53"], base="default")
+    p, _ = w.run(pol, PY, "-c", send, f"{w.net}.1")
+    assert "sent" in p.stdout, (p.stdout, p.stderr)
+    for _ in range(50):
+        if any("exfil" in a for a in w.ns.asked):
+            break
+        threading.Event().wait(0.05)
+    assert any("exfil" in a for a in w.ns.asked), w.ns.asked
+
+
+@test
+def the_program_reads_a_view_of_resolv_conf():
+    w = World()
+    pol = w.policy([])
+    p, _ = w.run(pol, "cat", "/etc/resolv.conf")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert f"nameserver {w.net}.1" in lines and "options use-vc" in lines, p.stdout
+    assert "options timeout:2 attempts:1" in lines, p.stdout
+    # the view cannot be written through the descriptor the program got
+    wr = ("import os\nfd=os.open('/etc/resolv.conf',os.O_RDONLY)\n"
+          "try:\n os.write(fd,b'nameserver 1.1.1.1\\n'); print('wrote')\n"
+          "except OSError as e: print('error',e.errno)\n")
+    p, _ = w.run(pol, PY, "-c", wr)
+    assert f"error {errno.EBADF}" in p.stdout, (p.stdout, p.stderr)
+
+
+@test
+def audit_mode_resolves_and_records_would_deny():
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}", "set mode audit"])
+    p, recs = w.run(pol, PY, "-c", CONNECT, "other.example.test", str(w.port))
+    assert f"connected {w.net}.3" in p.stdout, (p.stdout, p.stderr)
+    assert any(r.get("syscall") == "dns" and r["object"] == "tcp other.example.test:*"
+               and r["verdict"] == "would-deny" for r in recs), recs
+
+
+@test
+def etc_hosts_names_count_as_resolved():
+    pairs = []
+    with open("/etc/hosts") as f:
+        for line in f:
+            words = line.split("#")[0].split()
+            if len(words) >= 2 and words[0].startswith("127.") and words[0] != "127.0.0.1":
+                pairs += [(words[0], n) for n in words[1:] if n != "localhost"]
+            elif len(words) >= 2 and words[0] == "127.0.0.1":
+                pairs += [(words[0], n) for n in words[1:]
+                          if n != "localhost" and "." not in n or n.endswith(".test")]
+    pairs = [(a, n) for a, n in pairs if n.replace("-", "").replace(".", "").isalnum()]
+    if not pairs:
+        skip("/etc/hosts names no loopback address but localhost")
+    addr, name = pairs[0]
+    w = World()
+    lst = Listener(addr)
+    pol = w.policy([f"allow connect tcp {name}:{lst.port}"])
+    p, _ = w.run(pol, PY, "-c", CONNECT, name, str(lst.port))
+    assert f"connected {addr}" in p.stdout, (p.stdout, p.stderr)
+    assert lst.count == 1 and name not in w.ns.asked
+    # control: the same address without the name rule is refused
+    pol = w.policy([f"allow connect tcp pkg.example.test:{lst.port}"])
+    p, _ = w.run(pol, PY, "-c", CONNECT, name, str(lst.port))
+    assert f"refused {addr} {errno.ECONNREFUSED}" in p.stdout, p.stdout
+    assert lst.count == 1
+
+
+if __name__ == "__main__":
+    lbtest.run()
