@@ -533,10 +533,21 @@ static bool wait_for_work(struct lb_platform *p)
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += PT_IDLE_EXIT_MS / 1000;
+	bool timed = true;
 	while (!p->queue_head && !atomic_load(&p->stop_flag)) {
+		/* The last worker stays: once its deadline has passed it waits
+		 * without one (a timed wait on a past deadline returns at once,
+		 * and the loop would spin a CPU for the rest of the run). */
+		if (!timed) {
+			pthread_cond_wait(&p->work, &p->lock);
+			continue;
+		}
 		if (pthread_cond_timedwait(&p->work, &p->lock, &until) == ETIMEDOUT &&
-		    !p->queue_head && p->n_alive > 1)
-			return false;
+		    !p->queue_head) {
+			if (p->n_alive > 1)
+				return false;
+			timed = false;
+		}
 	}
 	return !atomic_load(&p->stop_flag);
 }
