@@ -85,6 +85,8 @@ struct pt_trap {
 	int64_t value;
 	int fd; /* our duplicate of the fd to install */
 	bool cloexec;
+	bool nonblock_added; /* an open on the tracer thread: see to_worker */
+	int held_fd;	     /* a FIFO opened without waiting, until the redo is done */
 	struct pt_trap *next;
 };
 
@@ -569,6 +571,10 @@ static void run_handler(struct lb_platform *p, struct pt_trap *tr)
 		close(tr->pidfd);
 		tr->pidfd = -1;
 	}
+	if (tr->held_fd >= 0) {
+		close(tr->held_fd);
+		tr->held_fd = -1;
+	}
 }
 
 static void *worker_main(void *arg)
@@ -705,6 +711,8 @@ static void free_trap(struct pt_trap *tr)
 		close(tr->fd);
 	if (tr->pidfd >= 0)
 		close(tr->pidfd);
+	if (tr->held_fd >= 0)
+		close(tr->held_fd);
 	free(tr);
 }
 
@@ -892,57 +900,60 @@ static void narrow_close_range(pid_t tid, struct user_regs_struct *r, int h)
 		resume(tid, 0);
 }
 
-/* Whether an open may wait (a FIFO waits for its other end, which may be
- * a tracee this very thread must serve; some devices wait too). Only a
- * scheduling guess, made on the program's memory and the host as they are
- * now: a wrong guess can only stall this sandbox, never change a verdict
- * (the core copies, resolves and judges the path afresh). Paths through
- * /proc or /dev, and anything not a plain file or directory, are sent to
- * a worker. */
-static bool open_may_wait(pid_t tid, int nr, const struct user_regs_struct *r)
+/* Opens through /proc (a pipe or socket of another process) or of /dev
+ * (devices: a tty waits for carrier, a tape rewinds) go to a worker
+ * straight away, judged by the path string alone (a copy: only a
+ * scheduling hint, never a verdict), so that they are not opened twice
+ * (below). */
+static bool open_names_device(pid_t tid, uint64_t addr)
 {
-	bool at = nr == SYS_openat || nr == SYS_openat2;
-	uint64_t addr = at ? r->rsi : r->rdi;
-	char path[512];
+	char path[256];
 	size_t chunk = sizeof(path) - 1;
 	uint64_t to_page_end = 4096 - (addr % 4096);
 	if (chunk > to_page_end)
 		chunk = (size_t)to_page_end;
 	if (lb_target_copy(tid, addr, path, chunk) < 0)
-		return true;
+		return false; /* the core answers EFAULT, without waiting */
 	path[chunk] = '\0';
-	if (strlen(path) == chunk || strstr(path, "/proc") || strncmp(path, "/dev", 4) == 0 ||
-	    strstr(path, ".."))
-		return true;
-	char full[600];
-	if (path[0] == '/')
-		snprintf(full, sizeof(full), "%s", path);
-	else if (!at || (int)r->rdi == AT_FDCWD)
-		snprintf(full, sizeof(full), "/proc/%d/cwd/%s", (int)tid, path);
-	else
-		snprintf(full, sizeof(full), "/proc/%d/fd/%d/%s", (int)tid, (int)r->rdi, path);
-	struct stat st;
-	/* a guess must not mount anything on the host: no automount */
-	if (fstatat(AT_FDCWD, full, &st, AT_NO_AUTOMOUNT) < 0)
-		return errno != ENOENT; /* absent: at most a new regular file */
-	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+	return strstr(path, "/proc") || strncmp(path, "/dev", 4) == 0;
 }
 
-/* Calls whose host operation can wait on another process of the sandbox
- * (an open of a FIFO, a connect or send waiting for a reader, an exec's
- * interpreter check opening the file) are handled on a worker, so that
- * the tracer keeps serving that other process. Everything else
- * (metadata, links, renames, listings, opens of plain files) is answered
- * on the tracer thread. */
-static bool may_block(struct lb_platform *p, pid_t tid, int nr, const struct user_regs_struct *r)
+/* Which argument holds an open's flags, where the core reads them from
+ * the trap (openat2 and creat keep them elsewhere): -1 when none. */
+static int open_flags_arg(int nr)
 {
-	(void)p;
+	return nr == SYS_open ? 1 : nr == SYS_openat ? 2 : -1;
+}
+
+/* Where a trapped call is handled. Calls whose host operation can wait on
+ * another process of the sandbox (connect and the sends waiting for a
+ * peer, an exec's interpreter check opening the file, an open of a FIFO
+ * waiting for its other end) must not run on the tracer thread, which
+ * serves that other process too. An open of a plain path runs there with
+ * O_NONBLOCK added to the core's copy of its flags: it can then never
+ * wait, whatever the path names by the time the core opens it (a FIFO
+ * swapped in after any guess included), and what turns out to be
+ * something that would wait is handed to a worker afterwards
+ * (settle_open). Everything else (metadata, links, renames, listings) is
+ * answered on the tracer thread. */
+static bool to_worker(struct pt_trap *tr, const struct user_regs_struct *r)
+{
+	int nr = tr->t.nr;
 	switch (nr) {
 	case SYS_open:
-	case SYS_openat:
-	case SYS_openat2:
+	case SYS_openat: {
+		int fa = open_flags_arg(nr);
+		if (open_names_device(tr->t.pid, nr == SYS_openat ? r->rsi : r->rdi))
+			return true;
+		uint64_t flags = tr->t.args[fa];
+		if (!(flags & (O_NONBLOCK | O_PATH))) {
+			tr->t.args[fa] = flags | O_NONBLOCK;
+			tr->nonblock_added = true;
+		}
+		return false;
+	}
 	case SYS_creat:
-		return open_may_wait(tid, nr, r);
+	case SYS_openat2:
 	case SYS_connect:
 	case SYS_sendto:
 	case SYS_sendmsg:
@@ -953,6 +964,49 @@ static bool may_block(struct lb_platform *p, pid_t tid, int nr, const struct use
 	default:
 		return false;
 	}
+}
+
+/* After an open run on the tracer thread with O_NONBLOCK added: a plain
+ * file or directory is the answer, the flag taken off again (nothing of
+ * it stays: it changes nothing else for these types). What would have
+ * waited (ENXIO: a FIFO opened for writing with no reader; EAGAIN: a
+ * lease being broken) or is anything else (a FIFO, a device) is opened
+ * again, as the program asked, on a worker: true then. A FIFO opened
+ * here stays open until that second open is done, so that a writer it
+ * let through never finds the FIFO without a reader (EPIPE). */
+static bool settle_open(struct pt_trap *tr)
+{
+	if (!tr->nonblock_added)
+		return false;
+	if (tr->kind == LB_REPLY_ERROR)
+		return tr->value == -EAGAIN || tr->value == -ENXIO;
+	if (tr->kind != LB_REPLY_FD)
+		return false;
+	struct stat st;
+	memset(&st, 0, sizeof(st));
+	if (fstat(tr->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		int fl = fcntl(tr->fd, F_GETFL);
+		if (fl >= 0 && fcntl(tr->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+			return false;
+	}
+	if (S_ISFIFO(st.st_mode))
+		tr->held_fd = tr->fd;
+	else
+		close(tr->fd);
+	tr->fd = -1;
+	return true;
+}
+
+/* The same trap again, as the program made it, on a worker. */
+static void redo_on_worker(struct lb_platform *p, struct pt_trap *tr)
+{
+	int fa = open_flags_arg(tr->t.nr);
+	tr->t.args[fa] &= ~(uint64_t)O_NONBLOCK;
+	tr->nonblock_added = false;
+	tr->kind = LB_REPLY_ERROR;
+	tr->value = -EPERM;
+	p->n_out++;
+	enqueue(p, tr);
 }
 
 /* i386 calls (int 0x80) carry numbers of another table: only the kernel
@@ -1002,6 +1056,7 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 	tr->regs = regs;
 	tr->pidfd = -1;
 	tr->fd = -1;
+	tr->held_fd = -1;
 	tr->kind = LB_REPLY_ERROR;
 	tr->value = -EPERM;
 	tr->t = (struct lb_trap){
@@ -1013,7 +1068,7 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 	    .priv = tr,
 	};
 	s->trap = tr;
-	if (abi == LB_ABI_NATIVE && may_block(p, tid, nr, &regs)) {
+	if (abi == LB_ABI_NATIVE && to_worker(tr, &regs)) {
 		p->n_out++;
 		enqueue(p, tr);
 		return;
@@ -1021,7 +1076,10 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 	/* Answered right here: two thread hand-offs less per call. The trap
 	 * cannot die meanwhile unseen (nothing reaps while we run). */
 	run_handler(p, tr);
-	deliver(p, tr);
+	if (settle_open(tr))
+		redo_on_worker(p, tr);
+	else
+		deliver(p, tr);
 }
 
 static void on_gone(struct lb_platform *p, pid_t tid)

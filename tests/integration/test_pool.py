@@ -128,5 +128,121 @@ def stat_answered_while_61_opens_block_and_idle_workers_leave():
     eq(out.split(), ["stat-answered", "ctl", "burst-over", "done"], "output")
 
 
+def lines(path):
+    try:
+        with open(path) as f:
+            return f.read().count("\n")
+    except FileNotFoundError:
+        return 0
+
+
+def wait_progress(path, more, deadline_s=60):
+    """Until the program has appended `more` lines to path (each append is
+    an open answered by the supervisor); return how many it did."""
+    start = lines(path)
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if lines(path) >= start + more:
+            break
+        time.sleep(0.05)
+    return lines(path) - start
+
+
+# A reader and a writer block in FIFO opens (no other end yet) while a
+# third process keeps opening a file to append to it; the host then
+# completes both FIFOs.
+FIFO_SCRIPT = """
+mkfifo r w
+cat r > got &
+echo written > w &
+while [ ! -e stop ]; do echo x >> prog; done
+wait
+echo done
+"""
+
+
+@test
+def fifo_opens_wait_while_other_opens_are_answered():
+    d = lbtest.tmpdir()
+    p = subprocess.Popen([lbtest.LITEBOX, "run", "-q", "--timeout", "120s", "--",
+                          "/bin/sh", "-c", FIFO_SCRIPT], cwd=d, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        n = wait_blocked(p.pid, 2, 60)
+        assert n >= 2, f"only {n} FIFO opens blocked in litebox"
+        done = wait_progress(os.path.join(d, "prog"), 50)
+        assert done >= 50, f"only {done} appends answered while two FIFO opens wait"
+        write_fifo(os.path.join(d, "r"), "payload\n")
+        # the writer's open is waiting for a reader: be that reader
+        fd = os.open(os.path.join(d, "w"), os.O_RDONLY)
+        with os.fdopen(fd) as f:
+            eq(f.read(), "written\n", "what the program wrote into the FIFO")
+        open(os.path.join(d, "stop"), "w").close()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    eq(p.returncode, 0, f"exit status (stderr: {err[-500:]})")
+    eq(out, "done\n", "output")
+    eq(open(os.path.join(d, "got")).read(), "payload\n", "what the program read from the FIFO")
+
+
+# Readers keep opening a name the host keeps turning into a FIFO and back
+# into a plain file: whichever open lands on a FIFO waits (nobody ever
+# writes it), and must not keep the appender from being answered. The
+# ptrace platform once guessed "plain file" from a stat and then blocked
+# its tracer thread in the open, stalling every process of the run.
+SWAP_SCRIPT = """
+i=0; while [ $i -lt 6 ]; do (while [ ! -e stop ]; do read l < name; done) 2>/dev/null & i=$((i+1)); done
+while [ ! -e stop ]; do echo x >> prog; done
+echo done
+"""
+
+
+def swap_until(d, stop):
+    """The FIFO is in place only between two back-to-back renames: an open
+    more likely lands on it after a look at the plain file than on a look
+    at the FIFO itself."""
+    n = 0
+    name = os.path.join(d, "name")
+    while not stop():
+        fifo, plain = os.path.join(d, f"p{n}"), os.path.join(d, f"f{n}")
+        n += 1
+        os.mkfifo(fifo)
+        with open(plain, "w") as f:
+            f.write("plain\n")
+        os.rename(fifo, name)
+        os.rename(plain, name)
+
+
+@test
+def fifo_swapped_in_under_an_open_does_not_stall_the_run():
+    d = lbtest.tmpdir()
+    with open(os.path.join(d, "name"), "w") as f:
+        f.write("plain\n")
+    p = subprocess.Popen([lbtest.LITEBOX, "run", "-q", "--timeout", "120s", "--",
+                          "/bin/sh", "-c", SWAP_SCRIPT], cwd=d, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        # swap until every reader waits in a FIFO open (or, where the
+        # kernel hides wchan, for a while)
+        end = time.monotonic() + 30
+        def enough():
+            n = fifo_waiters(p.pid)
+            return time.monotonic() > end or (n is not None and n >= 6) or p.poll() is not None
+        swap_until(d, enough)
+        done = wait_progress(os.path.join(d, "prog"), 50)
+        assert done >= 50, f"only {done} appends answered after the swaps"
+        open(os.path.join(d, "stop"), "w").close()
+        # the readers wait on FIFOs nobody will open: they die with the run
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    eq(out, "done\n", f"output (stderr: {err[-500:]})")
+
+
 if __name__ == "__main__":
     lbtest.run()
