@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -915,7 +916,24 @@ static bool open_names_device(pid_t tid, uint64_t addr)
 	if (lb_target_copy(tid, addr, path, chunk) < 0)
 		return false; /* the core answers EFAULT, without waiting */
 	path[chunk] = '\0';
-	return strstr(path, "/proc") || strncmp(path, "/dev", 4) == 0;
+	if (strncmp(path, "/dev/", 5) == 0) {
+		static const char *const never_wait[] = {"null", "zero", "full", "random", "urandom"};
+		for (size_t i = 0; i < LB_ARRAY_SIZE(never_wait); i++)
+			if (strcmp(path + 5, never_wait[i]) == 0)
+				return false;
+		return true;
+	}
+	return strstr(path, "/proc") || strcmp(path, "/dev") == 0;
+}
+
+/* The memory devices (null, zero, full, random, urandom): opening one
+ * never waits and has no effect, so O_NONBLOCK at open changes nothing. */
+static bool is_mem_device(const struct stat *st)
+{
+	if (!S_ISCHR(st->st_mode) || major(st->st_rdev) != 1)
+		return false;
+	unsigned m = minor(st->st_rdev);
+	return m == 3 || m == 5 || m == 7 || m == 8 || m == 9;
 }
 
 /* Which argument holds an open's flags, where the core reads them from
@@ -927,15 +945,16 @@ static int open_flags_arg(int nr)
 
 /* Where a trapped call is handled. Calls whose host operation can wait on
  * another process of the sandbox (connect and the sends waiting for a
- * peer, an exec's interpreter check opening the file, an open of a FIFO
- * waiting for its other end) must not run on the tracer thread, which
- * serves that other process too. An open of a plain path runs there with
+ * peer, an open of a FIFO waiting for its other end) must not run on the
+ * tracer thread, which serves that other process too. An open of a plain path runs there with
  * O_NONBLOCK added to the core's copy of its flags: it can then never
  * wait, whatever the path names by the time the core opens it (a FIFO
  * swapped in after any guess included), and what turns out to be
  * something that would wait is handed to a worker afterwards
  * (settle_open). Everything else (metadata, links, renames, listings) is
- * answered on the tracer thread. */
+ * answered on the tracer thread, exec included: the core reads a script's
+ * #! line only from a regular file it typed on an O_PATH pin, opened with
+ * O_NONBLOCK. */
 static bool to_worker(struct pt_trap *tr, const struct user_regs_struct *r)
 {
 	int nr = tr->t.nr;
@@ -958,8 +977,6 @@ static bool to_worker(struct pt_trap *tr, const struct user_regs_struct *r)
 	case SYS_sendto:
 	case SYS_sendmsg:
 	case SYS_sendmmsg:
-	case SYS_execve:
-	case SYS_execveat:
 		return true;
 	default:
 		return false;
@@ -984,7 +1001,8 @@ static bool settle_open(struct pt_trap *tr)
 		return false;
 	struct stat st;
 	memset(&st, 0, sizeof(st));
-	if (fstat(tr->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+	if (fstat(tr->fd, &st) == 0 &&
+	    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || is_mem_device(&st))) {
 		int fl = fcntl(tr->fd, F_GETFL);
 		if (fl >= 0 && fcntl(tr->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
 			return false;
