@@ -87,7 +87,7 @@ struct pt_trap {
 	int fd; /* our duplicate of the fd to install */
 	bool cloexec;
 	bool nonblock_added; /* an open on the tracer thread: see to_worker */
-	int held_fd;	     /* a FIFO opened without waiting, until the redo is done */
+	bool await_writer;   /* the fd is a FIFO's read end: see settle_open */
 	struct pt_trap *next;
 };
 
@@ -103,6 +103,7 @@ struct tstate {
 
 struct lb_platform {
 	int sup, tracee_end, hidden;
+	int scratch[2]; /* a pipe await_writer tees into (made before confinement) */
 	bool traps_close_range;
 	void (*handler)(void *ctx, struct lb_trap *t);
 	void *ctx;
@@ -504,6 +505,7 @@ static void ts_maybe_drop(struct lb_platform *p, struct tstate *s)
 /* ---- workers ------------------------------------------------------------ */
 
 static void *worker_main(void *arg);
+static void await_writer(struct lb_platform *p, struct pt_trap *tr);
 
 /* With the lock held. A slot whose worker left idle is joined and reused. */
 static void spawn_worker_locked(struct lb_platform *p)
@@ -572,10 +574,6 @@ static void run_handler(struct lb_platform *p, struct pt_trap *tr)
 		close(tr->pidfd);
 		tr->pidfd = -1;
 	}
-	if (tr->held_fd >= 0) {
-		close(tr->held_fd);
-		tr->held_fd = -1;
-	}
 }
 
 static void *worker_main(void *arg)
@@ -598,7 +596,10 @@ static void *worker_main(void *arg)
 			spawn_worker_locked(p);
 		pthread_mutex_unlock(&p->lock);
 
-		run_handler(p, tr);
+		if (tr->await_writer)
+			await_writer(p, tr);
+		else
+			run_handler(p, tr);
 		push_done(p, tr);
 
 		pthread_mutex_lock(&p->lock);
@@ -712,8 +713,6 @@ static void free_trap(struct pt_trap *tr)
 		close(tr->fd);
 	if (tr->pidfd >= 0)
 		close(tr->pidfd);
-	if (tr->held_fd >= 0)
-		close(tr->held_fd);
 	free(tr);
 }
 
@@ -984,13 +983,14 @@ static bool to_worker(struct pt_trap *tr, const struct user_regs_struct *r)
 }
 
 /* After an open run on the tracer thread with O_NONBLOCK added: a plain
- * file or directory is the answer, the flag taken off again (nothing of
- * it stays: it changes nothing else for these types). What would have
- * waited (ENXIO: a FIFO opened for writing with no reader; EAGAIN: a
- * lease being broken) or is anything else (a FIFO, a device) is opened
- * again, as the program asked, on a worker: true then. A FIFO opened
- * here stays open until that second open is done, so that a writer it
- * let through never finds the FIFO without a reader (EPIPE). */
+ * file, a directory or a memory device is the answer, the flag taken off
+ * again (nothing else of it stays: it changes nothing else for these
+ * types), and so is a FIFO opened for writing or for both (it had a
+ * reader: a blocking open would not have waited either). A FIFO opened
+ * for reading is the answer too, once a writer has come (await_writer).
+ * What would have waited (ENXIO: a FIFO opened for writing with no
+ * reader; EAGAIN: a lease being broken) or is anything else (a device)
+ * is opened again, as the program asked, on a worker: true then. */
 static bool settle_open(struct pt_trap *tr)
 {
 	if (!tr->nonblock_added)
@@ -1001,28 +1001,78 @@ static bool settle_open(struct pt_trap *tr)
 		return false;
 	struct stat st;
 	memset(&st, 0, sizeof(st));
-	if (fstat(tr->fd, &st) == 0 &&
-	    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || is_mem_device(&st))) {
-		int fl = fcntl(tr->fd, F_GETFL);
-		if (fl >= 0 && fcntl(tr->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+	int fl = fcntl(tr->fd, F_GETFL);
+	if (fstat(tr->fd, &st) == 0 && fl >= 0 &&
+	    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) ||
+	     is_mem_device(&st))) {
+		if (S_ISFIFO(st.st_mode) && (fl & O_ACCMODE) == O_RDONLY) {
+			tr->await_writer = true;
+			return true;
+		}
+		if (fcntl(tr->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
 			return false;
 	}
-	if (S_ISFIFO(st.st_mode))
-		tr->held_fd = tr->fd;
-	else
-		close(tr->fd);
+	close(tr->fd);
 	tr->fd = -1;
 	return true;
 }
 
-/* The same trap again, as the program made it, on a worker. */
-static void redo_on_worker(struct lb_platform *p, struct pt_trap *tr)
+/* Whether a writer has opened the FIFO since the read end fd was opened:
+ * data is there, or a writer came and went (POLLHUP, which the kernel
+ * reports only once a writer was seen), or one is there now (tee without
+ * waiting: EAGAIN while a writer holds it open and nothing was written,
+ * 0 when there is none; tee copies, it never takes data away). */
+static bool writer_came(int fd, const int scratch[2])
 {
-	int fa = open_flags_arg(tr->t.nr);
-	tr->t.args[fa] &= ~(uint64_t)O_NONBLOCK;
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	if (poll(&pf, 1, 0) > 0)
+		return true;
+	ssize_t n = tee(fd, scratch[1], 1, SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		char junk[64]; /* other workers' bytes too: all junk */
+		(void)!read(scratch[0], junk, sizeof(junk));
+		return true;
+	}
+	return n < 0 && errno == EAGAIN;
+}
+
+/* A worker: the blocking open of a FIFO's read end returns once a writer
+ * has opened it. Opening it again to wait would miss a writer that came
+ * (and maybe went, its data in the FIFO) since the open without waiting,
+ * which counted as a reader from then on; so the worker waits on that
+ * very read end until a writer has come, looking again at growing
+ * intervals (there is no event for a writer's arrival alone), and that
+ * read end is the answer. */
+static void await_writer(struct lb_platform *p, struct pt_trap *tr)
+{
+	int ms = 1;
+	while (!writer_came(tr->fd, p->scratch) && !atomic_load(&tr->dead) &&
+	       !atomic_load(&p->stop_flag)) {
+		struct pollfd pf = {.fd = tr->fd, .events = POLLIN};
+		(void)poll(&pf, 1, ms); /* interrupted at stop */
+		if (ms < 64)
+			ms *= 2;
+	}
+	int fl = fcntl(tr->fd, F_GETFL);
+	if (fl < 0 || fcntl(tr->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		close(tr->fd);
+		tr->fd = -1;
+		tr->kind = LB_REPLY_ERROR;
+		tr->value = -EIO;
+	}
+}
+
+/* On a worker: the wait for a FIFO's writer, or the same trap again as
+ * the program made it. */
+static void to_worker_after(struct lb_platform *p, struct pt_trap *tr)
+{
+	if (!tr->await_writer) {
+		int fa = open_flags_arg(tr->t.nr);
+		tr->t.args[fa] &= ~(uint64_t)O_NONBLOCK;
+		tr->kind = LB_REPLY_ERROR;
+		tr->value = -EPERM;
+	}
 	tr->nonblock_added = false;
-	tr->kind = LB_REPLY_ERROR;
-	tr->value = -EPERM;
 	p->n_out++;
 	enqueue(p, tr);
 }
@@ -1074,7 +1124,6 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 	tr->regs = regs;
 	tr->pidfd = -1;
 	tr->fd = -1;
-	tr->held_fd = -1;
 	tr->kind = LB_REPLY_ERROR;
 	tr->value = -EPERM;
 	tr->t = (struct lb_trap){
@@ -1095,7 +1144,7 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 	 * cannot die meanwhile unseen (nothing reaps while we run). */
 	run_handler(p, tr);
 	if (settle_open(tr))
-		redo_on_worker(p, tr);
+		to_worker_after(p, tr);
 	else
 		deliver(p, tr);
 }
@@ -1288,7 +1337,8 @@ static int pt_attach(const struct lb_prepared *prep, pid_t child, int child_hand
 		return -ENOMEM;
 	p->sup = fcntl(prep->sup, F_DUPFD_CLOEXEC, 3);
 	p->tracee_end = fcntl(prep->tracee, F_DUPFD_CLOEXEC, 3);
-	if (p->sup < 0 || p->tracee_end < 0) {
+	p->scratch[0] = p->scratch[1] = -1;
+	if (p->sup < 0 || p->tracee_end < 0 || pipe2(p->scratch, O_CLOEXEC | O_NONBLOCK) < 0) {
 		int err = errno;
 		if (p->sup >= 0)
 			close(p->sup);
@@ -1410,6 +1460,8 @@ static void pt_destroy(struct lb_platform *p)
 	free(p->ts);
 	close(p->sup);
 	close(p->tracee_end);
+	close(p->scratch[0]);
+	close(p->scratch[1]);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->gone);

@@ -74,6 +74,30 @@ def wait_blocked(pid, want, deadline_s):
     return n
 
 
+def wait_opens(pid, want, deadline_s):
+    """Until want processes of the program wait in an open litebox holds
+    (a FIFO's: on the ptrace platform a worker waits for the writer on the
+    read end it opened, not in the kernel's wait_for_partner); where
+    /proc/PID/syscall says nothing, as wait_blocked."""
+    end = time.monotonic() + deadline_s
+    n = 0
+    while time.monotonic() < end:
+        if p_gone(pid):
+            return -1
+        found = in_open(descendants(pid))
+        if found is None:
+            return wait_blocked(pid, want, max(1, end - time.monotonic()))
+        n = len(found)
+        if n >= want:
+            return n
+        time.sleep(0.1)
+    return n
+
+
+def p_gone(pid):
+    return not os.path.exists(f"/proc/{pid}")
+
+
 def wait_threads(pid, pred, deadline_s):
     """Poll the thread count until pred holds (a liveness bound, not a
     timing assertion); return the last count."""
@@ -110,7 +134,7 @@ def stat_answered_while_61_opens_block_and_idle_workers_leave():
     try:
         # every opener and the read of ctl blocked in the supervisor (a
         # straggler opening after the writer left would wait forever)
-        n = wait_blocked(p.pid, OPENERS + 1, 60)
+        n = wait_opens(p.pid, OPENERS + 1, 60)
         assert n >= OPENERS + 1, f"only {n} FIFO opens blocked in litebox"
         busy = threads(p.pid)
         write_fifo(os.path.join(d, "ctl"), "go\n")
@@ -148,13 +172,63 @@ def wait_progress(path, more, deadline_s=60):
     return lines(path) - start
 
 
+def descendants(root):
+    """Pids of every process below root (the sandbox, under litebox)."""
+    parent = {}
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                st = open(f"/proc/{e}/stat").read()
+                parent[int(e)] = int(st.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
+def in_open(pids, argv=None):
+    """Those of pids inside open/openat now (/proc/PID/syscall), with the
+    given argv if one is given; None where the kernel does not say."""
+    found, shown = [], not pids
+    for pid in pids:
+        try:
+            sc = open(f"/proc/{pid}/syscall").read().split()
+            cmd = open(f"/proc/{pid}/cmdline").read().split("\0")[:-1]
+        except OSError:
+            continue
+        shown = shown or bool(sc)
+        if sc and sc[0] in ("2", "257") and (argv is None or cmd == argv):
+            found.append(pid)
+    return found if shown else None
+
+
+def wait_in_open(root, argvs, deadline_s=60):
+    """Until a process with each of argvs waits in an open (the program's
+    side of a FIFO open litebox holds, on either platform)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        procs = descendants(root)
+        got = [in_open(procs, a) for a in argvs]
+        if any(g is None for g in got):
+            return None
+        if all(got):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 # A reader and a writer block in FIFO opens (no other end yet) while a
 # third process keeps opening a file to append to it; the host then
 # completes both FIFOs.
 FIFO_SCRIPT = """
 mkfifo r w
 cat r > got &
-echo written > w &
+echo written | tee w > /dev/null &
 while [ ! -e stop ]; do echo x >> prog; done
 wait
 echo done
@@ -168,8 +242,8 @@ def fifo_opens_wait_while_other_opens_are_answered():
                           "/bin/sh", "-c", FIFO_SCRIPT], cwd=d, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
-        n = wait_blocked(p.pid, 2, 60)
-        assert n >= 2, f"only {n} FIFO opens blocked in litebox"
+        seen = wait_in_open(p.pid, [["cat", "r"], ["tee", "w"]])
+        assert seen is not False, "the FIFO opens never started"
         done = wait_progress(os.path.join(d, "prog"), 50)
         assert done >= 50, f"only {done} appends answered while two FIFO opens wait"
         write_fifo(os.path.join(d, "r"), "payload\n")
@@ -229,8 +303,10 @@ def fifo_swapped_in_under_an_open_does_not_stall_the_run():
         # kernel hides wchan, for a while)
         end = time.monotonic() + 30
         def enough():
-            n = fifo_waiters(p.pid)
-            return time.monotonic() > end or (n is not None and n >= 6) or p.poll() is not None
+            if time.monotonic() > end or p.poll() is not None:
+                return True
+            n = in_open(descendants(p.pid))
+            return n is None or len(n) >= 6
         swap_until(d, enough)
         done = wait_progress(os.path.join(d, "prog"), 50)
         assert done >= 50, f"only {done} appends answered after the swaps"
