@@ -10,6 +10,7 @@
  * Exit status: 0 without errors (warnings allowed), 1 with errors (for
  * show as for check), 125 for a bad command line. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -130,6 +131,28 @@ static int explain_path(const char *arg, char *out, size_t len)
 	return 0;
 }
 
+/* A host name stands for an address it resolved to (0.0.0.0 here: only
+ * rules for every address, and the name's own, match it). */
+static int explain_host_name(char *name, struct lb_sockaddr_obj *a)
+{
+	static const char *names[1];
+	size_t n = strlen(name);
+	if (n && name[n - 1] == '.')
+		name[--n] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)tolower((unsigned char)name[i]);
+		if (!isalnum((unsigned char)c) && c != '-' && c != '_' && c != '.')
+			return -1;
+		name[i] = c;
+	}
+	if (n == 0)
+		return -1;
+	names[0] = name;
+	a->names = names;
+	a->n_names = 1;
+	return 0;
+}
+
 /* "tcp 127.0.0.1:80", "udp [::1]:53", "tcp localhost:8080", "unix PATH",
  * "unix @NAME": one concrete address. */
 static int explain_addr(const char *proto, const char *addr, struct lb_sockaddr_obj *a, char *name,
@@ -167,7 +190,9 @@ static int explain_addr(const char *proto, const char *addr, struct lb_sockaddr_
 	a->is_v4 = true;
 	if (strcmp(name, "localhost") == 0)
 		snprintf(name, len, "127.0.0.1");
-	return inet_pton(AF_INET, name, a->ip) == 1 ? 0 : -1;
+	if (inet_pton(AF_INET, name, a->ip) == 1)
+		return 0;
+	return explain_host_name(name, a);
 }
 
 /* Prints the explanation of argv[*i] (and of the address word after a

