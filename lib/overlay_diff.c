@@ -176,9 +176,12 @@ static int added_tree(struct lb_ovl_diff *d, const char *host, const char *upper
 
 static bool same_bytes(const char *a, const char *b)
 {
-	lb_autoclose int fa = open(a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	lb_autoclose int fb = open(b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fa < 0 || fb < 0)
+	lb_autoclose int fa = open(a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	lb_autoclose int fb = open(b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat sa, sb;
+	/* O_NONBLOCK and regular files only: a FIFO swapped in never blocks us */
+	if (fa < 0 || fb < 0 || fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0 || !S_ISREG(sa.st_mode) ||
+	    !S_ISREG(sb.st_mode))
 		return false;
 	static char ba[65536], bb[65536];
 	for (;;) {
