@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@
 #define UPSTREAM_TIMEOUT_MS 3000
 #define CLIENT_TIMEOUT_MS 30000
 #define PEER_WAIT_MS 2000
+#define MAX_CONNS 64 /* a program cannot make litebox start more threads */
+#define CONN_STACK (256 * 1024)
 
 struct dns_entry {
 	char *name;
@@ -69,9 +72,11 @@ struct lb_dns {
 	char view[VIEW_MAX];
 	size_t view_len;
 	bool have_conf;
+	bool tcp_only; /* the host's own configuration says use-vc */
 	dev_t conf_dev;
 	ino_t conf_ino;
 
+	atomic_int n_conns;
 	pthread_mutex_t lock;
 	pthread_cond_t peer_cond;
 	int memfd;
@@ -237,6 +242,19 @@ __attribute__((format(printf, 2, 3))) static void view_add(struct lb_dns *d, con
 
 /* The view keeps the host's search list and options and adds use-vc;
  * its nameservers are the host's (their connects come to litebox). */
+/* An options line asking for TCP (glibc's use-vc, BSD spellings): a
+ * litebox inside litebox reads its outer one's view, whose nameservers
+ * answer over TCP only. */
+static bool wants_tcp(const char *line)
+{
+	char copy[1024], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", line);
+	for (char *w = strtok_r(copy, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save))
+		if (!strcmp(w, "use-vc") || !strcmp(w, "usevc") || !strcmp(w, "tcp"))
+			return true;
+	return false;
+}
+
 static void read_resolv_conf(struct lb_dns *d, const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -248,6 +266,8 @@ static void read_resolv_conf(struct lb_dns *d, const char *path)
 			continue;
 		if (strcmp(word, "nameserver") == 0)
 			add_ns(d, arg);
+		if (strcmp(word, "options") == 0 && wants_tcp(line))
+			d->tcp_only = true;
 		else if ((!strcmp(word, "search") || !strcmp(word, "domain") ||
 			  !strcmp(word, "options") || !strcmp(word, "sortlist")) &&
 			 n_keep < LB_ARRAY_SIZE(keep))
@@ -505,7 +525,7 @@ static size_t forward(struct lb_dns *d, const struct lb_dns_query *q, uint8_t *o
 		return 0;
 	struct answer_ctx a = {d, q->name};
 	for (int i = 0; i < d->n_ns; i++) {
-		for (int tcp = 0; tcp <= 1; tcp++) {
+		for (int tcp = d->tcp_only; tcp <= 1; tcp++) {
 			const struct sockaddr *ns = (const struct sockaddr *)&d->ns[i];
 			ssize_t n = ask_one(ns, d->ns_len[i], tcp, query, qlen, out);
 			bool tc = false;
@@ -626,6 +646,7 @@ static void *conn_thread(void *arg)
 	free(in);
 	free(out);
 	close(conn);
+	atomic_fetch_sub(&d->n_conns, 1);
 	return NULL;
 }
 
@@ -642,16 +663,23 @@ static void *accept_thread(void *arg)
 			int conn = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (conn < 0)
 				continue;
+			if (atomic_fetch_add(&d->n_conns, 1) >= MAX_CONNS) {
+				atomic_fetch_sub(&d->n_conns, 1);
+				close(conn); /* the client retries, as with a busy server */
+				continue;
+			}
 			struct conn_job *j = malloc(sizeof(*j));
 			pthread_t th;
 			pthread_attr_t attr;
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			pthread_attr_setstacksize(&attr, CONN_STACK);
 			if (j)
 				*j = (struct conn_job){d, conn};
 			if (!j || pthread_create(&th, &attr, conn_thread, j) != 0) {
 				free(j);
 				close(conn);
+				atomic_fetch_sub(&d->n_conns, 1);
 			}
 			pthread_attr_destroy(&attr);
 		}

@@ -34,6 +34,7 @@ class Nameserver:
     def __init__(self, host, records):
         self.records = records
         self.asked = []
+        self.over_udp = []
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind((host, 53))
         self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -80,6 +81,7 @@ class Nameserver:
     def _serve_udp(self):
         while True:
             q, a = self.udp.recvfrom(4096)
+            self.over_udp.append(q)
             try:
                 self.udp.sendto(self.answer(q), a)
             except Exception:  # a probe that is not DNS: logged, unanswered
@@ -134,7 +136,7 @@ class World:
     port, names: pkg.example.test -> .2, other.example.test -> .3,
     alias.example.test -> CNAME real.example.net -> .2."""
 
-    def __init__(self):
+    def __init__(self, options="timeout:2 attempts:1"):
         for _ in range(20):
             a, b = random.randint(60, 250), random.randint(1, 250)
             self.net = f"127.{a}.{b}"
@@ -158,7 +160,7 @@ class World:
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, "resolv.conf")
         with open(self.conf, "w") as f:
-            f.write(f"nameserver {self.net}.1\noptions timeout:2 attempts:1\n")
+            f.write(f"nameserver {self.net}.1\noptions {options}\n")
         self.env = dict(os.environ, LITEBOX_RESOLV_CONF=self.conf)
 
     def policy(self, lines, base=None):
@@ -422,6 +424,21 @@ def a_program_speaking_dns_itself_gets_the_same_answers():
     assert any(r["object"] == "dns (malformed query)" and r["verdict"] == "deny"
                for r in recs), recs
     assert w.ns.asked == ["pkg.example.test"], w.ns.asked  # nothing else left litebox
+
+
+@test
+def upstream_queries_use_tcp_when_the_host_says_use_vc():
+    # (a litebox inside litebox reads its outer one's view, which says so)
+    w = World(options="use-vc")
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"])
+    p, recs = w.run(pol, PY, "-c", CONNECT, "pkg.example.test", str(w.port))
+    assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
+    assert "pkg.example.test" in w.ns.asked and w.ns.over_udp == [], w.ns.over_udp
+    # control: without use-vc litebox asks over UDP first
+    w = World()
+    p, recs = w.run(w.policy([f"allow connect tcp pkg.example.test:{w.port}"]), PY, "-c",
+                    CONNECT, "pkg.example.test", str(w.port))
+    assert f"connected {w.net}.2" in p.stdout and w.ns.over_udp, (p.stdout, w.ns.over_udp)
 
 
 @test
