@@ -1073,6 +1073,8 @@ static int resolve_as_caller(struct lb_call *c, int start_fd, const char *start_
 	}
 	if (rc == 0)
 		rc = lb_resolve(&c->rctx, start_fd, start_path, path, flags, out);
+	else if (flags & LB_RES_START_OWNED)
+		close(start_fd);
 	c->walk_guard = NULL;
 	lb_creds_leave(&g);
 	if (rc < 0 && out->dirfd >= 0)
@@ -1095,8 +1097,7 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 		rc = lb_start_dir(c, dirfd, &s);
 		if (rc < 0)
 			return rc;
-		rc = resolve_as_caller(c, s.fd, s.path, path, flags, out);
-		lb_start_release(&s);
+		rc = resolve_as_caller(c, s.fd, s.path, path, flags | LB_RES_START_OWNED, out);
 	}
 	if (rc == 0)
 		c->cur = out;

@@ -359,6 +359,8 @@ static struct lb_answer h_stat(struct lb_call *c)
 		rc = lb_host_stat_own(m.proc, &st);
 		if (meta_repin(&m, rc))
 			rc = lb_host_stat_own(m.proc, &st);
+	} else if (m.r.has_st) {
+		st = m.r.st; /* the walk's own lstat of the object it judged */
 	} else {
 		rc = lb_host_stat(c, at_of(&m.r), &st);
 	}

@@ -115,6 +115,10 @@ static bool under(const char *path, const char *dir)
 static int object_stat(const struct lb_call *c, const char *path, struct stat *st)
 {
 	const struct lb_resolved *r = c->cur;
+	if (r && r->has_st && strcmp(r->path, path) == 0) {
+		*st = r->st; /* the walk's lstat of exactly this object */
+		return 0;
+	}
 	if (r && strcmp(r->path, path) == 0)
 		return fstatat(r->dirfd, r->name[0] ? r->name : ".", st,
 			       AT_SYMLINK_NOFOLLOW | (r->name[0] ? 0 : AT_EMPTY_PATH));

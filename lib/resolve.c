@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,12 +237,33 @@ static int step_up(struct walk *w)
 	return 0;
 }
 
+/* Outside /proc a final name to follow is looked at with lstat rather
+ * than readlink: one call tells "not a link" and gives the object's
+ * metadata (out->st) to the stat and the identity checks that follow.
+ * 1 = a symlink (read it), 0 = not one (out->st filled), <0 error. */
+static int final_is_link(struct walk *w, const char *comp, struct lb_resolved *out)
+{
+	if (w->as_litebox || strncmp(w->path, "/proc", 5) == 0)
+		return 1; /* /proc's magic links: readlink tells them */
+	if (fstatat(w->cur, comp, &out->st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (S_ISLNK(out->st.st_mode))
+		return 1;
+	out->has_st = true;
+	return 0;
+}
+
 /* comp names a symlink (or a magic link) in cur: read it. 1 = spliced,
  * 0 = not a link, <0 error. For a magic link whose text is not a path,
  * fill magic_* and return 2. */
-static int maybe_follow(struct walk *w, const char *comp, struct lb_resolved *out)
+static int maybe_follow(struct walk *w, const char *comp, struct lb_resolved *out, bool final)
 {
 	char target[PATH_MAX];
+	if (final) {
+		int rc = final_is_link(w, comp, out);
+		if (rc <= 0)
+			return rc;
+	}
 	ssize_t n = readlinkat(w->cur, comp, target, sizeof(target) - 1);
 	if (n < 0)
 		return errno == EINVAL ? 0 : -errno;
@@ -442,7 +465,7 @@ static int walk_loop(struct walk *w, unsigned flags, struct lb_resolved *out)
 					return -ENOTDIR;
 			}
 			if (flags & (LB_RES_FOLLOW | LB_RES_DIR_ONLY) || trailing) {
-				rc = maybe_follow(w, comp, out);
+				rc = maybe_follow(w, comp, out, true);
 				if (rc < 0 && rc != -ENOENT)
 					return rc;
 				if (rc == 1)
@@ -452,7 +475,7 @@ static int walk_loop(struct walk *w, unsigned flags, struct lb_resolved *out)
 		}
 		rc = step_into(w, comp, len);
 		if (rc == -ENOTDIR || rc == -ELOOP) {
-			rc = maybe_follow(w, comp, out);
+			rc = maybe_follow(w, comp, out, false);
 			if (rc == 0)
 				return -ENOTDIR;
 			if (rc == 2)
@@ -469,32 +492,39 @@ static int walk_loop(struct walk *w, unsigned flags, struct lb_resolved *out)
 int lb_resolve(const struct lb_resolve_ctx *ctx, int start_fd, const char *start_path,
 	       const char *path, unsigned flags, struct lb_resolved *out)
 {
-	struct walk w = {.ctx = ctx, .cur = -1, .tgid = ctx->tgid};
+	struct walk w = {.ctx = ctx, .cur = start_fd, .tgid = ctx->tgid};
 	size_t plen = strlen(path);
 
+	/* an owned start is closed below whatever happens */
+	w.cur_owned = (flags & LB_RES_START_OWNED) && start_fd >= 0;
 	out->dirfd = -1;
 	out->magic_pid = -1;
 	out->magic_fd = -1;
 	out->trailing_slash = false;
 	out->hidden_stop = false;
+	out->has_st = false;
+	int rc = 0;
 	if (plen == 0)
-		return -ENOENT;
-	if (plen >= PATH_MAX)
-		return -ENAMETOOLONG;
-	memcpy(w.rest, path, plen + 1);
-	if (path[0] == '/') {
-		w.cur = ctx->rootfd;
+		rc = -ENOENT;
+	else if (plen >= PATH_MAX)
+		rc = -ENAMETOOLONG;
+	else if (path[0] == '/') {
+		walk_set_dir(&w, ctx->rootfd, false);
 		strcpy(w.path, "/");
 		w.path_len = 1;
 	} else {
 		size_t sl = strlen(start_path);
 		if (sl >= sizeof(w.path))
-			return -ENAMETOOLONG;
-		w.cur = start_fd;
-		memcpy(w.path, start_path, sl + 1);
-		w.path_len = sl;
+			rc = -ENAMETOOLONG;
+		else {
+			memcpy(w.path, start_path, sl + 1);
+			w.path_len = sl;
+		}
 	}
-	int rc = walk_loop(&w, flags, out);
+	if (rc == 0) {
+		memcpy(w.rest, path, plen + 1);
+		rc = walk_loop(&w, flags, out);
+	}
 	walk_set_dir(&w, -1, false);
 	return rc;
 }
@@ -506,11 +536,57 @@ void lb_resolved_release(struct lb_resolved *r)
 	r->dirfd = -1;
 }
 
-int lb_fd_path(int fd, char *buf, size_t len)
+/* litebox's own /proc/self/fd, kept open: a readlink there skips the
+ * walk through /proc/self (about a microsecond of every relative path's
+ * resolution). Opened at the first use, which comes after the sandbox's
+ * init was started (it closes every inherited fd anyway); a forked child
+ * of litebox opens its own. */
+static atomic_int self_fd_dir = -1;
+
+static void self_fd_dir_forget(void)
 {
+	atomic_store(&self_fd_dir, -1); /* the parent's: not ours to close */
+}
+
+static void self_fd_dir_once(void)
+{
+	pthread_atfork(NULL, NULL, self_fd_dir_forget);
+}
+
+static int own_fd_dir(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int d = atomic_load_explicit(&self_fd_dir, memory_order_acquire);
+	if (d >= 0)
+		return d;
+	pthread_once(&once, self_fd_dir_once);
+	int fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int expected = -1;
+	if (!atomic_compare_exchange_strong(&self_fd_dir, &expected, fd)) {
+		close(fd);
+		return expected;
+	}
+	return fd;
+}
+
+static ssize_t own_fd_link(int fd, char *buf, size_t len)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%d", fd);
+	int dir = own_fd_dir();
+	ssize_t n = dir >= 0 ? readlinkat(dir, name, buf, len) : -1;
+	if (n >= 0 || errno == ENAMETOOLONG)
+		return n;
 	char link[64];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, buf, len - 1);
+	return readlink(link, buf, len);
+}
+
+int lb_fd_path(int fd, char *buf, size_t len)
+{
+	ssize_t n = own_fd_link(fd, buf, len - 1);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n >= len - 1)

@@ -7,7 +7,9 @@
  *   lstat_rel - lstat of a name relative to the cwd (what git status does),
  *   open     - openat + close of /dev/null: resolved, judged, opened, ADDFD.
  * Run it natively and under `litebox run` (see docs/benchmarks.md). Prints
- * one line per operation: NAME ns_per_call (median of 7 batches). */
+ * one line per operation: NAME ns_per_call (median of 7 batches).
+ * Usage: roundtrip [N [OP]]: N calls per batch (default 20000); OP runs
+ * only that operation (for profiling one kind of call). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -101,7 +103,9 @@ int main(int argc, char **argv)
 	    {"fstat", op_fstat, 1},	    {"stat_path", op_stat_path, 1},
 	    {"lstat_rel", op_lstat_rel, 1}, {"open_close", op_open, 1},
 	};
+	const char *only = argc > 2 ? argv[2] : NULL;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		printf("%-12s %10.1f ns\n", ops[i].name, measure(ops[i].op, n * ops[i].scale));
+		if (!only || strcmp(only, ops[i].name) == 0)
+			printf("%-12s %10.1f ns\n", ops[i].name, measure(ops[i].op, n * ops[i].scale));
 	return 0;
 }

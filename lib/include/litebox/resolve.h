@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct lb_resolve_ctx {
@@ -44,6 +45,9 @@ enum {
 	/* unlink, rmdir, rename, mkdir...: a trailing slash on a final
 	 * symlink is ENOTDIR, never the link's target */
 	LB_RES_MODIFY = 1u << 2,
+	/* start_fd is handed over: the walk closes it or gives it out as
+	 * out->dirfd (no copy of the caller's cwd per call) */
+	LB_RES_START_OWNED = 1u << 3,
 };
 
 struct lb_resolved {
@@ -57,6 +61,12 @@ struct lb_resolved {
 	bool trailing_slash;
 	/* The walk stopped (ENOENT) at a hidden path, which is in path. */
 	bool hidden_stop;
+	/* The walk's look at a final name it was to follow (outside /proc,
+	 * with the walk's authority) found no symlink: that lstat of
+	 * dirfd/name, so that a stat or an identity check needs no second
+	 * lookup. Valid only when has_st. */
+	bool has_st;
+	struct stat st;
 };
 
 /* Resolve `path` starting at start_fd (a directory, borrowed) whose
