@@ -363,17 +363,23 @@ int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 	proc_read(ev->pid, "exe", exe, sizeof(exe), true);
 	lb_decision_rule(ev->decision, rule, sizeof(rule));
 
-	size_t cap = 4 * PATH_MAX * 6 + 512;
-	lb_autofree char *line = malloc(cap);
-	lb_autofree char *e_comm = malloc(6 * 64 + 3), *e_exe = malloc(6 * PATH_MAX + 3),
-			 *e_obj = malloc(6 * PATH_MAX * 2 + 3),
-			 *e_rule = malloc(6 * (PATH_MAX + 16) + 3);
-	if (!line || !e_comm || !e_exe || !e_obj || !e_rule)
+	/* One buffer sized by what it holds: the escapes (at most 6 bytes per
+	 * byte, quotes and NUL) and the line around them. */
+	size_t l_comm = strlen(comm), l_exe = strlen(exe), l_obj = strlen(ev->object),
+	       l_rule = strlen(rule);
+	size_t c_comm = 6 * l_comm + 3, c_exe = 6 * l_exe + 3, c_obj = 6 * l_obj + 3,
+	       c_rule = 6 * l_rule + 3;
+	size_t esc = c_comm + c_exe + c_obj + c_rule;
+	size_t cap = esc + 512 + strlen(ev->syscall);
+	lb_autofree char *mem = malloc(esc), *line = malloc(cap);
+	if (!mem || !line)
 		return -ENOMEM;
-	lb_json_escape(comm, strlen(comm), e_comm, 6 * 64 + 3);
-	lb_json_escape(exe, strlen(exe), e_exe, 6 * PATH_MAX + 3);
-	lb_json_escape(ev->object, strlen(ev->object), e_obj, 6 * PATH_MAX * 2 + 3);
-	lb_json_escape(rule, strlen(rule), e_rule, 6 * (PATH_MAX + 16) + 3);
+	char *e_comm = mem, *e_exe = e_comm + c_comm, *e_obj = e_exe + c_exe,
+	     *e_rule = e_obj + c_obj;
+	lb_json_escape(comm, l_comm, e_comm, c_comm);
+	lb_json_escape(exe, l_exe, e_exe, c_exe);
+	lb_json_escape(ev->object, l_obj, e_obj, c_obj);
+	lb_json_escape(rule, l_rule, e_rule, c_rule);
 	int n = snprintf(
 	    line, cap,
 	    "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","

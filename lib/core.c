@@ -750,7 +750,10 @@ void lb_caller_creds(struct lb_call *c, struct lb_creds *cr)
 {
 	struct lb_core *core = c->core;
 	if (atomic_load_explicit(&core->creds_changed, memory_order_acquire)) {
-		creds_load(c->t->pid, cr);
+		if (!c->creds_loaded)
+			creds_load(c->t->pid, &c->creds);
+		c->creds_loaded = true;
+		*cr = c->creds;
 		return;
 	}
 	pthread_mutex_lock(&core->creds_lock);

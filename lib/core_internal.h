@@ -98,6 +98,11 @@ struct lb_call {
 	/* The call creates cur: a refused read of it is not a lookup of
 	 * nothing (open("new", O_RDWR|O_CREAT) without read is EACCES). */
 	bool creating;
+	/* The caller's credentials, read from /proc once per call (after a
+	 * set*id, when they are no longer the initial ones): a stopped
+	 * caller cannot change them before it is answered. */
+	bool creds_loaded;
+	struct lb_creds creds;
 };
 
 /* Where a relative path starts: the caller's cwd or one of its dirfds. */

@@ -244,6 +244,22 @@ static int plan_route_sockopts(struct lb_plan *b, int nr)
 	return 0;
 }
 
+/* newfstatat and statx with a NULL path (kernel 6.11+: with AT_EMPTY_PATH
+ * the fd itself, else EFAULT) stay in the kernel: a NULL register cannot
+ * change, and the supervisor judges nothing for an object the caller
+ * already holds. Every other path goes to the supervisor. */
+static int plan_pathless_stat(struct lb_plan *b, int nr)
+{
+	if (b->taken[nr])
+		return 0;
+	return plan_add(b,
+			(struct lb_filter_rule){.nr = nr,
+						.action = LB_FILTER_NOTIFY,
+						.n_conds = 1,
+						.conds = {{.arg = 1, .op = LB_CMP_NE, .value = 0}}},
+			LB_WHY_MEDIATED, "with a path (a NULL path, an fd's own stat, stays in the kernel)");
+}
+
 static int plan_mediated(struct lb_plan *b)
 {
 	const struct lb_syscall_row *rows;
@@ -263,6 +279,8 @@ static int plan_mediated(struct lb_plan *b)
 				      LB_WHY_MEDIATED, "with a destination address");
 		} else if (rows[i].kind == LB_K_GETDENTS && !filter_listings) {
 			continue;
+		} else if (rows[i].nr == SYS_newfstatat || rows[i].nr == SYS_statx) {
+			rc = plan_pathless_stat(b, rows[i].nr);
 		} else if (rows[i].kind == LB_K_SETSOCKOPT) {
 			rc = plan_route_sockopts(b, rows[i].nr);
 		} else {

@@ -1077,6 +1077,41 @@ static bool listing_is_empty(int fd)
 	return fstat(fd, &st) == 0 && (!S_ISDIR(st.st_mode) || st.st_nlink == 0);
 }
 
+/* One listing buffer per supervisor thread, kept between calls and
+ * freed when the thread leaves: a listing may ask for up to 1 MiB, which
+ * malloc would map and unmap on every call. */
+struct listing_buf {
+	size_t cap;
+	char data[];
+};
+static pthread_key_t listing_key;
+static bool listing_key_ok;
+
+static void listing_key_init(void)
+{
+	listing_key_ok = pthread_key_create(&listing_key, free) == 0;
+}
+
+static char *listing_buffer(size_t size)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, listing_key_init);
+	if (!listing_key_ok)
+		return NULL;
+	struct listing_buf *b = pthread_getspecific(listing_key);
+	if (b && b->cap >= size)
+		return b->data;
+	struct listing_buf *nb = realloc(b, sizeof(*nb) + size);
+	if (!nb)
+		return NULL; /* b stays the thread's */
+	nb->cap = size;
+	if (pthread_setspecific(listing_key, nb) != 0) {
+		free(nb);
+		return NULL;
+	}
+	return nb->data;
+}
+
 /* Read entries on the caller's own open directory (the file position is
  * shared), drop the hidden ones, and hand the rest back. */
 static struct lb_answer h_getdents(struct lb_call *c)
@@ -1097,7 +1132,7 @@ static struct lb_answer h_getdents(struct lb_call *c)
 		/* a live directory whose entries cannot be judged by name */
 		return lb_ans_errno(-lb_refuse_fd_object(c, LB_CLASS_READ, c->t->pid, (int)c->op.args[0]));
 	}
-	lb_autofree char *buf = malloc(size ? size : 1);
+	char *buf = listing_buffer(size ? size : 1);
 	if (!buf)
 		return lb_ans_errno(ENOMEM);
 	for (;;) {

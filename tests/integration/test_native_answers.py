@@ -37,6 +37,44 @@ def both(d, body):
 
 
 @test
+def stat_of_an_fd_by_a_null_path_is_the_kernels_and_a_path_is_still_judged():
+    # newfstatat/statx with a NULL path stay in the kernel (6.11+: the fd's
+    # own metadata with AT_EMPTY_PATH, EFAULT without): the same answers
+    # as natively. The same calls with a path still reach litebox: a
+    # hidden name is absent (ENOENT) under litebox, present natively.
+    d = workdir(["hide $CWD/secret"])
+    with open(os.path.join(d, "f"), "w") as f:
+        f.write("x" * 1234)
+    with open(os.path.join(d, "secret"), "w") as f:
+        f.write("s")
+    body = ("import ctypes\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "L = ctypes.c_long\n"
+            "buf = ctypes.create_string_buffer(512)\n"
+            "fd = os.open('f', os.O_RDONLY)\n"
+            "def call(nr, *a):\n"
+            "    r = libc.syscall(L(nr), *a)\n"
+            "    return 'ok' if r == 0 else errno.errorcode[ctypes.get_errno()]\n"
+            "size = lambda off: int.from_bytes(buf.raw[off:off + 8], 'little')\n"
+            "print('fstatat-null', call(262, L(fd), None, buf, L(0x1000)), size(48))\n"
+            "print('fstatat-null-noflag', call(262, L(fd), None, buf, L(0)))\n"
+            "buf = ctypes.create_string_buffer(512)\n"
+            "print('statx-null', call(332, L(fd), None, L(0x1000), L(0x200), buf), size(40))\n"
+            "print('fstatat-empty', call(262, L(fd), b'', buf, L(0x1000)), size(48))\n"
+            "print('fstatat-secret', call(262, L(-100), b'secret', buf, L(0)))\n"
+            "print('statx-secret', call(332, L(-100), b'secret', L(0), L(0x200), buf))\n")
+    lb, nat = both(d, body)
+    out = nat.stdout.splitlines()
+    if out and out[0].startswith("fstatat-null EFAULT"):
+        lbtest.skip("this kernel (before 6.11) has no NULL-path stat")
+    eq(out, ["fstatat-null ok 1234", "fstatat-null-noflag EFAULT", "statx-null ok 1234",
+             "fstatat-empty ok 1234", "fstatat-secret ok", "statx-secret ok"],
+       "native control " + nat.stderr)
+    eq(lb.stdout.splitlines(), out[:4] + ["fstatat-secret ENOENT", "statx-secret ENOENT"],
+       "under litebox: " + lb.stderr)
+
+
+@test
 def close_range_closes_what_the_kernel_reads_never_more():
     # close_range takes unsigned ints: garbage above bit 31 of `last` is
     # ignored by the kernel. The ptrace platform traps close_range over

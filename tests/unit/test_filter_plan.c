@@ -55,6 +55,20 @@ static const struct lb_filter_rule *whole_rule(const struct lb_plan *plan, int n
 	return NULL;
 }
 
+/* nr goes to the supervisor exactly when its path (argument 1) is not
+ * NULL: nothing with a path is decided in the kernel. */
+static bool traps_with_path(const struct lb_plan *plan, int nr)
+{
+	const struct lb_plan_entry *e;
+	size_t n = lb_plan_entries(plan, &e);
+	for (size_t i = 0; i < n; i++)
+		if (e[i].rule.nr == nr && e[i].rule.n_conds == 1 &&
+		    e[i].rule.action == LB_FILTER_NOTIFY && e[i].rule.conds[0].arg == 1 &&
+		    e[i].rule.conds[0].op == LB_CMP_NE && e[i].rule.conds[0].value == 0)
+			return true;
+	return false;
+}
+
 /* A one-condition masked rule refusing nr with err. */
 static bool refuses_masked(const struct lb_plan *plan, int nr, unsigned arg, uint64_t mask,
 			   uint64_t value, int err)
@@ -188,6 +202,10 @@ Test(filter_plan, every_table_row_goes_to_the_supervisor)
 			cr_expect_null(r, "sendto is conditioned on its address");
 		} else if (rows[i].kind == LB_K_SETSOCKOPT) {
 			cr_expect_null(r, "setsockopt is conditioned on level and name");
+		} else if (rows[i].nr == SYS_newfstatat || rows[i].nr == SYS_statx) {
+			cr_expect_null(r, "%s is conditioned on its path pointer", rows[i].name);
+			cr_expect(traps_with_path(plan, rows[i].nr), "%s with a path is trapped",
+				  rows[i].name);
 		} else {
 			cr_expect(r && r->action == LB_FILTER_NOTIFY, "%s is trapped",
 				  rows[i].name);
