@@ -57,7 +57,7 @@ TARGETS = {
 
 # The litebox runners: the default profile (plus exec of the benchmark's
 # own programs, which live under the work dir) and permissive.
-LITEBOX_RUNNERS = ("litebox", "litebox-permissive", "litebox-ptrace")
+LITEBOX_RUNNERS = ("litebox", "litebox-baseline", "litebox-permissive", "litebox-ptrace")
 
 PTRACE_PEERS = ("strace", "proot")
 
@@ -316,6 +316,11 @@ def setup_runners(args, work):
     lb = resolve_litebox(args.litebox)
     pol = ["-p", str(litebox_policy_file(work))] if not args.policy else ["-p", args.policy]
     runners.append(setup_litebox("litebox", lb, pol, probe_cmd))
+    if args.baseline:
+        # Another build with the same policy, in the same rounds: a change's
+        # before and after under the same load.
+        runners.append(setup_litebox("litebox-baseline", Path(args.baseline).resolve(), pol,
+                                     probe_cmd))
     if not args.no_permissive:
         runners.append(setup_litebox("litebox-permissive", lb, ["-p", "permissive"], probe_cmd))
     if not args.no_ptrace:
@@ -774,6 +779,9 @@ def main():
     ap.add_argument("--policy", default="",
                     help="policy for the runner 'litebox' (default: the default profile "
                     "plus exec of the work dir)")
+    ap.add_argument("--baseline", default="",
+                    help="a second litebox binary, run as 'litebox-baseline' with the same "
+                    "policy in the same rounds (before/after a change)")
     ap.add_argument("--no-ptrace", action="store_true",
                     help="skip the runner litebox-ptrace (litebox on its ptrace platform)")
     ap.add_argument("--no-overlay", action="store_true",
