@@ -28,7 +28,7 @@
 #include "litebox/south.h"
 #include "litebox/util.h"
 
-#define ARG(c, i) ((c)->t->args[(i)])
+#define ARG(c, i) ((c)->op.args[(i)])
 #define LB_SENDTO_MAX (4u << 20)
 /* Each record holds a descriptor of the supervisor's: well below its
  * RLIMIT_NOFILE (records of unlinked sockets are dropped first). */

@@ -734,15 +734,23 @@ Test(core, bind_and_listen)
 	close(s);
 }
 
+/* Two UDP receivers, the first granted to connect to, the second not;
+ * a core for that, and the caller's socket. */
+static int udp_granted_and_not(int *r1, uint16_t *ok_port, int *r2, uint16_t *other_port)
+{
+	*r1 = listener(SOCK_DGRAM, ok_port);
+	*r2 = listener(SOCK_DGRAM, other_port);
+	char extra[128];
+	snprintf(extra, sizeof(extra), "allow connect udp 127.0.0.1:%u\n", *ok_port);
+	start_core(extra, false);
+	return socket(AF_INET, SOCK_DGRAM, 0);
+}
+
 Test(core, sendto_only_to_granted_addresses)
 {
 	uint16_t ok_port, other_port;
-	int r1 = listener(SOCK_DGRAM, &ok_port);
-	int r2 = listener(SOCK_DGRAM, &other_port);
-	char extra[128];
-	snprintf(extra, sizeof(extra), "allow connect udp 127.0.0.1:%u\n", ok_port);
-	start_core(extra, false);
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int r1, r2;
+	int s = udp_granted_and_not(&r1, &ok_port, &r2, &other_port);
 	uint64_t data = fake_put(&ft, "ping", 4);
 	expect_errno(CALL(SYS_sendto, (uint64_t)s, data, 4, 0, inet_addr_at(other_port), 16),
 		     ECONNREFUSED);
@@ -824,12 +832,8 @@ static uint64_t target_msg(const char *data, const void *name, socklen_t name_le
 Test(core, sendmsg_judges_the_destination_and_copies_the_message)
 {
 	uint16_t ok_port, other_port;
-	int r1 = listener(SOCK_DGRAM, &ok_port);
-	int r2 = listener(SOCK_DGRAM, &other_port);
-	char extra[128];
-	snprintf(extra, sizeof(extra), "allow connect udp 127.0.0.1:%u\n", ok_port);
-	start_core(extra, false);
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int r1, r2;
+	int s = udp_granted_and_not(&r1, &ok_port, &r2, &other_port);
 	struct sockaddr_in to = {.sin_family = AF_INET,
 				 .sin_port = htons(other_port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -1110,12 +1114,8 @@ Test(core, memfds_are_made_sealed_against_exec)
 Test(core, sendmmsg_sends_until_the_first_refusal)
 {
 	uint16_t ok_port, other_port;
-	int r1 = listener(SOCK_DGRAM, &ok_port);
-	int r2 = listener(SOCK_DGRAM, &other_port);
-	char extra[128];
-	snprintf(extra, sizeof(extra), "allow connect udp 127.0.0.1:%u\n", ok_port);
-	start_core(extra, false);
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int r1, r2;
+	int s = udp_granted_and_not(&r1, &ok_port, &r2, &other_port);
 	struct sockaddr_in ok = {.sin_family = AF_INET,
 				 .sin_port = htons(ok_port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
