@@ -442,6 +442,17 @@ def upstream_queries_use_tcp_when_the_host_says_use_vc():
 
 
 @test
+def on_deny_kill_kills_the_asker():
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}", "set on-deny kill"])
+    p, recs = w.run(pol, PY, "-c", CONNECT, "other.example.test", str(w.port))
+    assert "unresolved" not in p.stdout and p.returncode != 3, (p.returncode, p.stdout)
+    assert any(r.get("syscall") == "dns" and r["verdict"] == "kill" for r in recs), recs
+    p, _ = w.run(pol, PY, "-c", CONNECT, "pkg.example.test", str(w.port))  # control
+    assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
+
+
+@test
 def policy_show_explains_a_host_name():
     d = lbtest.policy_workdir(["allow connect tcp pypi.org:443", "deny connect tcp *.evil.test:*",
                                "allow connect tcp *:8443"])
