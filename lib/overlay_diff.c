@@ -525,13 +525,19 @@ int lb_overlay_remove_tree(const char *path)
 
 static int copy_file(const char *from, const char *to, const struct stat *st)
 {
+	/* A new name of our own in the same directory: "NAME.suffix" would
+	 * be too long for a name near NAME_MAX (the program could then stop
+	 * every apply there), and an existing one (a FIFO) must not be used. */
 	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.litebox-apply", to) >= (int)sizeof(tmp))
+	const char *slash = strrchr(to, '/');
+	int dirlen = slash ? (int)(slash - to) : 0;
+	if (snprintf(tmp, sizeof(tmp), "%.*s/.litebox-apply-XXXXXX", dirlen, to) >=
+	    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	lb_autoclose int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0)
 		return -errno;
-	lb_autoclose int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	lb_autoclose int out = mkostemp(tmp, O_CLOEXEC);
 	if (out < 0)
 		return -errno;
 	static char buf[65536];

@@ -3,7 +3,8 @@
 control: a host socket put back in the overlaid tree still answers but its
 inode cannot be changed through the sandbox; names the program chooses
 cannot forge lines of `overlay diff` or `--patch`, nor act on the terminal,
-while ordinary UTF-8 names stay readable."""
+while ordinary UTF-8 names stay readable; a name the program chose cannot
+stop `overlay apply` half-way."""
 import os
 import shutil
 import socket
@@ -105,6 +106,27 @@ def overlay_diff_and_patch_escape_names_the_program_chose():
     # one ---/+++ pair and one added line per file, nothing forged
     eq(sum(line.startswith("+++ ") for line in patch.splitlines()), 5, patch)
     eq(sum(line == "+x" for line in patch.splitlines()), 5, patch)
+
+
+@test
+def apply_writes_a_name_near_name_max_and_ignores_a_fifo_at_an_old_temporary_name():
+    d = workdir()
+    for n in ("a_config", "c_config"):
+        with open(os.path.join(d, n), "w") as f:
+            f.write("v1\n")
+    long_name = "b_" + "0" * 250  # 252 bytes: NAME.litebox-apply would not fit
+    os.mkfifo(os.path.join(d, "c_config.litebox-apply"))  # an apply must not open it
+    ovl = os.path.join(d, "ovl")
+    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
+            f"echo v2 > a_config; echo x > {long_name}; echo v2 > c_config", cwd=d, check=0)
+    for n in ("a_config", "c_config"):  # the control: the host is untouched until apply
+        eq(open(os.path.join(d, n)).read(), "v1\n", n)
+    litebox("overlay", "apply", ovl, check=0, timeout=60)
+    eq(open(os.path.join(d, "a_config")).read(), "v2\n", "a_config")
+    eq(open(os.path.join(d, long_name)).read(), "x\n", "the long name")
+    eq(open(os.path.join(d, "c_config")).read(), "v2\n", "c_config, sorted after it")
+    eq(sorted(n for n in os.listdir(d) if n.startswith(".litebox-apply")), [],
+       "temporaries left behind")
 
 
 if __name__ == "__main__":
