@@ -708,7 +708,12 @@ static __attribute__((noreturn)) void join_member(struct supervisor *s,
 
 static int join_namespaces(const struct lb_nest_join *j)
 {
-	lb_autoclose int pidfd = (int)syscall(SYS_pidfd_open, j->init, 0);
+	/* The caller's namespaces (those of the outer sandbox, where it runs):
+	 * joining needs ptrace-read access to the process named, which a
+	 * non-root litebox has over the caller but not over its own init
+	 * once that is no longer dumpable. */
+	lb_autoclose int own = j->caller < 0 ? (int)syscall(SYS_pidfd_open, j->init, 0) : -1;
+	int pidfd = j->caller >= 0 ? j->caller : own;
 	int flags = CLONE_NEWNS | CLONE_NEWPID | (j->userns ? CLONE_NEWUSER : 0) |
 		    (j->ipcns ? CLONE_NEWIPC : 0);
 	if (pidfd < 0 || setns(pidfd, flags) < 0 || fchdir(j->cwd) < 0)
@@ -881,6 +886,7 @@ static int start_nest_helper(struct supervisor *s)
 				     .userns = s->res->userns,
 				     .ipcns = s->res->ipcns,
 				     .cwd = -1,
+				     .caller = -1,
 				     .ctl = -1,
 				     .cgroup = s->cgroup,
 				     .landlock_policy = cfg->landlock_policy,

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -253,7 +254,7 @@ int lb_nest_wait(int ctl)
 
 /* ---- fd passing ----------------------------------------------------------------- */
 
-#define MAX_PASSED 5
+#define MAX_PASSED 6
 
 int lb_nest_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
 {
@@ -322,7 +323,7 @@ ssize_t lb_nest_recv(int sock, void *buf, size_t cap, int *fds, size_t *n_fds)
  * sandbox, which no pids limit of the sandbox counts. */
 #define MAX_DOMAINS 16
 
-enum { FD_IN, FD_OUT, FD_ERR, FD_CWD, FD_LOG };
+enum { FD_IN, FD_OUT, FD_ERR, FD_CWD, FD_CALLER, FD_LOG };
 
 static void send_status(int ctl, int status)
 {
@@ -357,6 +358,7 @@ static __attribute__((noreturn)) void domain_main(const struct lb_nest_host *hos
 		req.log_fd = fds[FD_LOG];
 	struct lb_nest_join join = *base;
 	join.cwd = fds[FD_CWD];
+	join.caller = fds[FD_CALLER];
 	join.ctl = ctl;
 	struct lb_nest_job job = {.req = &req, .join = &join};
 	send_status(ctl, host->serve(host->arg, &job));
@@ -461,6 +463,13 @@ static int collect_fds(struct lb_call *c, const struct lb_nest_request *req, int
 	if (cwd < 0)
 		return cwd;
 	fds[(*n)++] = cwd;
+	/* the caller itself, checked to be the one still waiting in its call */
+	int pidfd = (int)syscall(SYS_pidfd_open, lb_caller_tgid(c), 0);
+	if (pidfd < 0)
+		return -errno;
+	fds[(*n)++] = pidfd;
+	if (c->ops->still_valid(c->t) < 0)
+		return -ESRCH;
 	if (req->log_fd >= 0 && req->log_fd != 2) {
 		int fd = caller_fd(c, req->log_fd);
 		if (fd < 0)

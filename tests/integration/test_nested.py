@@ -4,6 +4,7 @@ a nested domain judged by both policies (docs/security.md, "Nested
 sandboxes"). Every refusal has a positive control beside it."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 
@@ -223,6 +224,31 @@ def a_nested_program_writes_into_the_outer_overlay_not_the_host():
     p = nested(d, ["--overlay", os.path.join(d, "inner-ov")], "true")
     eq(p.returncode, 125, p.stderr)
     eq("cannot give a nested sandbox an overlay" in p.stderr, True, p.stderr)
+
+
+@test
+def a_nested_run_works_without_root():
+    need_seccomp_outer()
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        lbtest.skip("needs root and setpriv to run as another user")
+    d = workdir()
+    for name in ("outer.policy", "inner.policy", "ok.txt", "inner-denied.txt"):
+        os.chmod(os.path.join(d, name), 0o644)
+    # litebox itself must be reachable by that user
+    exe = os.path.join(d, "litebox")
+    shutil.copy(LB, exe)
+    os.chmod(exe, 0o755)
+    with open(os.path.join(d, "inner.policy"), "a") as f:
+        f.write(f'allow exec "{exe}"\n')
+    env = dict(env_in(d), HOME=d)
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe,
+                        "run", "--", exe, "run", "-p", "inner.policy", "--", "/bin/sh", "-c",
+                        "id -u; cat ok.txt; cat inner-denied.txt"],
+                       capture_output=True, text=True, cwd=d, env=env, timeout=60)
+    if "cannot start the sandbox" in p.stderr and "user namespace" in p.stderr:
+        lbtest.skip(f"no user namespaces here: {p.stderr.strip()}")
+    eq((p.returncode, p.stdout), (1, "65534\nMARKER-ok\n"), p.stderr)
+    eq("denied read " + os.path.join(d, "inner-denied.txt") in p.stderr, True, p.stderr)
 
 
 @test

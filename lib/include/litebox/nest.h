@@ -94,6 +94,7 @@ struct lb_nest_join {
 	pid_t init;		  /* the enclosing sandbox's init, host pid */
 	bool userns, ipcns;	  /* the enclosing sandbox made them */
 	int cwd;		  /* the inner's working directory (O_PATH) */
+	int caller;		  /* pidfd of the inner litebox, whose namespaces are joined */
 	int ctl;		  /* the control socket: signals in, EOF: kill */
 	const char *cgroup;	  /* the enclosing pids cgroup, "" none */
 	/* the enclosing sandbox's own kernel layers, applied first */
