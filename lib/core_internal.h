@@ -184,6 +184,11 @@ int lb_judge_xattr_name(enum lb_class cls, const char *name);
 ssize_t lb_xattr_list_visible(char *list, ssize_t n);
 /* Device nodes: -EPERM. */
 int lb_judge_mknod(mode_t mode);
+/* A change of a device node's name or attributes (unlink, rename, link,
+ * chmod, chown, xattrs): refused whatever the policy says. The object is
+ * objfd, else name in dirfd ("" for dirfd itself). */
+int lb_judge_node_change(struct lb_call *c, int dirfd, const char *name, int objfd,
+			 const char *path);
 /* Listings of dir drop hidden entries (when anything below is hidden). */
 bool lb_listing_filtered(struct lb_call *c, const char *dir);
 bool lb_listing_hides(struct lb_call *c, const char *dir, const char *name);

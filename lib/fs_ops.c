@@ -568,6 +568,15 @@ static int write_target(struct lb_call *c, unsigned res_flags, struct lb_resolve
 	return write_target_rule(c, res_flags, r, objfd, EXIST_ANY);
 }
 
+/* A change of the object's name or attributes: see lb_judge_node_change. */
+static int node_change(struct lb_call *c, const struct lb_resolved *r, int objfd)
+{
+	char path[PATH_MAX];
+	if (objfd >= 0 && lb_fd_path(objfd, path, sizeof(path)) < 0)
+		snprintf(path, sizeof(path), "fd:%d", objfd);
+	return lb_judge_node_change(c, r->dirfd, r->name, objfd, objfd >= 0 ? path : r->path);
+}
+
 /* Resolve the row's path and judge it for write (calls without fd forms). */
 static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r,
 			 enum exist_rule rule)
@@ -630,6 +639,8 @@ static int xattr_write_target(struct lb_call *c, struct lb_resolved *r, int *obj
 			      struct xattr_at *x)
 {
 	int rc = write_target(c, follow_flags(c), r, objfd);
+	if (rc == 0)
+		rc = node_change(c, r, *objfd);
 	if (rc < 0)
 		return rc;
 	if (*objfd >= 0) {
@@ -757,6 +768,8 @@ static struct lb_answer h_unlink(struct lb_call *c)
 	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
 	int flags = (c->row->flags & LB_SF_RMDIR) ? AT_REMOVEDIR : (int)c->op.flags;
 	int rc = prepare_write(c, LB_RES_MODIFY, &r, EXIST_MUST);
+	if (rc == 0 && r.name[0])
+		rc = node_change(c, &r, -1);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (!r.name[0])
@@ -821,6 +834,8 @@ static struct lb_answer h_rename(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	if (!from.name[0] || !to.name[0])
 		return lb_ans_errno(EBUSY);
+	if ((rc = node_change(c, &from, -1)) < 0 || (rc = node_change(c, &to, -1)) < 0)
+		return lb_ans_errno(-rc);
 	/* A rename must not carry a file to a name that grants more than
 	 * its own does (as for hard links); an exchange moves both ways. */
 	c->cur = &from;
@@ -861,6 +876,8 @@ static struct lb_answer h_link(struct lb_call *c)
 		return lb_ans_errno(-rc);
 	}
 	c->cur = &from; /* existence checks of the source refer to it */
+	if ((rc = node_change(c, &from, magic)) < 0)
+		return lb_ans_errno(-rc);
 	if (magic < 0 && (rc = lb_judge_link_source(c, from.path, to.path)) < 0)
 		return lb_ans_errno(-rc);
 	/* The O_TMPFILE idiom links /proc/self/fd/N into place. */
@@ -893,6 +910,8 @@ static struct lb_answer h_chmod(struct lb_call *c)
 	mode_t mode = c->op.mode;
 
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
+	if (rc == 0)
+		rc = node_change(c, &r, objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	return lb_ans_rc(lb_host_chmod(c, at_of(&r), objfd, mode));
@@ -906,6 +925,8 @@ static struct lb_answer h_chown(struct lb_call *c)
 	gid_t gid = (gid_t)PATH_ARG(c, 2);
 
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
+	if (rc == 0)
+		rc = node_change(c, &r, objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	return lb_ans_rc(lb_host_chown(c, at_of(&r), objfd, uid, gid));

@@ -54,6 +54,22 @@ int lb_judge_mknod(mode_t mode)
 	return S_ISCHR(mode) || S_ISBLK(mode) ? -EPERM : 0;
 }
 
+/* Device nodes are the host's, shared by everything on it (/dev/null):
+ * their names and attributes are not the program's to change, whatever
+ * the policy grants; it cannot make one either. A grant of write to a
+ * device is a grant to write to the device. Timestamps stay (touch
+ * /dev/null works natively for anyone who may write it). */
+int lb_judge_node_change(struct lb_call *c, int dirfd, const char *name, int objfd,
+			 const char *path)
+{
+	struct stat st;
+	int rc = objfd >= 0 ? fstat(objfd, &st)
+			    : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
+	if (rc < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+		return 0; /* absent: the host call answers as Linux would */
+	return lb_refuse_boundary(c, LB_CLASS_WRITE, path, EPERM);
+}
+
 /* ---- links and renames -------------------------------------------------------- */
 
 /* A hard link must not smuggle a file into a place that grants more than

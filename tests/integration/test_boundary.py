@@ -6,6 +6,7 @@ and where the test can make one, runs as an unprivileged user too."""
 import ctypes
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -607,6 +608,40 @@ def binary_is_built_hardened():
         return  # sanitizer builds trade fortify for ASan
     assert "__stack_chk_fail" in syms, "no stack protector"
     assert "_chk@" in syms, "no _FORTIFY_SOURCE checked calls"
+
+
+@test
+def device_nodes_keep_their_names_and_attributes():
+    # As root, `rm /dev/null` under the default profile removed the host's
+    # /dev/null (its implicit write grant covered unlink, chmod, chown).
+    # Judged on a device node the test makes in the working directory, so
+    # a failure cannot break the host's /dev.
+    if os.geteuid() != 0:
+        lbtest.skip("needs root to make a device node")
+    d = lbtest.policy_workdir()
+    for name in ("rmme", "mvme", "chme", "chown", "xat"):
+        os.mknod(os.path.join(d, name), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod(os.path.join(d, name), 0o666)
+    for name in ("plain", "plain2"):
+        open(os.path.join(d, name), "w").close()
+    script = ("rm -f rmme; mv mvme moved; chmod 0 chme; chown 65534 chown; "
+              "setfattr -n user.x -v 1 xat 2>/dev/null || python3 -c "
+              "\"import os; os.setxattr('xat', 'user.x', b'1')\"; "
+              "touch chme; echo data > chme; "
+              "rm plain; chmod 0600 plain2; echo done")
+    r = litebox("run", "-p", "p.policy", "--", "/bin/sh", "-c", script, cwd=d)
+    assert "done" in r.stdout, r.stderr
+    for name in ("rmme", "mvme", "chme", "chown", "xat"):
+        st = os.lstat(os.path.join(d, name))
+        assert stat.S_ISCHR(st.st_mode), f"{name} is still the device node"
+        eq(stat.S_IMODE(st.st_mode), 0o666, f"{name} keeps its mode")
+        eq(st.st_uid, 0, f"{name} keeps its owner")
+    assert not os.path.exists(os.path.join(d, "moved"))
+    for what in ("rmme", "mvme", "chme", "chown"):
+        assert f"denied write {os.path.join(d, what)} " in r.stderr, (what, r.stderr)
+    # controls: the same calls on regular files, and writing to the device
+    assert not os.path.exists(os.path.join(d, "plain")), "control: rm of a file works"
+    eq(stat.S_IMODE(os.stat(os.path.join(d, "plain2")).st_mode), 0o600, "control: chmod works")
 
 
 lbtest.run()
