@@ -6,7 +6,13 @@
 
 /* litebox confines itself once the sandbox runs (lib/confine.c): every
  * thread of the supervisor, present and future, loses the calls it never
- * makes after start-up. keep_ptrace: the platform traces with ptrace. */
-int lb_confine_supervisor(bool keep_ptrace);
+ * makes after start-up. ptrace_platform: the tracer's requests are allowed too. */
+int lb_confine_supervisor(bool ptrace_platform);
+
+/* Tests only (LITEBOX_TEST_SELF_VIOLATION=WHAT:FILE): once FILE exists,
+ * make a forbidden call WHAT ("exec", "fork", "tiocsti", "poke",
+ * "unlisted") from the confined supervisor. -EAGAIN before; 0 only if the
+ * call passed the filter. */
+int lb_confine_probe(const char *spec);
 
 #endif

@@ -648,6 +648,8 @@ struct supervisor {
 	pid_t helper; /* serves nested domains (lib/nest.c) */
 	int nest_fd;
 	int ctl; /* a nested domain: the inner litebox's control socket */
+	/* LITEBOX_TEST_SELF_VIOLATION: a forbidden call for the tests */
+	const char *probe;
 };
 
 static bool has_effective_cap(int cap)
@@ -985,8 +987,11 @@ static int supervise(struct supervisor *s)
 		    {.fd = s->timerfd, .events = POLLIN},
 		    {.fd = s->ctl, .events = POLLIN},
 		};
-		if (poll(fds, 4, -1) < 0 && errno != EINTR)
+		int n = poll(fds, 4, s->probe ? 100 : -1);
+		if (n < 0 && errno != EINTR)
 			return -errno;
+		if (n == 0 && s->probe && lb_confine_probe(s->probe) == 0)
+			s->probe = NULL;
 		if (fds[3].revents)
 			on_ctl(s);
 		if (fds[0].revents)
@@ -1111,8 +1116,9 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 		rc = -EPIPE;
 		goto kill_init;
 	}
+	s.probe = getenv("LITEBOX_TEST_SELF_VIOLATION");
 	if ((rc = start_nest_helper(&s)) < 0 || (rc = start_serving(&s)) < 0 ||
-	    (rc = confine(&s)) < 0 || (rc = arm_timeout(&s)) < 0)
+	    (rc = arm_timeout(&s)) < 0 || (rc = confine(&s)) < 0)
 		goto kill_init;
 	rc = supervise(&s);
 	goto stop_platform;

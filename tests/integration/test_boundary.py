@@ -566,6 +566,50 @@ def supervisor_threads_run_under_their_own_filter():
             p.wait()
 
 
+
+def processes_with(marker):
+    """Host pids whose command line contains marker."""
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            if marker.encode() in open(f"/proc/{p}/cmdline", "rb").read():
+                found.append(p)
+        except OSError:
+            pass
+    return found
+
+
+@test
+def supervisor_call_outside_its_allowlist_ends_the_run():
+    import time
+    probes = ["exec", "fork", "tiocsti", "unlisted"]
+    if lbtest.PLATFORM == "ptrace":
+        probes.append("poke")  # a ptrace request the tracer never makes
+    for probe in probes:
+        d = lbtest.policy_workdir()
+        trigger = os.path.join(d, "started")
+        marker = f"1234.{os.getpid()}{len(probe)}"
+        env = dict(os.environ, LITEBOX_TEST_SELF_VIOLATION=f"{probe}:{trigger}")
+        p = litebox("run", "-p", "p.policy", "--", "/bin/sh", "-c",
+                    f"touch started; exec sleep {marker}", cwd=d, env=env, timeout=60)
+        assert os.path.exists(trigger), f"{probe}: the program ran: {p.stderr}"
+        eq(p.returncode, 125, f"{probe}: litebox's internal-error status; {p.stderr}")
+        assert "which its own filter forbids" in p.stderr, p.stderr
+        # The sandbox dies with litebox (PDEATHSIG, EXITKILL): give the
+        # kernel a moment to reap it, then nothing of it may be left.
+        deadline = time.monotonic() + 20
+        while processes_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        eq(processes_with(marker), [], f"{probe}: the sandbox outlived litebox")
+    # Control: the same run, the trigger made, without the forbidden call.
+    d = lbtest.policy_workdir()
+    p = litebox("run", "-p", "p.policy", "--", "/bin/sh", "-c",
+                "touch started; sleep 0.3; echo done", cwd=d, check=0)
+    eq(p.stdout, "done\n")
+
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:
