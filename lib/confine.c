@@ -33,6 +33,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <sys/syscall.h>
@@ -52,21 +54,28 @@
 enum { ANY = 0, SECCOMP_ONLY = 1, PTRACE_ONLY = 2 };
 
 /* A call allowed outright (NONE), or when its argument `arg` masked with
- * `mask` equals `value` (EQ). Several rows of one call: any of them
- * allows it. */
-enum self_op { NONE, EQ };
+ * `mask` equals `value` (EQ), and so does `arg2` with `mask2`/`value2`
+ * (EQ2). Several rows of one call: any of them allows it. */
+enum self_op { NONE, EQ, EQ2 };
 struct self_call {
 	const char *name;
 	unsigned char platform;
 	enum self_op op;
 	unsigned arg;
 	uint64_t mask, value;
+	unsigned arg2;
+	uint64_t mask2, value2;
 };
 
-#define CALL(n) {n, ANY, NONE, 0, 0, 0}
-#define ARG_IS(n, a, v) {n, ANY, EQ, a, ~0ull, (uint64_t)(v)}
-#define ARG32_IS(n, a, v) {n, ANY, EQ, a, 0xffffffffull, (uint64_t)(uint32_t)(v)}
-#define ARG_MASKED(n, a, m, v) {n, ANY, EQ, a, (uint64_t)(m), (uint64_t)(v)}
+#define CALL(n) {n, ANY, NONE, 0, 0, 0, 0, 0, 0}
+#define ARG_IS(n, a, v) {n, ANY, EQ, a, ~0ull, (uint64_t)(v), 0, 0, 0}
+#define ARG32_IS(n, a, v) {n, ANY, EQ, a, 0xffffffffull, (uint64_t)(uint32_t)(v), 0, 0, 0}
+#define ARG_MASKED(n, a, m, v) {n, ANY, EQ, a, (uint64_t)(m), (uint64_t)(v), 0, 0, 0}
+#define ARGS32_ARE(n, a, v, b, w)                                                              \
+	{n,    ANY, EQ2, a, 0xffffffffull, (uint64_t)(uint32_t)(v), b, 0xffffffffull,          \
+	 (uint64_t)(uint32_t)(w)}
+#define PLATFORM_ARG32(n, p, a, v) {n, p, EQ, a, 0xffffffffull, (uint64_t)(uint32_t)(v), 0, 0, 0}
+#define PLATFORM_ARG(n, p, a, v) {n, p, EQ, a, ~0ull, (uint64_t)(v), 0, 0, 0}
 
 /* Namespace flags: never part of a thread's clone. */
 #define NS_FLAGS                                                                               \
@@ -115,7 +124,11 @@ static const struct self_call allowed[] = {
     CALL("sendmmsg"), CALL("recvfrom"), CALL("recvmsg"), CALL("getsockname"),
     CALL("getsockopt"), CALL("getpeername"),
     /* sock_diag (which file a unix socket is bound to) */
-    ARG_IS("socket", 0, AF_NETLINK),
+    ARGS32_ARE("socket", 0, AF_NETLINK, 2, NETLINK_SOCK_DIAG),
+    /* the mediated DNS resolver (lib/dns.c): its loopback listeners, the
+     * connections the program makes to them, its queries upstream */
+    ARG32_IS("socket", 0, AF_INET), ARG32_IS("socket", 0, AF_INET6), CALL("accept4"),
+    ARGS32_ARE("setsockopt", 1, IPPROTO_IPV6, 2, IPV6_V6ONLY),
     /* the unix bind thread: its own cwd, then a Landlock domain */
     ARG_IS("unshare", 0, CLONE_FS), CALL("landlock_create_ruleset"),
     CALL("landlock_add_rule"), CALL("landlock_restrict_self"),
@@ -132,20 +145,20 @@ static const struct self_call allowed[] = {
      * the end of the run (cgroup removal, learned policy, summaries) */
     CALL("wait4"), CALL("waitid"), CALL("timerfd_create"), CALL("timerfd_settime"),
     /* the seccomp platform: the listener */
-    {"ioctl", SECCOMP_ONLY, EQ, 1, 0xffffffffull, (uint32_t)SECCOMP_IOCTL_NOTIF_RECV},
-    {"ioctl", SECCOMP_ONLY, EQ, 1, 0xffffffffull, (uint32_t)SECCOMP_IOCTL_NOTIF_SEND},
-    {"ioctl", SECCOMP_ONLY, EQ, 1, 0xffffffffull, (uint32_t)SECCOMP_IOCTL_NOTIF_ID_VALID},
-    {"ioctl", SECCOMP_ONLY, EQ, 1, 0xffffffffull, (uint32_t)SECCOMP_IOCTL_NOTIF_ADDFD},
+    PLATFORM_ARG32("ioctl", SECCOMP_ONLY, 1, SECCOMP_IOCTL_NOTIF_RECV),
+    PLATFORM_ARG32("ioctl", SECCOMP_ONLY, 1, SECCOMP_IOCTL_NOTIF_SEND),
+    PLATFORM_ARG32("ioctl", SECCOMP_ONLY, 1, SECCOMP_IOCTL_NOTIF_ID_VALID),
+    PLATFORM_ARG32("ioctl", SECCOMP_ONLY, 1, SECCOMP_IOCTL_NOTIF_ADDFD),
     /* the ptrace platform: only the requests its tracer makes; no
      * PTRACE_ATTACH, no PEEK/POKE (memory goes through process_vm_*) */
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_SEIZE},
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_CONT},
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_SYSCALL},
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_LISTEN},
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_GETREGS},
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_SETREGS},
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_GETEVENTMSG},
-    {"ptrace", PTRACE_ONLY, EQ, 0, ~0ull, PTRACE_GET_SYSCALL_INFO},
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_SEIZE),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_CONT),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_SYSCALL),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_LISTEN),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GETREGS),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_SETREGS),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GETEVENTMSG),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GET_SYSCALL_INFO),
 };
 
 /* What glibc falls back from: answered, not fatal. */
@@ -204,9 +217,10 @@ static int add_call(scmp_filter_ctx ctx, const struct self_call *c)
 		return 0; /* unknown to this libseccomp: nothing to allow */
 	if (c->op == NONE)
 		return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nr, 0);
-	struct scmp_arg_cmp cmp = {
-	    .arg = c->arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = c->mask, .datum_b = c->value};
-	return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nr, 1, cmp);
+	struct scmp_arg_cmp cmp[2] = {
+	    {.arg = c->arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = c->mask, .datum_b = c->value},
+	    {.arg = c->arg2, .op = SCMP_CMP_MASKED_EQ, .datum_a = c->mask2, .datum_b = c->value2}};
+	return seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, c->op == EQ2 ? 2 : 1, cmp);
 }
 
 static void resolve_names(void)
@@ -232,7 +246,7 @@ static int build(scmp_filter_ctx ctx, bool ptrace_platform)
 			rc = add_call(ctx, c);
 	}
 	for (size_t j = 0; rc == 0 && LB_SANITIZED && j < LB_ARRAY_SIZE(sanitizer_calls); j++)
-		rc = add_call(ctx, &(struct self_call){sanitizer_calls[j], ANY, NONE, 0, 0, 0});
+		rc = add_call(ctx, &(struct self_call){.name = sanitizer_calls[j], .op = NONE});
 	for (size_t i = 0; rc == 0 && i < LB_ARRAY_SIZE(answered); i++) {
 		int nr = seccomp_syscall_resolve_name(answered[i].name);
 		if (nr != __NR_SCMP_ERROR)
