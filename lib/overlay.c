@@ -111,6 +111,10 @@ int lb_ovl_manifest_load(const char *dir, struct lb_ovl_manifest *m)
 		line[strcspn(line, "\n")] = '\0';
 		unsigned id;
 		int off = 0;
+		if (strcmp(line, "xattr trusted") == 0 || strcmp(line, "xattr user") == 0) {
+			strcpy(m->xattr_ns, line[6] == 't' ? "trusted" : "user");
+			continue;
+		}
 		if (sscanf(line, "layer %u %n", &id, &off) != 1 || off == 0 || id == 0) {
 			lb_ovl_manifest_free(m);
 			return -EINVAL;
@@ -133,6 +137,8 @@ int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m)
 	if (!f)
 		return -errno;
 	fprintf(f, "%s\n", LB_OVL_MAGIC);
+	if (m->xattr_ns[0])
+		fprintf(f, "xattr %s\n", m->xattr_ns);
 	for (size_t i = 0; i < m->n; i++) {
 		fprintf(f, "layer %u ", m->v[i].id);
 		lb_ovl_escape(f, m->v[i].host);
@@ -144,6 +150,14 @@ int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m)
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
 	return rc;
+}
+
+/* A DIR of before the namespace was recorded: what a run by this user
+ * would have used. */
+const char *lb_ovl_private_prefix(const struct lb_ovl_manifest *m)
+{
+	const char *ns = m->xattr_ns[0] ? m->xattr_ns : geteuid() == 0 ? "trusted" : "user";
+	return strcmp(ns, "user") == 0 ? "user.overlay." : "trusted.overlay.";
 }
 
 /* ---- the supervisor's side ------------------------------------------------- */
@@ -736,6 +750,16 @@ int lb_overlay_enter(const struct lb_overlay *o)
 	int rc = lb_ovl_manifest_load(o->dir, &b.man);
 	if (rc < 0)
 		rc = fail(&b, rc, "cannot read the manifest of %s", o->dir);
+	const char *ns = b.userxattr ? "user" : "trusted";
+	if (rc == 0 && b.man.xattr_ns[0] && strcmp(b.man.xattr_ns, ns) != 0)
+		rc = fail(&b, -EXDEV,
+			  "%s holds the layers of a run %s root; a run %s root needs another "
+			  "directory",
+			  o->dir, b.userxattr ? "as" : "without", b.userxattr ? "without" : "as");
+	if (rc == 0 && !b.man.xattr_ns[0]) {
+		snprintf(b.man.xattr_ns, sizeof(b.man.xattr_ns), "%s", ns);
+		b.man_dirty = true;
+	}
 	if (rc == 0 && (rc = read_mounts(&b)) < 0)
 		fail(&b, rc, "cannot read the mount table");
 	if (rc == 0 && mkdir(b.stage, 0700) < 0 && errno != EEXIST)

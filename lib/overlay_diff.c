@@ -82,12 +82,18 @@ static bool is_whiteout(const struct stat *st)
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
+/* overlayfs's own xattrs in DIR's layers, from its manifest (set by
+ * lb_overlay_diff, which apply and record go through first). Only these
+ * mean anything: in a root run user.overlay.opaque is an xattr the
+ * program may set like any other, and an opaque directory deletes every
+ * host entry it does not hold. */
+static char ovl_prefix[24] = "trusted.overlay.";
+
 static bool is_opaque(const char *upper)
 {
-	char v[4];
-	ssize_t n = lgetxattr(upper, "trusted.overlay.opaque", v, sizeof(v));
-	if (n < 0)
-		n = lgetxattr(upper, "user.overlay.opaque", v, sizeof(v));
+	char name[40], v[4];
+	snprintf(name, sizeof(name), "%sopaque", ovl_prefix);
+	ssize_t n = lgetxattr(upper, name, v, sizeof(v));
 	return n == 1 && v[0] == 'y';
 }
 
@@ -218,7 +224,7 @@ static size_t own_xattrs(const char *path, char *buf, size_t len)
 	size_t w = 0;
 	for (size_t r = 0; r < (size_t)n;) {
 		size_t l = strlen(buf + r) + 1;
-		if (strncmp(buf + r, "trusted.overlay.", 16) && strncmp(buf + r, "user.overlay.", 13)) {
+		if (strncmp(buf + r, ovl_prefix, strlen(ovl_prefix))) {
 			memmove(buf + w, buf + r, l);
 			w += l;
 		}
@@ -335,6 +341,7 @@ int lb_overlay_diff(const char *dir, struct lb_ovl_diff *out, char *err, size_t 
 			 rc == -EINVAL ? "its manifest is not litebox's" : strerror(-rc));
 		return rc;
 	}
+	snprintf(ovl_prefix, sizeof(ovl_prefix), "%s", lb_ovl_private_prefix(&m));
 	for (size_t i = 0; rc == 0 && i < m.n; i++) {
 		char upper[PATH_MAX];
 		struct stat st;

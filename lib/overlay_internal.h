@@ -17,7 +17,14 @@ struct lb_ovl_manifest {
 	struct lb_ovl_layer *v;
 	size_t n;
 	unsigned next_id;
+	/* where overlayfs keeps its own xattrs in the layers ("trusted" as
+	 * root, "user" in a user namespace); only that namespace's overlay.*
+	 * mean anything to diff and apply, the other is the program's */
+	char xattr_ns[8];
 };
+
+/* The overlay.* prefix of DIR's layers, e.g. "trusted.overlay.". */
+const char *lb_ovl_private_prefix(const struct lb_ovl_manifest *m);
 
 int lb_ovl_manifest_load(const char *dir, struct lb_ovl_manifest *m);
 int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m);

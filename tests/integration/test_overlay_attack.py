@@ -129,5 +129,40 @@ def apply_writes_a_name_near_name_max_and_ignores_a_fifo_at_an_old_temporary_nam
        "temporaries left behind")
 
 
+@test
+def an_overlay_xattr_the_program_sets_is_its_own_and_deletes_nothing():
+    """In a root run overlayfs keeps its marks in trusted.overlay.*; a
+    user.overlay.opaque the program sets is an ordinary xattr (and the
+    other way round without root, where the program cannot set it)."""
+    d = workdir()
+    proj = os.path.join(d, "proj")
+    os.makedirs(os.path.join(proj, "src"))
+    for name in ("README", "src/main.c"):
+        with open(os.path.join(proj, name), "w") as f:
+            f.write("host\n")
+    ovl = os.path.join(d, "ovl")
+    script = ("import os\n"
+              "try:\n    os.setxattr('.', 'user.overlay.opaque', b'y')\n"
+              "except OSError as e:\n    print('setxattr errno', e.errno)\n"
+              "os.unlink('README')\n"  # the control: a real deletion
+              "print(sorted(os.listdir('.')))\n")
+    p = litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", sys.executable,
+                "-c", script, cwd=proj, check=0)
+    eq(p.returncode, 0, p.stderr)
+    assert "['src']" in p.stdout, p.stdout
+    listing = litebox("overlay", "diff", ovl).stdout
+    kinds = sorted(tuple(line.split("\t")[::2]) for line in listing.splitlines())
+    want = [("deleted", f"{proj}/README")]
+    if "setxattr errno" not in p.stdout:
+        want.append(("xattrs", proj))
+    eq(kinds, sorted(want), listing)
+    with open(os.path.join(ovl, "manifest")) as f:
+        ns = "trusted" if os.geteuid() == 0 else "user"
+        assert f"xattr {ns}\n" in f.read(), "the manifest names the namespace"
+    litebox("overlay", "apply", ovl)
+    eq(sorted(os.listdir(proj)), ["src"], "the host after apply")
+    eq(os.listdir(os.path.join(proj, "src")), ["main.c"], "src kept its entries")
+
+
 if __name__ == "__main__":
     run()
