@@ -70,6 +70,9 @@ void lb_overlay_print_change(FILE *f, const struct lb_ovl_change *c)
 		break;
 	default:
 		fputs(type_name(c->new_mode), f);
+		/* what apply will not make, in plain sight */
+		if (c->kind == LB_OVL_ADDED && (c->new_mode & 07000))
+			fprintf(f, " %04o", c->new_mode & 07777);
 	}
 	fputc('\t', f);
 	put_path(f, c->path);

@@ -530,6 +530,14 @@ int lb_overlay_remove_tree(const char *path)
 	return rc;
 }
 
+/* No file apply writes is setuid or setgid: the program keeps
+ * CAP_FSETID, so a setuid-root file it moved into its tree and rewrote
+ * keeps the bit in the layer. (A directory's setgid is inheritance.) */
+static mode_t applied_mode(mode_t m)
+{
+	return S_ISDIR(m) ? m & 07777 : m & 01777;
+}
+
 static int copy_file(const char *from, const char *to, const struct stat *st)
 {
 	/* A new name of our own in the same directory: "NAME.suffix" would
@@ -561,7 +569,7 @@ static int copy_file(const char *from, const char *to, const struct stat *st)
 	if (fchown(out, st->st_uid, st->st_gid) < 0) {
 		/* not root: the file stays the user's */
 	}
-	(void)fchmod(out, st->st_mode & 07777);
+	(void)fchmod(out, applied_mode(st->st_mode));
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	(void)futimens(out, ts);
 	if (rename(tmp, to) < 0) {
@@ -579,7 +587,7 @@ static int set_attrs(const char *path, const char *upper)
 		return -errno;
 	if (lchown(path, st.st_uid, st.st_gid) < 0 && errno != EPERM)
 		return -errno;
-	if (!S_ISLNK(st.st_mode) && chmod(path, st.st_mode & 07777) < 0)
+	if (!S_ISLNK(st.st_mode) && chmod(path, applied_mode(st.st_mode)) < 0)
 		return -errno;
 	struct timespec ts[2] = {st.st_atim, st.st_mtim};
 	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -620,7 +628,9 @@ static int create(const char *path, const char *upper)
 		to[n] = '\0';
 		return symlink(to, path) < 0 ? -errno : 0;
 	}
-	return mknod(path, st.st_mode, st.st_rdev) < 0 ? -errno : 0;
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return -EPERM; /* refused up front by conflicts() */
+	return mknod(path, st.st_mode & ~(mode_t)06000, 0) < 0 ? -errno : 0;
 }
 
 /* A hard link the program made: the other name of the same upper inode,
@@ -706,15 +716,18 @@ static int conflicts(const struct lb_ovl_diff *d, const struct base *b, char *er
 			continue;
 		char now[160];
 		const char *then = base_find(b, d->v[i].path);
+		bool device = d->v[i].kind != LB_OVL_DELETED &&
+			      (S_ISCHR(d->v[i].new_mode) || S_ISBLK(d->v[i].new_mode));
 		host_state(d->v[i].path, now, sizeof(now));
 		bool writable = parent_writable(d->v[i].path);
-		if (then && strcmp(then, now) == 0 && writable)
+		if (then && strcmp(then, now) == 0 && writable && !device)
 			continue;
 		count++;
 		if (used + 1 < errlen) {
 			int n = snprintf(err + used, errlen - used, "%s%s (%s)", used ? ", " : "",
 					 d->v[i].path,
-					 !writable ? "its directory is not writable by you"
+					 device ? "a device node: apply never makes one"
+					 : !writable ? "its directory is not writable by you"
 					 : !then ? "no record of it at the run (the run did not end)"
 					 : strcmp(now, "absent") == 0 ? "removed since the run"
 					 : strcmp(then, "absent") == 0 ? "created since the run"

@@ -164,5 +164,40 @@ def an_overlay_xattr_the_program_sets_is_its_own_and_deletes_nothing():
     eq(os.listdir(os.path.join(proj, "src")), ["main.c"], "src kept its entries")
 
 
+@test
+def apply_makes_no_setuid_file_and_diff_shows_the_bits():
+    """A setuid file the program moved into its tree and rewrote keeps
+    S_ISUID in the layer (the program keeps CAP_FSETID as root); diff
+    shows the bits, apply writes the file without them. Control: a plain
+    executable and a sticky-free mode change arrive as they were."""
+    d = workdir()
+    sysd, proj = os.path.join(d, "sys"), os.path.join(d, "proj")
+    os.makedirs(sysd)
+    os.makedirs(proj)
+    helper = os.path.join(sysd, "helper")
+    shutil.copy("/bin/true", helper)
+    os.chmod(helper, 0o4755)
+    ovl = os.path.join(d, "ovl")
+    script = ("import os\n"
+              "os.rename('../sys/helper', 'tool')\n"
+              "fd = os.open('tool', os.O_WRONLY | os.O_TRUNC)\n"
+              "os.write(fd, b'#!/bin/sh\\nexit 0\\n'); os.close(fd)\n"
+              "open('plain', 'w').write('#!/bin/sh\\n'); os.chmod('plain', 0o750)\n"
+              "print(oct(os.stat('tool').st_mode & 0o7777))\n")
+    p = litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", sys.executable,
+                "-c", script, cwd=proj, check=0)
+    eq(p.returncode, 0, p.stderr)
+    listing = litebox("overlay", "diff", ovl).stdout
+    assert "added\tfile\t" + os.path.join(proj, "plain") in listing, listing
+    if p.stdout.strip() == "0o4755":
+        assert "added\tfile 4755\t" + os.path.join(proj, "tool") in listing, listing
+    litebox("overlay", "apply", ovl)
+    eq(stat.S_IMODE(os.lstat(os.path.join(proj, "tool")).st_mode) & 0o6000, 0, "setuid bits")
+    eq(stat.S_IMODE(os.lstat(os.path.join(proj, "plain")).st_mode), 0o750, "the control's mode")
+    with open(os.path.join(proj, "tool"), "rb") as f:
+        eq(f.read(), b"#!/bin/sh\nexit 0\n", "the program's bytes")
+    assert not os.path.exists(helper), "the rename applied"
+
+
 if __name__ == "__main__":
     run()
