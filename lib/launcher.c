@@ -199,7 +199,6 @@ static __attribute__((noreturn)) void exec_program(const struct lb_launch_config
 	if (cfg->join)
 		apply_limits(cfg->join->limits, in_pids_cgroup);
 	apply_limits(cfg->limits, in_pids_cgroup);
-	umask(cfg->umask);
 	reset_signals();
 	if (cfg->platform->before_exec) {
 		int rc = cfg->platform->before_exec(prep);
@@ -406,6 +405,11 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 		rc = lb_landlock_apply(cfg->landlock_policy, cfg->exec_paths, cfg->n_exec_paths);
 		stage = STAGE_LANDLOCK;
 	}
+	/* The program's umask, set before the filter: umask is a trapped
+	 * call, and on the ptrace platform a trapped call made before the
+	 * tracer holds the process fails with ENOSYS (the program then ran
+	 * with the supervisor's umask 0). The program inherits it. */
+	umask(cfg->umask);
 	if (rc == 0) {
 		rc = cfg->platform->install(prep);
 		stage = STAGE_FILTER;
