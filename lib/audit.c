@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "litebox/audit.h"
 #include "litebox/text.h"
 #include "litebox/util.h"
@@ -249,6 +250,7 @@ static int audit_new(const char *path, int fd, enum lb_mode mode, struct lb_audi
 		 * with a signalfd, which sees only what no thread accepts. */
 		sigset_t all, old;
 		sigfillset(&all);
+		sigdelset(&all, LB_CAPS_SIGNAL); /* it drops capabilities too */
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		int rc = pthread_create(&a->writer, NULL, writer_main, a);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);

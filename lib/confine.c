@@ -21,18 +21,22 @@
  * (-Dc_args=-DLB_CONFINE_LOG, then the kernel's "type=1326" lines).
  * Whoever makes the supervisor call something new adds it here, with the
  * reason. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -323,4 +327,116 @@ int lb_confine_probe(const char *spec)
 		(void)syscall(SYS_syslog, 10, NULL, 0); /* SYSLOG_ACTION_SIZE_BUFFER */
 	}
 	return 0;
+}
+
+/* ---- capabilities ---------------------------------------------------------- */
+
+/* Every thread drops what it does not keep from its own sets (capabilities
+ * are per thread): the caller directly, the others from a signal handler
+ * (LB_CAPS_SIGNAL, confine.h), as glibc does for setuid. */
+static uint64_t caps_keep;
+static bool caps_bounding; /* litebox may narrow its bounding set (CAP_SETPCAP) */
+static atomic_int caps_done;
+
+static void drop_own_caps(void)
+{
+	for (int cap = 0; cap < 64; cap++)
+		if (!(caps_keep & (1ull << cap)))
+			(void)prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); /* EINVAL past the last */
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &hdr, d) == 0) {
+		for (int i = 0; i < 2; i++) {
+			uint32_t k = (uint32_t)(caps_keep >> (32 * i));
+			d[i].effective &= k;
+			d[i].permitted &= k;
+			d[i].inheritable &= k;
+		}
+		(void)syscall(SYS_capset, &hdr, d);
+	}
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+static void on_caps_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	drop_own_caps();
+	atomic_fetch_add(&caps_done, 1);
+	errno = saved;
+}
+
+/* A "CapPrm:" or "CapBnd:" value of a status text. */
+static uint64_t status_caps(const char *status, const char *key)
+{
+	const char *l = strstr(status, key);
+	return l ? strtoull(l + strlen(key), NULL, 16) : ~0ull;
+}
+
+/* Whether every thread of litebox holds nothing beyond keep; signals the
+ * ones that still do. Returns how many were signalled, or -errno. */
+static int signal_holders(pid_t self, int *pending)
+{
+	lb_autoclose int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	DIR *dir = fdopendir(dfd);
+	if (!dir)
+		return -errno;
+	dfd = -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		char p[64], buf[4096];
+		snprintf(p, sizeof(p), "/proc/self/task/%d/status", (int)tid);
+		lb_autoclose int fd = tid > 0 ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+		ssize_t len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (len <= 0)
+			continue; /* "." or a thread that left */
+		buf[len] = '\0';
+		uint64_t held = status_caps(buf, "\nCapPrm:\t") |
+				(caps_bounding ? status_caps(buf, "\nCapBnd:\t") : 0);
+		if (!(held & ~caps_keep))
+			continue;
+		if (tid == self)
+			drop_own_caps();
+		else if (syscall(SYS_tgkill, getpid(), tid, LB_CAPS_SIGNAL) == 0)
+			n++;
+	}
+	closedir(dir);
+	*pending = n;
+	return 0;
+}
+
+int lb_confine_caps(uint64_t keep)
+{
+	caps_keep = keep;
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		return -errno;
+	/* without CAP_SETPCAP (not root) the bounding set stays: it only
+	 * bounds what an exec grants, and litebox cannot exec */
+	caps_bounding = d[CAP_SETPCAP / 32].effective & (1u << (CAP_SETPCAP % 32));
+	struct sigaction sa = {.sa_handler = on_caps_signal, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(LB_CAPS_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	drop_own_caps();
+	/* A thread started meanwhile by one that had not dropped yet holds
+	 * them too: look again until none does. */
+	for (int round = 0; round < 20; round++) {
+		atomic_store(&caps_done, 0);
+		int pending = 0;
+		int rc = signal_holders(self, &pending);
+		if (rc < 0)
+			return rc;
+		if (pending == 0)
+			return 0;
+		for (int t = 0; t < 1000 && atomic_load(&caps_done) < pending; t++)
+			usleep(1000);
+	}
+	return -EPERM;
 }

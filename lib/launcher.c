@@ -910,6 +910,24 @@ static int start_nest_helper(struct supervisor *s)
 	return 0;
 }
 
+/* Before serving, litebox gives up the capabilities it no longer uses:
+ * its workers act with the program's, which are within what remains
+ * (the complement of dropped_caps), and its own work on the callers
+ * needs CAP_SYS_PTRACE (pidfd_getfd, process_vm_readv, /proc/TID of a
+ * non-dumpable caller, PTRACE_SEIZE); CAP_SETUID/CAP_SETGID (the
+ * per-thread credential switch) are the program's too. */
+static int drop_own_capabilities(struct supervisor *s)
+{
+	uint64_t keep = ~0ull;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(dropped_caps); i++)
+		keep &= ~(1ull << dropped_caps[i]);
+	keep |= 1ull << CAP_SYS_PTRACE;
+	int rc = lb_confine_caps(keep);
+	if (rc < 0)
+		explain(s->res, rc, "cannot drop litebox's own unused capabilities", NULL);
+	return rc;
+}
+
 /* From here on the supervisor only serves: see lib/confine.c. */
 static int confine(struct supervisor *s)
 {
@@ -1121,7 +1139,8 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 		goto kill_init;
 	}
 	s.probe = getenv("LITEBOX_TEST_SELF_VIOLATION");
-	if ((rc = start_nest_helper(&s)) < 0 || (rc = start_serving(&s)) < 0 ||
+	if ((rc = start_nest_helper(&s)) < 0 || (rc = drop_own_capabilities(&s)) < 0 ||
+	    (rc = start_serving(&s)) < 0 ||
 	    (rc = arm_timeout(&s)) < 0 || (rc = confine(&s)) < 0)
 		goto kill_init;
 	rc = supervise(&s);

@@ -610,6 +610,59 @@ def supervisor_call_outside_its_allowlist_ends_the_run():
     eq(p.stdout, "done\n")
 
 
+
+@test
+def supervisor_keeps_only_the_capabilities_it_uses():
+    import time
+    if os.geteuid() != 0:
+        lbtest.skip("litebox holds no capabilities to drop when not run as root")
+    mine = open("/proc/self/status").read()
+    bnd = int(mine.split("CapBnd:\t")[1].split()[0], 16)
+    unused = {"CAP_SYS_ADMIN": 21, "CAP_NET_ADMIN": 12, "CAP_SYS_MODULE": 16,
+              "CAP_SYS_RAWIO": 17, "CAP_DAC_READ_SEARCH": 2, "CAP_SETPCAP": 8}
+    # Control: the host lets this root test hold them all.
+    for name, bit in unused.items():
+        if not bnd & (1 << bit):
+            lbtest.skip(f"this root test does not hold {name} itself")
+    d = lbtest.tmpdir()
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    p = subprocess.Popen([lbtest.LITEBOX, "run", "--", "/bin/sh", "-c", f"cat {fifo}"],
+                         cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # Wait until the program blocks in the open of the FIFO (served).
+        deadline = time.monotonic() + 30
+        seen = {}
+        while time.monotonic() < deadline and len(seen) < 2:
+            seen = {}
+            for t in os.listdir(f"/proc/{p.pid}/task"):
+                try:
+                    st = open(f"/proc/{p.pid}/task/{t}/status").read()
+                except OSError:
+                    continue
+                if "Seccomp:\t2" in st:
+                    seen[t] = {k: int(st.split(k + ":\t")[1].split()[0], 16)
+                               for k in ("CapPrm", "CapEff", "CapBnd", "CapInh")}
+            time.sleep(0.05)
+        assert len(seen) > 1, "the supervisor serves with several threads"
+        for t, caps in seen.items():
+            for name, bit in unused.items():
+                for k, v in caps.items():
+                    assert not v & (1 << bit), f"thread {t} of litebox keeps {name} in {k}"
+            assert caps["CapPrm"] & (1 << 19), f"thread {t}: CAP_SYS_PTRACE (target access)"
+            assert caps["CapPrm"] & (1 << 6) and caps["CapPrm"] & (1 << 7), \
+                f"thread {t}: CAP_SETUID/CAP_SETGID (the credential switch)"
+        write = open(fifo, "w")
+        write.write("served\n")
+        write.close()
+        out, err = p.communicate(timeout=30)
+        eq(p.returncode, 0, err)
+        eq(out, "served\n")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:
