@@ -85,6 +85,7 @@ static const int dropped_caps[] = {
     CAP_SYS_NICE, /* SCHED_FIFO 99 and priorities past RLIMIT_RTPRIO: the host starves */
     CAP_IPC_LOCK, /* mlock past RLIMIT_MEMLOCK */
     CAP_LEASE,
+    CAP_FSETID, /* the kernel then clears setuid/setgid when root rewrites such a file */
 };
 
 static void send_msg(int fd, int type, int value, int stage)

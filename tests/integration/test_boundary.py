@@ -741,4 +741,25 @@ def device_nodes_keep_their_names_and_attributes():
     eq(stat.S_IMODE(os.stat(os.path.join(d, "plain2")).st_mode), 0o600, "control: chmod works")
 
 
+@test
+def rewriting_a_setuid_file_clears_its_bits():
+    # A root run kept CAP_FSETID: rewriting an existing setuid-root file in
+    # $CWD left a setuid-root program with the tool's bytes.
+    if os.geteuid() != 0:
+        lbtest.skip("needs root")
+    d = lbtest.policy_workdir()
+    for name in ("suid", "plain"):
+        p = os.path.join(d, name)
+        with open(p, "w") as f:
+            f.write("#!/bin/sh\n")
+        os.chmod(p, 0o4755 if name == "suid" else 0o755)
+    r = litebox("run", "-p", "p.policy", "--", "/bin/sh", "-c",
+                "echo 'echo pwned' >> suid; echo 'echo ok' >> plain", cwd=d)
+    eq(r.returncode, 0, r.stderr)
+    st = os.stat(os.path.join(d, "suid"))
+    assert open(os.path.join(d, "suid")).read().endswith("echo pwned\n"), "control: the write happened"
+    eq(st.st_mode & 0o6000, 0, "setuid cleared by the write")
+    eq(stat.S_IMODE(os.stat(os.path.join(d, "plain")).st_mode), 0o755, "control: other bits stay")
+
+
 lbtest.run()

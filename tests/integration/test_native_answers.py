@@ -364,6 +364,23 @@ def a_file_just_written_runs_at_once():
     eq(p.stdout.strip(), "fails=0", p.stderr)
     assert os.path.exists(os.path.join(d, "build", "t200")), "control: the copies exist on the host"
 
+@test
+def the_program_starts_with_the_callers_umask():
+    # On the ptrace platform the program ran with umask 0 (files 0666):
+    # the launcher's umask() was trapped before the tracer held it.
+    d = lbtest.policy_workdir()
+    script = "grep Umask /proc/self/status; touch f; stat -c %a f; rm f"
+    for um in (0o022, 0o077):
+        old = os.umask(um)
+        try:
+            r = litebox("run", "-p", "p.policy", "--", "/bin/sh", "-c", script, cwd=d)
+            nat = subprocess.run(["/bin/sh", "-c", script], cwd=d, capture_output=True, text=True)
+        finally:
+            os.umask(old)
+        eq(r.returncode, 0, r.stderr)
+        eq(r.stdout, nat.stdout, f"umask {um:o}: as natively")
+
+
 
 if __name__ == "__main__":
     lbtest.run()
