@@ -1158,11 +1158,23 @@ static int run_nested(const struct run_opts *o, const struct lb_policy *policy,
 	return status;
 }
 
+/* A nested domain's log is only ever the fd the inner litebox passed (or
+ * its stderr): a name in the request, or a log line in the texts it sent,
+ * is never opened out here, where the supervisor has the outer's authority. */
+static const char *nested_log(const struct run_opts *o, const struct nest_ctx *nest)
+{
+	if (nest->log_fd < 0)
+		return NULL;
+	if (nest->log_fd == STDERR_FILENO)
+		return "-";
+	return o->log ? o->log : "(the inner litebox's log)";
+}
+
 static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
 			     const struct implicit *im, char **argv, const struct nest_ctx *nest)
 {
 	struct run_state st = {.opts = o};
-	const char *log = o->log ? o->log : lb_policy_log_path(policy);
+	const char *log = nest ? nested_log(o, nest) : o->log ? o->log : lb_policy_log_path(policy);
 	enum lb_mode mode = o->audit ? LB_MODE_AUDIT : lb_policy_mode(policy);
 	if (!nest) {
 		long outer = lb_nest_hello();

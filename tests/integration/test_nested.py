@@ -208,6 +208,49 @@ def a_crafted_request_is_refused_and_a_generous_one_gains_nothing():
     eq(p.stdout, "MARKER-ok\n", p.stderr)
 
 
+HOSTILE_LOG = r"""
+import ctypes, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                       ctypes.c_ulong]
+libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+target, log_fd = sys.argv[1], int(sys.argv[2])
+strs = ["p", target, "/bin/true", "", "/", "/", "/tmp", "/bin", "/bin/true",
+        "p", "version 1\ninclude default\n"]
+body = b"".join(x.encode() + b"\0" for x in strs)
+head = struct.pack("=IIi8I4xQ", 0x4c424e31, 0, log_fd, 8, 1, 0, 0, 0, 0, 2, 0, 0)
+buf = ctypes.create_string_buffer(head + body, len(head) + len(body))
+ctl = libc.prctl(0x4c426e73, 2, buf, len(head) + len(body), 0)
+st = ctypes.create_string_buffer(4)
+print("served", ctl >= 0 and libc.read(ctl, st, 4) == 4)
+"""
+
+
+@test
+def a_crafted_request_never_names_a_file_the_nested_supervisor_opens():
+    """No inner litebox: the program itself asks for a nested domain whose
+    log is a path (no fd, or "stderr"). The nested supervisor runs outside
+    the sandbox with the outer's authority: it must open no name it is sent."""
+    need_seccomp_outer()
+    if not os.path.exists("/usr/bin/python3"):
+        lbtest.skip("no python3 for the crafted handshake")
+    d = workdir()
+    prog = os.path.join(d, "hostile.py")
+    with open(prog, "w") as f:
+        f.write(HOSTILE_LOG)
+    for log_fd in ("-1", "2"):
+        victim = os.path.join(d, "outer-ro", "victim" + log_fd)
+        with open(victim, "w") as f:
+            f.write("PRECIOUS\n")
+        p = litebox("run", "-q", "-p", os.path.join(d, "outer.policy"), "--",
+                    "/usr/bin/python3", prog, victim, log_fd, cwd=d)
+        eq(p.stdout, "served True\n", f"the request was served ({p.stderr})")
+        with open(victim) as f:
+            eq(f.read(), "PRECIOUS\n", f"log_fd {log_fd}: the outer-protected file")
+    # The positive control, an inner litebox's own --log, is
+    # each_log_records_its_own_refusals_and_the_inner_log_both.
+
+
 @test
 def a_nested_program_writes_into_the_outer_overlay_not_the_host():
     need_seccomp_outer()
