@@ -575,6 +575,15 @@ static bool shadowed_for_name(const struct lb_policy *p, const struct lb_rule *g
 
 void lb_policy_judge_name(const struct lb_policy *p, const char *name, struct lb_decision *out)
 {
+	/* A nested domain: a name goes upstream only when the enclosing
+	 * policy would resolve it too (a query is data leaving the sandbox). */
+	if (lb_policy_outer(p)) {
+		lb_policy_judge_name(p->outer, name, out);
+		if (out->verdict != LB_VERDICT_ALLOW && out->verdict != LB_VERDICT_AUDIT) {
+			out->outer = true;
+			return;
+		}
+	}
 	const struct lb_rule *grant = NULL, *refusal = NULL;
 	for (size_t i = 0; p && i < p->n_net[0]; i++) {
 		const struct lb_rule *r = p->net[0][i];

@@ -468,5 +468,30 @@ def policy_show_explains_a_host_name():
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+
+@test
+def a_nested_sandbox_resolves_only_names_the_outer_policy_allows_too():
+    """A litebox inside litebox: the nested domain's resolver judges a name
+    by both policies, so a looser inner policy (*.example.test) sends no
+    name upstream that the outer refuses, in the inner's --audit too."""
+    if lbtest.PLATFORM == "ptrace":
+        skip("the outer litebox runs on the ptrace platform, which serves no nested domains")
+    lb = os.path.abspath(lbtest.LITEBOX)
+    build = os.path.dirname(os.path.dirname(lb))
+    w = World()
+    outer = w.policy([f'allow exec "{lb}"', f'allow read "{build}/**"',
+                      f"allow connect tcp pkg.example.test:{w.port}"], base="default")
+    inner = w.policy(["allow connect tcp *.example.test:*"], base="default")
+    for extra in ([], ["--audit"]):
+        p, _ = w.run(outer, lb, "run", "-q", *extra, "-p", inner, "--", PY, "-c", CONNECT,
+                     "other.example.test", str(w.port))
+        assert "unresolved True" in p.stdout, (extra, p.stdout, p.stderr)
+        assert "other.example.test" not in w.ns.asked, (extra, w.ns.asked)
+    # positive control: a name both allow resolves and is reached
+    p, _ = w.run(outer, lb, "run", "-q", "-p", inner, "--", PY, "-c", CONNECT,
+                 "pkg.example.test", str(w.port))
+    assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
+    assert "pkg.example.test" in w.ns.asked and w.l2.count == 1, (w.ns.asked, w.l2.count)
+
 if __name__ == "__main__":
     lbtest.run()
