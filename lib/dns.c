@@ -797,15 +797,22 @@ static void peer_add(struct lb_dns *d, int sock, pid_t tid)
 	pthread_mutex_unlock(&d->lock);
 }
 
-bool lb_dns_intercept(struct lb_call *c, int sock, const void *addr, socklen_t len, int *rc)
+bool lb_dns_nameserver_stream(struct lb_call *c, int sock, const void *addr, socklen_t len)
 {
 	struct lb_dns *d = c->core->dns;
 	int domain = sock_int(sock, SOL_SOCKET, SO_DOMAIN);
 	struct lb_sa sa;
-	if (!d || (domain != AF_INET && domain != AF_INET6) ||
-	    lb_sockaddr_decode(addr, len, domain, true, &sa) < 0 || sa.form != LB_SA_INET ||
-	    sa.port != 53 || sock_int(sock, SOL_SOCKET, SO_TYPE) != SOCK_STREAM ||
-	    sock_int(sock, SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP || !is_nameserver(d, &sa))
+	return d && (domain == AF_INET || domain == AF_INET6) &&
+	       lb_sockaddr_decode(addr, len, domain, true, &sa) == 0 && sa.form == LB_SA_INET &&
+	       sa.port == 53 && sock_int(sock, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
+	       sock_int(sock, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP && is_nameserver(d, &sa);
+}
+
+bool lb_dns_intercept(struct lb_call *c, int sock, const void *addr, socklen_t len, int *rc)
+{
+	struct lb_dns *d = c->core->dns;
+	int domain = sock_int(sock, SOL_SOCKET, SO_DOMAIN);
+	if (!lb_dns_nameserver_stream(c, sock, addr, len))
 		return false;
 	if ((*rc = start_resolver(d)) < 0)
 		return true;

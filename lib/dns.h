@@ -30,6 +30,8 @@ int lb_dns_view_swap(struct lb_call *c, int fd, int flags);
  * connect to a configured nameserver, port 53, which litebox performed
  * itself towards its resolver (*rc: the connect's 0 or -errno). */
 bool lb_dns_intercept(struct lb_call *c, int sock, const void *addr, socklen_t len, int *rc);
+/* A TCP socket's destination addr is a configured nameserver, port 53. */
+bool lb_dns_nameserver_stream(struct lb_call *c, int sock, const void *addr, socklen_t len);
 
 /* The names that resolved to ip for the program (at most max, pointers
  * valid while the core lives). */

@@ -372,6 +372,16 @@ static struct lb_answer h_connect_bind(struct lb_call *c, enum net_op op)
 	return lb_ans_value(0);
 }
 
+/* MSG_FASTOPEN connects as it sends: towards a nameserver it would reach
+ * it unmediated, where connect() is redirected to litebox's resolver
+ * (lib/dns.c). Refused as Linux refuses fast open where it is off. */
+static int fastopen_check(struct lb_call *c, int sock, const struct addr_copy *a, int flags)
+{
+	if (!(flags & MSG_FASTOPEN) || !lb_dns_nameserver_stream(c, sock, a->b, a->len))
+		return 0;
+	return lb_refuse_boundary(c, LB_CLASS_CONNECT, "tcp nameserver:53 (fast open)", EOPNOTSUPP);
+}
+
 static struct lb_answer h_sendto(struct lb_call *c)
 {
 	struct addr_copy a;
@@ -390,6 +400,8 @@ static struct lb_answer h_sendto(struct lb_call *c)
 	if ((rc = c->ops->read_mem(c->t, ARG(c, 1), buf, len)) < 0)
 		return lb_ans_errno(-rc);
 	rc = judge_address(c, NET_SENDTO, sock, &a, &t);
+	if (rc == 0)
+		rc = fastopen_check(c, sock, &a, (int)ARG(c, 3));
 	ssize_t n = -1;
 	if (rc == 0) {
 		struct iovec iov = {.iov_base = buf, .iov_len = len};
@@ -572,6 +584,8 @@ static ssize_t send_one(struct lb_call *c, int sock, uint64_t msghdr_addr, int f
 		rc = copy_addr(c, (uint64_t)(uintptr_t)th.msg_name, th.msg_namelen, true, &m.addr);
 		if (rc == 0)
 			rc = judge_address(c, NET_SENDTO, sock, &m.addr, &m.t);
+		if (rc == 0)
+			rc = fastopen_check(c, sock, &m.addr, flags);
 		m.h.msg_name = (void *)m.t.use;
 		m.h.msg_namelen = m.t.use_len;
 	}

@@ -493,5 +493,35 @@ def a_nested_sandbox_resolves_only_names_the_outer_policy_allows_too():
     assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
     assert "pkg.example.test" in w.ns.asked and w.l2.count == 1, (w.ns.asked, w.l2.count)
 
+
+FASTOPEN = r"""
+import socket, struct, sys
+host, port = sys.argv[1], int(sys.argv[2])
+q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(x)]) + x.encode() for x in sys.argv[3].split(".")) + b"\0\0\1\0\1"
+s = socket.socket()
+try:
+    s.sendto(struct.pack(">H", len(q)) + q, socket.MSG_FASTOPEN, (host, port))
+    print("sent")
+except OSError as e:
+    print("refused", e.errno)
+"""
+
+
+@test
+def tcp_fast_open_to_the_nameserver_is_refused_not_sent_unmediated():
+    """sendto(MSG_FASTOPEN) connects as it sends: towards a nameserver whose
+    address the policy grants, it would bypass the redirect connect() gets
+    and carry any name upstream."""
+    w = World()
+    pol = w.policy([f"allow connect tcp {w.net}.0/24:*"])
+    p, recs = w.run(pol, PY, "-c", FASTOPEN, w.net + ".1", "53", "fastopen.secret.example")
+    assert p.stdout == f"refused {errno.EOPNOTSUPP}\n", (p.stdout, p.stderr)
+    assert "fastopen.secret.example" not in w.ns.asked, w.ns.asked
+    assert [r for r in recs if r["verdict"] == "deny" and "fast open" in r["object"]], recs
+    # positive control: fast open to an address the policy grants, not a nameserver
+    p, _ = w.run(pol, PY, "-c", FASTOPEN, w.net + ".2", str(w.port), "x")
+    assert p.stdout == "sent\n" and w.l2.count == 1, (p.stdout, p.stderr, w.l2.count)
+
 if __name__ == "__main__":
     lbtest.run()
