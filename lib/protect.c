@@ -156,6 +156,15 @@ static bool reads_attributes(int nr)
 	       nr == SYS_listxattr || nr == SYS_llistxattr || nr == SYS_flistxattr;
 }
 
+static bool is_protected(const struct lb_core *core, const struct stat *st, bool names)
+{
+	for (size_t i = 0; i < core->n_protected; i++)
+		if ((names || !core->protected[i].above) && core->protected[i].dev == st->st_dev &&
+		    core->protected[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
 enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, const char *path)
 {
 	const struct lb_core *core = c->core;
@@ -171,11 +180,15 @@ enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, 
 		    strcmp(core->protected[i].path, path) == 0)
 			return LB_PROTECT_DENY;
 	struct stat st;
-	if (object_stat(c, path, &st) < 0)
-		return LB_PROTECT_NONE; /* nothing there: the path check above decided */
-	for (size_t i = 0; i < core->n_protected; i++)
-		if ((names || !core->protected[i].above) && core->protected[i].dev == st.st_dev &&
-		    core->protected[i].ino == st.st_ino)
-			return LB_PROTECT_DENY;
+	if (object_stat(c, path, &st) == 0 && is_protected(core, &st, names))
+		return LB_PROTECT_DENY;
+	/* Under --overlay the sandbox sees every object with the overlay's
+	 * device: another name of a protected file (a hard link, a second
+	 * mount of its filesystem) is recognised by the host's object behind
+	 * the same path. */
+	if (core->cfg.writes_contained &&
+	    fstatat(core->rootfd, path[1] ? path + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    is_protected(core, &st, names))
+		return LB_PROTECT_DENY;
 	return LB_PROTECT_NONE;
 }

@@ -762,4 +762,26 @@ def rewriting_a_setuid_file_clears_its_bits():
     eq(stat.S_IMODE(os.stat(os.path.join(d, "plain")).st_mode), 0o755, "control: other bits stay")
 
 
+@test
+def judges_files_are_out_of_reach_by_another_name_under_overlay():
+    # Under --overlay every object has the overlay's device, so a hard link
+    # of the policy or the live log was readable (attack review 3, F15).
+    d = lbtest.tmpdir()
+    os.chmod(d, 0o755)
+    with open(os.path.join(d, "my.policy"), "w") as f:
+        f.write("version 1\ninclude default\n")
+    os.link(os.path.join(d, "my.policy"), os.path.join(d, "other.policy"))
+    open(os.path.join(d, "run.jsonl"), "w").close()
+    os.link(os.path.join(d, "run.jsonl"), os.path.join(d, "log-link"))
+    with open(os.path.join(d, "plain"), "w") as f:
+        f.write("plain-ok\n")
+    r = litebox("run", "-q", "-p", os.path.join(d, "my.policy"), "--log",
+                os.path.join(d, "run.jsonl"), "--overlay", os.path.join(d, "ovl"), "--",
+                "/bin/sh", "-c", "cat plain; cat other.policy; cat log-link; echo end", cwd=d)
+    assert "plain-ok" in r.stdout, ("control: a plain file is read", r.stdout, r.stderr)
+    assert "include default" not in r.stdout, r.stdout
+    assert '"verdict"' not in r.stdout, r.stdout
+    eq(r.stderr.count("Permission denied"), 2, r.stderr)
+
+
 lbtest.run()
