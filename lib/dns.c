@@ -75,6 +75,7 @@ struct lb_dns {
 	bool tcp_only; /* the host's own configuration says use-vc */
 	dev_t conf_dev;
 	ino_t conf_ino;
+	char conf_path[PATH_MAX]; /* where /etc/resolv.conf leads */
 
 	atomic_int n_conns;
 	pthread_mutex_t lock;
@@ -314,6 +315,8 @@ int lb_dns_init(struct lb_core *core)
 		d->have_conf = true;
 		d->conf_dev = st.st_dev;
 		d->conf_ino = st.st_ino;
+		if (!realpath("/etc/resolv.conf", d->conf_path))
+			d->conf_path[0] = '\0';
 	}
 	read_hosts(d);
 	core->dns = d;
@@ -375,14 +378,28 @@ static int view_open(struct lb_dns *d)
 	return fd < 0 ? -errno : fd;
 }
 
-int lb_dns_view_swap(struct lb_call *c, int fd, int flags)
+static bool is_conf(const struct lb_dns *d, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_dev == d->conf_dev && st->st_ino == d->conf_ino;
+}
+
+int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path)
 {
 	struct lb_dns *d = c->core->dns;
 	struct stat st;
 	if (!d || !d->have_conf || (flags & (O_ACCMODE | O_PATH)) != O_RDONLY)
 		return fd;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != d->conf_dev ||
-	    st.st_ino != d->conf_ino)
+	if (fstat(fd, &st) < 0)
+		return fd;
+	/* Under --overlay the file has the overlay's device: the host's
+	 * object behind the same path tells whether it is the host's
+	 * resolver configuration. */
+	bool conf = is_conf(d, &st) ||
+		    (c->core->cfg.writes_contained && path && d->conf_path[0] &&
+		     strcmp(path, d->conf_path) == 0 &&
+		     fstatat(c->core->rootfd, path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     is_conf(d, &st));
+	if (!conf)
 		return fd;
 	close(fd);
 	return view_open(d); /* fail closed: never the host's file instead */

@@ -24,7 +24,7 @@ void lb_dns_free(struct lb_core *core);
 /* After open: fd is the caller's new descriptor; if it is the host's
  * resolver configuration opened for reading, it is closed and the view
  * returned instead. Returns the fd to install, or -errno (fd closed). */
-int lb_dns_view_swap(struct lb_call *c, int fd, int flags);
+int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path);
 
 /* A connect of the caller's socket sock to addr: true when it is a TCP
  * connect to a configured nameserver, port 53, which litebox performed

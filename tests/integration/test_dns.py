@@ -174,10 +174,10 @@ class World:
             f.write("\n".join(lines) + "\n")
         return p
 
-    def run(self, pol, *argv):
+    def run(self, pol, *argv, opts=()):
         log = os.path.join(self.dir, f"log{random.randint(0, 1 << 30)}.jsonl")
-        p = litebox("run", "--log", log, "-p", pol, "--", *argv, cwd=self.dir, env=self.env,
-                    timeout=60)
+        p = litebox("run", "--log", log, "-p", pol, *opts, "--", *argv, cwd=self.dir,
+                    env=self.env, timeout=60)
         with open(log) as f:
             recs = [json.loads(l) for l in f if l.strip()]
         return p, [r for r in recs if "verdict" in r]
@@ -522,6 +522,22 @@ def tcp_fast_open_to_the_nameserver_is_refused_not_sent_unmediated():
     # positive control: fast open to an address the policy grants, not a nameserver
     p, _ = w.run(pol, PY, "-c", FASTOPEN, w.net + ".2", str(w.port), "x")
     assert p.stdout == "sent\n" and w.l2.count == 1, (p.stdout, p.stderr, w.l2.count)
+
+
+@test
+def an_overlay_run_reads_the_view_too():
+    # Under --overlay /etc/resolv.conf has the overlay's device: the host's
+    # file was served, its resolver used UDP and no name resolved (trial).
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"])
+    ovl = os.path.join(lbtest.tmpdir(), "ovl")
+    p, _ = w.run(pol, "cat", "/etc/resolv.conf", opts=("--overlay", ovl))
+    assert "options use-vc" in p.stdout.splitlines(), (p.stdout, p.stderr)
+    p, _ = w.run(pol, PY, "-c", CONNECT, "pkg.example.test", str(w.port),
+                 opts=("--overlay", ovl))
+    assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
+    assert w.l2.count == 1, w.l2.count
+
 
 if __name__ == "__main__":
     lbtest.run()
