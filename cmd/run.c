@@ -1222,6 +1222,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .force_audit = o->audit,
 	    .learning = o->learn,
 	    .writes_contained = o->overlay != NULL,
+	    .dry_run = o->dry_run,
 	    /* the log the program must not rewrite for `policy generate` */
 	    .protect_paths = nest ? nest->protect
 				  : (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},

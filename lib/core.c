@@ -455,6 +455,11 @@ static bool lands_in_overlay(const struct lb_call *c, const char *object)
 static bool kept_while_learning(const struct lb_call *c, enum lb_class cls, const char *object,
 				const struct lb_decision *d)
 {
+	/* --dry-run: what would reach the host (a sysctl, a device, a
+	 * separate /run, a daemon's socket, the network) stays refused */
+	if (c->core->cfg.dry_run && !c->core->cfg.learning)
+		return cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND ||
+		       (cls == LB_CLASS_WRITE && !lands_in_overlay(c, object));
 	if (!c->core->cfg.learning)
 		return false;
 	return d->verdict == LB_VERDICT_HIDE || d->origin != LB_ORIGIN_DEFAULT ||

@@ -199,5 +199,36 @@ def apply_makes_no_setuid_file_and_diff_shows_the_bits():
     assert not os.path.exists(helper), "the rename applied"
 
 
+@test
+def a_dry_run_refuses_for_real_what_would_reach_the_host():
+    """--dry-run is no plain audit: a connect to a host daemon's socket
+    the policy does not grant stays refused (a deny record), while a file
+    write lands in the overlay and is reported (the control)."""
+    d = workdir()
+    path = os.path.join(d, "daemon.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(0.5)
+    script = ("import socket, sys\n"
+              "open('control', 'w').write('x')\n"
+              "s = socket.socket(socket.AF_UNIX)\n"
+              "try:\n    s.connect(sys.argv[1]); print('connected')\n"
+              "except OSError as e:\n    print('connect errno', e.errno)\n")
+    p = litebox("run", "--dry-run", "--", sys.executable, "-c", script, path, cwd=d,
+                env=dict(os.environ, TMPDIR=d), check=0)
+    assert "connect errno" in p.stdout, p.stdout + p.stderr
+    try:
+        srv.accept()
+        reached = True
+    except OSError:
+        reached = False
+    srv.close()
+    eq(reached, False, "the host daemon was reached")
+    assert "would change: added\tfile\t" + os.path.join(d, "control") in p.stderr, p.stderr
+    eq(os.path.exists(os.path.join(d, "control")), False, "the control on the host")
+    eq([n for n in os.listdir(d) if n.startswith("litebox-dry-run")], [], "DIR left behind")
+
+
 if __name__ == "__main__":
     run()

@@ -51,6 +51,9 @@ struct lb_core_config {
 	/* --overlay: the program's writes land in an overlay, never on the
 	 * host, so learning lets the base's default refusals of writes run */
 	bool writes_contained;
+	/* --dry-run: audit mode, but refusals of writes outside the overlay
+	 * and of connects and binds stay (a dry run changes nothing) */
+	bool dry_run;
 	/* Files the program may never read or write (the audit log), beside
 	 * the policy's own files; NULL-terminated, may be NULL. */
 	const char *const *protect_paths;
