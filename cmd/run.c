@@ -592,8 +592,18 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 		snprintf(tail, tlen, " \u2014 allow with: allow %s %s", cls, word);
 	} else {
 		const char *how = ev->verdict == LB_EV_HIDE ? "hidden" : "refused";
-		snprintf(tail, tlen, " \u2014 %s by %s", how, where);
 		snprintf(rule, rlen, "%s by %s", how, where);
+		/* A rule of the user's policy overrides an included one at
+		 * equal specificity, and an exact path beats every pattern
+		 * (Decisions, rule 2): say what would (an enclosing run's
+		 * refusal, and the boundary, no rule of this policy lifts). */
+		char word[PATH_MAX * 2];
+		bool hint = ev->decision->origin == LB_ORIGIN_POLICY && !ev->decision->outer &&
+			    hint_object(ev, word, sizeof(word));
+		/* never a cut hint: it would name something else */
+		if (!hint || snprintf(tail, tlen, " \u2014 %s by %s; allow with: allow %s %s", how,
+				      where, cls, word) >= (int)tlen)
+			snprintf(tail, tlen, " \u2014 %s by %s", how, where);
 	}
 }
 

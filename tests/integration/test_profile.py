@@ -50,6 +50,9 @@ def include_default_narrowed_to_out():
     assert "int main;" in p.stdout, "sources still readable: " + p.stderr
     assert f"denied write {os.path.realpath(d)}/src.c" in p.stderr, p.stderr
     assert f"refused by {pol}:2" in p.stderr, "the denial names the deciding rule: " + p.stderr
+    # and the rule that would allow it (cli.md), as for what no rule granted
+    src = f"{os.path.realpath(d)}/src.c"
+    assert f"refused by {pol}:2; allow with: allow write {src}" in p.stderr, p.stderr
 
 
 @test
