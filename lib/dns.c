@@ -583,13 +583,17 @@ static bool sockaddr_key(const struct sockaddr_storage *ss, bool *is_v4, uint8_t
 	return true;
 }
 
+/* Found once: a connection served is forgotten, so the address cannot be
+ * bound again later (its TIME_WAIT over) by another process on the host,
+ * another sandbox's program among them, to be served under this policy. */
 static bool peer_find(struct lb_dns *d, bool is_v4, const uint8_t *ip, uint16_t port, pid_t *tid)
 {
 	for (size_t i = 0; i < MAX_PEERS; i++) {
-		const struct dns_peer *p = &d->peers[i];
+		struct dns_peer *p = &d->peers[i];
 		if (p->tid && p->port == port && p->is_v4 == is_v4 &&
 		    memcmp(p->ip, ip, is_v4 ? 4 : 16) == 0) {
 			*tid = p->tid;
+			p->tid = 0;
 			return true;
 		}
 	}

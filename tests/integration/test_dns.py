@@ -539,5 +539,60 @@ def an_overlay_run_reads_the_view_too():
     assert w.l2.count == 1, w.l2.count
 
 
+
+STALE_A = r"""
+import socket, struct, sys, time
+q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(x)]) + x.encode() for x in sys.argv[2].split(".")) + b"\0\0\1\0\1"
+s = socket.create_connection((sys.argv[1], 53), timeout=10)
+s.sendall(struct.pack(">H", len(q)) + q)
+s.recv(512)
+s.sendall(b"\0\2xx")  # malformed: litebox hangs up first (its side keeps TIME_WAIT)
+s.recv(512)
+print(s.getsockname()[1], s.getpeername()[1], flush=True)
+s.close()
+time.sleep(30)
+"""
+
+STALE_B = r"""
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 9, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(x)]) + x.encode() for x in sys.argv[3].split(".")) + b"\0\0\1\0\1"
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.settimeout(10)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.connect(("127.0.0.1", int(sys.argv[2])))
+    s.sendall(struct.pack(">H", len(q)) + q)
+    print("answered", len(s.recv(512)) > 0)
+except OSError as e:
+    print("refused", e.errno)
+"""
+
+
+@test
+def another_runs_program_cannot_reuse_a_served_resolver_connection_address():
+    """litebox's resolver serves a connection by its peer address: once
+    served, that address is forgotten, so another sandbox's program (the
+    default profile reaches loopback) binding it again is not served under
+    this run's policy."""
+    w = World()
+    pol = w.policy(["allow connect tcp *.example.test:443"], base="default")
+    a = subprocess.Popen([lbtest.LITEBOX, "run", "-q", "-p", pol, "--", PY, "-c", STALE_A,
+                          w.net + ".1", "pkg.example.test"], env=w.env, cwd=w.dir,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = a.stdout.readline().split()
+        assert len(line) == 2, (line, a.stderr.read() if a.poll() is not None else "")
+        assert "pkg.example.test" in w.ns.asked, w.ns.asked  # positive control
+        p = litebox("run", "-q", "--", PY, "-c", STALE_B, line[0], line[1], "other.example.test",
+                    cwd=w.dir, env=w.env, timeout=60)
+        assert "answered True" not in p.stdout, (p.stdout, p.stderr)
+        assert "other.example.test" not in w.ns.asked, w.ns.asked
+    finally:
+        a.kill()
+        a.wait()
+
 if __name__ == "__main__":
     lbtest.run()
