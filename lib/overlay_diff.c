@@ -347,7 +347,15 @@ int lb_overlay_diff(const char *dir, struct lb_ovl_diff *out, char *err, size_t 
 		struct stat st;
 		snprintf(upper, sizeof(upper), "%s/layers/%u/upper", dir, m.v[i].id);
 		bool host_dir = stat(m.v[i].host, &st) == 0 && S_ISDIR(st.st_mode);
+		/* a layer root of the user's narrowed to what the user had on
+		 * the host (0000 for root's 0700 /root): opened for the walk */
+		struct stat us;
+		bool narrowed = lstat(upper, &us) == 0 && S_ISDIR(us.st_mode) &&
+				us.st_uid == geteuid() && (us.st_mode & 0500) != 0500 &&
+				chmod(upper, (us.st_mode & 07777) | 0500) == 0;
 		rc = walk(out, m.v[i].host, host_dir, upper);
+		if (narrowed)
+			(void)chmod(upper, us.st_mode & 07777);
 		if (rc == -ENOENT)
 			rc = 0; /* a layer never mounted */
 		if (rc < 0)

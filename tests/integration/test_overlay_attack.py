@@ -230,5 +230,35 @@ def a_dry_run_refuses_for_real_what_would_reach_the_host():
     eq([n for n in os.listdir(d) if n.startswith("litebox-dry-run")], [], "DIR left behind")
 
 
+@test
+def a_user_whose_uid_is_not_the_overflow_uid_can_diff_and_dry_run():
+    """Root's 0700 /root gives a layer root of mode 0000 owned by the
+    user: diff, the record and --dry-run must still read it (before,
+    exit 125 for every uid but 65534)."""
+    import subprocess
+    from lbtest import LITEBOX
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        skip("needs root and setpriv to run as uid 1234")
+    d = workdir()
+    os.chmod(d, 0o777)
+    as_user = ["setpriv", "--reuid=1234", "--regid=1234", "--clear-groups", "env",
+               f"TMPDIR={d}", "HOME=/nonexistent", LITEBOX]
+    def run_as(*args):
+        return subprocess.run(as_user + list(args), capture_output=True, text=True, cwd=d,
+                              timeout=120)
+    ovl = os.path.join(d, "ovl")
+    # (a write in d would meet the EOVERFLOW limit: d's parent is root's)
+    p = run_as("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "true")
+    if p.returncode in (126, 127):
+        skip(f"litebox not runnable as uid 1234: {p.stderr}")
+    eq(p.returncode, 0, p.stderr)
+    q = run_as("overlay", "diff", ovl)
+    eq((q.returncode, q.stdout), (0, ""), q.stderr)
+    r = run_as("run", "--dry-run", "--", "true")
+    eq(r.returncode, 0, r.stderr)
+    assert "no file would have changed" in r.stderr, r.stderr
+    eq([n for n in os.listdir(d) if n.startswith("litebox-dry-run")], [], "DIR left behind")
+
+
 if __name__ == "__main__":
     run()
