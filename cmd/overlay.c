@@ -97,10 +97,15 @@ static char *label_of(char side, const char *path)
 	return buf;
 }
 
+/* An added or deleted file's other side is labelled /dev/null, as diff
+ * and git do, so that `patch -p1` creates or removes the file (an "a/"
+ * label for an added file left an empty file behind). */
 static int unified(const char *path, const char *old, const char *new)
 {
-	lb_autofree char *a = label_of('a', path);
-	lb_autofree char *b = label_of('b', path);
+	bool from_nothing = strcmp(old, "/dev/null") == 0;
+	bool to_nothing = strcmp(new, "/dev/null") == 0;
+	lb_autofree char *a = from_nothing ? strdup("/dev/null") : label_of('a', path);
+	lb_autofree char *b = to_nothing ? strdup("/dev/null") : label_of('b', path);
 	if (!a || !b)
 		return -1;
 	fflush(stdout);
@@ -113,7 +118,8 @@ static int unified(const char *path, const char *old, const char *new)
 	}
 	int st;
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {
-		lb_msg("cannot show the differences of %s: 'diff -u' failed%s", a + 1,
+		lb_msg("cannot show the differences of %s: 'diff -u' failed%s",
+		       from_nothing ? b + 1 : a + 1,
 		       WIFEXITED(st) && WEXITSTATUS(st) == 127 ? " (is diffutils installed?)" : "");
 		return -1;
 	}
@@ -156,6 +162,13 @@ static int diff_cmd(const char *dir, int want_patch)
 static int apply_cmd(const char *dir)
 {
 	char err[4096];
+	/* counted first: apply empties DIR */
+	struct lb_ovl_diff d;
+	size_t n = 0;
+	if (lb_overlay_diff(dir, &d, err, sizeof(err)) == 0) {
+		n = d.n;
+		lb_overlay_diff_free(&d);
+	}
 	int rc = lb_overlay_apply(dir, err, sizeof(err));
 	if (rc == -EBUSY) {
 		lb_msg("nothing applied: the host changed since the run, or cannot be changed "
@@ -170,6 +183,11 @@ static int apply_cmd(const char *dir)
 		lb_msg("%s", err[0] ? err : strerror(-rc));
 		return LB_EXIT_LITEBOX;
 	}
+	if (n)
+		lb_msg("applied %zu change%s to the host; %s holds nothing now", n,
+		       n == 1 ? "" : "s", dir);
+	else
+		lb_msg("nothing to apply: %s holds no change", dir);
 	return 0;
 }
 

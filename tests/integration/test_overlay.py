@@ -414,6 +414,35 @@ def overlay_diff_patch_shows_text_differences():
 
 
 @test
+def patch_of_added_and_deleted_files_applies_with_patch_and_apply_says_so():
+    # An added file's "from" side was labelled a/PATH: patch -p1 left a
+    # deleted file behind, empty (new-user trial). And apply said nothing.
+    need("diff")
+    need("patch")
+    d = ROOT.workdir()
+    write(os.path.join(d, "gone.txt"), "old\n")
+    ovl = os.path.join(d, "ovl")
+    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
+            "rm gone.txt; echo new > added.txt", cwd=d, check=0)
+    p = litebox("overlay", "diff", ovl, "--patch", check=0)
+    assert f"--- /dev/null\n+++ b{d}/added.txt" in p.stdout, p.stdout
+    assert f"--- a{d}/gone.txt\n+++ /dev/null" in p.stdout, p.stdout
+    copy = ROOT.workdir()
+    rel = os.path.relpath(d, "/")
+    shutil.copytree(d, os.path.join(copy, rel), ignore=shutil.ignore_patterns("ovl"))
+    r = subprocess.run(["patch", "-p1", "-s"], input=p.stdout, cwd=copy, capture_output=True,
+                       text=True)
+    eq(r.returncode, 0, r.stdout + r.stderr)
+    assert not os.path.exists(os.path.join(copy, rel, "gone.txt")), "patch removed it"
+    eq(open(os.path.join(copy, rel, "added.txt")).read(), "new\n", "patch created it")
+    p = litebox("overlay", "apply", ovl, check=0)
+    assert "applied 2 changes to the host" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(d, "gone.txt")), "control: apply removed it"
+    p = litebox("overlay", "apply", ovl, check=0)
+    assert "nothing to apply" in p.stderr, p.stderr
+
+
+@test
 def dry_run_reports_what_would_be_refused_and_changed():
     d = ROOT.workdir()
     tmp = os.path.join(d, "tmp")
