@@ -3,12 +3,14 @@
 environment, descriptors), System V IPC is the sandbox's own, and litebox
 starts where root lacks CAP_SETPCAP. Each refusal has a positive control,
 and where the test can make one, runs as an unprivileged user too."""
+import contextlib
 import ctypes
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest
@@ -524,37 +526,38 @@ def tempfile_outside_tmp():
 
 
 
-@test
-def supervisor_threads_run_under_their_own_filter():
-    import time
+def thread_statuses(pid):
+    """Each thread's /proc status fields, by tid."""
+    seen = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            st = open(f"/proc/{pid}/task/{t}/status").read()
+        except OSError:
+            continue
+        seen[t] = dict(l.split(":\t", 1) for l in st.splitlines() if ":\t" in l)
+    return seen
+
+
+@contextlib.contextmanager
+def supervisor_serving():
+    """litebox serving a program blocked in the (mediated) open of a FIFO:
+    yields (litebox's pid, its filtered threads' status fields); on leaving,
+    lets the program finish and checks it ran as natively."""
     d = lbtest.tmpdir()
     fifo = os.path.join(d, "fifo")
     os.mkfifo(fifo)
     p = subprocess.Popen([lbtest.LITEBOX, "run", "--", "/bin/sh", "-c", f"cat {fifo}"],
                          cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        # Wait until the program blocks in the (mediated) open of the FIFO.
         deadline = time.monotonic() + 30
         seen = {}
         while time.monotonic() < deadline:
-            tasks = os.listdir(f"/proc/{p.pid}/task")
-            seen = {}
-            for t in tasks:
-                try:
-                    st = open(f"/proc/{p.pid}/task/{t}/status").read()
-                except OSError:
-                    continue
-                seen[t] = dict(l.split(":\t", 1) for l in st.splitlines() if ":\t" in l)
-            if len(seen) > 1 and all(v.get("Seccomp", "0").strip() == "2" for v in seen.values()):
+            seen = {t: v for t, v in thread_statuses(p.pid).items()
+                    if v.get("Seccomp", "").strip() == "2"}
+            if len(seen) > 1:
                 break
             time.sleep(0.05)
-        # Control: this test process itself is not filtered.
-        mine = open("/proc/self/status").read()
-        assert "Seccomp:\t0" in mine, "control: the test runs unfiltered"
-        assert len(seen) > 1, "the supervisor has worker threads"
-        for t, v in seen.items():
-            eq(v.get("Seccomp", "").strip(), "2", f"thread {t} of litebox runs under a filter")
-            eq(v.get("NoNewPrivs", "").strip(), "1", f"thread {t}: no_new_privs")
+        yield p.pid, seen
         with open(fifo, "w") as f:
             f.write("done\n")
         out, err = p.communicate(timeout=30)
@@ -564,6 +567,19 @@ def supervisor_threads_run_under_their_own_filter():
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+@test
+def supervisor_threads_run_under_their_own_filter():
+    with supervisor_serving() as (pid, _):
+        seen = thread_statuses(pid)
+        # Control: this test process itself is not filtered.
+        mine = open("/proc/self/status").read()
+        assert "Seccomp:\t0" in mine, "control: the test runs unfiltered"
+        assert len(seen) > 1, "the supervisor has worker threads"
+        for t, v in seen.items():
+            eq(v.get("Seccomp", "").strip(), "2", f"thread {t} of litebox runs under a filter")
+            eq(v.get("NoNewPrivs", "").strip(), "1", f"thread {t}: no_new_privs")
 
 
 
@@ -583,7 +599,6 @@ def processes_with(marker):
 
 @test
 def supervisor_call_outside_its_allowlist_ends_the_run():
-    import time
     probes = ["exec", "fork", "tiocsti", "unlisted"]
     if lbtest.PLATFORM == "ptrace":
         probes.append("poke")  # a ptrace request the tracer never makes
@@ -613,7 +628,6 @@ def supervisor_call_outside_its_allowlist_ends_the_run():
 
 @test
 def supervisor_keeps_only_the_capabilities_it_uses():
-    import time
     if os.geteuid() != 0:
         lbtest.skip("litebox holds no capabilities to drop when not run as root")
     mine = open("/proc/self/status").read()
@@ -624,44 +638,16 @@ def supervisor_keeps_only_the_capabilities_it_uses():
     for name, bit in unused.items():
         if not bnd & (1 << bit):
             lbtest.skip(f"this root test does not hold {name} itself")
-    d = lbtest.tmpdir()
-    fifo = os.path.join(d, "fifo")
-    os.mkfifo(fifo)
-    p = subprocess.Popen([lbtest.LITEBOX, "run", "--", "/bin/sh", "-c", f"cat {fifo}"],
-                         cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        # Wait until the program blocks in the open of the FIFO (served).
-        deadline = time.monotonic() + 30
-        seen = {}
-        while time.monotonic() < deadline and len(seen) < 2:
-            seen = {}
-            for t in os.listdir(f"/proc/{p.pid}/task"):
-                try:
-                    st = open(f"/proc/{p.pid}/task/{t}/status").read()
-                except OSError:
-                    continue
-                if "Seccomp:\t2" in st:
-                    seen[t] = {k: int(st.split(k + ":\t")[1].split()[0], 16)
-                               for k in ("CapPrm", "CapEff", "CapBnd", "CapInh")}
-            time.sleep(0.05)
+    with supervisor_serving() as (_, seen):
         assert len(seen) > 1, "the supervisor serves with several threads"
-        for t, caps in seen.items():
+        for t, v in seen.items():
+            caps = {k: int(v[k].split()[0], 16) for k in ("CapPrm", "CapEff", "CapBnd", "CapInh")}
             for name, bit in unused.items():
-                for k, v in caps.items():
-                    assert not v & (1 << bit), f"thread {t} of litebox keeps {name} in {k}"
+                for k, c in caps.items():
+                    assert not c & (1 << bit), f"thread {t} of litebox keeps {name} in {k}"
             assert caps["CapPrm"] & (1 << 19), f"thread {t}: CAP_SYS_PTRACE (target access)"
             assert caps["CapPrm"] & (1 << 6) and caps["CapPrm"] & (1 << 7), \
                 f"thread {t}: CAP_SETUID/CAP_SETGID (the credential switch)"
-        write = open(fifo, "w")
-        write.write("served\n")
-        write.close()
-        out, err = p.communicate(timeout=30)
-        eq(p.returncode, 0, err)
-        eq(out, "served\n")
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
 
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
