@@ -41,7 +41,7 @@ struct run_opts {
 	const char *log;
 	const char *platform;
 	bool audit, quiet, verbose, learn, fail_on_deny, dry_run;
-	bool nested; /* a nested domain's run, supervised for an inner litebox */
+	bool nested;	     /* a nested domain's run, supervised for an inner litebox */
 	const char *overlay; /* --overlay DIR, or --dry-run's throwaway one */
 	enum lb_log_level log_level;
 	uint64_t timeout_ms;
@@ -593,7 +593,8 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 	} else {
 		const char *how = ev->verdict == LB_EV_HIDE ? "hidden" : "refused";
 		snprintf(rule, rlen, "%s by %s", how, where);
-		/* A rule of the user's policy overrides an included one at
+		/* cli.md's form ("— allow with: RULE"), the deciding rule after
+		 * it. A rule of the user's policy overrides an included one at
 		 * equal specificity, and an exact path beats every pattern
 		 * (Decisions, rule 2): say what would (an enclosing run's
 		 * refusal, and the boundary, no rule of this policy lifts). */
@@ -601,8 +602,8 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 		bool hint = ev->decision->origin == LB_ORIGIN_POLICY && !ev->decision->outer &&
 			    hint_object(ev, word, sizeof(word));
 		/* never a cut hint: it would name something else */
-		if (!hint || snprintf(tail, tlen, " \u2014 %s by %s; allow with: allow %s %s", how,
-				      where, cls, word) >= (int)tlen)
+		if (!hint || snprintf(tail, tlen, " \u2014 allow with: allow %s %s (%s by %s)", cls,
+				      word, how, where) >= (int)tlen)
 			snprintf(tail, tlen, " \u2014 %s by %s", how, where);
 	}
 }
@@ -812,7 +813,7 @@ static int open_log(struct run_state *st, const char *log, int log_fd, enum lb_m
 		    const char *platform, char **argv)
 {
 	int rc = log_fd >= 0 && log_fd != STDERR_FILENO ? lb_audit_open_fd(log_fd, mode, &st->audit)
-							 : lb_audit_open(log, mode, &st->audit);
+							: lb_audit_open(log, mode, &st->audit);
 	if (rc < 0) {
 		lb_msg("cannot open the audit log '%s': %s", log, strerror(-rc));
 		return -1;
@@ -1008,8 +1009,9 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 		long cls = strtol(r->cli[3 * i], NULL, 10);
 		if (cls < 0 || cls >= LB_CLASS__COUNT)
 			return LB_EXIT_LITEBOX;
-		cli[n_cli++] = (struct lb_cli_rule){
-		    .cls = (enum lb_class)cls, .object = r->cli[3 * i + 1], .flag = r->cli[3 * i + 2]};
+		cli[n_cli++] = (struct lb_cli_rule){.cls = (enum lb_class)cls,
+						    .object = r->cli[3 * i + 1],
+						    .flag = r->cli[3 * i + 2]};
 	}
 	/* Only what the inner litebox sent: nothing is read from the file
 	 * system out here (an empty table still means "read nothing"). */
@@ -1088,15 +1090,17 @@ static int run_nested(const struct run_opts *o, const struct lb_policy *policy,
 		      const char *log, long outer)
 {
 	if (o->overlay) {
-		lb_msg("this litebox runs inside another litebox, which cannot give a nested "
-		       "sandbox an overlay: run with --overlay or --dry-run from the outer litebox");
+		lb_msg(
+		    "this litebox runs inside another litebox, which cannot give a nested "
+		    "sandbox an overlay: run with --overlay or --dry-run from the outer litebox");
 		return LB_EXIT_LITEBOX;
 	}
 	if (outer == LB_NEST_NOT_SERVED || o->learn) {
 		lb_msg("this litebox runs inside another litebox, which %s: run the program under "
 		       "the outer litebox directly, with the rules it needs in the outer policy",
-		       o->learn ? "cannot learn for a nested run"
-				: "cannot start a nested sandbox here (it uses the ptrace platform)");
+		       o->learn
+			   ? "cannot learn for a nested run"
+			   : "cannot start a nested sandbox here (it uses the ptrace platform)");
 		return LB_EXIT_LITEBOX;
 	}
 	const struct lb_policy_file *files;
@@ -1234,8 +1238,9 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .writes_contained = o->overlay != NULL,
 	    .dry_run = o->dry_run,
 	    /* the log the program must not rewrite for `policy generate` */
-	    .protect_paths = nest ? nest->protect
-				  : (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
+	    .protect_paths =
+		nest ? nest->protect
+		     : (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
 	};
 	struct lb_core *core = NULL;
 	char **env = NULL;

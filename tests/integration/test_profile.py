@@ -52,7 +52,7 @@ def include_default_narrowed_to_out():
     assert f"refused by {pol}:2" in p.stderr, "the denial names the deciding rule: " + p.stderr
     # and the rule that would allow it (cli.md), as for what no rule granted
     src = f"{os.path.realpath(d)}/src.c"
-    assert f"refused by {pol}:2; allow with: allow write {src}" in p.stderr, p.stderr
+    assert f"\u2014 allow with: allow write {src} (refused by {pol}:2)" in p.stderr, p.stderr
 
 
 @test
