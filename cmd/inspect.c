@@ -11,7 +11,6 @@
 #include "litebox/audit.h"
 #include "litebox/elf.h"
 
-
 /* ---- JSON ------------------------------------------------------------------ */
 
 /* A JSON string, escaped as the audit log escapes (lb_json_escape). */
@@ -169,8 +168,9 @@ static int parse_args(int argc, char **argv, bool *json, const char **program)
 		} else {
 			lb_msg("inspect: unknown option '%s'%s (usage: litebox inspect [--json] "
 			       "PROGRAM)",
-			       argv[i], lb_suggest_tail(argv[i], (const char *const[]){"--json", "--help",
-										NULL}));
+			       argv[i],
+			       lb_suggest_tail(argv[i],
+					       (const char *const[]){"--json", "--help", NULL}));
 			return LB_EXIT_LITEBOX;
 		}
 	}

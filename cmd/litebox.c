@@ -38,7 +38,7 @@ const char *__asan_default_options(void)
 }
 #endif
 
-static const char *const commands[] = {"run",  "learn",     "policy", "inspect", "overlay",
+static const char *const commands[] = {"run",  "learn",	    "policy", "inspect", "overlay",
 				       "help", "--version", "--help", NULL};
 
 static int help(int argc, char **argv)

@@ -215,8 +215,8 @@ int cmd_overlay(int argc, char **argv)
 			want_patch = 1;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			lb_msg("unknown option '%s'%s (see 'litebox help overlay')", argv[i],
-			       is_diff ? lb_suggest_tail(argv[i], (const char *const[]){"--patch",
-										   NULL})
+			       is_diff ? lb_suggest_tail(argv[i],
+							 (const char *const[]){"--patch", NULL})
 				       : "");
 			return LB_EXIT_LITEBOX;
 		} else if (!dir) {

@@ -207,7 +207,8 @@ static void who_of(const struct entry *e, char *buf, size_t len)
 {
 	size_t pos = (size_t)snprintf(buf, len, "%s", e->n_pids > 1 ? "pids " : "pid ");
 	for (unsigned i = 0; i < e->n_pids && pos < len; i++)
-		pos += (size_t)snprintf(buf + pos, len - pos, "%s%d", i ? "," : "", (int)e->pids[i]);
+		pos +=
+		    (size_t)snprintf(buf + pos, len - pos, "%s%d", i ? "," : "", (int)e->pids[i]);
 	if (e->more_pids && pos < len)
 		snprintf(buf + pos, len - pos, ",\u2026");
 }
@@ -246,8 +247,7 @@ uint64_t lb_report_distinct(const struct lb_report *r)
 	return n;
 }
 
-void lb_report_closing_line(const struct lb_report *r, uint64_t absent, bool audit,
-			    const char *log)
+void lb_report_closing_line(const struct lb_report *r, uint64_t absent, bool audit, const char *log)
 {
 	uint64_t n = lb_report_refused(r);
 	if (n == 0)

@@ -42,8 +42,8 @@ static const char main_usage[] =
 	"                                refused (lookups of absent paths do not count)\n"         \
 	"      --overlay DIR             every change to files lands in DIR (created if absent,\n" \
 	"                                reused); the host stays unchanged\n"                      \
-	"      --dry-run                 --audit over a throwaway overlay: report what would\n"   \
-	"                                have been refused and what would have changed\n"        \
+	"      --dry-run                 --audit over a throwaway overlay: report what would\n"    \
+	"                                have been refused and what would have changed\n"          \
 	"  -q, --quiet / -v, --verbose   fewer / more messages on standard error\n"                \
 	"  -h, --help                    this help\n"
 

@@ -444,12 +444,13 @@ int lb_audit_start(struct lb_audit *a, const struct lb_audit_start *st)
 	lb_autofree char *line = NULL;
 	if (!args || !pol)
 		return -ENOMEM;
-	int n = asprintf(&line,
-			 "{\"event\":\"start\",\"time\":\"%s\",\"version\":\"%s\",\"argv\":%s,"
-			 "\"policy\":%s,\"mode\":\"%s\",\"platform\":\"%s\",\"run_id\":\"%s\","
-			 "\"log_level\":\"%s\"}\n",
-			 when, st->version, args, pol, a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
-			 st->platform, st->run_id, a->level == LB_LOG_REFUSED ? "refused" : "all");
+	int n =
+	    asprintf(&line,
+		     "{\"event\":\"start\",\"time\":\"%s\",\"version\":\"%s\",\"argv\":%s,"
+		     "\"policy\":%s,\"mode\":\"%s\",\"platform\":\"%s\",\"run_id\":\"%s\","
+		     "\"log_level\":\"%s\"}\n",
+		     when, st->version, args, pol, a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
+		     st->platform, st->run_id, a->level == LB_LOG_REFUSED ? "refused" : "all");
 	if (n < 0)
 		return -ENOMEM;
 	return emit_line(a, line, (size_t)n);
@@ -479,8 +480,9 @@ int lb_audit_close(struct lb_audit *a, const struct lb_audit_summary *sum)
 	} else if (a->fd >= 0) {
 		char line[2048];
 		size_t pos = 0;
-		pos += (size_t)snprintf(line, sizeof(line),
-					"{\"event\":\"exit\",\"status\":%d,\"signal\":", sum->status);
+		pos +=
+		    (size_t)snprintf(line, sizeof(line),
+				     "{\"event\":\"exit\",\"status\":%d,\"signal\":", sum->status);
 		if (sum->signal)
 			pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%d", sum->signal);
 		else
@@ -506,11 +508,11 @@ int lb_audit_close(struct lb_audit *a, const struct lb_audit_summary *sum)
 			    (size_t)snprintf(line + pos, sizeof(line) - pos, "%s\"%s\":%llu",
 					     c ? "," : "", lb_class_name((enum lb_class)c),
 					     (unsigned long long)atomic_load(&a->class_counts[c]));
-		pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
-					"},\"mode\":\"%s\",\"timed_out\":%s,\"duration_ms\":%llu}\n",
-					a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
-					sum->timed_out ? "true" : "false",
-					(unsigned long long)sum->duration_ms);
+		pos += (size_t)snprintf(
+		    line + pos, sizeof(line) - pos,
+		    "},\"mode\":\"%s\",\"timed_out\":%s,\"duration_ms\":%llu}\n",
+		    a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
+		    sum->timed_out ? "true" : "false", (unsigned long long)sum->duration_ms);
 		emit_line(a, line, pos < sizeof(line) ? pos : sizeof(line) - 1);
 		stop_writer(a);
 		if (a->own_fd && fsync(a->fd) < 0 && errno != EINVAL && !a->error)

@@ -71,83 +71,207 @@ struct self_call {
 	uint64_t mask2, value2;
 };
 
-#define CALL(n) {n, ANY, NONE, 0, 0, 0, 0, 0, 0}
-#define ARG_IS(n, a, v) {n, ANY, EQ, a, ~0ull, (uint64_t)(v), 0, 0, 0}
-#define ARG32_IS(n, a, v) {n, ANY, EQ, a, 0xffffffffull, (uint64_t)(uint32_t)(v), 0, 0, 0}
-#define ARG_MASKED(n, a, m, v) {n, ANY, EQ, a, (uint64_t)(m), (uint64_t)(v), 0, 0, 0}
-#define ARGS32_ARE(n, a, v, b, w)                                                              \
-	{n,    ANY, EQ2, a, 0xffffffffull, (uint64_t)(uint32_t)(v), b, 0xffffffffull,          \
-	 (uint64_t)(uint32_t)(w)}
-#define PLATFORM_ARG32(n, p, a, v) {n, p, EQ, a, 0xffffffffull, (uint64_t)(uint32_t)(v), 0, 0, 0}
-#define PLATFORM_ARG(n, p, a, v) {n, p, EQ, a, ~0ull, (uint64_t)(v), 0, 0, 0}
+#define CALL(n)                                                                                    \
+	{                                                                                          \
+		n, ANY, NONE, 0, 0, 0, 0, 0, 0                                                     \
+	}
+#define ARG_IS(n, a, v)                                                                            \
+	{                                                                                          \
+		n, ANY, EQ, a, ~0ull, (uint64_t)(v), 0, 0, 0                                       \
+	}
+#define ARG32_IS(n, a, v)                                                                          \
+	{                                                                                          \
+		n, ANY, EQ, a, 0xffffffffull, (uint64_t)(uint32_t)(v), 0, 0, 0                     \
+	}
+#define ARG_MASKED(n, a, m, v)                                                                     \
+	{                                                                                          \
+		n, ANY, EQ, a, (uint64_t)(m), (uint64_t)(v), 0, 0, 0                               \
+	}
+#define ARGS32_ARE(n, a, v, b, w)                                                                  \
+	{                                                                                          \
+		n, ANY, EQ2, a, 0xffffffffull, (uint64_t)(uint32_t)(v), b, 0xffffffffull,          \
+		    (uint64_t)(uint32_t)(w)                                                        \
+	}
+#define PLATFORM_ARG32(n, p, a, v)                                                                 \
+	{                                                                                          \
+		n, p, EQ, a, 0xffffffffull, (uint64_t)(uint32_t)(v), 0, 0, 0                       \
+	}
+#define PLATFORM_ARG(n, p, a, v)                                                                   \
+	{                                                                                          \
+		n, p, EQ, a, ~0ull, (uint64_t)(v), 0, 0, 0                                         \
+	}
 
 /* Namespace flags: never part of a thread's clone. */
-#define NS_FLAGS                                                                               \
-	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |          \
+#define NS_FLAGS                                                                                   \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
 	 CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME)
 
 static const struct self_call allowed[] = {
     /* memory, threads, signals, time: any C program's life */
-    CALL("brk"), CALL("munmap"), CALL("mremap"), CALL("madvise"),
+    CALL("brk"),
+    CALL("munmap"),
+    CALL("mremap"),
+    CALL("madvise"),
     /* no executable memory: a compromised supervisor gets no shellcode */
-    ARG_MASKED("mmap", 2, PROT_EXEC, 0), ARG_MASKED("mprotect", 2, PROT_EXEC, 0),
+    ARG_MASKED("mmap", 2, PROT_EXEC, 0),
+    ARG_MASKED("mprotect", 2, PROT_EXEC, 0),
     /* a thread, never a process or a namespace (pthread_create; clone3
      * answers ENOSYS below, so glibc uses clone, whose flags are seen) */
     ARG_MASKED("clone", 0, CLONE_THREAD | CLONE_VM | NS_FLAGS, CLONE_THREAD | CLONE_VM),
-    CALL("set_robust_list"), CALL("rseq"), CALL("futex"), CALL("exit"), CALL("exit_group"),
-    CALL("gettid"), CALL("getpid"), CALL("sched_yield"), CALL("sched_getaffinity"),
+    CALL("set_robust_list"),
+    CALL("rseq"),
+    CALL("futex"),
+    CALL("exit"),
+    CALL("exit_group"),
+    CALL("gettid"),
+    CALL("getpid"),
+    CALL("sched_yield"),
+    CALL("sched_getaffinity"),
     /* no rt_sigaction: the handlers are in place, and SIGSYS's is this
      * file's */
     CALL("rt_sigprocmask"),
-    CALL("rt_sigreturn"), CALL("sigaltstack"), CALL("restart_syscall"),
-    CALL("clock_gettime"), CALL("clock_nanosleep"), CALL("nanosleep"), CALL("gettimeofday"),
+    CALL("rt_sigreturn"),
+    CALL("sigaltstack"),
+    CALL("restart_syscall"),
+    CALL("clock_gettime"),
+    CALL("clock_nanosleep"),
+    CALL("nanosleep"),
+    CALL("gettimeofday"),
     CALL("getrandom"),
     /* descriptors */
-    CALL("read"), CALL("write"), CALL("readv"), CALL("writev"), CALL("pread64"),
-    CALL("pwrite64"), CALL("lseek"), CALL("close"), CALL("close_range"), CALL("fcntl"),
-    CALL("dup"), CALL("dup3"), CALL("poll"), CALL("ppoll"), CALL("fsync"), CALL("fdatasync"),
+    CALL("read"),
+    CALL("write"),
+    CALL("readv"),
+    CALL("writev"),
+    CALL("pread64"),
+    CALL("pwrite64"),
+    CALL("lseek"),
+    CALL("close"),
+    CALL("close_range"),
+    CALL("fcntl"),
+    CALL("dup"),
+    CALL("dup3"),
+    CALL("poll"),
+    CALL("ppoll"),
+    CALL("fsync"),
+    CALL("fdatasync"),
     /* the host operations a worker performs for the program (lib/fs_ops.c,
      * lib/net_ops.c, lib/memfd.c), on pinned directory fds */
-    CALL("openat"), CALL("openat2"), CALL("open"), CALL("newfstatat"), CALL("fstat"),
-    CALL("statx"), CALL("statfs"), CALL("fstatfs"), CALL("faccessat"), CALL("faccessat2"),
-    CALL("readlinkat"), CALL("readlink"), CALL("getdents64"), CALL("mkdirat"), CALL("mknodat"),
-    CALL("unlinkat"), CALL("renameat"), CALL("renameat2"), CALL("linkat"), CALL("symlinkat"),
-    CALL("fchmodat"), CALL("fchmodat2"), CALL("fchmod"), CALL("fchownat"), CALL("fchown"),
-    CALL("utimensat"), CALL("truncate"), CALL("ftruncate"), CALL("getxattr"),
-    CALL("lgetxattr"), CALL("fgetxattr"), CALL("listxattr"), CALL("llistxattr"),
-    CALL("flistxattr"), CALL("setxattr"), CALL("lsetxattr"), CALL("fsetxattr"),
-    CALL("removexattr"), CALL("lremovexattr"), CALL("fremovexattr"),
-    CALL("inotify_add_watch"), CALL("memfd_create"), CALL("fchdir"), CALL("umask"),
+    CALL("openat"),
+    CALL("openat2"),
+    CALL("open"),
+    CALL("newfstatat"),
+    CALL("fstat"),
+    CALL("statx"),
+    CALL("statfs"),
+    CALL("fstatfs"),
+    CALL("faccessat"),
+    CALL("faccessat2"),
+    CALL("readlinkat"),
+    CALL("readlink"),
+    CALL("getdents64"),
+    CALL("mkdirat"),
+    CALL("mknodat"),
+    CALL("unlinkat"),
+    CALL("renameat"),
+    CALL("renameat2"),
+    CALL("linkat"),
+    CALL("symlinkat"),
+    CALL("fchmodat"),
+    CALL("fchmodat2"),
+    CALL("fchmod"),
+    CALL("fchownat"),
+    CALL("fchown"),
+    CALL("utimensat"),
+    CALL("truncate"),
+    CALL("ftruncate"),
+    CALL("getxattr"),
+    CALL("lgetxattr"),
+    CALL("fgetxattr"),
+    CALL("listxattr"),
+    CALL("llistxattr"),
+    CALL("flistxattr"),
+    CALL("setxattr"),
+    CALL("lsetxattr"),
+    CALL("fsetxattr"),
+    CALL("removexattr"),
+    CALL("lremovexattr"),
+    CALL("fremovexattr"),
+    CALL("inotify_add_watch"),
+    CALL("memfd_create"),
+    CALL("fchdir"),
+    CALL("umask"),
     /* their path forms: no more authority than the *at calls, and the code
      * after the run (--overlay's record and diff, --dry-run's clean-up, the
      * learned policy) uses libc's path calls */
-    CALL("rmdir"), CALL("unlink"), CALL("mkdir"), CALL("rename"), CALL("chmod"),
-    CALL("chown"), CALL("lchown"), CALL("access"), CALL("stat"), CALL("lstat"), CALL("link"),
-    CALL("symlink"), CALL("utimes"), CALL("creat"),
-    CALL("connect"), CALL("bind"), CALL("listen"), CALL("sendto"), CALL("sendmsg"),
-    CALL("sendmmsg"), CALL("recvfrom"), CALL("recvmsg"), CALL("getsockname"),
-    CALL("getsockopt"), CALL("getpeername"),
+    CALL("rmdir"),
+    CALL("unlink"),
+    CALL("mkdir"),
+    CALL("rename"),
+    CALL("chmod"),
+    CALL("chown"),
+    CALL("lchown"),
+    CALL("access"),
+    CALL("stat"),
+    CALL("lstat"),
+    CALL("link"),
+    CALL("symlink"),
+    CALL("utimes"),
+    CALL("creat"),
+    CALL("connect"),
+    CALL("bind"),
+    CALL("listen"),
+    CALL("sendto"),
+    CALL("sendmsg"),
+    CALL("sendmmsg"),
+    CALL("recvfrom"),
+    CALL("recvmsg"),
+    CALL("getsockname"),
+    CALL("getsockopt"),
+    CALL("getpeername"),
     /* sock_diag (which file a unix socket is bound to) */
     ARGS32_ARE("socket", 0, AF_NETLINK, 2, NETLINK_SOCK_DIAG),
     /* the mediated DNS resolver (lib/dns.c): its loopback listeners, the
      * connections the program makes to them, its queries upstream */
-    ARG32_IS("socket", 0, AF_INET), ARG32_IS("socket", 0, AF_INET6), CALL("accept4"),
+    ARG32_IS("socket", 0, AF_INET),
+    ARG32_IS("socket", 0, AF_INET6),
+    CALL("accept4"),
     ARGS32_ARE("setsockopt", 1, IPPROTO_IPV6, 2, IPV6_V6ONLY),
     /* the unix bind thread: its own cwd, then a Landlock domain */
-    ARG_IS("unshare", 0, CLONE_FS), CALL("landlock_create_ruleset"),
-    CALL("landlock_add_rule"), CALL("landlock_restrict_self"),
-    ARG32_IS("prctl", 0, PR_SET_NO_NEW_PRIVS), ARG32_IS("prctl", 0, PR_CAPBSET_READ),
+    ARG_IS("unshare", 0, CLONE_FS),
+    CALL("landlock_create_ruleset"),
+    CALL("landlock_add_rule"),
+    CALL("landlock_restrict_self"),
+    ARG32_IS("prctl", 0, PR_SET_NO_NEW_PRIVS),
+    ARG32_IS("prctl", 0, PR_CAPBSET_READ),
     /* acting as the program: per-thread ids and capabilities */
-    CALL("capget"), CALL("capset"), CALL("setgroups"), CALL("setfsuid"), CALL("setfsgid"),
-    CALL("getuid"), CALL("geteuid"), CALL("getgid"), CALL("getegid"), CALL("getgroups"),
+    CALL("capget"),
+    CALL("capset"),
+    CALL("setgroups"),
+    CALL("setfsuid"),
+    CALL("setfsgid"),
+    CALL("getuid"),
+    CALL("geteuid"),
+    CALL("getgid"),
+    CALL("getegid"),
+    CALL("getgroups"),
     /* the caller: its memory, descriptors, limits, signals */
-    CALL("process_vm_readv"), CALL("process_vm_writev"), CALL("pidfd_open"),
-    CALL("pidfd_getfd"), CALL("prlimit64"), CALL("kill"), CALL("tgkill"),
+    CALL("process_vm_readv"),
+    CALL("process_vm_writev"),
+    CALL("pidfd_open"),
+    CALL("pidfd_getfd"),
+    CALL("prlimit64"),
+    CALL("kill"),
+    CALL("tgkill"),
     /* the pty the program opened (/dev/ptmx), the terminal litebox runs on */
-    ARG32_IS("ioctl", 1, TIOCGPTN), ARG32_IS("ioctl", 1, TCGETS),
+    ARG32_IS("ioctl", 1, TIOCGPTN),
+    ARG32_IS("ioctl", 1, TCGETS),
     /* the launcher's main thread: signals, init's reports, the timeout,
      * the end of the run (cgroup removal, learned policy, summaries) */
-    CALL("wait4"), CALL("waitid"), CALL("timerfd_create"), CALL("timerfd_settime"),
+    CALL("wait4"),
+    CALL("waitid"),
+    CALL("timerfd_create"),
+    CALL("timerfd_settime"),
     /* the seccomp platform: the listener */
     PLATFORM_ARG32("ioctl", SECCOMP_ONLY, 1, SECCOMP_IOCTL_NOTIF_RECV),
     PLATFORM_ARG32("ioctl", SECCOMP_ONLY, 1, SECCOMP_IOCTL_NOTIF_SEND),
@@ -185,7 +309,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	char msg[320];
 	int nr = si->si_syscall;
-	const char *name = nr >= 0 && (size_t)nr < LB_ARRAY_SIZE(names) && names[nr] ? names[nr] : "?";
+	const char *name =
+	    nr >= 0 && (size_t)nr < LB_ARRAY_SIZE(names) && names[nr] ? names[nr] : "?";
 	int n = snprintf(msg, sizeof(msg),
 			 "litebox: internal error: the supervisor made system call %d (%s), which "
 			 "its own filter forbids; stopping (the sandbox dies with it). If litebox "
@@ -202,7 +327,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 #if defined(__SANITIZE_ADDRESS__)
 #define LB_SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer) ||                       \
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer) ||                           \
     __has_feature(undefined_behavior_sanitizer)
 #define LB_SANITIZED 1
 #endif
@@ -212,8 +337,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 #endif
 
 static const char *const sanitizer_calls[] = {
-    "ptrace", "clone", "wait4", "prctl", "getppid", "sched_getaffinity", "mincore",
-    "readlink", "open", "getrlimit", "setrlimit", "msync", "mmap", "mprotect",
+    "ptrace",  "clone",	   "wait4", "prctl",	 "getppid",   "sched_getaffinity",
+    "mincore", "readlink", "open",  "getrlimit", "setrlimit", "msync",
+    "mmap",    "mprotect",
 };
 
 static int add_call(scmp_filter_ctx ctx, const struct self_call *c)

@@ -394,9 +394,9 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 	struct lb_event ev = {
 	    .pid = c->t->pid,
 	    .nr = c->t->nr,
-	    .syscall = c->row			     ? c->row->name
+	    .syscall = c->row			    ? c->row->name
 		       : c->t->abi != LB_ABI_NATIVE ? object
-						     : lb_syscall_name(c->t->nr),
+						    : lb_syscall_name(c->t->nr),
 	    .cls = cls,
 	    .object = object,
 	    .verdict = v,
@@ -714,7 +714,8 @@ static void creds_nobody(struct lb_creds *cr)
 static void creds_load(pid_t tid, struct lb_creds *cr)
 {
 	char buf[4096];
-	long ruid = -1, fsuid = -1, rgid = -1, fsgid = -1, euid = -1, suid = -1, egid = -1, sgid = -1;
+	long ruid = -1, fsuid = -1, rgid = -1, fsgid = -1, euid = -1, suid = -1, egid = -1,
+	     sgid = -1;
 	uint64_t eff = 0, prm = 0;
 	if (read_status(tid, buf, sizeof(buf)) == 0) {
 		ruid = status_id(buf, "\nUid:", 0);

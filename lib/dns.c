@@ -394,11 +394,11 @@ int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path)
 	/* Under --overlay the file has the overlay's device: the host's
 	 * object behind the same path tells whether it is the host's
 	 * resolver configuration. */
-	bool conf = is_conf(d, &st) ||
-		    (c->core->cfg.writes_contained && path && d->conf_path[0] &&
-		     strcmp(path, d->conf_path) == 0 &&
-		     fstatat(c->core->rootfd, path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		     is_conf(d, &st));
+	bool conf =
+	    is_conf(d, &st) ||
+	    (c->core->cfg.writes_contained && path && d->conf_path[0] &&
+	     strcmp(path, d->conf_path) == 0 &&
+	     fstatat(c->core->rootfd, path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_conf(d, &st));
 	if (!conf)
 		return fd;
 	close(fd);

@@ -34,9 +34,10 @@
 
 /* ld.so.cache "new" format (glibc >= 2.32 writes only this one). */
 #define CACHE_MAGIC "glibc-ld.so.cache1.1"
-#define CACHE_HEADER_SIZE 48 /* magic+version 20, nlibs, len_strings, flags, pad, ext, unused[3]   \
-			      */
-#define CACHE_ENTRY_SIZE 24  /* flags, key, value, osversion, hwcap (u64) */
+#define CACHE_HEADER_SIZE                                                                          \
+	48		    /* magic+version 20, nlibs, len_strings, flags, pad, ext, unused[3]    \
+			     */
+#define CACHE_ENTRY_SIZE 24 /* flags, key, value, osversion, hwcap (u64) */
 #define CACHE_FLAG_TYPE_MASK 0x00ff
 #define CACHE_FLAG_ELF_LIBC6 0x0003
 #define CACHE_FLAG_REQUIRED_MASK 0xff00

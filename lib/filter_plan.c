@@ -107,7 +107,8 @@ static int plan_conditional_dangers(struct lb_plan *b)
 	 * internals uses the flag. */
 	if (rc == 0)
 		rc = plan_masked(b, SYS_clone, 0, CLONE_UNTRACED, CLONE_UNTRACED, EPERM,
-				 LB_WHY_DANGEROUS_ARGS, "with CLONE_UNTRACED (always: it would leave the tracer)");
+				 LB_WHY_DANGEROUS_ARGS,
+				 "with CLONE_UNTRACED (always: it would leave the tracer)");
 	if (rc == 0 && !allowed(b, "unshare")) {
 		rc = plan_ns_flags(b, SYS_unshare, "with a namespace flag");
 		if (rc == 0)
@@ -257,7 +258,8 @@ static int plan_pathless_stat(struct lb_plan *b, int nr)
 						.action = LB_FILTER_NOTIFY,
 						.n_conds = 1,
 						.conds = {{.arg = 1, .op = LB_CMP_NE, .value = 0}}},
-			LB_WHY_MEDIATED, "with a path (a NULL path, an fd's own stat, stays in the kernel)");
+			LB_WHY_MEDIATED,
+			"with a path (a NULL path, an fd's own stat, stays in the kernel)");
 }
 
 static int plan_mediated(struct lb_plan *b)

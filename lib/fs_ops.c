@@ -35,7 +35,7 @@
  * which would make every directory open look like one). */
 #define LB_O_TMPFILE_BIT 020000000
 /* The k-th argument after the path (k >= 1), whatever the call's form. */
-#define PATH_ARG(c, k) ((c)->op.after[(k) - 1])
+#define PATH_ARG(c, k) ((c)->op.after[(k)-1])
 
 static void resolved_releasep(struct lb_resolved *r)
 {
@@ -85,7 +85,6 @@ static int magic_fd(struct lb_call *c, const struct lb_resolved *r, enum lb_clas
 		return lb_refuse_fd_object(c, cls, r->magic_pid, r->magic_fd);
 	return lb_proc_fd_open(c, r->magic_fd, O_PATH);
 }
-
 
 /* ---- Linux's order: existence before permission -------------------------------- */
 
@@ -202,8 +201,8 @@ static bool opens_directory_to_list(struct lb_call *c, const struct open_req *o,
 				    const struct lb_resolved *r)
 {
 	struct stat st;
-	if ((o->flags & (O_ACCMODE | O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT | O_PATH | O_DIRECTORY)) !=
-	    O_RDONLY)
+	if ((o->flags &
+	     (O_ACCMODE | O_CREAT | O_TRUNC | LB_O_TMPFILE_BIT | O_PATH | O_DIRECTORY)) != O_RDONLY)
 		return false;
 	if (lb_judge_read_granted(c, r->path))
 		return false;
@@ -1041,8 +1040,8 @@ static struct lb_answer h_exec(struct lb_call *c)
 			return lb_ans_errno(-rc);
 		return lb_ans_continue(WHY_EXEC);
 	}
-	rc = lb_resolve_str(c, c->op.dirfd, path,
-			    (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW, &r);
+	rc = lb_resolve_str(c, c->op.dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? 0 : LB_RES_FOLLOW,
+			    &r);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (r.magic_fd >= 0)
@@ -1151,7 +1150,8 @@ static struct lb_answer h_getdents(struct lb_call *c)
 		filter = lb_listing_filtered(c, dir);
 	} else if (!listing_is_empty(fd)) {
 		/* a live directory whose entries cannot be judged by name */
-		return lb_ans_errno(-lb_refuse_fd_object(c, LB_CLASS_READ, c->t->pid, (int)c->op.args[0]));
+		return lb_ans_errno(
+		    -lb_refuse_fd_object(c, LB_CLASS_READ, c->t->pid, (int)c->op.args[0]));
 	}
 	char *buf = listing_buffer(size ? size : 1);
 	if (!buf)

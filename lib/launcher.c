@@ -696,9 +696,8 @@ static size_t ns_attempts(unsigned long *out)
  * child again and hands us a pidfd of it. */
 enum { JOIN_MEMBER = 1, JOIN_INIT };
 
-static __attribute__((noreturn)) void join_member(struct supervisor *s,
-						  const struct lb_prepared *prep, int report_w,
-						  int go_r, int sock)
+static __attribute__((noreturn)) void
+join_member(struct supervisor *s, const struct lb_prepared *prep, int report_w, int go_r, int sock)
 {
 	int pidfd = -1;
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_PARENT | CLONE_PIDFD | SIGCHLD,
@@ -733,12 +732,12 @@ static int join_namespaces(const struct lb_nest_join *j)
 	return 0;
 }
 
-static __attribute__((noreturn)) void joiner_main(struct supervisor *s,
-						  const struct lb_prepared *prep, int report_w,
-						  int go_r, int sock)
+static __attribute__((noreturn)) void
+joiner_main(struct supervisor *s, const struct lb_prepared *prep, int report_w, int go_r, int sock)
 {
 	int rc = join_namespaces(s->cfg->join);
-	pid_t member = rc < 0 ? -1 : (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	pid_t member =
+	    rc < 0 ? -1 : (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (member == 0)
 		join_member(s, prep, report_w, go_r, sock);
 	int32_t m[2] = {JOIN_MEMBER, rc < 0 ? rc : member < 0 ? -errno : member};
@@ -758,8 +757,7 @@ static pid_t pidfd_pid(int pidfd)
 	return -1;
 }
 
-static pid_t join_init(struct supervisor *s, const struct lb_prepared *prep, int report_w,
-		       int go_r)
+static pid_t join_init(struct supervisor *s, const struct lb_prepared *prep, int report_w, int go_r)
 {
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -853,8 +851,7 @@ static int start_serving(struct supervisor *s)
 	if (m.type == MSG_SETUP_ERRNO && m.stage == STAGE_OVERLAY) {
 		const char *why = lb_overlay_error(s->cfg->overlay);
 		snprintf(s->res->error, sizeof(s->res->error), "--overlay: %s%s",
-			 why ? why
-			     : "no mount namespace of the sandbox's own could be made for it",
+			 why ? why : "no mount namespace of the sandbox's own could be made for it",
 			 "; overlayfs must be available (Linux 5.11+ without root), and a run "
 			 "without root needs user namespaces");
 		return -m.value;
@@ -1141,8 +1138,7 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	}
 	s.probe = getenv("LITEBOX_TEST_SELF_VIOLATION");
 	if ((rc = start_nest_helper(&s)) < 0 || (rc = drop_own_capabilities(&s)) < 0 ||
-	    (rc = start_serving(&s)) < 0 ||
-	    (rc = arm_timeout(&s)) < 0 || (rc = confine(&s)) < 0)
+	    (rc = start_serving(&s)) < 0 || (rc = arm_timeout(&s)) < 0 || (rc = confine(&s)) < 0)
 		goto kill_init;
 	rc = supervise(&s);
 	goto stop_platform;

@@ -149,7 +149,8 @@ int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, cons
 	/* A write or exec the base does not grant is refused while learning
 	 * (never changing the host), and learned all the same. */
 	bool refused_to_learn = (cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC) && verdict &&
-				strcmp(verdict, "deny") == 0 && rule && strcmp(rule, "default") == 0;
+				strcmp(verdict, "deny") == 0 && rule &&
+				strcmp(rule, "default") == 0;
 	if (l->base && cls != LB_CLASS_SYSCALL && verdict && strcmp(verdict, "would-deny") != 0 &&
 	    !refused_to_learn)
 		return 0; /* the base allows it, or refused it for good: no rule */
@@ -582,7 +583,8 @@ static void fold_listed(struct table *t, const struct table *listed)
 				n++;
 				sum += t->slots[i].count;
 			}
-			secret |= k[0] == K_SECRET && strncmp(k + 1, dir, dlen) == 0 && k[1 + dlen] == '/';
+			secret |= k[0] == K_SECRET && strncmp(k + 1, dir, dlen) == 0 &&
+				  k[1 + dlen] == '/';
 		}
 		if (n < LB_WHOLESALE || secret)
 			continue;
@@ -767,7 +769,8 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 		l->total);
 	if (source_note) {
 		append(&buf, &len, &cap, " of ");
-		append_escaped_comment(&buf, &len, &cap, source_note); /* one line, whatever it holds */
+		append_escaped_comment(&buf, &len, &cap,
+				       source_note); /* one line, whatever it holds */
 	}
 	appendf(&buf, &len, &cap,
 		".\n# Each rule says how many accesses it covers. Review it, tighten it, then\n"
@@ -805,7 +808,8 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 				append_key(&buf, &len, &cap, v[i].obj);
 			} else if (!append_addr(&buf, &len, &cap, v[i].obj)) {
 				len = mark;
-				appendf(&buf, &len, &cap, "# not granted, a name with '*' or '?': %s ",
+				appendf(&buf, &len, &cap,
+					"# not granted, a name with '*' or '?': %s ",
 					lb_class_name(c));
 				append_escaped_comment(&buf, &len, &cap, v[i].obj);
 			}

@@ -69,13 +69,13 @@ static const char *or_empty(const char *s)
 
 int lb_nest_encode(const struct lb_nest_request *req, char **out, size_t *len)
 {
-	const char *scalars[N_SCALARS] = {
-	    req->policy_name,	       or_empty(req->log_path), req->exec_path,
-	    or_empty(req->timeout_text), or_empty(req->cwd),	    or_empty(req->home),
-	    or_empty(req->tmpdir),	       or_empty(req->exe_dir)};
-	char *const *lists[N_LISTS] = {(char *const *)scalars, req->argv,	   req->envp,
-				       req->implicit_read,     req->implicit_exec, req->protect,
-				       req->files,	       req->cli};
+	const char *scalars[N_SCALARS] = {req->policy_name,	 or_empty(req->log_path),
+					  req->exec_path,	 or_empty(req->timeout_text),
+					  or_empty(req->cwd),	 or_empty(req->home),
+					  or_empty(req->tmpdir), or_empty(req->exe_dir)};
+	char *const *lists[N_LISTS] = {
+	    (char *const *)scalars, req->argv,	  req->envp,  req->implicit_read,
+	    req->implicit_exec,	    req->protect, req->files, req->cli};
 	struct wire w = {.magic = WIRE_MAGIC,
 			 .flags = req->flags,
 			 .log_fd = req->log_fd,
@@ -234,7 +234,8 @@ int lb_nest_wait(int ctl)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	lb_autoclose int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	for (;;) {
-		struct pollfd fds[2] = {{.fd = ctl, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+		struct pollfd fds[2] = {{.fd = ctl, .events = POLLIN},
+					{.fd = sigfd, .events = POLLIN}};
 		if (poll(fds, sigfd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -292,8 +293,10 @@ ssize_t lb_nest_recv(int sock, void *buf, size_t cap, int *fds, size_t *n_fds)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	struct msghdr msg = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);

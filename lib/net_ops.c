@@ -343,8 +343,8 @@ static int do_bind(struct lb_call *c, int sock, const struct addr_copy *a, struc
 	 * resolved directory (the socket's name is then that /proc form), on
 	 * the same confined thread, so the file gets the program's umask and
 	 * owner from the bind itself and nothing is changed afterwards. */
-	int n = snprintf(t->via.sun_path, sizeof(t->via.sun_path), "/proc/self/fd/%d/%s", t->r.dirfd,
-			 t->r.name);
+	int n = snprintf(t->via.sun_path, sizeof(t->via.sun_path), "/proc/self/fd/%d/%s",
+			 t->r.dirfd, t->r.name);
 	if ((size_t)n >= sizeof(t->via.sun_path))
 		return -ENAMETOOLONG;
 	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);

@@ -42,9 +42,9 @@
 #define ERR_SIZE 1024
 
 struct lb_overlay {
-	char *dir;	    /* absolute, real */
-	ino_t host_userns;  /* litebox's user namespace: init in another needs userxattr */
-	char *err;	    /* shared with init (MAP_SHARED): why entering failed */
+	char *dir;	   /* absolute, real */
+	ino_t host_userns; /* litebox's user namespace: init in another needs userxattr */
+	char *err;	   /* shared with init (MAP_SHARED): why entering failed */
 };
 
 /* ---- manifest --------------------------------------------------------------- */
@@ -387,10 +387,10 @@ static struct mnt *visible_top(struct builder *b, struct mnt *m)
 static bool overlaid(const struct builder *b, const struct mnt *m)
 {
 	static const char *const pseudo[] = {
-	    "proc",	 "sysfs",      "devtmpfs",   "devpts",	 "cgroup", "cgroup2",
-	    "mqueue",	 "tracefs",    "debugfs",    "securityfs", "pstore", "bpf",
-	    "configfs",	 "fusectl",    "hugetlbfs",  "binfmt_misc", "autofs", "efivarfs",
-	    "nsfs",	 "rpc_pipefs", "selinuxfs",  "ramfs",
+	    "proc",	"sysfs",      "devtmpfs",  "devpts",	  "cgroup", "cgroup2",
+	    "mqueue",	"tracefs",    "debugfs",   "securityfs",  "pstore", "bpf",
+	    "configfs", "fusectl",    "hugetlbfs", "binfmt_misc", "autofs", "efivarfs",
+	    "nsfs",	"rpc_pipefs", "selinuxfs", "ramfs",
 	};
 	static const char *const kernel_trees[] = {"/proc", "/sys", "/dev", "/run"};
 	if (m->ro || under(m->point, b->o->dir))
@@ -503,8 +503,8 @@ static int mount_layer(struct builder *b, const char *host, const char *target)
 	opt_path(up, sizeof(up), "upperdir", upper);
 	opt_path(wo, sizeof(wo), "workdir", work);
 	lb_autofree char *opts = NULL;
-	if (asprintf(&opts, "%s,%s,%s,redirect_dir=nofollow,index=off,metacopy=off%s", lo, up,
-		     wo, b->userxattr ? ",userxattr" : "") < 0)
+	if (asprintf(&opts, "%s,%s,%s,redirect_dir=nofollow,index=off,metacopy=off%s", lo, up, wo,
+		     b->userxattr ? ",userxattr" : "") < 0)
 		return -ENOMEM;
 	if (mount("overlay", target, "overlay", 0, opts) < 0) {
 		int rc = -errno;

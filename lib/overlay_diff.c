@@ -268,7 +268,8 @@ static int compare(struct lb_ovl_diff *d, const char *host, const char *upper,
 		rc = add(d, LB_OVL_OWNER, host, upper, hs, us);
 	/* a directory's times follow its entries; a changed file's its bytes */
 	if (rc == 0 && !changed && S_ISREG(us->st_mode) &&
-	    (hs->st_mtim.tv_sec != us->st_mtim.tv_sec || hs->st_mtim.tv_nsec != us->st_mtim.tv_nsec))
+	    (hs->st_mtim.tv_sec != us->st_mtim.tv_sec ||
+	     hs->st_mtim.tv_nsec != us->st_mtim.tv_nsec))
 		rc = add(d, LB_OVL_TIMES, host, upper, hs, us);
 	if (rc == 0 && !S_ISLNK(us->st_mode) && !same_xattrs(host, upper))
 		rc = add(d, LB_OVL_XATTRS, host, upper, hs, us);
@@ -687,7 +688,8 @@ static int apply_one(const struct lb_ovl_change *c)
 	case LB_OVL_MODIFIED:
 		if (S_ISREG(c->new_mode)) {
 			struct stat st;
-			return lstat(c->upper, &st) < 0 ? -errno : copy_file(c->upper, c->path, &st);
+			return lstat(c->upper, &st) < 0 ? -errno
+							: copy_file(c->upper, c->path, &st);
 		}
 		if (unlink(c->path) < 0)
 			return -errno;
@@ -732,14 +734,14 @@ static int conflicts(const struct lb_ovl_diff *d, const struct base *b, char *er
 			continue;
 		count++;
 		if (used + 1 < errlen) {
-			int n = snprintf(err + used, errlen - used, "%s%s (%s)", used ? ", " : "",
-					 d->v[i].path,
-					 device ? "a device node: apply never makes one"
-					 : !writable ? "its directory is not writable by you"
-					 : !then ? "no record of it at the run (the run did not end)"
-					 : strcmp(now, "absent") == 0 ? "removed since the run"
-					 : strcmp(then, "absent") == 0 ? "created since the run"
-								      : "changed since the run");
+			int n = snprintf(
+			    err + used, errlen - used, "%s%s (%s)", used ? ", " : "", d->v[i].path,
+			    device	? "a device node: apply never makes one"
+			    : !writable ? "its directory is not writable by you"
+			    : !then	? "no record of it at the run (the run did not end)"
+			    : strcmp(now, "absent") == 0  ? "removed since the run"
+			    : strcmp(then, "absent") == 0 ? "created since the run"
+							  : "changed since the run");
 			if (n > 0)
 				used += (size_t)n < errlen - used ? (size_t)n : errlen - used - 1;
 		}

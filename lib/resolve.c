@@ -314,8 +314,7 @@ static bool has_dot_component(const char *dir)
 
 /* Is w->path + "/" + comp (comp of len bytes) hidden? Then the walk ends
  * there; out (when given) keeps the path for the record. */
-static bool hidden_here(const struct walk *w, const char *comp, size_t len,
-			struct lb_resolved *out)
+static bool hidden_here(const struct walk *w, const char *comp, size_t len, struct lb_resolved *out)
 {
 	if (!w->ctx->hidden)
 		return false;

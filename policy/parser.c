@@ -309,7 +309,7 @@ static int lx_var(struct file_ctx *f, struct sbuf *b)
 /* At a '"': appends the quoted text. Returns 0, -1 after an error, -ENOMEM. */
 static int hex_digit(char c)
 {
-	return c >= '0' && c <= '9'	  ? c - '0'
+	return c >= '0' && c <= '9'   ? c - '0'
 	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
 	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
 				      : -1;
@@ -530,8 +530,8 @@ static int add_rule(struct file_ctx *f, const struct word *w, unsigned cls, enum
 
 /* Compiles text as a path pattern; for `hide`, the pattern of everything
  * under it. err->message is set on a malformed pattern (-EINVAL). */
-static int compile_path(const char *text, size_t literal_end, bool hide,
-			struct lb_pattern **out, struct lb_pattern_error *err)
+static int compile_path(const char *text, size_t literal_end, bool hide, struct lb_pattern **out,
+			struct lb_pattern_error *err)
 {
 	if (text[0] != '/') {
 		err->col = 0;

@@ -284,8 +284,8 @@ static int check_text(const char *text, size_t len, struct lb_pattern_error *err
 
 /* Writes the normalised text into p->text and records the components, whose
  * pointers go into p->text. Errors name columns of the original text. */
-static int split_components(struct lb_pattern *p, const char *text, size_t len,
-			    size_t literal_upto, struct lb_pattern_error *err)
+static int split_components(struct lb_pattern *p, const char *text, size_t len, size_t literal_upto,
+			    struct lb_pattern_error *err)
 {
 	char *out = p->text;
 	size_t i = 0;

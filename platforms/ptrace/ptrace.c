@@ -190,10 +190,9 @@ static const struct {
 	int nr;
 	unsigned arg;
 } hidden_readers[] = {
-    {SYS_read, 0},     {SYS_readv, 0},	  {SYS_pread64, 0},  {SYS_preadv, 0},
-    {SYS_preadv2, 0},  {SYS_recvfrom, 0}, {SYS_recvmsg, 0},  {SYS_recvmmsg, 0},
-    {SYS_splice, 0},   {SYS_dup, 0},	  {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1},
-    {SYS_shutdown, 0},
+    {SYS_read, 0},     {SYS_readv, 0},	     {SYS_pread64, 0},	{SYS_preadv, 0}, {SYS_preadv2, 0},
+    {SYS_recvfrom, 0}, {SYS_recvmsg, 0},     {SYS_recvmmsg, 0}, {SYS_splice, 0}, {SYS_dup, 0},
+    {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1}, {SYS_shutdown, 0},
 };
 
 /* fcntl and ioctl commands on the hidden fd: made a no-op (the
@@ -203,11 +202,8 @@ static const struct {
 	uint32_t cmd;
 	bool refuse;
 } hidden_cmds[] = {
-    {SYS_fcntl, F_SETFD, false},
-    {SYS_ioctl, FIOCLEX, false},
-    {SYS_ioctl, FIONCLEX, false},
-    {SYS_fcntl, F_DUPFD, true},
-    {SYS_fcntl, F_DUPFD_CLOEXEC, true},
+    {SYS_fcntl, F_SETFD, false}, {SYS_ioctl, FIOCLEX, false},	     {SYS_ioctl, FIONCLEX, false},
+    {SYS_fcntl, F_DUPFD, true},	 {SYS_fcntl, F_DUPFD_CLOEXEC, true},
 };
 
 #define PT_MAX_EXTRA 24
@@ -251,15 +247,17 @@ static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb
 			    .action = hidden_cmds[i].refuse ? LB_FILTER_NOTIFY : LB_FILTER_ERRNO,
 			    .err = 0,
 			    .n_conds = 2,
-			    .conds = {{.arg = 0, .mask = 0xffffffffu, .value = hv},
-				      {.arg = 1, .mask = 0xffffffffu, .value = hidden_cmds[i].cmd}}};
+			    .conds = {
+				{.arg = 0, .mask = 0xffffffffu, .value = hv},
+				{.arg = 1, .mask = 0xffffffffu, .value = hidden_cmds[i].cmd}}};
 	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_readers); i++)
 		if (!plan_takes(plan, hidden_readers[i].nr))
 			r[n++] = (struct lb_filter_rule){
 			    .nr = hidden_readers[i].nr,
 			    .action = LB_FILTER_NOTIFY,
 			    .n_conds = 1,
-			    .conds = {{.arg = hidden_readers[i].arg, .mask = 0xffffffffu, .value = hv}}};
+			    .conds = {
+				{.arg = hidden_readers[i].arg, .mask = 0xffffffffu, .value = hv}}};
 	if (!plan_names(plan, SYS_close_range))
 		r[n++] =
 		    (struct lb_filter_rule){.nr = SYS_close_range,
@@ -849,7 +847,9 @@ static void deliver(struct lb_platform *p, struct pt_trap *tr)
 	case LB_REPLY_ERROR:
 		/* an error of 0 would be a success: fail closed */
 		answer_skip(tid, &tr->regs,
-			    tr->value < 0 ? tr->value : tr->value > 0 ? -tr->value : -EPERM);
+			    tr->value < 0   ? tr->value
+			    : tr->value > 0 ? -tr->value
+					    : -EPERM);
 		break;
 	case LB_REPLY_FD:
 		tr->next = NULL;
@@ -917,7 +917,8 @@ static bool open_names_device(pid_t tid, uint64_t addr)
 		return false; /* the core answers EFAULT, without waiting */
 	path[chunk] = '\0';
 	if (strncmp(path, "/dev/", 5) == 0) {
-		static const char *const never_wait[] = {"null", "zero", "full", "random", "urandom"};
+		static const char *const never_wait[] = {"null", "zero", "full", "random",
+							 "urandom"};
 		for (size_t i = 0; i < LB_ARRAY_SIZE(never_wait); i++)
 			if (strcmp(path + 5, never_wait[i]) == 0)
 				return false;

@@ -63,17 +63,22 @@ static int cond_alts(const struct lb_filter_cond *c, struct scmp_arg_cmp *alt, s
 	*n = 1;
 	switch (c->op) {
 	case LB_CMP_MASKED_EQ:
-		alt[0] = (struct scmp_arg_cmp){
-		    .arg = c->arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = c->mask, .datum_b = c->value};
+		alt[0] = (struct scmp_arg_cmp){.arg = c->arg,
+					       .op = SCMP_CMP_MASKED_EQ,
+					       .datum_a = c->mask,
+					       .datum_b = c->value};
 		return 0;
 	case LB_CMP_NE:
-		alt[0] = (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_NE, .datum_a = c->value};
+		alt[0] =
+		    (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_NE, .datum_a = c->value};
 		return 0;
 	case LB_CMP_GE:
-		alt[0] = (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value};
+		alt[0] =
+		    (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_GE, .datum_a = c->value};
 		return 0;
 	case LB_CMP_LE:
-		alt[0] = (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_LE, .datum_a = c->value};
+		alt[0] =
+		    (struct scmp_arg_cmp){.arg = c->arg, .op = SCMP_CMP_LE, .datum_a = c->value};
 		return 0;
 	case LB_CMP_GE32:
 		if (c->value > 0xffffffffu)

@@ -312,9 +312,9 @@ static void serve_one(struct lb_platform *p, const struct seccomp_notif *req)
 	struct lb_trap trap = {
 	    .id = req->id,
 	    .pid = (pid_t)req->pid,
-	    .abi = req->data.arch != AUDIT_ARCH_X86_64 ? LB_ABI_I386
+	    .abi = req->data.arch != AUDIT_ARCH_X86_64	 ? LB_ABI_I386
 		   : (req->data.nr & LB_X32_SYSCALL_BIT) ? LB_ABI_X32
-							  : LB_ABI_NATIVE,
+							 : LB_ABI_NATIVE,
 	    .nr = req->data.nr,
 	    .priv = &wt,
 	};

@@ -106,6 +106,7 @@ int main(int argc, char **argv)
 	const char *only = argc > 2 ? argv[2] : NULL;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (!only || strcmp(only, ops[i].name) == 0)
-			printf("%-12s %10.1f ns\n", ops[i].name, measure(ops[i].op, n * ops[i].scale));
+			printf("%-12s %10.1f ns\n", ops[i].name,
+			       measure(ops[i].op, n * ops[i].scale));
 	return 0;
 }

@@ -67,8 +67,8 @@ static bool canonical(const char *p)
 	if (p[n - 1] == '/' || strstr(p, "//"))
 		return false;
 	for (const char *c = p; c; c = strchr(c + 1, '/')) {
-		if (strncmp(c, "/./", 3) == 0 || strncmp(c, "/../", 4) == 0 || strcmp(c, "/.") == 0 ||
-		    strcmp(c, "/..") == 0)
+		if (strncmp(c, "/./", 3) == 0 || strncmp(c, "/../", 4) == 0 ||
+		    strcmp(c, "/.") == 0 || strcmp(c, "/..") == 0)
 			return false;
 	}
 	return true;

@@ -116,11 +116,15 @@ Test(audit, text_escape_table)
 	    {"x\rlitebox: fake\n", "x\\rlitebox: fake\\n"},
 	    {"\x07\x7f\x01", "\\x07\\x7f\\x01"},
 	    {"\xff\xfe", "\\xff\\xfe"},
-	    {"caf\xc3\xa9", "caf\xc3\xa9"},				   /* valid UTF-8 stays */
-	    {"\xc2\x9b" "31m", "\\u009b31m"},			   /* C1 CSI */
-	    {"a\xe2\x80\xae" "exe.txt", "a\\u202eexe.txt"},	   /* bidi override */
-	    {"\xc0\xaf", "\\xc0\\xaf"},				   /* overlong */
-	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},		   /* surrogate */
+	    {"caf\xc3\xa9", "caf\xc3\xa9"}, /* valid UTF-8 stays */
+	    {"\xc2\x9b"
+	     "31m",
+	     "\\u009b31m"}, /* C1 CSI */
+	    {"a\xe2\x80\xae"
+	     "exe.txt",
+	     "a\\u202eexe.txt"},		 /* bidi override */
+	    {"\xc0\xaf", "\\xc0\\xaf"},		 /* overlong */
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"}, /* surrogate */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char buf[128];

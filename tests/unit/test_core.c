@@ -1027,9 +1027,9 @@ Test(core, renames_exchange_both_ways_only_when_both_may_move)
 {
 	start_core("", false);
 	put_file("rw/a", "A", 0644);
-	expect_errno(CALL(SYS_renameat2, AT_FDCWD, STR("rw/a"), AT_FDCWD, STR("ro/data"),
-			  RENAME_EXCHANGE),
-		     EACCES);
+	expect_errno(
+	    CALL(SYS_renameat2, AT_FDCWD, STR("rw/a"), AT_FDCWD, STR("ro/data"), RENAME_EXCHANGE),
+	    EACCES);
 	cr_expect_str_eq(slurp("ro/data"), "read-only bytes");
 	put_file("rw/b", "B", 0644);
 	expect_value(
@@ -1192,11 +1192,11 @@ Test(core, continue_audited_syscalls)
 	expect_event(LB_EV_ALLOW, LB_CLASS_SYSCALL, "getpid");
 	/* an option that reroutes nothing reaches litebox only through such a rule */
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct lb_trap t = {.pid = ft.tid,
-			    .nr = SYS_setsockopt,
-			    .args = {(uint64_t)s, SOL_SOCKET, SO_REUSEADDR, fake_put(&ft, "\1\0\0\0", 4),
-				     4},
-			    .priv = &ft};
+	struct lb_trap t = {
+	    .pid = ft.tid,
+	    .nr = SYS_setsockopt,
+	    .args = {(uint64_t)s, SOL_SOCKET, SO_REUSEADDR, fake_put(&ft, "\1\0\0\0", 4), 4},
+	    .priv = &ft};
 	expect_why(lb_core_answer(core, &t), "decided on no memory");
 	close(s);
 }

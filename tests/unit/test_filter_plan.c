@@ -395,7 +395,8 @@ Test(filter_plan, route_socket_options_go_to_the_supervisor)
 	lb_policy_free(p);
 	p = load("include permissive\nallow syscall setsockopt\n");
 	plan = build(p, false);
-	cr_expect(!notifies_sockopt(plan, SOL_IPV6, IPV6_RTHDR), "allow syscall setsockopt lifts it");
+	cr_expect(!notifies_sockopt(plan, SOL_IPV6, IPV6_RTHDR),
+		  "allow syscall setsockopt lifts it");
 	lb_plan_free(plan);
 	lb_policy_free(p);
 }

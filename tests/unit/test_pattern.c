@@ -570,8 +570,8 @@ Test(pattern, same_below_tells_when_a_move_changes_rules)
 			char pa[256], pb[256];
 			snprintf(pa, sizeof(pa), "%s%s", rows[i].a, rel[j]);
 			snprintf(pb, sizeof(pb), "%s%s", rows[i].b, rel[j]);
-			cr_expect_eq(lb_pattern_match(p, pa), lb_pattern_match(p, pb), "%s: %s vs %s",
-				     rows[i].pat, pa, pb);
+			cr_expect_eq(lb_pattern_match(p, pa), lb_pattern_match(p, pb),
+				     "%s: %s vs %s", rows[i].pat, pa, pb);
 		}
 		lb_pattern_free(p);
 	}

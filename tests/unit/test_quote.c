@@ -92,9 +92,26 @@ static void check_name(const char *name)
 Test(quote, named_cases)
 {
 	static const char *const names[] = {
-	    "**", "*", "?", "a*b", "s\ninclude permissive", "$HOME", "$$", "#x", "\"", "\\",
-	    "a b", "\t", "\xff\xfe", "caf\xc3\xa9", "x\\\"y", "${CWD}", "\\*", "*\n**",
-	    "a\xe2\x80\xaetxt.exe", "c1\xc2\x9b[31m",
+	    "**",
+	    "*",
+	    "?",
+	    "a*b",
+	    "s\ninclude permissive",
+	    "$HOME",
+	    "$$",
+	    "#x",
+	    "\"",
+	    "\\",
+	    "a b",
+	    "\t",
+	    "\xff\xfe",
+	    "caf\xc3\xa9",
+	    "x\\\"y",
+	    "${CWD}",
+	    "\\*",
+	    "*\n**",
+	    "a\xe2\x80\xaetxt.exe",
+	    "c1\xc2\x9b[31m",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		check_name(names[i]);

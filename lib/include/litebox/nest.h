@@ -31,12 +31,18 @@
 #define LB_NEST_PRCTL 0x4c426e73 /* "LBns": no prctl option of Linux */
 enum { LB_NEST_HELLO = 1, LB_NEST_RUN = 2 };
 /* HELLO's answers (any other answer: no litebox outside, or an old one). */
-#define LB_NEST_SERVED 0x6e657331L	/* nested domains are served */
+#define LB_NEST_SERVED 0x6e657331L     /* nested domains are served */
 #define LB_NEST_NOT_SERVED 0x6e657330L /* a litebox that cannot serve them here */
 #define LB_NEST_MAX_REQUEST (4u << 20)
 
-enum { LB_NEST_AUDIT = 1, LB_NEST_FAIL_ON_DENY = 2, LB_NEST_QUIET = 4, LB_NEST_VERBOSE = 8,
-       LB_NEST_LOG_REFUSED = 16, LB_NEST_CWD_GRANTS_OFF = 32 };
+enum {
+	LB_NEST_AUDIT = 1,
+	LB_NEST_FAIL_ON_DENY = 2,
+	LB_NEST_QUIET = 4,
+	LB_NEST_VERBOSE = 8,
+	LB_NEST_LOG_REFUSED = 16,
+	LB_NEST_CWD_GRANTS_OFF = 32
+};
 
 /* The inner litebox's request, as decoded (pointers into one buffer). The
  * policy is rebuilt from what the inner read and computed: the texts of
@@ -91,12 +97,12 @@ struct lb_nest_host {
 
 /* How a nested domain's init joins the enclosing sandbox (lb_launch). */
 struct lb_nest_join {
-	pid_t init;		  /* the enclosing sandbox's init, host pid */
-	bool userns, ipcns;	  /* the enclosing sandbox made them */
-	int cwd;		  /* the inner's working directory (O_PATH) */
-	int caller;		  /* pidfd of the inner litebox, whose namespaces are joined */
-	int ctl;		  /* the control socket: signals in, EOF: kill */
-	const char *cgroup;	  /* the enclosing pids cgroup, "" none */
+	pid_t init;	    /* the enclosing sandbox's init, host pid */
+	bool userns, ipcns; /* the enclosing sandbox made them */
+	int cwd;	    /* the inner's working directory (O_PATH) */
+	int caller;	    /* pidfd of the inner litebox, whose namespaces are joined */
+	int ctl;	    /* the control socket: signals in, EOF: kill */
+	const char *cgroup; /* the enclosing pids cgroup, "" none */
 	/* the enclosing sandbox's own kernel layers, applied first */
 	const struct lb_policy *landlock_policy;
 	const char *const *exec_paths;

@@ -34,7 +34,8 @@ int main(int argc, char **argv)
 	 * kernel closes only [a, a]; b stays open */
 	int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY);
 	syscall(SYS_close_range, (unsigned)a, 0x100000000UL | (unsigned)a, 0);
-	printf("only-a-closed %s\n", fcntl(a, F_GETFD) < 0 && fcntl(b, F_GETFD) >= 0 ? "yes" : "no");
+	printf("only-a-closed %s\n",
+	       fcntl(a, F_GETFD) < 0 && fcntl(b, F_GETFD) >= 0 ? "yes" : "no");
 	close(b);
 	own = open("/dev/null", O_RDONLY);
 	ioctl(own, FIOCLEX);

@@ -29,8 +29,8 @@ static long recv_fd(int h)
 		struct cmsghdr a;
 	} c;
 	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b,
-			   .msg_controllen = sizeof(c.b)};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b)};
 	return recvmsg(h, &m, MSG_DONTWAIT);
 }
 
@@ -42,8 +42,8 @@ static long send_fd(int sock, int fd)
 		struct cmsghdr a;
 	} c = {0};
 	struct iovec iov = {&byte, 1};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b,
-			   .msg_controllen = sizeof(c.b)};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -66,10 +66,10 @@ static void attempt(const char *tag, int h, int relay, int tries)
 	errno = err;
 	snprintf(name, sizeof(name), "%s recvmsg", tag);
 	say(name, got);
-#define TRY(what, call)                                                                 \
-	do {                                                                            \
-		snprintf(name, sizeof(name), "%s %s", tag, what);                        \
-		say(name, (call));                                                      \
+#define TRY(what, call)                                                                            \
+	do {                                                                                       \
+		snprintf(name, sizeof(name), "%s %s", tag, what);                                  \
+		say(name, (call));                                                                 \
 	} while (0)
 	TRY("recv-peek", recv(h, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT));
 	TRY("read", read(h, buf, 0));
