@@ -242,6 +242,13 @@ static struct lb_answer h_open(struct lb_call *c)
 		 * judged again by what it refers to (docs/security.md, known
 		 * gaps). Where the platform can install one, the supervisor
 		 * opens what it judged. */
+		/* Only open/openat: their flags are registers, which CONTINUE
+		 * does not re-read. openat2's flags live in memory the program
+		 * could change after the judgement (O_PATH -> O_RDWR|O_TRUNC):
+		 * answered ENOSYS, as for RESOLVE_*, and callers fall back. */
+		if ((o.flags & O_PATH) && !c->ops->installs_path_fds &&
+		    (c->row->flags & LB_SF_OPENAT2))
+			return lb_ans_errno(ENOSYS);
 		if ((o.flags & O_PATH) && !c->ops->installs_path_fds)
 			return lb_ans_continue("O_PATH open: ADDFD refuses O_PATH files; such an "
 					       "fd is judged again at "

@@ -1242,6 +1242,10 @@ Test(core, continue_o_path_only_where_the_platform_cannot_install_it)
 	 * the very file that was judged. */
 	start_core("", false);
 	expect_why(answer_of(SYS_openat, AT_FDCWD, STR("ro/data"), O_PATH), "judged again");
+	/* never openat2: its flags are in memory the kernel would read again */
+	struct open_how how = {.flags = O_PATH};
+	uint64_t h = fake_put(&ft, &how, sizeof(how));
+	expect_errno(CALL(SYS_openat2, AT_FDCWD, STR("ro/data"), h, sizeof(how)), ENOSYS);
 	lb_core_free(core);
 	lb_policy_free(policy);
 	static struct lb_platform_ops installs;
