@@ -513,6 +513,15 @@ struct lb_answer lb_nest_handle(struct lb_call *c)
 		return lb_ans_errno(EINVAL);
 	if (!served)
 		return lb_ans_errno(ENOSYS);
+	/* The nested program starts with the credentials the sandbox started
+	 * with (its init joins the sandbox's namespaces as litebox's own did):
+	 * a program that lowered its ids or capabilities since would get them
+	 * back through a nested run. Refused once any process of the sandbox
+	 * changed its credentials. */
+	if (atomic_load(&c->core->creds_changed))
+		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
+							"nested run after a change of credentials",
+							EPERM));
 	if (a[3] < sizeof(struct wire) || a[3] > LB_NEST_MAX_REQUEST)
 		return lb_ans_errno(EINVAL);
 	size_t len = (size_t)a[3];

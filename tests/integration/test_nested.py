@@ -307,5 +307,27 @@ def outer_on_ptrace_refuses_with_a_clear_message():
     eq("runs inside another litebox" in p.stderr, True, p.stderr)
 
 
+@test
+def a_program_that_changed_its_credentials_gets_no_nested_run():
+    # The nested init joins the sandbox as litebox's own init did: a program
+    # that dropped to nobody would have got root back (review).
+    need_seccomp_outer()
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        lbtest.skip("needs root and setpriv")
+    d = workdir()
+    with open(os.path.join(d, "outer.policy"), "a") as f:
+        f.write(f'allow exec "{setpriv}"\n')
+    inner = [LB, "run", "-p", os.path.join(d, "inner.policy"), "--", "/usr/bin/id", "-u"]
+    p = litebox("run", "-p", os.path.join(d, "outer.policy"), "--", setpriv, "--reuid=65534",
+                "--regid=65534", "--clear-groups", *inner, cwd=d, env=env_in(d))
+    assert p.returncode != 0 and "0\n" not in p.stdout, (p.stdout, p.stderr)
+    assert "nested run after a change of credentials" in p.stderr, p.stderr
+    # control: the same nested run without the change of ids
+    p = litebox("run", "-p", os.path.join(d, "outer.policy"), "--", *inner, cwd=d,
+                env=env_in(d))
+    eq((p.returncode, p.stdout), (0, "0\n"), p.stderr)
+
+
 if __name__ == "__main__":
     lbtest.run()
