@@ -117,7 +117,9 @@ size_t lb_json_escape(const char *s, size_t len, char *buf, size_t cap)
 	return pos;
 }
 
-/* The code point of a valid sequence of n bytes. */
+/* Program-chosen text for a terminal line: control characters, invalid
+ * UTF-8 and code points that reorder or hide text (bidi overrides) are
+ * escaped, so a name cannot fake or rewrite a litebox line. */
 size_t lb_text_escape(const char *s, char *buf, size_t cap)
 {
 	size_t pos = 0;
