@@ -192,7 +192,8 @@ static const struct {
 } hidden_readers[] = {
     {SYS_read, 0},     {SYS_readv, 0},	     {SYS_pread64, 0},	{SYS_preadv, 0}, {SYS_preadv2, 0},
     {SYS_recvfrom, 0}, {SYS_recvmsg, 0},     {SYS_recvmmsg, 0}, {SYS_splice, 0}, {SYS_dup, 0},
-    {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1}, {SYS_shutdown, 0},
+    {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1}, {SYS_shutdown, 0}, {SYS_dup2, 0},
+    {SYS_dup3, 0},
 };
 
 /* fcntl and ioctl commands on the hidden fd: made a no-op (the
@@ -206,7 +207,8 @@ static const struct {
     {SYS_fcntl, F_DUPFD, true},	 {SYS_fcntl, F_DUPFD_CLOEXEC, true},
 };
 
-#define PT_MAX_EXTRA 24
+/* close, dup2, dup3, close_range, and one per row of the two tables */
+#define PT_MAX_EXTRA (4 + LB_ARRAY_SIZE(hidden_readers) + LB_ARRAY_SIZE(hidden_cmds))
 
 /* The hidden fd cannot be closed, replaced, made close-on-exec, read,
  * received on or duplicated by the program through the calls made for

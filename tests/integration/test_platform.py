@@ -187,7 +187,7 @@ def no_process_can_read_receive_or_duplicate_the_hidden_socket():
     eq(p.returncode, 0, f"status ({p.stderr})")
     got = dict(l.rsplit(" ", 1) for l in p.stdout.splitlines() if " " in l and not l.startswith("open "))
     for call in ("recvmsg", "recv-peek", "read", "readv", "dup", "F_DUPFD", "F_DUPFD_CLOEXEC",
-                 "high-bits-dup", "pidfd_getfd", "scm_rights"):
+                 "high-bits-dup", "dup2", "dup3", "high-bits-dup2", "pidfd_getfd", "scm_rights"):
         eq(got.get("hidden " + call) not in (None, "ok"), True, f"{call} on the hidden fd: {got}")
         if call != "pidfd_getfd":  # refused by the default policy anyway
             eq(got.get("own " + call), "ok", f"{call} on the program's own socket: {got}")

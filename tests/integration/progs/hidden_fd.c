@@ -78,6 +78,9 @@ static void attempt(const char *tag, int h, int relay, int tries)
 	TRY("F_DUPFD", fcntl(h, F_DUPFD, 0));
 	TRY("F_DUPFD_CLOEXEC", fcntl(h, F_DUPFD_CLOEXEC, 0));
 	TRY("high-bits-dup", syscall(SYS_dup, 0xabcd00000000UL | (unsigned)h));
+	TRY("dup2", dup2(h, 200));
+	TRY("dup3", dup3(h, 201, 0));
+	TRY("high-bits-dup2", syscall(SYS_dup2, 0xabcd00000000UL | (unsigned)h, 202));
 	long pidfd = syscall(SYS_pidfd_open, getpid(), 0);
 	TRY("pidfd_getfd", pidfd < 0 ? pidfd : syscall(SYS_pidfd_getfd, pidfd, h, 0));
 	TRY("scm_rights", send_fd(relay, h));
