@@ -948,6 +948,7 @@ struct nest_ctx {
 	const struct lb_nest_join *join;
 	int log_fd;
 	const char *const *protect;
+	const char *const *protect_claimed;
 	char **envp; /* the inner litebox's environment, for the program */
 };
 
@@ -956,6 +957,7 @@ struct nest_ctx {
 static struct {
 	const struct lb_policy *policy;
 	bool audit;
+	bool writes_contained; /* --overlay: nested programs write into it too */
 	int log_fd;
 	const char *protect[64];
 } outer_run;
@@ -1051,16 +1053,25 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 	size_t n = 0;
 	for (size_t i = 0; outer_run.protect[i]; i++)
 		add_protect(protect, &n, LB_ARRAY_SIZE(protect), outer_run.protect[i]);
-	add_protect(protect, &n, LB_ARRAY_SIZE(protect), r->log_path);
-	for (size_t i = 0; i < r->n_protect; i++)
-		add_protect(protect, &n, LB_ARRAY_SIZE(protect), r->protect[i]);
 	protect[n] = NULL;
+	/* Named by the sandbox: protected where they exist, never a reason to
+	 * fail (that would tell the sandbox whether a hidden path exists). */
+	const char *claimed[256];
+	size_t n_claimed = 0;
+	add_protect(claimed, &n_claimed, LB_ARRAY_SIZE(claimed), r->log_path);
+	for (size_t i = 0; i < r->n_protect; i++)
+		add_protect(claimed, &n_claimed, LB_ARRAY_SIZE(claimed), r->protect[i]);
+	claimed[n_claimed] = NULL;
 	struct implicit im = {0};
 	for (size_t i = 0; i < r->n_implicit_exec && i < LB_ARRAY_SIZE(im.exec); i++)
 		im.exec[im.n_exec++] = r->implicit_exec[i];
 	struct lb_program prog = {.path = (char *)r->exec_path};
 	struct nest_ctx ctx = {
-	    .join = job->join, .log_fd = r->log_fd, .protect = protect, .envp = r->envp};
+	    .join = job->join,
+	    .log_fd = r->log_fd,
+	    .protect = protect,
+	    .protect_claimed = claimed,
+	    .envp = r->envp};
 	int status = supervise_program(&o, &prog, policy, &im, r->argv, &ctx);
 	lb_audit_close(outer_audit, NULL);
 	outer_audit = NULL;
@@ -1235,12 +1246,13 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .initial_umask = um,
 	    .force_audit = o->audit,
 	    .learning = o->learn,
-	    .writes_contained = o->overlay != NULL,
+	    .writes_contained = o->overlay != NULL || (nest && outer_run.writes_contained),
 	    .dry_run = o->dry_run,
 	    /* the log the program must not rewrite for `policy generate` */
 	    .protect_paths =
 		nest ? nest->protect
 		     : (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
+	    .protect_claimed = nest ? nest->protect_claimed : NULL,
 	};
 	struct lb_core *core = NULL;
 	char **env = NULL;
@@ -1276,6 +1288,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 			nested_refused = page == MAP_FAILED ? NULL : page;
 			outer_run.policy = policy;
 			outer_run.audit = mode == LB_MODE_AUDIT;
+			outer_run.writes_contained = ovl != NULL;
 			outer_run.log_fd = log && strcmp(log, "-") ? lb_audit_fd(st.audit) : -1;
 			outer_protect(policy, log);
 		}

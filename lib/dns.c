@@ -440,9 +440,11 @@ static bool judge_name(struct lb_dns *d, pid_t tid, const char *name)
 		emit(d, tid, name, LB_EV_ALLOW, &dec);
 		return true;
 	}
-	/* learning keeps network limits, as for connects; an enclosing
-	 * litebox's refusal holds in the inner's audit mode too */
-	if (lb_core_mode(d->core) == LB_MODE_AUDIT && !d->core->cfg.learning && !dec.outer) {
+	/* learning and --dry-run keep network limits, as for connects (a
+	 * name is data sent out); an enclosing litebox's refusal holds in
+	 * the inner's audit mode too */
+	if (lb_core_mode(d->core) == LB_MODE_AUDIT && !d->core->cfg.learning &&
+	    !d->core->cfg.dry_run && !dec.outer) {
 		emit(d, tid, name, LB_EV_WOULD_DENY, &dec);
 		return true;
 	}

@@ -518,6 +518,13 @@ struct lb_answer lb_nest_handle(struct lb_call *c)
 	 * a program that lowered its ids or capabilities since would get them
 	 * back through a nested run. Refused once any process of the sandbox
 	 * changed its credentials. */
+	/* --dry-run and learn keep refused what would reach the host; the
+	 * nested domain's own core would judge those calls in audit mode
+	 * with nothing kept, so no nested domain is started under them. */
+	if (c->core->cfg.dry_run || c->core->cfg.learning)
+		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
+							"nested run under --dry-run or learn",
+							EPERM));
 	if (atomic_load(&c->core->creds_changed))
 		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
 							"nested run after a change of credentials",

@@ -66,7 +66,17 @@ static int add_ancestors(struct lb_core *core, const char *path)
 	return 0;
 }
 
-int lb_protect_init(struct lb_core *core, const char *const *paths)
+static int add_path(struct lb_core *core, const char *path, bool required)
+{
+	struct stat st;
+	char real[PATH_MAX];
+	/* Opened (created) already, before the program exists. */
+	if (stat(path, &st) < 0 || !realpath(path, real))
+		return required ? -errno : 0;
+	return add(core, st.st_dev, st.st_ino, real, false);
+}
+
+int lb_protect_init(struct lb_core *core, const char *const *paths, const char *const *claimed)
 {
 	const struct lb_policy_file *files;
 	size_t n = lb_policy_files(core->cfg.policy, &files);
@@ -76,12 +86,12 @@ int lb_protect_init(struct lb_core *core, const char *const *paths)
 			return rc;
 	}
 	for (size_t i = 0; paths && paths[i]; i++) {
-		struct stat st;
-		char real[PATH_MAX];
-		/* Opened (created) already, before the program exists. */
-		if (stat(paths[i], &st) < 0 || !realpath(paths[i], real))
-			return -errno;
-		int rc = add(core, st.st_dev, st.st_ino, real, false);
+		int rc = add_path(core, paths[i], true);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t i = 0; claimed && claimed[i]; i++) {
+		int rc = add_path(core, claimed[i], false);
 		if (rc < 0)
 			return rc;
 	}

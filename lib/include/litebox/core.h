@@ -57,6 +57,9 @@ struct lb_core_config {
 	/* Files the program may never read or write (the audit log), beside
 	 * the policy's own files; NULL-terminated, may be NULL. */
 	const char *const *protect_paths;
+	/* Paths a nested request named: protected where they exist, ignored
+	 * where they do not (failing would answer whether they exist). */
+	const char *const *protect_claimed;
 };
 
 struct lb_core;
