@@ -77,10 +77,21 @@ struct lb_prepared {
 	struct probe_call *probes; /* one per trapping rule of the plan */
 };
 
+/* The first bytes of an open's path, read once per trap: the tracer's
+ * scheduling hint and, when the string ends within them, the core's copy
+ * too (pt_read_str), so an open costs one process_vm_readv, not two. */
+#define PT_HINT_LEN 256
+
 struct pt_trap {
 	struct lb_trap t;
 	struct lb_platform *p;
+	/* Only fetched for an answer that rewrites more than the result: a
+	 * CONTINUE needs no register, a value two pokes. */
 	struct user_regs_struct regs;
+	bool have_regs;
+	uint64_t hint_addr;
+	size_t hint_len; /* bytes of hint read; 0: none */
+	char hint[PT_HINT_LEN];
 	int pidfd;
 	atomic_bool dead;
 	enum lb_reply_kind kind;
@@ -137,6 +148,8 @@ struct lb_platform {
 	struct pt_trap *fd_waiting_head, *fd_waiting_tail; /* one fd at a time */
 	bool fd_busy;
 	size_t n_out; /* traps with workers, not yet delivered */
+	struct pt_trap *spare; /* freed traps, reused: no allocation per stop */
+	size_t n_spare;
 	uint64_t seq;
 	int start_errno;
 };
@@ -272,9 +285,8 @@ static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb
 
 /* A trapped call that reads, receives on or duplicates the hidden fd,
  * whichever rule trapped it (the plan's own `audit syscall read` too). */
-static bool hidden_target(const struct lb_platform *p, int nr, const struct user_regs_struct *r)
+static bool hidden_target(const struct lb_platform *p, int nr, const uint64_t args[6])
 {
-	const uint64_t args[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
 	uint32_t h = (uint32_t)p->hidden;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_readers); i++)
 		if (hidden_readers[i].nr == nr && (uint32_t)args[hidden_readers[i].arg] == h)
@@ -636,12 +648,33 @@ static void resume(pid_t tid, int sig)
 	(void)ptrace(PTRACE_CONT, tid, 0, (void *)(uintptr_t)sig);
 }
 
+/* Skip the call (orig_rax = -1) with rax as its result. regs: the
+ * thread's registers if fetched already, else NULL. (No POKEUSER: the
+ * supervisor's own filter allows only whole register sets; the count of
+ * requests is the same.) */
 static void answer_skip(pid_t tid, struct user_regs_struct *regs, int64_t value)
 {
+	struct user_regs_struct own;
+	if (!regs) {
+		if (ptrace(PTRACE_GETREGS, tid, 0, &own) < 0)
+			return;
+		regs = &own;
+	}
 	regs->orig_rax = (unsigned long long)-1;
 	regs->rax = (unsigned long long)value;
 	if (ptrace(PTRACE_SETREGS, tid, 0, regs) == 0)
 		resume(tid, 0);
+}
+
+/* The whole register set of the trapped thread, once per trap. */
+static int trap_regs(struct pt_trap *tr)
+{
+	if (tr->have_regs)
+		return 0;
+	if (ptrace(PTRACE_GETREGS, tr->t.pid, 0, &tr->regs) < 0)
+		return -ESRCH;
+	tr->have_regs = true;
+	return 0;
 }
 
 /* The message block the rewritten recvmsg uses, below the red zone. */
@@ -708,13 +741,44 @@ static void drain(struct lb_platform *p)
 	}
 }
 
+#define PT_MAX_SPARE 32
+
+/* Tracer thread only (and destroy, once it is gone). */
 static void free_trap(struct pt_trap *tr)
 {
 	if (tr->fd >= 0)
 		close(tr->fd);
 	if (tr->pidfd >= 0)
 		close(tr->pidfd);
+	struct lb_platform *p = tr->p;
+	if (p && p->n_spare < PT_MAX_SPARE) {
+		tr->next = p->spare;
+		p->spare = tr;
+		p->n_spare++;
+		return;
+	}
 	free(tr);
+}
+
+static struct pt_trap *alloc_trap(struct lb_platform *p)
+{
+	struct pt_trap *tr = p->spare;
+	if (tr) {
+		p->spare = tr->next;
+		p->n_spare--;
+	} else {
+		tr = malloc(sizeof(*tr));
+		if (!tr)
+			return NULL;
+	}
+	/* the hint buffer is only read up to hint_len: left as it is */
+	memset(tr, 0, offsetof(struct pt_trap, hint));
+	memset((char *)tr + offsetof(struct pt_trap, pidfd), 0,
+	       sizeof(*tr) - offsetof(struct pt_trap, pidfd));
+	tr->p = p;
+	tr->pidfd = -1;
+	tr->fd = -1;
+	return tr;
 }
 
 static void start_next_fd(struct lb_platform *p);
@@ -723,14 +787,16 @@ static void start_next_fd(struct lb_platform *p);
 static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
 {
 	pid_t tid = tr->t.pid;
-	uint64_t at = block_addr(&tr->regs);
 	struct pt_block b = {0};
-	b.iov.iov_base = (void *)(uintptr_t)(at + offsetof(struct pt_block, seq));
 	b.iov.iov_len = sizeof(b.seq);
-	b.msg.msg_iov = (void *)(uintptr_t)(at + offsetof(struct pt_block, iov));
 	b.msg.msg_iovlen = 1;
-	b.msg.msg_control = (void *)(uintptr_t)(at + offsetof(struct pt_block, ctl));
 	b.msg.msg_controllen = sizeof(b.ctl.buf);
+	if (trap_regs(tr) < 0)
+		return -ESRCH;
+	uint64_t at = block_addr(&tr->regs);
+	b.iov.iov_base = (void *)(uintptr_t)(at + offsetof(struct pt_block, seq));
+	b.msg.msg_iov = (void *)(uintptr_t)(at + offsetof(struct pt_block, iov));
+	b.msg.msg_control = (void *)(uintptr_t)(at + offsetof(struct pt_block, ctl));
 	if (lb_target_vm(tid, &b, at, sizeof(b), true) != (ssize_t)sizeof(b))
 		return -EFAULT;
 	int rc = send_fd(p, tr->fd, ++p->seq);
@@ -824,7 +890,8 @@ static void start_next_fd(struct lb_platform *p)
 		int rc = begin_fd(p, tr, s);
 		if (rc < 0) {
 			s->trap = NULL;
-			answer_skip(tr->t.pid, &tr->regs, rc == -ESRCH ? -EIO : rc);
+			answer_skip(tr->t.pid, tr->have_regs ? &tr->regs : NULL,
+				    rc == -ESRCH ? -EIO : rc);
 			free_trap(tr);
 			ts_maybe_drop(p, s);
 		}
@@ -844,11 +911,11 @@ static void deliver(struct lb_platform *p, struct pt_trap *tr)
 		resume(tid, 0);
 		break;
 	case LB_REPLY_VALUE:
-		answer_skip(tid, &tr->regs, tr->value);
+		answer_skip(tid, tr->have_regs ? &tr->regs : NULL, tr->value);
 		break;
 	case LB_REPLY_ERROR:
 		/* an error of 0 would be a success: fail closed */
-		answer_skip(tid, &tr->regs,
+		answer_skip(tid, tr->have_regs ? &tr->regs : NULL,
 			    tr->value < 0   ? tr->value
 			    : tr->value > 0 ? -tr->value
 					    : -EPERM);
@@ -884,22 +951,25 @@ static void deliver_done(struct lb_platform *p)
 
 /* close_range over the hidden fd: the same call without it. Descriptors
  * above it stay open (documented). */
-static void narrow_close_range(pid_t tid, struct user_regs_struct *r, int h)
+static void narrow_close_range(pid_t tid, const uint64_t args[6], int h)
 {
-	unsigned first = (unsigned)r->rdi, last = (unsigned)r->rsi;
+	unsigned first = (unsigned)args[0], last = (unsigned)args[1];
 	if (!(first <= (unsigned)h && (unsigned)h <= last)) {
 		resume(tid, 0); /* not over it after all: as asked, never wider */
 		return;
 	}
 	if (first == (unsigned)h && last == (unsigned)h) {
-		answer_skip(tid, r, 0);
+		answer_skip(tid, NULL, 0);
 		return;
 	}
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
+		return;
 	if (first == (unsigned)h)
-		r->rdi = (unsigned long long)h + 1;
+		r.rdi = (unsigned long long)h + 1;
 	else
-		r->rsi = (unsigned long long)h - 1;
-	if (ptrace(PTRACE_SETREGS, tid, 0, r) == 0)
+		r.rsi = (unsigned long long)h - 1;
+	if (ptrace(PTRACE_SETREGS, tid, 0, &r) == 0)
 		resume(tid, 0);
 }
 
@@ -908,15 +978,19 @@ static void narrow_close_range(pid_t tid, struct user_regs_struct *r, int h)
  * straight away, judged by the path string alone (a copy: only a
  * scheduling hint, never a verdict), so that they are not opened twice
  * (below). */
-static bool open_names_device(pid_t tid, uint64_t addr)
+static bool open_names_device(struct pt_trap *tr, uint64_t addr)
 {
-	char path[256];
-	size_t chunk = sizeof(path) - 1;
+	size_t chunk = PT_HINT_LEN;
 	uint64_t to_page_end = 4096 - (addr % 4096);
 	if (chunk > to_page_end)
 		chunk = (size_t)to_page_end;
-	if (lb_target_copy(tid, addr, path, chunk) < 0)
+	if (addr == 0 || lb_target_copy(tr->t.pid, addr, tr->hint, chunk) < 0)
 		return false; /* the core answers EFAULT, without waiting */
+	tr->hint_addr = addr;
+	tr->hint_len = chunk;
+	/* a path longer than the hint is judged by its start, as before */
+	char path[PT_HINT_LEN + 1];
+	memcpy(path, tr->hint, chunk);
 	path[chunk] = '\0';
 	if (strncmp(path, "/dev/", 5) == 0) {
 		static const char *const never_wait[] = {"null", "zero", "full", "random",
@@ -958,14 +1032,14 @@ static int open_flags_arg(int nr)
  * answered on the tracer thread, exec included: the core reads a script's
  * #! line only from a regular file it typed on an O_PATH pin, opened with
  * O_NONBLOCK. */
-static bool to_worker(struct pt_trap *tr, const struct user_regs_struct *r)
+static bool to_worker(struct pt_trap *tr)
 {
 	int nr = tr->t.nr;
 	switch (nr) {
 	case SYS_open:
 	case SYS_openat: {
 		int fa = open_flags_arg(nr);
-		if (open_names_device(tr->t.pid, nr == SYS_openat ? r->rsi : r->rdi))
+		if (open_names_device(tr, tr->t.args[nr == SYS_openat ? 1 : 0]))
 			return true;
 		uint64_t flags = tr->t.args[fa];
 		if (!(flags & (O_NONBLOCK | O_PATH))) {
@@ -1081,65 +1155,80 @@ static void to_worker_after(struct lb_platform *p, struct pt_trap *tr)
 	enqueue(p, tr);
 }
 
-/* i386 calls (int 0x80) carry numbers of another table: only the kernel
- * knows which entry the call came through. If it cannot say, the call is
- * taken as foreign: refused, never mediated as the wrong call. */
-static enum lb_abi trap_abi(pid_t tid, int nr)
+/* What a seccomp stop is about, in one request: the number, the
+ * arguments and the ABI. i386 calls (int 0x80) carry numbers of another
+ * table: only the kernel knows which entry the call came through. If it
+ * cannot say, the call is taken as foreign: refused, never mediated as
+ * the wrong call. Foreign calls keep the register view of their arguments
+ * (what their records have always shown). */
+struct pt_call {
+	int nr;
+	enum lb_abi abi;
+	uint64_t args[6];
+};
+
+static int stop_call(pid_t tid, struct pt_call *c)
 {
-	if (nr & LB_X32_SYSCALL_BIT)
-		return LB_ABI_X32;
 	struct __ptrace_syscall_info info;
-	if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0)
-		return LB_ABI_I386;
-	return info.arch == AUDIT_ARCH_X86_64 ? LB_ABI_NATIVE : LB_ABI_I386;
+	long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info);
+	if (n > 0 && info.op == PTRACE_SYSCALL_INFO_SECCOMP && info.arch == AUDIT_ARCH_X86_64) {
+		c->nr = (int)info.seccomp.nr;
+		c->abi = (c->nr & LB_X32_SYSCALL_BIT) ? LB_ABI_X32 : LB_ABI_NATIVE;
+		memcpy(c->args, info.seccomp.args, sizeof(c->args));
+		return 0;
+	}
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
+		return -ESRCH;
+	c->nr = (int)r.orig_rax;
+	c->abi = (c->nr & LB_X32_SYSCALL_BIT) ? LB_ABI_X32 : LB_ABI_I386;
+	const uint64_t a[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+	memcpy(c->args, a, sizeof(a));
+	return 0;
 }
 
 static void on_seccomp(struct lb_platform *p, pid_t tid)
 {
-	struct user_regs_struct regs;
-	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
+	struct pt_call c;
+	if (stop_call(tid, &c) < 0)
 		return;
-	int nr = (int)regs.orig_rax;
-	enum lb_abi abi = trap_abi(tid, nr);
+	int nr = c.nr;
 	struct tstate *s = ts_find(p, tid);
 	if (s && s->probing) {
-		if (nr == SYS_close_range && regs.r9 == PT_PROBE_END)
+		if (nr == SYS_close_range && c.args[5] == PT_PROBE_END)
 			s->probing = false;
-		answer_skip(tid, &regs, PT_PROBE_MAGIC);
+		answer_skip(tid, NULL, PT_PROBE_MAGIC);
 		ts_maybe_drop(p, s);
 		return;
 	}
 	if (nr == SYS_close_range && !p->traps_close_range) {
-		narrow_close_range(tid, &regs, p->hidden);
+		narrow_close_range(tid, c.args, p->hidden);
 		return;
 	}
-	if (hidden_target(p, nr, &regs)) {
-		answer_skip(tid, &regs, -EBADF);
+	if (hidden_target(p, nr, c.args)) {
+		answer_skip(tid, NULL, -EBADF);
 		return;
 	}
-	struct pt_trap *tr = calloc(1, sizeof(*tr));
+	struct pt_trap *tr = alloc_trap(p);
 	s = tr ? ts_get(p, tid) : NULL;
 	if (!s) {
-		free(tr);
-		answer_skip(tid, &regs, -ENOMEM);
+		if (tr)
+			free_trap(tr);
+		answer_skip(tid, NULL, -ENOMEM);
 		return;
 	}
-	tr->p = p;
-	tr->regs = regs;
-	tr->pidfd = -1;
-	tr->fd = -1;
 	tr->kind = LB_REPLY_ERROR;
 	tr->value = -EPERM;
 	tr->t = (struct lb_trap){
 	    .id = 0,
 	    .pid = tid,
-	    .abi = abi,
+	    .abi = c.abi,
 	    .nr = nr,
-	    .args = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9},
 	    .priv = tr,
 	};
+	memcpy(tr->t.args, c.args, sizeof(c.args));
 	s->trap = tr;
-	if (abi == LB_ABI_NATIVE && to_worker(tr, &regs)) {
+	if (c.abi == LB_ABI_NATIVE && to_worker(tr)) {
 		p->n_out++;
 		enqueue(p, tr);
 		return;
@@ -1486,6 +1575,11 @@ static void pt_destroy(struct lb_platform *p)
 	for (size_t i = 0; i < p->n_ts; i++)
 		if (p->ts[i].injecting && p->ts[i].trap)
 			free_trap(p->ts[i].trap);
+	while (p->spare) {
+		struct pt_trap *n = p->spare->next;
+		free(p->spare);
+		p->spare = n;
+	}
 	free(p->ts);
 	close(p->sup);
 	close(p->tracee_end);
@@ -1522,6 +1616,17 @@ static int pt_read_mem(struct lb_trap *t, uint64_t addr, void *buf, size_t len)
 
 static int pt_read_str(struct lb_trap *t, uint64_t addr, char *buf, size_t cap)
 {
+	/* The open's path as the tracer read it at this stop: one copy,
+	 * judged and used by the core as any other. */
+	const struct pt_trap *tr = trap_of(t);
+	if (tr->hint_len && addr == tr->hint_addr) {
+		size_t n = tr->hint_len < cap ? tr->hint_len : cap;
+		const char *end = memchr(tr->hint, '\0', n);
+		if (end) {
+			memcpy(buf, tr->hint, (size_t)(end - tr->hint) + 1);
+			return pt_still_valid(t);
+		}
+	}
 	int rc = lb_target_read_str(t->pid, addr, buf, cap);
 	return rc < 0 ? rc : pt_still_valid(t);
 }
