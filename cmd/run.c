@@ -578,6 +578,13 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 	char where[PATH_MAX + 16];
 	lb_decision_rule(ev->decision, where, sizeof(where));
 	const char *cls = lb_class_name(ev->cls);
+	if (ev->err) {
+		snprintf(tail, tlen, " \u2014 allowed by the policy, but the program got %s (%s)",
+			 strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "an error",
+			 strerror(ev->err));
+		snprintf(rule, rlen, "%s", where);
+		return;
+	}
 	if (ev->verdict == LB_EV_ALLOW) {
 		snprintf(tail, tlen, " by %s", where);
 		snprintf(rule, rlen, "%s", where);
@@ -634,7 +641,7 @@ static void on_event(void *arg, const struct lb_event *ev)
 	}
 	const struct run_opts *o = st->opts;
 	bool refused = lb_event_refused(ev);
-	bool denial = ev->verdict != LB_EV_ALLOW;
+	bool denial = ev->verdict != LB_EV_ALLOW && !ev->err;
 	bool print = !o->quiet && (o->verbose || (denial && !ev->absent));
 	if (!refused && !print)
 		return;
@@ -642,7 +649,7 @@ static void on_event(void *arg, const struct lb_event *ev)
 	comm_of(ev->pid, comm, sizeof(comm));
 	describe_rule(ev, tail, sizeof(tail), rule, sizeof(rule));
 	struct lb_seen s = {
-	    .what = verdict_words(ev->verdict),
+	    .what = ev->err ? "failed" : verdict_words(ev->verdict),
 	    .cls = lb_class_name(ev->cls),
 	    .object = ev->object,
 	    .comm = comm,

@@ -346,7 +346,7 @@ static int emit_line(struct lb_audit *a, const char *line, size_t len)
 
 bool lb_event_refused(const struct lb_event *ev)
 {
-	return ev->verdict != LB_EV_ALLOW && !ev->absent;
+	return ev->verdict != LB_EV_ALLOW && !ev->absent && !ev->err;
 }
 
 int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
@@ -384,13 +384,22 @@ int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 	lb_json_escape(exe, l_exe, e_exe, c_exe);
 	lb_json_escape(ev->object, l_obj, e_obj, c_obj);
 	lb_json_escape(rule, l_rule, e_rule, c_rule);
+	char err[64] = "";
+	if (ev->err) {
+		const char *name = strerrorname_np(ev->err);
+		if (name)
+			snprintf(err, sizeof(err), ",\"errno\":\"%s\"", name);
+		else
+			snprintf(err, sizeof(err), ",\"errno\":%d", ev->err);
+	}
 	int n = snprintf(
 	    line, cap,
 	    "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","
-	    "\"class\":\"%s\",\"object\":%s,\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s}\n",
+	    "\"class\":\"%s\",\"object\":%s,\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s%s}\n",
 	    when, (int)ev->pid, e_comm, e_exe, ev->syscall, lb_class_name(ev->cls), e_obj,
 	    lb_event_verdict_name(ev->verdict), e_rule,
-	    a->mode == LB_MODE_AUDIT ? "audit" : "enforce", ev->absent ? ",\"absent\":true" : "");
+	    a->mode == LB_MODE_AUDIT ? "audit" : "enforce", ev->absent ? ",\"absent\":true" : "",
+	    err);
 	if (n < 0 || (size_t)n >= cap)
 		return -EOVERFLOW;
 	return emit_line(a, line, (size_t)n);

@@ -374,6 +374,76 @@ static const char *policy_view(struct lb_call *c, const char *path, char *buf, s
 	return buf;
 }
 
+/* Allow records of a call wait until its answer is delivered: an fd the
+ * program had no room for (EMFILE) or never received (it died) was not
+ * an allowed call. At most LB_LATER_MAX per call; more are written at
+ * once (no call judges that many objects before an fd answer). */
+#define LB_LATER_MAX 4
+struct lb_later {
+	struct lb_delivery base;
+	struct lb_core *core;
+	size_t n;
+	struct {
+		struct lb_event ev;
+		struct lb_decision d;
+		char *object;
+	} held[LB_LATER_MAX];
+};
+
+static bool later_hold(struct lb_call *c, const struct lb_event *ev)
+{
+	if (!c->later) {
+		c->later = calloc(1, sizeof(*c->later));
+		if (!c->later)
+			return false;
+		c->later->core = c->core;
+	}
+	struct lb_later *l = c->later;
+	if (l->n == LB_LATER_MAX)
+		return false;
+	char *obj = strdup(ev->object);
+	if (!obj)
+		return false;
+	l->held[l->n].ev = *ev;
+	l->held[l->n].d = *ev->decision;
+	l->held[l->n].object = obj;
+	l->n++;
+	return true;
+}
+
+/* Write the held records: as they were when the program got its answer
+ * (err 0), as refusals naming the errno it got instead, or not at all
+ * when the platform judges the call again (LB_DELIVERY_REDONE). */
+static void later_flush(struct lb_later *l, int err)
+{
+	if (!l)
+		return;
+	const struct lb_core_config *cfg = &l->core->cfg;
+	for (size_t i = 0; i < l->n; i++) {
+		struct lb_event ev = l->held[i].ev;
+		struct lb_decision d = l->held[i].d;
+		ev.object = l->held[i].object;
+		ev.decision = &d;
+		if (err < 0) {
+			d = (struct lb_decision){.verdict = LB_VERDICT_DENY,
+						 .origin = LB_ORIGIN_BUILTIN};
+			ev.verdict = LB_EV_DENY;
+			ev.audited = false;
+			ev.absent = false;
+			ev.err = -err;
+		}
+		if (err <= 0)
+			cfg->on_event(cfg->event_arg, &ev);
+		free(l->held[i].object);
+	}
+	free(l);
+}
+
+static void later_done(struct lb_delivery *d, int err)
+{
+	later_flush((struct lb_later *)d, err);
+}
+
 static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum lb_event_verdict v,
 		 const struct lb_decision *d, bool absent)
 {
@@ -404,6 +474,12 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 	    .audited = audited,
 	    .absent = absent,
 	};
+	if (v == LB_EV_ALLOW && c->defer_allows && later_hold(c, &ev))
+		return;
+	if (c->later) { /* the records of one call stay in order */
+		later_flush(c->later, 0);
+		c->later = NULL;
+	}
 	c->core->cfg.on_event(c->core->cfg.event_arg, &ev);
 }
 
@@ -1288,7 +1364,16 @@ void lb_core_handle(void *arg, struct lb_trap *t)
 {
 	struct lb_call c;
 	call_init(&c, arg, t);
-	reply(&c, answer(&c));
+	c.defer_allows = c.row != NULL;
+	struct lb_answer a = answer(&c);
+	t->delivery = NULL;
+	if (a.kind == LB_ANS_FD && c.later) {
+		c.later->base.done = later_done;
+		t->delivery = &c.later->base; /* the platform writes them */
+	} else {
+		later_flush(c.later, 0);
+	}
+	reply(&c, a);
 }
 
 struct lb_answer lb_core_answer(struct lb_core *core, struct lb_trap *t)

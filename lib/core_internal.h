@@ -103,6 +103,9 @@ struct lb_call {
 	 * caller cannot change them before it is answered. */
 	bool creds_loaded;
 	struct lb_creds creds;
+	/* Allow records held until the answer is delivered (core.c). */
+	bool defer_allows;
+	struct lb_later *later;
 };
 
 /* Where a relative path starts: the caller's cwd or one of its dirfds. */

@@ -741,11 +741,21 @@ static void drain(struct lb_platform *p)
 	}
 }
 
+/* The core's record of an fd answer waits for this (platform.h). */
+static void delivered(struct pt_trap *tr, int err)
+{
+	struct lb_delivery *d = tr->t.delivery;
+	tr->t.delivery = NULL;
+	if (d)
+		d->done(d, err);
+}
+
 #define PT_MAX_SPARE 32
 
 /* Tracer thread only (and destroy, once it is gone). */
 static void free_trap(struct pt_trap *tr)
 {
+	delivered(tr, -ESRCH); /* never delivered: the caller is gone */
 	if (tr->fd >= 0)
 		close(tr->fd);
 	if (tr->pidfd >= 0)
@@ -866,6 +876,7 @@ static void finish_fd(struct lb_platform *p, struct tstate *s)
 	}
 	if (answer < 0)
 		drain(p); /* whatever the tracee did not take */
+	delivered(tr, answer < 0 ? (int)answer : 0);
 	struct user_regs_struct back = tr->regs;
 	back.rax = (unsigned long long)answer;
 	if (ptrace(PTRACE_SETREGS, tid, 0, &back) == 0)
@@ -889,6 +900,7 @@ static void start_next_fd(struct lb_platform *p)
 		}
 		int rc = begin_fd(p, tr, s);
 		if (rc < 0) {
+			delivered(tr, rc == -ESRCH ? -EIO : rc);
 			s->trap = NULL;
 			answer_skip(tr->t.pid, tr->have_regs ? &tr->regs : NULL,
 				    rc == -ESRCH ? -EIO : rc);
@@ -1137,6 +1149,7 @@ static void await_writer(struct lb_platform *p, struct pt_trap *tr)
 		tr->fd = -1;
 		tr->kind = LB_REPLY_ERROR;
 		tr->value = -EIO;
+		delivered(tr, -EIO);
 	}
 }
 
@@ -1145,6 +1158,7 @@ static void await_writer(struct lb_platform *p, struct pt_trap *tr)
 static void to_worker_after(struct lb_platform *p, struct pt_trap *tr)
 {
 	if (!tr->await_writer) {
+		delivered(tr, LB_DELIVERY_REDONE);
 		int fa = open_flags_arg(tr->t.nr);
 		tr->t.args[fa] &= ~(uint64_t)O_NONBLOCK;
 		tr->kind = LB_REPLY_ERROR;

@@ -552,6 +552,8 @@ static int sc_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value, i
 
 	if (kind == LB_REPLY_FD) {
 		int rc = add_fd(listener, t->id, fd, cloexec);
+		if (t->delivery)
+			t->delivery->done(t->delivery, rc < 0 ? rc : 0);
 		if (rc >= 0 || rc == -ENOENT)
 			return rc < 0 ? rc : 0;
 		/* EMFILE and friends: answer with the error instead. */

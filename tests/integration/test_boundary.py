@@ -770,4 +770,51 @@ def judges_files_are_out_of_reach_by_another_name_under_overlay():
     eq(r.stderr.count("Permission denied"), 2, r.stderr)
 
 
+
+# Lowers RLIMIT_NOFILE to the descriptors in use (when asked), then opens
+# a file the policy allows and says what it got.
+NOFILE = r"""
+import errno, os, resource, sys
+if sys.argv[1] == 'full':
+    low = os.dup(0)
+    os.close(low)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (low, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+try:
+    os.open('allowed.txt', os.O_RDONLY)
+    print('open OK')
+except OSError as e:
+    print('open', errno.errorcode[e.errno])
+"""
+
+
+def nofile_run(mode):
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    import json
+    d = lbtest.policy_workdir()
+    with open(os.path.join(d, "n.py"), "w") as f:
+        f.write(NOFILE)
+    with open(os.path.join(d, "allowed.txt"), "w") as f:
+        f.write("x")
+    r = litebox("run", "-p", "p.policy", "--log", "n.jsonl", "--", PY, "n.py", mode, cwd=d)
+    eq(r.returncode, 0, r.stderr)
+    target = os.path.join(d, "allowed.txt")
+    recs = [json.loads(l) for l in open(os.path.join(d, "n.jsonl")) if l.strip()]
+    return r, [x for x in recs if x.get("object") == target]
+
+
+@test
+def no_record_says_allow_for_an_fd_the_program_had_no_room_for():
+    # An fd answer whose install failed (EMFILE at the program's
+    # RLIMIT_NOFILE) was still recorded as allow.
+    r, recs = nofile_run("full")
+    eq(r.stdout.strip(), "open EMFILE", "the program's own view")
+    eq([(x["verdict"], x.get("errno")) for x in recs], [("deny", "EMFILE")],
+       "the record says what the program got")
+    assert "denied" not in r.stderr, f"not a refusal of the policy: {r.stderr}"
+    # control: with room, the same open is allowed and recorded so
+    r, recs = nofile_run("room")
+    eq(r.stdout.strip(), "open OK", "control")
+    eq([(x["verdict"], x.get("errno")) for x in recs], [("allow", None)], "control record")
+
 lbtest.run()

@@ -81,6 +81,8 @@ static int fake_reply(struct lb_trap *t, enum lb_reply_kind kind, int64_t value,
 		int nfd = fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 		a->value = nfd < 0 ? -errno : nfd;
 		close(fd); /* the platform takes the fd */
+		if (t->delivery)
+			t->delivery->done(t->delivery, nfd < 0 ? (int)a->value : 0);
 	}
 	return 0;
 }

@@ -34,6 +34,10 @@ struct lb_event {
 	/* A refused lookup of something that does not exist: the program got
 	 * ENOENT, as natively; recorded, but not worth a message. */
 	bool absent;
+	/* Judged allowed, but the program did not get the answer (an fd it
+	 * had no room for): the errno it got instead; 0 otherwise. Recorded
+	 * as a `deny` of origin builtin, never as an allow. */
+	int err;
 };
 
 struct lb_core_config {

@@ -61,6 +61,18 @@ struct lb_filter_plan {
 enum lb_abi { LB_ABI_NATIVE, LB_ABI_X32, LB_ABI_I386 };
 #define LB_X32_SYSCALL_BIT 0x40000000
 
+/* What became of an fd answer, for the record: the core writes an allowed
+ * call's records only once the program has the descriptor (no record says
+ * allow for a call that failed). The platform calls done exactly once per
+ * fd reply that carries one: 0 once the program holds the fd, the -errno
+ * the program got instead (EMFILE at its RLIMIT_NOFILE), -ESRCH or
+ * -ENOENT when it died first, or LB_DELIVERY_REDONE when the platform
+ * drops the answer and hands the same trap to the core again. */
+#define LB_DELIVERY_REDONE 1
+struct lb_delivery {
+	void (*done)(struct lb_delivery *d, int err);
+};
+
 struct lb_trap {
 	uint64_t id;
 	pid_t pid; /* in the supervisor's pid namespace */
@@ -68,6 +80,7 @@ struct lb_trap {
 	int nr;
 	uint64_t args[6];
 	void *priv; /* the platform's */
+	struct lb_delivery *delivery; /* set by the core for an fd reply */
 };
 
 enum lb_reply_kind { LB_REPLY_VALUE, LB_REPLY_ERROR, LB_REPLY_FD, LB_REPLY_CONTINUE };
