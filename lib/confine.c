@@ -37,6 +37,9 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/fscrypt.h>
+#include <linux/fsverity.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -264,6 +267,12 @@ static const struct self_call allowed[] = {
     CALL("kill"),
     CALL("tgkill"),
     /* the pty the program opened (/dev/ptmx), the terminal litebox runs on */
+    /* the program's metadata ioctls, on its own file (lb_ioctl_rows) */
+    ARG32_IS("ioctl", 1, FS_IOC_SETFLAGS),
+    ARG32_IS("ioctl", 1, FS_IOC_FSSETXATTR),
+    ARG32_IS("ioctl", 1, FS_IOC_SETVERSION),
+    ARG32_IS("ioctl", 1, FS_IOC_ENABLE_VERITY),
+    ARG32_IS("ioctl", 1, FS_IOC_SET_ENCRYPTION_POLICY),
     ARG32_IS("ioctl", 1, TIOCGPTN),
     ARG32_IS("ioctl", 1, TCGETS),
     /* the launcher's main thread: signals, init's reports, the timeout,

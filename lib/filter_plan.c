@@ -245,6 +245,30 @@ static int plan_route_sockopts(struct lb_plan *b, int nr)
 	return 0;
 }
 
+/* ioctls that change a file's metadata through a descriptor (chattr's
+ * immutable and append-only flags, the fsxattr, ...) or make names (btrfs
+ * subvolumes): decided on the request, an unsigned int compared on its
+ * low 32 bits, and sent to the supervisor, which judges them as a write
+ * of the descriptor's file. Every other request stays in the kernel. */
+static int plan_metadata_ioctls(struct lb_plan *b, int nr)
+{
+	if (b->taken[nr])
+		return 0;
+	const struct lb_ioctl_row *rows;
+	size_t n = lb_ioctl_rows(&rows);
+	for (size_t i = 0; i < n; i++) {
+		struct lb_filter_rule r = {
+		    .nr = nr,
+		    .action = LB_FILTER_NOTIFY,
+		    .n_conds = 1,
+		    .conds = {{.arg = 1, .mask = 0xffffffffu, .value = rows[i].req}}};
+		int rc = plan_add(b, r, LB_WHY_MEDIATED, rows[i].name);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* newfstatat and statx with a NULL path (kernel 6.11+: with AT_EMPTY_PATH
  * the fd itself, else EFAULT) stay in the kernel: a NULL register cannot
  * change, and the supervisor judges nothing for an object the caller
@@ -285,6 +309,8 @@ static int plan_mediated(struct lb_plan *b)
 			rc = plan_pathless_stat(b, rows[i].nr);
 		} else if (rows[i].kind == LB_K_SETSOCKOPT) {
 			rc = plan_route_sockopts(b, rows[i].nr);
+		} else if (rows[i].kind == LB_K_IOCTL) {
+			rc = plan_metadata_ioctls(b, rows[i].nr);
 		} else {
 			rc = plan_simple(b, rows[i].nr, LB_FILTER_NOTIFY, 0, LB_WHY_MEDIATED);
 		}

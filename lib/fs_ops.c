@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/fscrypt.h>
+#include <linux/fsverity.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1188,6 +1191,77 @@ static struct lb_answer h_getdents(struct lb_call *c)
 	}
 }
 
+/* ---- ioctls that change metadata ------------------------------------------------- */
+
+#define LB_VERITY_MAX_SIG 16128 /* FS_VERITY_MAX_SIGNATURE_SIZE */
+
+/* fs-verity's argument points at a salt and a signature in the caller's
+ * memory: both are copied too, and the copy points at litebox's. Sizes
+ * beyond the kernel's limits are left for it to refuse (EMSGSIZE) before
+ * it reads anything. */
+struct verity_arg {
+	struct fsverity_enable_arg a;
+	unsigned char salt[32];
+	unsigned char sig[LB_VERITY_MAX_SIG];
+};
+
+static int copy_verity(struct lb_call *c, struct verity_arg *v)
+{
+	int rc = c->ops->read_mem(c->t, c->op.args[2], &v->a, sizeof(v->a));
+	if (rc == 0 && v->a.salt_size && v->a.salt_size <= sizeof(v->salt)) {
+		rc = c->ops->read_mem(c->t, v->a.salt_ptr, v->salt, v->a.salt_size);
+		v->a.salt_ptr = (uint64_t)(uintptr_t)v->salt;
+	}
+	if (rc == 0 && v->a.sig_size && v->a.sig_size <= sizeof(v->sig)) {
+		rc = c->ops->read_mem(c->t, v->a.sig_ptr, v->sig, v->a.sig_size);
+		v->a.sig_ptr = (uint64_t)(uintptr_t)v->sig;
+	}
+	return rc;
+}
+
+/* The argument, copied once, as many bytes as the kernel reads: an
+ * encryption policy's size follows its version byte (v1 12, v2 24). */
+static int copy_ioctl_arg(struct lb_call *c, const struct lb_ioctl_row *row, void *buf)
+{
+	uint64_t addr = c->op.args[2];
+	if (row->req == (uint32_t)FS_IOC_ENABLE_VERITY)
+		return copy_verity(c, buf);
+	if (row->size > 0)
+		return c->ops->read_mem(c->t, addr, buf, (size_t)row->size);
+	unsigned char *version = buf;
+	int rc = c->ops->read_mem(c->t, addr, version, 1);
+	size_t size = *version == FSCRYPT_POLICY_V1	? sizeof(struct fscrypt_policy_v1)
+		      : *version == FSCRYPT_POLICY_V2 ? sizeof(struct fscrypt_policy_v2)
+						      : 1;
+	return rc < 0 ? rc : c->ops->read_mem(c->t, addr, buf, size);
+}
+
+/* chattr and its kin: a change of the descriptor's file, judged for write
+ * like fchmod (a file opened for reading does not carry it), refused on
+ * device nodes, and performed on litebox's copy of the caller's file with
+ * litebox's copy of the argument. */
+static struct lb_answer h_ioctl(struct lb_call *c)
+{
+	const struct lb_ioctl_row *row = lb_ioctl_row((uint32_t)c->op.args[1]);
+	lb_autoresolved struct lb_resolved r = {.dirfd = -1};
+	lb_autoclose int objfd = -1;
+	if (!row)
+		return lb_ans_errno(EPERM); /* the filter sends no other request */
+	if (row->size == LB_IOCTL_REFUSED)
+		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL, row->name, EPERM));
+	int rc = fd_write_target(c, c->op.fd, true, &objfd);
+	if (rc == 0)
+		rc = node_change(c, &r, objfd);
+	lb_autofree struct verity_arg *arg = rc < 0 ? NULL : calloc(1, sizeof(*arg));
+	if (rc == 0 && !arg)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = copy_ioctl_arg(c, row, arg);
+	if (rc == 0)
+		rc = lb_host_ioctl(c, objfd, row->req, arg);
+	return lb_ans_rc(rc);
+}
+
 typedef struct lb_answer (*fs_handler)(struct lb_call *c);
 
 static const fs_handler handlers[] = {
@@ -1203,6 +1277,7 @@ static const fs_handler handlers[] = {
     [LB_K_CHOWN] = h_chown,	  [LB_K_UTIMES] = h_utimes,
     [LB_K_CHDIR] = h_chdir,	  [LB_K_EXEC] = h_exec,
     [LB_K_INOTIFY] = h_inotify,	  [LB_K_GETDENTS] = h_getdents,
+    [LB_K_IOCTL] = h_ioctl,
 };
 
 struct lb_answer lb_fs_handle(struct lb_call *c)

@@ -876,6 +876,21 @@ static int start_serving(struct supervisor *s)
 	return write(s->go, "a", 1) == 1 ? 0 : -EPIPE;
 }
 
+/* What the nested-domain helper keeps: the program's capabilities (a
+ * domain's supervisor acts with them) and what starting a domain takes:
+ * CAP_SYS_ADMIN and CAP_SYS_CHROOT (joining the sandbox's mount, PID and
+ * IPC namespaces, a PID namespace of its own, mounting its /proc),
+ * CAP_SYS_PTRACE (a pidfd of the caller to join through, pidfd_getfd of
+ * its descriptors), CAP_SETPCAP (init' narrows its bounding set). */
+static uint64_t helper_caps(void)
+{
+	uint64_t keep = ~0ull;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(dropped_caps); i++)
+		keep &= ~(1ull << dropped_caps[i]);
+	return keep | 1ull << CAP_SYS_ADMIN | 1ull << CAP_SYS_CHROOT | 1ull << CAP_SYS_PTRACE |
+	       1ull << CAP_SETPCAP;
+}
+
 /* Before the supervisor confines itself (it may not make namespaces or
  * join them afterwards): the helper that starts nested domains. Only on
  * the seccomp platform; the ptrace platform's tracer could not hand a
@@ -896,7 +911,8 @@ static int start_nest_helper(struct supervisor *s)
 				     .landlock_policy = cfg->landlock_policy,
 				     .exec_paths = cfg->exec_paths,
 				     .n_exec_paths = cfg->n_exec_paths,
-				     .limits = cfg->limits};
+				     .limits = cfg->limits,
+				     .helper_caps = helper_caps()};
 	/* A nested domain inside a nested domain: the outermost layers too. */
 	int fd = lb_nest_helper_start(cfg->nest_host, &base, &s->helper);
 	if (fd < 0) {

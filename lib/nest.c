@@ -18,6 +18,7 @@
 
 #include "core_internal.h"
 #include "litebox/nest.h"
+#include "confine.h"
 #include "litebox/util.h"
 #include "nest_internal.h"
 
@@ -382,6 +383,9 @@ static __attribute__((noreturn)) void helper_main(const struct lb_nest_host *hos
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
+		_exit(0);
+	/* Nothing it forks gains by an exec (init' sets this anyway). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || lb_confine_caps(base->helper_caps) < 0)
 		_exit(0);
 	char *buf = malloc(LB_NEST_MAX_REQUEST);
 	int live = 0;

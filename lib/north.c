@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "litebox/op.h"
@@ -13,6 +14,63 @@
 static uint64_t arg_or(const struct lb_trap *t, uint8_t i, uint64_t none)
 {
 	return i == LB_NO_ARG ? none : t->args[i];
+}
+
+#define LB_OPEN_HOW_MIN 24   /* OPEN_HOW_SIZE_VER0 */
+#define LB_OPEN_HOW_MAX 4096 /* PAGE_SIZE: the kernel's bound on usize */
+
+/* openat2's struct as the kernel copies it (copy_struct_from_user): at
+ * least the first version's 24 bytes (EINVAL), at most a page, and bytes
+ * past the fields this kernel knows must be zero (E2BIG): a newer
+ * struct's extension is never silently ignored. */
+static int read_open_how(const struct lb_platform_ops *ops, struct lb_trap *t,
+			 struct open_how *how)
+{
+	uint64_t addr = t->args[2], usize = t->args[3];
+	if (usize < LB_OPEN_HOW_MIN)
+		return -EINVAL;
+	if (usize > LB_OPEN_HOW_MAX)
+		return -E2BIG;
+	unsigned char buf[LB_OPEN_HOW_MAX];
+	int rc = ops->read_mem(t, addr, buf, (size_t)usize);
+	if (rc < 0)
+		return rc;
+	for (size_t i = sizeof(*how); i < usize; i++)
+		if (buf[i])
+			return -E2BIG;
+	memcpy(how, buf, sizeof(*how));
+	return 0;
+}
+
+#define LB_VALID_OPEN                                                                              \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |     \
+	 O_SYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |         \
+	 O_CLOEXEC | O_PATH | O_TMPFILE)
+#define LB_VALID_RESOLVE                                                                           \
+	(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |        \
+	 RESOLVE_IN_ROOT | RESOLVE_CACHED)
+
+/* build_open_flags' EINVALs, in its order: openat2 refuses what open
+ * ignores (unknown flags, a mode without O_CREAT or O_TMPFILE). */
+static int check_open_how(const struct open_how *how)
+{
+	if (how->flags & ~(uint64_t)LB_VALID_OPEN)
+		return -EINVAL;
+	if (how->resolve & ~(uint64_t)LB_VALID_RESOLVE)
+		return -EINVAL;
+	if ((how->resolve & RESOLVE_BENEATH) && (how->resolve & RESOLVE_IN_ROOT))
+		return -EINVAL;
+	uint64_t tmpfile = O_TMPFILE & ~O_DIRECTORY;
+	bool makes = how->flags & (O_CREAT | tmpfile);
+	if (how->mode & ~(uint64_t)(makes ? 07777 : 0))
+		return -EINVAL;
+	if ((how->flags & tmpfile) &&
+	    ((how->flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE || (how->flags & O_ACCMODE) == 0))
+		return -EINVAL;
+	if ((how->flags & O_PATH) && (how->flags & ~(uint64_t)(O_DIRECTORY | O_NOFOLLOW | O_PATH |
+								O_CLOEXEC)))
+		return -EINVAL;
+	return 0;
 }
 
 /* open's flags and mode, whatever the form. */
@@ -26,9 +84,9 @@ static int decode_open(const struct lb_syscall_row *row, const struct lb_platfor
 	if (!(row->flags & LB_SF_OPENAT2))
 		return 0;
 	struct open_how how;
-	if (t->args[3] < sizeof(how))
-		return -EINVAL;
-	int rc = ops->read_mem(t, t->args[2], &how, sizeof(how));
+	int rc = read_open_how(ops, t, &how);
+	if (rc == 0)
+		rc = check_open_how(&how);
 	if (rc < 0)
 		return rc;
 	/* RESOLVE_* restrictions are not emulated yet: say so, and callers

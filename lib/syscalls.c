@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <pthread.h>
+#include <linux/btrfs.h>
+#include <linux/fs.h>
+#include <linux/fscrypt.h>
+#include <linux/fsverity.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -75,6 +79,7 @@ static const struct lb_syscall_row rows[] = {
 	ROW(fanotify_mark, FANOTIFY, 3, 4, N, N, 1, N, 0),
 	ROW(getdents64, GETDENTS, N, N, N, N, N, N, 0),
 	ROW(getdents, GETDENTS, N, N, N, N, N, N, 0),
+	ROW(ioctl, IOCTL, 0, 0, N, N, N, N, LB_SF_FD),
 	ROW(connect, CONNECT, N, N, N, N, N, N, 0),
 	ROW(bind, BIND, N, N, N, N, N, N, 0),
 	ROW(sendto, SENDTO, N, N, N, N, N, N, 0),
@@ -150,4 +155,39 @@ bool lb_syscall_is_tracked(int nr)
 		if (tracked_nrs[i] == nr)
 			return true;
 	return false;
+}
+
+#define IOCTL(r, size)                                                                             \
+	{                                                                                          \
+		(uint32_t)(r), #r, size                                                            \
+	}
+static const struct lb_ioctl_row ioctl_rows[] = {
+    IOCTL(FS_IOC_SETFLAGS, sizeof(int)), /* the kernel reads an int */
+    IOCTL(FS_IOC_FSSETXATTR, sizeof(struct fsxattr)),
+    IOCTL(FS_IOC_SETVERSION, sizeof(int)),
+    IOCTL(FS_IOC_ENABLE_VERITY, sizeof(struct fsverity_enable_arg)),
+    IOCTL(FS_IOC_SET_ENCRYPTION_POLICY, 0),
+    IOCTL(BTRFS_IOC_SNAP_CREATE, LB_IOCTL_REFUSED),
+    IOCTL(BTRFS_IOC_SNAP_CREATE_V2, LB_IOCTL_REFUSED),
+    IOCTL(BTRFS_IOC_SUBVOL_CREATE, LB_IOCTL_REFUSED),
+    IOCTL(BTRFS_IOC_SUBVOL_CREATE_V2, LB_IOCTL_REFUSED),
+    IOCTL(BTRFS_IOC_SNAP_DESTROY, LB_IOCTL_REFUSED),
+    IOCTL(BTRFS_IOC_SNAP_DESTROY_V2, LB_IOCTL_REFUSED),
+    IOCTL(BTRFS_IOC_SUBVOL_SETFLAGS, LB_IOCTL_REFUSED),
+    IOCTL(BTRFS_IOC_SET_RECEIVED_SUBVOL, LB_IOCTL_REFUSED),
+};
+#undef IOCTL
+
+size_t lb_ioctl_rows(const struct lb_ioctl_row **out)
+{
+	*out = ioctl_rows;
+	return LB_ARRAY_SIZE(ioctl_rows);
+}
+
+const struct lb_ioctl_row *lb_ioctl_row(uint32_t req)
+{
+	for (size_t i = 0; i < LB_ARRAY_SIZE(ioctl_rows); i++)
+		if (ioctl_rows[i].req == req)
+			return &ioctl_rows[i];
+	return NULL;
 }

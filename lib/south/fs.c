@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -365,6 +366,16 @@ int lb_host_chmod(struct lb_call *c, struct lb_at at, int objfd, mode_t mode)
 					  AT_SYMLINK_NOFOLLOW);
 		rc = rc < 0 ? -errno : 0;
 	}
+	lb_creds_leave(&g);
+	return rc;
+}
+
+int lb_host_ioctl(struct lb_call *c, int objfd, uint32_t req, void *arg)
+{
+	struct lb_creds_guard g;
+	int rc = lb_creds_enter(c, &g);
+	if (rc == 0)
+		rc = ioctl(objfd, (unsigned long)req, arg) < 0 ? -errno : 0;
 	lb_creds_leave(&g);
 	return rc;
 }

@@ -649,6 +649,47 @@ def supervisor_keeps_only_the_capabilities_it_uses():
             assert caps["CapPrm"] & (1 << 6) and caps["CapPrm"] & (1 << 7), \
                 f"thread {t}: CAP_SETUID/CAP_SETGID (the credential switch)"
 
+
+def children(pid):
+    kids = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            kids += open(f"/proc/{pid}/task/{t}/children").read().split()
+        except OSError:
+            pass
+    return kids
+
+
+@test
+def nested_sandbox_helper_keeps_only_what_starting_a_domain_needs():
+    # The helper that starts nested domains is forked before litebox drops
+    # its capabilities, and kept all of a root litebox's.
+    if os.geteuid() != 0:
+        lbtest.skip("litebox holds no capabilities to drop when not run as root")
+    if lbtest.PLATFORM == "ptrace":
+        lbtest.skip("the ptrace platform serves no nested domains, so starts no helper")
+    mine = open("/proc/self/status").read()
+    bnd = int(mine.split("CapBnd:\t")[1].split()[0], 16)
+    unused = {"CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17, "CAP_NET_ADMIN": 12,
+              "CAP_DAC_READ_SEARCH": 2, "CAP_SYS_TIME": 25, "CAP_NET_RAW": 13}
+    for name, bit in unused.items():
+        if not bnd & (1 << bit):
+            lbtest.skip(f"this root test does not hold {name} itself")
+    own_ns = os.readlink("/proc/self/ns/pid")
+    with supervisor_serving() as (pid, _):
+        helpers = [k for k in children(pid) if os.readlink(f"/proc/{k}/ns/pid") == own_ns]
+        eq(len(helpers), 1, f"one helper beside init among {children(pid)}")
+        st = dict(l.split(":\t", 1) for l in open(f"/proc/{helpers[0]}/status").read().splitlines()
+                  if ":\t" in l)
+        caps = {k: int(st[k].split()[0], 16) for k in ("CapPrm", "CapEff", "CapBnd", "CapInh")}
+        for name, bit in unused.items():
+            for k, c in caps.items():
+                assert not c & (1 << bit), f"the helper keeps {name} in {k}"
+        # control: what joining the sandbox's namespaces needs is still there
+        assert caps["CapPrm"] & (1 << 21), "the helper keeps CAP_SYS_ADMIN"
+        eq(st["NoNewPrivs"].strip(), "1", "the helper: no_new_privs")
+
+
 def capsh_run(drop, cmd):
     capsh = shutil.which("capsh")
     if os.geteuid() != 0 or not capsh:
@@ -725,6 +766,75 @@ def device_nodes_keep_their_names_and_attributes():
     # controls: the same calls on regular files, and writing to the device
     assert not os.path.exists(os.path.join(d, "plain")), "control: rm of a file works"
     eq(stat.S_IMODE(os.stat(os.path.join(d, "plain2")).st_mode), 0o600, "control: chmod works")
+
+
+# chattr through a descriptor opened for reading: FS_IOC_SETFLAGS (nodump,
+# no CAP_LINUX_IMMUTABLE needed) and FS_IOC_FSSETXATTR. Prints what each
+# call answered.
+CHATTR = r"""
+import errno, fcntl, os, struct, sys
+SETFLAGS, GETFLAGS, FSGETXATTR, FSSETXATTR = 0x40086602, 0x80086601, 0x801c581f, 0x401c5820
+def attempt(name, what, fn):
+    try:
+        fn()
+        print(name, what, 'OK')
+    except OSError as e:
+        print(name, what, errno.errorcode[e.errno])
+for name in sys.argv[1:]:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        flags = struct.unpack('i', fcntl.ioctl(fd, GETFLAGS, b'\0' * 4))[0]
+        x = fcntl.ioctl(fd, FSGETXATTR, b'\0' * 28)
+    except OSError:
+        flags, x = 0, b'\0' * 28
+    attempt(name, 'fssetxattr', lambda: fcntl.ioctl(fd, FSSETXATTR, x))
+    attempt(name, 'setflags', lambda: fcntl.ioctl(fd, SETFLAGS, struct.pack('i', flags | 0x40)))
+"""
+
+
+def nodump(path):
+    import fcntl, struct
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return bool(struct.unpack("i", fcntl.ioctl(fd, 0x80086601, b"\0" * 4))[0] & 0x40)
+    finally:
+        os.close(fd)
+
+
+@test
+def chattr_is_a_write_of_the_file():
+    # FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR change a file's attributes
+    # through a descriptor opened only for reading; they were not mediated.
+    if not PY:
+        lbtest.skip("python3 is not installed")
+    d = lbtest.policy_workdir(["deny write $CWD/ro"])
+    for name in ("ro", "rw"):
+        open(os.path.join(d, name), "w").close()
+    try:
+        nodump(os.path.join(d, "rw"))
+    except OSError as e:
+        lbtest.skip(f"this file system has no attribute flags ({e})")
+    names = ["ro", "rw"]
+    if os.geteuid() == 0:
+        os.mknod(os.path.join(d, "dev"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        names.append("dev")
+    with open(os.path.join(d, "c.py"), "w") as f:
+        f.write(CHATTR)
+    r = litebox("run", "-p", "p.policy", "--", PY, "c.py", *names, cwd=d)
+    eq(r.returncode, 0, r.stderr)
+    got = dict((" ".join(l.split()[:2]), l.split()[2]) for l in r.stdout.splitlines())
+    eq(got["ro setflags"], "EACCES", f"refused: {r.stdout}")
+    eq(got["ro fssetxattr"], "EACCES", f"refused: {r.stdout}")
+    assert not nodump(os.path.join(d, "ro")), "the refused file's flags are unchanged"
+    assert f"denied write {os.path.join(d, 'ro')} " in r.stderr, r.stderr
+    # control: the writable file takes the flag, as natively
+    eq(got["rw setflags"], "OK", r.stdout)
+    eq(got["rw fssetxattr"], "OK", r.stdout)
+    assert nodump(os.path.join(d, "rw")), "control: the flag was set on the host"
+    if "dev" in names:
+        eq(got["dev setflags"], "EPERM", f"a device node keeps its attributes: {r.stdout}")
+        eq(got["dev fssetxattr"], "EPERM", f"a device node keeps its attributes: {r.stdout}")
+        assert f"denied write {os.path.join(d, 'dev')} " in r.stderr, r.stderr
 
 
 @test

@@ -202,6 +202,8 @@ Test(filter_plan, every_table_row_goes_to_the_supervisor)
 			cr_expect_null(r, "sendto is conditioned on its address");
 		} else if (rows[i].kind == LB_K_SETSOCKOPT) {
 			cr_expect_null(r, "setsockopt is conditioned on level and name");
+		} else if (rows[i].kind == LB_K_IOCTL) {
+			cr_expect_null(r, "ioctl is conditioned on its request");
 		} else if (rows[i].nr == SYS_newfstatat || rows[i].nr == SYS_statx) {
 			cr_expect_null(r, "%s is conditioned on its path pointer", rows[i].name);
 			cr_expect(traps_with_path(plan, rows[i].nr), "%s with a path is trapped",

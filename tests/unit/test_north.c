@@ -108,3 +108,51 @@ Test(north, paths_are_copied_once_from_the_callers_memory)
 	cr_expect_str_eq(buf, "some/path");
 	cr_expect_eq(lb_op_read_path(&o, 0x10, buf), -EFAULT);
 }
+
+/* openat2's struct is judged as Linux copies and checks it, before any
+ * judgement of the path: each row is what the kernel answers natively. */
+struct how_case {
+	const char *what;
+	struct open_how how;
+	size_t usize;	    /* the size argument */
+	unsigned char tail; /* the byte at offset 24 and on, when usize > 24 */
+	int want;
+};
+
+Test(north, openat2_struct_errors_as_linux)
+{
+	static const struct how_case cases[] = {
+	    {"the first version's size", {.flags = O_RDONLY}, 24, 0, 0},
+	    {"one byte short", {.flags = O_RDONLY}, 23, 0, -EINVAL},
+	    {"no struct at all", {.flags = O_RDONLY}, 0, 0, -EINVAL},
+	    {"a larger struct, zero past the known fields", {.flags = O_RDONLY}, 64, 0, 0},
+	    {"a larger struct with a field this kernel lacks", {.flags = O_RDONLY}, 64, 1, -E2BIG},
+	    {"past a page", {.flags = O_RDONLY}, 4097, 0, -E2BIG},
+	    {"an unknown open flag", {.flags = O_RDONLY | (1ull << 40)}, 24, 0, -EINVAL},
+	    {"an unknown resolve flag", {.flags = O_RDONLY, .resolve = 0x80}, 24, 0, -EINVAL},
+	    {"beneath and in-root", {.resolve = RESOLVE_BENEATH | RESOLVE_IN_ROOT}, 24, 0, -EINVAL},
+	    {"a mode without O_CREAT", {.flags = O_RDONLY, .mode = 0600}, 24, 0, -EINVAL},
+	    {"a mode with O_CREAT", {.flags = O_WRONLY | O_CREAT, .mode = 0600}, 24, 0, 0},
+	    {"a mode beyond 07777", {.flags = O_WRONLY | O_CREAT, .mode = 010000}, 24, 0, -EINVAL},
+	    {"O_TMPFILE read-only", {.flags = O_TMPFILE | O_RDONLY, .mode = 0600}, 24, 0, -EINVAL},
+	    {"O_TMPFILE for writing", {.flags = O_TMPFILE | O_RDWR, .mode = 0600}, 24, 0, 0},
+	    {"O_PATH with O_RDWR", {.flags = O_PATH | O_RDWR}, 24, 0, -EINVAL},
+	    {"O_PATH with O_CLOEXEC", {.flags = O_PATH | O_CLOEXEC}, 24, 0, 0},
+	    {"a valid resolve flag (not emulated)", {.resolve = RESOLVE_NO_SYMLINKS}, 24, 0, -ENOSYS},
+	    {"a larger struct is checked before resolve", {.resolve = 1}, 32, 7, -E2BIG},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct how_case *k = &cases[i];
+		static unsigned char buf[4200];
+		memset(buf, k->tail, sizeof(buf));
+		memcpy(buf, &k->how, sizeof(k->how));
+		uint64_t h = fake_put(&ft, buf, k->usize > 24 ? k->usize : 24);
+		struct lb_trap t = {.pid = ft.tid,
+				    .nr = SYS_openat2,
+				    .args = {AT_FDCWD, 0x1000, h, k->usize},
+				    .priv = &ft};
+		struct lb_op op;
+		int rc = lb_op_decode(lb_syscall_row(SYS_openat2), &fake_platform, &t, &op);
+		cr_expect_eq(rc, k->want, "%s: %d, want %d", k->what, rc, k->want);
+	}
+}

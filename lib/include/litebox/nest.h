@@ -108,6 +108,9 @@ struct lb_nest_join {
 	const char *const *exec_paths;
 	size_t n_exec_paths;
 	const struct lb_limits *limits;
+	/* The helper that forks domains keeps only these capabilities
+	 * (bit N: capability N): what starting a domain needs. */
+	uint64_t helper_caps;
 };
 
 #endif

@@ -96,6 +96,10 @@ int lb_host_chown(struct lb_call *c, struct lb_at at, int objfd, uid_t uid, gid_
 /* ts NULL: now. */
 int lb_host_utimes(struct lb_call *c, struct lb_at at, int objfd, const struct timespec ts[2]);
 
+/* An ioctl on the caller's file litebox took (objfd), with the argument
+ * litebox copied (arg): the metadata requests of lb_ioctl_rows. */
+int lb_host_ioctl(struct lb_call *c, int objfd, uint32_t req, void *arg);
+
 /* An inotify watch of at, added to the caller's inotify fd. */
 int lb_host_inotify_watch(struct lb_call *c, int inotify_fd, struct lb_at at, uint32_t mask);
 /* getdents64 on the caller's own open directory (its position moves). */

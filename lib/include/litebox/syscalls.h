@@ -49,6 +49,7 @@ enum lb_sys_kind {
 	LB_K_INOTIFY,
 	LB_K_FANOTIFY,
 	LB_K_GETDENTS, /* listing: filtered when the policy hides entries */
+	LB_K_IOCTL,    /* only the requests of lb_ioctl_rows reach the supervisor */
 	LB_K_CONNECT,
 	LB_K_BIND,
 	LB_K_SENDTO,
@@ -90,6 +91,22 @@ size_t lb_syscall_rows(const struct lb_syscall_row **out);
 const char *lb_syscall_name(int nr);
 /* Number of an x86_64 syscall name, negative when unknown. */
 int lb_syscall_nr(const char *name);
+
+/* ioctl requests that change a file's metadata (attribute flags such as
+ * immutable and append-only, the fsxattr, the generation, fs-verity, an
+ * encryption policy) on a descriptor that may be open only for reading:
+ * judged as a write of the descriptor's file. `size` is how many bytes
+ * of the argument the kernel reads (0: by the struct's version byte);
+ * LB_IOCTL_REFUSED: the request makes or removes names the filter cannot
+ * judge (btrfs subvolumes) and is refused. */
+#define LB_IOCTL_REFUSED (-1)
+struct lb_ioctl_row {
+	uint32_t req;
+	const char *name;
+	int size;
+};
+size_t lb_ioctl_rows(const struct lb_ioctl_row **out);
+const struct lb_ioctl_row *lb_ioctl_row(uint32_t req);
 
 /* Calls without a path whose effect the supervisor must know (the umask
  * and credentials a later operation acts with): trapped, recorded and
