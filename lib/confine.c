@@ -250,6 +250,13 @@ static const struct self_call allowed[] = {
     /* acting as the program: per-thread ids and capabilities */
     CALL("capget"),
     CALL("capset"),
+    /* a socket call with the program's real, effective and saved ids
+     * (SO_PEERCRED, SCM_CREDENTIALS), this thread only: lb_creds_enter_sender */
+    CALL("setresuid"),
+    CALL("setresgid"),
+    CALL("getresuid"),
+    CALL("getresgid"),
+    ARG32_IS("prctl", 0, PR_SET_KEEPCAPS),
     CALL("setgroups"),
     CALL("setfsuid"),
     CALL("setfsgid"),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -850,8 +851,8 @@ void lb_caller_creds(struct lb_call *c, struct lb_creds *cr)
 /* The worker thread's own state, restored after each operation. */
 struct own_state {
 	bool loaded;
-	uid_t euid; /* never change while litebox runs: asked once */
-	gid_t egid;
+	uid_t ruid, euid, suid; /* never change while litebox runs: asked once */
+	gid_t rgid, egid, sgid;
 	uint32_t eff[2], prm[2], inh[2];
 	/* The effective set the thread has now: litebox's, or the program's
 	 * kept between calls (see lb_creds_leave). */
@@ -872,8 +873,9 @@ static int own_load(void)
 		own.prm[i] = d[i].permitted;
 		own.inh[i] = d[i].inheritable;
 	}
-	own.euid = geteuid();
-	own.egid = getegid();
+	if (getresuid(&own.ruid, &own.euid, &own.suid) < 0 ||
+	    getresgid(&own.rgid, &own.egid, &own.sgid) < 0)
+		return -errno;
 	own.cur_eff = (uint64_t)own.eff[0] | ((uint64_t)own.eff[1] << 32);
 	own.loaded = true;
 	return 0;
@@ -946,6 +948,7 @@ static int creds_apply(struct lb_call *c, struct lb_creds_guard *g, uid_t uid, g
 {
 	struct lb_core *core = c->core;
 	g->switched = false;
+	g->sender = false;
 	g->core = core;
 	int rc = own_load();
 	if (rc < 0)
@@ -987,9 +990,74 @@ int lb_creds_enter_real(struct lb_call *c, struct lb_creds_guard *g)
 	return creds_apply(c, g, cr.ruid, cr.rgid, &cr, cr.ruid == 0 ? cr.cap_prm : 0);
 }
 
+static bool same_sender(const struct lb_creds *cr)
+{
+	return cr->ruid == own.ruid && cr->euid == own.euid && cr->suid == own.suid &&
+	       cr->rgid == own.rgid && cr->egid == own.egid && cr->sgid == own.sgid;
+}
+
+/* The thread's real, effective and saved ids become the program's (raw
+ * calls: this thread only), keeping its permitted set (KEEPCAPS) so that
+ * it can come back; the kernel clears the effective set on leaving uid 0,
+ * which is raised again at once. */
+static int sender_ids(const struct lb_creds *cr)
+{
+	int rc = own_restore();
+	if (rc == 0 && (syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+			syscall(SYS_setresgid, cr->rgid, cr->egid, cr->sgid) < 0 ||
+			syscall(SYS_setresuid, cr->ruid, cr->euid, cr->suid) < 0))
+		rc = -errno;
+	int back = set_effective(own_caps(own.eff));
+	return rc < 0 ? rc : back;
+}
+
+static int sender_restore(void)
+{
+	if (set_effective(own_caps(own.eff)) < 0 ||
+	    syscall(SYS_setresuid, own.ruid, own.euid, own.suid) < 0 ||
+	    syscall(SYS_setresgid, own.rgid, own.egid, own.sgid) < 0 ||
+	    syscall(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return -errno;
+	return set_effective(own_caps(own.eff));
+}
+
+/* Sockets: the kernel takes SO_PEERCRED (at connect and listen) and the
+ * credentials of each unix message (SCM_CREDENTIALS, implicit or checked
+ * when explicit) from the sending thread's real, effective and saved ids,
+ * not from the fs ids lb_creds_enter switches. While those are litebox's
+ * (the program never changed its ids) nothing more is needed; else the
+ * worker takes the program's for exactly the call. */
+int lb_creds_enter_sender(struct lb_call *c, struct lb_creds_guard *g)
+{
+	struct lb_creds cr;
+	lb_caller_creds(c, &cr);
+	int rc = own_load();
+	bool sender = rc == 0 && !same_sender(&cr);
+	if (sender)
+		rc = sender_ids(&cr);
+	if (rc == 0)
+		rc = creds_apply(c, g, cr.fsuid, cr.fsgid, &cr, cr.cap_eff);
+	else
+		*g = (struct lb_creds_guard){.core = c->core};
+	g->sender = sender;
+	return rc;
+}
+
+static void creds_leave_fs(struct lb_creds_guard *g);
+
 /* Keeps errno: callers read the operation's errno after leaving. A
  * worker that cannot get its own authority back must not serve again. */
 void lb_creds_leave(struct lb_creds_guard *g)
+{
+	int saved = errno;
+	creds_leave_fs(g);
+	if (g->sender && sender_restore() < 0)
+		abort();
+	g->sender = false;
+	errno = saved;
+}
+
+static void creds_leave_fs(struct lb_creds_guard *g)
 {
 	if (!g->switched)
 		return;

@@ -511,9 +511,9 @@ static bool may_claim(uint32_t id, uint32_t r, uint32_t e, uint32_t s, uint64_t 
  * with CAP_SYS_ADMIN, which the program does not have and litebox does
  * not lend: the message names the thread that sends it, the supervisor,
  * as the kernel's implicit credentials do (docs/security.md, known gaps).
- * The kernel checks uid and gid against the sending thread's real,
- * effective and saved ids, which are litebox's: they are checked here
- * against the program's, as the kernel would check them natively. */
+ * uid and gid are checked against the program's ids here, and again by
+ * the kernel against the sending thread's, which has the program's real,
+ * effective and saved ids for the send (lb_creds_enter_sender). */
 static int translate_creds(struct lb_call *c, const struct lb_cmsg *cm, struct msg_copy *m)
 {
 	struct ucred uc;

@@ -441,13 +441,17 @@ ssize_t lb_host_exec_head(struct lb_call *c, struct lb_at at, char *buf, size_t 
 {
 	struct stat st;
 	char self[64];
-	lb_autoclose int pin = openat(at.dirfd, at_name(at), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pin < 0 || fstat(pin, &st) < 0 || !S_ISREG(st.st_mode))
-		return 0;
-	self_fd_path(pin, self, sizeof(self));
 	struct lb_creds_guard g;
-	bool may_exec =
-	    lb_creds_enter(c, &g) == 0 && faccessat(AT_FDCWD, self, X_OK, AT_EACCESS) == 0;
+	/* The pin's lookup too is the program's: a script in a directory it
+	 * may not search is never read (the kernel refuses the exec). */
+	bool as_program = lb_creds_enter(c, &g) == 0;
+	lb_autoclose int pin =
+	    as_program ? openat(at.dirfd, at_name(at), O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+	bool may_exec = pin >= 0 && fstat(pin, &st) == 0 && S_ISREG(st.st_mode);
+	if (may_exec) {
+		self_fd_path(pin, self, sizeof(self));
+		may_exec = faccessat(AT_FDCWD, self, X_OK, AT_EACCESS) == 0;
+	}
 	lb_creds_leave(&g);
 	if (!may_exec)
 		return 0;

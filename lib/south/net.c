@@ -39,7 +39,7 @@ int lb_host_bind(struct lb_call *c, int sock, const struct sockaddr *sa, socklen
 int lb_host_connect(struct lb_call *c, int sock, const struct sockaddr *sa, socklen_t len)
 {
 	struct lb_creds_guard g;
-	int rc = lb_creds_enter(c, &g);
+	int rc = lb_creds_enter_sender(c, &g);
 	if (rc == 0 && connect(sock, sa, len) < 0)
 		rc = -errno;
 	lb_creds_leave(&g);
@@ -49,7 +49,7 @@ int lb_host_connect(struct lb_call *c, int sock, const struct sockaddr *sa, sock
 int lb_host_listen(struct lb_call *c, int sock, int backlog)
 {
 	struct lb_creds_guard g;
-	int rc = lb_creds_enter(c, &g);
+	int rc = lb_creds_enter_sender(c, &g);
 	if (rc == 0 && listen(sock, backlog) < 0)
 		rc = -errno;
 	lb_creds_leave(&g);
@@ -59,7 +59,7 @@ int lb_host_listen(struct lb_call *c, int sock, int backlog)
 ssize_t lb_host_sendmsg(struct lb_call *c, int sock, const struct msghdr *m, int flags)
 {
 	struct lb_creds_guard g;
-	ssize_t n = lb_creds_enter(c, &g);
+	ssize_t n = lb_creds_enter_sender(c, &g);
 	if (n == 0 && (n = sendmsg(sock, m, flags)) < 0)
 		n = -errno;
 	lb_creds_leave(&g);

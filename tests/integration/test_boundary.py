@@ -837,6 +837,67 @@ def chattr_is_a_write_of_the_file():
         assert f"denied write {os.path.join(d, 'dev')} " in r.stderr, r.stderr
 
 
+# The credentials a unix peer sees: explicit and implicit SCM_CREDENTIALS
+# and SO_PEERCRED, after the program dropped to nobody (when asked).
+PEERCREDS = r"""
+import errno, os, socket, struct, sys
+if sys.argv[1] == 'drop':
+    os.setgroups([])
+    os.setresgid(65534, 65534, 65534)
+    os.setresuid(65534, 65534, 65534)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+b.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+def got():
+    _, anc, _, _ = b.recvmsg(16, socket.CMSG_SPACE(12))
+    return struct.unpack('iII', anc[0][2])[1:]
+try:
+    a.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS,
+                        struct.pack('iII', os.getpid(), os.getuid(), os.getgid()))])
+    print('explicit', *got())
+except OSError as e:
+    print('explicit', errno.errorcode[e.errno])
+a.sendmsg([b'y'])
+print('implicit', *got())
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind('s.sock')
+srv.listen()
+cl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+cl.connect('s.sock')
+conn, _ = srv.accept()
+print('peer', *struct.unpack('iII', conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1:])
+print('server', *struct.unpack('iII', cl.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1:])
+"""
+
+
+def peercreds(mode, sandboxed):
+    d = lbtest.policy_workdir()
+    os.chmod(d, 0o777)
+    with open(os.path.join(d, "pc.py"), "w") as f:
+        f.write(PEERCREDS)
+    if sandboxed:
+        r = litebox("run", "-p", "p.policy", "--", PY, "pc.py", mode, cwd=d)
+    else:
+        r = lbtest.native(PY, "pc.py", mode, cwd=d)
+    eq(r.returncode, 0, r.stderr)
+    return r.stdout
+
+
+@test
+def unix_peers_see_the_programs_ids_not_liteboxs():
+    # litebox performs connect, listen and sendmsg: a program that dropped
+    # from root to nobody showed up as root to its unix peers (SO_PEERCRED,
+    # implicit SCM_CREDENTIALS) and could not send its own credentials.
+    if os.geteuid() != 0 or not PY:
+        lbtest.skip("needs root (the program drops to nobody) and python3")
+    out = peercreds("drop", True)
+    eq(out, peercreds("drop", False), "as natively")
+    assert "explicit 65534 65534" in out and "peer 65534 65534" in out, out
+    # control: a program that keeps root is root to its peers
+    out = peercreds("keep", True)
+    eq(out, peercreds("keep", False), "control, as natively")
+    assert "implicit 0 0" in out, out
+
+
 @test
 def rewriting_a_setuid_file_clears_its_bits():
     # A root run kept CAP_FSETID: rewriting an existing setuid-root file in

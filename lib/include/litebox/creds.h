@@ -35,11 +35,15 @@ struct lb_core;
  * refuse the call); leave is always needed and keeps errno. */
 struct lb_creds_guard {
 	bool switched, ids, caps;
+	bool sender; /* real, effective and saved ids switched too */
 	struct lb_core *core;
 };
 int lb_creds_enter(struct lb_call *c, struct lb_creds_guard *g);
 /* The same with the caller's real ids (what access(2) checks). */
 int lb_creds_enter_real(struct lb_call *c, struct lb_creds_guard *g);
+/* The same for a socket call, with the caller's real, effective and
+ * saved ids too (what SO_PEERCRED and SCM_CREDENTIALS carry). */
+int lb_creds_enter_sender(struct lb_call *c, struct lb_creds_guard *g);
 void lb_creds_leave(struct lb_creds_guard *g);
 void lb_caller_creds(struct lb_call *c, struct lb_creds *cr);
 
