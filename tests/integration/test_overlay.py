@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """--overlay DIR, --dry-run and `litebox overlay diff|apply`: real tools
-(make, git, rm -rf, sed -i, mv) run over an overlay; each leaves the host
+(make, git, pip install into a venv, rm -rf, sed -i, mv) run over an overlay; each leaves the host
 byte for byte as it was, `overlay diff` lists exactly what the same job
 changes when run natively, and `overlay apply` then gives the tree the
 native run gives. As root, and as an unprivileged user (nobody) when the
@@ -154,28 +154,33 @@ def overlay_diff(who, ovl, base):
 
 
 def job(who, setup, script, env=None):
-    """Run script (sh -c) natively in one copy of the tree setup() makes and
-    under --overlay in another; check the host, the diff, then apply."""
-    native_dir, ovl_dir = who.workdir(), who.workdir()
+    """Run script (sh -c) natively in the tree setup() makes, then under
+    --overlay in a fresh copy made at the same path (paths end up in the
+    bytes: a venv's scripts, git's config); check the host, the diff, then
+    that apply gives the native run's tree."""
+    d = who.workdir()
     env = dict(GIT_ENV, **(env or {}))
-    for d in (native_dir, ovl_dir):
-        setup(os.path.join(d, "t"))
-        who.own(d)
-    nt, ot = os.path.join(native_dir, "t"), os.path.join(ovl_dir, "t")
-    before = snapshot(nt)
-    who.native("sh", "-c", script, cwd=nt, env=env)
-    expected = changes(before, snapshot(nt))
+    t = os.path.join(d, "t")
+    setup(t)
+    who.own(d)
+    before = snapshot(t)
+    who.native("sh", "-c", script, cwd=t, env=env)
+    native = snapshot(t)
+    expected = changes(before, native)
     assert expected, "the job changes something natively"
+    shutil.rmtree(t)
 
-    host_before = snapshot(ot)
-    ovl = os.path.join(ovl_dir, "ovl")
+    setup(t)
+    who.own(d)
+    host_before = snapshot(t)
+    ovl = os.path.join(d, "ovl")
     who.litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c", script,
-                cwd=ot, env=env, check=0)
-    eq(snapshot(ot), host_before, "the host after the run under --overlay")
-    eq(overlay_diff(who, ovl, ot), expected, "overlay diff against the native run's changes")
+                cwd=t, env=env, check=0)
+    eq(snapshot(t), host_before, "the host after the run under --overlay")
+    eq(overlay_diff(who, ovl, t), expected, "overlay diff against the native run's changes")
     who.litebox("overlay", "apply", ovl, check=0)
-    same_tree(snapshot(ot), snapshot(nt))
-    eq(overlay_diff(who, ovl, ot), set(), "the overlay after apply")
+    same_tree(snapshot(t), native)
+    eq(overlay_diff(who, ovl, t), set(), "the overlay after apply")
 
 
 def make_tree(t):
@@ -211,6 +216,56 @@ def mv_tree(t):
     write(os.path.join(t, "a", "file"), "moving\n")
     write(os.path.join(t, "a", "dir", "inner"), "inner\n")
     os.makedirs(os.path.join(t, "b"))
+
+
+def build_wheel(d):
+    """A pure-Python wheel with a console script, built by hand (a wheel is
+    a zip with its metadata), so that pip installs it offline."""
+    import base64
+    import zipfile
+    files = {
+        "lbhello/__init__.py": "def main():\n    print('hello from the wheel')\n",
+        "lbhello-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: lbhello\n"
+                                          "Version: 1.0\n",
+        "lbhello-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: litebox-test\n"
+                                       "Root-Is-Purelib: true\nTag: py3-none-any\n",
+        "lbhello-1.0.dist-info/entry_points.txt": "[console_scripts]\nlbhello = lbhello:main\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest())
+        record.append(f"{name},sha256={digest.decode().rstrip('=')},{len(text)}")
+    record.append("lbhello-1.0.dist-info/RECORD,,")
+    files["lbhello-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+    path = os.path.join(d, "lbhello-1.0-py3-none-any.whl")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    os.chmod(d, 0o755)
+    os.chmod(path, 0o644)
+    return path
+
+
+def venv_python(who):
+    """A python3 the user can run that makes venvs with pip (ensurepip)."""
+    for py in (shutil.which("python3"), "/usr/bin/python3", sys.executable):
+        # through sh: setpriv finds the program before it drops to the user
+        if py and subprocess.run(who.prefix() + ["sh", "-c", '"$0" -c "import venv, ensurepip"',
+                                                 py], cwd="/", capture_output=True).returncode == 0:
+            return py
+    skip("no python3 with venv and ensurepip for this user")
+
+
+def pip_job(who):
+    py = venv_python(who)
+    wheel = build_wheel(tmpdir())
+    # SOURCE_DATE_EPOCH: pip writes hash-checked .pyc files, whose bytes do
+    # not hold the time of the run (the native and the overlay run differ)
+    env = {"SOURCE_DATE_EPOCH": "1767225600", "PIP_NO_CACHE_DIR": "1",
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    job(who, lambda t: os.makedirs(t),
+        f"{py} -m venv v && v/bin/pip install -q --no-index {wheel} && "
+        "v/bin/lbhello > ran.txt && grep -q 'hello from the wheel' ran.txt", env=env)
 
 
 # umask 022 first: under the ptrace platform a shell that ran a child
@@ -276,6 +331,17 @@ def as_nobody_git_commit():
         skip("nobody cannot open /dev/null on this machine (its mode was changed), which "
              "git needs natively")
     job(NOBODY, git_tree, GIT)
+
+
+@test
+def pip_install_into_a_venv_over_the_overlay():
+    pip_job(ROOT)
+
+
+@test
+def as_nobody_pip_install_into_a_venv():
+    need_nobody()
+    pip_job(NOBODY)
 
 
 @test
