@@ -179,6 +179,10 @@ static int apply_cmd(const char *dir)
 			dir);
 		return 1;
 	}
+	if (rc == -EAGAIN) {
+		lb_msg("nothing applied, the host is as it was: %s", err);
+		return 1;
+	}
 	if (rc < 0) {
 		lb_msg("%s", err[0] ? err : strerror(-rc));
 		return LB_EXIT_LITEBOX;

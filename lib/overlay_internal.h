@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* What lib/overlay.c and lib/overlay_diff.c share: DIR's manifest. */
+/* What lib/overlay.c, lib/overlay_diff.c and lib/overlay_apply.c share:
+ * DIR's manifest, names in it, walking the layers. */
 #ifndef LITEBOX_OVERLAY_INTERNAL_H
 #define LITEBOX_OVERLAY_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -35,5 +37,21 @@ void lb_ovl_manifest_free(struct lb_ovl_manifest *m);
 void lb_ovl_escape(FILE *f, const char *s);
 /* In place; returns s. */
 char *lb_ovl_unescape(char *s);
+
+/* ---- shared by diff and apply (lib/overlay_diff.c) ---- */
+
+struct stat;
+
+/* dir/name into out; out is left empty when it does not fit. */
+void lb_ovl_join(char *out, size_t len, const char *dir, const char *name);
+bool lb_ovl_is_whiteout(const struct stat *st);
+/* The entries of dir, sorted. */
+int lb_ovl_list_dir(const char *dir, char ***out, size_t *n);
+void lb_ovl_free_list(char **v, size_t n);
+/* Two regular files with the same bytes (never blocks on a FIFO). */
+bool lb_ovl_same_bytes(const char *a, const char *b);
+/* The program's extended attribute names of path (NUL-separated), without
+ * overlayfs's own (prefix); their total length. */
+size_t lb_ovl_own_xattrs(const char *prefix, const char *path, char *buf, size_t len);
 
 #endif

@@ -53,6 +53,7 @@ struct lb_ovl_change {
 struct lb_ovl_diff {
 	struct lb_ovl_change *v;
 	size_t n;
+	char prefix[24]; /* overlayfs's own xattrs in DIR's layers ("trusted.overlay.") */
 };
 
 /* The changes in DIR, sorted by host path (deletions of a tree list every
@@ -61,9 +62,10 @@ int lb_overlay_diff(const char *dir, struct lb_ovl_diff *out, char *err, size_t 
 void lb_overlay_diff_free(struct lb_ovl_diff *d);
 const char *lb_ovl_kind_name(enum lb_ovl_kind k);
 
-/* Make the changes on the host. Refuses (-EBUSY, conflicts described in
- * err, up to errlen) when a host path changed since the run; nothing is
- * changed then. */
+/* Make the changes on the host, all or nothing. Refuses (-EBUSY,
+ * conflicts described in err, up to errlen) when a host path changed
+ * since the run; -EAGAIN when a change failed and every change before it
+ * was undone (err says which and why). Either way the host is unchanged. */
 int lb_overlay_apply(const char *dir, char *err, size_t errlen);
 
 /* Where the object a run made at host path lives in DIR (malloc'd), or

@@ -1,0 +1,846 @@
+/* SPDX-License-Identifier: MIT */
+/* `litebox overlay apply DIR`: the changes a run with --overlay DIR made,
+ * made on the host, all or nothing.
+ *
+ * DIR/base remembers, for each host path a run changed, the host's state
+ * at the end of the first run that changed it; apply refuses up front when
+ * the host no longer matches it. Then:
+ *  1. stage: every new object (a new tree, a file's new bytes, a new
+ *     symlink) is built complete, with its owner, mode, times and extended
+ *     attributes, under a temporary name (.litebox-apply-XXXXXXXXXXXX) in
+ *     the directory where it goes. A failure removes what was staged.
+ *  2. commit, in path order: a new object is renamed into place
+ *     (RENAME_NOREPLACE), a changed one exchanged with the host's
+ *     (RENAME_EXCHANGE: the old one stays, under the temporary name), a
+ *     deleted one renamed aside; then the attributes of objects changed in
+ *     place, deepest first, each remembering what it replaced. A failure
+ *     undoes every step before it, in reverse.
+ *  3. finish: what was put aside is removed.
+ * Renames, not copies over the host's files: no file is ever half-written,
+ * and every step can be taken back. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "litebox/overlay.h"
+#include "litebox/util.h"
+#include "overlay_internal.h"
+
+#define TMP_PREFIX ".litebox-apply-"
+
+/* ---- the host's state at the run: DIR/base -------------------------------- */
+
+struct base_entry {
+	char *path;
+	char *state;
+};
+
+struct base {
+	struct base_entry *v;
+	size_t n;
+};
+
+static void host_state(const char *path, char *out, size_t len)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		snprintf(out, len, "absent");
+		return;
+	}
+	snprintf(out, len, "%o %u %u %lld %lld.%09ld %lld.%09ld %llu", st.st_mode, st.st_uid,
+		 st.st_gid, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, (unsigned long long)st.st_ino);
+}
+
+static void base_free(struct base *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->v[i].path);
+		free(b->v[i].state);
+	}
+	free(b->v);
+	*b = (struct base){0};
+}
+
+static int cmp_base(const void *a, const void *b)
+{
+	return strcmp(((const struct base_entry *)a)->path, ((const struct base_entry *)b)->path);
+}
+
+static int base_load(const char *dir, struct base *b)
+{
+	char path[PATH_MAX];
+	*b = (struct base){0};
+	snprintf(path, sizeof(path), "%s/base", dir);
+	lb_autofclose FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0;
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		char *sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp = '\0';
+		struct base_entry *v = realloc(b->v, (b->n + 1) * sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+			break;
+		}
+		b->v = v;
+		v[b->n].path = strdup(lb_ovl_unescape(line));
+		v[b->n].state = strdup(sp + 1);
+		if (!v[b->n].path || !v[b->n].state)
+			rc = -ENOMEM;
+		b->n++;
+	}
+	free(line);
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_base);
+	return rc;
+}
+
+static const char *base_find(const struct base *b, const char *path)
+{
+	struct base_entry key = {.path = (char *)path};
+	const struct base_entry *e = b->n ? bsearch(&key, b->v, b->n, sizeof(key), cmp_base) : NULL;
+	return e ? e->state : NULL;
+}
+
+int lb_overlay_record(const char *dir)
+{
+	struct lb_ovl_diff d;
+	char err[256];
+	int rc = lb_overlay_diff(dir, &d, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	struct base b;
+	if ((rc = base_load(dir, &b)) < 0) {
+		lb_overlay_diff_free(&d);
+		return rc;
+	}
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/base", dir);
+	FILE *f = fopen(path, "ae");
+	if (!f)
+		rc = -errno;
+	for (size_t i = 0; f && i < d.n; i++) {
+		if ((i > 0 && strcmp(d.v[i].path, d.v[i - 1].path) == 0) ||
+		    base_find(&b, d.v[i].path))
+			continue;
+		char state[160];
+		host_state(d.v[i].path, state, sizeof(state));
+		lb_ovl_escape(f, d.v[i].path);
+		fprintf(f, " %s\n", state);
+	}
+	if (f && fclose(f) != 0)
+		rc = -errno;
+	base_free(&b);
+	lb_overlay_diff_free(&d);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* After a failed apply was undone: the objects it put back are the
+ * host's own, but renames changed their ctime (and its temporary names
+ * their directories' times); their state now is the one the next apply
+ * compares with. touched: sorted. */
+static int base_rerecord(const char *dir, char **touched, size_t n)
+{
+	struct base b;
+	int rc = base_load(dir, &b);
+	char path[PATH_MAX], tmp[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/base", dir);
+	snprintf(tmp, sizeof(tmp), "%s/base.new", dir);
+	FILE *f = rc == 0 ? fopen(tmp, "we") : NULL;
+	if (rc == 0 && !f)
+		rc = -errno;
+	for (size_t i = 0; f && i < b.n; i++) {
+		char state[160];
+		const char *key = b.v[i].path;
+		if (n && bsearch(&key, touched, n, sizeof(char *), cmp_str))
+			host_state(key, state, sizeof(state));
+		else
+			snprintf(state, sizeof(state), "%s", b.v[i].state);
+		lb_ovl_escape(f, key);
+		fprintf(f, " %s\n", state);
+	}
+	if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+		rc = -errno;
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (f && rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	base_free(&b);
+	return rc;
+}
+
+/* ---- checks before anything is touched ---------------------------------------- */
+
+/* The nearest existing directory above path takes new names from us. */
+static bool parent_writable(const char *path)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *slash = strrchr(p, '/'); slash; slash = strrchr(p, '/')) {
+		slash[slash == p ? 1 : 0] = '\0';
+		struct stat st;
+		if (lstat(p, &st) == 0)
+			return S_ISDIR(st.st_mode) && access(p, W_OK | X_OK) == 0;
+		if (slash == p)
+			break;
+	}
+	return false;
+}
+
+static int conflicts(const struct lb_ovl_diff *d, const struct base *b, char *err, size_t errlen)
+{
+	size_t used = 0, count = 0;
+	err[0] = '\0';
+	for (size_t i = 0; i < d->n; i++) {
+		if (i > 0 && strcmp(d->v[i].path, d->v[i - 1].path) == 0)
+			continue;
+		char now[160];
+		const char *then = base_find(b, d->v[i].path);
+		bool device = d->v[i].kind != LB_OVL_DELETED &&
+			      (S_ISCHR(d->v[i].new_mode) || S_ISBLK(d->v[i].new_mode));
+		host_state(d->v[i].path, now, sizeof(now));
+		bool writable = parent_writable(d->v[i].path);
+		if (then && strcmp(then, now) == 0 && writable && !device)
+			continue;
+		count++;
+		if (used + 1 < errlen) {
+			int n = snprintf(
+			    err + used, errlen - used, "%s%s (%s)", used ? ", " : "", d->v[i].path,
+			    device	? "a device node: apply never makes one"
+			    : !writable ? "its directory is not writable by you"
+			    : !then	? "no record of it at the run (the run did not end)"
+			    : strcmp(now, "absent") == 0  ? "removed since the run"
+			    : strcmp(then, "absent") == 0 ? "created since the run"
+							  : "changed since the run");
+			if (n > 0)
+				used += (size_t)n < errlen - used ? (size_t)n : errlen - used - 1;
+		}
+	}
+	return count ? -EBUSY : 0;
+}
+
+/* ---- extended attributes ------------------------------------------------------ */
+
+struct xattrs {
+	char **name;
+	char **value;
+	size_t *len;
+	size_t n;
+};
+
+static void xattrs_free(struct xattrs *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->name[i]);
+		free(x->value[i]);
+	}
+	free(x->name);
+	free(x->value);
+	free(x->len);
+	*x = (struct xattrs){0};
+}
+
+/* Security labels are the host policy's to give a new object, not ours. */
+static bool ours(const char *name)
+{
+	return strcmp(name, "security.selinux") != 0 && strcmp(name, "security.SMACK64") != 0 &&
+	       strcmp(name, "security.apparmor") != 0;
+}
+
+static int xattrs_read(const char *prefix, const char *path, struct xattrs *x)
+{
+	static char names[65536];
+	*x = (struct xattrs){0};
+	size_t total = lb_ovl_own_xattrs(prefix, path, names, sizeof(names));
+	for (size_t r = 0; r < total; r += strlen(names + r) + 1) {
+		if (!ours(names + r))
+			continue;
+		ssize_t l = lgetxattr(path, names + r, NULL, 0);
+		char *v = l >= 0 ? malloc((size_t)l + 1) : NULL;
+		if (l < 0 || !v || (l = lgetxattr(path, names + r, v, (size_t)l)) < 0) {
+			int e = l < 0 ? -errno : -ENOMEM;
+			free(v);
+			xattrs_free(x);
+			return e;
+		}
+		char **nn = realloc(x->name, (x->n + 1) * sizeof(*nn));
+		if (nn)
+			x->name = nn;
+		char **vv = nn ? realloc(x->value, (x->n + 1) * sizeof(*vv)) : NULL;
+		if (vv)
+			x->value = vv;
+		size_t *ll = vv ? realloc(x->len, (x->n + 1) * sizeof(*ll)) : NULL;
+		if (ll)
+			x->len = ll;
+		char *name = ll ? strdup(names + r) : NULL;
+		if (!name) {
+			free(v);
+			xattrs_free(x);
+			return -ENOMEM;
+		}
+		x->name[x->n] = name;
+		x->value[x->n] = v;
+		x->len[x->n++] = (size_t)l;
+	}
+	return 0;
+}
+
+/* path's own extended attributes become exactly x. */
+static int xattrs_write(const char *prefix, const char *path, const struct xattrs *x)
+{
+	struct xattrs now;
+	int rc = xattrs_read(prefix, path, &now);
+	for (size_t i = 0; rc == 0 && i < now.n; i++) {
+		bool keep = false;
+		for (size_t k = 0; !keep && k < x->n; k++)
+			keep = strcmp(now.name[i], x->name[k]) == 0;
+		if (!keep && lremovexattr(path, now.name[i]) < 0)
+			rc = -errno;
+	}
+	xattrs_free(&now);
+	for (size_t i = 0; rc == 0 && i < x->n; i++)
+		if (lsetxattr(path, x->name[i], x->value[i], x->len[i], 0) < 0)
+			rc = -errno;
+	return rc;
+}
+
+static int xattrs_copy(const char *prefix, const char *from, const char *to)
+{
+	struct xattrs x;
+	int rc = xattrs_read(prefix, from, &x);
+	if (rc == 0)
+		rc = xattrs_write(prefix, to, &x);
+	xattrs_free(&x);
+	return rc;
+}
+
+/* ---- staging ------------------------------------------------------------------- */
+
+/* No file apply writes is setuid or setgid: the program keeps
+ * CAP_FSETID, so a setuid-root file it moved into its tree and rewrote
+ * keeps the bit in the layer. (A directory's setgid is inheritance.) */
+static mode_t applied_mode(mode_t m)
+{
+	return S_ISDIR(m) ? m & 07777 : m & 01777;
+}
+
+/* A name of our own beside path, random so that nothing the host or the
+ * program left there (a FIFO at an old name) is ever used: the objects
+ * are made with O_EXCL, mkdir, symlink, never opened when they exist. */
+static char *tmp_beside(const char *path)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char r[12];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return NULL;
+	char suffix[sizeof(r) + 1];
+	for (size_t i = 0; i < sizeof(r); i++)
+		suffix[i] = abc[r[i] % (sizeof(abc) - 1)];
+	suffix[sizeof(r)] = '\0';
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : 0;
+	char *out = NULL;
+	if (asprintf(&out, "%.*s/" TMP_PREFIX "%s", dirlen, path, suffix) < 0)
+		return NULL;
+	if (strlen(out) >= PATH_MAX) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int copy_bytes(const char *from, const char *to)
+{
+	lb_autoclose int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -errno;
+	lb_autoclose int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return -errno;
+	static char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		for (ssize_t w = 0, k; w < n; w += k)
+			if ((k = write(out, buf + w, (size_t)(n - w))) < 0)
+				return -errno;
+	if (n < 0 || fsync(out) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Owner first (a chown clears setuid bits and file capabilities), then
+ * the extended attributes (user.* ones need write permission), the mode,
+ * the times last. Without root the owner stays the user's. */
+static int set_attrs(const char *prefix, const char *at, const char *upper, const struct stat *st)
+{
+	if (lchown(at, st->st_uid, st->st_gid) < 0 && errno != EPERM)
+		return -errno;
+	int rc = xattrs_copy(prefix, upper, at);
+	if (rc < 0)
+		return rc;
+	if (!S_ISLNK(st->st_mode) && chmod(at, applied_mode(st->st_mode)) < 0)
+		return -errno;
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	return utimensat(AT_FDCWD, at, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+/* A hard link the program made: the other name of the same upper inode,
+ * in the same directory, whose host file already holds those bytes. */
+static int link_sibling(const char *path, const char *upper, const struct stat *us, const char *at)
+{
+	char updir[PATH_MAX], hostdir[PATH_MAX];
+	snprintf(updir, sizeof(updir), "%s", upper);
+	snprintf(hostdir, sizeof(hostdir), "%s", path);
+	char *us_slash = strrchr(updir, '/'), *hs_slash = strrchr(hostdir, '/');
+	if (!us_slash || !hs_slash)
+		return -ENOENT;
+	*us_slash = *hs_slash = '\0';
+	char **names;
+	size_t n;
+	int rc = lb_ovl_list_dir(updir, &names, &n);
+	if (rc < 0)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; rc == -ENOENT && i < n; i++) {
+		char u[PATH_MAX], h[PATH_MAX];
+		struct stat st, hs;
+		lb_ovl_join(u, sizeof(u), updir, names[i]);
+		lb_ovl_join(h, sizeof(h), hostdir[0] ? hostdir : "/", names[i]);
+		if (strcmp(u, upper) == 0 || lstat(u, &st) < 0 || st.st_ino != us->st_ino ||
+		    st.st_dev != us->st_dev || lstat(h, &hs) < 0 || !S_ISREG(hs.st_mode) ||
+		    !lb_ovl_same_bytes(h, upper))
+			continue;
+		rc = link(h, at) < 0 ? -errno : 0;
+	}
+	lb_ovl_free_list(names, n);
+	return rc;
+}
+
+static int stage(const char *prefix, const char *at, const char *upper);
+
+static int stage_children(const char *prefix, const char *at, const char *upper)
+{
+	char **names;
+	size_t n;
+	int rc = lb_ovl_list_dir(upper, &names, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char a[PATH_MAX], u[PATH_MAX];
+		struct stat st;
+		lb_ovl_join(a, sizeof(a), at, names[i]);
+		lb_ovl_join(u, sizeof(u), upper, names[i]);
+		if (!a[0] || !u[0])
+			rc = -ENAMETOOLONG;
+		else if (lstat(u, &st) == 0 && !lb_ovl_is_whiteout(&st))
+			rc = stage(prefix, a, u);
+	}
+	lb_ovl_free_list(names, n);
+	return rc;
+}
+
+/* The object upper holds, made complete at the new name at. */
+static int stage(const char *prefix, const char *at, const char *upper)
+{
+	struct stat st;
+	if (lstat(upper, &st) < 0)
+		return -errno;
+	int rc = 0;
+	if (S_ISREG(st.st_mode)) {
+		rc = copy_bytes(upper, at);
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = mkdir(at, 0700) < 0 ? -errno : stage_children(prefix, at, upper);
+	} else if (S_ISLNK(st.st_mode)) {
+		char to[PATH_MAX];
+		ssize_t n = readlink(upper, to, sizeof(to) - 1);
+		if (n < 0)
+			return -errno;
+		to[n] = '\0';
+		rc = symlink(to, at) < 0 ? -errno : 0;
+	} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+		return -EPERM; /* refused up front by conflicts() */
+	} else {
+		rc = mknod(at, (st.st_mode & S_IFMT) | 0600, 0) < 0 ? -errno : 0;
+	}
+	return rc < 0 ? rc : set_attrs(prefix, at, upper, &st);
+}
+
+/* ---- the plan: one step per object -------------------------------------------- */
+
+enum op { OP_ADD, OP_REPLACE, OP_DELETE, OP_ATTRS };
+
+struct step {
+	enum op op;
+	const char *path;  /* on the host */
+	const char *upper; /* the new object (NULL for a deletion) */
+	char *tmp;	   /* the staged object; after the commit, the host's old one */
+	bool staged, done, exchanged;
+	char *old; /* without RENAME_EXCHANGE: where the host's old object went */
+	/* OP_ATTRS: the host object's attributes before */
+	struct stat before;
+	struct xattrs before_x;
+};
+
+struct plan {
+	const struct lb_ovl_diff *d;
+	struct step *v;
+	size_t n;
+};
+
+static bool has_kind(const struct lb_ovl_diff *d, const char *path, enum lb_ovl_kind k)
+{
+	size_t lo = 0, hi = d->n;
+	while (lo < hi) { /* the first change of path */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(d->v[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < d->n && strcmp(d->v[i].path, path) == 0; i++)
+		if (d->v[i].kind == k)
+			return true;
+	return false;
+}
+
+/* Inside a tree that is added, deleted or replaced as a whole. */
+static bool covered(const struct lb_ovl_diff *d, const char *path)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *slash = strrchr(p, '/'); slash && slash != p; slash = strrchr(p, '/')) {
+		*slash = '\0';
+		if (has_kind(d, p, LB_OVL_ADDED) || has_kind(d, p, LB_OVL_DELETED))
+			return true;
+	}
+	return false;
+}
+
+static int plan_make(const struct lb_ovl_diff *d, struct plan *pl)
+{
+	*pl = (struct plan){.d = d, .v = calloc(d->n ? d->n : 1, sizeof(struct step))};
+	if (!pl->v)
+		return -ENOMEM;
+	for (size_t i = 0, j; i < d->n; i = j) {
+		bool del = false, add = false, mod = false;
+		const char *upper = NULL;
+		for (j = i; j < d->n && strcmp(d->v[j].path, d->v[i].path) == 0; j++) {
+			del |= d->v[j].kind == LB_OVL_DELETED;
+			add |= d->v[j].kind == LB_OVL_ADDED;
+			mod |= d->v[j].kind == LB_OVL_MODIFIED;
+			if (d->v[j].upper && !upper)
+				upper = d->v[j].upper;
+		}
+		if (covered(d, d->v[i].path))
+			continue;
+		struct step *s = &pl->v[pl->n++];
+		s->path = d->v[i].path;
+		s->upper = upper;
+		s->op = (del && add) || mod ? OP_REPLACE
+			: del		    ? OP_DELETE
+			: add		    ? OP_ADD
+					    : OP_ATTRS;
+	}
+	return 0;
+}
+
+static void plan_free(struct plan *pl)
+{
+	for (size_t i = 0; i < pl->n; i++) {
+		free(pl->v[i].tmp);
+		free(pl->v[i].old);
+		xattrs_free(&pl->v[i].before_x);
+	}
+	free(pl->v);
+	*pl = (struct plan){0};
+}
+
+static int stage_step(const char *prefix, struct step *s)
+{
+	if (s->op != OP_ADD && s->op != OP_REPLACE)
+		return 0;
+	if (!(s->tmp = tmp_beside(s->path)))
+		return -ENAMETOOLONG;
+	struct stat us;
+	s->staged = true;
+	if (s->op == OP_ADD && lstat(s->upper, &us) == 0 && S_ISREG(us.st_mode) &&
+	    us.st_nlink > 1 && link_sibling(s->path, s->upper, &us, s->tmp) == 0)
+		return 0;
+	return stage(prefix, s->tmp, s->upper);
+}
+
+/* ---- commit and undo ------------------------------------------------------------ */
+
+static int move(const char *from, const char *to, unsigned flags)
+{
+	return renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) < 0 ? -errno : 0;
+}
+
+static int commit_step(const char *prefix, struct step *s)
+{
+	int rc = 0;
+	switch (s->op) {
+	case OP_ADD:
+		rc = move(s->tmp, s->path, RENAME_NOREPLACE);
+		break;
+	case OP_REPLACE:
+		rc = move(s->tmp, s->path, RENAME_EXCHANGE);
+		s->exchanged = rc == 0;
+		if (rc == -EINVAL) { /* a filesystem without the exchange: two renames */
+			if (!(s->old = tmp_beside(s->path)))
+				return -ENAMETOOLONG;
+			if ((rc = move(s->path, s->old, RENAME_NOREPLACE)) == 0 &&
+			    (rc = move(s->tmp, s->path, RENAME_NOREPLACE)) < 0)
+				(void)move(s->old, s->path, RENAME_NOREPLACE);
+		}
+		break;
+	case OP_DELETE:
+		if (!(s->old = tmp_beside(s->path)))
+			return -ENAMETOOLONG;
+		rc = move(s->path, s->old, RENAME_NOREPLACE);
+		break;
+	case OP_ATTRS: {
+		struct stat us;
+		if (lstat(s->path, &s->before) < 0 || lstat(s->upper, &us) < 0)
+			return -errno;
+		if ((rc = xattrs_read(prefix, s->path, &s->before_x)) < 0)
+			return rc;
+		s->done = true; /* partly changed attributes are put back too */
+		return set_attrs(prefix, s->path, s->upper, &us);
+	}
+	}
+	s->done = rc == 0;
+	return rc;
+}
+
+static int undo_step(const char *prefix, struct step *s)
+{
+	int rc = 0;
+	switch (s->op) {
+	case OP_ADD:
+		rc = move(s->path, s->tmp, RENAME_NOREPLACE);
+		break;
+	case OP_REPLACE:
+		if (s->exchanged)
+			rc = move(s->tmp, s->path, RENAME_EXCHANGE);
+		else if ((rc = move(s->path, s->tmp, RENAME_NOREPLACE)) == 0)
+			rc = move(s->old, s->path, RENAME_NOREPLACE);
+		break;
+	case OP_DELETE:
+		rc = move(s->old, s->path, RENAME_NOREPLACE);
+		break;
+	case OP_ATTRS: {
+		const struct stat *b = &s->before;
+		struct timespec ts[2] = {b->st_atim, b->st_mtim};
+		if (lchown(s->path, b->st_uid, b->st_gid) < 0 && errno != EPERM)
+			rc = -errno;
+		if (rc == 0)
+			rc = xattrs_write(prefix, s->path, &s->before_x);
+		if (rc == 0 && !S_ISLNK(b->st_mode) && chmod(s->path, b->st_mode & 07777) < 0)
+			rc = -errno;
+		if (rc == 0 && utimensat(AT_FDCWD, s->path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -errno;
+		break;
+	}
+	}
+	if (rc == 0)
+		s->done = false;
+	return rc;
+}
+
+/* Commit order: objects in path order (a parent before what is in it),
+ * then attributes deepest first (a directory made read-only last). */
+static struct step *nth(struct plan *pl, size_t k)
+{
+	size_t moves = 0;
+	for (size_t i = 0; i < pl->n; i++)
+		moves += pl->v[i].op != OP_ATTRS;
+	if (k < moves) {
+		for (size_t i = 0; i < pl->n; i++)
+			if (pl->v[i].op != OP_ATTRS && k-- == 0)
+				return &pl->v[i];
+	} else {
+		k -= moves;
+		for (size_t i = pl->n; i-- > 0;)
+			if (pl->v[i].op == OP_ATTRS && k-- == 0)
+				return &pl->v[i];
+	}
+	return NULL;
+}
+
+/* What was staged and not committed, and what a commit put aside. */
+static void clean(struct plan *pl, bool committed, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < pl->n; i++) {
+		struct step *s = &pl->v[i];
+		const char *gone = NULL;
+		if (!committed && s->staged && !s->done)
+			gone = s->tmp;
+		else if (committed && s->op == OP_REPLACE)
+			gone = s->exchanged ? s->tmp : s->old;
+		else if (committed && s->op == OP_DELETE)
+			gone = s->old;
+		int rc = gone ? lb_overlay_remove_tree(gone) : 0;
+		size_t used = strlen(err);
+		if (rc < 0 && used + 1 < errlen)
+			snprintf(err + used, errlen - used, "%scannot remove %s: %s",
+				 used ? "; " : "", gone, strerror(-rc));
+	}
+}
+
+/* ---- apply ---------------------------------------------------------------------- */
+
+int lb_overlay_remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	(void)chmod(path, 0700);
+	char **names;
+	size_t n;
+	int rc = lb_ovl_list_dir(path, &names, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char p[PATH_MAX];
+		lb_ovl_join(p, sizeof(p), path, names[i]);
+		rc = p[0] ? lb_overlay_remove_tree(p) : -ENAMETOOLONG;
+	}
+	lb_ovl_free_list(names, n);
+	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
+		rc = -errno;
+	return rc;
+}
+
+static int empty_layers(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/layers", dir);
+	int rc = lb_overlay_remove_tree(p);
+	if (rc == 0 && mkdir(p, 0700) < 0)
+		rc = -errno;
+	snprintf(p, sizeof(p), "%s/base", dir);
+	if (rc == 0 && unlink(p) < 0 && errno != ENOENT)
+		rc = -errno;
+	return rc;
+}
+
+static int stage_all(const char *prefix, struct plan *pl, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < pl->n; i++) {
+		int rc = stage_step(prefix, &pl->v[i]);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot prepare %s: %s", pl->v[i].path,
+				 strerror(-rc));
+			clean(pl, false, err, errlen);
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+/* The paths of every step and their directories, sorted. */
+static char **touched_paths(const struct plan *pl, size_t *n)
+{
+	char **v = calloc(pl->n * 2 + 1, sizeof(char *));
+	*n = 0;
+	for (size_t i = 0; v && i < pl->n; i++) {
+		const char *p = pl->v[i].path, *slash = strrchr(p, '/');
+		v[(*n)++] = strdup(p);
+		v[(*n)++] = strndup(p, slash && slash != p ? (size_t)(slash - p) : 1);
+		if (!v[*n - 1] || !v[*n - 2]) {
+			lb_ovl_free_list(v, *n);
+			return NULL;
+		}
+	}
+	if (v && *n)
+		qsort(v, *n, sizeof(char *), cmp_str);
+	return v;
+}
+
+static int commit_all(const char *prefix, struct plan *pl, char *err, size_t errlen)
+{
+	struct step *s;
+	size_t k = 0;
+	int rc = 0;
+	for (; (s = nth(pl, k)); k++)
+		if ((rc = commit_step(prefix, s)) < 0)
+			break;
+	if (!s)
+		return 0;
+	snprintf(err, errlen, "cannot change %s: %s", s->path, strerror(-rc));
+	int undo_rc = 0;
+	for (size_t u = k + 1; u-- > 0;) {
+		struct step *t = nth(pl, u);
+		int r = t->done ? undo_step(prefix, t) : 0;
+		size_t used = strlen(err);
+		if (r < 0 && used + 1 < errlen)
+			snprintf(err + used, errlen - used, "; cannot undo the change of %s: %s",
+				 t->path, strerror(-r));
+		if (r < 0)
+			undo_rc = r;
+	}
+	clean(pl, false, err, errlen);
+	return undo_rc < 0 ? undo_rc : -EAGAIN;
+}
+
+int lb_overlay_apply(const char *dir, char *err, size_t errlen)
+{
+	struct lb_ovl_diff d;
+	int rc = lb_overlay_diff(dir, &d, err, errlen);
+	if (rc < 0)
+		return rc;
+	struct base b;
+	if ((rc = base_load(dir, &b)) == 0)
+		rc = conflicts(&d, &b, err, errlen);
+	base_free(&b);
+	struct plan pl = {0};
+	if (rc == 0)
+		rc = plan_make(&d, &pl);
+	if (rc == 0)
+		rc = stage_all(d.prefix, &pl, err, errlen);
+	if (rc == 0)
+		rc = commit_all(d.prefix, &pl, err, errlen);
+	if (rc == -EAGAIN) {
+		size_t n;
+		char **touched = touched_paths(&pl, &n);
+		int r = touched ? base_rerecord(dir, touched, n) : -ENOMEM;
+		size_t used = strlen(err);
+		if (r < 0 && used + 1 < errlen)
+			snprintf(err + used, errlen - used,
+				 "; cannot record the host's state again in '%s' (%s): the next "
+				 "apply will refuse",
+				 dir, strerror(-r));
+		if (touched)
+			lb_ovl_free_list(touched, n);
+	}
+	if (rc == 0) {
+		err[0] = '\0';
+		clean(&pl, true, err, errlen);
+		if (err[0])
+			rc = -EIO;
+	}
+	plan_free(&pl);
+	lb_overlay_diff_free(&d);
+	if (rc == 0 && (rc = empty_layers(dir)) < 0)
+		snprintf(err, errlen, "the changes were made, but '%s' could not be emptied: %s",
+			 dir, strerror(-rc));
+	return rc;
+}
