@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -529,6 +530,48 @@ static bool lands_in_overlay(const struct lb_call *c, const char *object)
 	return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode);
 }
 
+/* An open for writing that changes no file of the host's: of a stream (a
+ * pipe, a socket, the terminal, /dev/null and the like), or of the state
+ * of the sandbox's own processes (/proc/PID in its pid namespace). Not an
+ * unlink, rename or chmod of one: those change a name on the host. */
+static bool changes_no_file(const struct lb_call *c, const char *object)
+{
+	const struct lb_resolved *r = c->cur;
+	struct stat st;
+	long nr = c->t->nr;
+	if (nr != SYS_open && nr != SYS_openat && nr != SYS_openat2)
+		return false;
+	static const char *const own[] = {"/proc/self/", "/proc/thread-self/"};
+	for (size_t i = 0; i < LB_ARRAY_SIZE(own); i++)
+		if (strncmp(object, own[i], strlen(own[i])) == 0)
+			return true;
+	if (strncmp(object, "/proc/", 6) == 0 && object[6] >= '1' && object[6] <= '9') {
+		size_t n = strspn(object + 6, "0123456789");
+		if (object[6 + n] == '/')
+			return true;
+	}
+	/* followed: a symlink is judged by what a write would reach */
+	if (!r || strcmp(r->path, object) != 0 ||
+	    fstatat(r->dirfd, r->name[0] ? r->name : "", &st, r->name[0] ? 0 : AT_EMPTY_PATH) < 0)
+		return false;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return true;
+	if (!S_ISCHR(st.st_mode))
+		return false;
+	unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+	return (maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9)) ||
+	       (maj == 5 && (min == 0 || min == 2)) || (maj >= 136 && maj <= 143);
+}
+
+/* --dry-run changes nothing on the host, whatever the policy grants: a
+ * granted write that would not land in the overlay (a separate /run
+ * mount, a device, /proc/sys) is refused too. */
+static bool dry_run_escape(const struct lb_call *c, enum lb_class cls, const char *object)
+{
+	return c->core->cfg.dry_run && cls == LB_CLASS_WRITE && object &&
+	       !lands_in_overlay(c, object) && !changes_no_file(c, object);
+}
+
 static bool kept_while_learning(const struct lb_call *c, enum lb_class cls, const char *object,
 				const struct lb_decision *d)
 {
@@ -547,6 +590,12 @@ static bool kept_while_learning(const struct lb_call *c, enum lb_class cls, cons
 static int apply_decision(struct lb_call *c, enum lb_class cls, const char *object,
 			  const struct lb_decision *d, int deny_errno)
 {
+	if ((d->verdict == LB_VERDICT_ALLOW || d->verdict == LB_VERDICT_AUDIT) &&
+	    dry_run_escape(c, cls, object)) {
+		struct lb_decision r = {.verdict = LB_VERDICT_DENY, .origin = LB_ORIGIN_BUILTIN};
+		emit(c, cls, object, LB_EV_DENY, &r, false);
+		return -EROFS;
+	}
 	if (d->verdict == LB_VERDICT_ALLOW || d->verdict == LB_VERDICT_AUDIT) {
 		emit(c, cls, object, LB_EV_ALLOW, d, false);
 		return 0;

@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "litebox/overlay.h"
@@ -272,6 +274,8 @@ const char *lb_overlay_error(const struct lb_overlay *o)
 
 struct mnt {
 	int id, parent;
+	dev_t dev;
+	char *root;  /* the directory of its filesystem it shows */
 	char *point; /* where it is mounted */
 	char *type;
 	bool ro;
@@ -316,10 +320,11 @@ static int read_mounts(struct builder *b)
 	size_t cap = 0;
 	int rc = 0;
 	while (rc == 0 && getline(&line, &cap, f) > 0) {
-		char point[PATH_MAX], opts[256], type[64];
+		char root[PATH_MAX], point[PATH_MAX], opts[256], type[64];
 		int id, parent, n = 0;
-		if (sscanf(line, "%d %d %*s %*s %4095s %255s %n", &id, &parent, point, opts, &n) <
-			4 ||
+		unsigned major, minor;
+		if (sscanf(line, "%d %d %u:%u %4095s %4095s %255s %n", &id, &parent, &major, &minor,
+			   root, point, opts, &n) < 7 ||
 		    !n)
 			continue;
 		char *dash = strstr(line + n - 1, " - "); /* %n came after the space */
@@ -333,11 +338,13 @@ static int read_mounts(struct builder *b)
 		b->m = v;
 		v[b->n] = (struct mnt){.id = id,
 				       .parent = parent,
+				       .dev = makedev(major, minor),
+				       .root = strdup(lb_ovl_unescape(root)),
 				       .point = strdup(lb_ovl_unescape(point)),
 				       .type = strdup(type),
 				       .ro = strncmp(opts, "ro", 2) == 0 &&
 					     (opts[2] == ',' || opts[2] == '\0')};
-		if (!v[b->n].point || !v[b->n].type)
+		if (!v[b->n].root || !v[b->n].point || !v[b->n].type)
 			rc = -ENOMEM;
 		b->n++;
 	}
@@ -667,11 +674,57 @@ static bool in_layer(struct builder *b, const char *path)
 	return false;
 }
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+
+struct lb_mount_attr { /* struct mount_attr, which older libcs lack */
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* The host's socket at path, bound read-only on target. Through
+ * descriptors: the object checked (a socket, not what a host process
+ * swapped in since /proc/net/unix was read) is the object mounted, a
+ * detached clone made read-only before it is attached. Read-only:
+ * connecting still works (a socket is not written through its mount), but
+ * chmod, chown, utimes and xattrs, which would change the host's own
+ * inode, answer EROFS. */
+static int bind_socket(const char *path, const char *target)
+{
+	lb_autoclose int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path,
+					     OPEN_TREE_CLONE | O_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	struct stat st;
+	if (tree < 0)
+		return -errno;
+	if (fstat(tree, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return -EPERM;
+	struct lb_mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return -errno;
+	lb_autoclose int to = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (to < 0 || fstat(to, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return -EPERM;
+	if (syscall(SYS_move_mount, tree, "", to, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
 /* The kernel finds a listening unix socket by its inode, and an overlay
  * shows another inode: a socket on an overlaid filesystem (an ssh-agent's
  * or X11's in /tmp) would refuse every connection. Each socket bound at
  * the start is put back by a bind mount of the host's own (one bound
- * later, by a program outside, stays out of reach). */
+ * later, by a program outside, stays out of reach; a failure leaves the
+ * overlay's copy, which refuses connections). */
 static void bind_sockets(struct builder *b)
 {
 	FILE *f = fopen("/proc/net/unix", "re");
@@ -688,33 +741,64 @@ static void bind_sockets(struct builder *b)
 		const char *path = line + off;
 		snprintf(last, sizeof(last), "%s", path);
 		char target[PATH_MAX];
-		struct stat hs, ts;
 		staged(b, path, target, sizeof(target));
-		if (!in_layer(b, path) || under(path, b->o->dir) || lstat(path, &hs) < 0 ||
-		    !S_ISSOCK(hs.st_mode) || lstat(target, &ts) < 0 || !S_ISSOCK(ts.st_mode))
-			continue;
-		/* Read-only: connecting still works (a socket is not written
-		 * through its mount), but chmod, chown, utimes and xattrs, which
-		 * would change the host's own inode, answer EROFS. */
-		if (bind_ro(path, target, false) < 0)
-			(void)umount2(target, MNT_DETACH);
+		if (in_layer(b, path) && !under(path, b->o->dir))
+			(void)bind_socket(path, target);
 	}
 	free(line);
 	fclose(f);
 }
 
-/* DIR stays the judge's: the program sees an empty read-only directory. */
-static int hide_dir(struct builder *b)
+/* path, under from, moved to the same place under to. */
+static void rebase(char *out, size_t len, const char *path, const char *from, const char *to)
+{
+	const char *rest = strcmp(from, "/") ? path + strlen(from) : path;
+	snprintf(out, len, "%s%s", strcmp(to, "/") ? to : "", rest);
+	if (!out[0])
+		snprintf(out, len, "/");
+}
+
+/* The program sees an empty read-only directory at path. */
+static int hide_at(struct builder *b, const char *path)
 {
 	char target[PATH_MAX];
 	struct stat st;
-	staged(b, b->o->dir, target, sizeof(target));
+	staged(b, path, target, sizeof(target));
 	if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
 	if (mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "size=4k,mode=0755") < 0)
-		return fail(b, -errno, "cannot hide %s from the program", b->o->dir);
+		return fail(b, -errno, "cannot hide %s from the program", path);
 	return 0;
+}
+
+/* DIR stays the judge's: hidden at its path, and wherever the host shows
+ * its filesystem's directory a second time (a bind mount of a directory
+ * above it): each mount of the same filesystem whose root holds DIR. */
+static int hide_dir(struct builder *b)
+{
+	struct stat st;
+	if (stat(b->o->dir, &st) < 0)
+		return fail(b, -errno, "cannot read %s", b->o->dir);
+	const struct mnt *home = NULL;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->m[i].dev == st.st_dev && under(b->o->dir, b->m[i].point) &&
+		    (!home || strlen(b->m[i].point) >= strlen(home->point)))
+			home = &b->m[i];
+	int rc = hide_at(b, b->o->dir);
+	if (!home)
+		return rc;
+	char in_fs[PATH_MAX], alias[PATH_MAX];
+	rebase(in_fs, sizeof(in_fs), b->o->dir, home->point, home->root);
+	for (size_t i = 0; rc == 0 && i < b->n; i++) {
+		const struct mnt *m = &b->m[i];
+		if (m == home || m->dev != st.st_dev || !under(in_fs, m->root))
+			continue;
+		rebase(alias, sizeof(alias), in_fs, m->root, m->point);
+		if (strcmp(alias, b->o->dir) != 0 && !under(alias, b->o->dir))
+			rc = hide_at(b, alias);
+	}
+	return rc;
 }
 
 static int pivot(struct builder *b, const char *cwd)
@@ -731,6 +815,7 @@ static int pivot(struct builder *b, const char *cwd)
 static void builder_free(struct builder *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
+		free(b->m[i].root);
 		free(b->m[i].point);
 		free(b->m[i].type);
 	}

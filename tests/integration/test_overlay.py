@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
@@ -270,8 +271,8 @@ def user_python(who, modules="os"):
 
 
 def venv_python(who):
-    """A python3 the user can run that makes venvs with pip (ensurepip)."""
-    return user_python(who, "venv, ensurepip")
+    """A python3 the user can run that makes venvs and has pip."""
+    return user_python(who, "venv, pip")
 
 
 def pip_job(who):
@@ -281,8 +282,11 @@ def pip_job(who):
     # not hold the time of the run (the native and the overlay run differ)
     env = {"SOURCE_DATE_EPOCH": "1767225600", "PIP_NO_CACHE_DIR": "1",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    # the venv sees the system's pip (--system-site-packages): a venv of its
+    # own pip (ensurepip) installs thousands of files, minutes under ptrace
     job(who, lambda t: os.makedirs(t),
-        f"{py} -m venv v && v/bin/pip install -q --no-index {wheel} && "
+        f"{py} -m venv --without-pip --system-site-packages v && "
+        f"v/bin/python -m pip install -q --no-index {wheel} && "
         "v/bin/lbhello > ran.txt && grep -q 'hello from the wheel' ran.txt", env=env)
 
 
@@ -461,6 +465,85 @@ def the_overlay_directory_is_out_of_the_programs_reach():
     eq(p.stdout.strip().splitlines()[-1], "end", p.stderr)
     assert "litebox-overlay" not in p.stdout, p.stdout
     assert open(os.path.join(ovl, "manifest")).read().startswith("litebox-overlay 1\n")
+
+
+def dir_hidden_at_a_second_mount(who):
+    # The host shows the directory holding DIR a second time (a bind
+    # mount): DIR is hidden there too, the rest of that mount is not.
+    d = who.workdir()
+    write(os.path.join(d, "marker"), "seen\n")
+    ovl = os.path.join(d, "ovl")
+    who.litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "true", cwd=d,
+                check=0)
+    who.own(d)
+    alias = tmpdir()
+    os.chmod(alias, 0o755)
+    subprocess.run(["mount", "--bind", d, alias], check=True)
+    try:
+        p = who.litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
+                        f"cat {alias}/marker; ls -A {alias}/ovl; cat {alias}/ovl/manifest; "
+                        f"echo x > {alias}/ovl/manifest; echo end", cwd=d)
+    finally:
+        subprocess.run(["umount", alias], check=True)
+    lines = p.stdout.splitlines()
+    eq(lines[0], "seen", "control: the second mount shows the directory\n" + p.stderr)
+    eq(lines[-1], "end", p.stderr)
+    assert "litebox-overlay" not in p.stdout, p.stdout
+    eq(len(lines), 2, "DIR's entries through the second mount: " + p.stdout)
+    assert open(os.path.join(ovl, "manifest")).read().startswith("litebox-overlay 1\n")
+
+
+@test
+def the_overlay_directory_is_hidden_at_a_second_mount_too():
+    if os.geteuid() != 0:
+        skip("a bind mount on the host needs root")
+    dir_hidden_at_a_second_mount(ROOT)
+
+
+@test
+def as_nobody_the_overlay_directory_is_hidden_at_a_second_mount_too():
+    need_nobody()
+    dir_hidden_at_a_second_mount(NOBODY)
+
+
+def granted_write_outside_the_overlay(who):
+    # A separate tmpfs under /run the policy lets the program write: with
+    # --overlay such a write reaches the host (documented), with --dry-run
+    # it is refused; /dev/null and a pipe still take writes.
+    if os.geteuid() != 0:
+        skip("mounting a tmpfs under /run needs root")
+    run_dir = tempfile.mkdtemp(prefix="litebox-test-", dir="/run")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=1777,size=1m", "tmpfs", run_dir],
+                   check=True)
+    d = who.workdir()
+    script = (f"echo run > {run_dir}/f; echo $?; echo null > /dev/null && echo null-ok; "
+              "echo piped | cat; ls /proc/self/fd > /dev/null && echo proc-ok")
+    try:
+        p = who.litebox("run", "--dry-run", "--allow-write", run_dir, "--", "sh", "-c", script,
+                        cwd=d)
+        eq(p.returncode, 0, p.stderr)
+        eq(os.listdir(run_dir), [], "the host's /run after --dry-run")
+        assert f"denied write {run_dir}/f" in p.stderr, p.stderr
+        out = p.stdout.splitlines()
+        assert out[0] != "0" and "null-ok" in out and "piped" in out, p.stdout
+        # the control: the same grant with --overlay reaches the host
+        who.litebox("run", "-q", "--overlay", os.path.join(d, "ovl"), "-p", "permissive",
+                    "--", "sh", "-c", script, cwd=d, check=0)
+        eq(os.listdir(run_dir), ["f"], "a granted write under --overlay")
+    finally:
+        subprocess.run(["umount", run_dir], check=True)
+        os.rmdir(run_dir)
+
+
+@test
+def dry_run_refuses_a_granted_write_that_would_reach_the_host():
+    granted_write_outside_the_overlay(ROOT)
+
+
+@test
+def as_nobody_dry_run_refuses_a_granted_write_that_would_reach_the_host():
+    need_nobody()
+    granted_write_outside_the_overlay(NOBODY)
 
 
 @test
