@@ -1295,10 +1295,13 @@ static void on_stop(struct lb_platform *p, pid_t tid, int status)
 		else
 			resume(tid, 0);
 	} else if (event == PTRACE_EVENT_EXEC) {
-		unsigned long former = 0;
-		(void)ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
 		/* A non-leader thread exec'd and took the leader's tid: whatever
-		 * the old leader had outstanding belongs to a dead thread. */
+		 * the old leader had outstanding belongs to a dead thread. With
+		 * nothing outstanding anywhere (the usual exec) there is nothing
+		 * to drop, and no need to ask which tid it was. */
+		unsigned long former = (unsigned long)tid;
+		if (p->n_ts > 0)
+			(void)ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
 		if ((pid_t)former != tid) {
 			on_gone(p, tid);
 			on_gone(p, (pid_t)former);
