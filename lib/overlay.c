@@ -45,6 +45,8 @@
 
 struct lb_overlay {
 	char *dir;	   /* absolute, real */
+	dev_t dev;	   /* DIR as lb_overlay_open checked it: init uses */
+	ino_t ino;	   /* no other directory put at its path since */
 	ino_t host_userns; /* litebox's user namespace: init in another needs userxattr */
 	char *err;	   /* shared with init (MAP_SHARED): why entering failed */
 };
@@ -101,12 +103,12 @@ static int manifest_add(struct lb_ovl_manifest *m, unsigned id, const char *host
 
 int lb_ovl_manifest_load(const char *dir, struct lb_ovl_manifest *m)
 {
-	char path[PATH_MAX], line[PATH_MAX * 4 + 64];
+	char line[PATH_MAX * 4 + 64];
 	*m = (struct lb_ovl_manifest){.next_id = 1};
-	snprintf(path, sizeof(path), "%s/manifest", dir);
-	lb_autofclose FILE *f = fopen(path, "re");
+	int err = 0;
+	lb_autofclose FILE *f = lb_ovl_fopen(dir, "manifest", O_RDONLY, &err);
 	if (!f)
-		return -errno;
+		return err;
 	if (!fgets(line, sizeof(line), f) || strncmp(line, LB_OVL_MAGIC, strlen(LB_OVL_MAGIC)))
 		return -EINVAL;
 	while (fgets(line, sizeof(line), f)) {
@@ -132,12 +134,20 @@ int lb_ovl_manifest_load(const char *dir, struct lb_ovl_manifest *m)
 
 int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/manifest", dir);
-	snprintf(tmp, sizeof(tmp), "%s/manifest.new", dir);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
+	lb_autoclose int dfd = lb_ovl_dir_open(dir);
+	if (dfd < 0)
+		return dfd;
+	/* ours alone: a name left by a crash (or put there) is not reused */
+	if (unlinkat(dfd, "manifest.new", 0) < 0 && errno != ENOENT)
 		return -errno;
+	int fd = lb_ovl_file(dfd, "manifest.new", O_WRONLY | O_CREAT | O_EXCL);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		int rc = fd < 0 ? fd : -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	fprintf(f, "%s\n", LB_OVL_MAGIC);
 	if (m->xattr_ns[0])
 		fprintf(f, "xattr %s\n", m->xattr_ns);
@@ -149,7 +159,7 @@ int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m)
 	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
 	if (fclose(f) != 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
+	if (rc == 0 && renameat(dfd, "manifest.new", dfd, "manifest") < 0)
 		rc = -errno;
 	return rc;
 }
@@ -181,17 +191,41 @@ static int mkdir_p(const char *path, mode_t mode)
 	return mkdir(p, mode) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static bool dir_is_empty(const char *path)
+/* DIR holds nothing but the names in only (NULL-terminated). */
+static bool dir_holds_only(int dfd, const char *const *only)
 {
-	DIR *d = opendir(path);
-	if (!d)
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return false;
+	}
+	rewinddir(d);
 	struct dirent *e;
-	bool empty = true;
-	while (empty && (e = readdir(d)))
-		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	bool ok = true;
+	while (ok && (e = readdir(d))) {
+		ok = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+		for (size_t i = 0; !ok && only[i]; i++)
+			ok = strcmp(e->d_name, only[i]) == 0;
+	}
 	closedir(d);
-	return empty;
+	return ok;
+}
+
+static const char *open_problem(int rc)
+{
+	switch (rc) {
+	case -EPERM:
+		return "it, or a directory or file in it, is not yours alone (another user's, "
+		       "or writable by group or others: chmod go-w), and litebox trusts what it "
+		       "holds";
+	case -ELOOP:
+	case -ENOTDIR:
+		return "a symlink or another kind of file stands where litebox keeps its own";
+	default:
+		return strerror(-rc);
+	}
 }
 
 static ino_t userns_ino(void)
@@ -214,12 +248,21 @@ int lb_overlay_open(const char *dir, struct lb_overlay **out, char *err, size_t 
 		snprintf(err, errlen, "'%s': %s", dir, strerror(errno));
 		return rc;
 	}
+	lb_autoclose int dfd = lb_ovl_dir_open(real);
+	struct stat dst;
+	if (dfd < 0 || fstat(dfd, &dst) < 0) {
+		rc = dfd < 0 ? dfd : -errno;
+		snprintf(err, errlen, "cannot use '%s' as the overlay directory: %s", real,
+			 open_problem(rc));
+		return rc;
+	}
 	struct lb_ovl_manifest m;
 	rc = lb_ovl_manifest_load(real, &m);
-	if (rc == -ENOENT && dir_is_empty(real)) {
+	bool fresh = rc == -ENOENT && dir_holds_only(dfd, (const char *const[]){NULL});
+	if (fresh) {
 		m = (struct lb_ovl_manifest){.next_id = 1};
 		rc = lb_ovl_manifest_save(real, &m);
-	} else if (rc < 0) {
+	} else if (rc == -ENOENT || rc == -EINVAL) {
 		snprintf(err, errlen,
 			 "'%s' is not an overlay directory of litebox (no readable manifest): give "
 			 "an empty or new directory",
@@ -227,13 +270,18 @@ int lb_overlay_open(const char *dir, struct lb_overlay **out, char *err, size_t 
 		return -EINVAL;
 	}
 	lb_ovl_manifest_free(&m);
-	char layers[PATH_MAX];
-	snprintf(layers, sizeof(layers), "%s/layers", real);
-	if (rc == 0 && mkdir(layers, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
+	/* In a new DIR, what litebox did not make was put there by another
+	 * (a program racing this run in $TMPDIR): refused, not used. */
+	lb_autoclose int layers =
+	    rc < 0 ? rc : lb_ovl_subdir(dfd, "layers", fresh ? LB_OVL_FRESH : LB_OVL_MAKE);
+	if (layers < 0)
+		rc = layers;
+	if (rc == 0 && fresh &&
+	    !dir_holds_only(dfd, (const char *const[]){"manifest", "layers", NULL}))
+		rc = -EPERM;
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot prepare the overlay directory '%s': %s", real,
-			 strerror(-rc));
+			 open_problem(rc));
 		return rc;
 	}
 	struct lb_overlay *o = calloc(1, sizeof(*o));
@@ -246,6 +294,8 @@ int lb_overlay_open(const char *dir, struct lb_overlay **out, char *err, size_t 
 	}
 	o->err[0] = '\0';
 	o->dir = steal_pointer(&real);
+	o->dev = dst.st_dev;
+	o->ino = dst.st_ino;
 	o->host_userns = userns_ino();
 	*out = o;
 	return 0;
@@ -289,6 +339,7 @@ struct builder {
 	struct lb_ovl_manifest man;
 	bool userxattr;
 	bool man_dirty;
+	int layers;	/* DIR/layers, checked: every layer is made relative to it */
 	char **mounted; /* the host directories overlaid in this run */
 	size_t n_mounted;
 	char stage[PATH_MAX];
@@ -457,22 +508,22 @@ static unsigned layer_id(struct builder *b, const char *host, bool *fresh)
  * gets the host directory's owner, mode and times. Without root the owner
  * cannot be given away: the user then owns it, so its owner bits are
  * narrowed to what the user had on the host. */
-static void copy_root_attrs(const char *host, const char *upper)
+static void copy_root_attrs(const char *host, int upper)
 {
 	struct stat st;
 	if (stat(host, &st) < 0)
 		return;
 	mode_t mode = st.st_mode & 07777;
-	if (chown(upper, st.st_uid, st.st_gid) < 0 && st.st_uid != geteuid()) {
+	if (fchown(upper, st.st_uid, st.st_gid) < 0 && st.st_uid != geteuid()) {
 		mode_t own = 0;
 		own |= access(host, R_OK) == 0 ? S_IRUSR : 0;
 		own |= access(host, W_OK) == 0 ? S_IWUSR : 0;
 		own |= access(host, X_OK) == 0 ? S_IXUSR : 0;
 		mode = (mode & ~(mode_t)S_IRWXU) | own;
 	}
-	(void)chmod(upper, mode);
+	(void)fchmod(upper, mode);
 	struct timespec ts[2] = {st.st_atim, st.st_mtim};
-	(void)utimensat(AT_FDCWD, upper, ts, 0);
+	(void)futimens(upper, ts);
 }
 
 /* Options of a mount(2) string: ',' ':' and '\' escaped. */
@@ -487,41 +538,86 @@ static void opt_path(char *out, size_t len, const char *key, const char *path)
 	out[n < len ? n : len - 1] = '\0';
 }
 
+/* upper and work of layer id, by descriptor: layers/ID is made or checked
+ * relative to DIR/layers, upper and work opened without following a
+ * symlink (upper's root has the host directory's owner and mode, so only
+ * its kind is checked; its parent, the user's alone, is what no one else
+ * could have changed). *made: upper was made now. */
+static int layer_dirs(struct builder *b, unsigned id, bool fresh, int *upper, int *work, bool *made)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%u", id);
+	/* a new id's directory is what a run that never recorded it left */
+	int rc = fresh ? lb_ovl_remove_at(b->layers, name) : 0;
+	if (rc < 0)
+		return rc;
+	lb_autoclose int n = lb_ovl_subdir(b->layers, name, fresh ? LB_OVL_FRESH : LB_OVL_MAKE);
+	if (n < 0)
+		return n;
+	*made = mkdirat(n, "upper", 0700) == 0;
+	if (!*made && errno != EEXIST)
+		return -errno;
+	if (mkdirat(n, "work", 0700) < 0 && errno != EEXIST)
+		return -errno;
+	*upper = openat(n, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*upper < 0)
+		return -errno;
+	*work = lb_ovl_subdir(n, "work", LB_OVL_EXISTING);
+	return *work < 0 ? *work : 0;
+}
+
+/* A layer never mounted is no layer: its directories go (the caller may
+ * descend into the host directory instead). */
+static void unmake_layer(struct builder *b, unsigned id)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%u", id);
+	lb_autoclose int n =
+	    openat(b->layers, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (n >= 0) {
+		(void)unlinkat(n, "upper", AT_REMOVEDIR);
+		(void)unlinkat(n, "work", AT_REMOVEDIR);
+	}
+	(void)unlinkat(b->layers, name, AT_REMOVEDIR);
+}
+
 static int mount_layer(struct builder *b, const char *host, const char *target)
 {
 	bool fresh = false;
 	unsigned id = layer_id(b, host, &fresh);
 	if (!id)
 		return -ENOMEM;
-	char base[PATH_MAX], upper[PATH_MAX + 8], work[PATH_MAX + 8];
-	snprintf(base, sizeof(base), "%s/layers/%u", b->o->dir, id);
-	snprintf(upper, sizeof(upper), "%s/upper", base);
-	snprintf(work, sizeof(work), "%s/work", base);
+	lb_autoclose int upper = -1;
+	lb_autoclose int work = -1;
 	bool made = false;
-	if ((mkdir(base, 0700) < 0 && errno != EEXIST) ||
-	    (!(made = mkdir(upper, 0700) == 0) && errno != EEXIST) ||
-	    (mkdir(work, 0700) < 0 && errno != EEXIST))
-		return fail(b, -errno, "cannot create the layer of %s in the overlay directory",
-			    host);
+	int rc = layer_dirs(b, id, fresh, &upper, &work, &made);
+	if (rc < 0)
+		return fail(b, rc, "cannot create the layer of %s in the overlay directory%s", host,
+			    rc == -EPERM || rc == -ELOOP || rc == -ENOTDIR || rc == -EEXIST
+				? " (something not litebox's stands in it)"
+				: "");
 	if (made) /* also after `overlay apply` emptied DIR */
 		copy_root_attrs(host, upper);
-	char lo[PATH_MAX * 2 + 16], up[PATH_MAX * 2 + 16], wo[PATH_MAX * 2 + 16];
+	/* overlayfs is given the directories checked, by descriptor: the
+	 * magic link resolves to the open directory, not to a name again */
+	char up_path[64], wo_path[64];
+	snprintf(up_path, sizeof(up_path), "/proc/self/fd/%d", upper);
+	snprintf(wo_path, sizeof(wo_path), "/proc/self/fd/%d", work);
+	char lo[PATH_MAX * 2 + 16], up[128], wo[128];
 	opt_path(lo, sizeof(lo), "lowerdir", host);
-	opt_path(up, sizeof(up), "upperdir", upper);
-	opt_path(wo, sizeof(wo), "workdir", work);
+	opt_path(up, sizeof(up), "upperdir", up_path);
+	opt_path(wo, sizeof(wo), "workdir", wo_path);
 	lb_autofree char *opts = NULL;
 	if (asprintf(&opts, "%s,%s,%s,redirect_dir=nofollow,index=off,metacopy=off%s", lo, up, wo,
 		     b->userxattr ? ",userxattr" : "") < 0)
 		return -ENOMEM;
 	if (mount("overlay", target, "overlay", 0, opts) < 0) {
-		int rc = -errno;
-		if (fresh) { /* never mounted: not a layer (the caller may descend) */
+		rc = -errno;
+		if (fresh) {
 			b->man.n--;
 			free(b->man.v[b->man.n].host);
 			b->man.next_id = id;
-			(void)rmdir(upper);
-			(void)rmdir(work);
-			(void)rmdir(base);
+			unmake_layer(b, id);
 		}
 		return rc;
 	}
@@ -824,16 +920,34 @@ static void builder_free(struct builder *b)
 		free(b->mounted[i]);
 	free(b->mounted);
 	lb_ovl_manifest_free(&b->man);
+	if (b->layers >= 0)
+		close(b->layers);
+}
+
+/* DIR and DIR/layers as lb_overlay_open checked them: the same directory
+ * (not another put at its path since), still the user's alone. */
+static int open_layers(struct builder *b)
+{
+	lb_autoclose int dfd = lb_ovl_dir_open(b->o->dir);
+	struct stat st;
+	if (dfd < 0)
+		return fail(b, dfd, "cannot open the overlay directory %s", b->o->dir);
+	if (fstat(dfd, &st) < 0 || st.st_dev != b->o->dev || st.st_ino != b->o->ino)
+		return fail(b, -EPERM, "%s was replaced during the run", b->o->dir);
+	b->layers = lb_ovl_subdir(dfd, "layers", LB_OVL_EXISTING);
+	if (b->layers < 0)
+		return fail(b, b->layers, "cannot open %s/layers", b->o->dir);
+	return 0;
 }
 
 int lb_overlay_enter(const struct lb_overlay *o)
 {
-	struct builder b = {.o = o, .userxattr = userns_ino() != o->host_userns};
+	struct builder b = {.o = o, .userxattr = userns_ino() != o->host_userns, .layers = -1};
 	char cwd[PATH_MAX];
 	bool have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
 	snprintf(b.stage, sizeof(b.stage), "%s/.stage", o->dir);
-	int rc = lb_ovl_manifest_load(o->dir, &b.man);
-	if (rc < 0)
+	int rc = open_layers(&b);
+	if (rc == 0 && (rc = lb_ovl_manifest_load(o->dir, &b.man)) < 0)
 		rc = fail(&b, rc, "cannot read the manifest of %s", o->dir);
 	const char *ns = b.userxattr ? "user" : "trusted";
 	if (rc == 0 && b.man.xattr_ns[0] && strcmp(b.man.xattr_ns, ns) != 0)

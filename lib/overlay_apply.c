@@ -76,12 +76,11 @@ static int cmp_base(const void *a, const void *b)
 
 static int base_load(const char *dir, struct base *b)
 {
-	char path[PATH_MAX];
 	*b = (struct base){0};
-	snprintf(path, sizeof(path), "%s/base", dir);
-	lb_autofclose FILE *f = fopen(path, "re");
+	int err = 0;
+	lb_autofclose FILE *f = lb_ovl_fopen(dir, "base", O_RDONLY, &err);
 	if (!f)
-		return errno == ENOENT ? 0 : -errno;
+		return err == -ENOENT ? 0 : err;
 	char *line = NULL;
 	size_t cap = 0;
 	int rc = 0;
@@ -128,11 +127,12 @@ int lb_overlay_record(const char *dir)
 		lb_overlay_diff_free(&d);
 		return rc;
 	}
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/base", dir);
-	FILE *f = fopen(path, "ae");
+	/* never through a name put there: a symlink to ~/.bashrc would have
+	 * the record appended to it */
+	int ferr = 0;
+	FILE *f = lb_ovl_fopen(dir, "base", O_WRONLY | O_APPEND | O_CREAT, &ferr);
 	if (!f)
-		rc = -errno;
+		rc = ferr;
 	for (size_t i = 0; f && i < d.n; i++) {
 		if ((i > 0 && strcmp(d.v[i].path, d.v[i - 1].path) == 0) ||
 		    base_find(&b, d.v[i].path))
@@ -162,12 +162,18 @@ static int base_rerecord(const char *dir, char **touched, size_t n)
 {
 	struct base b;
 	int rc = base_load(dir, &b);
-	char path[PATH_MAX], tmp[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/base", dir);
-	snprintf(tmp, sizeof(tmp), "%s/base.new", dir);
-	FILE *f = rc == 0 ? fopen(tmp, "we") : NULL;
-	if (rc == 0 && !f)
+	lb_autoclose int dfd = rc < 0 ? -1 : lb_ovl_dir_open(dir);
+	if (rc == 0 && dfd < 0)
+		rc = dfd;
+	if (rc == 0 && unlinkat(dfd, "base.new", 0) < 0 && errno != ENOENT)
 		rc = -errno;
+	int fd = rc < 0 ? rc : lb_ovl_file(dfd, "base.new", O_WRONLY | O_CREAT | O_EXCL);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (rc == 0 && !f) {
+		rc = fd < 0 ? fd : -errno;
+		if (fd >= 0)
+			close(fd);
+	}
 	for (size_t i = 0; f && i < b.n; i++) {
 		char state[160];
 		const char *key = b.v[i].path;
@@ -182,7 +188,7 @@ static int base_rerecord(const char *dir, char **touched, size_t n)
 		rc = -errno;
 	if (f && fclose(f) != 0 && rc == 0)
 		rc = -errno;
-	if (f && rc == 0 && rename(tmp, path) < 0)
+	if (f && rc == 0 && renameat(dfd, "base.new", dfd, "base") < 0)
 		rc = -errno;
 	base_free(&b);
 	return rc;
@@ -707,37 +713,15 @@ static void clean(struct plan *pl, bool committed, char *err, size_t errlen)
 
 /* ---- apply ---------------------------------------------------------------------- */
 
-int lb_overlay_remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-	(void)chmod(path, 0700);
-	char **names;
-	size_t n;
-	int rc = lb_ovl_list_dir(path, &names, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char p[PATH_MAX];
-		lb_ovl_join(p, sizeof(p), path, names[i]);
-		rc = p[0] ? lb_overlay_remove_tree(p) : -ENAMETOOLONG;
-	}
-	lb_ovl_free_list(names, n);
-	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
-		rc = -errno;
-	return rc;
-}
-
 static int empty_layers(const char *dir)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s/layers", dir);
-	int rc = lb_overlay_remove_tree(p);
-	if (rc == 0 && mkdir(p, 0700) < 0)
+	lb_autoclose int dfd = lb_ovl_dir_open(dir);
+	if (dfd < 0)
+		return dfd;
+	int rc = lb_ovl_remove_at(dfd, "layers");
+	if (rc == 0 && mkdirat(dfd, "layers", 0700) < 0)
 		rc = -errno;
-	snprintf(p, sizeof(p), "%s/base", dir);
-	if (rc == 0 && unlink(p) < 0 && errno != ENOENT)
+	if (rc == 0 && unlinkat(dfd, "base", 0) < 0 && errno != ENOENT)
 		rc = -errno;
 	return rc;
 }

@@ -32,6 +32,30 @@ int lb_ovl_manifest_load(const char *dir, struct lb_ovl_manifest *m);
 int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m);
 void lb_ovl_manifest_free(struct lb_ovl_manifest *m);
 
+/* DIR's own names, opened without following a symlink and checked on
+ * the descriptor (lib/overlay_fs.c). -errno on failure: -EPERM when the
+ * object is another user's, writable by another, or (a file) has a second
+ * name; -ELOOP/-ENOTDIR for a symlink. */
+enum lb_ovl_make {
+	LB_OVL_EXISTING, /* it must exist */
+	LB_OVL_MAKE,	 /* made when absent */
+	LB_OVL_FRESH,	 /* made now: one already there was put there by another */
+};
+/* DIR itself (an absolute, real path): a directory of the user's that no
+ * other can write. */
+int lb_ovl_dir_open(const char *dir);
+/* A directory of DIR's (mode 0700 when made), checked as DIR is. */
+int lb_ovl_subdir(int at, const char *name, enum lb_ovl_make make);
+/* A bookkeeping file: created 0600, a regular file of the user's with one
+ * name. flags: open(2)'s, O_NOFOLLOW and O_CLOEXEC added. */
+int lb_ovl_file(int at, const char *name, int flags);
+/* The same as a stdio stream, DIR opened by lb_ovl_dir_open. NULL with
+ * *err set on failure. */
+FILE *lb_ovl_fopen(const char *dir, const char *name, int flags, int *err);
+/* rm -rf of name in the directory at, by descriptor: never following a
+ * symlink, never entering another filesystem. */
+int lb_ovl_remove_at(int at, const char *name);
+
 /* Octal escapes for bytes a line-based file cannot hold (space, control
  * characters, backslash), as /proc/self/mountinfo writes them. */
 void lb_ovl_escape(FILE *f, const char *s);

@@ -260,5 +260,155 @@ def a_user_whose_uid_is_not_the_overflow_uid_can_diff_and_dry_run():
     eq([n for n in os.listdir(d) if n.startswith("litebox-dry-run")], [], "DIR left behind")
 
 
+# ---- litebox's own files in DIR (attack review 5: O2, O3, O5) ----------------
+
+def overlay_dir_with_a_run(d, *args):
+    ovl = os.path.join(d, "tool.ovl")
+    litebox("run", "-q", *args, "--overlay", ovl, "--", "sh", "-c", "echo 1 > out.txt",
+            cwd=d, check=0)
+    return ovl
+
+
+@test
+def a_symlink_planted_at_dir_base_or_manifest_is_never_followed():
+    """O3: DIR/base (the record, appended at every run's end) and
+    DIR/manifest replaced by a symlink to a victim file: the victim keeps
+    its bytes and the run says it cannot record; the control (base as
+    litebox made it) records the run's change."""
+    d = workdir()
+    victim = os.path.join(d, "victim")
+    with open(victim, "w") as f:
+        f.write("victim bytes\n")
+    ovl = overlay_dir_with_a_run(d)
+    base = os.path.join(ovl, "base")
+    eq(stat.S_IMODE(os.lstat(base).st_mode), 0o600, "DIR/base's mode")
+    eq(stat.S_IMODE(os.lstat(os.path.join(ovl, "manifest")).st_mode), 0o600, "manifest's mode")
+    # control: the record grows with a second run's change
+    litebox("run", "-q", "--overlay", ovl, "--", "sh", "-c", "echo 2 > two.txt", cwd=d, check=0)
+    assert "two.txt" in open(base).read(), open(base).read()
+    os.unlink(base)
+    os.symlink(victim, base)
+    p = litebox("run", "-q", "--overlay", ovl, "--", "touch", "name-in-the-record", cwd=d)
+    eq(open(victim).read(), "victim bytes\n", "the victim file (symlink at DIR/base)")
+    assert "cannot record" in p.stderr, p.stderr
+    # a hard link is another name of the victim: not DIR's own file either
+    os.unlink(base)
+    os.link(victim, base)
+    litebox("run", "-q", "--overlay", ovl, "--", "touch", "name-in-the-record2", cwd=d)
+    eq(open(victim).read(), "victim bytes\n", "the victim file (hard link at DIR/base)")
+    os.unlink(base)
+    man = os.path.join(ovl, "manifest")
+    os.rename(man, man + ".orig")
+    os.symlink(victim, man)
+    p = litebox("run", "-q", "--overlay", ovl, "--", "mkdir", "-p", "/dev/shm/x", cwd=d)
+    eq(open(victim).read(), "victim bytes\n", "the victim file (symlink at DIR/manifest)")
+    assert p.returncode != 0, p.stderr
+
+
+@test
+def a_symlink_planted_at_a_layers_upper_never_becomes_the_overlays_upper():
+    """O5: DIR/layers/1/upper (the layer of "/") swapped for a symlink to a
+    victim directory: the next --audit run over DIR refuses to start, the
+    victim's secret is not shown and nothing lands in the victim directory;
+    the control (the upper put back) runs and keeps its write in DIR."""
+    d = workdir()
+    victim = os.path.join(d, "victim")
+    os.mkdir(victim)
+    with open(os.path.join(victim, "secret"), "w") as f:
+        f.write("VICTIM-SECRET\n")
+    ovl = overlay_dir_with_a_run(d, "--audit")
+    layers = os.path.join(ovl, "layers")
+    with open(os.path.join(ovl, "manifest")) as f:
+        root_id = [ln.split()[1] for ln in f if ln.startswith("layer ") and ln.split()[2] == "/"]
+    if not root_id:
+        skip("no layer of / (a run without root overlays directories one by one)")
+    upper = os.path.join(layers, root_id[0], "upper")
+    os.rename(upper, upper + ".x")
+    os.symlink(victim, upper)
+    script = "cat /secret; echo planted > /planted"
+    p = litebox("run", "-q", "--audit", "--overlay", ovl, "--", "sh", "-c", script, cwd=d)
+    assert "VICTIM-SECRET" not in p.stdout, p.stdout
+    eq(sorted(os.listdir(victim)), ["secret"], "the victim directory")
+    assert p.returncode != 0 and "not litebox's" in p.stderr, p.stderr
+    # the same with layers/ itself a symlink
+    os.unlink(upper)
+    os.rename(upper + ".x", upper)
+    os.rename(layers, layers + ".x")
+    os.symlink(layers + ".x", layers)
+    p = litebox("run", "-q", "--audit", "--overlay", ovl, "--", "sh", "-c", script, cwd=d)
+    assert p.returncode != 0, p.stderr
+    os.unlink(layers)
+    os.rename(layers + ".x", layers)
+    p = litebox("run", "-q", "--audit", "--overlay", ovl, "--", "sh", "-c",
+                "echo planted > /planted; cat /planted", cwd=d)
+    eq((p.returncode, p.stdout), (0, "planted\n"), p.stderr)
+    eq(os.path.exists("/planted"), False, "the control's write on the host")
+    eq(sorted(os.listdir(victim)), ["secret"], "the victim directory")
+
+
+@test
+def a_dir_another_user_could_write_is_refused():
+    """A DIR writable by group or others (its layer paths and record are
+    trusted by apply): refused before the run; the control (0700) runs."""
+    d = workdir()
+    ovl = os.path.join(d, "shared.ovl")
+    os.mkdir(ovl)
+    os.chmod(ovl, 0o777)
+    p = litebox("run", "-q", "--overlay", ovl, "--", "true", cwd=d)
+    assert p.returncode != 0 and "not yours alone" in p.stderr, p.stderr
+    eq(os.listdir(ovl), [], "the refused DIR")
+    os.chmod(ovl, 0o700)
+    litebox("run", "-q", "--overlay", ovl, "--", "true", cwd=d, check=0)
+
+
+@test
+def the_dry_run_clean_up_never_follows_a_directory_swapped_for_a_symlink():
+    """O2: while --dry-run removes its DIR, a host process swaps the
+    program's directory in it for a symlink to a victim directory holding
+    a file of the same name: the victim file keeps its bytes (the removal
+    is by descriptor). The control: the dry run's DIR is gone."""
+    d = workdir()
+    victim = os.path.join(d, "victim")
+    os.mkdir(victim)
+    with open(os.path.join(victim, "zz-victim-file"), "w") as f:
+        f.write("precious\n")
+    tmp = os.path.join(d, "tmp")
+    os.mkdir(tmp)
+    work = os.path.join(d, "w")
+    os.mkdir(work)
+    stop = threading.Event()
+    swapped = []
+
+    def swap():
+        import glob
+        a = None
+        while not stop.is_set() and not a:
+            for m in glob.glob(tmp + "/litebox-dry-run-*/layers/*/upper" + work + "/a"):
+                a = m
+        while not stop.is_set():
+            try:
+                if not os.path.exists(a + "/pad00000") and os.path.isdir(a):
+                    os.rename(a, a + ".x")
+                    os.symlink(victim, a)
+                    swapped.append(a)
+                    return
+            except OSError:
+                pass
+    t = threading.Thread(target=swap)
+    t.start()
+    script = ("import os\nos.mkdir('a')\n"
+              "for i in range(4000): open('a/pad%05d' % i, 'w').close()\n"
+              "open('a/zz-victim-file', 'w').close()\n")
+    p = litebox("run", "--dry-run", "--", sys.executable, "-c", script, cwd=work,
+                env=dict(os.environ, TMPDIR=tmp), timeout=300)
+    stop.set()
+    t.join()
+    eq(open(os.path.join(victim, "zz-victim-file")).read(), "precious\n",
+       f"the victim file (swapped: {swapped})")
+    if not swapped:
+        eq([n for n in os.listdir(tmp) if n.startswith("litebox-dry-run")], [], "DIR left")
+    assert "would have been made" in p.stderr, p.stderr
+
+
 if __name__ == "__main__":
     run()
