@@ -24,6 +24,7 @@
 #include "litebox/filter_plan.h"
 #include "litebox/policy.h"
 #include "litebox/util.h"
+#include "litebox/view.h"
 
 /* No program is run: $EXE and $EXE_DIR stand for these placeholders, so
  * that a policy using them can still be checked and shown. */
@@ -251,13 +252,26 @@ static int show(int argc, char **argv)
 	lb_autofree char *text = lb_policy_show(p);
 	/* The kernel filter part is rendered from the plan a run installs. */
 	struct lb_plan *plan = NULL;
-	int rc = lb_plan_build(
-	    &(struct lb_plan_inputs){.policy = p, .audit = lb_policy_mode(p) == LB_MODE_AUDIT},
-	    &plan);
+	struct lb_view *view = NULL;
+	char cwd[PATH_MAX];
+	int rc = 0;
+	if (lb_policy_mediation(p) == LB_MEDIATION_FAST && lb_policy_mode(p) == LB_MODE_ENFORCE)
+		rc = getcwd(cwd, sizeof(cwd)) ? lb_view_plan(p, cwd, &view) : -errno;
+	if (rc == 0)
+		rc = lb_plan_build(&(struct lb_plan_inputs){.policy = p,
+							    .audit = lb_policy_mode(p) == LB_MODE_AUDIT,
+							    .stat_in_kernel = lb_view_fast(view),
+							    .readlink_in_kernel =
+								lb_view_readlink_in_kernel(view)},
+				   &plan);
 	if (rc == 0 && (!text || fputs(text, stdout) < 0))
 		rc = -EIO;
 	if (rc == 0)
 		rc = lb_plan_show(plan, stdout);
+	if (rc == 0 && view && lb_view_reason(view)[0])
+		printf("#   set mediation fast: %s%s\n", lb_view_reason(view),
+		       lb_view_fast(view) ? "" : " (here: a run from this directory is exact)");
+	lb_view_free(view);
 	lb_plan_free(plan);
 	lb_policy_free(p);
 	if (rc < 0 || fflush(stdout) != 0) {

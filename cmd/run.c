@@ -1202,6 +1202,41 @@ static const char *nested_log(const struct run_opts *o, const struct nest_ctx *n
 	return o->log ? o->log : "(the inner litebox's log)";
 }
 
+static void view_freep(struct lb_view **v)
+{
+	lb_view_free(*v);
+}
+
+/* `set mediation fast`: the view that lets the kernel answer the stat
+ * family. Audit mode, --dry-run, learn and a nested domain run exact (they
+ * must see every access); --overlay cannot be combined with it. 0 with
+ * *out NULL for an exact run, 0 with the view, or an exit status. */
+static int plan_fast(const struct run_opts *o, const struct lb_policy *policy, enum lb_mode mode,
+		     const char *cwd, const struct nest_ctx *nest, struct lb_view **out)
+{
+	*out = NULL;
+	if (lb_policy_mediation(policy) != LB_MEDIATION_FAST || mode == LB_MODE_AUDIT ||
+	    o->learn || o->dry_run || nest)
+		return 0;
+	if (o->overlay) {
+		lb_msg("--overlay cannot be combined with 'set mediation fast' (the view and the "
+		       "overlay are both the sandbox's tree): drop one, or use 'set mediation "
+		       "exact'");
+		return LB_EXIT_LITEBOX;
+	}
+	if (lb_view_plan(policy, cwd, out) < 0) {
+		lb_msg("set mediation fast: out of memory");
+		return LB_EXIT_LITEBOX;
+	}
+	if (!lb_view_fast(*out)) {
+		if (!o->quiet)
+			lb_msg("set mediation fast: %s; this run is exact", lb_view_reason(*out));
+		lb_view_free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
 static int supervise_program(struct run_opts *o, struct lb_program *prog, struct lb_policy *policy,
 			     const struct implicit *im, char **argv, const struct nest_ctx *nest)
 {
@@ -1214,6 +1249,10 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 			return run_nested(o, policy, im, prog->path, argv, log, outer);
 	}
 	struct lb_policy_vars lv = vars_of(prog);
+	__attribute__((cleanup(view_freep))) struct lb_view *view = NULL;
+	int vrc = plan_fast(o, policy, mode, lv.cwd, nest, &view);
+	if (vrc)
+		return vrc;
 	const struct lb_platform_ops *platform = nest ? &lb_platform_seccomp : choose_platform(o);
 	if (!platform)
 		return LB_EXIT_LITEBOX;
@@ -1255,6 +1294,8 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .learning = o->learn,
 	    .writes_contained = o->overlay != NULL || (nest && outer_run.writes_contained),
 	    .dry_run = o->dry_run,
+	    .stat_in_kernel = lb_view_fast(view),
+	    .readlink_in_kernel = lb_view_readlink_in_kernel(view),
 	    /* the log the program must not rewrite for `policy generate` */
 	    .protect_paths =
 		nest ? nest->protect
@@ -1285,6 +1326,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 		    .exec_paths = mode == LB_MODE_AUDIT ? (const char *const[]){"/"} : im->exec,
 		    .n_exec_paths = mode == LB_MODE_AUDIT ? 1 : im->n_exec,
 		    .overlay = ovl,
+		    .view = view,
 		    /* one level of nesting: a nested domain serves none itself */
 		    .nest_host = nest ? NULL : &nest_host,
 		    .join = nest ? nest->join : NULL,

@@ -155,7 +155,9 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	if (rc == 0)
 		rc = lb_plan_build(
 		    &(struct lb_plan_inputs){.policy = cfg->policy,
-					     .audit = lb_core_mode(core) == LB_MODE_AUDIT},
+					     .audit = lb_core_mode(core) == LB_MODE_AUDIT,
+					     .stat_in_kernel = cfg->stat_in_kernel,
+					     .readlink_in_kernel = cfg->readlink_in_kernel},
 		    &core->plan);
 	if (rc < 0) {
 		lb_core_free(steal_pointer(&core));

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "litebox/filter_plan.h"
 #include "litebox/nest.h"
@@ -26,6 +27,7 @@
 struct lb_plan {
 	const struct lb_policy *policy;
 	bool audit;
+	bool stat_in_kernel, readlink_in_kernel;
 	struct lb_plan_entry *entries;
 	struct lb_filter_rule *rules; /* the entries' rules, for the platform */
 	size_t n, cap;
@@ -286,6 +288,38 @@ static int plan_pathless_stat(struct lb_plan *b, int nr)
 			"with a path (a NULL path, an fd's own stat, stays in the kernel)");
 }
 
+/* Fast mediation: the kernel answers these in the sandbox's view
+ * (lib/view.c), where what the policy refuses is absent. */
+static bool in_kernel(const struct lb_plan *b, enum lb_sys_kind kind)
+{
+	if (kind == LB_K_STAT || kind == LB_K_STATX)
+		return b->stat_in_kernel;
+	return kind == LB_K_READLINK && b->readlink_in_kernel;
+}
+
+/* access(R_OK) and access(W_OK) are judged as read and write (they must
+ * not promise what open then refuses): only F_OK and X_OK, which are stat,
+ * stay in the kernel. The mode is an int in a register. */
+static int plan_access_modes(struct lb_plan *b, const struct lb_syscall_row *row)
+{
+	static const int bits[] = {R_OK, W_OK};
+	unsigned arg = row->nr == SYS_access ? 1 : 2;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(bits); i++) {
+		struct lb_filter_rule r = {
+		    .nr = row->nr,
+		    .action = LB_FILTER_NOTIFY,
+		    .n_conds = 1,
+		    .conds = {{.arg = arg, .op = LB_CMP_MASKED_EQ, .mask = (uint64_t)bits[i],
+			       .value = (uint64_t)bits[i]}}};
+		int rc = plan_add(b, r, LB_WHY_MEDIATED,
+				  "with R_OK or W_OK (F_OK and X_OK stay in the kernel: fast "
+				  "mediation)");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int plan_mediated(struct lb_plan *b)
 {
 	const struct lb_syscall_row *rows;
@@ -305,6 +339,10 @@ static int plan_mediated(struct lb_plan *b)
 				      LB_WHY_MEDIATED, "with a destination address");
 		} else if (rows[i].kind == LB_K_GETDENTS && !filter_listings) {
 			continue;
+		} else if (in_kernel(b, rows[i].kind)) {
+			continue;
+		} else if (rows[i].kind == LB_K_ACCESS && b->stat_in_kernel) {
+			rc = b->taken[rows[i].nr] ? 0 : plan_access_modes(b, &rows[i]);
 		} else if (rows[i].nr == SYS_newfstatat || rows[i].nr == SYS_statx) {
 			rc = plan_pathless_stat(b, rows[i].nr);
 		} else if (rows[i].kind == LB_K_SETSOCKOPT) {
@@ -472,6 +510,9 @@ int lb_plan_build(const struct lb_plan_inputs *in, struct lb_plan **out)
 		return -ENOMEM;
 	b->policy = in->policy;
 	b->audit = in->audit;
+	/* audit mode must see every access it records */
+	b->stat_in_kernel = in->stat_in_kernel && !in->audit;
+	b->readlink_in_kernel = b->stat_in_kernel && in->readlink_in_kernel;
 	/* Order matters: the first unconditional action given to a syscall
 	 * wins. Policy denials first, then the dangerous set, then what the
 	 * supervisor mediates. */
@@ -682,6 +723,14 @@ int lb_plan_show(const struct lb_plan *p, FILE *f)
 	put_conditioned(f, p, LB_WHY_MEDIATED, "sent to litebox to be judged only");
 	put_names(f, p, LB_WHY_TRACKED, LB_FILTER_NOTIFY,
 		  "sent to litebox to be noted, then run (umask and credentials)");
+	if (p->stat_in_kernel)
+		fprintf(f,
+			"# mediation fast: stat, lstat, newfstatat, statx, access, faccessat, "
+			"faccessat2 (F_OK, X_OK)%s\n#   answered by the kernel in the sandbox's view "
+			"(what the policy refuses is absent there)\n",
+			p->readlink_in_kernel ? ", readlink, readlinkat" : "");
+	else
+		fputs("# mediation exact: every path-taking call is sent to litebox\n", f);
 	fputs("\n# ---- enforcement by class ----\n", f);
 	for (size_t i = 0; i < LB_ARRAY_SIZE(enforcement); i++) {
 		char head[64];

@@ -39,6 +39,7 @@ enum init_stage {
 	STAGE_FORK,
 	STAGE_MEMORY,
 	STAGE_OVERLAY,
+	STAGE_VIEW,
 };
 
 struct msg {
@@ -377,6 +378,13 @@ sandbox_init(const struct lb_launch_config *cfg, const struct lb_prepared *prep,
 		/* older kernels: docs/security.md says what remains */
 	}
 	bool own_ns = mount_own_proc(); /* needs CAP_SYS_ADMIN too */
+	/* fast mediation: the filter leaves the stat family to the kernel,
+	 * so the program must never run outside the view */
+	if (cfg->view) {
+		int vrc = own_ns ? lb_view_enter(cfg->view) : -ENOTSUP;
+		if (vrc < 0)
+			setup_failed(report, -vrc, STAGE_VIEW);
+	}
 	/* --overlay: fail closed, never run on the host's files instead */
 	if (cfg->overlay) {
 		int orc = own_ns ? lb_overlay_enter(cfg->overlay) : -ENOTSUP;
@@ -519,6 +527,11 @@ static void explain_setup_failure(struct lb_launch_result *res, int err, int sta
 		return;
 	case STAGE_MEMORY:
 		explain(res, err, "cannot prepare the sandbox's init process", NULL);
+		return;
+	case STAGE_VIEW:
+		explain(res, err, "set mediation fast: cannot build the sandbox's view of the files",
+			"it needs a mount namespace and a /proc of the sandbox's own (user "
+			"namespaces without root); use 'set mediation exact'");
 		return;
 	default:
 		explain(res, err, "cannot start the program's process", NULL);

@@ -1009,3 +1009,10 @@ int lb_sockaddr_format(const struct lb_sockaddr_obj *a, char *buf, size_t len)
 	out_finish(&o);
 	return o.len > INT32_MAX ? INT32_MAX : (int)o.len;
 }
+
+const char *lb_addr_pattern_unix_prefix(const struct lb_addr_pattern *p)
+{
+	if (p->what == AP_EVERYTHING)
+		return "/";
+	return p->what == AP_UNIX_PATH ? lb_pattern_prefix(p->path) : NULL;
+}

@@ -84,6 +84,7 @@ struct lb_policy {
 	size_t n_env, cap_env;
 	struct lb_limits limits;
 	enum lb_mode mode;
+	enum lb_mediation mediation;
 	enum lb_on_deny on_deny;
 	char *log;
 	bool implicit;

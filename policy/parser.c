@@ -762,6 +762,11 @@ static int st_set(struct file_ctx *f, const struct word *w, size_t n)
 			WERR(f, &w[2], "'set mode' takes enforce or audit, not '%s'", v);
 		else
 			p->mode = x ? LB_MODE_AUDIT : LB_MODE_ENFORCE;
+	} else if (strcmp(k, "mediation") == 0) {
+		if (!pick(v, "exact", "fast", &x))
+			WERR(f, &w[2], "'set mediation' takes exact or fast, not '%s'", v);
+		else
+			p->mediation = x ? LB_MEDIATION_FAST : LB_MEDIATION_EXACT;
 	} else if (strcmp(k, "on-deny") == 0) {
 		if (!pick(v, "errno", "kill", &x))
 			WERR(f, &w[2], "'set on-deny' takes errno or kill, not '%s'", v);
@@ -784,7 +789,7 @@ static int st_set(struct file_ctx *f, const struct word *w, size_t n)
 		return p->log ? 0 : -ENOMEM;
 	} else {
 		WERR(f, &w[1],
-		     "unknown setting '%s' (expected mode, on-deny, log or implicit-grants)", k);
+		     "unknown setting '%s' (expected mode, mediation, on-deny, log or implicit-grants)", k);
 	}
 	return 0;
 }

@@ -408,6 +408,16 @@ bool lb_pattern_is_literal(const struct lb_pattern *p)
 	return p->literal;
 }
 
+enum lb_pattern_shape lb_pattern_shape(const struct lb_pattern *p)
+{
+	if (p->literal)
+		return LB_SHAPE_LITERAL;
+	for (size_t i = 0; i + 1 < p->ncomp; i++)
+		if (p->comps[i].kind != COMP_LITERAL)
+			return LB_SHAPE_OTHER;
+	return p->comps[p->ncomp - 1].kind == COMP_GLOBSTAR ? LB_SHAPE_SUBTREE : LB_SHAPE_LAST_GLOB;
+}
+
 void lb_pattern_spec(const struct lb_pattern *p, struct lb_pattern_spec *out)
 {
 	*out = (struct lb_pattern_spec){.literal = p->literal, .prefix_len = strlen(p->text)};

@@ -689,6 +689,84 @@ static int build_prefixes(struct lb_policy *p, unsigned cls)
 	return 0;
 }
 
+/* ---- fast mediation ------------------------------------------------------------------------- */
+
+enum lb_mediation lb_policy_mediation(const struct lb_policy *p)
+{
+	return p->mediation;
+}
+
+int lb_policy_file_grants(const struct lb_policy *p, struct lb_file_grant **out, size_t *n)
+{
+	*n = 0;
+	*out = calloc(p->n_rules + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *r = &p->rules[i];
+		if (is_file_class(r->cls) && is_grant(r))
+			(*out)[(*n)++] = (struct lb_file_grant){
+			    .cls = (enum lb_class)r->cls, .verdict = r->verdict, .pat = r->pat};
+	}
+	return 0;
+}
+
+/* Can r decide something at or below dir? */
+static bool reaches_below(const struct lb_rule *r, const char *dir)
+{
+	const char *pre = lb_pattern_prefix(r->pat);
+	if (!lb_pattern_is_literal(r->pat))
+		return related(pre, dir);
+	size_t len = strlen(dir);
+	return strcmp(dir, "/") == 0 ||
+	       (strncmp(pre, dir, len) == 0 && (pre[len] == '\0' || pre[len] == '/'));
+}
+
+static bool covers_subtree(const struct lb_rule *r, const char *dir)
+{
+	const char *pre = lb_pattern_prefix(r->pat);
+	size_t len = strlen(pre);
+	if (r->verdict != LB_VERDICT_ALLOW || lb_pattern_shape(r->pat) != LB_SHAPE_SUBTREE)
+		return false;
+	return strcmp(pre, "/") == 0 ||
+	       (strncmp(dir, pre, len) == 0 && (dir[len] == '\0' || dir[len] == '/'));
+}
+
+bool lb_policy_uniform_below(const struct lb_policy *p, enum lb_class cls, const char *dir,
+			     bool (*absent)(const char *path))
+{
+	if (p->outer || !is_file_class(cls))
+		return false;
+	const struct lb_index *ix = &p->index[cls];
+	bool covered = false;
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct lb_rule *r = ix->rules[i];
+		if (r->cls == LB_CLASS_HIDE && absent && absent(lb_pattern_prefix(r->pat)))
+			continue;
+		if (reaches_below(r, dir) && r->verdict != LB_VERDICT_ALLOW)
+			return false;
+		covered = covered || covers_subtree(r, dir);
+	}
+	return covered;
+}
+
+const char **lb_policy_unix_prefixes(const struct lb_policy *p)
+{
+	const char **v = calloc(p->n_rules + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *r = &p->rules[i];
+		const char *pre = (r->cls == LB_CLASS_CONNECT || r->cls == LB_CLASS_BIND) && r->addr
+				      ? lb_addr_pattern_unix_prefix(r->addr)
+				      : NULL;
+		if (pre)
+			v[n++] = pre;
+	}
+	return v;
+}
+
 size_t lb_policy_cwd_grants_left_out(const struct lb_policy *p)
 {
 	return p->n_cwd_left_out;

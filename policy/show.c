@@ -104,6 +104,8 @@ static void put_settings(FILE *f, const struct lb_policy *p)
 {
 	fputs("version 1\n", f);
 	fprintf(f, "set mode %s\n", p->mode == LB_MODE_AUDIT ? "audit" : "enforce");
+	if (p->mediation == LB_MEDIATION_FAST)
+		fputs("set mediation fast\n", f);
 	fprintf(f, "set on-deny %s\n", p->on_deny == LB_ON_DENY_KILL ? "kill" : "errno");
 	fprintf(f, "set implicit-grants %s\n", p->implicit ? "on" : "off");
 	if (p->log) {

@@ -57,7 +57,8 @@ TARGETS = {
 
 # The litebox runners: the default profile (plus exec of the benchmark's
 # own programs, which live under the work dir) and permissive.
-LITEBOX_RUNNERS = ("litebox", "litebox-baseline", "litebox-permissive", "litebox-ptrace")
+LITEBOX_RUNNERS = ("litebox", "litebox-fast", "litebox-baseline", "litebox-permissive",
+                   "litebox-ptrace")
 
 PTRACE_PEERS = ("strace", "proot")
 
@@ -294,6 +295,26 @@ def litebox_policy_file(work):
     return f
 
 
+def litebox_fast_policy_file(work, pol):
+    """The same policy with `set mediation fast` (docs/policy.md)."""
+    f = work / "bench-fast.policy"
+    f.write_text(f"version 1\ninclude {pol[-1]}\nset mediation fast\n")
+    return f
+
+
+def setup_litebox_fast(lb, pol, probe_cmd):
+    """litebox-fast: unavailable when the policy falls back to exact here."""
+    r = setup_litebox("litebox-fast", lb, pol, probe_cmd)
+    if r.unavailable:
+        return r
+    p = subprocess.run([str(lb), "run", *pol, "--", *probe_cmd], capture_output=True,
+                       text=True, timeout=60)
+    if "this run is exact" in p.stderr:
+        r.prefix = []
+        r.unavailable = "unavailable: " + p.stderr.strip().splitlines()[-1]
+    return r
+
+
 def setup_litebox(name, lb, pol, probe_cmd):
     r = Runner(name, [])
     r.path = str(lb)
@@ -321,6 +342,9 @@ def setup_runners(args, work):
         # before and after under the same load.
         runners.append(setup_litebox("litebox-baseline", Path(args.baseline).resolve(), pol,
                                      probe_cmd))
+    if not args.no_fast:
+        fast = ["-p", str(litebox_fast_policy_file(work, pol))]
+        runners.append(setup_litebox_fast(lb, fast, probe_cmd))
     if not args.no_permissive:
         runners.append(setup_litebox("litebox-permissive", lb, ["-p", "permissive"], probe_cmd))
     if not args.no_ptrace:
@@ -782,6 +806,9 @@ def main():
     ap.add_argument("--baseline", default="",
                     help="a second litebox binary, run as 'litebox-baseline' with the same "
                     "policy in the same rounds (before/after a change)")
+    ap.add_argument("--no-fast", action="store_true",
+                    help="skip the runner litebox-fast (the same policy with 'set mediation "
+                         "fast')")
     ap.add_argument("--no-ptrace", action="store_true",
                     help="skip the runner litebox-ptrace (litebox on its ptrace platform)")
     ap.add_argument("--no-overlay", action="store_true",

@@ -64,6 +64,9 @@ struct lb_core_config {
 	/* Paths a nested request named: protected where they exist, ignored
 	 * where they do not (failing would answer whether they exist). */
 	const char *const *protect_claimed;
+	/* set mediation fast, and the view allows it: these calls are left
+	 * to the kernel (lib/view.c) */
+	bool stat_in_kernel, readlink_in_kernel;
 };
 
 struct lb_core;

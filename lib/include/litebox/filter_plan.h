@@ -39,6 +39,9 @@ struct lb_plan_entry {
 struct lb_plan_inputs {
 	const struct lb_policy *policy;
 	bool audit; /* the mode in force is audit (policy or --audit) */
+	/* fast mediation (lib/view.c): the stat family, and readlink, are
+	 * answered by the kernel in the sandbox's view */
+	bool stat_in_kernel, readlink_in_kernel;
 };
 
 struct lb_plan;

@@ -21,6 +21,7 @@
 #include "litebox/nest.h"
 #include "litebox/platform.h"
 #include "litebox/policy.h"
+#include "litebox/view.h"
 
 struct lb_launch_config {
 	const char *exec_path; /* absolute path of the program */
@@ -39,6 +40,8 @@ struct lb_launch_config {
 	size_t n_exec_paths;
 	/* --overlay: the tree the program sees (NULL: the host's). */
 	const struct lb_overlay *overlay;
+	/* set mediation fast: the view init pivots into (NULL: exact). */
+	const struct lb_view *view;
 	/* Serve nested domains (a litebox run inside this sandbox asks for
 	 * one, lib/nest.c); NULL: refuse them with a clear message. */
 	const struct lb_nest_host *nest_host;

@@ -50,6 +50,16 @@ const char *lb_pattern_prefix(const struct lb_pattern *p);
 /* (Every path the pattern matches is the prefix or lies below it; for a
  * literal pattern the prefix is the whole pattern.) */
 bool lb_pattern_is_literal(const struct lb_pattern *p);
+/* The shapes the sandbox's view (fast mediation) can express: a literal
+ * path, literal components then a final "**" (a subtree), literal
+ * components then one final glob component; everything else is OTHER. */
+enum lb_pattern_shape {
+	LB_SHAPE_LITERAL,
+	LB_SHAPE_SUBTREE,
+	LB_SHAPE_LAST_GLOB,
+	LB_SHAPE_OTHER,
+};
+enum lb_pattern_shape lb_pattern_shape(const struct lb_pattern *p);
 /* Conservative: true only when every path b matches is also matched by a. */
 bool lb_pattern_covers(const struct lb_pattern *a, const struct lb_pattern *b);
 /* How specific a pattern is (the policy's Decisions, rule 2): an exact path
@@ -118,6 +128,9 @@ bool lb_addr_pattern_is_name(const struct lb_addr_pattern *p);
 bool lb_addr_pattern_ports_cover(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b);
 /* The pattern as written back in canonical policy syntax: "tcp 127.0.0.1:5432". */
 const char *lb_addr_pattern_text(const struct lb_addr_pattern *p);
+/* A unix path pattern's literal prefix, "/" for the lone "*", NULL for
+ * anything else (inet, abstract names). */
+const char *lb_addr_pattern_unix_prefix(const struct lb_addr_pattern *p);
 bool lb_addr_pattern_covers(const struct lb_addr_pattern *a, const struct lb_addr_pattern *b);
 /* How specific the pattern is: a higher key wins (policy Decisions, rule 2). */
 uint64_t lb_addr_pattern_spec_key(const struct lb_addr_pattern *p);

@@ -233,6 +233,32 @@ bool lb_policy_implicit_path(const char *path);
 char *lb_policy_explain_path(const struct lb_policy *p, const char *path);
 char *lb_policy_explain_addr(const struct lb_policy *p, const struct lb_sockaddr_obj *a);
 
+/* ---- fast mediation (lib/view.c) ------------------------------------------- */
+enum lb_mediation { LB_MEDIATION_EXACT, LB_MEDIATION_FAST };
+/* `set mediation fast|exact` (default exact). */
+enum lb_mediation lb_policy_mediation(const struct lb_policy *p);
+/* A grant of a file class (allow or audit read/write/exec/stat). */
+struct lb_file_grant {
+	enum lb_class cls;
+	enum lb_verdict verdict;
+	const struct lb_pattern *pat;
+};
+/* Every file grant, in order: a malloc'd array (free it), valid while p
+ * lives. 0 or -ENOMEM. */
+int lb_policy_file_grants(const struct lb_policy *p, struct lb_file_grant **out, size_t *n);
+/* Is every path at or below dir allowed for cls by the policy alone, and
+ * can no rule that is not a plain allow (deny, hide, audit) decide
+ * anything there? Conservative: a wildcard rule whose literal prefix lies
+ * above dir counts as reaching below it. A hide rule whose literal prefix
+ * absent() says does not exist is not counted (nothing it hides exists,
+ * and the hide itself refuses creating it); absent may be NULL. */
+bool lb_policy_uniform_below(const struct lb_policy *p, enum lb_class cls, const char *dir,
+			     bool (*absent)(const char *path));
+/* The literal prefixes of the unix socket paths connect and bind rules
+ * name (a NULL-terminated malloc'd array of borrowed strings); "/" for a
+ * rule that allows every address. NULL without memory. */
+const char **lb_policy_unix_prefixes(const struct lb_policy *p);
+
 /* Every path prefix the policy grants for class (for Landlock rules). */
 size_t lb_policy_grant_prefixes(const struct lb_policy *p, enum lb_class cls,
 				const char *const **out);
