@@ -258,12 +258,13 @@ static int show(int argc, char **argv)
 	if (lb_policy_mediation(p) == LB_MEDIATION_FAST && lb_policy_mode(p) == LB_MODE_ENFORCE)
 		rc = getcwd(cwd, sizeof(cwd)) ? lb_view_plan(p, cwd, &view) : -errno;
 	if (rc == 0)
-		rc = lb_plan_build(&(struct lb_plan_inputs){.policy = p,
-							    .audit = lb_policy_mode(p) == LB_MODE_AUDIT,
-							    .stat_in_kernel = lb_view_fast(view),
-							    .readlink_in_kernel =
-								lb_view_readlink_in_kernel(view)},
-				   &plan);
+		rc = lb_plan_build(
+		    &(struct lb_plan_inputs){.policy = p,
+					     .audit = lb_policy_mode(p) == LB_MODE_AUDIT,
+					     .stat_in_kernel = lb_view_fast(view),
+					     .readlink_in_kernel =
+						 lb_view_readlink_in_kernel(view)},
+		    &plan);
 	if (rc == 0 && (!text || fputs(text, stdout) < 0))
 		rc = -EIO;
 	if (rc == 0)

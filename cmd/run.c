@@ -1215,8 +1215,8 @@ static int plan_fast(const struct run_opts *o, const struct lb_policy *policy, e
 		     const char *cwd, const struct nest_ctx *nest, struct lb_view **out)
 {
 	*out = NULL;
-	if (lb_policy_mediation(policy) != LB_MEDIATION_FAST || mode == LB_MODE_AUDIT ||
-	    o->learn || o->dry_run || nest)
+	if (lb_policy_mediation(policy) != LB_MEDIATION_FAST || mode == LB_MODE_AUDIT || o->learn ||
+	    o->dry_run || nest)
 		return 0;
 	if (o->overlay) {
 		lb_msg("--overlay cannot be combined with 'set mediation fast' (the view and the "

@@ -1286,6 +1286,60 @@ static int resolve_as_caller(struct lb_call *c, int start_fd, const char *start_
 	return rc;
 }
 
+/* start + "/" + path with ".", ".." and "//" taken lexically, into out. */
+static bool lexical_path(const char *start, const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2];
+	int n = snprintf(buf, sizeof(buf), "%s/%s", path[0] == '/' ? "" : start, path);
+	if (n < 0 || (size_t)n >= sizeof(buf) || len < 2)
+		return false;
+	size_t o = 0;
+	for (char *save = NULL, *t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (strcmp(t, ".") == 0)
+			continue;
+		if (strcmp(t, "..") == 0) {
+			while (o > 0 && out[--o] != '/')
+				;
+			continue;
+		}
+		size_t tl = strlen(t);
+		if (o + 1 + tl + 1 > len)
+			return false;
+		out[o++] = '/';
+		memcpy(out + o, t, tl);
+		o += tl;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return true;
+}
+
+/* Fast mediation: a path outside the sandbox's view is absent there, so
+ * the walk failed. Where exact mode would refuse an existing host path
+ * (EACCES and a denial line naming the rule to add), answer the same; a
+ * path the host lacks too, or one the policy grants that appeared after
+ * the view was built, stays absent. Only ever a refusal: nothing is
+ * performed outside the view. */
+static int outside_view(struct lb_call *c, const char *start, const char *path)
+{
+	char lex[PATH_MAX];
+	struct stat st;
+	struct lb_decision d;
+	if (!c->core->cfg.stat_in_kernel || !lexical_path(start, path, lex, sizeof(lex)) ||
+	    (strncmp(lex, "/proc", 5) == 0 && (lex[5] == '\0' || lex[5] == '/')) ||
+	    fstatat(c->core->rootfd, lex[1] ? lex + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -ENOENT;
+	enum lb_class cls = walk_class(c);
+	lb_policy_judge_path(c->core->cfg.policy, cls, lex, &d);
+	if (d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT ||
+	    (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT &&
+	     (cls == LB_CLASS_STAT || cls == LB_CLASS_READ) && leads_to_grant(c->core, lex)))
+		return -ENOENT;
+	int rc = lb_judge_path(c, cls, lex);
+	return rc < 0 ? rc : -ENOENT;
+}
+
 int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,
 		   struct lb_resolved *out)
 {
@@ -1294,6 +1348,8 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 	out->dirfd = -1;
 	if (path[0] == '/') {
 		rc = resolve_as_caller(c, c->rctx.rootfd, "/", path, flags, out);
+		if ((rc == -ENOENT || rc == -ENOTDIR) && !out->hidden_stop)
+			rc = outside_view(c, "/", path);
 	} else if (path[0] == '\0') {
 		return -ENOENT;
 	} else {
@@ -1302,6 +1358,8 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 		if (rc < 0)
 			return rc;
 		rc = resolve_as_caller(c, s.fd, s.path, path, flags | LB_RES_START_OWNED, out);
+		if ((rc == -ENOENT || rc == -ENOTDIR) && !out->hidden_stop)
+			rc = outside_view(c, s.path, path);
 	}
 	if (rc == 0)
 		c->cur = out;

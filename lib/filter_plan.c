@@ -305,12 +305,13 @@ static int plan_access_modes(struct lb_plan *b, const struct lb_syscall_row *row
 	static const int bits[] = {R_OK, W_OK};
 	unsigned arg = row->nr == SYS_access ? 1 : 2;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(bits); i++) {
-		struct lb_filter_rule r = {
-		    .nr = row->nr,
-		    .action = LB_FILTER_NOTIFY,
-		    .n_conds = 1,
-		    .conds = {{.arg = arg, .op = LB_CMP_MASKED_EQ, .mask = (uint64_t)bits[i],
-			       .value = (uint64_t)bits[i]}}};
+		struct lb_filter_rule r = {.nr = row->nr,
+					   .action = LB_FILTER_NOTIFY,
+					   .n_conds = 1,
+					   .conds = {{.arg = arg,
+						      .op = LB_CMP_MASKED_EQ,
+						      .mask = (uint64_t)bits[i],
+						      .value = (uint64_t)bits[i]}}};
 		int rc = plan_add(b, r, LB_WHY_MEDIATED,
 				  "with R_OK or W_OK (F_OK and X_OK stay in the kernel: fast "
 				  "mediation)");
@@ -724,11 +725,12 @@ int lb_plan_show(const struct lb_plan *p, FILE *f)
 	put_names(f, p, LB_WHY_TRACKED, LB_FILTER_NOTIFY,
 		  "sent to litebox to be noted, then run (umask and credentials)");
 	if (p->stat_in_kernel)
-		fprintf(f,
-			"# mediation fast: stat, lstat, newfstatat, statx, access, faccessat, "
-			"faccessat2 (F_OK, X_OK)%s\n#   answered by the kernel in the sandbox's view "
-			"(what the policy refuses is absent there)\n",
-			p->readlink_in_kernel ? ", readlink, readlinkat" : "");
+		fprintf(
+		    f,
+		    "# mediation fast: stat, lstat, newfstatat, statx, access, faccessat, "
+		    "faccessat2 (F_OK, X_OK)%s\n#   answered by the kernel in the sandbox's view "
+		    "(what the policy refuses is absent there)\n",
+		    p->readlink_in_kernel ? ", readlink, readlinkat" : "");
 	else
 		fputs("# mediation exact: every path-taking call is sent to litebox\n", f);
 	fputs("\n# ---- enforcement by class ----\n", f);

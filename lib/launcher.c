@@ -529,7 +529,8 @@ static void explain_setup_failure(struct lb_launch_result *res, int err, int sta
 		explain(res, err, "cannot prepare the sandbox's init process", NULL);
 		return;
 	case STAGE_VIEW:
-		explain(res, err, "set mediation fast: cannot build the sandbox's view of the files",
+		explain(res, err,
+			"set mediation fast: cannot build the sandbox's view of the files",
 			"it needs a mount namespace and a /proc of the sandbox's own (user "
 			"namespaces without root); use 'set mediation exact'");
 		return;

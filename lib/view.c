@@ -78,8 +78,7 @@ static bool related(const char *a, const char *b)
 	return under(a, b) || under(b, a);
 }
 
-__attribute__((format(printf, 2, 3))) static void no_view(struct lb_view *v, const char *fmt,
-							    ...)
+__attribute__((format(printf, 2, 3))) static void no_view(struct lb_view *v, const char *fmt, ...)
 {
 	if (!v->fast)
 		return;
@@ -226,7 +225,8 @@ static int add_grant(struct lb_view *v, const struct lb_policy *p, const struct 
 		if (!lb_policy_uniform_below(p, LB_CLASS_STAT, pre, absent)) {
 			struct stat st;
 			if (lstat(pre, &st) == 0)
-				no_view(v, "a deny, hide or audit rule decides stat inside %s", pre);
+				no_view(v, "a deny, hide or audit rule decides stat inside %s",
+					pre);
 			return 0;
 		}
 		if (!lb_policy_uniform_below(p, LB_CLASS_READ, pre, absent))
@@ -288,7 +288,8 @@ static void prune(struct lb_view *v)
 	for (size_t i = 0; i < v->n; i++) {
 		bool drop = inside_bind(v, v->e[i].path, i);
 		for (size_t j = 0; j < v->n && !drop; j++)
-			drop = v->e[j].kind == E_LINK && j != i && under(v->e[i].path, v->e[j].path);
+			drop =
+			    v->e[j].kind == E_LINK && j != i && under(v->e[i].path, v->e[j].path);
 		if (drop) {
 			free(v->e[i].path);
 			free(v->e[i].target);
@@ -308,8 +309,8 @@ static bool bound(const struct lb_view *v, const char *path)
 {
 	for (size_t i = 0; i < v->n; i++) {
 		const struct entry *e = &v->e[i];
-		if (e->kind == E_BIND && (S_ISDIR(e->st.st_mode) ? under(path, e->path)
-								 : strcmp(path, e->path) == 0))
+		if (e->kind == E_BIND &&
+		    (S_ISDIR(e->st.st_mode) ? under(path, e->path) : strcmp(path, e->path) == 0))
 			return true;
 	}
 	return false;
@@ -469,8 +470,9 @@ static int make_entry(const struct entry *e)
 	case E_PROC:
 		if (mkdir(at, 0555) < 0)
 			return -errno;
-		return mount("proc", at, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -errno
-											   : 0;
+		return mount("proc", at, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
+			   ? -errno
+			   : 0;
 	case E_BIND:
 		break;
 	}

@@ -789,7 +789,9 @@ static int st_set(struct file_ctx *f, const struct word *w, size_t n)
 		return p->log ? 0 : -ENOMEM;
 	} else {
 		WERR(f, &w[1],
-		     "unknown setting '%s' (expected mode, mediation, on-deny, log or implicit-grants)", k);
+		     "unknown setting '%s' (expected mode, mediation, on-deny, log or "
+		     "implicit-grants)",
+		     k);
 	}
 	return 0;
 }

@@ -100,9 +100,13 @@ def outside_the_grants_is_absent():
     e, eerr = stats(exact, work, env, [secret])
     eq(e[secret], ["EACCES"], "exact: refused with EACCES")
     assert "denied stat" in eerr, eerr
-    # what the program cannot see it cannot read either (opens stay trapped)
+    # opens stay trapped: refused as in exact mode, with the denial line
     p = litebox("run", "-p", fast, "--", "cat", secret, cwd=work, env=env)
     assert p.returncode != 0 and "SECRET" not in p.stdout, p.stdout
+    assert f"denied read {secret}" in p.stderr and "Permission denied" in p.stderr, p.stderr
+    rel = os.path.relpath(secret, work)
+    p = litebox("run", "-p", fast, "--", "cat", rel, cwd=work, env=env)
+    assert f"denied read {secret}" in p.stderr, "a relative path too: " + p.stderr
 
 
 @test

@@ -402,3 +402,47 @@ Test(filter_plan, route_socket_options_go_to_the_supervisor)
 	lb_plan_free(plan);
 	lb_policy_free(p);
 }
+
+/* Fast mediation: the stat family stays in the kernel (no rule for it),
+ * access only with F_OK/X_OK (R_OK and W_OK are judged as read and
+ * write), readlink only when asked; audit mode is always exact. */
+Test(filter_plan, fast_mediation_leaves_stat_to_the_kernel)
+{
+	struct lb_policy *p = load("version 1\ninclude default\nset mediation fast\n");
+	struct lb_plan *plan = NULL;
+	cr_assert_eq(
+	    lb_plan_build(&(struct lb_plan_inputs){.policy = p, .stat_in_kernel = true}, &plan), 0);
+	static const int stats[] = {SYS_stat, SYS_lstat, SYS_newfstatat, SYS_statx};
+	const struct lb_plan_entry *e;
+	size_t n = lb_plan_entries(plan, &e);
+	for (size_t k = 0; k < sizeof(stats) / sizeof(stats[0]); k++)
+		for (size_t i = 0; i < n; i++)
+			cr_expect_neq(e[i].rule.nr, stats[k], "%s has a rule",
+				      lb_syscall_name(stats[k]));
+	static const int acc[] = {SYS_access, SYS_faccessat, SYS_faccessat2};
+	for (size_t k = 0; k < sizeof(acc) / sizeof(acc[0]); k++) {
+		unsigned arg = acc[k] == SYS_access ? 1 : 2, modes = 0;
+		for (size_t i = 0; i < n; i++) {
+			const struct lb_filter_rule *r = &e[i].rule;
+			if (r->nr != acc[k])
+				continue;
+			cr_expect(r->n_conds == 1 && r->action == LB_FILTER_NOTIFY &&
+				  r->conds[0].arg == arg && r->conds[0].op == LB_CMP_MASKED_EQ);
+			modes |= (unsigned)r->conds[0].value;
+		}
+		cr_expect_eq(modes, 6u, "%s traps R_OK and W_OK", lb_syscall_name(acc[k]));
+	}
+	cr_expect(whole_rule(plan, SYS_readlink) != NULL, "readlink stays trapped");
+	cr_expect(whole_rule(plan, SYS_openat) != NULL, "opens stay trapped");
+	lb_plan_free(plan);
+	cr_assert_eq(lb_plan_build(&(struct lb_plan_inputs){.policy = p,
+							    .audit = true,
+							    .stat_in_kernel = true,
+							    .readlink_in_kernel = true},
+				   &plan),
+		     0);
+	cr_expect(traps_with_path(plan, SYS_newfstatat), "audit mode is exact");
+	cr_expect(whole_rule(plan, SYS_lstat) != NULL, "audit mode is exact");
+	lb_plan_free(plan);
+	lb_policy_free(p);
+}

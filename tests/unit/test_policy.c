@@ -1448,3 +1448,29 @@ Test(policy, many_rules_fast_and_no_alloc)
 	cr_expect_eq(before.uordblks, after.uordblks, "queries allocated memory");
 	lb_policy_free(p);
 }
+
+/* What fast mediation may leave to the kernel: subtrees where only plain
+ * allow rules can decide a stat. */
+Test(policy, mediation_and_uniform_subtrees)
+{
+	struct lb_policy *p =
+	    must_load("version 1\nallow read /usr/** /etc/**\n"
+		      "deny read /etc/shadow\nhide /etc/ssh\nallow write /srv/**\n"
+		      "deny stat /opt/x/secret\nallow read /opt/**\n"
+		      "audit read /var/log/**\nset mediation fast\n");
+	cr_expect_eq(lb_policy_mediation(p), LB_MEDIATION_FAST);
+	cr_expect(lb_policy_uniform_below(p, LB_CLASS_STAT, "/usr", NULL));
+	cr_expect(lb_policy_uniform_below(p, LB_CLASS_STAT, "/usr/lib", NULL));
+	cr_expect(!lb_policy_uniform_below(p, LB_CLASS_STAT, "/etc", NULL), "a hide inside");
+	cr_expect(!lb_policy_uniform_below(p, LB_CLASS_STAT, "/srv", NULL), "write only");
+	cr_expect(!lb_policy_uniform_below(p, LB_CLASS_STAT, "/opt", NULL), "a deny inside");
+	cr_expect(!lb_policy_uniform_below(p, LB_CLASS_STAT, "/var/log", NULL), "audit");
+	cr_expect(!lb_policy_uniform_below(p, LB_CLASS_STAT, "/", NULL));
+	lb_policy_free(p);
+	p = must_load("version 1\nallow read /etc/**\ndeny read /etc/shadow\n");
+	cr_expect(lb_policy_uniform_below(p, LB_CLASS_STAT, "/etc", NULL),
+		  "deny read keeps the existence");
+	cr_expect(!lb_policy_uniform_below(p, LB_CLASS_READ, "/etc", NULL));
+	cr_expect_eq(lb_policy_mediation(p), LB_MEDIATION_EXACT, "exact by default");
+	lb_policy_free(p);
+}
