@@ -1321,23 +1321,24 @@ static bool lexical_path(const char *start, const char *path, char *out, size_t 
  * path the host lacks too, or one the policy grants that appeared after
  * the view was built, stays absent. Only ever a refusal: nothing is
  * performed outside the view. */
-static int outside_view(struct lb_call *c, const char *start, const char *path)
+static int outside_view(struct lb_call *c, const char *start, const char *path, int rc)
 {
 	char lex[PATH_MAX];
 	struct stat st;
 	struct lb_decision d;
-	if (!c->core->cfg.stat_in_kernel || !lexical_path(start, path, lex, sizeof(lex)) ||
+	if ((rc != -ENOENT && rc != -ENOTDIR) || !c->core->cfg.stat_in_kernel ||
+	    c->rctx.rootfd == c->core->rootfd || !lexical_path(start, path, lex, sizeof(lex)) ||
 	    (strncmp(lex, "/proc", 5) == 0 && (lex[5] == '\0' || lex[5] == '/')) ||
 	    fstatat(c->core->rootfd, lex[1] ? lex + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -ENOENT;
+		return rc;
 	enum lb_class cls = walk_class(c);
 	lb_policy_judge_path(c->core->cfg.policy, cls, lex, &d);
 	if (d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT ||
 	    (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT &&
 	     (cls == LB_CLASS_STAT || cls == LB_CLASS_READ) && leads_to_grant(c->core, lex)))
-		return -ENOENT;
-	int rc = lb_judge_path(c, cls, lex);
-	return rc < 0 ? rc : -ENOENT;
+		return rc;
+	int jrc = lb_judge_path(c, cls, lex);
+	return jrc < 0 ? jrc : rc;
 }
 
 int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flags,
@@ -1348,8 +1349,8 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 	out->dirfd = -1;
 	if (path[0] == '/') {
 		rc = resolve_as_caller(c, c->rctx.rootfd, "/", path, flags, out);
-		if ((rc == -ENOENT || rc == -ENOTDIR) && !out->hidden_stop)
-			rc = outside_view(c, "/", path);
+		if (rc < 0 && !out->hidden_stop)
+			rc = outside_view(c, "/", path, rc);
 	} else if (path[0] == '\0') {
 		return -ENOENT;
 	} else {
@@ -1358,8 +1359,8 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 		if (rc < 0)
 			return rc;
 		rc = resolve_as_caller(c, s.fd, s.path, path, flags | LB_RES_START_OWNED, out);
-		if ((rc == -ENOENT || rc == -ENOTDIR) && !out->hidden_stop)
-			rc = outside_view(c, s.path, path);
+		if (rc < 0 && !out->hidden_stop)
+			rc = outside_view(c, s.path, path, rc);
 	}
 	if (rc == 0)
 		c->cur = out;

@@ -338,7 +338,10 @@ static int plan_mediated(struct lb_plan *b)
 					  .n_conds = 1,
 					  .conds = {{.arg = 4, .op = LB_CMP_NE, .value = 0}}},
 				      LB_WHY_MEDIATED, "with a destination address");
-		} else if (rows[i].kind == LB_K_GETDENTS && !filter_listings) {
+		} else if (rows[i].kind == LB_K_GETDENTS &&
+			   (!filter_listings || b->stat_in_kernel)) {
+			/* nothing to filter; in the view of fast mediation what
+			 * is hidden is absent */
 			continue;
 		} else if (in_kernel(b, rows[i].kind)) {
 			continue;
@@ -725,12 +728,12 @@ int lb_plan_show(const struct lb_plan *p, FILE *f)
 	put_names(f, p, LB_WHY_TRACKED, LB_FILTER_NOTIFY,
 		  "sent to litebox to be noted, then run (umask and credentials)");
 	if (p->stat_in_kernel)
-		fprintf(
-		    f,
-		    "# mediation fast: stat, lstat, newfstatat, statx, access, faccessat, "
-		    "faccessat2 (F_OK, X_OK)%s\n#   answered by the kernel in the sandbox's view "
-		    "(what the policy refuses is absent there)\n",
-		    p->readlink_in_kernel ? ", readlink, readlinkat" : "");
+		fprintf(f,
+			"# mediation fast: stat, lstat, newfstatat, statx, access, faccessat, "
+			"faccessat2 (F_OK, X_OK), getdents64%s\n#   answered by the kernel in the "
+			"sandbox's view "
+			"(what the policy refuses is absent there)\n",
+			p->readlink_in_kernel ? ", readlink, readlinkat" : "");
 	else
 		fputs("# mediation exact: every path-taking call is sent to litebox\n", f);
 	fputs("\n# ---- enforcement by class ----\n", f);

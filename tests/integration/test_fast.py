@@ -164,10 +164,12 @@ def what_the_program_creates_is_visible():
     script = ("import os; open('new.txt', 'w').write('made'); os.mkdir('d'); "
               "open('d/x', 'w').write('x'); os.rename('d/x', 'd/y'); "
               "print(os.stat('new.txt').st_size, os.path.exists('d/y'), "
-              "os.path.exists('d/x'), os.access('new.txt', os.W_OK))")
+              "os.path.exists('d/x'), os.access('new.txt', os.W_OK), "
+              "'new.txt' in os.listdir('.') and os.listdir('d') == ['y'])")
     p = litebox("run", "-p", fast, "--", "/usr/bin/python3", "-c", script, cwd=work, env=env)
     require_fast(p.stderr)
-    eq(p.stdout.split(), ["4", "True", "False", "True"], "the program's view: " + p.stderr)
+    eq(p.stdout.split(), ["4", "True", "False", "True", "True"],
+       "the program's view: " + p.stderr)
     with open(os.path.join(work, "new.txt")) as f:
         eq(f.read(), "made", "on the host")
     assert os.path.exists(os.path.join(work, "d", "y"))
