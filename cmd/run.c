@@ -1224,8 +1224,9 @@ static int plan_fast(const struct run_opts *o, const struct lb_policy *policy, e
 		       "exact'");
 		return LB_EXIT_LITEBOX;
 	}
-	if (lb_view_plan(policy, cwd, out) < 0) {
-		lb_msg("set mediation fast: out of memory");
+	int rc = lb_view_plan(policy, cwd, out);
+	if (rc < 0) {
+		lb_msg("set mediation fast: cannot plan the sandbox's view: %s", strerror(-rc));
 		return LB_EXIT_LITEBOX;
 	}
 	if (!lb_view_fast(*out)) {

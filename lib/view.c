@@ -154,17 +154,24 @@ static bool walk_granted(const struct lb_policy *p, const char *path)
 static int add_object(struct lb_view *v, const struct lb_policy *p, const char *path, bool subtree)
 {
 	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	if (lstat(path, &st) < 0) {
+		/* absent, or beyond what litebox's user may search: nothing to
+		 * show (the program, with the same user, cannot reach it) */
+		if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
+			no_view(v, "cannot look at %s", path);
+		return 0;
+	}
 	if (S_ISLNK(st.st_mode)) {
 		char t[PATH_MAX];
 		ssize_t n = readlink(path, t, sizeof(t) - 1);
-		if (n < 0)
-			return -errno;
+		if (n < 0) {
+			no_view(v, "cannot read the symlink %s", path);
+			return 0;
+		}
 		t[n] = '\0';
 		int rc = add(v, path, E_LINK, &st);
 		struct entry *e = find(v, path);
-		if (rc == 0 && e->kind == E_LINK && !(e->target = strdup(t)))
+		if (rc == 0 && e->kind == E_LINK && !e->target && !(e->target = strdup(t)))
 			rc = -ENOMEM;
 		struct lb_decision d;
 		lb_policy_judge_path(p, LB_CLASS_READ, path, &d);
@@ -181,8 +188,11 @@ static int add_glob(struct lb_view *v, const struct lb_policy *p, const struct l
 {
 	const char *dir = lb_pattern_prefix(pat);
 	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	if (!d) {
+		if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
+			no_view(v, "cannot list %s", dir);
+		return 0;
+	}
 	int rc = 0;
 	struct dirent *de;
 	while (rc >= 0 && (de = readdir(d))) {
@@ -255,17 +265,23 @@ static int add_skeleton(struct lb_view *v, const struct lb_policy *p)
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX];
 		int len = snprintf(path, sizeof(path), "%s", v->e[i].path);
-		if (len < 0 || (size_t)len >= sizeof(path))
-			return -ENAMETOOLONG;
+		if (len < 0 || (size_t)len >= sizeof(path)) {
+			no_view(v, "a granted path is too long: %.64s...", v->e[i].path);
+			continue;
+		}
 		for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
 			*s = '\0';
 			struct stat st;
 			int rc = lstat(path, &st) < 0 ? -errno : 0;
-			if (rc == 0 && S_ISDIR(st.st_mode) && !walk_granted(p, path))
+			if (rc < 0) {
+				no_view(v, "cannot look at %s", path);
+				break;
+			}
+			if (S_ISDIR(st.st_mode) && !walk_granted(p, path))
 				no_view(v, "%s is refused by name but leads to a grant", path);
-			if (rc == 0 && S_ISDIR(st.st_mode))
+			if (S_ISDIR(st.st_mode))
 				rc = add(v, path, E_DIR, &st);
-			else if (rc == 0)
+			else
 				rc = add_object(v, p, path, false);
 			*s = '/';
 			if (rc < 0)
