@@ -302,13 +302,15 @@ def litebox_fast_policy_file(work, pol):
     return f
 
 
-def setup_litebox_fast(lb, pol, probe_cmd):
-    """litebox-fast: unavailable when the policy falls back to exact here."""
+def setup_litebox_fast(lb, pol, probe_cmd, work):
+    """litebox-fast: unavailable when the policy falls back to exact where
+    the workloads run."""
     r = setup_litebox("litebox-fast", lb, pol, probe_cmd)
     if r.unavailable:
         return r
     p = subprocess.run([str(lb), "run", *pol, "--", *probe_cmd], capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, cwd=str(work), env=BASE_ENV,
+                       stdin=subprocess.DEVNULL)
     if "this run is exact" in p.stderr:
         r.prefix = []
         r.unavailable = "unavailable: " + p.stderr.strip().splitlines()[-1]
@@ -344,7 +346,7 @@ def setup_runners(args, work):
                                      probe_cmd))
     if not args.no_fast:
         fast = ["-p", str(litebox_fast_policy_file(work, pol))]
-        runners.append(setup_litebox_fast(lb, fast, probe_cmd))
+        runners.append(setup_litebox_fast(lb, fast, probe_cmd, work))
     if not args.no_permissive:
         runners.append(setup_litebox("litebox-permissive", lb, ["-p", "permissive"], probe_cmd))
     if not args.no_ptrace:
