@@ -635,8 +635,8 @@ static void on_event(void *arg, const struct lb_event *ev)
 	if (st->learn && !ev->absent) {
 		char rule[PATH_MAX + 16];
 		lb_decision_rule(ev->decision, rule, sizeof(rule));
-		if (lb_learn_add(st->learn, ev->cls, ev->object, lb_event_verdict_name(ev->verdict),
-				 rule) < 0)
+		if (lb_learn_add_names(st->learn, ev->cls, ev->object, ev->names, ev->n_names,
+				       lb_event_verdict_name(ev->verdict), rule) < 0)
 			st->log_failed = true;
 	}
 	const struct run_opts *o = st->opts;

@@ -349,6 +349,25 @@ bool lb_event_refused(const struct lb_event *ev)
 	return ev->verdict != LB_EV_ALLOW && !ev->absent && !ev->err;
 }
 
+/* `"names":["a.example",...],` for a connect to an address the program
+ * resolved (docs/audit.md); NULL when there are none. */
+static char *names_field(const struct lb_event *ev, size_t cap)
+{
+	if (!ev->n_names)
+		return NULL;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	size_t len = (size_t)snprintf(out, cap, "\"names\":[");
+	for (size_t i = 0; i < ev->n_names; i++) {
+		if (i)
+			out[len++] = ',';
+		len += lb_json_escape(ev->names[i], strlen(ev->names[i]), out + len, cap - len);
+	}
+	snprintf(out + len, cap - len, "],");
+	return out;
+}
+
 int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 {
 	if (ev->verdict != LB_EV_ALLOW && ev->absent)
@@ -374,7 +393,10 @@ int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 	size_t c_comm = 6 * l_comm + 3, c_exe = 6 * l_exe + 3, c_obj = 6 * l_obj + 3,
 	       c_rule = 6 * l_rule + 3;
 	size_t esc = c_comm + c_exe + c_obj + c_rule;
-	size_t cap = esc + 512 + strlen(ev->syscall);
+	size_t c_names = 0;
+	for (size_t i = 0; i < ev->n_names; i++)
+		c_names += 6 * strlen(ev->names[i]) + 4;
+	size_t cap = esc + c_names + 512 + strlen(ev->syscall);
 	lb_autofree char *mem = malloc(esc), *line = malloc(cap);
 	if (!mem || !line)
 		return -ENOMEM;
@@ -392,12 +414,15 @@ int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 		else
 			snprintf(err, sizeof(err), ",\"errno\":%d", ev->err);
 	}
+	lb_autofree char *names = names_field(ev, c_names + 16);
+	if (ev->n_names && !names)
+		return -ENOMEM;
 	int n = snprintf(
 	    line, cap,
 	    "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","
-	    "\"class\":\"%s\",\"object\":%s,\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s%s}\n",
+	    "\"class\":\"%s\",\"object\":%s,%s\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s%s}\n",
 	    when, (int)ev->pid, e_comm, e_exe, ev->syscall, lb_class_name(ev->cls), e_obj,
-	    lb_event_verdict_name(ev->verdict), e_rule,
+	    names ? names : "", lb_event_verdict_name(ev->verdict), e_rule,
 	    a->mode == LB_MODE_AUDIT ? "audit" : "enforce", ev->absent ? ",\"absent\":true" : "",
 	    err);
 	if (n < 0 || (size_t)n >= cap)

@@ -484,6 +484,13 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 		later_flush(c->later, 0);
 		c->later = NULL;
 	}
+	const char *names[8];
+	const struct lb_sockaddr_obj *a = c->addr;
+	if (a && cls == LB_CLASS_CONNECT && (a->kind == LB_ADDR_TCP || a->kind == LB_ADDR_UDP)) {
+		ev.n_names = lb_dns_asked_names_of(c->core, a->is_v4, a->ip, names,
+						   LB_ARRAY_SIZE(names));
+		ev.names = names;
+	}
 	c->core->cfg.on_event(c->core->cfg.event_arg, &ev);
 }
 
@@ -729,7 +736,10 @@ int lb_judge_addr(struct lb_call *c, enum lb_class cls, const struct lb_sockaddr
 
 	lb_sockaddr_format(a, obj, sizeof(obj));
 	lb_policy_judge_addr(c->core->cfg.policy, cls, a, &d);
-	return apply_decision(c, cls, obj, &d, cls == LB_CLASS_CONNECT ? ECONNREFUSED : EACCES);
+	c->addr = a;
+	int rc = apply_decision(c, cls, obj, &d, cls == LB_CLASS_CONNECT ? ECONNREFUSED : EACCES);
+	c->addr = NULL;
+	return rc;
 }
 
 int lb_refuse(struct lb_call *c, enum lb_class cls, const char *object, int err)

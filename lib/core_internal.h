@@ -106,6 +106,9 @@ struct lb_call {
 	/* Allow records held until the answer is delivered (core.c). */
 	bool defer_allows;
 	struct lb_later *later;
+	/* The address being judged (lb_judge_addr): its event names the
+	 * host names the program resolved to it. */
+	const struct lb_sockaddr_obj *addr;
 };
 
 /* Where a relative path starts: the caller's cwd or one of its dirfds. */

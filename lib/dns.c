@@ -52,6 +52,7 @@
 struct dns_entry {
 	char *name;
 	bool is_v4;
+	bool asked; /* an answer of the mediated resolver, not /etc/hosts */
 	uint8_t ip[16];
 };
 
@@ -92,14 +93,17 @@ struct lb_dns {
 
 /* ---- the table ------------------------------------------------------------------ */
 
-static void table_add(struct lb_dns *d, const char *name, bool is_v4, const uint8_t *ip)
+static void table_add(struct lb_dns *d, const char *name, bool is_v4, const uint8_t *ip,
+		      bool asked)
 {
 	size_t iplen = is_v4 ? 4 : 16;
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->n_tab; i++)
 		if (d->tab[i].is_v4 == is_v4 && memcmp(d->tab[i].ip, ip, iplen) == 0 &&
-		    strcmp(d->tab[i].name, name) == 0)
+		    strcmp(d->tab[i].name, name) == 0) {
+			d->tab[i].asked |= asked;
 			goto out;
+		}
 	if (d->n_tab == d->cap_tab && d->cap_tab < MAX_ENTRIES) {
 		size_t cap = d->cap_tab ? d->cap_tab * 2 : 64;
 		struct dns_entry *n = realloc(d->tab, cap * sizeof(*n));
@@ -111,7 +115,7 @@ static void table_add(struct lb_dns *d, const char *name, bool is_v4, const uint
 	/* A full table grants nothing more: later connects are refused. */
 	if (d->n_tab < d->cap_tab) {
 		struct dns_entry *e = &d->tab[d->n_tab];
-		*e = (struct dns_entry){.name = strdup(name), .is_v4 = is_v4};
+		*e = (struct dns_entry){.name = strdup(name), .is_v4 = is_v4, .asked = asked};
 		memcpy(e->ip, ip, iplen);
 		if (e->name)
 			d->n_tab++;
@@ -120,8 +124,8 @@ out:
 	pthread_mutex_unlock(&d->lock);
 }
 
-size_t lb_dns_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip, const char **names,
-		       size_t max)
+static size_t names_of(struct lb_core *core, bool is_v4, const uint8_t *ip, const char **names,
+		       size_t max, bool asked_only)
 {
 	struct lb_dns *d = core->dns;
 	size_t n = 0;
@@ -129,10 +133,23 @@ size_t lb_dns_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip, cons
 		return 0;
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->n_tab && n < max; i++)
-		if (d->tab[i].is_v4 == is_v4 && memcmp(d->tab[i].ip, ip, is_v4 ? 4 : 16) == 0)
+		if (d->tab[i].is_v4 == is_v4 && memcmp(d->tab[i].ip, ip, is_v4 ? 4 : 16) == 0 &&
+		    (d->tab[i].asked || !asked_only))
 			names[n++] = d->tab[i].name;
 	pthread_mutex_unlock(&d->lock);
 	return n;
+}
+
+size_t lb_dns_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip, const char **names,
+		       size_t max)
+{
+	return names_of(core, is_v4, ip, names, max, false);
+}
+
+size_t lb_dns_asked_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip,
+			     const char **names, size_t max)
+{
+	return names_of(core, is_v4, ip, names, max, true);
 }
 
 /* ---- the host's configuration ----------------------------------------------------- */
@@ -202,7 +219,7 @@ static void read_hosts(struct lb_dns *d)
 		char name[LB_DNS_NAME_MAX];
 		while ((tok = strtok_r(NULL, " \t\r\n", &save)))
 			if (normal_name(tok, name, sizeof(name)))
-				table_add(d, name, is_v4, ip);
+				table_add(d, name, is_v4, ip, false);
 	}
 	fclose(f);
 }
@@ -528,7 +545,7 @@ struct answer_ctx {
 static void learn_addr(void *arg, bool is_v4, const uint8_t *ip)
 {
 	struct answer_ctx *a = arg;
-	table_add(a->d, a->name, is_v4, ip);
+	table_add(a->d, a->name, is_v4, ip, true);
 }
 
 /* Ask the host's nameservers (UDP, TCP when truncated or unanswered) with

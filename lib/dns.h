@@ -37,5 +37,9 @@ bool lb_dns_nameserver_stream(struct lb_call *c, int sock, const void *addr, soc
  * valid while the core lives). */
 size_t lb_dns_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip, const char **names,
 		       size_t max);
+/* Those of them the program asked the mediated resolver for (not the
+ * names /etc/hosts gives every address it lists). */
+size_t lb_dns_asked_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip,
+			     const char **names, size_t max);
 
 #endif

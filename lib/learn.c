@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "litebox/audit.h"
+#include "litebox/dns_proto.h"
 #include "litebox/learn.h"
 #include "litebox/util.h"
 
@@ -146,9 +147,12 @@ int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, cons
 		return -EINVAL;
 	if ((rule && strcmp(rule, "implicit") == 0) || lb_policy_implicit_path(object))
 		return 0; /* implicit grants stay implicit */
-	/* A write or exec the base does not grant is refused while learning
-	 * (never changing the host), and learned all the same. */
-	bool refused_to_learn = (cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC) && verdict &&
+	/* A write, exec, connect or bind the base does not grant is refused
+	 * while learning (never changing the host, never reaching the
+	 * network), and learned all the same. */
+	bool refused_to_learn = (cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC ||
+				 cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND) &&
+				verdict &&
 				strcmp(verdict, "deny") == 0 && rule &&
 				strcmp(rule, "default") == 0;
 	if (l->base && cls != LB_CLASS_SYSCALL && verdict && strcmp(verdict, "would-deny") != 0 &&
@@ -167,6 +171,29 @@ int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, cons
 	l->total++;
 	pthread_mutex_unlock(&l->lock);
 	return rc;
+}
+
+/* A connect to an address the program resolved through the mediated DNS
+ * is learned as a rule naming the host ("tcp pypi.org:443"), not the
+ * address, which changes from run to run. */
+int lb_learn_add_names(struct lb_learn *l, enum lb_class cls, const char *object,
+		       const char *const *names, size_t n_names, const char *verdict,
+		       const char *rule)
+{
+	const char *sp = object ? strchr(object, ' ') : NULL, *colon = object ? strrchr(object, ':') : NULL;
+	bool inet = sp && (strncmp(object, "tcp ", 4) == 0 || strncmp(object, "udp ", 4) == 0);
+	if (cls != LB_CLASS_CONNECT || !n_names || !inet || !colon || colon < sp)
+		return lb_learn_add(l, cls, object, verdict, rule);
+	for (size_t i = 0; i < n_names; i++) {
+		char named[LB_DNS_NAME_MAX + 32];
+		int n = snprintf(named, sizeof(named), "%.4s%s%s", object, names[i], colon);
+		if (n < 0 || (size_t)n >= sizeof(named))
+			return lb_learn_add(l, cls, object, verdict, rule);
+		int rc = lb_learn_add(l, cls, named, verdict, rule);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* ---- a small reader for our own flat JSON records ------------------------------ */
@@ -284,11 +311,34 @@ static const char *skip_value(const char *p)
 	return p;
 }
 
+#define MAX_NAMES 8
+
 struct record {
 	char cls[32], object[8192], verdict[32], rule[8192];
 	bool is_event;
 	bool absent;
+	char names[MAX_NAMES][LB_DNS_NAME_MAX];
+	size_t n_names;
 };
+
+/* "names":["a.example",...]: at most MAX_NAMES kept. */
+static const char *parse_names(const char *p, struct record *r)
+{
+	if (*p != '[')
+		return skip_value(p);
+	p = skip_ws(p + 1);
+	while (*p == '"') {
+		char tmp[LB_DNS_NAME_MAX];
+		if (!(p = parse_string(p, tmp, sizeof(tmp))))
+			return NULL;
+		if (r->n_names < MAX_NAMES)
+			memcpy(r->names[r->n_names++], tmp, sizeof(tmp));
+		p = skip_ws(p);
+		if (*p == ',')
+			p = skip_ws(p + 1);
+	}
+	return *p == ']' ? p + 1 : NULL;
+}
 
 static int parse_record(const char *line, struct record *r)
 {
@@ -322,7 +372,10 @@ static int parse_record(const char *line, struct record *r)
 			r->is_event = true;
 		else if (strcmp(key, "absent") == 0)
 			r->absent = strncmp(p, "true", 4) == 0;
-		p = dst && *p == '"' ? parse_string(p, dst, cap) : skip_value(p);
+		if (strcmp(key, "names") == 0)
+			p = parse_names(p, r);
+		else
+			p = dst && *p == '"' ? parse_string(p, dst, cap) : skip_value(p);
 		if (!p)
 			return -EINVAL;
 		p = skip_ws(p);
@@ -344,7 +397,11 @@ int lb_learn_add_json(struct lb_learn *l, const char *line)
 	int cls = lb_class_from_name(r.cls);
 	if (cls < 0)
 		return -EINVAL;
-	return lb_learn_add(l, (enum lb_class)cls, r.object, r.verdict, r.rule);
+	const char *names[MAX_NAMES];
+	for (size_t i = 0; i < r.n_names; i++)
+		names[i] = r.names[i];
+	return lb_learn_add_names(l, (enum lb_class)cls, r.object, names, r.n_names, r.verdict,
+				  r.rule);
 }
 
 /* ---- generalisation ----------------------------------------------------------------- */
@@ -716,6 +773,23 @@ static bool read_covers(const struct table *read, const char *key)
 	return false;
 }
 
+/* "tcp NAME:*" (a name the program asked the resolver for) when a rule
+ * "tcp NAME:PORT" or "udp NAME:PORT" says where it then connected. */
+static bool name_has_port_rule(const struct table *t, const char *obj)
+{
+	size_t n = strlen(obj);
+	if (strncmp(obj, "tcp ", 4) != 0 || n < 7 || strcmp(obj + n - 2, ":*") != 0)
+		return false;
+	for (size_t i = 0; i < t->cap; i++) {
+		const char *r = t->slots[i].obj;
+		if (r && strcmp(r, obj) != 0 && strlen(r) > n - 1 &&
+		    (strncmp(r, "tcp ", 4) == 0 || strncmp(r, "udp ", 4) == 0) &&
+		    strncmp(r + 4, obj + 4, n - 5) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Another rule of the table, a directory fold, covers key. */
 static bool covered_by_wider(const struct table *t, const char *key)
 {
@@ -797,6 +871,8 @@ char *lb_learn_policy(struct lb_learn *l, const char *source_note)
 				continue;
 			if (c != LB_CLASS_CONNECT && c != LB_CLASS_BIND &&
 			    covered_by_wider(&folded[c], v[i].obj))
+				continue;
+			if (c == LB_CLASS_CONNECT && name_has_port_rule(&folded[c], v[i].obj))
 				continue;
 			if (!header) {
 				appendf(&buf, &len, &cap, "\n");

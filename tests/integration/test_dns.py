@@ -354,6 +354,43 @@ def on_deny_kill_kills_the_asker():
 
 
 @test
+def generate_and_learn_name_the_host_not_the_address():
+    w = World()
+    # an audit run resolves and connects; the log names the host, and the
+    # policy generated from it grants the name and the port
+    log = os.path.join(w.dir, "audit.jsonl")
+    pol = w.policy(["allow connect tcp other.example.test:1"])
+    p = litebox("run", "--audit", "--log", log, "-p", pol, "--", PY, "-c", CONNECT,
+                "pkg.example.test", str(w.port), cwd=w.dir, env=w.env, timeout=60)
+    assert f"connected {w.net}.2" in p.stdout, p.stdout + p.stderr
+    with open(log) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    conn = [r for r in recs if r.get("syscall") == "connect" and r.get("object") == f"tcp {w.net}.2:{w.port}"]
+    assert conn and conn[0].get("names") == ["pkg.example.test"], conn
+    out = os.path.join(w.dir, "generated.policy")
+    g = litebox("policy", "generate", "--from", log, "-o", out, cwd=w.dir)
+    assert g.returncode == 0, g.stderr
+    text = open(out).read()
+    assert f"allow connect tcp pkg.example.test:{w.port}" in text, text
+    assert f"{w.net}.2" not in text and "pkg.example.test:*" not in text, text
+    # enforced, the generated policy reaches the host by name, and only it
+    before = w.l2.count
+    p, recs = w.run(out, PY, "-c", CONNECT, "pkg.example.test", str(w.port), f"{w.net}.3")
+    assert f"connected {w.net}.2" in p.stdout and w.l2.count == before + 1, p.stdout + p.stderr
+    assert f"refused {w.net}.3" in p.stdout and w.l3.count == 0, p.stdout
+    # litebox learn: the base lets the name resolve, the connect to another
+    # port is refused while learning and learned by name
+    learned = os.path.join(w.dir, "learned.policy")
+    p = litebox("learn", "-q", "-p", w.policy(["allow connect tcp pkg.example.test:1"]), "-o", learned,
+                "--", PY, "-c", CONNECT, "pkg.example.test", str(w.port), cwd=w.dir, env=w.env, timeout=60)
+    text = open(learned).read()
+    assert f"allow connect tcp pkg.example.test:{w.port}" in text, text + p.stderr
+    assert f"{w.net}.2" not in text, text
+    eq_count = w.l2.count
+    assert eq_count == before + 1, "learning connected nowhere"
+
+
+@test
 def policy_show_explains_a_host_name():
     d = lbtest.policy_workdir(["allow connect tcp pypi.org:443", "deny connect tcp *.evil.test:*",
                                "allow connect tcp *:8443"])

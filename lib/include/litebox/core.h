@@ -38,6 +38,10 @@ struct lb_event {
 	 * had no room for): the errno it got instead; 0 otherwise. Recorded
 	 * as a `deny` of origin builtin, never as an allow. */
 	int err;
+	/* A connect to an address the program got from the mediated
+	 * resolver: the names it asked for that resolved to it. */
+	const char *const *names;
+	size_t n_names;
 };
 
 struct lb_core_config {

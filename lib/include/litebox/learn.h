@@ -26,6 +26,14 @@ int lb_learn_set_base(struct lb_learn *l, const char *base);
 int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, const char *verdict,
 		 const char *rule);
 
+/* The same for a connect to an address the program resolved through the
+ * mediated DNS (names: the host names it asked for that resolved to it):
+ * the rule names the host and port ("tcp pypi.org:443"), not the address.
+ * With no names, as lb_learn_add. */
+int lb_learn_add_names(struct lb_learn *l, enum lb_class cls, const char *object,
+		       const char *const *names, size_t n_names, const char *verdict,
+		       const char *rule);
+
 /* One line of a JSON Lines audit log. Returns 0 (also for lines that are
  * not access records, such as the exit summary), -EINVAL for a line that
  * is not JSON. */
