@@ -417,14 +417,14 @@ int lb_audit_record(struct lb_audit *a, const struct lb_event *ev)
 	lb_autofree char *names = names_field(ev, c_names + 16);
 	if (ev->n_names && !names)
 		return -ENOMEM;
-	int n = snprintf(
-	    line, cap,
-	    "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","
-	    "\"class\":\"%s\",\"object\":%s,%s\"verdict\":\"%s\",\"rule\":%s,\"mode\":\"%s\"%s%s}\n",
-	    when, (int)ev->pid, e_comm, e_exe, ev->syscall, lb_class_name(ev->cls), e_obj,
-	    names ? names : "", lb_event_verdict_name(ev->verdict), e_rule,
-	    a->mode == LB_MODE_AUDIT ? "audit" : "enforce", ev->absent ? ",\"absent\":true" : "",
-	    err);
+	int n = snprintf(line, cap,
+			 "{\"time\":\"%s\",\"pid\":%d,\"comm\":%s,\"exe\":%s,\"syscall\":\"%s\","
+			 "\"class\":\"%s\",\"object\":%s,%s\"verdict\":\"%s\",\"rule\":%s,\"mode\":"
+			 "\"%s\"%s%s}\n",
+			 when, (int)ev->pid, e_comm, e_exe, ev->syscall, lb_class_name(ev->cls),
+			 e_obj, names ? names : "", lb_event_verdict_name(ev->verdict), e_rule,
+			 a->mode == LB_MODE_AUDIT ? "audit" : "enforce",
+			 ev->absent ? ",\"absent\":true" : "", err);
 	if (n < 0 || (size_t)n >= cap)
 		return -EOVERFLOW;
 	return emit_line(a, line, (size_t)n);

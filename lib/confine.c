@@ -273,6 +273,7 @@ static const struct self_call allowed[] = {
     CALL("prlimit64"),
     CALL("kill"),
     CALL("tgkill"),
+    CALL("pidfd_send_signal"), /* the mediated DNS's on-deny kill (dns.c) */
     /* the pty the program opened (/dev/ptmx), the terminal litebox runs on */
     /* the program's metadata ioctls, on its own file (lb_ioctl_rows) */
     ARG32_IS("ioctl", 1, FS_IOC_SETFLAGS),

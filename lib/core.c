@@ -487,8 +487,8 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 	const char *names[8];
 	const struct lb_sockaddr_obj *a = c->addr;
 	if (a && cls == LB_CLASS_CONNECT && (a->kind == LB_ADDR_TCP || a->kind == LB_ADDR_UDP)) {
-		ev.n_names = lb_dns_asked_names_of(c->core, a->is_v4, a->ip, names,
-						   LB_ARRAY_SIZE(names));
+		ev.n_names =
+		    lb_dns_asked_names_of(c->core, a->is_v4, a->ip, names, LB_ARRAY_SIZE(names));
 		ev.names = names;
 	}
 	c->core->cfg.on_event(c->core->cfg.event_arg, &ev);

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,7 +63,10 @@ struct dns_peer {
 	bool is_v4;
 	uint8_t ip[16];
 	uint16_t port;
-	pid_t tid;
+	pid_t tid; /* 0: a free slot */
+	/* The connecting process, for `set on-deny kill`: a tid read later
+	 * may be another process's by then (-1: none). */
+	int pidfd;
 };
 
 struct lb_dns {
@@ -93,8 +97,7 @@ struct lb_dns {
 
 /* ---- the table ------------------------------------------------------------------ */
 
-static void table_add(struct lb_dns *d, const char *name, bool is_v4, const uint8_t *ip,
-		      bool asked)
+static void table_add(struct lb_dns *d, const char *name, bool is_v4, const uint8_t *ip, bool asked)
 {
 	size_t iplen = is_v4 ? 4 : 16;
 	pthread_mutex_lock(&d->lock);
@@ -400,22 +403,29 @@ static bool is_conf(const struct lb_dns *d, const struct stat *st)
 	return S_ISREG(st->st_mode) && st->st_dev == d->conf_dev && st->st_ino == d->conf_ino;
 }
 
-int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path)
+int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path,
+		     const struct stat *seen)
 {
 	struct lb_dns *d = c->core->dns;
 	struct stat st;
 	if (!d || !d->have_conf || (flags & (O_ACCMODE | O_PATH)) != O_RDONLY)
 		return fd;
-	if (fstat(fd, &st) < 0)
-		return fd;
 	/* Under --overlay the file has the overlay's device: the host's
 	 * object behind the same path tells whether it is the host's
 	 * resolver configuration. */
-	bool conf =
-	    is_conf(d, &st) ||
-	    (c->core->cfg.writes_contained && path && d->conf_path[0] &&
-	     strcmp(path, d->conf_path) == 0 &&
-	     fstatat(c->core->rootfd, path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_conf(d, &st));
+	bool by_path = c->core->cfg.writes_contained && path && d->conf_path[0] &&
+		       strcmp(path, d->conf_path) == 0;
+	/* The common case costs nothing: the walk's own look at the file
+	 * says it is another one. (Swapped for the configuration since, the
+	 * program reads the host's file: the view is what makes names
+	 * resolve, the refusals hold without it.) */
+	if (seen && !by_path && !is_conf(d, seen))
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return fd;
+	bool conf = is_conf(d, &st) ||
+		    (by_path && fstatat(c->core->rootfd, path + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     is_conf(d, &st));
 	if (!conf)
 		return fd;
 	close(fd);
@@ -449,7 +459,7 @@ static void emit(struct lb_dns *d, pid_t tid, const char *name, enum lb_event_ve
 
 /* Judge a query for name, as apply_decision judges an access: true when
  * it may go upstream. */
-static bool judge_name(struct lb_dns *d, pid_t tid, const char *name)
+static bool judge_name(struct lb_dns *d, pid_t tid, int pidfd, const char *name)
 {
 	struct lb_decision dec;
 	lb_policy_judge_name(d->core->cfg.policy, name, &dec);
@@ -467,7 +477,10 @@ static bool judge_name(struct lb_dns *d, pid_t tid, const char *name)
 	}
 	if (lb_policy_on_deny(d->core->cfg.policy) == LB_ON_DENY_KILL) {
 		emit(d, tid, name, LB_EV_KILL, &dec);
-		kill(tid, SIGKILL);
+		/* never by number: the thread that connected may be gone and
+		 * its tid another process's */
+		if (pidfd >= 0)
+			(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		return false;
 	}
 	emit(d, tid, name, LB_EV_DENY, &dec);
@@ -605,14 +618,17 @@ static bool sockaddr_key(const struct sockaddr_storage *ss, bool *is_v4, uint8_t
 /* Found once: a connection served is forgotten, so the address cannot be
  * bound again later (its TIME_WAIT over) by another process on the host,
  * another sandbox's program among them, to be served under this policy. */
-static bool peer_find(struct lb_dns *d, bool is_v4, const uint8_t *ip, uint16_t port, pid_t *tid)
+static bool peer_find(struct lb_dns *d, bool is_v4, const uint8_t *ip, uint16_t port, pid_t *tid,
+		      int *pidfd)
 {
 	for (size_t i = 0; i < MAX_PEERS; i++) {
 		struct dns_peer *p = &d->peers[i];
 		if (p->tid && p->port == port && p->is_v4 == is_v4 &&
 		    memcmp(p->ip, ip, is_v4 ? 4 : 16) == 0) {
 			*tid = p->tid;
+			*pidfd = p->pidfd;
 			p->tid = 0;
+			p->pidfd = -1;
 			return true;
 		}
 	}
@@ -621,7 +637,7 @@ static bool peer_find(struct lb_dns *d, bool is_v4, const uint8_t *ip, uint16_t 
 
 /* Which program thread this connection is: only sockets litebox
  * connected here are served (the connect may still be returning). */
-static bool identify(struct lb_dns *d, int conn, pid_t *tid)
+static bool identify(struct lb_dns *d, int conn, pid_t *tid, int *pidfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -636,7 +652,7 @@ static bool identify(struct lb_dns *d, int conn, pid_t *tid)
 	until.tv_sec += PEER_WAIT_MS / 1000;
 	pthread_mutex_lock(&d->lock);
 	bool found;
-	while (!(found = peer_find(d, is_v4, ip, port, tid)))
+	while (!(found = peer_find(d, is_v4, ip, port, tid, pidfd)))
 		if (pthread_cond_timedwait(&d->peer_cond, &d->lock, &until) != 0)
 			break;
 	pthread_mutex_unlock(&d->lock);
@@ -644,7 +660,8 @@ static bool identify(struct lb_dns *d, int conn, pid_t *tid)
 }
 
 /* One query of the program: its answer in out, or 0 to hang up. */
-static size_t answer(struct lb_dns *d, pid_t tid, const uint8_t *msg, size_t len, uint8_t *out)
+static size_t answer(struct lb_dns *d, pid_t tid, int pidfd, const uint8_t *msg, size_t len,
+		     uint8_t *out)
 {
 	struct lb_dns_query q;
 	if (lb_dns_parse_query(msg, len, &q) < 0) {
@@ -652,7 +669,7 @@ static size_t answer(struct lb_dns *d, pid_t tid, const uint8_t *msg, size_t len
 		emit(d, tid, NULL, LB_EV_DENY, &dec);
 		return 0;
 	}
-	if (!judge_name(d, tid, q.name))
+	if (!judge_name(d, tid, pidfd, q.name))
 		return lb_dns_build_error(msg, &q, LB_DNS_RCODE_NXDOMAIN, out, LB_DNS_MSG_MAX);
 	size_t n = forward(d, &q, out);
 	return n ? n : lb_dns_build_error(msg, &q, LB_DNS_RCODE_SERVFAIL, out, LB_DNS_MSG_MAX);
@@ -670,14 +687,15 @@ static void *conn_thread(void *arg)
 	struct lb_dns *d = j.d;
 	int conn = j.conn;
 	pid_t tid;
+	lb_autoclose int pidfd = -1;
 	uint8_t *in = malloc(LB_DNS_MSG_MAX), *out = malloc(LB_DNS_MSG_MAX + 2);
-	if (in && out && identify(d, conn, &tid)) {
+	if (in && out && identify(d, conn, &tid, &pidfd)) {
 		uint8_t hdr[2];
 		while (read_full(conn, hdr, 2, CLIENT_TIMEOUT_MS)) {
 			size_t n = (size_t)hdr[0] << 8 | hdr[1];
 			if (!read_full(conn, in, n, CLIENT_TIMEOUT_MS))
 				break;
-			size_t m = answer(d, tid, in, n, out + 2);
+			size_t m = answer(d, tid, pidfd, in, n, out + 2);
 			out[0] = (uint8_t)(m >> 8);
 			out[1] = (uint8_t)m;
 			if (m == 0 || !write_full(conn, out, m + 2))
@@ -823,43 +841,80 @@ static socklen_t resolver_addr(const struct lb_dns *d, int domain, struct sockad
 	return sizeof(*a);
 }
 
-static void peer_add(struct lb_dns *d, int sock, pid_t tid)
+static void peer_add(struct lb_dns *d, int sock, pid_t tid, int pidfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	struct dns_peer p = {.tid = tid};
+	struct dns_peer p = {.tid = tid, .pidfd = pidfd};
 	if (getsockname(sock, (struct sockaddr *)&ss, &len) < 0 ||
-	    !sockaddr_key(&ss, &p.is_v4, p.ip, &p.port))
+	    !sockaddr_key(&ss, &p.is_v4, p.ip, &p.port)) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return;
+	}
 	pthread_mutex_lock(&d->lock);
-	d->peers[d->next_peer++ % MAX_PEERS] = p;
+	struct dns_peer *slot = &d->peers[d->next_peer++ % MAX_PEERS];
+	if (slot->tid && slot->pidfd >= 0)
+		close(slot->pidfd);
+	*slot = p;
 	pthread_cond_broadcast(&d->peer_cond);
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* Port 53 of a configured nameserver, decoded as a socket of family
+ * domain would take addr. */
+static bool to_nameserver(const struct lb_dns *d, const void *addr, socklen_t len, int domain)
+{
+	struct lb_sa sa;
+	return (domain == AF_INET || domain == AF_INET6) &&
+	       lb_sockaddr_decode(addr, len, domain, true, &sa) == 0 && sa.form == LB_SA_INET &&
+	       sa.port == 53 && is_nameserver(d, &sa);
+}
+
+/* The address's own family first, from the copy already made: a connect
+ * anywhere but a nameserver's port 53 (nearly every one) costs no system
+ * call. A socket accepts only its own family's addresses (an AF_INET6
+ * socket takes IPv4 as ::ffff:a.b.c.d), so where the socket's family
+ * would find a nameserver, the address's family does too. */
+static int nameserver_domain(const struct lb_dns *d, int sock, const void *addr, socklen_t len)
+{
+	sa_family_t fam;
+	if (len < (socklen_t)sizeof(fam))
+		return -1;
+	memcpy(&fam, addr, sizeof(fam));
+	if (!to_nameserver(d, addr, len, fam))
+		return -1;
+	int domain = sock_int(sock, SOL_SOCKET, SO_DOMAIN);
+	return to_nameserver(d, addr, len, domain) &&
+		       sock_int(sock, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
+		       sock_int(sock, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP
+		   ? domain
+		   : -1;
 }
 
 bool lb_dns_nameserver_stream(struct lb_call *c, int sock, const void *addr, socklen_t len)
 {
 	struct lb_dns *d = c->core->dns;
-	int domain = sock_int(sock, SOL_SOCKET, SO_DOMAIN);
-	struct lb_sa sa;
-	return d && (domain == AF_INET || domain == AF_INET6) &&
-	       lb_sockaddr_decode(addr, len, domain, true, &sa) == 0 && sa.form == LB_SA_INET &&
-	       sa.port == 53 && sock_int(sock, SOL_SOCKET, SO_TYPE) == SOCK_STREAM &&
-	       sock_int(sock, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP && is_nameserver(d, &sa);
+	return d && nameserver_domain(d, sock, addr, len) >= 0;
 }
 
 bool lb_dns_intercept(struct lb_call *c, int sock, const void *addr, socklen_t len, int *rc)
 {
 	struct lb_dns *d = c->core->dns;
-	int domain = sock_int(sock, SOL_SOCKET, SO_DOMAIN);
-	if (!lb_dns_nameserver_stream(c, sock, addr, len))
+	int domain = d ? nameserver_domain(d, sock, addr, len) : -1;
+	if (domain < 0)
 		return false;
 	if ((*rc = start_resolver(d)) < 0)
 		return true;
 	struct sockaddr_storage to;
 	socklen_t tolen = resolver_addr(d, domain, &to);
 	*rc = lb_host_connect(c, sock, (struct sockaddr *)&to, tolen);
-	if (*rc == 0 || *rc == -EINPROGRESS)
-		peer_add(d, sock, c->t->pid);
+	if (*rc == 0 || *rc == -EINPROGRESS) {
+		/* the caller is stopped in its connect: its tgid is its own */
+		int pidfd = lb_policy_on_deny(c->core->cfg.policy) == LB_ON_DENY_KILL
+				? (int)syscall(SYS_pidfd_open, lb_caller_tgid(c), 0)
+				: -1;
+		peer_add(d, sock, c->t->pid, pidfd);
+	}
 	return true;
 }

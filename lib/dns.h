@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 struct lb_core;
 struct lb_call;
@@ -24,7 +25,10 @@ void lb_dns_free(struct lb_core *core);
 /* After open: fd is the caller's new descriptor; if it is the host's
  * resolver configuration opened for reading, it is closed and the view
  * returned instead. Returns the fd to install, or -errno (fd closed). */
-int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path);
+/* seen: the walk's lstat of the object when it has one (a file it
+ * shows is not the configuration needs no fstat), or NULL. */
+int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path,
+		     const struct stat *seen);
 
 /* A connect of the caller's socket sock to addr: true when it is a TCP
  * connect to a configured nameserver, port 53, which litebox performed

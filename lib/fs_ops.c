@@ -268,7 +268,9 @@ static struct lb_answer h_open(struct lb_call *c)
 			mode = lb_host_nosuid(mode & ~lb_caller_umask(c), false);
 		a = lb_host_open(c, at_of(&r), flags, mode, o.flags & O_CLOEXEC);
 		if (a.kind == LB_ANS_FD)
-			a = lb_ans_fd(lb_dns_view_swap(c, a.fd, o.flags, r.path), a.cloexec);
+			a = lb_ans_fd(
+			    lb_dns_view_swap(c, a.fd, o.flags, r.path, r.has_st ? &r.st : NULL),
+			    a.cloexec);
 	}
 	if (a.kind == LB_ANS_FD)
 		track_pty(c, &r, a.fd);

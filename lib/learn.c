@@ -152,8 +152,7 @@ int lb_learn_add(struct lb_learn *l, enum lb_class cls, const char *object, cons
 	 * network), and learned all the same. */
 	bool refused_to_learn = (cls == LB_CLASS_WRITE || cls == LB_CLASS_EXEC ||
 				 cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND) &&
-				verdict &&
-				strcmp(verdict, "deny") == 0 && rule &&
+				verdict && strcmp(verdict, "deny") == 0 && rule &&
 				strcmp(rule, "default") == 0;
 	if (l->base && cls != LB_CLASS_SYSCALL && verdict && strcmp(verdict, "would-deny") != 0 &&
 	    !refused_to_learn)
@@ -180,7 +179,8 @@ int lb_learn_add_names(struct lb_learn *l, enum lb_class cls, const char *object
 		       const char *const *names, size_t n_names, const char *verdict,
 		       const char *rule)
 {
-	const char *sp = object ? strchr(object, ' ') : NULL, *colon = object ? strrchr(object, ':') : NULL;
+	const char *sp = object ? strchr(object, ' ') : NULL,
+		   *colon = object ? strrchr(object, ':') : NULL;
 	bool inet = sp && (strncmp(object, "tcp ", 4) == 0 || strncmp(object, "udp ", 4) == 0);
 	if (cls != LB_CLASS_CONNECT || !n_names || !inet || !colon || colon < sp)
 		return lb_learn_add(l, cls, object, verdict, rule);

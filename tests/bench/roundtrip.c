@@ -6,6 +6,8 @@
  *   stat_path - stat of an absolute path: resolved, judged, emulated,
  *   lstat_rel - lstat of a name relative to the cwd (what git status does),
  *   open     - openat + close of /dev/null: resolved, judged, opened, ADDFD.
+ *   connect_udp - connect of a UDP socket to 127.0.0.1:9: judged, connected
+ *              (no packet is sent).
  * Run it natively and under `litebox run` (see docs/benchmarks.md). Prints
  * one line per operation: NAME ns_per_call (median of 7 batches).
  * Usage: roundtrip [N [OP]]: N calls per batch (default 20000); OP runs
@@ -13,10 +15,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -73,6 +78,14 @@ static void op_open(void)
 		close(fd);
 }
 
+static int udp = -1;
+static void op_connect_udp(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(9)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	connect(udp, (struct sockaddr *)&a, sizeof(a));
+}
+
 static double measure(void (*op)(void), long n)
 {
 	double per[BATCHES];
@@ -92,6 +105,7 @@ int main(int argc, char **argv)
 	if (n <= 0)
 		n = 20000;
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (chdir("/usr/lib/x86_64-linux-gnu") != 0)
 		perror("chdir");
 	static const struct {
@@ -99,9 +113,13 @@ int main(int argc, char **argv)
 		void (*op)(void);
 		long scale; /* fewer iterations for slow ops */
 	} ops[] = {
-	    {"getppid", op_getppid, 10},    {"umask", op_umask, 1},
-	    {"fstat", op_fstat, 1},	    {"stat_path", op_stat_path, 1},
-	    {"lstat_rel", op_lstat_rel, 1}, {"open_close", op_open, 1},
+	    {"getppid", op_getppid, 10},
+	    {"umask", op_umask, 1},
+	    {"fstat", op_fstat, 1},
+	    {"stat_path", op_stat_path, 1},
+	    {"lstat_rel", op_lstat_rel, 1},
+	    {"open_close", op_open, 1},
+	    {"connect_udp", op_connect_udp, 1},
 	};
 	const char *only = argc > 2 ? argv[2] : NULL;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)

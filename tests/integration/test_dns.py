@@ -353,6 +353,113 @@ def on_deny_kill_kills_the_asker():
     assert f"connected {w.net}.2" in p.stdout, (p.stdout, p.stderr)
 
 
+STALE_ASKER = r'''
+import os, socket, struct, sys, time
+ns, d, marker = sys.argv[1], sys.argv[2], sys.argv[3]
+def wait_for(name):
+    while not os.path.exists(os.path.join(d, name)):
+        time.sleep(0.02)
+asker = os.fork()
+if asker == 0:  # P: connects to the nameserver, hands the socket on, exits
+    s = socket.create_connection((ns, 53), timeout=10)
+    if os.fork() == 0:  # C: asks for a refused name once P is gone
+        wait_for("ask")
+        q = b"".join(bytes([len(x)]) + x.encode() for x in "other.example.test".split(".")) + bytes(1)
+        q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + q + struct.pack(">HH", 1, 1)
+        s.sendall(struct.pack(">H", len(q)) + q)
+        s.settimeout(10)
+        r = s.recv(4096)
+        open(os.path.join(d, "asked"), "w").write("answered %d" % len(r))
+        os._exit(0)
+    open(os.path.join(d, "ready"), "w").write("x")
+    wait_for("exit")
+    os._exit(0)
+os.waitpid(asker, 0)  # its pid is free again
+wait_for("asked")
+print(open(os.path.join(d, "asked")).read())
+'''
+
+
+def host_pids_with(marker):
+    """The python processes with marker in their arguments: {pid: ppid}."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        try:
+            if os.path.realpath(f"/proc/{pid}/exe") != os.path.realpath(PY):
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                ppid = [int(l.split()[1]) for l in f if l.startswith("PPid:")][0]
+            out[int(pid)] = ppid
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def decoy_with_pid(pid):
+    """A process outside the sandbox with host pid pid (ns_last_pid), or None."""
+    for _ in range(50):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+        except OSError:
+            return None
+        d = subprocess.Popen(["sleep", "60"])
+        if d.pid == pid:
+            return d
+        d.kill()
+        d.wait()
+    return None
+
+
+@test
+def on_deny_kill_never_kills_a_process_that_took_a_gone_askers_pid():
+    if os.geteuid() != 0:
+        skip("giving a decoy the gone asker's pid (ns_last_pid) needs root")
+    w = World()
+    pol = w.policy([f"allow connect tcp pkg.example.test:{w.port}", "set on-deny kill",
+                    "allow write $CWD/**"])
+    marker = "lbtest-stale-" + os.urandom(4).hex()
+    log = os.path.join(w.dir, "stale.jsonl")
+    run = subprocess.Popen([lbtest.LITEBOX, "run", "-q", "--log", log, "-p", pol, "--", PY, "-c", STALE_ASKER,
+                            f"{w.net}.1", w.dir, marker], cwd=w.dir, env=w.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    decoy = None
+    try:
+        for _ in range(500):
+            if os.path.exists(os.path.join(w.dir, "ready")) or run.poll() is not None:
+                break
+            threading.Event().wait(0.02)
+        procs = host_pids_with(marker)  # M, P and C: P is C's parent and M's child
+        ps = [p for p in procs if p in procs.values() and procs[p] in procs]
+        assert len(ps) == 1, procs
+        asker = ps[0]
+        open(os.path.join(w.dir, "exit"), "w").close()
+        for _ in range(500):
+            if not os.path.exists(f"/proc/{asker}"):
+                break
+            threading.Event().wait(0.02)
+        decoy = decoy_with_pid(asker)
+        open(os.path.join(w.dir, "ask"), "w").close()
+        out, err = run.communicate(timeout=60)
+        if decoy is None:
+            skip("could not start a process with the gone asker's pid (a busy machine)")
+        assert "answered" in out, (out, err)
+        assert decoy.poll() is None, "litebox killed the process that took the asker's pid"
+    finally:
+        if run.poll() is None:
+            run.kill()
+        if decoy:
+            decoy.kill()
+            decoy.wait()
+    with open(log) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    assert any(r.get("syscall") == "dns" and r.get("verdict") == "kill" for r in recs), recs
+    assert "other.example.test" not in w.ns.asked, w.ns.asked
+
+
 @test
 def generate_and_learn_name_the_host_not_the_address():
     w = World()
