@@ -31,6 +31,11 @@ int cmd_policy_generate(int argc, char **argv);
 void lb_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lb_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Write text to path through a fresh temporary name beside it and a
+ * rename: never through a symlink or hard link planted at path, and a
+ * reader never sees half a file. Says what failed; 0 or -1. */
+int lb_write_file_replacing(const char *path, const char *text);
+
 /* " (did you mean X?)" for the known word closest to given (edit
  * distance), or "" when none is close. known ends with NULL. */
 const char *lb_suggest_tail(const char *given, const char *const *known);

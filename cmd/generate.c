@@ -67,15 +67,14 @@ int cmd_policy_generate(int argc, char **argv)
 	int status = 1;
 	if (read_log(l, from) == 0) {
 		lb_autofree char *text = lb_learn_policy(l, from);
-		FILE *f = out ? fopen(out, "we") : stdout;
-		if (!text || !f || fputs(text, f) < 0 || fflush(f) != 0) {
-			lb_msg("cannot write '%s': %s", out ? out : "standard output",
-			       strerror(errno));
-		} else {
+		if (!text)
+			lb_msg("cannot build the policy: out of memory");
+		else if (out)
+			status = lb_write_file_replacing(out, text) < 0 ? 1 : 0;
+		else if (fputs(text, stdout) < 0 || fflush(stdout) != 0)
+			lb_msg("cannot write standard output: %s", strerror(errno));
+		else
 			status = 0;
-		}
-		if (f && f != stdout && fclose(f) != 0)
-			status = 1;
 	}
 	lb_learn_free(l);
 	return status;

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* litebox: run unmodified Linux programs under a declarative policy. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "litebox/util.h"
 
 void lb_msg(const char *fmt, ...)
 {
@@ -14,6 +20,38 @@ void lb_msg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+int lb_write_file_replacing(const char *path, const char *text)
+{
+	lb_autofree char *tmp = NULL;
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		lb_msg("cannot write '%s': out of memory", path);
+		return -1;
+	}
+	/* mkstemp: a fresh name, O_EXCL, never a planted symlink; then the
+	 * mode a plain create would have had under the user's umask. */
+	mode_t um = umask(0);
+	umask(um);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (fd >= 0 && !f)
+		close(fd);
+	if (!f || fchmod(fileno(f), 0666 & ~um) < 0 || fputs(text, f) < 0 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
+		lb_msg("cannot write '%s': %s", fd < 0 ? path : tmp, strerror(errno));
+		if (f)
+			fclose(f);
+		if (fd >= 0)
+			unlink(tmp);
+		return -1;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		lb_msg("cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
 }
 
 void lb_hint(const char *fmt, ...)

@@ -678,38 +678,15 @@ static struct lb_policy_vars vars_of(const struct lb_program *prog)
 	return learn_vars;
 }
 
-/* Write the learned policy next to its final name, then rename: a reader
- * never sees half a policy. */
 static int write_learned(const struct run_opts *o, struct lb_learn *l, char **argv)
 {
 	lb_autofree char *text = lb_learn_policy(l, argv[0]);
-	lb_autofree char *tmp = NULL;
-	if (!text || asprintf(&tmp, "%s.XXXXXX", o->learn_out) < 0) {
+	if (!text) {
 		lb_msg("cannot build the learned policy: out of memory");
 		return -1;
 	}
-	/* mkstemp: a fresh name, O_EXCL, never a planted symlink; then the
-	 * mode a plain create would have had under the user's umask. */
-	mode_t um = umask(0);
-	umask(um);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-	if (fd >= 0 && !f)
-		close(fd);
-	if (!f || fchmod(fileno(f), 0666 & ~um) < 0 || fputs(text, f) < 0 || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0) {
-		lb_msg("cannot write '%s': %s", tmp, strerror(errno));
-		if (f)
-			fclose(f);
-		if (fd >= 0)
-			unlink(tmp);
+	if (lb_write_file_replacing(o->learn_out, text) < 0)
 		return -1;
-	}
-	if (fclose(f) != 0 || rename(tmp, o->learn_out) < 0) {
-		lb_msg("cannot write '%s': %s", o->learn_out, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
 	if (!o->quiet)
 		lb_msg("wrote %s", o->learn_out);
 	return 0;

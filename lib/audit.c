@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -221,6 +222,42 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* A name under /dev or /proc/self/fd (/dev/stderr, /dev/fd/3) may be a
+ * link: no program of a run can create one there. */
+static bool link_allowed(const char *path)
+{
+	return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/self/fd/", 14) == 0;
+}
+
+/* The log is opened by a name in a directory earlier runs could write
+ * (`--log run.jsonl` in the working directory): a symlink or hard link
+ * left there must not turn the log into another file (~/.bashrc,
+ * truncated and filled with records). So: no symlink as the last
+ * component, a regular file must be the user's own with no other link,
+ * and it is truncated only after those checks. A FIFO or terminal is
+ * written as it is. */
+static int open_log_file(const char *path)
+{
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	lb_autoclose int fd = open(path, flags | O_NOFOLLOW, 0644);
+	if (fd < 0 && errno == ELOOP && link_allowed(path))
+		fd = open(path, flags, 0644);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode)) {
+		if (st.st_uid != geteuid() || st.st_nlink > 1)
+			return -EPERM;
+		if (ftruncate(fd, 0) < 0)
+			return -errno;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0)
+		return -errno;
+	return steal_fd(&fd);
+}
+
 static int audit_new(const char *path, int fd, enum lb_mode mode, struct lb_audit **out)
 {
 	lb_autofree struct lb_audit *a = calloc(1, sizeof(*a));
@@ -235,9 +272,9 @@ static int audit_new(const char *path, int fd, enum lb_mode mode, struct lb_audi
 	} else if (path && strcmp(path, "-") == 0) {
 		a->fd = STDERR_FILENO;
 	} else if (path) {
-		a->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+		a->fd = open_log_file(path);
 		if (a->fd < 0)
-			return -errno;
+			return a->fd;
 		a->own_fd = true;
 	}
 	pthread_mutex_init(&a->lock, NULL);

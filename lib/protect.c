@@ -70,8 +70,13 @@ static int add_path(struct lb_core *core, const char *path, bool required)
 {
 	struct stat st;
 	char real[PATH_MAX];
-	/* Opened (created) already, before the program exists. */
-	if (stat(path, &st) < 0 || !realpath(path, real))
+	/* Opened (created) already, before the program exists. A log that is
+	 * a pipe or a terminal (--log /dev/stderr) has no name to protect. */
+	if (stat(path, &st) < 0)
+		return required ? -errno : 0;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (!realpath(path, real))
 		return required ? -errno : 0;
 	return add(core, st.st_dev, st.st_ino, real, false);
 }
