@@ -494,16 +494,18 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 	c->core->cfg.on_event(c->core->cfg.event_arg, &ev);
 }
 
-/* A lookup (read, stat, exec) that no rule grants, of an object that does
- * not exist, is answered ENOENT as the kernel would: PATH searches and
- * config probes (git, ld.so, python) treat EACCES as an error but ENOENT
- * as "try the next one". What exists still gets EACCES. This tells that
- * a path exists as much as Landlock does; `hide` makes a path absent
- * whether it exists or not. */
+/* A refused lookup (read, stat, exec) of an object that does not exist is
+ * answered ENOENT as the kernel would: PATH searches and config probes
+ * (git, ld.so, python, ~/.netrc) treat EACCES as an error but ENOENT as
+ * "try the next one". What exists still gets EACCES. This tells that a
+ * path exists as much as Landlock does; `hide` makes a path absent
+ * whether it exists or not (its answer is ENOENT either way, and a probe
+ * of a hidden name that does not exist withheld nothing: it is recorded
+ * as absent, not counted as a refusal). */
 static bool refused_lookup_of_nothing(struct lb_call *c, enum lb_class cls,
 				      const struct lb_decision *d)
 {
-	if (d->verdict != LB_VERDICT_DENY || d->origin != LB_ORIGIN_DEFAULT || !c->cur ||
+	if ((d->verdict != LB_VERDICT_DENY && d->verdict != LB_VERDICT_HIDE) || !c->cur ||
 	    c->creating)
 		return false;
 	if (cls != LB_CLASS_READ && cls != LB_CLASS_STAT && cls != LB_CLASS_EXEC)
@@ -585,9 +587,15 @@ static bool kept_while_learning(const struct lb_call *c, enum lb_class cls, cons
 				const struct lb_decision *d)
 {
 	/* --dry-run: what would reach the host (a sysctl, a device, a
-	 * separate /run, a daemon's socket, the network) stays refused */
+	 * separate /run, a daemon's socket, the network) stays refused, and
+	 * so do the secrets the policy names (hides, explicit denials of
+	 * reads): a dry run is for a tool not trusted yet, whose output may
+	 * be a public CI log */
 	if (c->core->cfg.dry_run && !c->core->cfg.learning)
-		return cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND ||
+		return d->verdict == LB_VERDICT_HIDE ||
+		       (d->origin != LB_ORIGIN_DEFAULT &&
+			(cls == LB_CLASS_READ || cls == LB_CLASS_STAT)) ||
+		       cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND ||
 		       (cls == LB_CLASS_WRITE && !lands_in_overlay(c, object));
 	if (!c->core->cfg.learning)
 		return false;
@@ -623,7 +631,7 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 		return -deny_errno;
 	}
 	if (d->verdict == LB_VERDICT_HIDE) {
-		emit(c, cls, object, LB_EV_HIDE, d, false);
+		emit(c, cls, object, LB_EV_HIDE, d, absent);
 		return -ENOENT;
 	}
 	emit(c, cls, object, LB_EV_DENY, d, absent);
@@ -1377,7 +1385,7 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 	if (rc == -ENOENT && out->hidden_stop) {
 		struct lb_decision d;
 		lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, out->path, &d);
-		emit(c, walk_class(c), out->path, LB_EV_HIDE, &d, false);
+		emit(c, walk_class(c), out->path, LB_EV_HIDE, &d, out->hidden_absent);
 	}
 	return rc;
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""What counts as a refusal, and what a refusal shows: a probe of a hidden or
+denied name that does not exist withheld nothing (ENOENT as natively, not
+counted for --fail-on-deny), and --dry-run keeps the secrets the policy
+names refused while it lets through what the policy merely does not grant.
+Every refusal has a positive control beside it."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest  # noqa: E402
+from lbtest import eq, litebox, test  # noqa: E402
+
+
+def home():
+    h = lbtest.tmpdir()
+    os.chmod(h, 0o755)
+    return h, dict(os.environ, HOME=h, TMPDIR=lbtest.tmpdir(), PWD=h)
+
+
+@test
+def probing_a_hidden_name_that_does_not_exist_is_not_a_refusal():
+    # pip, requests, meson and npm probe ~/.netrc or ~/.npmrc: with neither
+    # present a CI run under --fail-on-deny exited 123 (new-user review N1).
+    h, env = home()
+    script = "cat ~/.netrc ~/.npmrc 2>&1; true"
+    p = litebox("run", "--fail-on-deny", "--", "/bin/sh", "-c", script, cwd=h, env=env)
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout.count("No such file or directory"), 2, p.stdout)
+    eq("hid read" in p.stderr, False, p.stderr)
+    # control: the credential exists, is hidden (ENOENT) and counts
+    with open(os.path.join(h, ".netrc"), "w") as f:
+        f.write("machine x login y password SECRET-NETRC\n")
+    p = litebox("run", "--fail-on-deny", "--", "/bin/sh", "-c", script, cwd=h, env=env)
+    eq(p.returncode, 123, p.stderr)
+    eq("SECRET-NETRC" in p.stdout, False, p.stdout)
+    eq(p.stdout.count("No such file or directory"), 2, p.stdout)
+    eq("hid read" in p.stderr, True, p.stderr)
+
+
+@test
+def a_denied_name_that_does_not_exist_answers_enoent():
+    h, env = home()
+    os.mkdir(os.path.join(h, "private"))
+    with open(os.path.join(h, "private", "there"), "w") as f:
+        f.write("SECRET-THERE\n")
+    pol = os.path.join(lbtest.tmpdir(), "p.policy")
+    with open(pol, "w") as f:
+        f.write(f'version 1\ninclude default\ndeny read "{h}/private/**"\n')
+    p = litebox("run", "-p", pol, "--", "/bin/sh", "-c",
+                "cat private/missing 2>&1; cat private/there 2>&1; true", cwd=h, env=env)
+    eq(p.stdout.splitlines()[0].endswith("No such file or directory"), True, p.stdout)
+    eq(p.stdout.splitlines()[1].endswith("Permission denied"), True, f"control: {p.stdout}")
+    eq("denied read" in p.stderr and "private/there" in p.stderr, True, p.stderr)
+    eq("private/missing" in p.stderr, False, p.stderr)
+
+
+@test
+def dry_run_keeps_hidden_and_denied_secrets_refused():
+    # --dry-run is the first step for a tool not trusted yet; its output can
+    # be a public CI log (new-user review N7).
+    h, env = home()
+    os.makedirs(os.path.join(h, ".ssh"))
+    with open(os.path.join(h, ".ssh", "id_rsa"), "w") as f:
+        f.write("SECRET-KEY\n")
+    with open(os.path.join(h, "notes.txt"), "w") as f:
+        f.write("NOT-GRANTED-NOTES\n")
+    work = lbtest.tmpdir()
+    with open(os.path.join(work, "denied.txt"), "w") as f:
+        f.write("SECRET-DENIED\n")
+    pol = os.path.join(lbtest.tmpdir(), "p.policy")
+    with open(pol, "w") as f:
+        f.write(f'version 1\ninclude default\ndeny read "{work}/denied.txt"\n')
+    p = litebox("run", "--dry-run", "-p", pol, "--", "/bin/sh", "-c",
+                f"cat {h}/.ssh/id_rsa {work}/denied.txt {h}/notes.txt 2>&1; true", cwd=work,
+                env=env)
+    eq("SECRET-KEY" in p.stdout or "SECRET-DENIED" in p.stdout, False, p.stdout)
+    # control: what the policy merely does not grant is let through and
+    # reported, as --dry-run promises
+    eq("NOT-GRANTED-NOTES" in p.stdout, True, f"{p.stdout} {p.stderr}")
+    eq("would deny read" in p.stderr and "notes.txt" in p.stderr, True, p.stderr)
+
+
+if __name__ == "__main__":
+    lbtest.run()
