@@ -917,12 +917,21 @@ static int overlay_outcome(const struct run_opts *o, struct run_state *st,
 /* The base of a learned policy as its include names it: a built-in
  * profile by name, a file by its absolute path (the learned file may be
  * written elsewhere). */
-static int learn_base(struct lb_learn *l, const char *policy)
+static int learn_base(struct lb_learn *l, const char *policy, const struct lb_policy *parsed,
+		      const char *out)
 {
 	if (!strchr(policy, '/') && access(policy, F_OK) != 0)
 		return lb_learn_set_base(l, policy);
+	/* learn -p F -o F (docs/audit.md's next step): `include F` in F
+	 * would include itself, so F's text goes in instead */
+	const struct lb_policy_file *files;
+	struct stat st;
 	lb_autofree char *real = realpath(policy, NULL);
-	return lb_learn_set_base(l, real ? real : policy);
+	int rc = lb_learn_set_base(l, real ? real : policy);
+	if (rc == 0 && lb_policy_files(parsed, &files) > 0 && stat(out, &st) == 0 &&
+	    st.st_dev == files[0].dev && st.st_ino == files[0].ino)
+		rc = lb_learn_set_base_text(l, files[0].text);
+	return rc;
 }
 
 /* ---- litebox inside litebox (lib/nest.c, docs/security.md) ----------------------- */
@@ -1237,7 +1246,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	const char *platform_name = platform->name;
 	int rc = o->learn ? lb_learn_new(&lv, &st.learn) : 0;
 	if (rc == 0 && st.learn)
-		rc = learn_base(st.learn, o->policy);
+		rc = learn_base(st.learn, o->policy, policy, o->learn_out);
 	if (rc < 0) {
 		lb_msg("cannot start learning: %s", strerror(-rc));
 		return LB_EXIT_LITEBOX;

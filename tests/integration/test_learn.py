@@ -233,5 +233,34 @@ def learning_never_changes_the_host_beyond_the_base():
     eq(open(target).read(), "ok2\n")
 
 
+
+@test
+def learning_again_into_the_same_file_keeps_what_it_held():
+    # docs/audit.md: `learn -p F -o F` goes on past the first pass. Writing
+    # `include F` into F destroyed the first pass and made F include
+    # itself (new-user review N14).
+    d = lbtest.tmpdir()
+    pol = os.path.join(d, "tool.policy")
+    first = "ls /var/log >/dev/null; true"
+    both = "ls /var/log >/dev/null && head -c1 /var/lib/dpkg/status >/dev/null && echo BOTH"
+    p = litebox("learn", "-q", "-o", pol, "--", "/bin/sh", "-c", first, cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    p = litebox("learn", "-q", "-p", pol, "-o", pol, "--", "/bin/sh", "-c", both, cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    with open(pol) as f:
+        text = f.read()
+    eq("include " + pol in text, False, text)
+    eq(text.count("version 1"), 1, text)
+    eq("/var/log" in text and "/var/lib/dpkg" in text, True, text)
+    p = litebox("policy", "check", pol)
+    eq(p.returncode, 0, p.stderr)
+    p = litebox("run", "-q", "-p", pol, "--", "/bin/sh", "-c", both, cwd=d)
+    eq((p.returncode, p.stdout), (0, "BOTH\n"), p.stderr)
+    # control: learning into another file still includes the base by name
+    other = os.path.join(d, "next.policy")
+    p = litebox("learn", "-q", "-p", pol, "-o", other, "--", "/bin/true", cwd=d)
+    with open(other) as f:
+        eq(f"include {pol}" in f.read(), True, "include of the base")
+
 if __name__ == "__main__":
     lbtest.run()

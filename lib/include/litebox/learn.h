@@ -18,6 +18,10 @@ void lb_learn_free(struct lb_learn *l);
  * policy starts with `include BASE`, and only accesses the base refused
  * (would-deny) become rules. */
 int lb_learn_set_base(struct lb_learn *l, const char *base);
+/* The learned policy replaces its own base (learn -p F -o F): it carries
+ * the base's text (as litebox read it) instead of `include F`, which
+ * would include itself. */
+int lb_learn_set_base_text(struct lb_learn *l, const char *text);
 
 /* One observed access: class and object as in the audit log ("tcp
  * 127.0.0.1:5432" for sockets, a syscall name for the syscall class).
