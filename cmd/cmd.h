@@ -36,6 +36,10 @@ void lb_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * reader never sees half a file. Says what failed; 0 or -1. */
 int lb_write_file_replacing(const char *path, const char *text);
 
+/* $HOME for the policy's variables: HOME when it is an absolute path, else
+ * the user's passwd entry, else "/" (as $TMPDIR falls back to /tmp). */
+const char *lb_home_dir(void);
+
 /* " (did you mean X?)" for the known word closest to given (edit
  * distance), or "" when none is close. known ends with NULL. */
 const char *lb_suggest_tail(const char *given, const char *const *known);

@@ -59,7 +59,7 @@ int cmd_policy_generate(int argc, char **argv)
 	char cwd[PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
 	struct lb_policy_vars vars = {.cwd = getcwd(cwd, sizeof(cwd)) ? cwd : NULL,
-				      .home = getenv("HOME"),
+				      .home = lb_home_dir(),
 				      .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp"};
 	struct lb_learn *l = NULL;
 	if (lb_learn_new(&vars, &l) < 0)

@@ -47,12 +47,8 @@ static void print_diag(const struct lb_diag *g)
 
 static void fill_vars(struct lb_policy_vars *v, char *cwd, size_t len)
 {
-	const char *home = getenv("HOME");
+	const char *home = lb_home_dir();
 	const char *tmp = getenv("TMPDIR");
-	if (!home || home[0] != '/') {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw && pw->pw_dir ? pw->pw_dir : "/";
-	}
 	*v = (struct lb_policy_vars){
 	    .cwd = getcwd(cwd, len) ? cwd : NULL,
 	    .home = home,

@@ -434,19 +434,16 @@ static int load_policy(const struct run_opts *o, const struct lb_program *prog, 
 		lb_msg("cannot determine the current directory: %s", strerror(errno));
 		return -1;
 	}
-	const char *home = getenv("HOME");
-	struct passwd *pw = home ? NULL : getpwuid(getuid());
+	const char *home = lb_home_dir();
 	const char *tmp = getenv("TMPDIR");
 	lb_autofree char *exe_dir = lb_dirname_dup(prog->path);
 	add_implicit_program(im, prog);
 
-	if (!home)
-		home = pw ? pw->pw_dir : "/";
 	const char *broad = cwd_too_broad(cwd, home);
 	struct lb_policy_inputs in = {
 	    .source = o->policy ? o->policy : "default",
 	    .vars = {.cwd = cwd,
-		     .home = home ? home : (pw ? pw->pw_dir : "/"),
+		     .home = home,
 		     .tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp",
 		     .exe = prog->path,
 		     .exe_dir = exe_dir,
@@ -673,7 +670,7 @@ static struct lb_policy_vars vars_of(const struct lb_program *prog)
 	(void)prog;
 	const char *tmp = getenv("TMPDIR");
 	learn_vars.cwd = getcwd(learn_cwd, sizeof(learn_cwd)) ? learn_cwd : NULL;
-	learn_vars.home = getenv("HOME");
+	learn_vars.home = lb_home_dir();
 	learn_vars.tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp";
 	return learn_vars;
 }
@@ -868,8 +865,9 @@ static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, b
 	}
 	if (o->fail_on_deny && status == 0 && refused) {
 		lb_msg("--fail-on-deny: the program exited 0, but %llu access%s %s: exit status %d",
-		       (unsigned long long)refused, refused == 1 ? " was" : "es were",
-		       o->audit ? "would have been refused" : "refused", LB_EXIT_DENIED);
+		       (unsigned long long)refused, refused == 1 ? "" : "es",
+		       o->audit ? "would have been refused" : refused == 1 ? "was refused" : "were refused",
+		       LB_EXIT_DENIED);
 		return LB_EXIT_DENIED;
 	}
 	return status;
@@ -914,9 +912,44 @@ static int overlay_outcome(const struct run_opts *o, struct run_state *st,
 	return status;
 }
 
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* base as an include in a file in out_dir names it: relative when both
+ * are in the working tree (an include is read relative to the including
+ * file, so the pair travels with a checkout), else absolute. */
+static char *include_name(const char *base, const char *out_dir, const char *cwd)
+{
+	if (!cwd || !path_under(base, cwd) || !path_under(out_dir, cwd))
+		return strdup(base);
+	size_t i = 0, common = 0;
+	while (base[i] && base[i] == out_dir[i])
+		i++;
+	if (out_dir[i] == '\0' && base[i] == '/')
+		common = i; /* out_dir is above base */
+	else
+		for (size_t j = 0; j < i; j++)
+			if (base[j] == '/')
+				common = j;
+	size_t ups = 0;
+	for (const char *p = out_dir + common; *p; p++)
+		ups += *p == '/';
+	char *r = malloc(3 * ups + strlen(base) + 1);
+	if (!r)
+		return NULL;
+	r[0] = '\0';
+	for (size_t k = 0; k < ups; k++)
+		strcat(r, "../");
+	strcat(r, base + common + 1);
+	return r;
+}
+
 /* The base of a learned policy as its include names it: a built-in
- * profile by name, a file by its absolute path (the learned file may be
- * written elsewhere). */
+ * profile by name, a file by a path from the learned file's directory
+ * (relative within the working tree, else absolute). */
 static int learn_base(struct lb_learn *l, const char *policy, const struct lb_policy *parsed,
 		      const char *out)
 {
@@ -927,7 +960,12 @@ static int learn_base(struct lb_learn *l, const char *policy, const struct lb_po
 	const struct lb_policy_file *files;
 	struct stat st;
 	lb_autofree char *real = realpath(policy, NULL);
-	int rc = lb_learn_set_base(l, real ? real : policy);
+	lb_autofree char *out_parent = lb_dirname_dup(out);
+	lb_autofree char *out_dir = out_parent ? realpath(out_parent, NULL) : NULL;
+	char cwd[PATH_MAX];
+	lb_autofree char *named =
+	    real && out_dir ? include_name(real, out_dir, getcwd(cwd, sizeof(cwd))) : NULL;
+	int rc = lb_learn_set_base(l, named ? named : real ? real : policy);
 	if (rc == 0 && lb_policy_files(parsed, &files) > 0 && stat(out, &st) == 0 &&
 	    st.st_dev == files[0].dev && st.st_ino == files[0].ino)
 		rc = lb_learn_set_base_text(l, files[0].text);

@@ -211,6 +211,17 @@ def the_allow_with_hint_grants_exactly_the_name_refused():
     assert no.returncode != 0 and "content of plain" not in no.stdout, "and nothing else"
 
 
+
+@test
+def a_relative_home_falls_back_to_the_users_home_directory():
+    # HOME=relative gave 20 errors about the default profile's $HOME rules
+    # (new-user review N26); $TMPDIR already fell back to /tmp.
+    env = dict(os.environ, HOME="relative")
+    p = litebox("run", "-q", "--", "/bin/sh", "-c", "echo ok", env=env)
+    eq((p.returncode, p.stdout), (0, "ok\n"), p.stderr)
+    p = litebox("policy", "show", "default", env=env)
+    eq(p.returncode, 0, p.stderr)
+
 if __name__ == "__main__":
     try:
         lbtest.run()

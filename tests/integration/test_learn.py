@@ -256,11 +256,19 @@ def learning_again_into_the_same_file_keeps_what_it_held():
     eq(p.returncode, 0, p.stderr)
     p = litebox("run", "-q", "-p", pol, "--", "/bin/sh", "-c", both, cwd=d)
     eq((p.returncode, p.stdout), (0, "BOTH\n"), p.stderr)
-    # control: learning into another file still includes the base by name
-    other = os.path.join(d, "next.policy")
-    p = litebox("learn", "-q", "-p", pol, "-o", other, "--", "/bin/true", cwd=d)
-    with open(other) as f:
-        eq(f"include {pol}" in f.read(), True, "include of the base")
+    # control: learning into another file includes the base by name,
+    # relative within the working tree so that the pair travels with a
+    # checkout (N24), absolute from outside it
+    os.mkdir(os.path.join(d, "sub"))
+    for out, name in ((os.path.join(d, "next.policy"), "tool.policy"),
+                      (os.path.join(d, "sub", "next.policy"), "../tool.policy")):
+        p = litebox("learn", "-q", "-p", pol, "-o", out, "--", "/bin/true", cwd=d)
+        with open(out) as f:
+            eq(f"include {name}\n" in f.read(), True, f"include of the base in {out}")
+    elsewhere = lbtest.tmpdir()
+    p = litebox("learn", "-q", "-p", pol, "-o", "next.policy", "--", "/bin/true", cwd=elsewhere)
+    with open(os.path.join(elsewhere, "next.policy")) as f:
+        eq(f"include {pol}\n" in f.read(), True, "absolute from outside the tree")
 
 if __name__ == "__main__":
     lbtest.run()
