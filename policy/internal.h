@@ -127,6 +127,7 @@ void lb_rule_text(const struct lb_rule *r, char *buf, size_t len);
 /* A rule that matches everything r matches and wins wherever both match
  * (so r never decides anything), or NULL. Not for syscall rules. */
 const struct lb_rule *lb_rule_shadow(const struct lb_policy *p, const struct lb_rule *r);
+const struct lb_rule *lb_rule_shadow_flat(const struct lb_policy *p, const struct lb_rule *r);
 /* "FILE:LINE", "implicit". */
 const char *lb_rule_where(const struct lb_rule *r, char *buf, size_t len);
 

@@ -1084,6 +1084,24 @@ const struct lb_rule *lb_rule_shadow(const struct lb_policy *p, const struct lb_
 	return NULL;
 }
 
+/* In `policy show`'s flat text every rule is at one level of includes:
+ * r can never decide there when a rule printed too matches everything it
+ * matches and wins, by Decisions rule 2 without the include depth. */
+const struct lb_rule *lb_rule_shadow_flat(const struct lb_policy *p, const struct lb_rule *r)
+{
+	const uint64_t depth = 0xffull << 4;
+	if (r->cls == LB_CLASS_SYSCALL)
+		return NULL;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct lb_rule *q = &p->rules[i];
+		uint64_t qp = q->prio & ~depth, rp = r->prio & ~depth;
+		if (is_explicit(q) && q != r && competes(q, r) && covers(q, r) &&
+		    (qp > rp || (qp == rp && q->seq < r->seq)) && !lb_rule_shadow(p, q))
+			return q;
+	}
+	return NULL;
+}
+
 /* A rule that can never decide anything: a duplicate, or a rule that
  * matches everything it matches and wins wherever both match (Decisions,
  * rule 2). System calls: a deny of the same name wins. */

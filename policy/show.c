@@ -164,7 +164,8 @@ char *lb_policy_show(const struct lb_policy *p)
 			fputs("# from the command line\n", f);
 			cli = true;
 		}
-		bool dead = r->cls != LB_CLASS_SYSCALL && lb_rule_shadow(p, r);
+		bool dead = r->cls != LB_CLASS_SYSCALL &&
+			    (lb_rule_shadow(p, r) || lb_rule_shadow_flat(p, r));
 		if ((r->origin == LB_ORIGIN_POLICY || r->origin == LB_ORIGIN_CLI) && !dead)
 			put_rule(f, r);
 	}

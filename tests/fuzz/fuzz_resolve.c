@@ -31,30 +31,30 @@ static void must(int rc, const char *what)
 	}
 }
 
+/* Built through a descriptor of the fixture, never by changing the
+ * working directory: libFuzzer reads the seed corpus by the relative
+ * names it was given after the first input ran (a chdir here made it
+ * find no input at all). */
 static void make_fixture(void)
 {
 	char tmpl[] = "/tmp/lb-fuzz-resolve-XXXXXX";
-	if (!mkdtemp(tmpl))
+	if (!mkdtemp(tmpl) || !realpath(tmpl, root_real))
 		abort();
-	must(chdir(tmpl), "chdir");
-	must(mkdir("a", 0755), "mkdir");
-	must(mkdir("a/b", 0755), "mkdir");
-	must(mkdir("a/b/c", 0755), "mkdir");
-	close(open("a/f", O_CREAT | O_WRONLY, 0644));
-	close(open("a/b/g", O_CREAT | O_WRONLY, 0644));
-	must(symlink("a", "l1"), "symlink");
-	must(symlink("/a/b", "l2"), "symlink");
-	must(symlink("loop", "loop"), "symlink");
-	must(symlink("../../..", "a/b/up"), "symlink");
-	must(symlink("f", "a/tofile"), "symlink");
-	must(symlink("/a/tofile/", "a/slash"), "symlink");
-	must(symlink("missing", "a/dangling"), "symlink");
-	must(symlink("/l1/b/c/../../f", "a/b/c/back"), "symlink");
-	must(chdir("/"), "chdir");
-	if (!realpath(tmpl, root_real))
-		abort();
-	rootfd = open(root_real, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	must(rootfd, "open fixture");
+	int d = open(root_real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	must(d, "open fixture");
+	must(mkdirat(d, "a", 0755), "mkdir");
+	must(mkdirat(d, "a/b", 0755), "mkdir");
+	must(mkdirat(d, "a/b/c", 0755), "mkdir");
+	close(openat(d, "a/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+	close(openat(d, "a/b/g", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+	static const char *const links[][2] = {
+	    {"a", "l1"},	     {"/a/b", "l2"},	     {"loop", "loop"},
+	    {"../../..", "a/b/up"}, {"f", "a/tofile"},    {"/a/tofile/", "a/slash"},
+	    {"missing", "a/dangling"}, {"/l1/b/c/../../f", "a/b/c/back"},
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		must(symlinkat(links[i][0], d, links[i][1]), "symlink");
+	rootfd = d;
 }
 
 static bool canonical(const char *p)

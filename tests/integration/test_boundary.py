@@ -638,9 +638,20 @@ def processes_with(marker):
     return found
 
 
+def sanitizer_build():
+    r = subprocess.run(["nm", "-D", lbtest.LITEBOX], capture_output=True, text=True)
+    return "__asan_init" in r.stdout
+
+
 @test
 def supervisor_call_outside_its_allowlist_ends_the_run():
-    probes = ["exec", "fork", "tiocsti", "unlisted"]
+    probes = ["exec", "tiocsti", "unlisted"]
+    # A sanitizer build lets its supervisor fork (the report symbolizer
+    # does, lib/confine.c): the fork probe would pass, and the run go on.
+    if sanitizer_build():
+        print("# sanitizer build: the fork probe is not enforced there, not tried")
+    else:
+        probes.append("fork")
     if lbtest.PLATFORM == "ptrace":
         probes.append("poke")  # a ptrace request the tracer never makes
     for probe in probes:
