@@ -212,5 +212,52 @@ def policy_show_names_the_mode():
     assert p.returncode != 0 and "mediation" in p.stderr, p.stderr
 
 
+
+@test
+def a_granted_directory_swapped_for_a_link_is_not_bound():
+    # The view is planned by lstat and mounted later in init: a mount by
+    # name followed a symlink a racer exchanged in between, binding ~/.ssh
+    # at the granted working directory (attack review F1). The racer here
+    # runs on the host; each run either sees the real directory or fails
+    # closed.
+    import ctypes
+    import subprocess
+    import threading
+    root = tmpdir()
+    os.chmod(root, 0o755)
+    home = os.path.join(root, "home")
+    proj = os.path.join(home, "proj")
+    write(os.path.join(proj, "own.txt"), "OWN\n")
+    write(os.path.join(home, ".ssh", "id_rsa"), "SSH-KEY-MARKER\n")
+    link = os.path.join(home, "projlink")
+    os.symlink(os.path.join(home, ".ssh"), link)
+    pol = write(os.path.join(root, "fast.policy"),
+                "version 1\ninclude default\nset mediation fast\n")
+    env = dict(os.environ, HOME=home, TMPDIR=os.path.join(root, "tmp"))
+    os.makedirs(env["TMPDIR"])
+    libc = ctypes.CDLL(None, use_errno=True)
+    stop = threading.Event()
+
+    def race():
+        while not stop.is_set():
+            libc.renameat2(-100, proj.encode(), -100, link.encode(), 2)
+
+    lb = os.path.abspath(os.environ["LITEBOX"])
+    script = (f"for i in $(seq 1 15); do {lb} run -q -p {pol} -- "
+              "/bin/cat own.txt id_rsa 2>/dev/null; done; true")
+    p0 = litebox("run", "-q", "-p", pol, "--", "/bin/cat", "own.txt", cwd=proj, env=env)
+    eq((p0.returncode, p0.stdout), (0, "OWN\n"), f"control: {p0.stderr}")
+    t = threading.Thread(target=race)
+    t.start()
+    try:
+        p = subprocess.run(["/bin/sh", "-c", script], cwd=proj, env=env, timeout=300,
+                           capture_output=True, text=True)
+    finally:
+        stop.set()
+        t.join()
+        if os.path.islink(proj):
+            libc.renameat2(-100, proj.encode(), -100, link.encode(), 2)
+    eq("SSH-KEY-MARKER" in p.stdout, False, p.stdout)
+
 if __name__ == "__main__":
     run()
