@@ -809,6 +809,17 @@ static bool is_nameserver(const struct lb_dns *d, const struct lb_sa *sa)
 	return false;
 }
 
+bool lb_dns_nameserver_only(struct lb_core *core, bool is_v4, const uint8_t *ip)
+{
+	static const uint8_t lo4[4] = {127, 0, 0, 1}, lo6[16] = {[15] = 1};
+	struct lb_dns *d = core->dns;
+	if (!d || memcmp(ip, is_v4 ? lo4 : lo6, is_v4 ? 4 : 16) == 0)
+		return false;
+	struct lb_sa sa = {.is_v4 = is_v4};
+	memcpy(sa.ip, ip, is_v4 ? 4 : 16);
+	return is_nameserver(d, &sa);
+}
+
 static int sock_int(int sock, int level, int opt)
 {
 	int v = -1;

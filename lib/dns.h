@@ -37,6 +37,12 @@ bool lb_dns_intercept(struct lb_call *c, int sock, const void *addr, socklen_t l
 /* A TCP socket's destination addr is a configured nameserver, port 53. */
 bool lb_dns_nameserver_stream(struct lb_call *c, int sock, const void *addr, socklen_t len);
 
+/* ip is a configured nameserver's own address that only DNS is reached
+ * at: any nameserver but the shared loopback addresses 127.0.0.1 and ::1
+ * (Docker's 127.0.0.11 answers on a second port too, systemd-resolved's
+ * 127.0.0.53/54 on 53 alone). */
+bool lb_dns_nameserver_only(struct lb_core *core, bool is_v4, const uint8_t *ip);
+
 /* The names that resolved to ip for the program (at most max, pointers
  * valid while the core lives). */
 size_t lb_dns_names_of(struct lb_core *core, bool is_v4, const uint8_t *ip, const char **names,

@@ -210,6 +210,15 @@ static int judge_inet(struct lb_call *c, enum lb_class cls, int sock, const stru
 		o.kind = LB_ADDR_UDP;
 	else
 		return refuse_protocol(c, cls, &o, type, proto);
+	/* A name is data: a nameserver is reached through litebox's resolver
+	 * (TCP 53, redirected before this) or, for UDP 53, by a rule; its
+	 * other ports (Docker's embedded DNS behind 127.0.0.11) never. */
+	if (cls == LB_CLASS_CONNECT && sa->port != 53 &&
+	    lb_dns_nameserver_only(c->core, o.is_v4, o.ip)) {
+		char addr[128];
+		lb_sockaddr_format(&o, addr, sizeof(addr));
+		return lb_refuse_boundary(c, cls, addr, EACCES);
+	}
 	return lb_judge_addr(c, cls, &o);
 }
 

@@ -193,6 +193,37 @@ def udp_to_the_nameserver_is_refused_unless_allowed():
 
 
 @test
+def another_port_of_the_nameserver_is_not_a_way_around():
+    # Docker's embedded DNS listens on 127.0.0.11 at a second, random port
+    # too; the default profile's `connect udp localhost:*` let a program send
+    # any name there (attack review D2).
+    w = World()
+    recv = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    recv[0].bind((f"{w.net}.1", 0))
+    recv[1].bind((f"{w.net}.2", recv[0].getsockname()[1]))
+    port = recv[0].getsockname()[1]
+    send = ("import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "try:\n s.sendto(b'exfil-marker',(sys.argv[1],int(sys.argv[2]))); print('sent')\n"
+            "except OSError as e: print('refused',e.errno)\n")
+    pol = w.policy([], base="default")
+    p, recs = w.run(pol, PY, "-c", send, f"{w.net}.1", str(port))
+    assert f"refused {errno.EACCES}" in p.stdout, (p.stdout, p.stderr)
+    assert any(r["object"] == f"udp {w.net}.1:{port}" and r["verdict"] == "deny" for r in recs), recs
+    # control: the same port of another loopback address is reached
+    p, _ = w.run(pol, PY, "-c", send, f"{w.net}.2", str(port))
+    assert "sent" in p.stdout, (p.stdout, p.stderr)
+    for r in recv:
+        r.settimeout(2)
+    assert recv[1].recv(64) == b"exfil-marker"
+    recv[0].setblocking(False)
+    try:
+        got = recv[0].recv(64)
+    except BlockingIOError:
+        got = None
+    assert got is None, got
+
+
+@test
 def the_program_reads_a_view_of_resolv_conf():
     w = World()
     pol = w.policy([])
