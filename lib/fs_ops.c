@@ -33,6 +33,7 @@
 #include "litebox/south.h"
 #include "litebox/syscalls.h"
 #include "litebox/util.h"
+#include "overlay_internal.h"
 
 /* The bit that makes O_TMPFILE (glibc's __O_TMPFILE includes O_DIRECTORY,
  * which would make every directory open look like one). */
@@ -608,11 +609,16 @@ static void self_fd_path(int fd, char *buf, size_t len)
  * CAP_SYS_ADMIN / CAP_SETFCAP / CAP_MAC_ADMIN, which the sandbox does not
  * have and the supervisor may: answer as the kernel would answer the
  * program. */
-static int xattr_name(struct lb_call *c, enum lb_class cls, char *name)
+static int xattr_name(struct lb_call *c, enum lb_class cls, const char *object, char *name)
 {
 	int rc = c->ops->read_str(c->t, PATH_ARG(c, 1), name, XATTR_NAME_MAX + 1);
 	if (rc < 0)
 		return rc == -ENAMETOOLONG ? -ERANGE : rc;
+	/* litebox's mark of its overlay directories: a program that could set
+	 * it would make a directory of its own one `overlay apply` trusts */
+	if (cls == LB_CLASS_WRITE &&
+	    strncmp(name, LB_OVL_MARK_PREFIX, strlen(LB_OVL_MARK_PREFIX)) == 0)
+		return lb_refuse_object(c, cls, object[0] ? object : name) < 0 ? -EPERM : 0;
 	return lb_judge_xattr_name(cls, name);
 }
 
@@ -672,7 +678,7 @@ static struct lb_answer h_getxattr(struct lb_call *c)
 
 	int rc = xattr_read_target(c, &r, &x);
 	if (rc == 0)
-		rc = xattr_name(c, LB_CLASS_READ, name);
+		rc = xattr_name(c, LB_CLASS_READ, r.path, name);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	if (size > XATTR_SIZE_MAX)
@@ -725,7 +731,7 @@ static struct lb_answer h_setxattr(struct lb_call *c)
 		return lb_ans_errno(E2BIG);
 	int rc = xattr_write_target(c, &r, &objfd, &x);
 	if (rc == 0)
-		rc = xattr_name(c, LB_CLASS_WRITE, name);
+		rc = xattr_name(c, LB_CLASS_WRITE, r.path, name);
 	lb_autofree char *val = rc == 0 ? malloc(size ? size : 1) : NULL;
 	if (rc == 0 && !val)
 		rc = -ENOMEM;
@@ -746,7 +752,7 @@ static struct lb_answer h_removexattr(struct lb_call *c)
 
 	int rc = xattr_write_target(c, &r, &objfd, &x);
 	if (rc == 0)
-		rc = xattr_name(c, LB_CLASS_WRITE, name);
+		rc = xattr_name(c, LB_CLASS_WRITE, r.path, name);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	return lb_ans_rc(lb_host_removexattr(c, x.path, x.follow, name));
@@ -1232,7 +1238,7 @@ static int copy_ioctl_arg(struct lb_call *c, const struct lb_ioctl_row *row, voi
 		return c->ops->read_mem(c->t, addr, buf, (size_t)row->size);
 	unsigned char *version = buf;
 	int rc = c->ops->read_mem(c->t, addr, version, 1);
-	size_t size = *version == FSCRYPT_POLICY_V1	? sizeof(struct fscrypt_policy_v1)
+	size_t size = *version == FSCRYPT_POLICY_V1   ? sizeof(struct fscrypt_policy_v1)
 		      : *version == FSCRYPT_POLICY_V2 ? sizeof(struct fscrypt_policy_v2)
 						      : 1;
 	return rc < 0 ? rc : c->ops->read_mem(c->t, addr, buf, size);

@@ -279,6 +279,16 @@ int lb_overlay_open(const char *dir, struct lb_overlay **out, char *err, size_t 
 	if (rc == 0 && fresh &&
 	    !dir_holds_only(dfd, (const char *const[]){"manifest", "layers", NULL}))
 		rc = -EPERM;
+	if (rc == 0 && fresh)
+		rc = lb_ovl_mark(dfd);
+	else if (rc == 0 && lb_ovl_check_mark(dfd) < 0) {
+		snprintf(err, errlen,
+			 "'%s' was not made by litebox (it lacks the mark litebox gives the "
+			 "directories it makes, which no sandboxed program can set): give a new "
+			 "directory",
+			 real);
+		return -EPERM;
+	}
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot prepare the overlay directory '%s': %s", real,
 			 open_problem(rc));

@@ -785,10 +785,36 @@ static int commit_all(const char *prefix, struct plan *pl, char *err, size_t err
 	return undo_rc < 0 ? undo_rc : -EAGAIN;
 }
 
+/* DIR is trusted with the user's full authority: its layers' host paths,
+ * its record of the host. Only a DIR of the user's alone that litebox made
+ * (a program can make a directory that looks like one, layer of $HOME
+ * included, but cannot give it litebox's mark). */
+static int trusted_dir(const char *dir, char *err, size_t errlen)
+{
+	lb_autoclose int dfd = lb_ovl_dir_open(dir);
+	if (dfd < 0) {
+		snprintf(err, errlen, "'%s' is not an overlay directory litebox can trust: %s", dir,
+			 dfd == -EPERM ? "it is another user's, or others can write it (chmod go-w)"
+				       : strerror(-dfd));
+		return dfd;
+	}
+	int rc = lb_ovl_check_mark(dfd);
+	if (rc < 0)
+		snprintf(err, errlen,
+			 "'%s' was not made by litebox (it lacks the mark litebox gives the "
+			 "directories it makes, which no sandboxed program can set): nothing "
+			 "applied",
+			 dir);
+	return rc;
+}
+
 int lb_overlay_apply(const char *dir, char *err, size_t errlen)
 {
 	struct lb_ovl_diff d;
-	int rc = lb_overlay_diff(dir, &d, err, errlen);
+	int rc = trusted_dir(dir, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = lb_overlay_diff(dir, &d, err, errlen);
 	if (rc < 0)
 		return rc;
 	struct base b;

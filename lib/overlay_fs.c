@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "litebox/overlay.h"
@@ -212,4 +213,21 @@ int lb_overlay_remove_tree(const char *path)
 	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return remove_at(at, name, st.st_dev);
+}
+
+/* ---- litebox's mark ------------------------------------------------------------ */
+
+int lb_ovl_mark(int dfd)
+{
+	if (fsetxattr(dfd, LB_OVL_MARK, "1", 1, 0) == 0)
+		return 0;
+	return errno == ENOTSUP ? 0 : -errno;
+}
+
+int lb_ovl_check_mark(int dfd)
+{
+	char v[8];
+	if (fgetxattr(dfd, LB_OVL_MARK, v, sizeof(v)) >= 0)
+		return 0;
+	return errno == ENOTSUP ? 0 : errno == ENODATA ? -EPERM : -errno;
 }

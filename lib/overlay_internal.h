@@ -9,6 +9,11 @@
 #include <stdio.h>
 
 #define LB_OVL_MAGIC "litebox-overlay 1"
+/* The extended attribute litebox marks a DIR it made with (no program may
+ * set a name with this prefix: lib/fs_ops.c): `overlay apply` and a run
+ * reusing DIR trust only a DIR so marked. */
+#define LB_OVL_MARK_PREFIX "user.litebox."
+#define LB_OVL_MARK "user.litebox.overlay"
 
 struct lb_ovl_layer {
 	unsigned id;
@@ -52,6 +57,12 @@ int lb_ovl_file(int at, const char *name, int flags);
 /* The same as a stdio stream, DIR opened by lb_ovl_dir_open. NULL with
  * *err set on failure. */
 FILE *lb_ovl_fopen(const char *dir, const char *name, int flags, int *err);
+/* Mark DIR as made by litebox; 0 also where its filesystem keeps no user
+ * xattrs (nothing can be marked there, by anyone). */
+int lb_ovl_mark(int dfd);
+/* DIR carries the mark: 0, -EPERM when not (a DIR a program made), 0 on a
+ * filesystem without user xattrs. */
+int lb_ovl_check_mark(int dfd);
 /* rm -rf of name in the directory at, by descriptor: never following a
  * symlink, never entering another filesystem. */
 int lb_ovl_remove_at(int at, const char *name);

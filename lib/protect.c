@@ -2,7 +2,9 @@
 /* What the program may never reach, whatever the policy says: the judge's
  * own files (the audit log, the policy file and every file it includes),
  * known by device and inode (a hard link or a rename does not hide them)
- * and by the path they had (nothing else can be put in their place). And,
+ * and by the path they had (nothing else can be put in their place). Every
+ * overlay directory of litebox's (--overlay DIR, --dry-run's), of this run
+ * or any other, is never written. And,
  * when the sandbox has its own IPC namespace, the host's /proc/sysvipc
  * lists, which the supervisor would read in the host's namespace. */
 #include <errno.h>
@@ -16,6 +18,7 @@
 
 #include "core_internal.h"
 #include "litebox/util.h"
+#include "overlay_internal.h"
 
 struct lb_protected {
 	dev_t dev;
@@ -180,11 +183,53 @@ static bool is_protected(const struct lb_core *core, const struct stat *st, bool
 	return false;
 }
 
+/* dir (absolute, in the program's view) holds a manifest of litebox's. */
+static bool holds_manifest(int rootfd, const char *dir)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof(p), "%s/manifest", dir[1] ? dir + 1 : ".") >= (int)sizeof(p))
+		return false;
+	struct stat st;
+	/* a regular file only: nothing else is opened to be read */
+	if (fstatat(rootfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)strlen(LB_OVL_MAGIC))
+		return false;
+	lb_autoclose int fd =
+	    openat(rootfd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	char head[sizeof(LB_OVL_MAGIC)];
+	return fd >= 0 && read(fd, head, strlen(LB_OVL_MAGIC)) == (ssize_t)strlen(LB_OVL_MAGIC) &&
+	       memcmp(head, LB_OVL_MAGIC, strlen(LB_OVL_MAGIC)) == 0;
+}
+
+/* path is an overlay directory of litebox's or lies in one. DIR is where
+ * programs write ($CWD, $TMPDIR), and litebox trusts what it holds (its
+ * layers become overlayfs's uppers, `overlay apply` writes its layers to
+ * the host): a later plain run planted a layer of $HOME that apply wrote
+ * (attack review 5, O1). Recognised by its manifest, in whatever run made
+ * it, so another run's DIR (made after this run started) is covered too.
+ * One fstatat a directory above the object, for writes only. */
+static bool in_overlay_dir(const struct lb_core *core, const char *path)
+{
+	char p[PATH_MAX];
+	if (path[0] != '/' || snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return false;
+	for (;;) {
+		if (holds_manifest(core->rootfd, p))
+			return true;
+		char *slash = strrchr(p, '/');
+		if (!slash || (slash == p && !p[1]))
+			return false;
+		slash[slash == p ? 1 : 0] = '\0';
+	}
+}
+
 enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, const char *path)
 {
 	const struct lb_core *core = c->core;
 	if (core->own_ipcns && under(path, "/proc/sysvipc"))
 		return LB_PROTECT_HIDE;
+	if (cls == LB_CLASS_WRITE && in_overlay_dir(core, path))
+		return LB_PROTECT_DENY;
 	/* Metadata stays visible (ls -l of the log's directory reads its
 	 * attributes too); content, changes and execution do not. */
 	if (cls == LB_CLASS_STAT || core->n_protected == 0 || reads_attributes(c->t->nr))

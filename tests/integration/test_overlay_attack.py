@@ -410,5 +410,91 @@ def the_dry_run_clean_up_never_follows_a_directory_swapped_for_a_symlink():
     assert "would have been made" in p.stderr, p.stderr
 
 
+def user_xattrs_kept(d):
+    try:
+        os.setxattr(d, "user.litebox-test", b"1")
+        os.removexattr(d, "user.litebox-test")
+        return True
+    except OSError:
+        return False
+
+
+@test
+def a_later_plain_run_cannot_plant_anything_in_an_overlay_dir():
+    """O1: DIR in the working directory, which the default profile lets
+    every run write: a later plain run's writes into DIR (a layer of
+    $HOME appended to the manifest, a file in a new layer, a base line, a
+    rename of DIR, a symlink in it) are refused, and `overlay apply`
+    writes nothing of it to the host (the victim directory stands for
+    $HOME, which the default profile denies). Controls: the same run writes
+    beside DIR, and apply makes the tool's own change."""
+    d = workdir()
+    home = tmpdir()  # outside $CWD and $TMPDIR: no run may write it
+    env = dict(os.environ, TMPDIR=d, VICTIM=home)
+    ovl = os.path.join(d, "tool.ovl")
+    litebox("run", "-q", "--overlay", ovl, "--", "sh", "-c", "echo result > out.txt",
+            cwd=d, env=env, check=0)
+    manifest = open(os.path.join(ovl, "manifest"), "rb").read()
+    plant = (
+        "import os, sys\n"
+        "home = os.environ['VICTIM']\n"
+        "def try_(what, f):\n"
+        "    try:\n        f(); print('DONE', what)\n"
+        "    except OSError as e:\n        print('refused', what, e.errno)\n"
+        "try_('manifest', lambda: open('tool.ovl/manifest', 'a').write('layer 77 %s\\n' % home))\n"
+        "try_('layer', lambda: os.makedirs('tool.ovl/layers/77/upper'))\n"
+        "try_('base', lambda: open('tool.ovl/base', 'a').write(home + '/.bash_login absent\\n'))\n"
+        "try_('symlink', lambda: os.symlink(home, 'tool.ovl/layers/home'))\n"
+        "try_('rename', lambda: os.rename('tool.ovl', 'tool.old'))\n"
+        "try_('layers', lambda: os.rename('tool.ovl/layers', 'elsewhere'))\n"
+        "try_('control', lambda: open('beside.txt', 'w').write('control'))\n")
+    p = litebox("run", "--", sys.executable, "-c", plant, cwd=d, env=env)
+    eq(p.stdout.count("refused"), 6, p.stdout + p.stderr)
+    assert "DONE control" in p.stdout, p.stdout
+    eq(open(os.path.join(d, "beside.txt")).read(), "control", "the control write")
+    eq(open(os.path.join(ovl, "manifest"), "rb").read(), manifest, "DIR's manifest")
+    eq(os.path.isdir(ovl), True, "DIR at its name")
+    litebox("overlay", "apply", ovl, cwd=d, env=env, check=0)
+    eq(os.path.exists(os.path.join(home, ".bash_login")), False, "a planted start-up file")
+    eq(open(os.path.join(d, "out.txt")).read(), "result\n", "the tool's own change")
+
+
+@test
+def overlay_apply_refuses_a_dir_a_program_made_to_look_like_litebox_s():
+    """O1: a plain run builds a whole DIR of its own (a layer of $HOME
+    with a start-up file, a base line, the manifest written last, with
+    litebox's magic); setting litebox's mark on it is refused, and
+    `overlay apply` refuses the DIR: the start-up file never reaches the
+    host. Control: apply of a DIR litebox made writes its change."""
+    d = workdir()
+    if not user_xattrs_kept(d):
+        skip("the test directory's filesystem keeps no user xattrs (no mark)")
+    home = tmpdir()  # outside $CWD and $TMPDIR: no run may write it
+    env = dict(os.environ, TMPDIR=d, VICTIM=home)
+    forge = (
+        "import os\n"
+        "home = os.environ['VICTIM']\n"
+        "os.makedirs('fake.ovl/layers/1/upper', mode=0o700)\n"
+        "os.chmod('fake.ovl', 0o700)\n"
+        "open('fake.ovl/layers/1/upper/.bash_login', 'w').write('echo PWNED\\n')\n"
+        "open('fake.ovl/base', 'w').write(home + '/.bash_login absent\\n')\n"
+        "try:\n    os.setxattr('fake.ovl', 'user.litebox.overlay', b'1'); print('MARKED')\n"
+        "except OSError as e:\n    print('mark refused', e.errno)\n"
+        "open('fake.ovl/manifest', 'w').write('litebox-overlay 1\\nxattr trusted\\nlayer 1 %s\\n' % home)\n")
+    p = litebox("run", "--", sys.executable, "-c", forge, cwd=d, env=env)
+    assert "mark refused" in p.stdout, p.stdout + p.stderr
+    q = litebox("overlay", "apply", os.path.join(d, "fake.ovl"), cwd=d, env=env)
+    assert q.returncode != 0 and "not made by litebox" in q.stderr, q.stderr
+    eq(os.path.exists(os.path.join(home, ".bash_login")), False, "the forged layer's file")
+    r = litebox("run", "-q", "--overlay", os.path.join(d, "fake.ovl"), "--", "true", cwd=d,
+                env=env)
+    assert r.returncode != 0 and "not made by litebox" in r.stderr, r.stderr
+    ovl = os.path.join(d, "real.ovl")
+    litebox("run", "-q", "--overlay", ovl, "--", "sh", "-c", "echo real > real.txt", cwd=d,
+            env=env, check=0)
+    litebox("overlay", "apply", ovl, cwd=d, env=env, check=0)
+    eq(open(os.path.join(d, "real.txt")).read(), "real\n", "the control's change")
+
+
 if __name__ == "__main__":
     run()
