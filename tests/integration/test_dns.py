@@ -400,7 +400,9 @@ if asker == 0:  # P: connects to the nameserver, hands the socket on, exits
         s.sendall(struct.pack(">H", len(q)) + q)
         s.settimeout(10)
         r = s.recv(4096)
-        open(os.path.join(d, "asked"), "w").write("answered %d" % len(r))
+        with open(os.path.join(d, "asked.tmp"), "w") as f:  # renamed: never read half-written
+            f.write("answered %d" % len(r))
+        os.rename(os.path.join(d, "asked.tmp"), os.path.join(d, "asked"))
         os._exit(0)
     open(os.path.join(d, "ready"), "w").write("x")
     wait_for("exit")
