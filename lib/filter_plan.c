@@ -159,6 +159,26 @@ static bool is_conditional_danger(const char *name)
 	return false;
 }
 
+/* A program's own Landlock domain binds only what the program does
+ * itself, and litebox's supervisor performs its opens: the restriction
+ * would silently not hold. The answer is the kernel's for Landlock
+ * switched off (EOPNOTSUPP), so a program knows it is not confined by its
+ * own ruleset (a feature not offered, not a refusal: no record). */
+static int plan_unhonoured(struct lb_plan *b)
+{
+	static const char *const landlock[] = {"landlock_create_ruleset", "landlock_add_rule",
+					       "landlock_restrict_self"};
+	for (size_t i = 0; i < LB_ARRAY_SIZE(landlock); i++) {
+		int nr = lb_syscall_nr(landlock[i]);
+		if (nr < 0 || allowed(b, landlock[i]))
+			continue;
+		int rc = plan_simple(b, nr, LB_FILTER_ERRNO, EOPNOTSUPP, LB_WHY_UNHONOURED);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Policy `deny syscall` rules are settled in the kernel; `audit syscall`
  * goes to the supervisor to be recorded, then runs. */
 static int plan_policy_syscalls(struct lb_plan *b)
@@ -219,7 +239,7 @@ static int plan_dangerous(struct lb_plan *b)
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return plan_unhonoured(b);
 }
 
 /* Socket options that send traffic elsewhere than its destination
@@ -721,6 +741,9 @@ int lb_plan_show(const struct lb_plan *p, FILE *f)
 	fputs("# system calls of any other ABI (x32, i386 through int 0x80): refused with EPERM\n",
 	      f);
 	put_newer(f, p);
+	put_names(f, p, LB_WHY_UNHONOURED, LB_FILTER_ERRNO,
+		  "EOPNOTSUPP, as with Landlock switched off: the supervisor performs the "
+		  "program's opens, so its own ruleset would not hold (unless allowed by name)");
 	put_conditioned(f, p, LB_WHY_SOCKET, "sockets refused");
 	put_policy_rules(f, p);
 	put_names(f, p, LB_WHY_MEDIATED, LB_FILTER_NOTIFY, "sent to litebox to be judged");

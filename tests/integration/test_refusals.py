@@ -5,6 +5,7 @@ counted for --fail-on-deny), and --dry-run keeps the secrets the policy
 names refused while it lets through what the policy merely does not grant.
 Every refusal has a positive control beside it."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -80,6 +81,35 @@ def dry_run_keeps_hidden_and_denied_secrets_refused():
     eq("NOT-GRANTED-NOTES" in p.stdout, True, f"{p.stdout} {p.stderr}")
     eq("would deny read" in p.stderr and "notes.txt" in p.stderr, True, p.stderr)
 
+
+
+LANDLOCK_PROBE = r"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+abi = libc.syscall(444, None, 0, 1)  # landlock_create_ruleset(NULL, 0, VERSION)
+print("abi", abi if abi >= 0 else os.strerror(ctypes.get_errno()))
+"""
+
+
+@test
+def a_programs_own_landlock_is_reported_unavailable_not_silently_void():
+    # litebox's supervisor performs the program's opens, so a ruleset the
+    # program applied to itself would bind nothing it does through litebox
+    # (attack review N5): the answer is Linux's for Landlock switched off.
+    if not os.path.exists("/usr/bin/python3"):
+        lbtest.skip("no python3")
+    native = subprocess.run(["/usr/bin/python3", "-c", LANDLOCK_PROBE],
+                                   capture_output=True, text=True)
+    if not native.stdout.startswith("abi ") or not native.stdout.split()[1].isdigit():
+        lbtest.skip(f"no Landlock on this kernel: {native.stdout.strip()}")
+    p = litebox("run", "-q", "--", "/usr/bin/python3", "-c", LANDLOCK_PROBE)
+    eq(p.stdout, "abi Operation not supported\n", p.stderr)
+    # control: a policy that allows it by name gets the kernel's answer
+    pol = os.path.join(lbtest.tmpdir(), "p.policy")
+    with open(pol, "w") as f:
+        f.write("version 1\ninclude default\nallow syscall landlock_create_ruleset\n")
+    p = litebox("run", "-q", "-p", pol, "--", "/usr/bin/python3", "-c", LANDLOCK_PROBE)
+    eq(p.stdout, native.stdout, p.stderr)
 
 if __name__ == "__main__":
     lbtest.run()

@@ -23,6 +23,7 @@ enum lb_plan_why {
 	LB_WHY_DANGEROUS_ARGS, /* a member dangerous only with some arguments */
 	LB_WHY_NEVER,	       /* never useful in a sandbox, a way around path checks */
 	LB_WHY_NEWER,	       /* a number newer than litebox's table */
+	LB_WHY_UNHONOURED,     /* a kernel feature the supervisor could not honour */
 	LB_WHY_SOCKET,	       /* a socket family or protocol litebox cannot judge */
 	LB_WHY_MEDIATED,       /* judged and performed by the supervisor */
 	LB_WHY_TRACKED,	       /* runs, but the supervisor must know its effect */
