@@ -12,7 +12,6 @@
 
 #include "cmd.h"
 #include "litebox/overlay.h"
-#include "litebox/text.h"
 #include "litebox/util.h"
 
 static const char *type_name(mode_t m)
@@ -30,25 +29,9 @@ static const char *type_name(mode_t m)
 	return S_ISCHR(m) ? "char" : "block";
 }
 
-/* One change a line, and nothing a terminal acts on: control
- * characters, backslashes, bytes that are not UTF-8, C1 controls and
- * bidirectional overrides as \ooo, a byte each. */
 static void put_path(FILE *f, const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t len = strlen(s);
-	for (size_t i = 0; i < len;) {
-		size_t n = u[i] < 0x80 ? 1 : lb_utf8_seq(u + i, len - i);
-		bool esc = u[i] < ' ' || u[i] == '\\' || u[i] == 0x7f || n == 0 ||
-			   (n > 1 && lb_cp_unsafe(lb_utf8_cp(u + i, n)));
-		n = n ? n : 1;
-		for (size_t k = 0; k < n; k++)
-			if (esc)
-				fprintf(f, "\\%03o", u[i + k]);
-			else
-				fputc(u[i + k], f);
-		i += n;
-	}
+	lb_overlay_put_name(f, s, "");
 }
 
 void lb_overlay_print_change(FILE *f, const struct lb_ovl_change *c)

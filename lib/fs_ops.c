@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/fscrypt.h>
 #include <linux/fsverity.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -589,6 +590,37 @@ static int node_change(struct lb_call *c, const struct lb_resolved *r, int objfd
 	return lb_judge_node_change(c, r->dirfd, r->name, objfd, objfd >= 0 ? path : r->path);
 }
 
+/* Without root the user owns each overlay's root (the root of its upper
+ * layer cannot be given the host directory's owner; docs/audit.md): the
+ * program must not change the owner, mode or times of an overlaid
+ * directory the host would not let it change (chmod /usr, then write in
+ * it). Such a mount root answers EPERM, as the host's directory would,
+ * when the host's directory at that path has another owner. */
+static int overlay_root_attrs(struct lb_call *c, const struct lb_resolved *r, int objfd)
+{
+	if (!c->core->cfg.writes_contained)
+		return 0;
+	char path[PATH_MAX];
+	lb_autoclose int fd = objfd >= 0 ? fcntl(objfd, F_DUPFD_CLOEXEC, 0)
+					 : openat(r->dirfd, r->name[0] ? r->name : ".",
+						  O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct statx sx;
+	struct statfs sf;
+	struct stat host;
+	if (fd < 0 || fstatfs(fd, &sf) < 0 || sf.f_type != OVERLAYFS_SUPER_MAGIC ||
+	    statx(fd, "", AT_EMPTY_PATH, STATX_UID, &sx) < 0 ||
+	    !(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return 0;
+	if (objfd >= 0 ? lb_fd_path(objfd, path, sizeof(path)) < 0
+		       : snprintf(path, sizeof(path), "%s", r->path) >= (int)sizeof(path))
+		return 0;
+	/* the supervisor's own tree is the host's */
+	if (lstat(path, &host) < 0 || host.st_uid == sx.stx_uid)
+		return 0;
+	return lb_refuse_boundary(c, LB_CLASS_WRITE, path, EPERM);
+}
+
 /* Resolve the row's path and judge it for write (calls without fd forms). */
 static int prepare_write(struct lb_call *c, unsigned res_flags, struct lb_resolved *r,
 			 enum exist_rule rule)
@@ -929,6 +961,8 @@ static struct lb_answer h_chmod(struct lb_call *c)
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc == 0)
 		rc = node_change(c, &r, objfd);
+	if (rc == 0)
+		rc = overlay_root_attrs(c, &r, objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	return lb_ans_rc(lb_host_chmod(c, at_of(&r), objfd, mode));
@@ -944,6 +978,8 @@ static struct lb_answer h_chown(struct lb_call *c)
 	int rc = write_target(c, follow_flags(c), &r, &objfd);
 	if (rc == 0)
 		rc = node_change(c, &r, objfd);
+	if (rc == 0)
+		rc = overlay_root_attrs(c, &r, objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	return lb_ans_rc(lb_host_chown(c, at_of(&r), objfd, uid, gid));
@@ -985,6 +1021,8 @@ static struct lb_answer h_utimes(struct lb_call *c)
 	int rc = read_times(c, PATH_ARG(c, 1), ts, &now);
 	if (rc == 0)
 		rc = write_target(c, follow_flags(c), &r, &objfd);
+	if (rc == 0 && !now) /* "now" needs write permission, which the mode keeps */
+		rc = overlay_root_attrs(c, &r, objfd);
 	if (rc < 0)
 		return lb_ans_errno(-rc);
 	return lb_ans_rc(lb_host_utimes(c, at_of(&r), objfd, now ? NULL : ts));

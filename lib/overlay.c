@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "litebox/overlay.h"
+#include "litebox/text.h"
 #include "litebox/util.h"
 #include "overlay_internal.h"
 
@@ -53,13 +54,22 @@ struct lb_overlay {
 
 /* ---- manifest --------------------------------------------------------------- */
 
-void lb_ovl_escape(FILE *f, const char *s)
+void lb_overlay_put_name(FILE *f, const char *s, const char *also)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p <= ' ' || *p == '\\' || *p == 0x7f)
-			fprintf(f, "\\%03o", *p);
-		else
-			fputc(*p, f);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len;) {
+		size_t n = u[i] < 0x80 ? 1 : lb_utf8_seq(u + i, len - i);
+		bool esc = u[i] < ' ' || u[i] == '\\' || u[i] == 0x7f || n == 0 ||
+			   (u[i] < 0x80 && strchr(also, u[i])) ||
+			   (n > 1 && lb_cp_unsafe(lb_utf8_cp(u + i, n)));
+		n = n ? n : 1;
+		for (size_t k = 0; k < n; k++)
+			if (esc)
+				fprintf(f, "\\%03o", u[i + k]);
+			else
+				fputc(u[i + k], f);
+		i += n;
 	}
 }
 
@@ -153,7 +163,7 @@ int lb_ovl_manifest_save(const char *dir, const struct lb_ovl_manifest *m)
 		fprintf(f, "xattr %s\n", m->xattr_ns);
 	for (size_t i = 0; i < m->n; i++) {
 		fprintf(f, "layer %u ", m->v[i].id);
-		lb_ovl_escape(f, m->v[i].host);
+		lb_overlay_put_name(f, m->v[i].host, " ");
 		fputc('\n', f);
 	}
 	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
@@ -413,7 +423,7 @@ static int read_mounts(struct builder *b)
 	return rc;
 }
 
-static bool under(const char *path, const char *dir)
+bool lb_ovl_under(const char *path, const char *dir)
 {
 	if (strcmp(dir, "/") == 0)
 		return path[0] == '/';
@@ -423,7 +433,7 @@ static bool under(const char *path, const char *dir)
 
 static bool strictly_under(const char *path, const char *dir)
 {
-	return under(path, dir) && strcmp(path, dir) != 0;
+	return lb_ovl_under(path, dir) && strcmp(path, dir) != 0;
 }
 
 static struct mnt *by_id(struct builder *b, int id)
@@ -461,7 +471,7 @@ static bool overlaid(const struct builder *b, const struct mnt *m)
 	    "nsfs",	"rpc_pipefs", "selinuxfs", "ramfs",
 	};
 	static const char *const kernel_trees[] = {"/proc", "/sys", "/dev", "/run"};
-	if (m->ro || under(m->point, b->o->dir))
+	if (m->ro || lb_ovl_under(m->point, b->o->dir))
 		return false;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(pseudo); i++)
 		if (strcmp(m->type, pseudo[i]) == 0)
@@ -470,7 +480,7 @@ static bool overlaid(const struct builder *b, const struct mnt *m)
 	if (strcmp(m->point, "/dev/shm") == 0)
 		return true;
 	for (size_t i = 0; i < LB_ARRAY_SIZE(kernel_trees); i++)
-		if (under(m->point, kernel_trees[i]))
+		if (lb_ovl_under(m->point, kernel_trees[i]))
 			return false;
 	return true;
 }
@@ -479,7 +489,7 @@ static bool overlaid(const struct builder *b, const struct mnt *m)
 static bool mounts_under(struct builder *b, const char *path)
 {
 	for (size_t i = 0; i < b->n; i++)
-		if (strictly_under(b->m[i].point, path) && !under(b->m[i].point, b->o->dir))
+		if (strictly_under(b->m[i].point, path) && !lb_ovl_under(b->m[i].point, b->o->dir))
 			return true;
 	return false;
 }
@@ -517,14 +527,18 @@ static unsigned layer_id(struct builder *b, const char *host, bool *fresh)
 /* The upper's root is what the program sees as the directory itself: it
  * gets the host directory's owner, mode and times. Without root the owner
  * cannot be given away: the user then owns it, so its owner bits are
- * narrowed to what the user had on the host. */
-static void copy_root_attrs(const char *host, int upper)
+ * narrowed to what the user had on the host (access(), which sees the
+ * real owner: in the user namespace a directory of root's and one of the
+ * user's both show the overflow uid when the user is nobody). The
+ * supervisor refuses chmod, chown and times of such a root
+ * (lib/fs_ops.c). */
+static void copy_root_attrs(const char *host, int upper, bool userns)
 {
 	struct stat st;
 	if (stat(host, &st) < 0)
 		return;
 	mode_t mode = st.st_mode & 07777;
-	if (fchown(upper, st.st_uid, st.st_gid) < 0 && st.st_uid != geteuid()) {
+	if (fchown(upper, st.st_uid, st.st_gid) < 0 || userns) {
 		mode_t own = 0;
 		own |= access(host, R_OK) == 0 ? S_IRUSR : 0;
 		own |= access(host, W_OK) == 0 ? S_IWUSR : 0;
@@ -607,7 +621,7 @@ static int mount_layer(struct builder *b, const char *host, const char *target)
 				? " (something not litebox's stands in it)"
 				: "");
 	if (made) /* also after `overlay apply` emptied DIR */
-		copy_root_attrs(host, upper);
+		copy_root_attrs(host, upper, b->userxattr);
 	/* overlayfs is given the directories checked, by descriptor: the
 	 * magic link resolves to the open directory, not to a name again */
 	char up_path[64], wo_path[64];
@@ -737,7 +751,7 @@ static int place_children(struct builder *b, struct mnt *m, bool overlays_only)
 			continue;
 		struct mnt *top = visible_top(b, c);
 		c->done = true;
-		if (under(top->point, b->o->dir))
+		if (lb_ovl_under(top->point, b->o->dir))
 			continue;
 		int rc;
 		if (!overlays_only || overlaid(b, top))
@@ -848,7 +862,7 @@ static void bind_sockets(struct builder *b)
 		snprintf(last, sizeof(last), "%s", path);
 		char target[PATH_MAX];
 		staged(b, path, target, sizeof(target));
-		if (in_layer(b, path) && !under(path, b->o->dir))
+		if (in_layer(b, path) && !lb_ovl_under(path, b->o->dir))
 			(void)bind_socket(path, target);
 	}
 	free(line);
@@ -888,7 +902,7 @@ static int hide_dir(struct builder *b)
 		return fail(b, -errno, "cannot read %s", b->o->dir);
 	const struct mnt *home = NULL;
 	for (size_t i = 0; i < b->n; i++)
-		if (b->m[i].dev == st.st_dev && under(b->o->dir, b->m[i].point) &&
+		if (b->m[i].dev == st.st_dev && lb_ovl_under(b->o->dir, b->m[i].point) &&
 		    (!home || strlen(b->m[i].point) >= strlen(home->point)))
 			home = &b->m[i];
 	int rc = hide_at(b, b->o->dir);
@@ -898,10 +912,10 @@ static int hide_dir(struct builder *b)
 	rebase(in_fs, sizeof(in_fs), b->o->dir, home->point, home->root);
 	for (size_t i = 0; rc == 0 && i < b->n; i++) {
 		const struct mnt *m = &b->m[i];
-		if (m == home || m->dev != st.st_dev || !under(in_fs, m->root))
+		if (m == home || m->dev != st.st_dev || !lb_ovl_under(in_fs, m->root))
 			continue;
 		rebase(alias, sizeof(alias), in_fs, m->root, m->point);
-		if (strcmp(alias, b->o->dir) != 0 && !under(alias, b->o->dir))
+		if (strcmp(alias, b->o->dir) != 0 && !lb_ovl_under(alias, b->o->dir))
 			rc = hide_at(b, alias);
 	}
 	return rc;

@@ -139,7 +139,7 @@ int lb_overlay_record(const char *dir)
 			continue;
 		char state[160];
 		host_state(d.v[i].path, state, sizeof(state));
-		lb_ovl_escape(f, d.v[i].path);
+		lb_overlay_put_name(f, d.v[i].path, " ");
 		fprintf(f, " %s\n", state);
 	}
 	if (f && fclose(f) != 0)
@@ -181,7 +181,7 @@ static int base_rerecord(const char *dir, char **touched, size_t n)
 			host_state(key, state, sizeof(state));
 		else
 			snprintf(state, sizeof(state), "%s", b.v[i].state);
-		lb_ovl_escape(f, key);
+		lb_overlay_put_name(f, key, " ");
 		fprintf(f, " %s\n", state);
 	}
 	if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0))

@@ -376,10 +376,8 @@ char *lb_overlay_find(const char *dir, const char *path)
 		return NULL;
 	const struct lb_ovl_layer *best = NULL;
 	for (size_t i = 0; i < m.n; i++) {
-		size_t n = strlen(m.v[i].host);
-		bool root = strcmp(m.v[i].host, "/") == 0;
-		if ((root || (strncmp(path, m.v[i].host, n) == 0 && path[n] == '/')) &&
-		    (!best || strlen(best->host) < n))
+		if (lb_ovl_under(path, m.v[i].host) &&
+		    (!best || strlen(best->host) < strlen(m.v[i].host)))
 			best = &m.v[i];
 	}
 	char *out = NULL;

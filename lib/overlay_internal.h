@@ -67,11 +67,11 @@ int lb_ovl_check_mark(int dfd);
  * symlink, never entering another filesystem. */
 int lb_ovl_remove_at(int at, const char *name);
 
-/* Octal escapes for bytes a line-based file cannot hold (space, control
- * characters, backslash), as /proc/self/mountinfo writes them. */
-void lb_ovl_escape(FILE *f, const char *s);
-/* In place; returns s. */
+/* Undoes lb_overlay_put_name's \ooo escapes (and mountinfo's), in place;
+ * returns s. */
 char *lb_ovl_unescape(char *s);
+/* path is dir or below it ("/" holds every absolute path). */
+bool lb_ovl_under(const char *path, const char *dir);
 
 /* ---- shared by diff and apply (lib/overlay_diff.c) ---- */
 

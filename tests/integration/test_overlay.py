@@ -506,6 +506,31 @@ def as_nobody_the_overlay_directory_is_hidden_at_a_second_mount_too():
     dir_hidden_at_a_second_mount(NOBODY)
 
 
+@test
+def as_nobody_an_overlaid_directory_keeps_the_hosts_owner_rules():
+    # Without root the user owns each overlay's root (/usr here): chmod,
+    # chown and explicit times of it answer EPERM as on the host, so the
+    # program cannot open /usr to itself and write there.
+    need_nobody()
+    st = os.stat("/usr")
+    if st.st_uid == 65534:
+        skip("/usr is nobody's here")
+    d = NOBODY.workdir()
+    mode = f"{stat.S_IMODE(st.st_mode):o}"
+    script = (f"chmod {mode} /usr; echo chmod=$?; chown 65534 /usr; echo chown=$?; "
+              "touch -d 2000-01-01 /usr; echo touch=$?; chmod 777 /usr; "
+              "touch /usr/litebox-f10; echo create=$?; "
+              "mkdir mine && chmod 700 mine && touch -d 2000-01-01 mine; echo mine=$?")
+    native = NOBODY.native("sh", "-c", script + "; rmdir mine", cwd=d).stdout
+    assert "chmod=1" in native and "create=1" in native and "mine=0" in native, native
+    ovl = os.path.join(d, "ovl")
+    p = NOBODY.litebox("run", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c", script,
+                       cwd=d)
+    eq(p.stdout, native, "the same answers as on the host\n" + p.stderr)
+    assert "denied write /usr" in p.stderr, p.stderr
+    eq(overlay_diff(NOBODY, ovl, d), {("added", "mine")}, "the overlay's changes")
+
+
 def granted_write_outside_the_overlay(who):
     # A separate tmpfs under /run the policy lets the program write: with
     # --overlay such a write reaches the host (documented), with --dry-run

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct lb_overlay;
@@ -28,6 +29,12 @@ const char *lb_overlay_error(const struct lb_overlay *o);
 /* After the run: remember the host's state of every path the run
  * changed (what `apply` checks the host against). */
 int lb_overlay_record(const char *dir);
+
+/* A name as every overlay file and report writes it, one line each and
+ * nothing a terminal acts on: control characters, backslashes, bytes that
+ * are not UTF-8, C1 controls, bidirectional overrides and the bytes of
+ * also (" " in DIR's space-separated files) as \ooo, a byte each. */
+void lb_overlay_put_name(FILE *f, const char *s, const char *also);
 
 /* ---- diff and apply ------------------------------------------------------ */
 
