@@ -213,6 +213,7 @@ void lb_core_set_nest(struct lb_core *core, int fd)
 
 void lb_core_set_sandbox(struct lb_core *core, pid_t init_pid)
 {
+	core->sandbox_init = init_pid;
 	core->sandbox_pidns = pidns_of(init_pid);
 	core->own_pidns = pidns_of(getpid());
 	core->own_ipcns = ns_of(init_pid, "ipc") != ns_of(getpid(), "ipc");

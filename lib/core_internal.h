@@ -31,6 +31,7 @@ struct lb_core {
 	int nest_fd;
 	pthread_mutex_t nest_lock;
 	ino_t sandbox_pidns;
+	pid_t sandbox_init; /* the sandbox's init (its seccomp filters are the base) */
 	ino_t own_pidns;
 	struct lb_plan *plan;
 	/* Directories that lead to a grant: stat and listing of them is

@@ -507,6 +507,29 @@ static struct lb_answer start_domain(struct lb_call *c, char *buf, size_t len, i
 	return lb_ans_fd(ctl[0], true);
 }
 
+/* The number of seccomp filters on a task (/proc/PID/status), or -1. */
+static long seccomp_filters_of(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	lb_autofclose FILE *f = fopen(path, "re");
+	long n = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Seccomp_filters: %ld", &n) == 1)
+			break;
+	return n;
+}
+
+/* The nested program starts from a process outside the caller, so what
+ * the caller added to its own confinement (a seccomp filter of its own,
+ * beyond those every process of the sandbox has) would be shed. */
+static bool caller_added_filters(const struct lb_call *c)
+{
+	long base = seccomp_filters_of(c->core->sandbox_init);
+	long own = seccomp_filters_of(c->t->pid);
+	return base < 0 || own < 0 || own > base;
+}
+
 struct lb_answer lb_nest_handle(struct lb_call *c)
 {
 	const uint64_t *a = c->t->args;
@@ -528,6 +551,11 @@ struct lb_answer lb_nest_handle(struct lb_call *c)
 	if (c->core->cfg.dry_run || c->core->cfg.learning)
 		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
 							"nested run under --dry-run or learn",
+							EPERM));
+	if (caller_added_filters(c))
+		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
+							"nested run after a seccomp filter of the "
+							"program's own",
 							EPERM));
 	if (atomic_load(&c->core->creds_changed))
 		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,

@@ -429,5 +429,45 @@ def a_nested_request_cannot_tell_whether_a_hidden_path_exists():
     eq(p.stdout, "present.txt 0\nabsent.txt 0\nok.txt 0\n", p.stderr)
 
 
+
+OWN_FILTER = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class Filter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint)]
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+allow = (Filter * 1)(Filter(0x06, 0, 0, 0x7fff0000))  # return ALLOW
+prog = Prog(1, allow)
+libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, FILTER
+    print("no filter", os.strerror(ctypes.get_errno()))
+    sys.exit(3)
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+@test
+def a_program_with_a_seccomp_filter_of_its_own_gets_no_nested_run():
+    # The nested program starts outside the caller, so a filter the caller
+    # added to itself would not bind it (attack review N4).
+    need_seccomp_outer()
+    if not os.path.exists("/usr/bin/python3"):
+        lbtest.skip("no python3 to install a filter")
+    d = workdir()
+    prog = os.path.join(d, "own_filter.py")
+    with open(prog, "w") as f:
+        f.write(OWN_FILTER)
+    inner = [LB, "run", "-q", "-p", os.path.join(d, "inner.policy"), "--", "/bin/cat", "ok.txt"]
+    p = litebox("run", "-p", os.path.join(d, "outer.policy"), "--", "/usr/bin/python3", prog,
+                *inner, cwd=d, env=env_in(d))
+    eq(p.returncode, 125, p.stderr)
+    eq("seccomp filter of the program's own" in p.stderr, True, p.stderr)
+    eq("MARKER-ok" in p.stdout, False, p.stdout)
+    # control: the same nested run without a filter of its own
+    p = litebox("run", "-p", os.path.join(d, "outer.policy"), "--", *inner, cwd=d, env=env_in(d))
+    eq((p.returncode, p.stdout), (0, "MARKER-ok\n"), p.stderr)
+
 if __name__ == "__main__":
     lbtest.run()
