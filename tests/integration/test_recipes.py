@@ -341,15 +341,18 @@ def make_test_writes_only_build():
     write(os.path.join(d, "Makefile"),
           "build/hello: src/hello.c\n\tmkdir -p build\n\tcc -O1 -o $@ $<\n\n"
           "test: build/hello\n\t./build/hello\n\n"
-          "sneaky:\n\techo '#define PWNED 1' > src/config.h\n\n.PHONY: test sneaky\n")
+          "sneaky:\n\t-echo '#define PWNED 1' > src/config.h\n"
+          "\tbash -c 'exec 3<>/dev/tcp/127.0.0.1/$(PORT)'\n\n.PHONY: test sneaky\n")
     p = litebox("run", "-p", recipe("make-test"), "--", "make", "test", cwd=d, env=job_env(d), timeout=300)
     eq(p.returncode, 0, "make test: " + p.stderr[-3000:])
     assert "hello from build" in p.stdout, p.stdout
     assert os.access(os.path.join(d, "build", "hello"), os.X_OK), "the binary is on the host"
-    p, recs = job("make-test", d, ["make", "sneaky"], job_env(d))
+    loop, port = listener()
+    p, recs = job("make-test", d, ["make", "sneaky", f"PORT={port}"], job_env(d))
     assert p.returncode != 0 and not os.path.exists(os.path.join(d, "src", "config.h")), "sources are read-only"
     assert f"denied write {os.path.realpath(d)}/src/config.h" in p.stderr, p.stderr
     assert denied(recs, "write", os.path.realpath(d) + "/src/config.h"), recs
+    assert not accepted(loop) and denied(recs, "connect", f"tcp 127.0.0.1:{port}"), p.stderr[-2000:]
 
 
 if __name__ == "__main__":
