@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Fast mediation (`set mediation fast`, docs/policy.md): the stat family is
 answered by the kernel in the sandbox's own view of the files. Granted paths
-answer as in exact mode; what the policy refuses is absent; a hide or deny
-inside a granted subtree keeps the run exact; host pids do not exist; what
-the program creates is visible; audit mode and --overlay never run fast."""
+answer as in exact mode; what the policy refuses is absent (and its open is
+refused as in exact mode, denial line included); a hide or deny inside a
+granted subtree keeps the run exact; host pids do not exist; what the
+program creates is visible; audit mode and learn run exact, --overlay is
+refused; a nested litebox runs inside the view."""
 import json
 import os
 import sys
@@ -193,10 +195,39 @@ def audit_mode_and_overlay_are_never_fast():
     f, ferr = stats(fast, work, env, [secret], "--audit")
     eq(f[secret][0], "ok", "audit mode refuses nothing, stat included (exact)")
     assert "would" in ferr or "stat" in ferr or ferr == "", ferr
+    out = os.path.join(root, "learned.policy")
+    p = litebox("learn", "-p", fast, "-o", out, "--", "/usr/bin/python3", "-c", STATS, secret,
+                cwd=work, env=env)
+    eq(json.loads(p.stdout)[secret][0], "ok", "learn is exact (audit): " + p.stderr)
+    with open(out) as f:
+        learned = f.read()
+    assert os.path.dirname(secret) in learned, "the learned policy names what the run used"
     ovl = os.path.join(root, "ovl")
     p = litebox("run", "-p", fast, "--overlay", ovl, "--", "true", cwd=work, env=env)
     eq(p.returncode, 125, "refused: " + p.stderr)
     assert "mediation fast" in p.stderr, p.stderr
+
+
+@test
+def a_nested_litebox_runs_inside_the_view():
+    import lbtest
+    if lbtest.PLATFORM == "ptrace":
+        lbtest.skip("the ptrace platform serves no nested domains (test_nested covers it)")
+    root, work, env, fast, exact = setup()
+    lb = os.path.abspath(lbtest.LITEBOX)
+    build = os.path.dirname(os.path.dirname(lb))
+    outer = write(os.path.join(root, "outer.policy"),
+                  f'version 1\ninclude default\nset mediation fast\nallow exec "{lb}"\n'
+                  f'allow read "{build}/**"\n')
+    secret = os.path.join(root, "outside", "secret")
+    p = litebox("run", "-p", outer, "--", lb, "run", "--", "/bin/sh", "-c",
+                f"cat a.txt; cat {secret}; echo status=$?; echo made > inner.txt",
+                cwd=work, env=env)
+    require_fast(p.stderr)
+    eq(p.stdout, "alpha\nstatus=1\n", "the nested program's output: " + p.stderr)
+    assert "SECRET" not in p.stdout
+    with open(os.path.join(work, "inner.txt")) as f:
+        eq(f.read(), "made\n", "its write reached the host (control)")
 
 
 @test
