@@ -1342,21 +1342,24 @@ static bool lexical_path(const char *start, const char *path, char *out, size_t 
  * performed outside the view. */
 static int outside_view(struct lb_call *c, const char *start, const char *path, int rc)
 {
-	char lex[PATH_MAX];
+	char lex[PATH_MAX], canon[PATH_MAX];
 	struct stat st;
 	struct lb_decision d;
 	if ((rc != -ENOENT && rc != -ENOTDIR) || !c->core->cfg.stat_in_kernel ||
 	    c->rctx.rootfd == c->core->rootfd || !lexical_path(start, path, lex, sizeof(lex)) ||
 	    (strncmp(lex, "/proc", 5) == 0 && (lex[5] == '\0' || lex[5] == '/')) ||
-	    fstatat(c->core->rootfd, lex[1] ? lex + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) < 0)
+	    fstatat(c->core->rootfd, lex[1] ? lex + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !realpath(lex, canon) ||
+	    (strncmp(canon, "/proc", 5) == 0 && (canon[5] == '\0' || canon[5] == '/')))
 		return rc;
+	/* judged as exact mode judges: the object the host path reaches */
 	enum lb_class cls = walk_class(c);
-	lb_policy_judge_path(c->core->cfg.policy, cls, lex, &d);
+	lb_policy_judge_path(c->core->cfg.policy, cls, canon, &d);
 	if (d.verdict == LB_VERDICT_ALLOW || d.verdict == LB_VERDICT_AUDIT ||
 	    (d.verdict == LB_VERDICT_DENY && d.origin == LB_ORIGIN_DEFAULT &&
-	     (cls == LB_CLASS_STAT || cls == LB_CLASS_READ) && leads_to_grant(c->core, lex)))
+	     (cls == LB_CLASS_STAT || cls == LB_CLASS_READ) && leads_to_grant(c->core, canon)))
 		return rc;
-	int jrc = lb_judge_path(c, cls, lex);
+	int jrc = lb_judge_path(c, cls, canon);
 	return jrc < 0 ? jrc : rc;
 }
 

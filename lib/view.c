@@ -376,6 +376,17 @@ static int plan_view(struct lb_view *v, const struct lb_policy *p)
 		if (rc < 0)
 			return rc;
 	}
+	/* The descriptor links (bash's <(...), /dev/stdin): exact mode follows
+	 * them to the caller's own /proc/self/fd, which the view has too. */
+	static const char *const fd_links[] = {"/dev/fd", "/dev/stdin", "/dev/stdout",
+					       "/dev/stderr"};
+	for (size_t i = 0; i < LB_ARRAY_SIZE(fd_links); i++) {
+		char t[64];
+		ssize_t tl = readlink(fd_links[i], t, sizeof(t) - 1);
+		if (tl > 0 && (t[tl] = '\0', strncmp(t, "/proc/self/", 11) == 0) &&
+		    add_object(v, p, fd_links[i], false) < 0)
+			return -ENOMEM;
+	}
 	/* Terminals: a pseudo-terminal's multiplexer finds its devpts beside
 	 * it, and the program's own terminal must have its name (ttyname). */
 	struct stat st;

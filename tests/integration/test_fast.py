@@ -178,6 +178,17 @@ def what_the_program_creates_is_visible():
 
 
 @test
+def descriptor_links_work_as_in_exact_mode():
+    root, work, env, fast, exact = setup()
+    script = "cat /dev/stdin; cat <(echo procsub); echo err >/dev/stderr"
+    for pol in (exact, fast):
+        p = litebox("run", "-p", pol, "--", "/bin/bash", "-c", script, input="piped\n",
+                    cwd=work, env=env)
+        eq((p.returncode, p.stdout), (0, "piped\nprocsub\n"), f"{pol}: {p.stderr}")
+        assert "err" in p.stderr, p.stderr
+
+
+@test
 def writes_outside_the_grants_stay_refused():
     root, work, env, fast, exact = setup()
     target = os.path.join(root, "outside", "new")
