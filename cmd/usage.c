@@ -26,7 +26,7 @@ static const char main_usage[] =
 
 #define RUN_OPTIONS                                                                                \
 	"  -p, --policy FILE-OR-PROFILE  policy file or built-in profile (default: default)\n"     \
-	"      --audit                   dry run: refuse nothing, record what would be refused\n"  \
+	"      --audit                   refuse nothing, record what would be refused\n"  \
 	"      --log FILE                JSON Lines audit log ('-' for standard error)\n"          \
 	"      --log-level refused|all   what the log records: only refusals, or every\n"          \
 	"                                judged access (default all)\n"                            \

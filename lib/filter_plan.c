@@ -166,11 +166,9 @@ static bool is_conditional_danger(const char *name)
  * own ruleset (a feature not offered, not a refusal: no record). */
 static int plan_unhonoured(struct lb_plan *b)
 {
-	static const char *const landlock[] = {"landlock_create_ruleset", "landlock_add_rule",
-					       "landlock_restrict_self"};
-	for (size_t i = 0; i < LB_ARRAY_SIZE(landlock); i++) {
-		int nr = lb_syscall_nr(landlock[i]);
-		if (nr < 0 || allowed(b, landlock[i]))
+	for (const char *const *u = lb_unhonoured_syscalls; *u; u++) {
+		int nr = lb_syscall_nr(*u);
+		if (nr < 0 || allowed(b, *u))
 			continue;
 		int rc = plan_simple(b, nr, LB_FILTER_ERRNO, EOPNOTSUPP, LB_WHY_UNHONOURED);
 		if (rc < 0)
@@ -228,14 +226,10 @@ static int plan_dangerous(struct lb_plan *b)
 			return rc;
 	}
 	/* Never useful inside the sandbox and a way around path checks. */
-	static const char *const never[] = {"chroot",	     "uselib",	       "fspick",
-					    "mount_setattr", "lookup_dcookie", "open_tree",
-					    "move_mount"};
-	for (size_t i = 0; i < LB_ARRAY_SIZE(never); i++) {
-		if (allowed(b, never[i]))
+	for (const char *const *n = lb_never_syscalls; *n; n++) {
+		if (allowed(b, *n))
 			continue;
-		int rc =
-		    plan_simple(b, lb_syscall_nr(never[i]), LB_FILTER_ERRNO, EPERM, LB_WHY_NEVER);
+		int rc = plan_simple(b, lb_syscall_nr(*n), LB_FILTER_ERRNO, EPERM, LB_WHY_NEVER);
 		if (rc < 0)
 			return rc;
 	}

@@ -88,6 +88,27 @@ const char *const lb_dangerous_syscalls[] = {
     NULL,
 };
 
+const char *const lb_never_syscalls[] = {
+    "chroot", "uselib", "fspick", "mount_setattr", "lookup_dcookie", "open_tree", "move_mount", NULL,
+};
+
+const char *const lb_unhonoured_syscalls[] = {
+    "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", NULL,
+};
+
+static bool listed(const char *const *list, const char *name)
+{
+	for (const char *const *d = list; *d; d++)
+		if (strcmp(*d, name) == 0)
+			return true;
+	return false;
+}
+
+bool lb_is_builtin_refused(const char *name)
+{
+	return listed(lb_never_syscalls, name) || listed(lb_unhonoured_syscalls, name);
+}
+
 bool lb_is_dangerous(const char *name)
 {
 	for (const char *const *d = lb_dangerous_syscalls; *d; d++)
@@ -1181,6 +1202,13 @@ static int lint_broad(const struct lb_policy *p, const struct lb_rule *r,
 		    "'%s' belongs to the dangerous set (it can cross the sandbox boundary); "
 		    "allow it only if you know the program needs it",
 		    r->word);
+	if (r->cls == LB_CLASS_SYSCALL && r->verdict == LB_VERDICT_ALLOW &&
+	    lb_is_builtin_refused(r->word))
+		return warn(d, r,
+			    "'allow syscall %s' lifts litebox's built-in refusal of it (see "
+			    "docs/security.md); the kernel still decides, with the program's "
+			    "capabilities",
+			    r->word);
 	if (r->cls == LB_CLASS_SYSCALL && r->verdict == LB_VERDICT_ALLOW)
 		return warn(
 		    d, r,

@@ -110,6 +110,10 @@ def a_programs_own_landlock_is_reported_unavailable_not_silently_void():
         f.write("version 1\ninclude default\nallow syscall landlock_create_ruleset\n")
     p = litebox("run", "-q", "-p", pol, "--", "/usr/bin/python3", "-c", LANDLOCK_PROBE)
     eq(p.stdout, native.stdout, p.stderr)
+    # and `policy check` says what the rule does (it once called such a
+    # rule "no effect", new-user review N15)
+    p = litebox("policy", "check", pol)
+    eq("lifts litebox's built-in refusal" in p.stderr, True, p.stderr)
 
 if __name__ == "__main__":
     lbtest.run()

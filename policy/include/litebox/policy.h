@@ -171,6 +171,14 @@ struct lb_syscall_rule {
 size_t lb_policy_syscall_rules(const struct lb_policy *p, const struct lb_syscall_rule **out);
 /* The built-in dangerous set (names as in the spec); NULL-terminated. */
 extern const char *const lb_dangerous_syscalls[];
+/* Refused with EPERM although not dangerous, being never useful in a
+ * sandbox and a way around path checks; NULL-terminated. */
+extern const char *const lb_never_syscalls[];
+/* Answered EOPNOTSUPP: a feature the supervisor cannot honour for the
+ * program (its own Landlock rulesets); NULL-terminated. */
+extern const char *const lb_unhonoured_syscalls[];
+/* name is in one of the two lists above. */
+bool lb_is_builtin_refused(const char *name);
 /* True when the policy explicitly allows a dangerous syscall (by name). */
 bool lb_policy_allows_dangerous(const struct lb_policy *p, const char *name);
 
