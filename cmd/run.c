@@ -41,6 +41,7 @@ struct run_opts {
 	const char *log;
 	const char *platform;
 	bool audit, quiet, verbose, learn, fail_on_deny, dry_run;
+	bool dry_run_keeps; /* --dry-run --overlay DIR: DIR is the user's, kept */
 	bool nested;	     /* a nested domain's run, supervised for an inner litebox */
 	const char *overlay; /* --overlay DIR, or --dry-run's throwaway one */
 	enum lb_log_level log_level;
@@ -879,7 +880,7 @@ static int overlay_outcome(const struct run_opts *o, struct run_state *st,
 			   const struct lb_overlay *ovl, int status)
 {
 	const char *dir = lb_overlay_dir(ovl);
-	if (!o->dry_run) {
+	if (!o->dry_run || o->dry_run_keeps) {
 		int rc = lb_overlay_record(dir);
 		if (rc < 0) {
 			lb_msg("--overlay: cannot record the host's state in '%s' (%s): 'overlay "
@@ -887,7 +888,8 @@ static int overlay_outcome(const struct run_opts *o, struct run_state *st,
 			       dir, strerror(-rc));
 			return LB_EXIT_LITEBOX;
 		}
-		return status;
+		if (!o->dry_run)
+			return status;
 	}
 	struct lb_ovl_diff d;
 	char err[512];
@@ -1445,13 +1447,15 @@ int cmd_run(int argc, char **argv, int learn)
 	}
 	if (rc < 0)
 		goto free_rules;
-	if (o.dry_run) {
+	if (o.dry_run && o.overlay) {
+		o.dry_run_keeps = true; /* the changes stay in DIR for diff/apply */
+		o.audit = true;
+	} else if (o.dry_run) {
 		const char *tmp = getenv("TMPDIR");
 		snprintf(dry_dir, sizeof(dry_dir), "%s/litebox-dry-run-XXXXXX",
 			 tmp && tmp[0] == '/' ? tmp : "/tmp");
-		if (o.overlay || !mkdtemp(dry_dir)) {
-			lb_msg(o.overlay ? "--dry-run makes its own overlay: drop --overlay"
-					 : "--dry-run: cannot create a temporary directory");
+		if (!mkdtemp(dry_dir)) {
+			lb_msg("--dry-run: cannot create a temporary directory");
 			goto free_rules;
 		}
 		o.overlay = dry_dir;

@@ -773,8 +773,13 @@ static int place(struct builder *b, struct mnt *m)
 		int rc = cover(b, m->point, target);
 		return rc < 0 ? rc : place_children(b, m, false);
 	}
-	if (mount(m->point, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(m->point, target, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		/* unmounted (or removed) since mountinfo was read: what is left
+		 * at that path is its parent's, which is placed already */
+		if (errno == ENOENT)
+			return 0;
 		return fail(b, -errno, "cannot bind %s into the overlay's tree", m->point);
+	}
 	return place_children(b, m, true);
 }
 

@@ -801,5 +801,27 @@ def an_overlay_that_cannot_be_made_refuses_to_start():
     assert not os.path.exists(os.path.join(d, "ran")), "it ran without the overlay"
 
 
+
+@test
+def dry_run_into_a_named_overlay_keeps_it_for_diff_and_apply():
+    # The documented way to keep a dry run's changes used plain --audit,
+    # which drops the dry run's refusals (new-user review N9): --dry-run
+    # --overlay DIR keeps both.
+    d = tmpdir()
+    os.chmod(d, 0o755)
+    f = os.path.join(d, "f")
+    write(f, "old\n")
+    ovl = os.path.join(tmpdir(), "kept.ovl")
+    p = litebox("run", "--dry-run", "--overlay", ovl, "--", "/bin/sh", "-c",
+                "echo new > f; echo x > /proc/sys/kernel/printk_ratelimit", cwd=d)
+    eq(open(f).read(), "old\n", f"the host file after the dry run ({p.stderr})")
+    eq("1 change to files would have been made" in p.stderr, True, p.stderr)
+    eq("denied write /proc/sys/kernel/printk_ratelimit" in p.stderr, True,
+       f"the dry run's refusals hold: {p.stderr}")
+    diff = litebox("overlay", "diff", ovl, check=0).stdout
+    eq(diff, f"modified\tfile\t{f}\n", diff)
+    litebox("overlay", "apply", ovl, check=0)
+    eq(open(f).read(), "new\n", "applied")
+
 if __name__ == "__main__":
     run()
