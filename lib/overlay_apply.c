@@ -21,11 +21,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -339,6 +341,34 @@ static int xattrs_copy(const char *prefix, const char *from, const char *to)
 	return rc;
 }
 
+/* ---- the host's directories, by descriptor ----------------------------------- */
+
+/* A program running beside apply (a plain run in the same tree) may swap a
+ * directory of the tree for a symlink after the checks: every host object
+ * is reached through a descriptor of its directory opened without
+ * following any symlink (RESOLVE_NO_SYMLINKS from /), and made, renamed,
+ * chowned, chmodded relative to it (attack review 5, O4). */
+static int host_dir_open(const char *dir)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+/* "/proc/self/fd/DIRFD/NAME": exactly NAME in that directory, for the
+ * calls without an *at form (the l*xattr family, chmod of an O_PATH). */
+static void at_path(char *out, size_t len, int dfd, const char *name)
+{
+	snprintf(out, len, "/proc/self/fd/%d/%s", dfd, name);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
 /* ---- staging ------------------------------------------------------------------- */
 
 /* No file apply writes is setuid or setgid: the program keeps
@@ -374,12 +404,13 @@ static char *tmp_beside(const char *path)
 	return out;
 }
 
-static int copy_bytes(const char *from, const char *to)
+static int copy_bytes(const char *from, int dfd, const char *to)
 {
 	lb_autoclose int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0)
 		return -errno;
-	lb_autoclose int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	lb_autoclose int out =
+	    openat(dfd, to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0)
 		return -errno;
 	static char buf[65536];
@@ -396,30 +427,49 @@ static int copy_bytes(const char *from, const char *to)
 /* Owner first (a chown clears setuid bits and file capabilities), then
  * the extended attributes (user.* ones need write permission), the mode,
  * the times last. Without root the owner stays the user's. */
-static int set_attrs(const char *prefix, const char *at, const char *upper, const struct stat *st)
+/* chmod of name in dfd, never through a symlink put in its place: the
+ * object is opened (O_PATH, no symlink followed), checked to be of the
+ * kind meant, and changed through its descriptor. */
+static int chmod_at(int dfd, const char *name, mode_t kind, mode_t mode)
 {
-	if (lchown(at, st->st_uid, st->st_gid) < 0 && errno != EPERM)
+	lb_autoclose int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IFMT) != (kind & S_IFMT))
+		return -ESTALE;
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return chmod(self, mode) < 0 ? -errno : 0;
+}
+
+static int set_attrs(const char *prefix, int dfd, const char *name, const char *upper,
+		     const struct stat *st)
+{
+	char at[PATH_MAX + 64];
+	at_path(at, sizeof(at), dfd, name);
+	if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
 		return -errno;
 	int rc = xattrs_copy(prefix, upper, at);
 	if (rc < 0)
 		return rc;
-	if (!S_ISLNK(st->st_mode) && chmod(at, applied_mode(st->st_mode)) < 0)
-		return -errno;
+	if (!S_ISLNK(st->st_mode) &&
+	    (rc = chmod_at(dfd, name, st->st_mode, applied_mode(st->st_mode))) < 0)
+		return rc;
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
-	return utimensat(AT_FDCWD, at, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	return utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 /* A hard link the program made: the other name of the same upper inode,
  * in the same directory, whose host file already holds those bytes. */
-static int link_sibling(const char *path, const char *upper, const struct stat *us, const char *at)
+static int link_sibling(int dfd, const char *upper, const struct stat *us, const char *at)
 {
-	char updir[PATH_MAX], hostdir[PATH_MAX];
+	char updir[PATH_MAX];
 	snprintf(updir, sizeof(updir), "%s", upper);
-	snprintf(hostdir, sizeof(hostdir), "%s", path);
-	char *us_slash = strrchr(updir, '/'), *hs_slash = strrchr(hostdir, '/');
-	if (!us_slash || !hs_slash)
+	char *us_slash = strrchr(updir, '/');
+	if (!us_slash)
 		return -ENOENT;
-	*us_slash = *hs_slash = '\0';
+	*us_slash = '\0';
 	char **names;
 	size_t n;
 	int rc = lb_ovl_list_dir(updir, &names, &n);
@@ -427,65 +477,71 @@ static int link_sibling(const char *path, const char *upper, const struct stat *
 		return rc;
 	rc = -ENOENT;
 	for (size_t i = 0; rc == -ENOENT && i < n; i++) {
-		char u[PATH_MAX], h[PATH_MAX];
+		char u[PATH_MAX], h[PATH_MAX + 64];
 		struct stat st, hs;
 		lb_ovl_join(u, sizeof(u), updir, names[i]);
-		lb_ovl_join(h, sizeof(h), hostdir[0] ? hostdir : "/", names[i]);
+		at_path(h, sizeof(h), dfd, names[i]);
 		if (strcmp(u, upper) == 0 || lstat(u, &st) < 0 || st.st_ino != us->st_ino ||
-		    st.st_dev != us->st_dev || lstat(h, &hs) < 0 || !S_ISREG(hs.st_mode) ||
+		    st.st_dev != us->st_dev ||
+		    fstatat(dfd, names[i], &hs, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(hs.st_mode) ||
 		    !lb_ovl_same_bytes(h, upper))
 			continue;
-		rc = link(h, at) < 0 ? -errno : 0;
+		rc = linkat(dfd, names[i], dfd, at, 0) < 0 ? -errno : 0;
 	}
 	lb_ovl_free_list(names, n);
 	return rc;
 }
 
-static int stage(const char *prefix, const char *at, const char *upper);
+static int stage(const char *prefix, int dfd, const char *name, const char *upper);
 
-static int stage_children(const char *prefix, const char *at, const char *upper)
+/* The entries of upper, made in the directory just staged (by descriptor:
+ * a staged directory swapped for a symlink is not entered). */
+static int stage_children(const char *prefix, int dfd, const char *name, const char *upper)
 {
+	lb_autoclose int sub = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return -errno;
 	char **names;
 	size_t n;
 	int rc = lb_ovl_list_dir(upper, &names, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char a[PATH_MAX], u[PATH_MAX];
+		char u[PATH_MAX];
 		struct stat st;
-		lb_ovl_join(a, sizeof(a), at, names[i]);
 		lb_ovl_join(u, sizeof(u), upper, names[i]);
-		if (!a[0] || !u[0])
+		if (!u[0])
 			rc = -ENAMETOOLONG;
 		else if (lstat(u, &st) == 0 && !lb_ovl_is_whiteout(&st))
-			rc = stage(prefix, a, u);
+			rc = stage(prefix, sub, names[i], u);
 	}
 	lb_ovl_free_list(names, n);
 	return rc;
 }
 
-/* The object upper holds, made complete at the new name at. */
-static int stage(const char *prefix, const char *at, const char *upper)
+/* The object upper holds, made complete at name in dfd. */
+static int stage(const char *prefix, int dfd, const char *name, const char *upper)
 {
 	struct stat st;
 	if (lstat(upper, &st) < 0)
 		return -errno;
 	int rc = 0;
 	if (S_ISREG(st.st_mode)) {
-		rc = copy_bytes(upper, at);
+		rc = copy_bytes(upper, dfd, name);
 	} else if (S_ISDIR(st.st_mode)) {
-		rc = mkdir(at, 0700) < 0 ? -errno : stage_children(prefix, at, upper);
+		rc = mkdirat(dfd, name, 0700) < 0 ? -errno
+						  : stage_children(prefix, dfd, name, upper);
 	} else if (S_ISLNK(st.st_mode)) {
 		char to[PATH_MAX];
 		ssize_t n = readlink(upper, to, sizeof(to) - 1);
 		if (n < 0)
 			return -errno;
 		to[n] = '\0';
-		rc = symlink(to, at) < 0 ? -errno : 0;
+		rc = symlinkat(to, dfd, name) < 0 ? -errno : 0;
 	} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
 		return -EPERM; /* refused up front by conflicts() */
 	} else {
-		rc = mknod(at, (st.st_mode & S_IFMT) | 0600, 0) < 0 ? -errno : 0;
+		rc = mknodat(dfd, name, (st.st_mode & S_IFMT) | 0600, 0) < 0 ? -errno : 0;
 	}
-	return rc < 0 ? rc : set_attrs(prefix, at, upper, &st);
+	return rc < 0 ? rc : set_attrs(prefix, dfd, name, upper, &st);
 }
 
 /* ---- the plan: one step per object -------------------------------------------- */
@@ -499,6 +555,10 @@ struct step {
 	char *tmp;	   /* the staged object; after the commit, the host's old one */
 	bool staged, done, exchanged;
 	char *old; /* without RENAME_EXCHANGE: where the host's old object went */
+	/* path's directory as first opened: each later open must find it */
+	dev_t dir_dev;
+	ino_t dir_ino;
+	bool dir_known;
 	/* OP_ATTRS: the host object's attributes before */
 	struct stat before;
 	struct xattrs before_x;
@@ -578,58 +638,98 @@ static void plan_free(struct plan *pl)
 	*pl = (struct plan){0};
 }
 
+/* The directory of s->path, opened without following a symlink; the
+ * same directory (device and inode) every time, or -ESTALE. */
+static int step_dir(struct step *s)
+{
+	const char *slash = strrchr(s->path, '/');
+	if (!slash)
+		return -EINVAL;
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%.*s", slash == s->path ? 1 : (int)(slash - s->path),
+		 s->path);
+	int fd = host_dir_open(parent);
+	struct stat st;
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if (s->dir_known && (st.st_dev != s->dir_dev || st.st_ino != s->dir_ino)) {
+		close(fd);
+		return -ESTALE;
+	}
+	s->dir_dev = st.st_dev;
+	s->dir_ino = st.st_ino;
+	s->dir_known = true;
+	return fd;
+}
+
 static int stage_step(const char *prefix, struct step *s)
 {
 	if (s->op != OP_ADD && s->op != OP_REPLACE)
 		return 0;
 	if (!(s->tmp = tmp_beside(s->path)))
 		return -ENAMETOOLONG;
+	lb_autoclose int dfd = step_dir(s);
+	if (dfd < 0)
+		return dfd;
 	struct stat us;
 	s->staged = true;
 	if (s->op == OP_ADD && lstat(s->upper, &us) == 0 && S_ISREG(us.st_mode) &&
-	    us.st_nlink > 1 && link_sibling(s->path, s->upper, &us, s->tmp) == 0)
+	    us.st_nlink > 1 && link_sibling(dfd, s->upper, &us, base_name(s->tmp)) == 0)
 		return 0;
-	return stage(prefix, s->tmp, s->upper);
+	return stage(prefix, dfd, base_name(s->tmp), s->upper);
 }
 
 /* ---- commit and undo ------------------------------------------------------------ */
 
-static int move(const char *from, const char *to, unsigned flags)
+/* Renames within one directory (a temporary name is beside its object). */
+static int move(int dfd, const char *from, const char *to, unsigned flags)
 {
-	return renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) < 0 ? -errno : 0;
+	return renameat2(dfd, base_name(from), dfd, base_name(to), flags) < 0 ? -errno : 0;
 }
 
 static int commit_step(const char *prefix, struct step *s)
 {
+	lb_autoclose int dfd = step_dir(s);
+	if (dfd < 0)
+		return dfd;
+	const char *name = base_name(s->path);
+	char at[PATH_MAX + 64];
+	at_path(at, sizeof(at), dfd, name);
 	int rc = 0;
 	switch (s->op) {
 	case OP_ADD:
-		rc = move(s->tmp, s->path, RENAME_NOREPLACE);
+		rc = move(dfd, s->tmp, s->path, RENAME_NOREPLACE);
 		break;
 	case OP_REPLACE:
-		rc = move(s->tmp, s->path, RENAME_EXCHANGE);
+		rc = move(dfd, s->tmp, s->path, RENAME_EXCHANGE);
 		s->exchanged = rc == 0;
 		if (rc == -EINVAL) { /* a filesystem without the exchange: two renames */
 			if (!(s->old = tmp_beside(s->path)))
 				return -ENAMETOOLONG;
-			if ((rc = move(s->path, s->old, RENAME_NOREPLACE)) == 0 &&
-			    (rc = move(s->tmp, s->path, RENAME_NOREPLACE)) < 0)
-				(void)move(s->old, s->path, RENAME_NOREPLACE);
+			if ((rc = move(dfd, s->path, s->old, RENAME_NOREPLACE)) == 0 &&
+			    (rc = move(dfd, s->tmp, s->path, RENAME_NOREPLACE)) < 0)
+				(void)move(dfd, s->old, s->path, RENAME_NOREPLACE);
 		}
 		break;
 	case OP_DELETE:
 		if (!(s->old = tmp_beside(s->path)))
 			return -ENAMETOOLONG;
-		rc = move(s->path, s->old, RENAME_NOREPLACE);
+		rc = move(dfd, s->path, s->old, RENAME_NOREPLACE);
 		break;
 	case OP_ATTRS: {
 		struct stat us;
-		if (lstat(s->path, &s->before) < 0 || lstat(s->upper, &us) < 0)
+		if (fstatat(dfd, name, &s->before, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    lstat(s->upper, &us) < 0)
 			return -errno;
-		if ((rc = xattrs_read(prefix, s->path, &s->before_x)) < 0)
+		if ((rc = xattrs_read(prefix, at, &s->before_x)) < 0)
 			return rc;
 		s->done = true; /* partly changed attributes are put back too */
-		return set_attrs(prefix, s->path, s->upper, &us);
+		return set_attrs(prefix, dfd, name, s->upper, &us);
 	}
 	}
 	s->done = rc == 0;
@@ -638,30 +738,37 @@ static int commit_step(const char *prefix, struct step *s)
 
 static int undo_step(const char *prefix, struct step *s)
 {
+	lb_autoclose int dfd = step_dir(s);
+	if (dfd < 0)
+		return dfd;
+	const char *name = base_name(s->path);
+	char at[PATH_MAX + 64];
+	at_path(at, sizeof(at), dfd, name);
 	int rc = 0;
 	switch (s->op) {
 	case OP_ADD:
-		rc = move(s->path, s->tmp, RENAME_NOREPLACE);
+		rc = move(dfd, s->path, s->tmp, RENAME_NOREPLACE);
 		break;
 	case OP_REPLACE:
 		if (s->exchanged)
-			rc = move(s->tmp, s->path, RENAME_EXCHANGE);
-		else if ((rc = move(s->path, s->tmp, RENAME_NOREPLACE)) == 0)
-			rc = move(s->old, s->path, RENAME_NOREPLACE);
+			rc = move(dfd, s->tmp, s->path, RENAME_EXCHANGE);
+		else if ((rc = move(dfd, s->path, s->tmp, RENAME_NOREPLACE)) == 0)
+			rc = move(dfd, s->old, s->path, RENAME_NOREPLACE);
 		break;
 	case OP_DELETE:
-		rc = move(s->old, s->path, RENAME_NOREPLACE);
+		rc = move(dfd, s->old, s->path, RENAME_NOREPLACE);
 		break;
 	case OP_ATTRS: {
 		const struct stat *b = &s->before;
 		struct timespec ts[2] = {b->st_atim, b->st_mtim};
-		if (lchown(s->path, b->st_uid, b->st_gid) < 0 && errno != EPERM)
+		if (fchownat(dfd, name, b->st_uid, b->st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno != EPERM)
 			rc = -errno;
 		if (rc == 0)
-			rc = xattrs_write(prefix, s->path, &s->before_x);
-		if (rc == 0 && !S_ISLNK(b->st_mode) && chmod(s->path, b->st_mode & 07777) < 0)
-			rc = -errno;
-		if (rc == 0 && utimensat(AT_FDCWD, s->path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = xattrs_write(prefix, at, &s->before_x);
+		if (rc == 0 && !S_ISLNK(b->st_mode))
+			rc = chmod_at(dfd, name, b->st_mode, b->st_mode & 07777);
+		if (rc == 0 && utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			rc = -errno;
 		break;
 	}
@@ -703,7 +810,13 @@ static void clean(struct plan *pl, bool committed, char *err, size_t errlen)
 			gone = s->exchanged ? s->tmp : s->old;
 		else if (committed && s->op == OP_DELETE)
 			gone = s->old;
-		int rc = gone ? lb_overlay_remove_tree(gone) : 0;
+		int rc = 0;
+		if (gone) {
+			int dfd = step_dir(s);
+			rc = dfd < 0 ? dfd : lb_ovl_remove_at(dfd, base_name(gone));
+			if (dfd >= 0)
+				close(dfd);
+		}
 		size_t used = strlen(err);
 		if (rc < 0 && used + 1 < errlen)
 			snprintf(err + used, errlen - used, "%scannot remove %s: %s",

@@ -537,5 +537,51 @@ def overlay_apply_refuses_a_dir_a_program_made_to_look_like_litebox_s():
     eq(open(os.path.join(d, "real.txt")).read(), "real\n", "the control's change")
 
 
+@test
+def apply_never_writes_through_a_directory_swapped_for_a_symlink_during_apply():
+    """O4: while `overlay apply` stages the tool's changes (a tree of 2000
+    files first, then z/target), a process in the tree (a plain run may
+    do this in $CWD) swaps z for a symlink to a victim directory: nothing
+    lands in the victim directory (every host directory is opened
+    without following a symlink and must stay the one first opened), and
+    apply refuses, leaving the host as it was. Control: with z left
+    alone, apply writes z/target."""
+    def attempt(race):
+        d = workdir()
+        victim = tmpdir()
+        os.mkdir(os.path.join(d, "z"))
+        ovl = os.path.join(d, "tool.ovl")
+        tool = ("import os\nos.mkdir('a-pad')\n"
+                "for i in range(2000): open('a-pad/f%04d' % i, 'w').write('x')\n"
+                "open('z/target', 'w').write('PWNED-BY-APPLY')\n")
+        litebox("run", "-q", "--overlay", ovl, "--", sys.executable, "-c", tool, cwd=d,
+                check=0)
+        stop = threading.Event()
+        swapped = []
+
+        def swap():
+            while not stop.is_set():
+                if any(n.startswith(".litebox-apply-") for n in os.listdir(d)):
+                    os.rename(os.path.join(d, "z"), os.path.join(d, "z.moved"))
+                    os.symlink(victim, os.path.join(d, "z"))
+                    swapped.append(True)
+                    return
+        t = threading.Thread(target=swap)
+        if race:
+            t.start()
+        p = litebox("overlay", "apply", ovl, cwd=d, timeout=300)
+        stop.set()
+        if race:
+            t.join()
+        return d, victim, p, swapped
+    d, victim, p, swapped = attempt(race=False)
+    eq(p.returncode, 0, p.stderr)
+    eq(open(os.path.join(d, "z", "target")).read(), "PWNED-BY-APPLY", "the control's file")
+    d, victim, p, swapped = attempt(race=True)
+    eq(os.listdir(victim), [], f"the victim directory (swapped: {swapped}; {p.stderr})")
+    if swapped and os.path.isdir(os.path.join(d, "z.moved")):
+        eq(os.listdir(os.path.join(d, "z.moved")), [], "the moved directory")
+
+
 if __name__ == "__main__":
     run()
