@@ -681,33 +681,44 @@ def as_nobody_apply_is_all_or_nothing_and_keeps_xattrs():
     apply_all_or_nothing(NOBODY)
 
 
-@test
-def a_rename_that_fails_half_way_through_apply_is_undone():
+def rename_fails_half_way(who):
     # The host's directory zz is a mount point by apply's time (bound on
-    # itself: lstat sees the same object, so no conflict is found up
-    # front), so renaming it aside fails with EBUSY after a.txt, b.txt and
-    # newdir were put in place: each is taken back.
+    # itself by root: lstat sees the same object, so no conflict is found
+    # up front), so renaming it aside fails with EBUSY after a.txt, b.txt
+    # and newdir were put in place: each is taken back.
     if os.geteuid() != 0:
         skip("binding a directory on itself needs root")
-    d = ROOT.workdir()
+    d = who.workdir()
     t = os.path.join(d, "t")
     xattr_tree(t)
+    who.own(d)
     ovl = os.path.join(d, "ovl")
-    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
-            xattr_job(ROOT), cwd=t, check=0)
+    who.litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
+                xattr_job(who), cwd=t, check=0)
     before = snapshot(t)
     zz = os.path.join(t, "zz")
     subprocess.run(["mount", "--bind", zz, zz], check=True)
     try:
-        p = litebox("overlay", "apply", ovl)
+        p = who.litebox("overlay", "apply", ovl)
         eq(p.returncode, 1, p.stderr)
         assert f"cannot change {zz}" in p.stderr and "busy" in p.stderr, p.stderr
         eq(snapshot(t), before, "the host after apply failed at its last rename")
         eq(leftovers(t), [], "temporaries left behind")
     finally:
         subprocess.run(["umount", zz], check=True)
-    litebox("overlay", "apply", ovl, check=0)
+    who.litebox("overlay", "apply", ovl, check=0)
     check_applied(t)
+
+
+@test
+def a_rename_that_fails_half_way_through_apply_is_undone():
+    rename_fails_half_way(ROOT)
+
+
+@test
+def as_nobody_a_rename_that_fails_half_way_through_apply_is_undone():
+    need_nobody()
+    rename_fails_half_way(NOBODY)
 
 
 @test
