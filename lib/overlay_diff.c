@@ -147,7 +147,9 @@ static int deleted_tree(struct lb_ovl_diff *d, const char *host, const struct st
 		char p[PATH_MAX];
 		struct stat cs;
 		lb_ovl_join(p, sizeof(p), host, names[i]);
-		if (lstat(p, &cs) == 0)
+		if (!p[0])
+			rc = -ENAMETOOLONG; /* never a change left out silently */
+		else if (lstat(p, &cs) == 0)
 			rc = deleted_tree(d, p, &cs);
 	}
 	lb_ovl_free_list(names, n);
@@ -169,7 +171,9 @@ static int added_tree(struct lb_ovl_diff *d, const char *host, const char *upper
 		struct stat cs;
 		lb_ovl_join(h, sizeof(h), host, names[i]);
 		lb_ovl_join(u, sizeof(u), upper, names[i]);
-		if (lstat(u, &cs) == 0 && !lb_ovl_is_whiteout(&cs))
+		if (!h[0] || !u[0])
+			rc = -ENAMETOOLONG;
+		else if (lstat(u, &cs) == 0 && !lb_ovl_is_whiteout(&cs))
 			rc = added_tree(d, h, u, &cs);
 	}
 	lb_ovl_free_list(names, n);
@@ -289,7 +293,9 @@ static int walk(struct lb_ovl_diff *d, const char *host, bool host_dir, const ch
 			char p[PATH_MAX];
 			struct stat st;
 			lb_ovl_join(p, sizeof(p), host, hn[i]);
-			if (lstat(p, &st) == 0)
+			if (!p[0])
+				rc = -ENAMETOOLONG;
+			else if (lstat(p, &st) == 0)
 				rc = deleted_tree(d, p, &st);
 		}
 		lb_ovl_free_list(hn, hcount);
@@ -299,6 +305,10 @@ static int walk(struct lb_ovl_diff *d, const char *host, bool host_dir, const ch
 		struct stat us, hs;
 		lb_ovl_join(h, sizeof(h), host, names[i]);
 		lb_ovl_join(u, sizeof(u), upper, names[i]);
+		if (!h[0] || !u[0]) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
 		if (lstat(u, &us) < 0)
 			continue;
 		bool have = host_dir && lstat(h, &hs) == 0;

@@ -722,6 +722,43 @@ def as_nobody_a_rename_that_fails_half_way_through_apply_is_undone():
 
 
 @test
+def a_change_deeper_than_path_max_is_never_left_out_silently():
+    # A host tree deeper than PATH_MAX, changed at its bottom: diff and
+    # apply cannot name that file, so they fail and say why (apply used to
+    # apply the rest and empty DIR, losing the change); DIR keeps it.
+    d = ROOT.workdir()
+    comp = "d" * 200
+    fd = os.open(d, os.O_RDONLY)
+    for _ in range(22):  # 22 × 201 bytes: beyond 4096
+        os.mkdir(comp, dir_fd=fd)
+        nfd = os.open(comp, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+    with open(os.open("deep", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+        f.write("host\n")
+    os.close(fd)
+    write(os.path.join(d, "shallow"), "host\n")
+    ovl = os.path.join(d, "ovl")
+    cds = "; ".join([f"cd {comp}"] * 22)
+    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "sh", "-c",
+            f"echo run > shallow; ({cds}; echo run > deep)", cwd=d)
+    p = litebox("overlay", "diff", ovl)
+    eq(p.returncode, 125, p.stdout + p.stderr)
+    assert "File name too long" in p.stderr, p.stderr
+    p = litebox("overlay", "apply", ovl)
+    assert p.returncode != 0 and "File name too long" in p.stderr, p.stderr
+    eq(open(os.path.join(d, "shallow")).read(), "host\n", "nothing applied")
+    assert os.listdir(os.path.join(ovl, "layers")), "DIR keeps the changes"
+    # the control: the shallow change alone diffs and applies
+    ovl2 = os.path.join(d, "ovl2")
+    litebox("run", "-q", "--overlay", ovl2, "-p", "permissive", "--", "sh", "-c",
+            "echo run > shallow", cwd=d, check=0)
+    litebox("overlay", "apply", ovl2, check=0)
+    eq(open(os.path.join(d, "shallow")).read(), "run\n", "the control applied")
+    subprocess.run(["rm", "-rf", os.path.join(d, comp)], check=True)
+
+
+@test
 def overlay_diff_patch_shows_text_differences():
     need("diff")
     d = ROOT.workdir()
