@@ -570,6 +570,23 @@ static bool hint_object(const struct lb_event *ev, char *buf, size_t len)
 	       lb_policy_quote(sp + 1, 0, buf + n, len - (size_t)n) < len - (size_t)n;
 }
 
+/* A write the default profile refuses in a shared package cache: a
+ * grant of the one file refused is never what the user wants (the next
+ * run writes another), a private cache is (docs/policy.md). */
+static bool shared_cache_write(const struct lb_event *ev)
+{
+	static const char *const caches[] = {"/.cache/", "/.npm/",    "/.cargo/", "/go/",
+					     "/.m2/",	 "/.gradle/", "/.ccache/"};
+	const char *f = ev->decision->file;
+	if (ev->cls != LB_CLASS_WRITE || ev->decision->origin != LB_ORIGIN_POLICY || !f ||
+	    strcmp(f, "<builtin:default>") != 0)
+		return false;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(caches); i++)
+		if (strstr(ev->object, caches[i]))
+			return true;
+	return false;
+}
+
 static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, char *rule,
 			  size_t rlen)
 {
@@ -598,6 +615,7 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 	} else {
 		const char *how = ev->verdict == LB_EV_HIDE ? "hidden" : "refused";
 		snprintf(rule, rlen, "%s by %s", how, where);
+
 		/* cli.md's form ("— allow with: RULE"), the deciding rule after
 		 * it. A rule of the user's policy overrides an included one at
 		 * equal specificity, and an exact path beats every pattern
@@ -606,10 +624,14 @@ static void describe_rule(const struct lb_event *ev, char *tail, size_t tlen, ch
 		char word[PATH_MAX * 2];
 		bool hint = ev->decision->origin == LB_ORIGIN_POLICY && !ev->decision->outer &&
 			    hint_object(ev, word, sizeof(word));
+		const char *why = shared_cache_write(ev)
+				      ? ": shared caches are read-only; a private one is better, "
+					"docs/policy.md, \"A private writable cache\""
+				      : "";
 		/* never a cut hint: it would name something else */
-		if (!hint || snprintf(tail, tlen, " \u2014 allow with: allow %s %s (%s by %s)", cls,
-				      word, how, where) >= (int)tlen)
-			snprintf(tail, tlen, " \u2014 %s by %s", how, where);
+		if (!hint || snprintf(tail, tlen, " \u2014 allow with: allow %s %s (%s by %s%s)",
+				      cls, word, how, where, why) >= (int)tlen)
+			snprintf(tail, tlen, " \u2014 %s by %s%s", how, where, why);
 	}
 }
 

@@ -115,5 +115,23 @@ def a_programs_own_landlock_is_reported_unavailable_not_silently_void():
     p = litebox("policy", "check", pol)
     eq("lifts litebox's built-in refusal" in p.stderr, True, p.stderr)
 
+
+@test
+def a_refused_write_to_a_shared_cache_points_at_a_private_one():
+    # "allow with: allow write ~/.cache/go-build/f6/f6bc...-d" is never what
+    # a user wants: the next run writes another file (new-user review N4).
+    h, env = home()
+    os.makedirs(os.path.join(h, ".cache", "pip"))
+    work = os.path.join(h, "proj")
+    os.mkdir(work)
+    env["PWD"] = work
+    p = litebox("run", "--", "/bin/sh", "-c",
+                f"echo x > {h}/.cache/pip/y; echo x >> {h}/.bashrc; true", cwd=work, env=env)
+    lines = [l for l in p.stderr.splitlines() if l.startswith("litebox: denied write")]
+    eq(len(lines), 2, p.stderr)
+    eq('"A private writable cache"' in lines[0] and "allow with: allow write" in lines[0], True,
+       lines[0])
+    eq("private" in lines[1], False, f"control, a start-up file: {lines[1]}")
+
 if __name__ == "__main__":
     lbtest.run()
