@@ -279,6 +279,7 @@ static const struct self_call allowed[] = {
     ARG32_IS("ioctl", 1, FS_IOC_SETFLAGS),
     ARG32_IS("ioctl", 1, FS_IOC_FSSETXATTR),
     ARG32_IS("ioctl", 1, FS_IOC_SETVERSION),
+    ARG32_IS("ioctl", 1, _IOW('f', 4, long)), /* EXT4_IOC_SETVERSION */
     ARG32_IS("ioctl", 1, FS_IOC_ENABLE_VERITY),
     ARG32_IS("ioctl", 1, FS_IOC_SET_ENCRYPTION_POLICY),
     ARG32_IS("ioctl", 1, TIOCGPTN),

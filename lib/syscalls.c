@@ -157,6 +157,9 @@ bool lb_syscall_is_tracked(int nr)
 	return false;
 }
 
+/* ext4's own name for the generation request, beside FS_IOC_SETVERSION
+ * (not in the uapi headers) */
+#define EXT4_IOC_SETVERSION _IOW('f', 4, long)
 #define IOCTL(r, size)                                                                             \
 	{                                                                                          \
 		(uint32_t)(r), #r, size                                                            \
@@ -165,6 +168,7 @@ static const struct lb_ioctl_row ioctl_rows[] = {
     IOCTL(FS_IOC_SETFLAGS, sizeof(int)), /* the kernel reads an int */
     IOCTL(FS_IOC_FSSETXATTR, sizeof(struct fsxattr)),
     IOCTL(FS_IOC_SETVERSION, sizeof(int)),
+    IOCTL(EXT4_IOC_SETVERSION, sizeof(int)),
     IOCTL(FS_IOC_ENABLE_VERITY, sizeof(struct fsverity_enable_arg)),
     IOCTL(FS_IOC_SET_ENCRYPTION_POLICY, 0),
     IOCTL(BTRFS_IOC_SNAP_CREATE, LB_IOCTL_REFUSED),

@@ -841,6 +841,8 @@ for name in sys.argv[1:]:
         flags, x = 0, b'\0' * 28
     attempt(name, 'fssetxattr', lambda: fcntl.ioctl(fd, FSSETXATTR, x))
     attempt(name, 'setflags', lambda: fcntl.ioctl(fd, SETFLAGS, struct.pack('i', flags | 0x40)))
+    for what, req in (('setversion', 0x40087602), ('ext4setversion', 0x40086604)):
+        attempt(name, what, lambda: fcntl.ioctl(fd, req, struct.pack('i', 7)))
 """
 
 
@@ -882,6 +884,9 @@ def chattr_is_a_write_of_the_file():
     # control: the writable file takes the flag, as natively
     eq(got["rw setflags"], "OK", r.stdout)
     eq(got["rw fssetxattr"], "OK", r.stdout)
+    for what in ("setversion", "ext4setversion"):  # the generation (ENOTTY with metadata_csum)
+        eq(got[f"ro {what}"], "EACCES", f"refused: {r.stdout}")
+        assert got[f"rw {what}"] in ("OK", "ENOTTY"), f"control: {r.stdout}"
     assert nodump(os.path.join(d, "rw")), "control: the flag was set on the host"
     if "dev" in names:
         eq(got["dev setflags"], "EPERM", f"a device node keeps its attributes: {r.stdout}")
