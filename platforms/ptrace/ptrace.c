@@ -85,8 +85,8 @@ struct lb_prepared {
 struct pt_trap {
 	struct lb_trap t;
 	struct lb_platform *p;
-	/* Only fetched for an answer that rewrites more than the result: a
-	 * CONTINUE needs no register, a value two pokes. */
+	/* Only fetched for an answer that writes registers back (a value, an
+	 * errno, an fd): a CONTINUE needs none. */
 	struct user_regs_struct regs;
 	bool have_regs;
 	uint64_t hint_addr;
