@@ -147,7 +147,7 @@ struct lb_platform {
 	size_t n_ts, cap_ts;
 	struct pt_trap *fd_waiting_head, *fd_waiting_tail; /* one fd at a time */
 	bool fd_busy;
-	size_t n_out; /* traps with workers, not yet delivered */
+	size_t n_out;	       /* traps with workers, not yet delivered */
 	struct pt_trap *spare; /* freed traps, reused: no allocation per stop */
 	size_t n_spare;
 	uint64_t seq;
@@ -205,8 +205,7 @@ static const struct {
 } hidden_readers[] = {
     {SYS_read, 0},     {SYS_readv, 0},	     {SYS_pread64, 0},	{SYS_preadv, 0}, {SYS_preadv2, 0},
     {SYS_recvfrom, 0}, {SYS_recvmsg, 0},     {SYS_recvmmsg, 0}, {SYS_splice, 0}, {SYS_dup, 0},
-    {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1}, {SYS_shutdown, 0}, {SYS_dup2, 0},
-    {SYS_dup3, 0},
+    {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1}, {SYS_shutdown, 0}, {SYS_dup2, 0},	 {SYS_dup3, 0},
 };
 
 /* fcntl and ioctl commands on the hidden fd: made a no-op (the
