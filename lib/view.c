@@ -234,9 +234,11 @@ static int add_grant(struct lb_view *v, const struct lb_policy *p, const struct 
 	case LB_SHAPE_SUBTREE:
 		if (!lb_policy_uniform_below(p, LB_CLASS_STAT, pre, absent)) {
 			struct stat st;
+			char rule[PATH_MAX + 32];
+			lb_policy_uniform_blocker(p, LB_CLASS_STAT, pre, absent, rule,
+						  sizeof(rule));
 			if (lstat(pre, &st) == 0)
-				no_view(v, "a deny, hide or audit rule decides stat inside %s",
-					pre);
+				no_view(v, "'%s' decides stat inside the granted %s", rule, pre);
 			return 0;
 		}
 		if (!lb_policy_uniform_below(p, LB_CLASS_READ, pre, absent))
@@ -500,9 +502,9 @@ static int bind_planned(const struct entry *e, const char *at)
 	if (st.st_dev != e->st.st_dev || st.st_ino != e->st.st_ino ||
 	    (st.st_mode & S_IFMT) != (e->st.st_mode & S_IFMT))
 		return -ESTALE;
-	lb_autoclose int tree = (int)syscall(SYS_open_tree, src, "",
-					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-						 AT_EMPTY_PATH);
+	lb_autoclose int tree =
+	    (int)syscall(SYS_open_tree, src, "",
+			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (tree < 0)
 		return -errno;
 	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)

@@ -753,6 +753,34 @@ static bool covers_subtree(const struct lb_rule *r, const char *dir)
 	       (strncmp(dir, pre, len) == 0 && (dir[len] == '\0' || dir[len] == '/'));
 }
 
+static const struct lb_rule *uniform_blocker(const struct lb_policy *p, enum lb_class cls,
+					     const char *dir, bool (*absent)(const char *path))
+{
+	const struct lb_index *ix = &p->index[cls];
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct lb_rule *r = ix->rules[i];
+		if (r->cls == LB_CLASS_HIDE && absent && absent(lb_pattern_prefix(r->pat)))
+			continue;
+		if (reaches_below(r, dir) && r->verdict != LB_VERDICT_ALLOW)
+			return r;
+	}
+	return NULL;
+}
+
+void lb_policy_uniform_blocker(const struct lb_policy *p, enum lb_class cls, const char *dir,
+			       bool (*absent)(const char *path), char *buf, size_t len)
+{
+	const struct lb_rule *r = is_file_class(cls) ? uniform_blocker(p, cls, dir, absent) : NULL;
+	static const char *const verdicts[] = {"allow", "audit", "deny", "hide"};
+	if (!r)
+		snprintf(buf, len, "%s", "");
+	else if (r->cls == LB_CLASS_HIDE)
+		snprintf(buf, len, "hide %s", r->word);
+	else
+		snprintf(buf, len, "%s %s %s", verdicts[r->verdict],
+			 lb_class_name((enum lb_class)r->cls), r->word);
+}
+
 bool lb_policy_uniform_below(const struct lb_policy *p, enum lb_class cls, const char *dir,
 			     bool (*absent)(const char *path))
 {

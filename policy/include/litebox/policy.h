@@ -262,6 +262,10 @@ int lb_policy_file_grants(const struct lb_policy *p, struct lb_file_grant **out,
  * and the hide itself refuses creating it); absent may be NULL. */
 bool lb_policy_uniform_below(const struct lb_policy *p, enum lb_class cls, const char *dir,
 			     bool (*absent)(const char *path));
+/* The first rule that keeps dir from being uniform for cls ("hide
+ * /home/u/.ssh", "deny stat /etc/x"), into buf; "" when none does. */
+void lb_policy_uniform_blocker(const struct lb_policy *p, enum lb_class cls, const char *dir,
+			       bool (*absent)(const char *path), char *buf, size_t len);
 /* The literal prefixes of the unix socket paths connect and bind rules
  * name (a NULL-terminated malloc'd array of borrowed strings); "/" for a
  * rule that allows every address. NULL without memory. */
