@@ -121,6 +121,7 @@ def hide_inside_a_granted_subtree_keeps_the_run_exact():
     env = dict(env, HOME=home)
     f, ferr = stats(fast, work, env, [os.path.join(home, ".ssh", "id_rsa"), "a.txt"])
     assert "this run is exact" in ferr, ferr
+    assert f"'hide {home}/.ssh' decides stat" in ferr, "the rule is named: " + ferr
     eq(f[os.path.join(home, ".ssh", "id_rsa")], ["ENOENT"], "still hidden")
     assert "hid stat" in ferr or "hid " in ferr, "the hide is recorded: " + ferr
     eq(f["a.txt"][0], "ok", "control")
