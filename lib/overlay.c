@@ -653,12 +653,8 @@ static int mount_layer(struct builder *b, const char *host, const char *target)
 	return 0;
 }
 
-static int bind_ro(const char *src, const char *target, bool rec)
-{
-	if (mount(src, target, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
-		return -errno;
-	return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0 ? -errno : 0;
-}
+static int bind_object(const char *path, const struct stat *want, const char *target,
+		       mode_t target_type);
 
 static int cover(struct builder *b, const char *host, const char *target);
 
@@ -666,8 +662,9 @@ static int cover(struct builder *b, const char *host, const char *target);
 static int skeleton_entry(struct builder *b, const char *host, const char *target)
 {
 	struct stat st;
+	/* gone, or not the user's to look at (so not the program's either) */
 	if (lstat(host, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT || errno == EACCES ? 0 : -errno;
 	bool point = is_mount_point(b, host);
 	if (S_ISDIR(st.st_mode)) {
 		if (mkdir(target, st.st_mode & 07777) < 0)
@@ -688,7 +685,7 @@ static int skeleton_entry(struct builder *b, const char *host, const char *targe
 	if (fd < 0)
 		return -errno;
 	close(fd);
-	return point ? 0 : bind_ro(host, target, false);
+	return point ? 0 : bind_object(host, &st, target, S_IFREG);
 }
 
 static int skeleton(struct builder *b, const char *host, const char *target)
@@ -816,32 +813,42 @@ struct lb_mount_attr { /* struct mount_attr, which older libcs lack */
 	uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
 
-/* The host's socket at path, bound read-only on target. Through
- * descriptors: the object checked (a socket, not what a host process
- * swapped in since /proc/net/unix was read) is the object mounted, a
- * detached clone made read-only before it is attached. Read-only:
- * connecting still works (a socket is not written through its mount), but
- * chmod, chown, utimes and xattrs, which would change the host's own
- * inode, answer EROFS. */
-static int bind_socket(const char *path, const char *target)
+/* The host's object at path, bound read-only on target (an object of the
+ * same type the builder made). Through descriptors: the object checked
+ * (of want's type, and when want names one, that very inode: not what a
+ * host process swapped in since it was looked at) is the object mounted
+ * on target (a file of target_type the builder made),
+ * a detached clone made read-only before it is attached. Read-only:
+ * connecting to a socket still works (a socket is not written through
+ * its mount), but chmod, chown, utimes and xattrs, which would change the
+ * host's own inode, answer EROFS. */
+static int bind_object(const char *path, const struct stat *want, const char *target,
+		       mode_t target_type)
 {
 	lb_autoclose int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path,
 					     OPEN_TREE_CLONE | O_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 	struct stat st;
 	if (tree < 0)
 		return -errno;
-	if (fstat(tree, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (fstat(tree, &st) < 0 || (st.st_mode & S_IFMT) != (want->st_mode & S_IFMT) ||
+	    (want->st_ino && (st.st_dev != want->st_dev || st.st_ino != want->st_ino)))
 		return -EPERM;
 	struct lb_mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
 		return -errno;
 	lb_autoclose int to = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (to < 0 || fstat(to, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (to < 0 || fstat(to, &st) < 0 || (st.st_mode & S_IFMT) != target_type)
 		return -EPERM;
 	if (syscall(SYS_move_mount, tree, "", to, "",
 		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -errno;
 	return 0;
+}
+
+static int bind_socket(const char *path, const char *target)
+{
+	const struct stat any_socket = {.st_mode = S_IFSOCK};
+	return bind_object(path, &any_socket, target, S_IFSOCK);
 }
 
 /* The kernel finds a listening unix socket by its inode, and an overlay

@@ -583,5 +583,54 @@ def apply_never_writes_through_a_directory_swapped_for_a_symlink_during_apply():
         eq(os.listdir(os.path.join(d, "z.moved")), [], "the moved directory")
 
 
+
+@test
+def a_file_swapped_for_a_link_while_the_tree_is_built_is_not_bound():
+    # The directory holding DIR is rebuilt entry by entry (to hide DIR),
+    # each file bound from the host: a bind by name followed a symlink a racer
+    # exchanged in after the look, showing a hidden file under a granted
+    # name (the race fast mediation had, attack review F1).
+    import ctypes
+    d = workdir()
+    tree = os.path.join(d, "tree")
+    os.makedirs(tree)
+    secret_dir = os.path.join(tmpdir(), "hidden")
+    os.mkdir(secret_dir)
+    with open(os.path.join(secret_dir, "key"), "w") as f:
+        f.write("HIDDEN-KEY-MARKER\n")
+    plain = os.path.join(tree, "plain.txt")
+    with open(plain, "w") as f:
+        f.write("plain\n")
+    link = os.path.join(tree, "swap")
+    os.symlink(os.path.join(secret_dir, "key"), link)
+    pol = os.path.join(d, "p.policy")
+    with open(pol, "w") as f:
+        f.write(f'version 1\ninclude permissive\nhide "{secret_dir}"\n')
+    libc = ctypes.CDLL(None, use_errno=True)
+    stop = threading.Event()
+
+    def race():
+        while not stop.is_set():
+            libc.renameat2(-100, plain.encode(), -100, link.encode(), 2)
+
+    t = threading.Thread(target=race)
+    t.start()
+    seen = ""
+    try:
+        for i in range(12):
+            p = litebox("run", "-q", "--overlay", os.path.join(tree, f"ovl{i}"), "-p", pol, "--",
+                        "/bin/cat", plain, cwd=d)
+            seen += p.stdout
+    finally:
+        stop.set()
+        t.join()
+    assert "HIDDEN-KEY-MARKER" not in seen, seen
+    # control: without the racer the file is read through the rebuilt tree
+    if os.path.islink(plain):
+        libc.renameat2(-100, plain.encode(), -100, link.encode(), 2)
+    p = litebox("run", "-q", "--overlay", os.path.join(tree, "ovl-control"), "-p", pol, "--",
+                "/bin/cat", plain, cwd=d)
+    eq(p.stdout, "plain\n", p.stderr)
+
 if __name__ == "__main__":
     run()
