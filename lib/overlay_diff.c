@@ -357,12 +357,17 @@ int lb_overlay_diff(const char *dir, struct lb_ovl_diff *out, char *err, size_t 
 		/* a layer root of the user's narrowed to what the user had on
 		 * the host (0000 for root's 0700 /root): opened for the walk */
 		struct stat us;
-		bool narrowed = lstat(upper, &us) == 0 && S_ISDIR(us.st_mode) &&
-				us.st_uid == geteuid() && (us.st_mode & 0500) != 0500 &&
-				chmod(upper, (us.st_mode & 07777) | 0500) == 0;
+		/* by descriptor: a symlink there never has a host directory's
+		 * mode changed */
+		lb_autoclose int ufd = open(upper, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", ufd);
+		bool narrowed = ufd >= 0 && fstat(ufd, &us) == 0 && us.st_uid == geteuid() &&
+				(us.st_mode & 0500) != 0500 &&
+				chmod(self, (us.st_mode & 07777) | 0500) == 0;
 		rc = walk(out, m.v[i].host, host_dir, upper);
 		if (narrowed)
-			(void)chmod(upper, us.st_mode & 07777);
+			(void)chmod(self, us.st_mode & 07777);
 		if (rc == -ENOENT)
 			rc = 0; /* a layer never mounted */
 		if (rc < 0)
