@@ -381,9 +381,12 @@ static int emit_line(struct lb_audit *a, const char *line, size_t len)
 	return rc;
 }
 
+/* A hide is not counted: to the program a hidden path does not exist,
+ * and a probe of one (pip's ~/.netrc) is no gap in the policy; it still
+ * has its record and its line, whether or not the object exists. */
 bool lb_event_refused(const struct lb_event *ev)
 {
-	return ev->verdict != LB_EV_ALLOW && !ev->absent && !ev->err;
+	return ev->verdict != LB_EV_ALLOW && ev->verdict != LB_EV_HIDE && !ev->absent && !ev->err;
 }
 
 /* `"names":["a.example",...],` for a connect to an address the program

@@ -497,17 +497,16 @@ static void emit(struct lb_call *c, enum lb_class cls, const char *object, enum 
 
 /* A refused lookup (read, stat, exec) of an object that does not exist is
  * answered ENOENT as the kernel would: PATH searches and config probes
- * (git, ld.so, python, ~/.netrc) treat EACCES as an error but ENOENT as
- * "try the next one". What exists still gets EACCES. This tells that a
- * path exists as much as Landlock does; `hide` makes a path absent
- * whether it exists or not (its answer is ENOENT either way, and a probe
- * of a hidden name that does not exist withheld nothing: it is recorded
- * as absent, not counted as a refusal). */
+ * (git, ld.so, python) treat EACCES as an error but ENOENT as "try the
+ * next one". What exists still gets EACCES. This tells that a path exists
+ * as much as Landlock does; `hide` makes a path absent whether it exists
+ * or not, and is recorded, shown and counted the same either way (any
+ * difference would tell the program, through a nested litebox's status or
+ * a log it can read, whether the hidden file exists). */
 static bool refused_lookup_of_nothing(struct lb_call *c, enum lb_class cls,
 				      const struct lb_decision *d)
 {
-	if ((d->verdict != LB_VERDICT_DENY && d->verdict != LB_VERDICT_HIDE) || !c->cur ||
-	    c->creating)
+	if (d->verdict != LB_VERDICT_DENY || !c->cur || c->creating)
 		return false;
 	if (cls != LB_CLASS_READ && cls != LB_CLASS_STAT && cls != LB_CLASS_EXEC)
 		return false;
@@ -632,7 +631,7 @@ static int apply_decision(struct lb_call *c, enum lb_class cls, const char *obje
 		return -deny_errno;
 	}
 	if (d->verdict == LB_VERDICT_HIDE) {
-		emit(c, cls, object, LB_EV_HIDE, d, absent);
+		emit(c, cls, object, LB_EV_HIDE, d, false);
 		return -ENOENT;
 	}
 	emit(c, cls, object, LB_EV_DENY, d, absent);
@@ -1389,7 +1388,7 @@ int lb_resolve_str(struct lb_call *c, int dirfd, const char *path, unsigned flag
 	if (rc == -ENOENT && out->hidden_stop) {
 		struct lb_decision d;
 		lb_policy_judge_path(c->core->cfg.policy, LB_CLASS_STAT, out->path, &d);
-		emit(c, walk_class(c), out->path, LB_EV_HIDE, &d, out->hidden_absent);
+		emit(c, walk_class(c), out->path, LB_EV_HIDE, &d, false);
 	}
 	return rc;
 }

@@ -329,11 +329,6 @@ static bool hidden_here(const struct walk *w, const char *comp, size_t len, stru
 		while (*rest == '/')
 			rest++;
 		size_t rl = strlen(rest);
-		char name[NAME_MAX + 1];
-		struct stat st;
-		snprintf(name, sizeof(name), "%.*s", (int)len, comp);
-		out->hidden_absent = fstatat(w->cur, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-				     errno == ENOENT;
 		memcpy(out->path, cand, (size_t)n + 1);
 		if (rl && (size_t)n + 1 + rl < sizeof(out->path)) {
 			out->path[n] = '/';
@@ -506,7 +501,6 @@ int lb_resolve(const struct lb_resolve_ctx *ctx, int start_fd, const char *start
 	out->magic_fd = -1;
 	out->trailing_slash = false;
 	out->hidden_stop = false;
-	out->hidden_absent = false;
 	out->has_st = false;
 	int rc = 0;
 	if (plen == 0)

@@ -20,23 +20,30 @@ def home():
 
 
 @test
-def probing_a_hidden_name_that_does_not_exist_is_not_a_refusal():
-    # pip, requests, meson and npm probe ~/.netrc or ~/.npmrc: with neither
-    # present a CI run under --fail-on-deny exited 123 (new-user review N1).
+def probing_a_hidden_name_is_shown_but_not_counted_whether_or_not_it_exists():
+    # pip, requests, meson and npm probe ~/.netrc or ~/.npmrc: a CI run under
+    # --fail-on-deny exited 123 for it (new-user review N1). To the program a
+    # hidden name does not exist, so a probe is no gap in the policy; and
+    # whether the host file exists must not show in what litebox says or
+    # counts (attack review H1: a nested litebox's status told it).
     h, env = home()
     script = "cat ~/.netrc ~/.npmrc 2>&1; true"
-    p = litebox("run", "--fail-on-deny", "--", "/bin/sh", "-c", script, cwd=h, env=env)
-    eq(p.returncode, 0, p.stderr)
-    eq(p.stdout.count("No such file or directory"), 2, p.stdout)
-    eq("hid read" in p.stderr, False, p.stderr)
-    # control: the credential exists, is hidden (ENOENT) and counts
-    with open(os.path.join(h, ".netrc"), "w") as f:
-        f.write("machine x login y password SECRET-NETRC\n")
-    p = litebox("run", "--fail-on-deny", "--", "/bin/sh", "-c", script, cwd=h, env=env)
+    outs = []
+    for present in (False, True):
+        if present:
+            with open(os.path.join(h, ".netrc"), "w") as f:
+                f.write("machine x login y password SECRET-NETRC\n")
+        p = litebox("run", "--fail-on-deny", "--", "/bin/sh", "-c", script, cwd=h, env=env)
+        eq(p.returncode, 0, p.stderr)
+        eq(p.stdout.count("No such file or directory"), 2, p.stdout)
+        eq("SECRET-NETRC" in p.stdout, False, p.stdout)
+        eq(p.stderr.count("hid read"), 2, p.stderr)
+        outs.append(p.stderr.replace(f"{h}", "H"))
+    eq(outs[0], outs[1], "what litebox says does not depend on the hidden file")
+    # control: a refusal that is one still fails the run
+    p = litebox("run", "--fail-on-deny", "--", "/bin/sh", "-c", "echo x >> ~/.bashrc; true",
+                cwd=h, env=env)
     eq(p.returncode, 123, p.stderr)
-    eq("SECRET-NETRC" in p.stdout, False, p.stdout)
-    eq(p.stdout.count("No such file or directory"), 2, p.stdout)
-    eq("hid read" in p.stderr, True, p.stderr)
 
 
 @test

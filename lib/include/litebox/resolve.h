@@ -59,10 +59,8 @@ struct lb_resolved {
 	pid_t magic_pid;
 	int magic_fd;
 	bool trailing_slash;
-	/* The walk stopped (ENOENT) at a hidden path, which is in path;
-	 * hidden_absent: nothing exists there either (a probe that withheld
-	 * nothing, not counted as a refusal). */
-	bool hidden_stop, hidden_absent;
+	/* The walk stopped (ENOENT) at a hidden path, which is in path. */
+	bool hidden_stop;
 	/* The walk's look at a final name it was to follow (outside /proc,
 	 * with the walk's authority) found no symlink: that lstat of
 	 * dirfd/name, so that a stat or an identity check needs no second
