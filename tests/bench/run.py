@@ -58,7 +58,7 @@ TARGETS = {
 # The litebox runners: the default profile (plus exec of the benchmark's
 # own programs, which live under the work dir) and permissive.
 LITEBOX_RUNNERS = ("litebox", "litebox-fast", "litebox-baseline", "litebox-permissive",
-                   "litebox-ptrace")
+                   "litebox-ptrace", "litebox-ptrace-fast")
 
 PTRACE_PEERS = ("strace", "proot")
 
@@ -302,10 +302,10 @@ def litebox_fast_policy_file(work, pol):
     return f
 
 
-def setup_litebox_fast(lb, pol, probe_cmd, work):
+def setup_litebox_fast(lb, pol, probe_cmd, work, name="litebox-fast"):
     """litebox-fast: unavailable when the policy falls back to exact where
     the workloads run."""
-    r = setup_litebox("litebox-fast", lb, pol, probe_cmd)
+    r = setup_litebox(name, lb, pol, probe_cmd)
     if r.unavailable:
         return r
     p = subprocess.run([str(lb), "run", *pol, "--", *probe_cmd], capture_output=True,
@@ -344,8 +344,8 @@ def setup_runners(args, work):
         # before and after under the same load.
         runners.append(setup_litebox("litebox-baseline", Path(args.baseline).resolve(), pol,
                                      probe_cmd))
+    fast = ["-p", str(litebox_fast_policy_file(work, pol))]
     if not args.no_fast:
-        fast = ["-p", str(litebox_fast_policy_file(work, pol))]
         runners.append(setup_litebox_fast(lb, fast, probe_cmd, work))
     if not args.no_permissive:
         runners.append(setup_litebox("litebox-permissive", lb, ["-p", "permissive"], probe_cmd))
@@ -353,6 +353,11 @@ def setup_runners(args, work):
         # The same policy as "litebox", on the ptrace platform.
         runners.append(setup_litebox("litebox-ptrace", lb, ["--platform", "ptrace", *pol],
                                      probe_cmd))
+        if not args.no_fast:
+            # ...and with 'set mediation fast': what trapping less gives
+            # the platform whose every trap is a stop (an open two).
+            runners.append(setup_litebox_fast(lb, ["--platform", "ptrace", *fast], probe_cmd,
+                                              work, "litebox-ptrace-fast"))
     if not args.no_overlay:
         # The same policy as "litebox", with every change going to an
         # overlay directory (reused across repetitions, as a user would).
