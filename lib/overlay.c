@@ -270,8 +270,12 @@ int lb_overlay_open(const char *dir, struct lb_overlay **out, char *err, size_t 
 	rc = lb_ovl_manifest_load(real, &m);
 	bool fresh = rc == -ENOENT && dir_holds_only(dfd, (const char *const[]){NULL});
 	if (fresh) {
+		/* marked before the manifest exists: runs protect a DIR only
+		 * when it holds both (lib/protect.c) */
 		m = (struct lb_ovl_manifest){.next_id = 1};
-		rc = lb_ovl_manifest_save(real, &m);
+		rc = lb_ovl_mark(dfd);
+		if (rc == 0)
+			rc = lb_ovl_manifest_save(real, &m);
 	} else if (rc == -ENOENT || rc == -EINVAL) {
 		snprintf(err, errlen,
 			 "'%s' is not an overlay directory of litebox (no readable manifest): give "
@@ -289,9 +293,7 @@ int lb_overlay_open(const char *dir, struct lb_overlay **out, char *err, size_t 
 	if (rc == 0 && fresh &&
 	    !dir_holds_only(dfd, (const char *const[]){"manifest", "layers", NULL}))
 		rc = -EPERM;
-	if (rc == 0 && fresh)
-		rc = lb_ovl_mark(dfd);
-	else if (rc == 0 && lb_ovl_check_mark(dfd) < 0) {
+	if (rc == 0 && !fresh && lb_ovl_check_mark(dfd) < 0) {
 		snprintf(err, errlen,
 			 "'%s' was not made by litebox (it lacks the mark litebox gives the "
 			 "directories it makes, which no sandboxed program can set): give a new "

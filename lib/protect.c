@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "core_internal.h"
@@ -183,7 +184,22 @@ static bool is_protected(const struct lb_core *core, const struct stat *st, bool
 	return false;
 }
 
-/* dir (absolute, in the program's view) holds a manifest of litebox's. */
+/* dir carries the mark litebox gives the overlay directories it makes,
+ * which no sandboxed program may set; on a filesystem without user
+ * xattrs nothing can be marked, and the manifest is all there is. */
+static bool marked(int rootfd, const char *dir)
+{
+	lb_autoclose int d = openat(rootfd, dir[1] ? dir + 1 : ".",
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char v[8];
+	if (d < 0)
+		return false;
+	return fgetxattr(d, LB_OVL_MARK, v, sizeof(v)) >= 0 || errno == ENOTSUP;
+}
+
+/* dir (absolute, in the program's view) holds a manifest of litebox's,
+ * and litebox's mark: a manifest a program wrote into /tmp must not make
+ * every later run's writes there fail (attack review 5, O1b). */
 static bool holds_manifest(int rootfd, const char *dir)
 {
 	char p[PATH_MAX];
@@ -198,7 +214,7 @@ static bool holds_manifest(int rootfd, const char *dir)
 	    openat(rootfd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	char head[sizeof(LB_OVL_MAGIC)];
 	return fd >= 0 && read(fd, head, strlen(LB_OVL_MAGIC)) == (ssize_t)strlen(LB_OVL_MAGIC) &&
-	       memcmp(head, LB_OVL_MAGIC, strlen(LB_OVL_MAGIC)) == 0;
+	       memcmp(head, LB_OVL_MAGIC, strlen(LB_OVL_MAGIC)) == 0 && marked(rootfd, dir);
 }
 
 /* path is an overlay directory of litebox's or lies in one. DIR is where

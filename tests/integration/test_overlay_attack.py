@@ -501,6 +501,22 @@ def a_later_plain_run_cannot_plant_anything_in_an_overlay_dir():
 
 
 @test
+def a_manifest_a_program_wrote_does_not_freeze_its_directory_for_later_runs():
+    """O1b: writes into an overlay DIR are refused by its manifest and
+    litebox's mark together; a manifest line a program wrote into $TMPDIR
+    (no mark: no program may set it) made every later run's writes there
+    fail. Control: a DIR litebox made stays refused (the test above)."""
+    d = workdir()
+    env = dict(os.environ, TMPDIR=d)
+    p = litebox("run", "--", "sh", "-c", "head -1 /dev/null; printf 'litebox-overlay 1\\n' > manifest",
+                cwd=d, env=env)
+    eq(open(os.path.join(d, "manifest")).read(), "litebox-overlay 1\n", p.stderr)
+    p = litebox("run", "--", "sh", "-c", "echo later > later.txt && echo ok", cwd=d, env=env)
+    eq(p.stdout, "ok\n", p.stderr)
+    eq(open(os.path.join(d, "later.txt")).read(), "later\n", "a later run's write")
+
+
+@test
 def overlay_apply_refuses_a_dir_a_program_made_to_look_like_litebox_s():
     """O1: a plain run builds a whole DIR of its own (a layer of $HOME
     with a start-up file, a base line, the manifest written last, with
