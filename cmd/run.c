@@ -1003,7 +1003,6 @@ struct nest_ctx {
 	const struct lb_nest_join *join;
 	int log_fd;
 	const char *const *protect;
-	const char *const *protect_claimed;
 	char **envp; /* the inner litebox's environment, for the program */
 };
 
@@ -1109,14 +1108,9 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 	for (size_t i = 0; outer_run.protect[i]; i++)
 		add_protect(protect, &n, LB_ARRAY_SIZE(protect), outer_run.protect[i]);
 	protect[n] = NULL;
-	/* Named by the sandbox: protected where they exist, never a reason to
-	 * fail (that would tell the sandbox whether a hidden path exists). */
-	const char *claimed[256];
-	size_t n_claimed = 0;
-	add_protect(claimed, &n_claimed, LB_ARRAY_SIZE(claimed), r->log_path);
-	for (size_t i = 0; i < r->n_protect; i++)
-		add_protect(claimed, &n_claimed, LB_ARRAY_SIZE(claimed), r->protect[i]);
-	claimed[n_claimed] = NULL;
+	/* The inner's log by the descriptor it passed; the names it sent (its
+	 * log's, its policy files') are the sandbox's and are not looked up
+	 * out here: what exists would show in what is refused. */
 	struct implicit im = {0};
 	for (size_t i = 0; i < r->n_implicit_exec && i < LB_ARRAY_SIZE(im.exec); i++)
 		im.exec[im.n_exec++] = r->implicit_exec[i];
@@ -1125,7 +1119,6 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 	    .join = job->join,
 	    .log_fd = r->log_fd,
 	    .protect = protect,
-	    .protect_claimed = claimed,
 	    .envp = r->envp};
 	int status = supervise_program(&o, &prog, policy, &im, r->argv, &ctx);
 	lb_audit_close(outer_audit, NULL);
@@ -1349,7 +1342,7 @@ static int supervise_program(struct run_opts *o, struct lb_program *prog, struct
 	    .protect_paths =
 		nest ? nest->protect
 		     : (const char *const[]){log && strcmp(log, "-") ? log : NULL, NULL},
-	    .protect_claimed = nest ? nest->protect_claimed : NULL,
+	    .protect_fd = nest && nest->log_fd >= 0 ? &nest->log_fd : NULL,
 	};
 	struct lb_core *core = NULL;
 	char **env = NULL;

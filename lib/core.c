@@ -149,7 +149,7 @@ int lb_core_new(const struct lb_core_config *cfg, struct lb_core **out)
 	}
 	int rc = collect_grant_prefixes(core);
 	if (rc == 0)
-		rc = lb_protect_init(core, cfg->protect_paths, cfg->protect_claimed);
+		rc = lb_protect_init(core, cfg->protect_paths, cfg->protect_fd);
 	if (rc == 0)
 		rc = lb_dns_init(core);
 	if (rc == 0)

@@ -152,7 +152,7 @@ mode_t lb_caller_umask(struct lb_call *c);
 
 /* protect.c: what the program never reaches, whatever the policy says. */
 enum lb_protection { LB_PROTECT_NONE, LB_PROTECT_DENY, LB_PROTECT_HIDE };
-int lb_protect_init(struct lb_core *core, const char *const *paths, const char *const *claimed);
+int lb_protect_init(struct lb_core *core, const char *const *paths, const int *fd);
 void lb_protect_free(struct lb_core *core);
 enum lb_protection lb_protection_of(const struct lb_call *c, enum lb_class cls, const char *path);
 /* The same as a judgement: 0, or the refusal (recorded). Part of every

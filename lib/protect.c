@@ -70,22 +70,31 @@ static int add_ancestors(struct lb_core *core, const char *path)
 	return 0;
 }
 
-static int add_path(struct lb_core *core, const char *path, bool required)
+static int add_path(struct lb_core *core, const char *path)
 {
 	struct stat st;
 	char real[PATH_MAX];
 	/* Opened (created) already, before the program exists. A log that is
 	 * a pipe or a terminal (--log /dev/stderr) has no name to protect. */
 	if (stat(path, &st) < 0)
-		return required ? -errno : 0;
+		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return 0;
 	if (!realpath(path, real))
-		return required ? -errno : 0;
+		return -errno;
 	return add(core, st.st_dev, st.st_ino, real, false);
 }
 
-int lb_protect_init(struct lb_core *core, const char *const *paths, const char *const *claimed)
+/* Known by its object only: no name of it is looked up. */
+static int add_fd(struct lb_core *core, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return S_ISREG(st.st_mode) ? add(core, st.st_dev, st.st_ino, "", false) : 0;
+}
+
+int lb_protect_init(struct lb_core *core, const char *const *paths, const int *fd)
 {
 	const struct lb_policy_file *files;
 	size_t n = lb_policy_files(core->cfg.policy, &files);
@@ -95,12 +104,12 @@ int lb_protect_init(struct lb_core *core, const char *const *paths, const char *
 			return rc;
 	}
 	for (size_t i = 0; paths && paths[i]; i++) {
-		int rc = add_path(core, paths[i], true);
+		int rc = add_path(core, paths[i]);
 		if (rc < 0)
 			return rc;
 	}
-	for (size_t i = 0; claimed && claimed[i]; i++) {
-		int rc = add_path(core, claimed[i], false);
+	if (fd && *fd >= 0) {
+		int rc = add_fd(core, *fd);
 		if (rc < 0)
 			return rc;
 	}

@@ -65,9 +65,10 @@ struct lb_core_config {
 	/* Files the program may never read or write (the audit log), beside
 	 * the policy's own files; NULL-terminated, may be NULL. */
 	const char *const *protect_paths;
-	/* Paths a nested request named: protected where they exist, ignored
-	 * where they do not (failing would answer whether they exist). */
-	const char *const *protect_claimed;
+	/* A nested domain's log, protected by the descriptor the inner passed
+	 * (NULL: none). Names the sandbox chose are never resolved outside
+	 * it: whether one exists would show in what is refused. */
+	const int *protect_fd;
 	/* set mediation fast, and the view allows it: these calls are left
 	 * to the kernel (lib/view.c) */
 	bool stat_in_kernel, readlink_in_kernel;
