@@ -532,6 +532,11 @@ static bool lands_in_overlay(const struct lb_call *c, const char *object)
 	const struct lb_resolved *r = c->cur;
 	struct statfs sf;
 	struct stat st;
+	/* through a descriptor: the open file itself is on the overlay */
+	if (c->core->cfg.writes_contained && c->fd_object >= 0)
+		return fstatfs(c->fd_object, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC &&
+		       fstat(c->fd_object, &st) == 0 &&
+		       (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode));
 	if (!c->core->cfg.writes_contained || !r || !object || strcmp(r->path, object) != 0 ||
 	    fstatfs(r->dirfd, &sf) < 0 || sf.f_type != OVERLAYFS_SUPER_MAGIC)
 		return false;
@@ -1526,6 +1531,7 @@ static void call_init(struct lb_call *c, struct lb_core *core, struct lb_trap *t
 	*c = (struct lb_call){
 	    .core = core,
 	    .t = t,
+	    .fd_object = -1,
 	    .row = t->abi == LB_ABI_NATIVE ? lb_syscall_row(t->nr) : NULL,
 	    .ops = core->ops,
 	    .rctx = {.rootfd = core->sandbox_root >= 0 ? core->sandbox_root : core->rootfd,

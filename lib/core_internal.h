@@ -99,6 +99,9 @@ struct lb_call {
 	/* The call creates cur: a refused read of it is not a lookup of
 	 * nothing (open("new", O_RDWR|O_CREAT) without read is EACCES). */
 	bool creating;
+	/* A change through one of the caller's descriptors (fchmod, futimens,
+	 * fsetxattr): litebox's copy of it, judged by its path; -1 otherwise. */
+	int fd_object;
 	/* The caller's credentials, read from /proc once per call (after a
 	 * set*id, when they are no longer the initial ones): a stopped
 	 * caller cannot change them before it is answered. */

@@ -540,8 +540,12 @@ static int fd_write_target(struct lb_call *c, int fd, bool refuse_opath, int *ob
 		return -EBADF;
 	path[0] = '\0';
 	int rc = lb_fd_path(*objfd, path, sizeof(path));
-	if (rc == 0)
-		return lb_judge_path(c, LB_CLASS_WRITE, path);
+	if (rc == 0) {
+		c->fd_object = *objfd;
+		rc = lb_judge_path(c, LB_CLASS_WRITE, path);
+		c->fd_object = -1;
+		return rc;
+	}
 	if (rc == -ENOENT && pathless(*objfd, path))
 		return 0;
 	return lb_refuse_fd_object(c, LB_CLASS_WRITE, c->t->pid, fd);

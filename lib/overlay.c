@@ -678,8 +678,8 @@ static int skeleton_entry(struct builder *b, const char *host, const char *targe
 	if (S_ISLNK(st.st_mode)) {
 		char to[PATH_MAX];
 		ssize_t n = readlink(host, to, sizeof(to) - 1);
-		if (n < 0)
-			return -errno;
+		if (n < 0) /* no longer a link: changed under the walk, left out */
+			return errno == EINVAL || errno == ENOENT ? 0 : -errno;
 		to[n] = '\0';
 		return symlink(to, target) < 0 ? -errno : 0;
 	}
@@ -687,7 +687,16 @@ static int skeleton_entry(struct builder *b, const char *host, const char *targe
 	if (fd < 0)
 		return -errno;
 	close(fd);
-	return point ? 0 : bind_object(host, &st, target, S_IFREG);
+	if (point)
+		return 0;
+	int rc = bind_object(host, &st, target, S_IFREG);
+	/* Another object there than the one looked at (a process swapping
+	 * names under the walk): left out, never the other one. */
+	if (rc == -EPERM || rc == -ENOENT) {
+		unlink(target);
+		return 0;
+	}
+	return rc;
 }
 
 static int skeleton(struct builder *b, const char *host, const char *target)

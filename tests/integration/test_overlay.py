@@ -871,5 +871,24 @@ def dry_run_into_a_named_overlay_keeps_it_for_diff_and_apply():
     litebox("overlay", "apply", ovl, check=0)
     eq(open(f).read(), "new\n", "applied")
 
+
+@test
+def dry_run_lets_changes_through_a_descriptor_land_in_the_overlay():
+    # fchown/fchmod/futimens/fsetxattr on a file in the overlay were taken
+    # for writes that reach the host: sed -i and touch failed under
+    # --dry-run (new-user review N34). Control: the host is unchanged.
+    d = tmpdir()
+    os.chmod(d, 0o755)
+    f = os.path.join(d, "c.ini")
+    write(f, "v=1\n")
+    p = litebox("run", "--dry-run", "--", "/bin/sh", "-c",
+                "sed -i s/v=1/v=2/ c.ini && touch newf && chmod 600 newf && cat c.ini && echo ok",
+                cwd=d)
+    eq((p.returncode, p.stdout), (0, "v=2\nok\n"), p.stderr)
+    eq("denied" in p.stderr, False, p.stderr)
+    eq(open(f).read(), "v=1\n", "the host file")
+    eq(os.path.exists(os.path.join(d, "newf")), False, "no new file on the host")
+    eq("mode" in p.stderr, False, f"no invented mode change: {p.stderr}")
+
 if __name__ == "__main__":
     run()
