@@ -39,17 +39,19 @@ static int check_dir(int fd)
 	return 0;
 }
 
-int lb_ovl_dir_open(const char *dir)
+/* at/name opened as a directory of litebox's (check_dir), or -errno. */
+static int open_checked_dir(int at, const char *name)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	lb_autoclose int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	int rc = check_dir(fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return rc < 0 ? rc : steal_fd(&fd);
+}
+
+int lb_ovl_dir_open(const char *dir)
+{
+	return open_checked_dir(AT_FDCWD, dir);
 }
 
 int lb_ovl_subdir(int at, const char *name, enum lb_ovl_make make)
@@ -57,15 +59,7 @@ int lb_ovl_subdir(int at, const char *name, enum lb_ovl_make make)
 	if (make != LB_OVL_EXISTING && mkdirat(at, name, 0700) < 0 &&
 	    (errno != EEXIST || make == LB_OVL_FRESH))
 		return -errno;
-	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = check_dir(fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return open_checked_dir(at, name);
 }
 
 int lb_ovl_file(int at, const char *name, int flags)
