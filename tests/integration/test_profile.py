@@ -358,5 +358,22 @@ def host_keys_under_etc_stay_unreadable():
         "control: public certificates stay readable: " + p.stdout
 
 
+
+@test
+def project_files_that_tools_run_as_code_are_unwritable():
+    # pre-commit, lefthook, cargo's rustc-wrapper, yarnPath and Maven's JVM
+    # options run what they name at the user's next command, outside the
+    # sandbox (attack review G2). Control: the project's other files.
+    d = tmpdir()
+    names = [".pre-commit-config.yaml", "lefthook.yml", ".cargo/config.toml", ".yarnrc.yml",
+             ".mvn/jvm.config"]
+    script = "mkdir -p .cargo .mvn; echo ok > src.txt; " + "".join(
+        f"echo evil > {n}; " for n in names)
+    p = litebox("run", "--", "sh", "-c", script, cwd=d, env=dict(os.environ, PWD=d))
+    eq(read(os.path.join(d, "src.txt")), "ok\n", "control: the project is writable")
+    for n in names:
+        eq(os.path.exists(os.path.join(d, n)), False, f"{n} written: {p.stderr}")
+        assert f"denied write {os.path.realpath(d)}/{n}" in p.stderr, n + ": " + p.stderr
+
 if __name__ == "__main__":
     run()
