@@ -32,7 +32,8 @@ static const char main_usage[] =
 	"                                judged access (default all)\n"                            \
 	"      --allow-read PATH         add a rule (repeatable); a relative PATH is from here,\n" \
 	"      --allow-write PATH        a directory (or PATH ending in /) covers its tree\n"      \
-	"      --allow-exec PATH\n"                                                                \
+	"      --allow-exec PATH         (each adds one class: a directory outside the\n"        \
+	"                                readable trees wants --allow-read too)\n"                 \
 	"      --allow-connect ADDR      e.g. tcp 127.0.0.1:5432\n"                                \
 	"      --allow-bind ADDR\n"                                                                \
 	"      --timeout DURATION        kill the whole tree after DURATION (90s, 5m)\n"           \
