@@ -367,13 +367,23 @@ def project_files_that_tools_run_as_code_are_unwritable():
     d = tmpdir()
     names = [".pre-commit-config.yaml", "lefthook.yml", ".cargo/config.toml", ".yarnrc.yml",
              ".mvn/jvm.config"]
-    script = "mkdir -p .cargo .mvn; echo ok > src.txt; " + "".join(
+    os.mkdir(os.path.join(d, ".cargo"))  # a project that has them
+    os.mkdir(os.path.join(d, ".mvn"))
+    script = "echo ok > src.txt; " + "".join(
         f"echo evil > {n}; " for n in names)
     p = litebox("run", "--", "sh", "-c", script, cwd=d, env=dict(os.environ, PWD=d))
     eq(read(os.path.join(d, "src.txt")), "ok\n", "control: the project is writable")
     for n in names:
         eq(os.path.exists(os.path.join(d, n)), False, f"{n} written: {p.stderr}")
         assert f"denied write {os.path.realpath(d)}/{n}" in p.stderr, n + ": " + p.stderr
+    # nor by a directory of that name that is a link to one the program
+    # filled (attack review G2r)
+    os.rmdir(os.path.join(d, ".cargo"))
+    p = litebox("run", "--", "sh", "-c",
+                "mkdir -p c2 && echo evil > c2/config.toml && ln -s c2 .cargo", cwd=d,
+                env=dict(os.environ, PWD=d))
+    eq(os.path.lexists(os.path.join(d, ".cargo"), ), False, f".cargo made: {p.stderr}")
+    eq(read(os.path.join(d, "c2", "config.toml")), "evil\n", "control: c2 is the job's own")
 
 if __name__ == "__main__":
     run()
