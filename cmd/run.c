@@ -41,7 +41,7 @@ struct run_opts {
 	const char *log;
 	const char *platform;
 	bool audit, quiet, verbose, learn, fail_on_deny, dry_run;
-	bool dry_run_keeps; /* --dry-run --overlay DIR: DIR is the user's, kept */
+	bool dry_run_keeps;  /* --dry-run --overlay DIR: DIR is the user's, kept */
 	bool nested;	     /* a nested domain's run, supervised for an inner litebox */
 	const char *overlay; /* --overlay DIR, or --dry-run's throwaway one */
 	enum lb_log_level log_level;
@@ -889,7 +889,9 @@ static int tell_outcome(struct run_state *st, int status, uint64_t timeout_ms, b
 	if (o->fail_on_deny && status == 0 && refused) {
 		lb_msg("--fail-on-deny: the program exited 0, but %llu access%s %s: exit status %d",
 		       (unsigned long long)refused, refused == 1 ? "" : "es",
-		       o->audit ? "would have been refused" : refused == 1 ? "was refused" : "were refused",
+		       o->audit	      ? "would have been refused"
+		       : refused == 1 ? "was refused"
+				      : "were refused",
 		       LB_EXIT_DENIED);
 		return LB_EXIT_DENIED;
 	}
@@ -1116,10 +1118,7 @@ static int nest_serve(void *arg, const struct lb_nest_job *job)
 		im.exec[im.n_exec++] = r->implicit_exec[i];
 	struct lb_program prog = {.path = (char *)r->exec_path};
 	struct nest_ctx ctx = {
-	    .join = job->join,
-	    .log_fd = r->log_fd,
-	    .protect = protect,
-	    .envp = r->envp};
+	    .join = job->join, .log_fd = r->log_fd, .protect = protect, .envp = r->envp};
 	int status = supervise_program(&o, &prog, policy, &im, r->argv, &ctx);
 	lb_audit_close(outer_audit, NULL);
 	outer_audit = NULL;

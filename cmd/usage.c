@@ -26,13 +26,13 @@ static const char main_usage[] =
 
 #define RUN_OPTIONS                                                                                \
 	"  -p, --policy FILE-OR-PROFILE  policy file or built-in profile (default: default)\n"     \
-	"      --audit                   refuse nothing, record what would be refused\n"  \
+	"      --audit                   refuse nothing, record what would be refused\n"           \
 	"      --log FILE                JSON Lines audit log ('-' for standard error)\n"          \
 	"      --log-level refused|all   what the log records: only refusals, or every\n"          \
 	"                                judged access (default all)\n"                            \
 	"      --allow-read PATH         add a rule (repeatable); a relative PATH is from here,\n" \
 	"      --allow-write PATH        a directory (or PATH ending in /) covers its tree\n"      \
-	"      --allow-exec PATH         (each adds one class: a directory outside the\n"        \
+	"      --allow-exec PATH         (each adds one class: a directory outside the\n"          \
 	"                                readable trees wants --allow-read too)\n"                 \
 	"      --allow-connect ADDR      e.g. tcp 127.0.0.1:5432\n"                                \
 	"      --allow-bind ADDR\n"                                                                \

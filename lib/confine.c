@@ -362,9 +362,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 #endif
 
 static const char *const sanitizer_calls[] = {
-    "clone",	 "wait4",    "prctl", "getppid",   "sched_getaffinity", "mincore",
-    "readlink", "open",	     "getrlimit", "setrlimit", "msync",	   "mmap",
-    "mprotect",
+    "clone",   "wait4",	   "prctl",    "getppid",   "sched_getaffinity",
+    "mincore", "readlink", "open",     "getrlimit", "setrlimit",
+    "msync",   "mmap",	   "mprotect",
 };
 
 static int add_call(scmp_filter_ctx ctx, const struct self_call *c)

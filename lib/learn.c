@@ -31,7 +31,7 @@ struct table {
 
 struct lb_learn {
 	char *cwd, *home, *tmpdir;
-	char *base; /* the policy learned on top of (include BASE), or NULL */
+	char *base;	 /* the policy learned on top of (include BASE), or NULL */
 	char *base_text; /* or its text, when the output replaces it */
 	pthread_mutex_t lock;
 	struct table cls[LB_CLASS__COUNT];
@@ -779,8 +779,8 @@ static void append_base_text(char **buf, size_t *len, size_t *cap, const char *t
 	for (const char *p = text; *p;) {
 		size_t n = strcspn(p, "\n");
 		const char *q = p + strspn(p, " \t");
-		bool is_version = !version_seen && strncmp(q, "version", 7) == 0 &&
-				  (q[7] == ' ' || q[7] == '\t');
+		bool is_version =
+		    !version_seen && strncmp(q, "version", 7) == 0 && (q[7] == ' ' || q[7] == '\t');
 		if (is_version)
 			version_seen = true;
 		else if (!own_comment(p, n))

@@ -549,18 +549,16 @@ struct lb_answer lb_nest_handle(struct lb_call *c)
 	 * nested domain's own core would judge those calls in audit mode
 	 * with nothing kept, so no nested domain is started under them. */
 	if (c->core->cfg.dry_run || c->core->cfg.learning)
-		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
-							"nested run under --dry-run or learn",
-							EPERM));
+		return lb_ans_errno(-lb_refuse_boundary(
+		    c, LB_CLASS_SYSCALL, "nested run under --dry-run or learn", EPERM));
 	if (caller_added_filters(c))
 		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
 							"nested run after a seccomp filter of the "
 							"program's own",
 							EPERM));
 	if (atomic_load(&c->core->creds_changed))
-		return lb_ans_errno(-lb_refuse_boundary(c, LB_CLASS_SYSCALL,
-							"nested run after a change of credentials",
-							EPERM));
+		return lb_ans_errno(-lb_refuse_boundary(
+		    c, LB_CLASS_SYSCALL, "nested run after a change of credentials", EPERM));
 	if (a[3] < sizeof(struct wire) || a[3] > LB_NEST_MAX_REQUEST)
 		return lb_ans_errno(EINVAL);
 	size_t len = (size_t)a[3];

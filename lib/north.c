@@ -23,8 +23,7 @@ static uint64_t arg_or(const struct lb_trap *t, uint8_t i, uint64_t none)
  * least the first version's 24 bytes (EINVAL), at most a page, and bytes
  * past the fields this kernel knows must be zero (E2BIG): a newer
  * struct's extension is never silently ignored. */
-static int read_open_how(const struct lb_platform_ops *ops, struct lb_trap *t,
-			 struct open_how *how)
+static int read_open_how(const struct lb_platform_ops *ops, struct lb_trap *t, struct open_how *how)
 {
 	uint64_t addr = t->args[2], usize = t->args[3];
 	if (usize < LB_OPEN_HOW_MIN)
@@ -47,7 +46,7 @@ static int read_open_how(const struct lb_platform_ops *ops, struct lb_trap *t,
 	 O_SYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |         \
 	 O_CLOEXEC | O_PATH | O_TMPFILE)
 #define LB_VALID_RESOLVE                                                                           \
-	(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |        \
+	(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |         \
 	 RESOLVE_IN_ROOT | RESOLVE_CACHED)
 
 /* build_open_flags' EINVALs, in its order: openat2 refuses what open
@@ -67,8 +66,8 @@ static int check_open_how(const struct open_how *how)
 	if ((how->flags & tmpfile) &&
 	    ((how->flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE || (how->flags & O_ACCMODE) == 0))
 		return -EINVAL;
-	if ((how->flags & O_PATH) && (how->flags & ~(uint64_t)(O_DIRECTORY | O_NOFOLLOW | O_PATH |
-								O_CLOEXEC)))
+	if ((how->flags & O_PATH) &&
+	    (how->flags & ~(uint64_t)(O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)))
 		return -EINVAL;
 	return 0;
 }

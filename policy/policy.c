@@ -89,11 +89,15 @@ const char *const lb_dangerous_syscalls[] = {
 };
 
 const char *const lb_never_syscalls[] = {
-    "chroot", "uselib", "fspick", "mount_setattr", "lookup_dcookie", "open_tree", "move_mount", NULL,
+    "chroot",	      "uselib",	   "fspick",	 "mount_setattr",
+    "lookup_dcookie", "open_tree", "move_mount", NULL,
 };
 
 const char *const lb_unhonoured_syscalls[] = {
-    "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", NULL,
+    "landlock_create_ruleset",
+    "landlock_add_rule",
+    "landlock_restrict_self",
+    NULL,
 };
 
 static bool listed(const char *const *list, const char *name)

@@ -48,9 +48,14 @@ static void make_fixture(void)
 	close(openat(d, "a/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
 	close(openat(d, "a/b/g", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
 	static const char *const links[][2] = {
-	    {"a", "l1"},	     {"/a/b", "l2"},	     {"loop", "loop"},
-	    {"../../..", "a/b/up"}, {"f", "a/tofile"},    {"/a/tofile/", "a/slash"},
-	    {"missing", "a/dangling"}, {"/l1/b/c/../../f", "a/b/c/back"},
+	    {"a", "l1"},
+	    {"/a/b", "l2"},
+	    {"loop", "loop"},
+	    {"../../..", "a/b/up"},
+	    {"f", "a/tofile"},
+	    {"/a/tofile/", "a/slash"},
+	    {"missing", "a/dangling"},
+	    {"/l1/b/c/../../f", "a/b/c/back"},
 	};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		must(symlinkat(links[i][0], d, links[i][1]), "symlink");

@@ -138,7 +138,11 @@ Test(north, openat2_struct_errors_as_linux)
 	    {"O_TMPFILE for writing", {.flags = O_TMPFILE | O_RDWR, .mode = 0600}, 24, 0, 0},
 	    {"O_PATH with O_RDWR", {.flags = O_PATH | O_RDWR}, 24, 0, -EINVAL},
 	    {"O_PATH with O_CLOEXEC", {.flags = O_PATH | O_CLOEXEC}, 24, 0, 0},
-	    {"a valid resolve flag (not emulated)", {.resolve = RESOLVE_NO_SYMLINKS}, 24, 0, -ENOSYS},
+	    {"a valid resolve flag (not emulated)",
+	     {.resolve = RESOLVE_NO_SYMLINKS},
+	     24,
+	     0,
+	     -ENOSYS},
 	    {"a larger struct is checked before resolve", {.resolve = 1}, 32, 7, -E2BIG},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -79,7 +79,7 @@ struct lb_trap {
 	enum lb_abi abi;
 	int nr;
 	uint64_t args[6];
-	void *priv; /* the platform's */
+	void *priv;		      /* the platform's */
 	struct lb_delivery *delivery; /* set by the core for an fd reply */
 };
 
