@@ -267,11 +267,13 @@ static void xattrs_free(struct xattrs *x)
 	*x = (struct xattrs){0};
 }
 
-/* Security labels are the host policy's to give a new object, not ours. */
+/* Security labels are the host policy's to give a new object, not ours;
+ * file capabilities are a privilege, which apply never hands out (as it
+ * strips setuid and setgid bits). */
 static bool ours(const char *name)
 {
 	return strcmp(name, "security.selinux") != 0 && strcmp(name, "security.SMACK64") != 0 &&
-	       strcmp(name, "security.apparmor") != 0;
+	       strcmp(name, "security.apparmor") != 0 && strcmp(name, "security.capability") != 0;
 }
 
 static int xattrs_read(const char *prefix, const char *path, struct xattrs *x)

@@ -648,5 +648,34 @@ def a_file_swapped_for_a_link_while_the_tree_is_built_is_not_bound():
                 "/bin/cat", plain, cwd=d)
     eq(p.stdout, "plain\n", p.stderr)
 
+
+@test
+def apply_never_makes_a_file_carrying_a_capability():
+    # The overlay copies a host file up with its xattrs: a file carrying a
+    # capability (ping's cap_net_raw) that the program renamed had apply,
+    # run as root, make a new capability-carrying file at its name (review).
+    if os.geteuid() != 0:
+        skip("setting a file capability needs root")
+    d = workdir()
+    f = os.path.join(d, "prog")
+    with open(f, "wb") as fh:
+        fh.write(b"original\n")
+    cap = b"\x01\x00\x00\x02\x00\x20\x00\x00" + bytes(12)  # v2, CAP_NET_RAW permitted
+    try:
+        os.setxattr(f, "security.capability", cap)
+    except OSError as e:
+        skip(f"no file capabilities here: {e}")
+    os.setxattr(f, "user.note", b"kept")
+    ovl = os.path.join(tmpdir(), "ovl")
+    # a rename keeps the copied-up xattrs (a write would clear the
+    # capability in the kernel): apply makes a new file of it
+    litebox("run", "-q", "--overlay", ovl, "-p", "permissive", "--", "/bin/sh", "-c",
+            "cp -a prog prog2 2>/dev/null; mv prog newname", cwd=d, check=0)
+    litebox("overlay", "apply", ovl, cwd=d, check=0)
+    g = os.path.join(d, "newname")
+    eq(open(g).read(), "original\n", "the renamed file was applied")
+    eq("security.capability" in os.listxattr(g), False, "no capability on a file apply made")
+    eq(os.getxattr(g, "user.note"), b"kept", "control: a user xattr is kept")
+
 if __name__ == "__main__":
     run()
