@@ -421,6 +421,11 @@ int lb_dns_view_swap(struct lb_call *c, int fd, int flags, const char *path,
 	 * resolve, the refusals hold without it.) */
 	if (seen && !by_path && !is_conf(d, seen))
 		return fd;
+	/* No look of the walk's (a followed link, a library's soname): the
+	 * configuration is reached by its own path or by a link to it, which
+	 * the walk resolved to that path; any other name is another file. */
+	if (!seen && !by_path && !(path && d->conf_path[0] && strcmp(path, d->conf_path) == 0))
+		return fd;
 	if (fstat(fd, &st) < 0)
 		return fd;
 	bool conf = is_conf(d, &st) ||
@@ -925,6 +930,11 @@ bool lb_dns_intercept(struct lb_call *c, int sock, const void *addr, socklen_t l
 		int pidfd = lb_policy_on_deny(c->core->cfg.policy) == LB_ON_DENY_KILL
 				? (int)syscall(SYS_pidfd_open, lb_caller_tgid(c), 0)
 				: -1;
+		/* a caller gone since (its number reused): no pidfd, no kill */
+		if (pidfd >= 0 && c->ops->still_valid(c->t) < 0) {
+			close(pidfd);
+			pidfd = -1;
+		}
 		peer_add(d, sock, c->t->pid, pidfd);
 	}
 	return true;
