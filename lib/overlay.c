@@ -40,6 +40,7 @@
 #include "litebox/overlay.h"
 #include "litebox/text.h"
 #include "litebox/util.h"
+#include "bind.h"
 #include "overlay_internal.h"
 
 #define ERR_SIZE 1024
@@ -655,8 +656,6 @@ static int mount_layer(struct builder *b, const char *host, const char *target)
 	return 0;
 }
 
-static int bind_object(const char *path, const struct stat *want, const char *target,
-		       mode_t target_type);
 
 static int cover(struct builder *b, const char *host, const char *target);
 
@@ -689,7 +688,7 @@ static int skeleton_entry(struct builder *b, const char *host, const char *targe
 	close(fd);
 	if (point)
 		return 0;
-	int rc = bind_object(host, &st, target, S_IFREG);
+	int rc = lb_bind_object(host, &st, target, S_IFREG, LB_BIND_RDONLY);
 	/* Another object there than the one looked at (a process swapping
 	 * names under the walk): left out, never the other one. */
 	if (rc == -EPERM || rc == -ENOENT) {
@@ -807,59 +806,10 @@ static bool in_layer(struct builder *b, const char *path)
 	return false;
 }
 
-#ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
-#endif
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#endif
-#ifndef MOVE_MOUNT_T_EMPTY_PATH
-#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
-#endif
-#ifndef MOUNT_ATTR_RDONLY
-#define MOUNT_ATTR_RDONLY 0x00000001
-#endif
-
-struct lb_mount_attr { /* struct mount_attr, which older libcs lack */
-	uint64_t attr_set, attr_clr, propagation, userns_fd;
-};
-
-/* The host's object at path, bound read-only on target (an object of the
- * same type the builder made). Through descriptors: the object checked
- * (of want's type, and when want names one, that very inode: not what a
- * host process swapped in since it was looked at) is the object mounted
- * on target (a file of target_type the builder made),
- * a detached clone made read-only before it is attached. Read-only:
- * connecting to a socket still works (a socket is not written through
- * its mount), but chmod, chown, utimes and xattrs, which would change the
- * host's own inode, answer EROFS. */
-static int bind_object(const char *path, const struct stat *want, const char *target,
-		       mode_t target_type)
-{
-	lb_autoclose int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path,
-					     OPEN_TREE_CLONE | O_CLOEXEC | AT_SYMLINK_NOFOLLOW);
-	struct stat st;
-	if (tree < 0)
-		return -errno;
-	if (fstat(tree, &st) < 0 || (st.st_mode & S_IFMT) != (want->st_mode & S_IFMT) ||
-	    (want->st_ino && (st.st_dev != want->st_dev || st.st_ino != want->st_ino)))
-		return -EPERM;
-	struct lb_mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return -errno;
-	lb_autoclose int to = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (to < 0 || fstat(to, &st) < 0 || (st.st_mode & S_IFMT) != target_type)
-		return -EPERM;
-	if (syscall(SYS_move_mount, tree, "", to, "",
-		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
-}
-
 static int bind_socket(const char *path, const char *target)
 {
 	const struct stat any_socket = {.st_mode = S_IFSOCK};
-	return bind_object(path, &any_socket, target, S_IFSOCK);
+	return lb_bind_object(path, &any_socket, target, S_IFSOCK, LB_BIND_RDONLY);
 }
 
 /* The kernel finds a listening unix socket by its inode, and an overlay

@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bind.h"
 #include "litebox/pattern.h"
 #include "litebox/util.h"
 
@@ -487,31 +488,6 @@ static int set_rdonly(const char *path, unsigned flags)
 	return 0;
 }
 
-/* Bind exactly the object the plan looked at: a name given to mount(2)
- * is looked up again and follows a symlink, so a process that swapped a
- * granted directory for a link to ~/.ssh between the plan and now got
- * ~/.ssh bound at the granted path. The object is opened once without
- * following a final link, checked against the plan's lstat, and that
- * very object is cloned and moved into place. */
-static int bind_planned(const struct entry *e, const char *at)
-{
-	lb_autoclose int src = open(e->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (src < 0 || fstat(src, &st) < 0)
-		return -errno;
-	if (st.st_dev != e->st.st_dev || st.st_ino != e->st.st_ino ||
-	    (st.st_mode & S_IFMT) != (e->st.st_mode & S_IFMT))
-		return -ESTALE;
-	lb_autoclose int tree =
-	    (int)syscall(SYS_open_tree, src, "",
-			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
-	if (tree < 0)
-		return -errno;
-	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return -errno;
-	return 0;
-}
-
 static int make_entry(const struct entry *e)
 {
 	char at[PATH_MAX];
@@ -532,8 +508,10 @@ static int make_entry(const struct entry *e)
 	}
 	if (S_ISDIR(e->st.st_mode) ? mkdir(at, 0700) < 0 : mknod(at, S_IFREG | 0600, 0) < 0)
 		return -errno;
-	int rc = bind_planned(e, at);
-	return rc < 0 ? rc : e->rw ? 0 : set_rdonly(at, AT_RECURSIVE);
+	/* exactly the object the plan looked at: a bind by name followed a
+	 * symlink a racer swapped in (~/.ssh at the working directory) */
+	return lb_bind_object(e->path, &e->st, at, S_ISDIR(e->st.st_mode) ? S_IFDIR : S_IFREG,
+			      LB_BIND_RECURSIVE | (e->rw ? 0 : LB_BIND_RDONLY));
 }
 
 /* The skeleton's directories as on the host (after their children, whose
