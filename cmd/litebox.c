@@ -74,7 +74,7 @@ void lb_hint(const char *fmt, ...)
 	va_end(ap);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#if LB_SANITIZED
 /* A sanitizer build (meson -Db_sanitize=address,undefined): LeakSanitizer
  * checks at exit from a task it clones and ptraces, which the supervisor's
  * own seccomp allowlist (lib/confine.c) forbids, so the exit hung. Leaks

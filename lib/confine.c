@@ -349,17 +349,6 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
  * task, is off in them (cmd/litebox.c), so ptrace keeps its rules: with
  * it allowed outright a forbidden request passed, and the test of it
  * waited for a run that was never stopped. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LB_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer) ||                           \
-    __has_feature(undefined_behavior_sanitizer)
-#define LB_SANITIZED 1
-#endif
-#endif
-#ifndef LB_SANITIZED
-#define LB_SANITIZED 0
-#endif
 
 static const char *const sanitizer_calls[] = {
     "clone",   "wait4",	   "prctl",    "getppid",   "sched_getaffinity",

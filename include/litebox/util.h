@@ -83,4 +83,17 @@ static inline char *lb_dirname_dup(const char *path)
 	return d;
 }
 
+/* A sanitizer build (meson -Db_sanitize=...), with gcc or clang. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LB_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer) ||                           \
+    __has_feature(undefined_behavior_sanitizer)
+#define LB_SANITIZED 1
+#endif
+#endif
+#ifndef LB_SANITIZED
+#define LB_SANITIZED 0
+#endif
+
 #endif
