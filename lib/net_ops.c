@@ -202,7 +202,9 @@ static int judge_inet(struct lb_call *c, enum lb_class cls, int sock, const stru
 	const char *names[16];
 	struct lb_sockaddr_obj o = {.is_v4 = sa->is_v4, .port = sa->port, .names = names};
 	memcpy(o.ip, sa->ip, sizeof(o.ip));
-	o.n_names = lb_dns_names_of(c->core, o.is_v4, o.ip, names, LB_ARRAY_SIZE(names));
+	/* names matter to connect rules only (a bind is to an address of its own) */
+	if (cls == LB_CLASS_CONNECT)
+		o.n_names = lb_dns_names_of(c->core, o.is_v4, o.ip, names, LB_ARRAY_SIZE(names));
 	/* MPTCP is TCP to the same peer (Go's listeners use it by default). */
 	if (type == SOCK_STREAM && (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP))
 		o.kind = LB_ADDR_TCP;
