@@ -22,12 +22,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -82,11 +82,17 @@ struct lb_dns {
 	ino_t conf_ino;
 	char conf_path[PATH_MAX]; /* where /etc/resolv.conf leads */
 
-	atomic_int n_conns;
 	pthread_mutex_t lock;
 	pthread_cond_t peer_cond;
+	pthread_cond_t idle_cond; /* n_conns reached 0 */
+	int n_conns;
 	int memfd;
-	bool started;
+	bool started, stopping;
+	pthread_t acceptor;
+	/* Readable once the run ends: every wait of the resolver's threads
+	 * watches it, so a client or nameserver that never answers holds
+	 * the run's end up for no longer than a poll() return. */
+	int stopfd;
 	int lsn4, lsn6;
 	uint16_t port4, port6;
 	struct dns_peer peers[MAX_PEERS];
@@ -325,9 +331,20 @@ int lb_dns_init(struct lb_core *core)
 	if (!d)
 		return -ENOMEM;
 	d->core = core;
-	d->memfd = d->lsn4 = d->lsn6 = -1;
+	d->memfd = d->lsn4 = d->lsn6 = d->stopfd = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->peer_cond, NULL);
+	pthread_cond_init(&d->idle_cond, NULL);
+	/* made now: the supervisor's own filter allows no eventfd later */
+	d->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (d->stopfd < 0) {
+		int err = errno;
+		pthread_cond_destroy(&d->idle_cond);
+		pthread_cond_destroy(&d->peer_cond);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return -err;
+	}
 	const char *conf = getenv("LITEBOX_RESOLV_CONF");
 	read_resolv_conf(d, conf && conf[0] ? conf : "/etc/resolv.conf");
 	struct stat st;
@@ -343,25 +360,31 @@ int lb_dns_init(struct lb_core *core)
 	return 0;
 }
 
-/* The resolver's threads may outlive a core being freed (a program's
- * connection still open): once started, its state is kept. */
-static struct lb_dns *kept_running;
+static void stop_resolver(struct lb_dns *d);
+
+void lb_dns_stop(struct lb_core *core)
+{
+	if (core->dns)
+		stop_resolver(core->dns);
+}
 
 void lb_dns_free(struct lb_core *core)
 {
 	struct lb_dns *d = core->dns;
-	core->dns = NULL;
 	if (!d)
 		return;
-	if (d->started) {
-		kept_running = d;
-		return;
-	}
+	stop_resolver(d); /* no thread of the resolver looks at core or d after this */
+	core->dns = NULL;
 	if (d->memfd >= 0)
 		close(d->memfd);
+	close(d->stopfd);
+	for (size_t i = 0; i < MAX_PEERS; i++)
+		if (d->peers[i].tid && d->peers[i].pidfd >= 0)
+			close(d->peers[i].pidfd);
 	for (size_t i = 0; i < d->n_tab; i++)
 		free(d->tab[i].name);
 	free(d->tab);
+	pthread_cond_destroy(&d->idle_cond);
 	pthread_cond_destroy(&d->peer_cond);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -494,17 +517,18 @@ static bool judge_name(struct lb_dns *d, pid_t tid, int pidfd, const char *name)
 
 /* ---- upstream ------------------------------------------------------------------------ */
 
-static bool wait_fd(int fd, short ev, int ms)
+/* fd is ready for ev within ms, and the run has not ended (stopfd). */
+static bool wait_fd(int fd, short ev, int ms, int stopfd)
 {
-	struct pollfd p = {.fd = fd, .events = ev};
-	return poll(&p, 1, ms) == 1 && (p.revents & ev);
+	struct pollfd p[2] = {{.fd = fd, .events = ev}, {.fd = stopfd, .events = POLLIN}};
+	return poll(p, 2, ms) > 0 && !p[1].revents && (p[0].revents & ev);
 }
 
-static bool read_full(int fd, uint8_t *buf, size_t len, int ms)
+static bool read_full(int fd, uint8_t *buf, size_t len, int ms, int stopfd)
 {
 	size_t got = 0;
 	while (got < len) {
-		if (!wait_fd(fd, POLLIN, ms))
+		if (!wait_fd(fd, POLLIN, ms, stopfd))
 			return false;
 		ssize_t n = read(fd, buf + got, len - got);
 		if (n <= 0)
@@ -514,11 +538,11 @@ static bool read_full(int fd, uint8_t *buf, size_t len, int ms)
 	return true;
 }
 
-static bool write_full(int fd, const uint8_t *buf, size_t len)
+static bool write_full(int fd, const uint8_t *buf, size_t len, int stopfd)
 {
 	size_t done = 0;
 	while (done < len) {
-		if (!wait_fd(fd, POLLOUT, UPSTREAM_TIMEOUT_MS))
+		if (!wait_fd(fd, POLLOUT, UPSTREAM_TIMEOUT_MS, stopfd))
 			return false;
 		ssize_t n = send(fd, buf + done, len - done, MSG_NOSIGNAL);
 		if (n <= 0)
@@ -529,18 +553,18 @@ static bool write_full(int fd, const uint8_t *buf, size_t len)
 }
 
 /* One message over a stream: two length bytes, then the message. */
-static ssize_t stream_exchange(int fd, const uint8_t *q, size_t qlen, uint8_t *out)
+static ssize_t stream_exchange(int fd, const uint8_t *q, size_t qlen, uint8_t *out, int stopfd)
 {
 	uint8_t hdr[2] = {(uint8_t)(qlen >> 8), (uint8_t)qlen};
-	if (!write_full(fd, hdr, 2) || !write_full(fd, q, qlen) ||
-	    !read_full(fd, hdr, 2, UPSTREAM_TIMEOUT_MS))
+	if (!write_full(fd, hdr, 2, stopfd) || !write_full(fd, q, qlen, stopfd) ||
+	    !read_full(fd, hdr, 2, UPSTREAM_TIMEOUT_MS, stopfd))
 		return -1;
 	size_t n = (size_t)hdr[0] << 8 | hdr[1];
-	return read_full(fd, out, n, UPSTREAM_TIMEOUT_MS) ? (ssize_t)n : -1;
+	return read_full(fd, out, n, UPSTREAM_TIMEOUT_MS, stopfd) ? (ssize_t)n : -1;
 }
 
 static ssize_t ask_one(const struct sockaddr *ns, socklen_t nslen, bool tcp, const uint8_t *q,
-		       size_t qlen, uint8_t *out)
+		       size_t qlen, uint8_t *out, int stopfd)
 {
 	lb_autoclose int s = socket(
 	    ns->sa_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -549,8 +573,9 @@ static ssize_t ask_one(const struct sockaddr *ns, socklen_t nslen, bool tcp, con
 	if (connect(s, ns, nslen) < 0 && errno != EINPROGRESS)
 		return -1;
 	if (tcp)
-		return stream_exchange(s, q, qlen, out);
-	if (send(s, q, qlen, 0) != (ssize_t)qlen || !wait_fd(s, POLLIN, UPSTREAM_TIMEOUT_MS))
+		return stream_exchange(s, q, qlen, out, stopfd);
+	if (send(s, q, qlen, 0) != (ssize_t)qlen ||
+	    !wait_fd(s, POLLIN, UPSTREAM_TIMEOUT_MS, stopfd))
 		return -1;
 	return recv(s, out, LB_DNS_MSG_MAX, 0);
 }
@@ -582,7 +607,7 @@ static size_t forward(struct lb_dns *d, const struct lb_dns_query *q, uint8_t *o
 	for (int i = 0; i < d->n_ns; i++) {
 		for (int tcp = d->tcp_only; tcp <= 1; tcp++) {
 			const struct sockaddr *ns = (const struct sockaddr *)&d->ns[i];
-			ssize_t n = ask_one(ns, d->ns_len[i], tcp, query, qlen, out);
+			ssize_t n = ask_one(ns, d->ns_len[i], tcp, query, qlen, out, d->stopfd);
 			bool tc = false;
 			if (n <= 0 ||
 			    lb_dns_parse_response(out, (size_t)n, q, id, &tc, learn_addr, &a) < 0)
@@ -599,37 +624,22 @@ static size_t forward(struct lb_dns *d, const struct lb_dns_query *q, uint8_t *o
 
 /* ---- the resolver --------------------------------------------------------------------- */
 
-static bool sockaddr_key(const struct sockaddr_storage *ss, bool *is_v4, uint8_t ip[16],
-			 uint16_t *port)
+/* An AF_INET or AF_INET6 address the kernel filled in, read as the
+ * connect judge reads the program's (IPv4-mapped as IPv4). */
+static bool inet_of(const struct sockaddr_storage *ss, socklen_t len, struct lb_sa *sa)
 {
-	memset(ip, 0, 16);
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-		*is_v4 = true;
-		memcpy(ip, &a->sin_addr, 4);
-		*port = ntohs(a->sin_port);
-		return true;
-	}
-	if (ss->ss_family != AF_INET6)
-		return false;
-	const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-	static const uint8_t mapped[12] = {[10] = 0xFF, [11] = 0xFF};
-	*is_v4 = memcmp(&a->sin6_addr, mapped, 12) == 0;
-	memcpy(ip, (const uint8_t *)&a->sin6_addr + (*is_v4 ? 12 : 0), *is_v4 ? 4 : 16);
-	*port = ntohs(a->sin6_port);
-	return true;
+	return lb_sockaddr_decode(ss, len, ss->ss_family, true, sa) == 0 && sa->form == LB_SA_INET;
 }
 
 /* Found once: a connection served is forgotten, so the address cannot be
  * bound again later (its TIME_WAIT over) by another process on the host,
  * another sandbox's program among them, to be served under this policy. */
-static bool peer_find(struct lb_dns *d, bool is_v4, const uint8_t *ip, uint16_t port, pid_t *tid,
-		      int *pidfd)
+static bool peer_find(struct lb_dns *d, const struct lb_sa *sa, pid_t *tid, int *pidfd)
 {
 	for (size_t i = 0; i < MAX_PEERS; i++) {
 		struct dns_peer *p = &d->peers[i];
-		if (p->tid && p->port == port && p->is_v4 == is_v4 &&
-		    memcmp(p->ip, ip, is_v4 ? 4 : 16) == 0) {
+		if (p->tid && p->port == sa->port && p->is_v4 == sa->is_v4 &&
+		    memcmp(p->ip, sa->ip, sa->is_v4 ? 4 : 16) == 0) {
 			*tid = p->tid;
 			*pidfd = p->pidfd;
 			p->tid = 0;
@@ -646,18 +656,15 @@ static bool identify(struct lb_dns *d, int conn, pid_t *tid, int *pidfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	bool is_v4;
-	uint8_t ip[16];
-	uint16_t port;
-	if (getpeername(conn, (struct sockaddr *)&ss, &len) < 0 ||
-	    !sockaddr_key(&ss, &is_v4, ip, &port))
+	struct lb_sa sa;
+	if (getpeername(conn, (struct sockaddr *)&ss, &len) < 0 || !inet_of(&ss, len, &sa))
 		return false;
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += PEER_WAIT_MS / 1000;
 	pthread_mutex_lock(&d->lock);
 	bool found;
-	while (!(found = peer_find(d, is_v4, ip, port, tid, pidfd)))
+	while (!(found = peer_find(d, &sa, tid, pidfd)) && !d->stopping)
 		if (pthread_cond_timedwait(&d->peer_cond, &d->lock, &until) != 0)
 			break;
 	pthread_mutex_unlock(&d->lock);
@@ -680,6 +687,37 @@ static size_t answer(struct lb_dns *d, pid_t tid, int pidfd, const uint8_t *msg,
 	return n ? n : lb_dns_build_error(msg, &q, LB_DNS_RCODE_SERVFAIL, out, LB_DNS_MSG_MAX);
 }
 
+static void serve(struct lb_dns *d, int conn)
+{
+	pid_t tid;
+	lb_autoclose int pidfd = -1;
+	lb_autofree uint8_t *in = malloc(LB_DNS_MSG_MAX);
+	lb_autofree uint8_t *out = malloc(LB_DNS_MSG_MAX + 2);
+	if (!in || !out || !identify(d, conn, &tid, &pidfd))
+		return;
+	uint8_t hdr[2];
+	while (read_full(conn, hdr, 2, CLIENT_TIMEOUT_MS, d->stopfd)) {
+		size_t n = (size_t)hdr[0] << 8 | hdr[1];
+		if (!read_full(conn, in, n, CLIENT_TIMEOUT_MS, d->stopfd))
+			break;
+		size_t m = answer(d, tid, pidfd, in, n, out + 2);
+		out[0] = (uint8_t)(m >> 8);
+		out[1] = (uint8_t)m;
+		if (m == 0 || !write_full(conn, out, m + 2, d->stopfd))
+			break;
+	}
+}
+
+/* The last thing a connection's thread does: once the count is 0, the
+ * run's end may free d. */
+static void conn_done(struct lb_dns *d)
+{
+	pthread_mutex_lock(&d->lock);
+	if (--d->n_conns == 0)
+		pthread_cond_broadcast(&d->idle_cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
 struct conn_job {
 	struct lb_dns *d;
 	int conn;
@@ -689,63 +727,57 @@ static void *conn_thread(void *arg)
 {
 	struct conn_job j = *(struct conn_job *)arg;
 	free(arg);
-	struct lb_dns *d = j.d;
-	int conn = j.conn;
-	pid_t tid;
-	lb_autoclose int pidfd = -1;
-	uint8_t *in = malloc(LB_DNS_MSG_MAX), *out = malloc(LB_DNS_MSG_MAX + 2);
-	if (in && out && identify(d, conn, &tid, &pidfd)) {
-		uint8_t hdr[2];
-		while (read_full(conn, hdr, 2, CLIENT_TIMEOUT_MS)) {
-			size_t n = (size_t)hdr[0] << 8 | hdr[1];
-			if (!read_full(conn, in, n, CLIENT_TIMEOUT_MS))
-				break;
-			size_t m = answer(d, tid, pidfd, in, n, out + 2);
-			out[0] = (uint8_t)(m >> 8);
-			out[1] = (uint8_t)m;
-			if (m == 0 || !write_full(conn, out, m + 2))
-				break;
-		}
-	}
-	free(in);
-	free(out);
-	close(conn);
-	atomic_fetch_sub(&d->n_conns, 1);
+	serve(j.d, j.conn);
+	close(j.conn);
+	conn_done(j.d);
 	return NULL;
+}
+
+/* A thread of its own for conn, counted (the run's end waits for it). */
+static void start_conn(struct lb_dns *d, int conn)
+{
+	pthread_mutex_lock(&d->lock);
+	bool room = d->n_conns < MAX_CONNS;
+	if (room)
+		d->n_conns++;
+	pthread_mutex_unlock(&d->lock);
+	if (!room) {
+		close(conn); /* the client retries, as with a busy server */
+		return;
+	}
+	struct conn_job *j = malloc(sizeof(*j));
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, CONN_STACK);
+	if (j)
+		*j = (struct conn_job){d, conn};
+	if (!j || pthread_create(&th, &attr, conn_thread, j) != 0) {
+		free(j);
+		close(conn);
+		conn_done(d);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 static void *accept_thread(void *arg)
 {
 	struct lb_dns *d = arg;
-	struct pollfd p[2] = {{.fd = d->lsn4, .events = POLLIN}, {.fd = d->lsn6, .events = POLLIN}};
+	struct pollfd p[3] = {{.fd = d->lsn4, .events = POLLIN},
+			      {.fd = d->lsn6, .events = POLLIN},
+			      {.fd = d->stopfd, .events = POLLIN}};
 	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			return NULL;
+		if (p[2].revents)
 			return NULL;
 		for (int i = 0; i < 2; i++) {
 			if (p[i].fd < 0 || !(p[i].revents & POLLIN))
 				continue;
 			int conn = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (conn < 0)
-				continue;
-			if (atomic_fetch_add(&d->n_conns, 1) >= MAX_CONNS) {
-				atomic_fetch_sub(&d->n_conns, 1);
-				close(conn); /* the client retries, as with a busy server */
-				continue;
-			}
-			struct conn_job *j = malloc(sizeof(*j));
-			pthread_t th;
-			pthread_attr_t attr;
-			pthread_attr_init(&attr);
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, CONN_STACK);
-			if (j)
-				*j = (struct conn_job){d, conn};
-			if (!j || pthread_create(&th, &attr, conn_thread, j) != 0) {
-				free(j);
-				close(conn);
-				atomic_fetch_sub(&d->n_conns, 1);
-			}
-			pthread_attr_destroy(&attr);
+			if (conn >= 0)
+				start_conn(d, conn);
 		}
 	}
 }
@@ -775,28 +807,57 @@ static int listen_on(int family, uint16_t *port)
 	return s;
 }
 
+static void close_listeners(struct lb_dns *d)
+{
+	int *fds[] = {&d->lsn4, &d->lsn6};
+	for (size_t i = 0; i < LB_ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
 /* Started at the first DNS connect: a run that never resolves costs no
- * thread and no listener. */
+ * thread and no listener. None after the run's end. */
 static int start_resolver(struct lb_dns *d)
 {
 	int rc = 0;
 	pthread_mutex_lock(&d->lock);
-	if (!d->started) {
+	if (d->stopping) {
+		rc = -ECONNREFUSED;
+	} else if (!d->started) {
 		d->lsn4 = listen_on(AF_INET, &d->port4);
 		d->lsn6 = listen_on(AF_INET6, &d->port6);
-		pthread_t th;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		kept_running = d;
-		if (d->lsn4 < 0 || pthread_create(&th, &attr, accept_thread, d) != 0)
+		if (d->lsn4 < 0 || pthread_create(&d->acceptor, NULL, accept_thread, d) != 0) {
+			close_listeners(d);
 			rc = -ECONNREFUSED;
-		else
+		} else {
 			d->started = true;
-		pthread_attr_destroy(&attr);
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
 	return rc;
+}
+
+/* Every connection hung up and every thread of the resolver done (none
+ * waits past a poll() return: each watches stopfd). */
+static void stop_resolver(struct lb_dns *d)
+{
+	pthread_mutex_lock(&d->lock);
+	bool running = d->started && !d->stopping;
+	d->stopping = true;
+	if (running)
+		(void)!write(d->stopfd, &(uint64_t){1}, sizeof(uint64_t));
+	pthread_cond_broadcast(&d->peer_cond);
+	pthread_mutex_unlock(&d->lock);
+	if (!running)
+		return;
+	pthread_join(d->acceptor, NULL);
+	pthread_mutex_lock(&d->lock);
+	while (d->n_conns > 0)
+		pthread_cond_wait(&d->idle_cond, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	close_listeners(d);
 }
 
 /* ---- the connect ----------------------------------------------------------------------- */
@@ -804,11 +865,9 @@ static int start_resolver(struct lb_dns *d)
 static bool is_nameserver(const struct lb_dns *d, const struct lb_sa *sa)
 {
 	for (int i = 0; i < d->n_ns; i++) {
-		bool is_v4;
-		uint8_t ip[16];
-		uint16_t port;
-		if (sockaddr_key(&d->ns[i], &is_v4, ip, &port) && is_v4 == sa->is_v4 &&
-		    memcmp(ip, sa->ip, is_v4 ? 4 : 16) == 0)
+		struct lb_sa ns;
+		if (inet_of(&d->ns[i], d->ns_len[i], &ns) && ns.is_v4 == sa->is_v4 &&
+		    memcmp(ns.ip, sa->ip, sa->is_v4 ? 4 : 16) == 0)
 			return true;
 	}
 	return false;
@@ -861,13 +920,14 @@ static void peer_add(struct lb_dns *d, int sock, pid_t tid, int pidfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	struct dns_peer p = {.tid = tid, .pidfd = pidfd};
-	if (getsockname(sock, (struct sockaddr *)&ss, &len) < 0 ||
-	    !sockaddr_key(&ss, &p.is_v4, p.ip, &p.port)) {
+	struct lb_sa sa;
+	if (getsockname(sock, (struct sockaddr *)&ss, &len) < 0 || !inet_of(&ss, len, &sa)) {
 		if (pidfd >= 0)
 			close(pidfd);
 		return;
 	}
+	struct dns_peer p = {.tid = tid, .pidfd = pidfd, .is_v4 = sa.is_v4, .port = sa.port};
+	memcpy(p.ip, sa.ip, 16);
 	pthread_mutex_lock(&d->lock);
 	struct dns_peer *slot = &d->peers[d->next_peer++ % MAX_PEERS];
 	if (slot->tid && slot->pidfd >= 0)

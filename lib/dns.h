@@ -20,6 +20,12 @@ struct lb_call;
 /* The host's resolver configuration ($LITEBOX_RESOLV_CONF, else
  * /etc/resolv.conf) and /etc/hosts, read once. 0 or -ENOMEM. */
 int lb_dns_init(struct lb_core *core);
+/* The run's end: the resolver hangs up every connection (a client that
+ * outlives the run, or one that never sends, holds nothing up), its
+ * threads are done when it returns, and later DNS connects are refused.
+ * Nothing of the resolver calls the core's on_event after it. */
+void lb_dns_stop(struct lb_core *core);
+/* Stops the resolver first. */
 void lb_dns_free(struct lb_core *core);
 
 /* After open: fd is the caller's new descriptor; if it is the host's

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "dns.h"
 #include "landlock.h"
 #include "litebox/launcher.h"
 #include "litebox/overlay.h"
@@ -1181,6 +1182,8 @@ stop_platform:
 		cfg->platform->stop(s.platform);
 		cfg->platform->destroy(s.platform);
 	}
+	/* before the caller closes the audit log its resolver writes to */
+	lb_dns_stop(cfg->core);
 	if (s.helper > 0) {
 		kill(s.helper, SIGKILL);
 		waitpid(s.helper, NULL, 0);
