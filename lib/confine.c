@@ -53,9 +53,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-#ifndef PTRACE_GET_SYSCALL_INFO
-#define PTRACE_GET_SYSCALL_INFO 0x420e
-#endif
 
 /* Which platform a rule is for. */
 enum { ANY = 0, SECCOMP_ONLY = 1, PTRACE_ONLY = 2 };
@@ -307,7 +304,7 @@ static const struct self_call allowed[] = {
     PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GETREGS),
     PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_SETREGS),
     PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GETEVENTMSG),
-    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GET_SYSCALL_INFO),
+    PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GETSIGINFO),
     /* whether a FIFO's writer came, without taking its data (ptrace.c) */
     {"tee", PTRACE_ONLY, NONE, 0, 0, 0, 0, 0, 0},
 };

@@ -47,6 +47,9 @@
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a seccomp SIGSYS */
+#endif
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -61,10 +64,24 @@
 /* What the tracer answers the start-up probe calls with (see before_exec). */
 #define PT_PROBE_MAGIC 0x11b0c5e5L
 #define PT_PROBE_END 0x11b0c5e6UL
+/* The data of the filter's SIGSYS for a foreign-ABI call (on_sigsys):
+ * libseccomp's trap action carries none. */
+#define PT_FOREIGN_DATA 0
 
 struct probe_call {
 	int nr;
 	uint64_t args[6];
+};
+
+/* Kinds of stop for next_stop, after the call numbers. */
+#define PT_NR_KINDS 512
+enum {
+	PT_KIND_FD_EXIT = PT_NR_KINDS, /* the end of a rewritten recvmsg */
+	PT_KIND_EXEC,
+	PT_KIND_EVENT, /* fork, vfork, clone, group-stop */
+	PT_KIND_SIGNAL,
+	PT_KIND_GONE,
+	PT_KIND_COUNT
 };
 
 struct lb_prepared {
@@ -152,6 +169,10 @@ struct lb_platform {
 	size_t n_spare;
 	uint64_t seq;
 	int start_errno;
+	/* next_stop's looks: what the last stop handled was (a call number,
+	 * or one of PT_KIND_*), and per kind how often a look paid off */
+	unsigned spin_kind, spin_probe;
+	uint8_t spin_score[PT_KIND_COUNT];
 };
 
 static _Thread_local struct lb_platform *tl_tracer;
@@ -374,7 +395,7 @@ static int pt_prepare(const struct lb_filter_plan *plan, struct lb_prepared **ou
 	struct lb_filter_rule extra_rules[PT_MAX_EXTRA];
 	struct lb_filter_plan extra = {.rules = extra_rules,
 				       .n_rules = protect_hidden(plan, prep->hidden, extra_rules)};
-	rc = lb_bpf_compile(plan, &extra, SECCOMP_RET_TRACE, &prep->prog);
+	rc = lb_bpf_compile(plan, &extra, SECCOMP_RET_TRACE, SECCOMP_RET_TRAP, &prep->prog);
 	if (rc < 0)
 		goto fail;
 	rc = collect_probes(plan, prep);
@@ -962,7 +983,8 @@ static void deliver_done(struct lb_platform *p)
 
 /* close_range over the hidden fd: the same call without it. Descriptors
  * above it stay open (documented). */
-static void narrow_close_range(pid_t tid, const uint64_t args[6], int h)
+static void narrow_close_range(pid_t tid, const uint64_t args[6], int h,
+			       struct user_regs_struct *regs)
 {
 	unsigned first = (unsigned)args[0], last = (unsigned)args[1];
 	if (!(first <= (unsigned)h && (unsigned)h <= last)) {
@@ -970,12 +992,10 @@ static void narrow_close_range(pid_t tid, const uint64_t args[6], int h)
 		return;
 	}
 	if (first == (unsigned)h && last == (unsigned)h) {
-		answer_skip(tid, NULL, 0);
+		answer_skip(tid, regs, 0);
 		return;
 	}
-	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
-		return;
+	struct user_regs_struct r = *regs;
 	if (first == (unsigned)h)
 		r.rdi = (unsigned long long)h + 1;
 	else
@@ -1090,15 +1110,17 @@ static bool settle_open(struct pt_trap *tr)
 		return false;
 	struct stat st;
 	memset(&st, 0, sizeof(st));
-	int fl = fcntl(tr->fd, F_GETFL);
-	if (fstat(tr->fd, &st) == 0 && fl >= 0 &&
-	    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) ||
-	     is_mem_device(&st))) {
+	/* The file status flags the open set are the program's own (F_GETFL
+	 * would only say so again): of those F_SETFL changes, O_NONBLOCK is
+	 * ours, and O_ASYNC is one open ignores. */
+	int fl = (int)tr->t.args[open_flags_arg(tr->t.nr)];
+	if (fstat(tr->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ||
+					S_ISFIFO(st.st_mode) || is_mem_device(&st))) {
 		if (S_ISFIFO(st.st_mode) && (fl & O_ACCMODE) == O_RDONLY) {
 			tr->await_writer = true;
 			return true;
 		}
-		if (fcntl(tr->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+		if (fcntl(tr->fd, F_SETFL, fl & (O_APPEND | O_DIRECT | O_NOATIME)) == 0)
 			return false;
 	}
 	close(tr->fd);
@@ -1168,80 +1190,35 @@ static void to_worker_after(struct lb_platform *p, struct pt_trap *tr)
 	enqueue(p, tr);
 }
 
-/* What a seccomp stop is about, in one request: the number, the
- * arguments and the ABI. i386 calls (int 0x80) carry numbers of another
- * table: only the kernel knows which entry the call came through. If it
- * cannot say, the call is taken as foreign: refused, never mediated as
- * the wrong call. Foreign calls keep the register view of their arguments
- * (what their records have always shown). */
-struct pt_call {
-	int nr;
-	enum lb_abi abi;
-	uint64_t args[6];
-};
-
-static int stop_call(pid_t tid, struct pt_call *c)
+/* What a seccomp stop is about, in one request: the register set, which
+ * a value or fd answer writes back anyway. Every RET_TRACE stop is a
+ * native x86-64 call: the filter sends calls of a foreign ABI (i386
+ * through int 0x80, x32 numbers), which the registers could not tell from
+ * native ones, to SIGSYS instead (on_sigsys). The x32 bit is looked at
+ * all the same: a call is never mediated as the wrong one. */
+static int stop_regs(pid_t tid, struct pt_trap *tr)
 {
-	struct __ptrace_syscall_info info;
-	long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info);
-	if (n > 0 && info.op == PTRACE_SYSCALL_INFO_SECCOMP && info.arch == AUDIT_ARCH_X86_64) {
-		c->nr = (int)info.seccomp.nr;
-		c->abi = (c->nr & LB_X32_SYSCALL_BIT) ? LB_ABI_X32 : LB_ABI_NATIVE;
-		memcpy(c->args, info.seccomp.args, sizeof(c->args));
-		return 0;
-	}
-	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
+	if (ptrace(PTRACE_GETREGS, tid, 0, &tr->regs) < 0)
 		return -ESRCH;
-	c->nr = (int)r.orig_rax;
-	c->abi = (c->nr & LB_X32_SYSCALL_BIT) ? LB_ABI_X32 : LB_ABI_I386;
-	const uint64_t a[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
-	memcpy(c->args, a, sizeof(a));
-	return 0;
-}
-
-static void on_seccomp(struct lb_platform *p, pid_t tid)
-{
-	struct pt_call c;
-	if (stop_call(tid, &c) < 0)
-		return;
-	int nr = c.nr;
-	struct tstate *s = ts_find(p, tid);
-	if (s && s->probing) {
-		if (nr == SYS_close_range && c.args[5] == PT_PROBE_END)
-			s->probing = false;
-		answer_skip(tid, NULL, PT_PROBE_MAGIC);
-		ts_maybe_drop(p, s);
-		return;
-	}
-	if (nr == SYS_close_range && !p->traps_close_range) {
-		narrow_close_range(tid, c.args, p->hidden);
-		return;
-	}
-	if (hidden_target(p, nr, c.args)) {
-		answer_skip(tid, NULL, -EBADF);
-		return;
-	}
-	struct pt_trap *tr = alloc_trap(p);
-	s = tr ? ts_get(p, tid) : NULL;
-	if (!s) {
-		if (tr)
-			free_trap(tr);
-		answer_skip(tid, NULL, -ENOMEM);
-		return;
-	}
-	tr->kind = LB_REPLY_ERROR;
-	tr->value = -EPERM;
+	tr->have_regs = true;
+	const struct user_regs_struct *r = &tr->regs;
+	int nr = (int)r->orig_rax;
+	const uint64_t a[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
 	tr->t = (struct lb_trap){
 	    .id = 0,
 	    .pid = tid,
-	    .abi = c.abi,
+	    .abi = (nr & LB_X32_SYSCALL_BIT) ? LB_ABI_X32 : LB_ABI_NATIVE,
 	    .nr = nr,
 	    .priv = tr,
 	};
-	memcpy(tr->t.args, c.args, sizeof(c.args));
-	s->trap = tr;
-	if (c.abi == LB_ABI_NATIVE && to_worker(tr)) {
+	memcpy(tr->t.args, a, sizeof(a));
+	return 0;
+}
+
+/* Answered right here on the tracer thread, or handed to a worker. */
+static void dispatch(struct lb_platform *p, struct pt_trap *tr)
+{
+	if (tr->t.abi == LB_ABI_NATIVE && to_worker(tr)) {
 		p->n_out++;
 		enqueue(p, tr);
 		return;
@@ -1255,8 +1232,91 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 		deliver(p, tr);
 }
 
+static void on_seccomp(struct lb_platform *p, pid_t tid)
+{
+	struct pt_trap *tr = alloc_trap(p);
+	if (!tr) {
+		answer_skip(tid, NULL, -ENOMEM);
+		return;
+	}
+	if (stop_regs(tid, tr) < 0) {
+		free_trap(tr);
+		return;
+	}
+	int nr = tr->t.nr;
+	p->spin_kind = (unsigned)nr < PT_NR_KINDS ? (unsigned)nr : PT_KIND_EVENT;
+	struct tstate *s = ts_find(p, tid);
+	if (s && s->probing) {
+		if (nr == SYS_close_range && tr->t.args[5] == PT_PROBE_END)
+			s->probing = false;
+		answer_skip(tid, &tr->regs, PT_PROBE_MAGIC);
+		free_trap(tr);
+		ts_maybe_drop(p, s);
+		return;
+	}
+	if (nr == SYS_close_range && !p->traps_close_range) {
+		narrow_close_range(tid, tr->t.args, p->hidden, &tr->regs);
+		free_trap(tr);
+		return;
+	}
+	if (hidden_target(p, nr, tr->t.args)) {
+		answer_skip(tid, &tr->regs, -EBADF);
+		free_trap(tr);
+		return;
+	}
+	s = ts_get(p, tid);
+	if (!s) {
+		answer_skip(tid, &tr->regs, -ENOMEM);
+		free_trap(tr);
+		return;
+	}
+	tr->kind = LB_REPLY_ERROR;
+	tr->value = -EPERM;
+	s->trap = tr;
+	dispatch(p, tr);
+}
+
+/* A SIGSYS from our own filter's foreign-ABI action (a call of another
+ * ABI, skipped by the kernel): recorded and refused by the core like any
+ * trapped call, its answer (EPERM) put in rax and the signal suppressed.
+ * A SIGSYS of anyone else (kill, the program's own filter with data of
+ * its own) is delivered as it came. A program can forge ours (rt_tgsigqueueinfo to itself): that
+ * buys it a refusal record and an EPERM in its own register, nothing more
+ * (docs/security.md). */
+static bool on_sigsys(struct lb_platform *p, pid_t tid)
+{
+	siginfo_t si;
+	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) < 0 || si.si_code != SYS_SECCOMP ||
+	    si.si_errno != PT_FOREIGN_DATA)
+		return false;
+	bool foreign = si.si_arch != AUDIT_ARCH_X86_64 || (si.si_syscall & LB_X32_SYSCALL_BIT);
+	struct pt_trap *tr = foreign ? alloc_trap(p) : NULL;
+	if (!tr)
+		return false;
+	if (stop_regs(tid, tr) < 0) {
+		free_trap(tr);
+		return true; /* gone */
+	}
+	tr->t.nr = si.si_syscall;
+	tr->t.abi = si.si_arch != AUDIT_ARCH_X86_64 ? LB_ABI_I386 : LB_ABI_X32;
+	struct tstate *s = ts_get(p, tid);
+	if (!s || s->trap) {
+		/* nothing else can be outstanding for a thread at a signal
+		 * stop; fail closed all the same */
+		answer_skip(tid, &tr->regs, s ? -EPERM : -ENOMEM);
+		free_trap(tr);
+		return true;
+	}
+	tr->kind = LB_REPLY_ERROR;
+	tr->value = -EPERM;
+	s->trap = tr;
+	dispatch(p, tr);
+	return true;
+}
+
 static void on_gone(struct lb_platform *p, pid_t tid)
 {
+	p->spin_kind = PT_KIND_GONE;
 	struct tstate *s = ts_find(p, tid);
 	if (!s)
 		return;
@@ -1288,12 +1348,14 @@ static void on_stop(struct lb_platform *p, pid_t tid, int status)
 	if (sig == SIGTRAP && event == PTRACE_EVENT_SECCOMP) {
 		on_seccomp(p, tid);
 	} else if (sig == (SIGTRAP | 0x80)) {
+		p->spin_kind = PT_KIND_FD_EXIT;
 		struct tstate *s = ts_find(p, tid);
 		if (s && s->injecting)
 			finish_fd(p, s);
 		else
 			resume(tid, 0);
 	} else if (event == PTRACE_EVENT_EXEC) {
+		p->spin_kind = PT_KIND_EXEC;
 		/* A non-leader thread exec'd and took the leader's tid: whatever
 		 * the old leader had outstanding belongs to a dead thread. With
 		 * nothing outstanding anywhere (the usual exec) there is nothing
@@ -1307,14 +1369,18 @@ static void on_stop(struct lb_platform *p, pid_t tid, int status)
 		}
 		resume(tid, 0);
 	} else if (event == PTRACE_EVENT_STOP) {
+		p->spin_kind = PT_KIND_EVENT;
 		if (is_stop_signal(sig))
 			(void)ptrace(PTRACE_LISTEN, tid, 0, 0); /* group-stop: stay stopped */
 		else
 			resume(tid, 0);
 	} else if (event) {
+		p->spin_kind = PT_KIND_EVENT;
 		resume(tid, 0); /* fork, vfork, clone: the child is attached already */
 	} else {
-		resume(tid, sig); /* signal-delivery-stop: deliver it */
+		p->spin_kind = PT_KIND_SIGNAL;
+		if (sig != SIGSYS || !on_sigsys(p, tid))
+			resume(tid, sig); /* signal-delivery-stop: deliver it */
 	}
 }
 
@@ -1358,15 +1424,21 @@ static int seize_program(struct lb_platform *p)
 	return 0;
 }
 
-/* The next stop usually comes within microseconds (the tracee only runs
- * to its next trapped call, or through the rewritten recvmsg). Sleeping
- * in the wait right away lets this CPU go idle, and on a virtual machine
+/* The next stop often comes within microseconds (the tracee only runs to
+ * its next trapped call, or through the rewritten recvmsg). Sleeping in
+ * the wait right away lets this CPU go idle, and on a virtual machine
  * waking an idle vCPU for each stop costs more than the stop itself (the
  * open loop of docs/benchmarks.md ran at 40% of the speed). So look
  * without waiting for up to PT_SPIN_NS first, yielding the CPU between
- * looks in case the tracee runs on this one. 0: nothing yet. */
+ * looks in case the tracee runs on this one. But after an execve, a fork
+ * or a compiler's long computation the next stop is far off, and looking
+ * only burns a CPU the program could use: how often a look paid off is
+ * kept per kind of the stop last handled (spin_kind), and a kind whose
+ * looks keep failing goes straight to sleep, with a look every
+ * PT_SPIN_PROBE-th time to notice a change. 0: nothing came. */
 #define PT_SPIN_NS 50000L
-static pid_t spin_wait(int *status)
+#define PT_SPIN_PROBE 8
+static pid_t spin_wait(int *status, long budget_ns)
 {
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1375,10 +1447,25 @@ static pid_t spin_wait(int *status)
 		if (tid != 0)
 			return tid;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > PT_SPIN_NS)
+		if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > budget_ns)
 			return 0;
 		sched_yield();
 	}
+}
+
+/* The wait for the next stop when no worker holds a trap: a look first
+ * where looks have paid off after this kind of stop (see above). */
+static pid_t next_stop(struct lb_platform *p, int *status)
+{
+	uint8_t *score = &p->spin_score[p->spin_kind];
+	bool look = *score >= 128 || ++p->spin_probe % PT_SPIN_PROBE == 0;
+	pid_t tid = look ? spin_wait(status, PT_SPIN_NS) : 0;
+	if (look) /* a moving average of the looks that found a stop, of 255 */
+		*score = tid != 0 ? (uint8_t)(*score + (255 - *score) / 4)
+				  : (uint8_t)(*score - *score / 4);
+	if (tid == 0)
+		tid = waitpid(-1, status, __WALL | __WNOTHREAD);
+	return tid;
 }
 
 static void *tracer_main(void *arg)
@@ -1415,9 +1502,7 @@ static void *tracer_main(void *arg)
 			/* No worker holds a trap: none can wake us, nor read a pid
 			 * this wait reaps. One call instead of two. */
 			int status;
-			pid_t tid = spin_wait(&status);
-			if (tid == 0)
-				tid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+			pid_t tid = next_stop(p, &status);
 			atomic_store(&p->in_wait, WAIT_NONE);
 			if (tid < 0 && errno == ECHILD)
 				break;
@@ -1482,6 +1567,7 @@ static int pt_attach(const struct lb_prepared *prep, pid_t child, int child_hand
 	}
 	p->hidden = prep->hidden;
 	p->traps_close_range = prep->traps_close_range;
+	memset(p->spin_score, 255, sizeof(p->spin_score)); /* look, until looks fail */
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->gone, NULL);

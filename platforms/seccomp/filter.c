@@ -144,15 +144,15 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
 }
 
 int lb_bpf_compile(const struct lb_filter_plan *plan, const struct lb_filter_plan *extra,
-		   uint32_t trap_action, struct sock_fprog *out)
+		   uint32_t trap_action, uint32_t foreign_action, struct sock_fprog *out)
 {
 	lb_autoseccomp scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
 	/* Foreign ABIs (x32 numbers, i386 via int 0x80) never reach a rule:
-	 * the native-only filter sends them to the bad-arch action, the
-	 * supervisor, which records and refuses them (EPERM). */
-	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, trap_action);
+	 * the native-only filter sends them to the bad-arch action, which
+	 * brings them to the supervisor; it records and refuses them (EPERM). */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, foreign_action);
 	if (rc < 0)
 		return rc;
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* the child sets it itself */
@@ -180,7 +180,7 @@ int lb_seccomp_prepare(const struct lb_filter_plan *plan, struct lb_prepared **o
 	lb_autofree struct lb_prepared *prep = calloc(1, sizeof(*prep));
 	if (!prep)
 		return -ENOMEM;
-	int rc = lb_bpf_compile(plan, NULL, SCMP_ACT_NOTIFY, &prep->prog);
+	int rc = lb_bpf_compile(plan, NULL, SCMP_ACT_NOTIFY, SCMP_ACT_NOTIFY, &prep->prog);
 	if (rc < 0)
 		return rc;
 	*out = steal_pointer(&prep);

@@ -297,4 +297,33 @@ def x32_and_int80_calls_are_refused_and_recorded():
     eq(objs.get("i386:20"), "deny", str(objs))
 
 
+@test
+def the_programs_own_sigsys_reaches_it_as_natively():
+    # The ptrace platform hears of foreign-ABI calls through a SIGSYS of its
+    # filter: a SIGSYS of the program's own filter, or one it sends, must
+    # still reach the program's handler unchanged.
+    prog = build("sigsys")
+    expect = {"own-trap": "own_trap hits=1 code=1 data=0x42 nr=110 ret=110",
+              "kill": "kill hits=1 code_is_user=1"}
+    for mode, line in expect.items():
+        native = lbtest.native(prog, mode)
+        eq(native.stdout.strip(), line, native.stderr)  # control: what natively happens
+        p = litebox("run", "-q", "--", prog, mode, cwd=lbtest.tmpdir())
+        eq(p.returncode, 0, p.stderr)
+        eq(p.stdout.strip(), line, p.stderr)
+
+
+@test
+def an_int80_call_with_sigsys_ignored_is_refused_and_the_program_goes_on():
+    prog = build("sigsys")
+    native = lbtest.native(prog, "ignored")
+    if "ret_is_pid=1" not in native.stdout:
+        lbtest.skip(f"int 0x80 does not reach the i386 ABI natively: {native.stdout!r}")
+    log = os.path.join(lbtest.tmpdir(), "run.jsonl")
+    p = litebox("run", "--log", log, "--", prog, "ignored", cwd=lbtest.tmpdir())
+    eq(p.returncode, 0, p.stdout + p.stderr)
+    eq(p.stdout.strip(), "ignored alive ret_is_pid=0 ret_negative=1", p.stderr)
+    assert "denied syscall i386:20" in p.stderr, p.stderr
+
+
 lbtest.run()
