@@ -179,14 +179,8 @@ static int diff_cmd(const char *dir, int want_patch)
 static int apply_cmd(const char *dir)
 {
 	char err[4096];
-	/* counted first: apply empties DIR */
-	struct lb_ovl_diff d;
-	size_t n = 0;
-	if (lb_overlay_diff(dir, &d, err, sizeof(err)) == 0) {
-		n = d.n;
-		lb_overlay_diff_free(&d);
-	}
-	int rc = lb_overlay_apply(dir, err, sizeof(err));
+	size_t n;
+	int rc = lb_overlay_apply(dir, &n, err, sizeof(err));
 	if (rc == -EBUSY) {
 		lb_msg("nothing applied: the host changed since the run, or cannot be changed "
 		       "by you: %s",

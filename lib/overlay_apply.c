@@ -13,8 +13,12 @@
  *     (RENAME_NOREPLACE), a changed one exchanged with the host's
  *     (RENAME_EXCHANGE: the old one stays, under the temporary name), a
  *     deleted one renamed aside; then the attributes of objects changed in
- *     place, deepest first, each remembering what it replaced. A failure
- *     undoes every step before it, in reverse.
+ *     place, deepest first, each remembering what it replaced. Right
+ *     before its step, each host object the step replaces, deletes or
+ *     changes is looked at again through its directory's descriptor and
+ *     must be the one the check saw (a change made since would be lost):
+ *     else, as on any failure, every step before it is undone, in
+ *     reverse.
  *  3. finish: what was put aside is removed.
  * Renames, not copies over the host's files: no file is ever half-written,
  * and every step can be taken back. */
@@ -49,16 +53,23 @@ struct base {
 	size_t n;
 };
 
-static void host_state(const char *path, char *out, size_t len)
+/* st NULL: absent. */
+static void state_of(const struct stat *st, char *out, size_t len)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0) {
+	if (!st) {
 		snprintf(out, len, "absent");
 		return;
 	}
-	snprintf(out, len, "%o %u %u %lld %lld.%09ld %lld.%09ld %llu", st.st_mode, st.st_uid,
-		 st.st_gid, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, (unsigned long long)st.st_ino);
+	snprintf(out, len, "%o %u %u %lld %lld.%09ld %lld.%09ld %llu", st->st_mode, st->st_uid,
+		 st->st_gid, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+		 st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec,
+		 (unsigned long long)st->st_ino);
+}
+
+static void host_state(const char *path, char *out, size_t len)
+{
+	struct stat st;
+	state_of(lstat(path, &st) == 0 ? &st : NULL, out, len);
 }
 
 static void base_free(struct base *b)
@@ -214,18 +225,29 @@ static bool parent_writable(const char *path)
 	return false;
 }
 
-static int conflicts(const struct lb_ovl_diff *d, const struct base *b, char *err, size_t errlen)
+/* A host path as the check saw it (what each commit step compares with). */
+struct seen {
+	bool present;
+	struct stat st;
+};
+
+/* seen: one per change of d, filled here. */
+static int conflicts(const struct lb_ovl_diff *d, const struct base *b, struct seen *seen,
+		     char *err, size_t errlen)
 {
 	size_t used = 0, count = 0;
 	err[0] = '\0';
 	for (size_t i = 0; i < d->n; i++) {
-		if (i > 0 && strcmp(d->v[i].path, d->v[i - 1].path) == 0)
+		if (i > 0 && strcmp(d->v[i].path, d->v[i - 1].path) == 0) {
+			seen[i] = seen[i - 1];
 			continue;
+		}
 		char now[160];
 		const char *then = base_find(b, d->v[i].path);
 		bool device = d->v[i].kind != LB_OVL_DELETED &&
 			      (S_ISCHR(d->v[i].new_mode) || S_ISBLK(d->v[i].new_mode));
-		host_state(d->v[i].path, now, sizeof(now));
+		seen[i].present = lstat(d->v[i].path, &seen[i].st) == 0;
+		state_of(seen[i].present ? &seen[i].st : NULL, now, sizeof(now));
 		bool writable = parent_writable(d->v[i].path);
 		if (then && strcmp(then, now) == 0 && writable && !device)
 			continue;
@@ -276,17 +298,29 @@ static bool ours(const char *name)
 	       strcmp(name, "security.apparmor") != 0 && strcmp(name, "security.capability") != 0;
 }
 
-static int xattrs_read(const char *prefix, const char *path, struct xattrs *x)
+/* An object's extended attributes by path: follow for a descriptor's
+ * /proc/self/fd/N (the object, not the magic link), not for a name. */
+struct xpath {
+	const char *path;
+	bool follow;
+};
+
+static ssize_t x_get(const struct xpath *p, const char *name, void *v, size_t len)
+{
+	return p->follow ? getxattr(p->path, name, v, len) : lgetxattr(p->path, name, v, len);
+}
+
+static int xattrs_read(const char *prefix, const struct xpath *p, struct xattrs *x)
 {
 	static char names[65536];
 	*x = (struct xattrs){0};
-	size_t total = lb_ovl_own_xattrs(prefix, path, names, sizeof(names));
+	size_t total = lb_ovl_own_xattrs(prefix, p->path, p->follow, names, sizeof(names));
 	for (size_t r = 0; r < total; r += strlen(names + r) + 1) {
 		if (!ours(names + r))
 			continue;
-		ssize_t l = lgetxattr(path, names + r, NULL, 0);
+		ssize_t l = x_get(p, names + r, NULL, 0);
 		char *v = l >= 0 ? malloc((size_t)l + 1) : NULL;
-		if (l < 0 || !v || (l = lgetxattr(path, names + r, v, (size_t)l)) < 0) {
+		if (l < 0 || !v || (l = x_get(p, names + r, v, (size_t)l)) < 0) {
 			int e = l < 0 ? -errno : -ENOMEM;
 			free(v);
 			xattrs_free(x);
@@ -314,32 +348,24 @@ static int xattrs_read(const char *prefix, const char *path, struct xattrs *x)
 	return 0;
 }
 
-/* path's own extended attributes become exactly x. */
-static int xattrs_write(const char *prefix, const char *path, const struct xattrs *x)
+/* p's own extended attributes become exactly x. */
+static int xattrs_write(const char *prefix, const struct xpath *p, const struct xattrs *x)
 {
 	struct xattrs now;
-	int rc = xattrs_read(prefix, path, &now);
+	int rc = xattrs_read(prefix, p, &now);
 	for (size_t i = 0; rc == 0 && i < now.n; i++) {
 		bool keep = false;
 		for (size_t k = 0; !keep && k < x->n; k++)
 			keep = strcmp(now.name[i], x->name[k]) == 0;
-		if (!keep && lremovexattr(path, now.name[i]) < 0)
+		if (!keep && (p->follow ? removexattr(p->path, now.name[i])
+					: lremovexattr(p->path, now.name[i])) < 0)
 			rc = -errno;
 	}
 	xattrs_free(&now);
 	for (size_t i = 0; rc == 0 && i < x->n; i++)
-		if (lsetxattr(path, x->name[i], x->value[i], x->len[i], 0) < 0)
+		if ((p->follow ? setxattr(p->path, x->name[i], x->value[i], x->len[i], 0)
+			       : lsetxattr(p->path, x->name[i], x->value[i], x->len[i], 0)) < 0)
 			rc = -errno;
-	return rc;
-}
-
-static int xattrs_copy(const char *prefix, const char *from, const char *to)
-{
-	struct xattrs x;
-	int rc = xattrs_read(prefix, from, &x);
-	if (rc == 0)
-		rc = xattrs_write(prefix, to, &x);
-	xattrs_free(&x);
 	return rc;
 }
 
@@ -426,40 +452,97 @@ static int copy_bytes(const char *from, int dfd, const char *to)
 	return 0;
 }
 
+/* ---- one host object, by one descriptor ----------------------------------------- */
+
+/* The object is opened once (O_PATH, no symlink followed) and every
+ * attribute is read and set through that descriptor: a name swapped
+ * between two calls (a symlink to ~/.ssh put in its place) is never
+ * changed instead. A symlink's extended attributes alone go by its name
+ * in its directory's descriptor: the kernel has no descriptor call for
+ * them (before Linux 6.13), and its /proc/self/fd link would be followed. */
+struct obj {
+	int fd, dfd;
+	const char *name;
+	bool link;
+	char via[PATH_MAX + 64]; /* the path its extended attributes are reached by */
+};
+
+/* name in dfd into o, its attributes in *st; -ESTALE when it is not of
+ * the kind (S_IFMT bits of kind) meant. The caller closes o->fd. */
+static int obj_open(int dfd, const char *name, mode_t kind, struct obj *o, struct stat *st)
+{
+	*o = (struct obj){
+	    .fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), .dfd = dfd, .name = name};
+	if (o->fd < 0 || fstat(o->fd, st) < 0)
+		return -errno;
+	if ((st->st_mode & S_IFMT) != (kind & S_IFMT))
+		return -ESTALE;
+	o->link = S_ISLNK(st->st_mode);
+	if (o->link)
+		at_path(o->via, sizeof(o->via), dfd, name);
+	else
+		snprintf(o->via, sizeof(o->via), "/proc/self/fd/%d", o->fd);
+	return 0;
+}
+
+static struct xpath obj_xpath(const struct obj *o)
+{
+	return (struct xpath){o->via, !o->link};
+}
+
+/* Without root the owner stays the user's (EPERM is no failure). */
+static int obj_chown(const struct obj *o, uid_t uid, gid_t gid)
+{
+	return fchownat(o->fd, "", uid, gid, AT_EMPTY_PATH) < 0 && errno != EPERM ? -errno : 0;
+}
+
+static int obj_chmod(const struct obj *o, mode_t mode)
+{
+	return o->link || chmod(o->via, mode) == 0 ? 0 : -errno;
+}
+
+static int obj_times(const struct obj *o, const struct stat *st)
+{
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	if (utimensat(o->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != EINVAL) /* a kernel before 5.8 takes no AT_EMPTY_PATH here */
+		return -errno;
+	int rc = o->link ? utimensat(o->dfd, o->name, ts, AT_SYMLINK_NOFOLLOW)
+			 : utimensat(AT_FDCWD, o->via, ts, 0);
+	return rc < 0 ? -errno : 0;
+}
+
 /* Owner first (a chown clears setuid bits and file capabilities), then
  * the extended attributes (user.* ones need write permission), the mode,
- * the times last. Without root the owner stays the user's. */
-/* chmod of name in dfd, never through a symlink put in its place: the
- * object is opened (O_PATH, no symlink followed), checked to be of the
- * kind meant, and changed through its descriptor. */
-static int chmod_at(int dfd, const char *name, mode_t kind, mode_t mode)
+ * the times last: upper's (st its attributes), as applied_mode allows. */
+static int obj_put(const char *prefix, const struct obj *o, const char *upper,
+		   const struct stat *st)
 {
-	lb_autoclose int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if ((st.st_mode & S_IFMT) != (kind & S_IFMT))
-		return -ESTALE;
-	char self[64];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	return chmod(self, mode) < 0 ? -errno : 0;
+	int rc = obj_chown(o, st->st_uid, st->st_gid);
+	struct xattrs x = {0};
+	if (rc == 0)
+		rc = xattrs_read(prefix, &(struct xpath){upper, false}, &x);
+	struct xpath to = obj_xpath(o);
+	if (rc == 0)
+		rc = xattrs_write(prefix, &to, &x);
+	xattrs_free(&x);
+	if (rc == 0)
+		rc = obj_chmod(o, applied_mode(st->st_mode));
+	return rc < 0 ? rc : obj_times(o, st);
 }
 
 static int set_attrs(const char *prefix, int dfd, const char *name, const char *upper,
 		     const struct stat *st)
 {
-	char at[PATH_MAX + 64];
-	at_path(at, sizeof(at), dfd, name);
-	if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
-		return -errno;
-	int rc = xattrs_copy(prefix, upper, at);
-	if (rc < 0)
-		return rc;
-	if (!S_ISLNK(st->st_mode) &&
-	    (rc = chmod_at(dfd, name, st->st_mode, applied_mode(st->st_mode))) < 0)
-		return rc;
-	struct timespec ts[2] = {st->st_atim, st->st_mtim};
-	return utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	struct obj o;
+	struct stat now;
+	int rc = obj_open(dfd, name, st->st_mode, &o, &now);
+	if (rc == 0)
+		rc = obj_put(prefix, &o, upper, st);
+	if (o.fd >= 0)
+		close(o.fd);
+	return rc;
 }
 
 /* A hard link the program made: the other name of the same upper inode,
@@ -564,25 +647,36 @@ struct step {
 	/* OP_ATTRS: the host object's attributes before */
 	struct stat before;
 	struct xattrs before_x;
+	size_t at;    /* its path's first change in the diff */
+	bool touched; /* committed (since undone or not): its host state is ours */
 };
 
 struct plan {
 	const struct lb_ovl_diff *d;
+	const struct seen *seen; /* the host at the check, one per change of d */
 	struct step *v;
 	size_t n;
+	struct step **order; /* the commit order (see plan_order) */
+	const char *changed; /* the host path found changed since the check */
 };
 
-static bool has_kind(const struct lb_ovl_diff *d, const char *path, enum lb_ovl_kind k)
+/* The first change of d whose path is not below key in strcmp order. */
+static size_t lower_bound(const struct lb_ovl_diff *d, const char *key)
 {
 	size_t lo = 0, hi = d->n;
-	while (lo < hi) { /* the first change of path */
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(d->v[mid].path, path) < 0)
+		if (strcmp(d->v[mid].path, key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; i < d->n && strcmp(d->v[i].path, path) == 0; i++)
+	return lo;
+}
+
+static bool has_kind(const struct lb_ovl_diff *d, const char *path, enum lb_ovl_kind k)
+{
+	for (size_t i = lower_bound(d, path); i < d->n && strcmp(d->v[i].path, path) == 0; i++)
 		if (d->v[i].kind == k)
 			return true;
 	return false;
@@ -601,9 +695,27 @@ static bool covered(const struct lb_ovl_diff *d, const char *path)
 	return false;
 }
 
-static int plan_make(const struct lb_ovl_diff *d, struct plan *pl)
+/* Commit order: objects in path order (a parent before what is in it),
+ * then attributes deepest first (a directory made read-only last). */
+static int plan_order(struct plan *pl)
 {
-	*pl = (struct plan){.d = d, .v = calloc(d->n ? d->n : 1, sizeof(struct step))};
+	pl->order = calloc(pl->n ? pl->n : 1, sizeof(*pl->order));
+	if (!pl->order)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->v[i].op != OP_ATTRS)
+			pl->order[k++] = &pl->v[i];
+	for (size_t i = pl->n; i-- > 0;)
+		if (pl->v[i].op == OP_ATTRS)
+			pl->order[k++] = &pl->v[i];
+	return 0;
+}
+
+static int plan_make(const struct lb_ovl_diff *d, const struct seen *seen, struct plan *pl)
+{
+	*pl =
+	    (struct plan){.d = d, .seen = seen, .v = calloc(d->n ? d->n : 1, sizeof(struct step))};
 	if (!pl->v)
 		return -ENOMEM;
 	for (size_t i = 0, j; i < d->n; i = j) {
@@ -620,13 +732,14 @@ static int plan_make(const struct lb_ovl_diff *d, struct plan *pl)
 			continue;
 		struct step *s = &pl->v[pl->n++];
 		s->path = d->v[i].path;
+		s->at = i;
 		s->upper = upper;
 		s->op = (del && add) || mod ? OP_REPLACE
 			: del		    ? OP_DELETE
 			: add		    ? OP_ADD
 					    : OP_ATTRS;
 	}
-	return 0;
+	return plan_order(pl);
 }
 
 static void plan_free(struct plan *pl)
@@ -637,6 +750,7 @@ static void plan_free(struct plan *pl)
 		xattrs_free(&pl->v[i].before_x);
 	}
 	free(pl->v);
+	free(pl->order);
 	*pl = (struct plan){0};
 }
 
@@ -694,15 +808,125 @@ static int move(int dfd, const char *from, const char *to, unsigned flags)
 	return renameat2(dfd, base_name(from), dfd, base_name(to), flags) < 0 ? -errno : 0;
 }
 
-static int commit_step(const char *prefix, struct step *s)
+/* a and b are the same object, unchanged as far as a step can lose a
+ * change: its attributes, and unless attrs_only its contents (size,
+ * mtime) and anything else (ctime). A step that sets attributes alone
+ * loses no contents; apply's own temporary names change its directory's
+ * times, and a second name apply gives its file (link_sibling) its ctime. */
+static bool unchanged(const struct stat *a, const struct stat *b, bool attrs_only)
 {
+	if (a->st_dev != b->st_dev || a->st_ino != b->st_ino || a->st_mode != b->st_mode ||
+	    a->st_uid != b->st_uid || a->st_gid != b->st_gid)
+		return false;
+	if (attrs_only && S_ISDIR(a->st_mode))
+		return true;
+	if (a->st_size != b->st_size || a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+	    a->st_mtim.tv_nsec != b->st_mtim.tv_nsec)
+		return false;
+	return attrs_only ||
+	       (a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec);
+}
+
+/* The host path of change i, at rel in dfd, as the check saw it; else
+ * -ESTALE and pl->changed names it. */
+static int recheck_one(struct plan *pl, size_t i, int dfd, const char *rel, bool attrs_only)
+{
+	const struct seen *was = &pl->seen[i];
+	struct stat now;
+	bool present = fstatat(dfd, rel, &now, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!present && errno != ENOENT && errno != ENOTDIR)
+		return -errno;
+	if (present == was->present && (!present || unchanged(&was->st, &now, attrs_only)))
+		return 0;
+	pl->changed = pl->d->v[i].path;
+	return -ESTALE;
+}
+
+/* Right before s commits, through its directory's descriptor: the object
+ * it replaces, deletes or changes (or the absence of one where it adds),
+ * and in a tree it replaces or deletes everything the check saw there. */
+static int recheck(struct plan *pl, const struct step *s, int dfd)
+{
+	const struct lb_ovl_diff *d = pl->d;
+	const char *name = base_name(s->path);
+	bool attrs = s->op == OP_ATTRS;
+	const struct seen *me = &pl->seen[s->at];
+	int rc = recheck_one(pl, s->at, dfd, name, attrs);
+	if (rc < 0 || attrs || !me->present || !S_ISDIR(me->st.st_mode))
+		return rc;
+	size_t plen = strlen(s->path);
+	char key[PATH_MAX + 1], rel[PATH_MAX];
+	snprintf(key, sizeof(key), "%s/", s->path);
+	for (size_t i = lower_bound(d, key);
+	     rc == 0 && i < d->n && strncmp(d->v[i].path, key, plen + 1) == 0; i++) {
+		if (strcmp(d->v[i].path, d->v[i - 1].path) == 0)
+			continue;
+		snprintf(rel, sizeof(rel), "%s%s", name, d->v[i].path + plen);
+		rc = recheck_one(pl, i, dfd, rel, false);
+	}
+	return rc;
+}
+
+/* The host object's attributes become upper's, each remembered first. */
+static int commit_attrs(const char *prefix, struct plan *pl, struct step *s, int dfd)
+{
+	struct stat us;
+	if (lstat(s->upper, &us) < 0)
+		return -errno;
+	struct obj o;
+	const struct stat *was = &pl->seen[s->at].st;
+	int rc = obj_open(dfd, base_name(s->path), us.st_mode, &o, &s->before);
+	if (rc == 0 && (s->before.st_dev != was->st_dev || s->before.st_ino != was->st_ino))
+		rc = -ESTALE; /* swapped since recheck() */
+	if (rc == -ESTALE)
+		pl->changed = s->path;
+	struct xpath xp = obj_xpath(&o);
+	if (rc == 0)
+		rc = xattrs_read(prefix, &xp, &s->before_x);
+	if (rc == 0) {
+		s->done = true; /* partly changed attributes are put back too */
+		rc = obj_put(prefix, &o, s->upper, &us);
+	}
+	if (o.fd >= 0)
+		close(o.fd);
+	return rc;
+}
+
+static int undo_attrs(const char *prefix, struct step *s, int dfd)
+{
+	const struct stat *b = &s->before;
+	struct obj o;
+	struct stat now;
+	int rc = obj_open(dfd, base_name(s->path), b->st_mode, &o, &now);
+	if (rc == 0 && (now.st_dev != b->st_dev || now.st_ino != b->st_ino))
+		rc = -ESTALE;
+	struct xpath xp = obj_xpath(&o);
+	if (rc == 0)
+		rc = obj_chown(&o, b->st_uid, b->st_gid);
+	if (rc == 0)
+		rc = xattrs_write(prefix, &xp, &s->before_x);
+	if (rc == 0)
+		rc = obj_chmod(&o, b->st_mode & 07777);
+	if (rc == 0)
+		rc = obj_times(&o, b);
+	if (o.fd >= 0)
+		close(o.fd);
+	return rc;
+}
+
+void (*lb_ovl_apply_hook)(const char *path);
+
+static int commit_step(const char *prefix, struct plan *pl, struct step *s)
+{
+	if (lb_ovl_apply_hook)
+		lb_ovl_apply_hook(s->path);
 	lb_autoclose int dfd = step_dir(s);
 	if (dfd < 0)
 		return dfd;
-	const char *name = base_name(s->path);
-	char at[PATH_MAX + 64];
-	at_path(at, sizeof(at), dfd, name);
-	int rc = 0;
+	int rc = recheck(pl, s, dfd);
+	if (rc < 0)
+		return rc;
+	s->touched = true;
 	switch (s->op) {
 	case OP_ADD:
 		rc = move(dfd, s->tmp, s->path, RENAME_NOREPLACE);
@@ -723,16 +947,8 @@ static int commit_step(const char *prefix, struct step *s)
 			return -ENAMETOOLONG;
 		rc = move(dfd, s->path, s->old, RENAME_NOREPLACE);
 		break;
-	case OP_ATTRS: {
-		struct stat us;
-		if (fstatat(dfd, name, &s->before, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    lstat(s->upper, &us) < 0)
-			return -errno;
-		if ((rc = xattrs_read(prefix, at, &s->before_x)) < 0)
-			return rc;
-		s->done = true; /* partly changed attributes are put back too */
-		return set_attrs(prefix, dfd, name, s->upper, &us);
-	}
+	case OP_ATTRS:
+		return commit_attrs(prefix, pl, s, dfd);
 	}
 	s->done = rc == 0;
 	return rc;
@@ -743,9 +959,6 @@ static int undo_step(const char *prefix, struct step *s)
 	lb_autoclose int dfd = step_dir(s);
 	if (dfd < 0)
 		return dfd;
-	const char *name = base_name(s->path);
-	char at[PATH_MAX + 64];
-	at_path(at, sizeof(at), dfd, name);
 	int rc = 0;
 	switch (s->op) {
 	case OP_ADD:
@@ -760,44 +973,13 @@ static int undo_step(const char *prefix, struct step *s)
 	case OP_DELETE:
 		rc = move(dfd, s->old, s->path, RENAME_NOREPLACE);
 		break;
-	case OP_ATTRS: {
-		const struct stat *b = &s->before;
-		struct timespec ts[2] = {b->st_atim, b->st_mtim};
-		if (fchownat(dfd, name, b->st_uid, b->st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    errno != EPERM)
-			rc = -errno;
-		if (rc == 0)
-			rc = xattrs_write(prefix, at, &s->before_x);
-		if (rc == 0 && !S_ISLNK(b->st_mode))
-			rc = chmod_at(dfd, name, b->st_mode, b->st_mode & 07777);
-		if (rc == 0 && utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = -errno;
+	case OP_ATTRS:
+		rc = undo_attrs(prefix, s, dfd);
 		break;
-	}
 	}
 	if (rc == 0)
 		s->done = false;
 	return rc;
-}
-
-/* Commit order: objects in path order (a parent before what is in it),
- * then attributes deepest first (a directory made read-only last). */
-static struct step *nth(struct plan *pl, size_t k)
-{
-	size_t moves = 0;
-	for (size_t i = 0; i < pl->n; i++)
-		moves += pl->v[i].op != OP_ATTRS;
-	if (k < moves) {
-		for (size_t i = 0; i < pl->n; i++)
-			if (pl->v[i].op != OP_ATTRS && k-- == 0)
-				return &pl->v[i];
-	} else {
-		k -= moves;
-		for (size_t i = pl->n; i-- > 0;)
-			if (pl->v[i].op == OP_ATTRS && k-- == 0)
-				return &pl->v[i];
-	}
-	return NULL;
 }
 
 /* What was staged and not committed, and what a commit put aside. */
@@ -855,39 +1037,50 @@ static int stage_all(const char *prefix, struct plan *pl, char *err, size_t errl
 	return 0;
 }
 
-/* The paths of every step and their directories, sorted. */
+/* What the next apply compares with again, sorted: the paths a step
+ * committed (and undid), and the directories apply made names in; never
+ * the path found changed, which the next apply must refuse. */
 static char **touched_paths(const struct plan *pl, size_t *n)
 {
 	char **v = calloc(pl->n * 2 + 1, sizeof(char *));
 	*n = 0;
 	for (size_t i = 0; v && i < pl->n; i++) {
-		const char *p = pl->v[i].path, *slash = strrchr(p, '/');
-		v[(*n)++] = strdup(p);
-		v[(*n)++] = strndup(p, slash && slash != p ? (size_t)(slash - p) : 1);
-		if (!v[*n - 1] || !v[*n - 2]) {
-			lb_ovl_free_list(v, *n);
-			return NULL;
-		}
+		const struct step *s = &pl->v[i];
+		const char *p = s->path, *slash = strrchr(p, '/');
+		bool path = s->touched && !(pl->changed && strcmp(p, pl->changed) == 0);
+		if (path && !(v[(*n)++] = strdup(p)))
+			goto oom;
+		if ((s->touched || s->staged) &&
+		    !(v[(*n)++] = strndup(p, slash && slash != p ? (size_t)(slash - p) : 1)))
+			goto oom;
 	}
 	if (v && *n)
 		qsort(v, *n, sizeof(char *), cmp_str);
 	return v;
+oom:
+	lb_ovl_free_list(v, *n);
+	return NULL;
 }
 
 static int commit_all(const char *prefix, struct plan *pl, char *err, size_t errlen)
 {
-	struct step *s;
 	size_t k = 0;
 	int rc = 0;
-	for (; (s = nth(pl, k)); k++)
-		if ((rc = commit_step(prefix, s)) < 0)
+	for (; k < pl->n; k++)
+		if ((rc = commit_step(prefix, pl, pl->order[k])) < 0)
 			break;
-	if (!s)
+	if (k == pl->n)
 		return 0;
-	snprintf(err, errlen, "cannot change %s: %s", s->path, strerror(-rc));
+	const struct step *s = pl->order[k];
+	if (rc == -ESTALE)
+		snprintf(
+		    err, errlen, "%s%s was changed while apply ran, after apply had checked it",
+		    pl->changed ? "" : "the directory of ", pl->changed ? pl->changed : s->path);
+	else
+		snprintf(err, errlen, "cannot change %s: %s", s->path, strerror(-rc));
 	int undo_rc = 0;
 	for (size_t u = k + 1; u-- > 0;) {
-		struct step *t = nth(pl, u);
+		struct step *t = pl->order[u];
 		int r = t->done ? undo_step(prefix, t) : 0;
 		size_t used = strlen(err);
 		if (r < 0 && used + 1 < errlen)
@@ -903,8 +1096,8 @@ static int commit_all(const char *prefix, struct plan *pl, char *err, size_t err
 /* DIR is trusted with the user's full authority: its layers' host paths,
  * its record of the host. Only a DIR of the user's alone that litebox made
  * (a program can make a directory that looks like one, layer of $HOME
- * included, but cannot give it litebox's mark). */
-static int trusted_dir(const char *dir, char *err, size_t errlen)
+ * included, but cannot give it litebox's mark). Its descriptor in *out. */
+static int trusted_dir(const char *dir, int *out, char *err, size_t errlen)
 {
 	lb_autoclose int dfd = lb_ovl_dir_open(dir);
 	if (dfd < 0) {
@@ -920,42 +1113,54 @@ static int trusted_dir(const char *dir, char *err, size_t errlen)
 			 "directories it makes, which no sandboxed program can set): nothing "
 			 "applied",
 			 dir);
+	else
+		*out = steal_fd(&dfd);
 	return rc;
 }
 
-int lb_overlay_apply(const char *dir, char *err, size_t errlen)
+/* An error written with self for DIR names DIR as the user gave it. */
+static void name_dir(char *err, size_t errlen, const char *self, const char *dir)
 {
-	struct lb_ovl_diff d;
-	int rc = trusted_dir(dir, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = lb_overlay_diff(dir, &d, err, errlen);
-	if (rc < 0)
-		return rc;
-	struct base b;
-	if ((rc = base_load(dir, &b)) == 0)
-		rc = conflicts(&d, &b, err, errlen);
+	char *at = strstr(err, self);
+	lb_autofree char *tail = at ? strdup(at + strlen(self)) : NULL;
+	if (tail)
+		snprintf(at, errlen - (size_t)(at - err), "%s%s", dir, tail);
+}
+
+static void rerecord(const char *self, const char *dir, const struct plan *pl, char *err,
+		     size_t errlen)
+{
+	size_t n;
+	char **touched = touched_paths(pl, &n);
+	int r = touched ? base_rerecord(self, touched, n) : -ENOMEM;
+	size_t used = strlen(err);
+	if (r < 0 && used + 1 < errlen)
+		snprintf(err + used, errlen - used,
+			 "; cannot record the host's state again in '%s' (%s): the next "
+			 "apply will refuse",
+			 dir, strerror(-r));
+	if (touched)
+		lb_ovl_free_list(touched, n);
+}
+
+static int apply_diff(const char *self, const char *dir, const struct lb_ovl_diff *d, char *err,
+		      size_t errlen)
+{
+	struct base b = {0};
+	lb_autofree struct seen *seen = calloc(d->n ? d->n : 1, sizeof(*seen));
+	int rc = seen ? base_load(self, &b) : -ENOMEM;
+	if (rc == 0)
+		rc = conflicts(d, &b, seen, err, errlen);
 	base_free(&b);
 	struct plan pl = {0};
 	if (rc == 0)
-		rc = plan_make(&d, &pl);
+		rc = plan_make(d, seen, &pl);
 	if (rc == 0)
-		rc = stage_all(d.prefix, &pl, err, errlen);
+		rc = stage_all(d->prefix, &pl, err, errlen);
 	if (rc == 0)
-		rc = commit_all(d.prefix, &pl, err, errlen);
-	if (rc == -EAGAIN) {
-		size_t n;
-		char **touched = touched_paths(&pl, &n);
-		int r = touched ? base_rerecord(dir, touched, n) : -ENOMEM;
-		size_t used = strlen(err);
-		if (r < 0 && used + 1 < errlen)
-			snprintf(err + used, errlen - used,
-				 "; cannot record the host's state again in '%s' (%s): the next "
-				 "apply will refuse",
-				 dir, strerror(-r));
-		if (touched)
-			lb_ovl_free_list(touched, n);
-	}
+		rc = commit_all(d->prefix, &pl, err, errlen);
+	if (rc == -EAGAIN)
+		rerecord(self, dir, &pl, err, errlen);
 	if (rc == 0) {
 		err[0] = '\0';
 		clean(&pl, true, err, errlen);
@@ -963,8 +1168,30 @@ int lb_overlay_apply(const char *dir, char *err, size_t errlen)
 			rc = -EIO;
 	}
 	plan_free(&pl);
+	return rc;
+}
+
+int lb_overlay_apply(const char *dir, size_t *applied, char *err, size_t errlen)
+{
+	*applied = 0;
+	lb_autoclose int dfd = -1;
+	int rc = trusted_dir(dir, &dfd, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* DIR as checked: every name in it is reached through this
+	 * descriptor from now on, never through DIR's own name again */
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d/.", dfd);
+	struct lb_ovl_diff d;
+	if ((rc = lb_overlay_diff(self, &d, err, errlen)) < 0) {
+		name_dir(err, errlen, self, dir);
+		return rc;
+	}
+	rc = apply_diff(self, dir, &d, err, errlen);
+	if (rc == 0)
+		*applied = d.n;
 	lb_overlay_diff_free(&d);
-	if (rc == 0 && (rc = empty_layers(dir)) < 0)
+	if (rc == 0 && (rc = empty_layers(self)) < 0)
 		snprintf(err, errlen, "the changes were made, but '%s' could not be emptied: %s",
 			 dir, strerror(-rc));
 	return rc;

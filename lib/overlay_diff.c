@@ -215,9 +215,9 @@ static bool same_target(const char *a, const char *b)
 	return na >= 0 && na == nb && memcmp(ta, tb, (size_t)na) == 0;
 }
 
-size_t lb_ovl_own_xattrs(const char *prefix, const char *path, char *buf, size_t len)
+size_t lb_ovl_own_xattrs(const char *prefix, const char *path, bool follow, char *buf, size_t len)
 {
-	ssize_t n = llistxattr(path, buf, len);
+	ssize_t n = follow ? listxattr(path, buf, len) : llistxattr(path, buf, len);
 	if (n <= 0)
 		return 0;
 	size_t w = 0;
@@ -235,8 +235,8 @@ size_t lb_ovl_own_xattrs(const char *prefix, const char *path, char *buf, size_t
 static bool same_xattrs(const char *prefix, const char *host, const char *upper)
 {
 	static char la[65536], lb[65536];
-	size_t na = lb_ovl_own_xattrs(prefix, host, la, sizeof(la)),
-	       nb = lb_ovl_own_xattrs(prefix, upper, lb, sizeof(lb));
+	size_t na = lb_ovl_own_xattrs(prefix, host, false, la, sizeof(la)),
+	       nb = lb_ovl_own_xattrs(prefix, upper, false, lb, sizeof(lb));
 	if (na != nb)
 		return false;
 	for (size_t r = 0; r < na; r += strlen(la + r) + 1) {

@@ -86,7 +86,12 @@ void lb_ovl_free_list(char **v, size_t n);
 /* Two regular files with the same bytes (never blocks on a FIFO). */
 bool lb_ovl_same_bytes(const char *a, const char *b);
 /* The program's extended attribute names of path (NUL-separated), without
- * overlayfs's own (prefix); their total length. */
-size_t lb_ovl_own_xattrs(const char *prefix, const char *path, char *buf, size_t len);
+ * overlayfs's own (prefix); their total length. follow: path is a
+ * descriptor's /proc/self/fd/N, whose object is meant, not the link. */
+size_t lb_ovl_own_xattrs(const char *prefix, const char *path, bool follow, char *buf, size_t len);
+
+/* Tests only: called with each step's host path right before apply
+ * looks at the host again and commits the step (NULL: nothing). */
+extern void (*lb_ovl_apply_hook)(const char *path);
 
 #endif

@@ -71,9 +71,11 @@ const char *lb_ovl_kind_name(enum lb_ovl_kind k);
 
 /* Make the changes on the host, all or nothing. Refuses (-EBUSY,
  * conflicts described in err, up to errlen) when a host path changed
- * since the run; -EAGAIN when a change failed and every change before it
- * was undone (err says which and why). Either way the host is unchanged. */
-int lb_overlay_apply(const char *dir, char *err, size_t errlen);
+ * since the run; -EAGAIN when a change failed, or a host object changed
+ * after that check (err names it), and every change before it was undone
+ * (err says which and why). Either way the host is unchanged. *applied:
+ * how many changes (as `overlay diff` lists them) were made. */
+int lb_overlay_apply(const char *dir, size_t *applied, char *err, size_t errlen);
 
 /* Where the object a run made at host path lives in DIR (malloc'd), or
  * NULL when no run made it (or deleted it). */
