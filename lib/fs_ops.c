@@ -1181,14 +1181,18 @@ static char *listing_buffer(size_t size)
 	struct listing_buf *b = pthread_getspecific(listing_key);
 	if (b && b->cap >= size)
 		return b->data;
-	struct listing_buf *nb = realloc(b, sizeof(*nb) + size);
+	/* not realloc: should the key refuse the new buffer, it must still
+	 * hold a live one (its destructor frees it at the thread's exit), and
+	 * the old bytes need no copy */
+	struct listing_buf *nb = malloc(sizeof(*nb) + size);
 	if (!nb)
-		return NULL; /* b stays the thread's */
+		return NULL;
 	nb->cap = size;
 	if (pthread_setspecific(listing_key, nb) != 0) {
-		free(nb);
+		free(nb); /* b stays the thread's */
 		return NULL;
 	}
+	free(b);
 	return nb->data;
 }
 
