@@ -171,13 +171,49 @@ static void apply_limits(const struct lb_limits *l, bool in_pids_cgroup)
 	set_limit(RLIMIT_FSIZE, l->fsize);
 }
 
+/* The signals litebox was started with ignored, and its signal mask.
+ * execve keeps both, and programs rely on it (nohup, `trap '' HUP`, a
+ * shell's background jobs with SIGINT and SIGQUIT ignored, a CI runner
+ * that ignores SIGPIPE), so the program starts with them as it would have
+ * natively. Taken once, before litebox changes its own (a nested domain,
+ * served from inside a run, gets the run's). */
+static struct {
+	bool taken;
+	sigset_t ignored, mask;
+} start_signals;
+
+static void take_start_signals(void)
+{
+	if (start_signals.taken)
+		return;
+	sigemptyset(&start_signals.ignored);
+	sigprocmask(SIG_BLOCK, NULL, &start_signals.mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+		    sa.sa_handler == SIG_IGN)
+			sigaddset(&start_signals.ignored, sig);
+	}
+	start_signals.taken = true;
+}
+
+static bool ignored_at_start(int sig)
+{
+	return start_signals.taken && sigismember(&start_signals.ignored, sig) == 1;
+}
+
+/* The program's dispositions and mask: litebox's handlers never, what
+ * litebox was started with ignored or blocked, as execve would pass on. */
 static void reset_signals(void)
 {
-	sigset_t none;
-	sigemptyset(&none);
 	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(s, ignored_at_start(s) ? SIG_IGN : SIG_DFL);
+	sigset_t mask;
+	if (start_signals.taken)
+		mask = start_signals.mask;
+	else
+		sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 }
 
 static char wait_byte(int fd)
@@ -990,6 +1026,10 @@ static void on_signal(struct supervisor *s)
 		 * process group); one sent to litebox alone is passed on. */
 		if (si.ssi_code == SI_KERNEL)
 			continue;
+		/* Ignored when litebox started (nohup): the program ignores it
+		 * too, natively it would never have been told. */
+		if (ignored_at_start((int)si.ssi_signo))
+			continue;
 		kill(s->init, (int)si.ssi_signo);
 	}
 }
@@ -1116,6 +1156,12 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 	}
 	s.report = report_p[0];
 	s.go = go_p[1];
+	take_start_signals();
+	/* Started with SIGCHLD ignored, the kernel would reap init and the
+	 * tracees for us (and waitpid fail with ECHILD): litebox needs the
+	 * default. The program still gets it ignored (reset_signals). */
+	if (ignored_at_start(SIGCHLD))
+		signal(SIGCHLD, SIG_DFL);
 	if ((s.sigfd = block_signals(&oldmask)) < 0) {
 		rc = s.sigfd;
 		goto close_pipes;

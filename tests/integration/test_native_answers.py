@@ -382,5 +382,64 @@ def the_program_starts_with_the_callers_umask():
 
 
 
+def _signal_lines(prefix_py, cmd):
+    """Run cmd (a list) from a Python that first runs prefix_py (signal
+    setup), then execs; returns the process."""
+    code = prefix_py + "\nimport os, sys\nos.execvp(sys.argv[1], sys.argv[1:])\n"
+    return subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True,
+                          timeout=60)
+
+
+@test
+def ignored_and_blocked_signals_reach_the_program_as_through_exec():
+    # execve keeps SIG_IGN dispositions and the mask: nohup, `trap '' HUP`
+    # and a shell's background jobs rely on it.
+    setup = ("import signal\n"
+             "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+             "signal.signal(signal.SIGPIPE, signal.SIG_IGN)\n"
+             "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])")
+    probe = ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]
+    nat = _signal_lines(setup, probe)
+    ign = int(nat.stdout.split("SigIgn:")[1].split()[0], 16)
+    eq(ign & 0x1001, 0x1001, nat.stdout)  # control: HUP and PIPE ignored natively
+    r = _signal_lines(setup, [lbtest.LITEBOX, "run", "-q", "--", *probe])
+    eq(r.returncode, 0, r.stderr)
+    eq(r.stdout, nat.stdout, "dispositions and mask as natively")
+    # control: started with SIGHUP not ignored, the program does not ignore it
+    r = litebox("run", "-q", "--", *probe)
+    eq(int(r.stdout.split("SigIgn:")[1].split()[0], 16) & 0x1, 0, r.stdout)
+
+
+@test
+def a_hangup_sent_to_litebox_started_under_nohup_spares_the_program():
+    d = lbtest.tmpdir()
+    script = "sleep 1.5; echo survived"
+    results = {}
+    for label, setup in (("nohup", "import signal\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)"),
+                         ("plain", "")):
+        code = (setup + "\nimport os, sys, time, signal, subprocess\n"
+                "p = subprocess.Popen(sys.argv[1:])\ntime.sleep(0.6)\n"
+                "p.send_signal(signal.SIGHUP)\nsys.exit(p.wait() & 0xff)\n")
+        r = subprocess.run([sys.executable, "-c", code, lbtest.LITEBOX, "run", "-q", "--",
+                            "/bin/sh", "-c", script], capture_output=True, text=True,
+                           timeout=60, cwd=d)
+        results[label] = r
+    eq(results["nohup"].stdout.strip(), "survived", results["nohup"].stderr)
+    # control: without nohup the hangup is passed on and ends the program
+    eq(results["plain"].stdout.strip(), "", results["plain"].stderr)
+    eq(results["plain"].returncode, 128 + 1, results["plain"].stderr)
+
+
+@test
+def litebox_started_with_sigchld_ignored_still_runs_and_passes_it_on():
+    setup = "import signal\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)"
+    probe = ["/bin/sh", "-c", "grep ^SigIgn /proc/self/status; /bin/true && echo child-ran"]
+    nat = _signal_lines(setup, probe)
+    r = _signal_lines(setup, [lbtest.LITEBOX, "run", "-q", "--", *probe])
+    eq(r.returncode, 0, r.stderr)
+    eq(r.stdout, nat.stdout, r.stderr)
+    assert "child-ran" in r.stdout, r.stdout
+
+
 if __name__ == "__main__":
     lbtest.run()
