@@ -1213,6 +1213,11 @@ static int run_nested(const struct run_opts *o, const struct lb_policy *policy,
 	    .protect = protect,
 	    .n_protect = n_files,
 	};
+	/* The outer litebox serves the domain on its platform, seccomp (one
+	 * on ptrace serves none): a forced ptrace is not what runs. */
+	if (o->platform && strcmp(o->platform, "ptrace") == 0 && !o->quiet)
+		lb_msg("--platform ptrace has no effect inside another litebox: the outer one "
+		       "serves this sandbox on the seccomp platform");
 	int ctl = lb_nest_run(&req);
 	if (log_fd > STDERR_FILENO)
 		close(log_fd);

@@ -82,6 +82,18 @@ def nested_run_prints_as_natively_and_says_nothing():
 
 
 @test
+def a_forced_inner_ptrace_platform_says_it_is_not_the_one_used():
+    need_seccomp_outer()
+    d = workdir()
+    p = nested(d, ["--platform", "ptrace"], "echo nested-ok")
+    eq((p.returncode, p.stdout), (0, "nested-ok\n"), p.stderr)
+    assert "--platform ptrace has no effect inside another litebox" in p.stderr, p.stderr
+    # control: without the flag, nothing is said
+    p = nested(d, [], "echo nested-ok")
+    eq(("--platform" in p.stderr, p.stdout), (False, "nested-ok\n"), p.stderr)
+
+
+@test
 def the_inner_policy_holds_for_the_nested_program():
     need_seccomp_outer()
     d = workdir()
