@@ -217,83 +217,55 @@ static bool plan_names(const struct lb_filter_plan *plan, int nr)
 	return false;
 }
 
-/* Calls that read from, receive on or duplicate a descriptor, and which
- * argument names it: on the hidden fd they are trapped and refused
- * (hidden_target), so that no process can take an fd sent to another. */
+/* Calls that take a descriptor, and which argument names it. On the
+ * hidden fd each is trapped (protect_hidden) and answered by the tracer
+ * before the core sees it (hidden_answer), whatever rule of the plan
+ * trapped it: no process may read, receive on, duplicate, reconfigure
+ * (SO_ATTACH_FILTER, SO_PASSCRED: every process's answers broken) or
+ * query (SO_PEERCRED, SO_PEERPIDFD: litebox itself) the socket every
+ * process shares. Writes are left out: what is written reaches only the
+ * supervisor's end, which nothing reads after start-up, and the start-up
+ * announcement is such a write. */
 static const struct {
 	int nr;
 	unsigned arg;
-} hidden_readers[] = {
-    {SYS_read, 0},     {SYS_readv, 0},	     {SYS_pread64, 0},	{SYS_preadv, 0}, {SYS_preadv2, 0},
-    {SYS_recvfrom, 0}, {SYS_recvmsg, 0},     {SYS_recvmmsg, 0}, {SYS_splice, 0}, {SYS_dup, 0},
-    {SYS_sendfile, 1}, {SYS_pidfd_getfd, 1}, {SYS_shutdown, 0}, {SYS_dup2, 0},	 {SYS_dup3, 0},
+} fd_args[] = {
+    {SYS_read, 0},	 {SYS_readv, 0},	  {SYS_pread64, 0},	  {SYS_preadv, 0},
+    {SYS_preadv2, 0},	 {SYS_recvfrom, 0},	  {SYS_recvmsg, 0},	  {SYS_recvmmsg, 0},
+    {SYS_sendto, 0},	 {SYS_sendmsg, 0},	  {SYS_sendmmsg, 0},	  {SYS_setsockopt, 0},
+    {SYS_getsockopt, 0}, {SYS_getsockname, 0}, {SYS_getpeername, 0}, {SYS_shutdown, 0},
+    {SYS_listen, 0},	 {SYS_accept, 0},	  {SYS_accept4, 0},	  {SYS_bind, 0},
+    {SYS_connect, 0},	 {SYS_fcntl, 0},	  {SYS_ioctl, 0},	  {SYS_fstat, 0},
+    {SYS_fsync, 0},	 {SYS_fdatasync, 0},	  {SYS_ftruncate, 0},	  {SYS_fchmod, 0},
+    {SYS_fchown, 0},	 {SYS_flock, 0},	  {SYS_lseek, 0},	  {SYS_fstatfs, 0},
+    {SYS_fgetxattr, 0},	 {SYS_fsetxattr, 0},	  {SYS_flistxattr, 0},	  {SYS_fremovexattr, 0},
+    {SYS_splice, 0},	 {SYS_splice, 2},	  {SYS_tee, 0},		  {SYS_tee, 1},
+    {SYS_sendfile, 1},	 {SYS_copy_file_range, 0}, {SYS_epoll_ctl, 2},  {SYS_dup, 0},
+    {SYS_dup2, 0},	 {SYS_dup2, 1},		  {SYS_dup3, 0},	  {SYS_dup3, 1},
+    {SYS_close, 0},	 {SYS_pidfd_getfd, 1},
 };
 
-/* fcntl and ioctl commands on the hidden fd: made a no-op (the
- * close-on-exec flag) or trapped and refused (duplicates). */
-static const struct {
-	int nr;
-	uint32_t cmd;
-	bool refuse;
-} hidden_cmds[] = {
-    {SYS_fcntl, F_SETFD, false}, {SYS_ioctl, FIOCLEX, false},	     {SYS_ioctl, FIONCLEX, false},
-    {SYS_fcntl, F_DUPFD, true},	 {SYS_fcntl, F_DUPFD_CLOEXEC, true},
-};
+#define PT_MAX_EXTRA (1 + LB_ARRAY_SIZE(fd_args))
 
-/* close, dup2, dup3, close_range, and one per row of the two tables */
-#define PT_MAX_EXTRA (4 + LB_ARRAY_SIZE(hidden_readers) + LB_ARRAY_SIZE(hidden_cmds))
-
-/* The hidden fd cannot be closed, replaced, made close-on-exec, read,
- * received on or duplicated by the program through the calls made for
- * that; close_range over it is trapped and narrowed by the tracer. Every
- * fd argument is an int: only its low 32 bits are compared, as the kernel
- * uses only those. Refusals are RET_TRACE, never RET_ERRNO: seccomp runs
- * the filter again on the recvmsg the tracer rewrites a trapped call into,
- * and lets a RET_TRACE verdict through on that second run. */
+/* One rule per row of fd_args (only the low 32 bits of an fd argument
+ * are compared, as the kernel uses only those), and close_range over the
+ * hidden fd, which the tracer narrows. A row whose call the plan traps
+ * outright needs no rule: the tracer looks at every trap. Never
+ * RET_ERRNO: seccomp runs the filter again on the recvmsg the tracer
+ * rewrites a trapped call into, and lets a RET_TRACE verdict through on
+ * that second run, as an error would not be. */
 static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb_filter_rule *r)
 {
 	size_t n = 0;
 	uint64_t hv = (uint32_t)h;
-	if (!plan_names(plan, SYS_close))
-		r[n++] = (struct lb_filter_rule){
-		    .nr = SYS_close,
-		    .action = LB_FILTER_ERRNO,
-		    .err = 0,
-		    .n_conds = 1,
-		    .conds = {{.arg = 0, .mask = 0xffffffffu, .value = hv}}};
-	if (!plan_names(plan, SYS_dup2))
-		r[n++] = (struct lb_filter_rule){
-		    .nr = SYS_dup2,
-		    .action = LB_FILTER_ERRNO,
-		    .err = EBADF,
-		    .n_conds = 1,
-		    .conds = {{.arg = 1, .mask = 0xffffffffu, .value = hv}}};
-	if (!plan_names(plan, SYS_dup3))
-		r[n++] = (struct lb_filter_rule){
-		    .nr = SYS_dup3,
-		    .action = LB_FILTER_ERRNO,
-		    .err = EBADF,
-		    .n_conds = 1,
-		    .conds = {{.arg = 1, .mask = 0xffffffffu, .value = hv}}};
-	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_cmds); i++)
-		if (!plan_takes(plan, hidden_cmds[i].nr))
+	for (size_t i = 0; i < LB_ARRAY_SIZE(fd_args); i++)
+		if (!plan_takes(plan, fd_args[i].nr))
 			r[n++] = (struct lb_filter_rule){
-			    .nr = hidden_cmds[i].nr,
-			    .action = hidden_cmds[i].refuse ? LB_FILTER_NOTIFY : LB_FILTER_ERRNO,
-			    .err = 0,
-			    .n_conds = 2,
-			    .conds = {
-				{.arg = 0, .mask = 0xffffffffu, .value = hv},
-				{.arg = 1, .mask = 0xffffffffu, .value = hidden_cmds[i].cmd}}};
-	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_readers); i++)
-		if (!plan_takes(plan, hidden_readers[i].nr))
-			r[n++] = (struct lb_filter_rule){
-			    .nr = hidden_readers[i].nr,
+			    .nr = fd_args[i].nr,
 			    .action = LB_FILTER_NOTIFY,
 			    .n_conds = 1,
-			    .conds = {
-				{.arg = hidden_readers[i].arg, .mask = 0xffffffffu, .value = hv}}};
-	if (!plan_names(plan, SYS_close_range))
+			    .conds = {{.arg = fd_args[i].arg, .mask = 0xffffffffu, .value = hv}}};
+	if (!plan_takes(plan, SYS_close_range))
 		r[n++] =
 		    (struct lb_filter_rule){.nr = SYS_close_range,
 					    .action = LB_FILTER_NOTIFY,
@@ -303,18 +275,23 @@ static size_t protect_hidden(const struct lb_filter_plan *plan, int h, struct lb
 	return n;
 }
 
-/* A trapped call that reads, receives on or duplicates the hidden fd,
- * whichever rule trapped it (the plan's own `audit syscall read` too). */
-static bool hidden_target(const struct lb_platform *p, int nr, const uint64_t args[6])
+/* A trapped native call on the hidden fd, whichever rule trapped it (the
+ * plan's own `audit syscall close` too): true with its answer. close and
+ * the close-on-exec flag are no-ops (the fd stays, as documented), every
+ * other use is EBADF, as if the number were free. */
+static bool hidden_answer(const struct lb_platform *p, int nr, const uint64_t args[6],
+			  int64_t *answer)
 {
 	uint32_t h = (uint32_t)p->hidden;
-	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_readers); i++)
-		if (hidden_readers[i].nr == nr && (uint32_t)args[hidden_readers[i].arg] == h)
-			return true;
-	for (size_t i = 0; i < LB_ARRAY_SIZE(hidden_cmds); i++)
-		if (hidden_cmds[i].nr == nr && (uint32_t)args[0] == h &&
-		    (uint32_t)args[1] == hidden_cmds[i].cmd)
-			return true;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(fd_args); i++) {
+		if (fd_args[i].nr != nr || (uint32_t)args[fd_args[i].arg] != h)
+			continue;
+		bool noop = nr == SYS_close || (nr == SYS_fcntl && (uint32_t)args[1] == F_SETFD) ||
+			    (nr == SYS_ioctl &&
+			     ((uint32_t)args[1] == FIOCLEX || (uint32_t)args[1] == FIONCLEX));
+		*answer = noop && fd_args[i].arg == 0 ? 0 : -EBADF;
+		return true;
+	}
 	return false;
 }
 
@@ -732,10 +709,11 @@ static int send_fd(struct lb_platform *p, int fd, uint64_t seq)
 	return sendmsg(p->sup, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-/* Take back a message the tracee did not receive, and close its fd. */
-static void drain(struct lb_platform *p)
+/* Take back a message the tracee did not receive, and close its fd; how
+ * many there were. */
+static int drain(struct lb_platform *p)
 {
-	for (;;) {
+	for (int n = 0;; n++) {
 		uint64_t seq;
 		union {
 			char buf[CMSG_SPACE(sizeof(int) * 8)];
@@ -747,7 +725,7 @@ static void drain(struct lb_platform *p)
 				     .msg_control = ctl.buf,
 				     .msg_controllen = sizeof(ctl.buf)};
 		if (recvmsg(p->tracee_end, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
-			return;
+			return n;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 				continue;
@@ -894,8 +872,15 @@ static void finish_fd(struct lb_platform *p, struct tstate *s)
 		/* else: the program closed, replaced or read the hidden socket
 		 * itself; the fd it missed is drained below. */
 	}
-	if (answer < 0)
-		drain(p); /* whatever the tracee did not take */
+	/* Whatever the tracee did not take. One fd is in flight at a time, so
+	 * a message still there is the one sent: a recvmsg that "received"
+	 * it without taking it was not ours (the program's own filter skipped
+	 * the call and a thread wrote the block): never an answer, and the
+	 * message never reaches another process's next open. */
+	if (drain(p) > 0 && answer >= 0) {
+		kill(tid, SIGKILL);
+		answer = -EIO;
+	}
 	delivered(tr, answer < 0 ? (int)answer : 0);
 	struct user_regs_struct back = tr->regs;
 	back.rax = (unsigned long long)answer;
@@ -930,6 +915,35 @@ static void start_next_fd(struct lb_platform *p)
 	}
 }
 
+/* close_range over the hidden fd: the same call without it. Descriptors
+ * above it stay open (documented). */
+static bool covers_hidden(const uint64_t args[6], int h)
+{
+	unsigned first = (unsigned)args[0], last = (unsigned)args[1];
+	return first <= (unsigned)h && (unsigned)h <= last;
+}
+
+static void narrow_close_range(pid_t tid, const uint64_t args[6], int h,
+			       struct user_regs_struct *regs)
+{
+	unsigned first = (unsigned)args[0], last = (unsigned)args[1];
+	if (!(first <= (unsigned)h && (unsigned)h <= last)) {
+		resume(tid, 0); /* not over it after all: as asked, never wider */
+		return;
+	}
+	if (first == (unsigned)h && last == (unsigned)h) {
+		answer_skip(tid, regs, 0);
+		return;
+	}
+	struct user_regs_struct r = *regs;
+	if (first == (unsigned)h)
+		r.rdi = (unsigned long long)h + 1;
+	else
+		r.rsi = (unsigned long long)h - 1;
+	if (ptrace(PTRACE_SETREGS, tid, 0, &r) == 0)
+		resume(tid, 0);
+}
+
 static void deliver(struct lb_platform *p, struct pt_trap *tr)
 {
 	struct tstate *s = ts_find(p, tr->t.pid);
@@ -940,7 +954,12 @@ static void deliver(struct lb_platform *p, struct pt_trap *tr)
 	pid_t tid = tr->t.pid;
 	switch (tr->kind) {
 	case LB_REPLY_CONTINUE:
-		resume(tid, 0);
+		/* the plan's own close_range rule let it run: never over ours */
+		if (tr->t.nr == SYS_close_range && tr->t.abi == LB_ABI_NATIVE &&
+		    covers_hidden(tr->t.args, p->hidden))
+			narrow_close_range(tid, tr->t.args, p->hidden, &tr->regs);
+		else
+			resume(tid, 0);
 		break;
 	case LB_REPLY_VALUE:
 		answer_skip(tid, tr->have_regs ? &tr->regs : NULL, tr->value);
@@ -980,29 +999,6 @@ static void deliver_done(struct lb_platform *p)
 }
 
 /* ---- stops (tracer thread) ---------------------------------------------- */
-
-/* close_range over the hidden fd: the same call without it. Descriptors
- * above it stay open (documented). */
-static void narrow_close_range(pid_t tid, const uint64_t args[6], int h,
-			       struct user_regs_struct *regs)
-{
-	unsigned first = (unsigned)args[0], last = (unsigned)args[1];
-	if (!(first <= (unsigned)h && (unsigned)h <= last)) {
-		resume(tid, 0); /* not over it after all: as asked, never wider */
-		return;
-	}
-	if (first == (unsigned)h && last == (unsigned)h) {
-		answer_skip(tid, regs, 0);
-		return;
-	}
-	struct user_regs_struct r = *regs;
-	if (first == (unsigned)h)
-		r.rdi = (unsigned long long)h + 1;
-	else
-		r.rsi = (unsigned long long)h - 1;
-	if (ptrace(PTRACE_SETREGS, tid, 0, &r) == 0)
-		resume(tid, 0);
-}
 
 /* Opens through /proc (a pipe or socket of another process) or of /dev
  * (devices: a tty waits for carrier, a tape rewinds) go to a worker
@@ -1254,13 +1250,14 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 		ts_maybe_drop(p, s);
 		return;
 	}
-	if (nr == SYS_close_range && !p->traps_close_range) {
+	int64_t answer;
+	if (nr == SYS_close_range && !p->traps_close_range && covers_hidden(tr->t.args, p->hidden)) {
 		narrow_close_range(tid, tr->t.args, p->hidden, &tr->regs);
 		free_trap(tr);
 		return;
 	}
-	if (hidden_target(p, nr, tr->t.args)) {
-		answer_skip(tid, &tr->regs, -EBADF);
+	if (tr->t.abi == LB_ABI_NATIVE && hidden_answer(p, nr, tr->t.args, &answer)) {
+		answer_skip(tid, &tr->regs, answer);
 		free_trap(tr);
 		return;
 	}

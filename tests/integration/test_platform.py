@@ -2,6 +2,7 @@
 """Choosing the platform: `auto` falls back to ptrace where no seccomp
 listener can be created, both platforms enforce the same policy, and a
 litebox inside another litebox never runs its program unenforced."""
+import json
 import os
 import shutil
 import subprocess
@@ -187,11 +188,50 @@ def no_process_can_read_receive_or_duplicate_the_hidden_socket():
     eq(p.returncode, 0, f"status ({p.stderr})")
     got = dict(l.rsplit(" ", 1) for l in p.stdout.splitlines() if " " in l and not l.startswith("open "))
     for call in ("recvmsg", "recv-peek", "read", "readv", "dup", "F_DUPFD", "F_DUPFD_CLOEXEC",
-                 "high-bits-dup", "dup2", "dup3", "high-bits-dup2", "pidfd_getfd", "scm_rights"):
+                 "high-bits-dup", "dup2", "dup3", "high-bits-dup2", "pidfd_getfd", "scm_rights",
+                 "setsockopt", "getsockopt", "getsockname", "F_GETFL"):
         eq(got.get("hidden " + call) not in (None, "ok"), True, f"{call} on the hidden fd: {got}")
         if call != "pidfd_getfd":  # refused by the default policy anyway
             eq(got.get("own " + call), "ok", f"{call} on the program's own socket: {got}")
     eq("open public-bytes" in p.stdout, True, f"open answered afterwards: {p.stdout!r}")
+
+
+@test
+def a_policy_rule_for_close_or_dup2_does_not_lift_the_hidden_sockets_guard():
+    # The guard's filter rules used to be left out wherever the plan had a
+    # rule of its own for the call (`audit syscall close`), and the core then
+    # let close(hidden) run: every later open answered EIO (attack review 6).
+    d, pub, _ = secret_and_public()
+    h = hidden_fd()
+    ops = {"close": f"os.close({h})",
+           "close_range": f"ctypes.CDLL(None, use_errno=True).syscall(436, 3, {h}, 0)",
+           "dup2": f"os.dup2(0, {h})"}
+    for call, op in ops.items():
+        pol = os.path.join(d, f"audit-{call}.policy")
+        with open(pol, "w") as f:
+            f.write(f"version 1\ninclude default\naudit syscall {call}\nallow read \"{d}/**\"\n")
+        code = (f"import ctypes, os\ntry:\n    {op}\nexcept OSError as e:\n    pass\n"
+                f"print(open({pub!r}).read(), end='')\n")
+        p = litebox("run", "-q", "-p", pol, "--", sys.executable, "-c", code)
+        eq((p.returncode, p.stdout), (0, "public-bytes\n"), f"{call}: {p.stderr}")
+
+
+@test
+def a_forged_fd_answer_kills_the_forger_and_reaches_no_other_process():
+    if not lbtest.platform_fds():
+        lbtest.skip("only the ptrace platform delivers fds through a message block")
+    d, pub, _ = secret_and_public()
+    prog = build("forge_answer")
+    log = os.path.join(d, "run.jsonl")
+    p = litebox("run", "-q", "--log", log, "--allow-read", d, "--", prog, str(hidden_fd()), pub,
+                timeout=60)
+    eq(p.returncode, 0, p.stdout + p.stderr)
+    assert "forger killed 9" in p.stdout, p.stdout + p.stderr
+    # control: the other process's opens are answered, with the real file
+    assert "parent opens 5/5" in p.stdout, p.stdout + p.stderr
+    recs = [json.loads(l) for l in open(log) if l.strip()]
+    eio = [r for r in recs if r.get("object") == pub and r.get("errno") == "EIO"]
+    eq([r.get("verdict") for r in eio], ["deny"], str(eio))
 
 
 @test

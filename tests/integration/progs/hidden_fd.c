@@ -84,6 +84,17 @@ static void attempt(const char *tag, int h, int relay, int tries)
 	long pidfd = syscall(SYS_pidfd_open, getpid(), 0);
 	TRY("pidfd_getfd", pidfd < 0 ? pidfd : syscall(SYS_pidfd_getfd, pidfd, h, 0));
 	TRY("scm_rights", send_fd(relay, h));
+	/* reconfiguring or querying it: SO_PASSCRED made every process's fd
+	 * answers overflow, SO_PEERCRED named litebox (attack review 6) */
+	int one = 1;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	TRY("setsockopt", setsockopt(h, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)));
+	TRY("getsockopt", getsockopt(h, SOL_SOCKET, SO_PEERCRED, &cred, &len));
+	TRY("getsockname", getsockname(h, (struct sockaddr *)&sa, &salen));
+	TRY("F_GETFL", fcntl(h, F_GETFL));
 }
 
 int main(int argc, char **argv)
