@@ -54,7 +54,11 @@
 #define PIDFD_THREAD O_EXCL
 #endif
 
-#define PT_MAX_WORKERS 64
+/* Every call that waits in the supervisor (a FIFO open, a connect) holds
+ * a worker until it returns: as many as the seccomp platform allows, so
+ * that one process's blocked calls do not starve another's (each is a
+ * stopped thread of the sandbox, bounded by its pids limit). */
+#define PT_MAX_WORKERS 1024
 #define PT_IDLE_EXIT_MS 1000
 /* Wakes the tracer out of its wait (restarting whatever else it
  * interrupts: the tracer also runs handlers); interrupts blocked workers
