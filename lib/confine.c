@@ -307,6 +307,11 @@ static const struct self_call allowed[] = {
     PLATFORM_ARG("ptrace", PTRACE_ONLY, 0, PTRACE_GETSIGINFO),
     /* whether a FIFO's writer came, without taking its data (ptrace.c) */
     {"tee", PTRACE_ONLY, NONE, 0, 0, 0, 0, 0, 0},
+    /* the tracer's wake while a worker holds a trap, to look for a fatal
+     * signal pending for its caller (ptrace.c, watch_out) */
+    {"timer_create", PTRACE_ONLY, NONE, 0, 0, 0, 0, 0, 0},
+    {"timer_settime", PTRACE_ONLY, NONE, 0, 0, 0, 0, 0, 0},
+    {"timer_delete", PTRACE_ONLY, NONE, 0, 0, 0, 0, 0, 0},
 };
 
 /* What glibc falls back from: answered, not fatal. */

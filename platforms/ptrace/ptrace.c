@@ -65,6 +65,10 @@
  * at stop (no SA_RESTART). */
 #define PT_WAKE_SIGNAL (SIGRTMIN + 4)
 #define PT_STOP_SIGNAL (SIGRTMIN + 5)
+/* While a trap is out with a worker, the tracer wakes this often to look
+ * at the callers of those out longer than PT_WATCH_AGE_MS (watch_out). */
+#define PT_WATCH_MS 100
+#define PT_WATCH_AGE_MS 50
 /* What the tracer answers the start-up probe calls with (see before_exec). */
 #define PT_PROBE_MAGIC 0x11b0c5e5L
 #define PT_PROBE_END 0x11b0c5e6UL
@@ -115,6 +119,10 @@ struct pt_trap {
 	char hint[PT_HINT_LEN];
 	int pidfd;
 	atomic_bool dead;
+	atomic_bool abandon; /* a fatal signal waits for the caller: see watch_out */
+	bool held;	     /* under the lock: `holder` runs this trap */
+	pthread_t holder;
+	struct timespec out_since; /* tracer only: when it went to a worker; 0: not out */
 	enum lb_reply_kind kind;
 	int64_t value;
 	int fd; /* our duplicate of the fd to install */
@@ -177,6 +185,10 @@ struct lb_platform {
 	 * or one of PT_KIND_*), and per kind how often a look paid off */
 	unsigned spin_kind, spin_probe;
 	uint8_t spin_score[PT_KIND_COUNT];
+	/* watch_out's timer, armed only while a trap is out with a worker */
+	timer_t watch;
+	bool have_watch, watch_armed;
+	struct timespec next_watch;
 };
 
 static _Thread_local struct lb_platform *tl_tracer;
@@ -608,15 +620,20 @@ static void *worker_main(void *arg)
 		p->n_idle--;
 		if (p->n_idle == 0 && p->queue_head)
 			spawn_worker_locked(p);
+		tr->holder = pthread_self();
+		tr->held = true;
 		pthread_mutex_unlock(&p->lock);
 
 		if (tr->await_writer)
 			await_writer(p, tr);
 		else
 			run_handler(p, tr);
-		push_done(p, tr);
 
+		/* Released under the lock: watch_out signals a worker only
+		 * while it still runs the trap it abandons. */
 		pthread_mutex_lock(&p->lock);
+		tr->held = false;
+		push_done(p, tr);
 		p->n_idle++;
 	}
 	p->n_idle--;
@@ -997,8 +1014,116 @@ static void deliver_done(struct lb_platform *p)
 	while (list) {
 		struct pt_trap *next = list->next;
 		p->n_out--;
+		list->out_since = (struct timespec){0};
 		deliver(p, list);
 		list = next;
+	}
+}
+
+/* ---- fatal signals for callers waiting on a worker (tracer thread) ------- */
+
+/* A thread in a seccomp stop leaves it only for SIGKILL: any other signal
+ * that would kill the program stays pending while a worker waits in the
+ * host call for it (a FIFO's other end, a connect's answer), maybe for
+ * ever. So the tracer looks at the pending signals of callers waiting
+ * longer than PT_WATCH_AGE_MS, and for one the program neither blocks,
+ * ignores nor catches, whose default action ends it, abandons the call:
+ * the worker's host call is interrupted and answers EINTR, and the
+ * signal, once the caller runs again, ends the program as natively. Only
+ * calls that have had no effect while they wait: opens and connect. */
+
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L;
+}
+
+static bool ends_for_signal(const struct pt_trap *tr)
+{
+	int nr = tr->t.nr;
+	return tr->await_writer || nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 ||
+	       nr == SYS_creat || nr == SYS_connect;
+}
+
+/* Signals whose default action ends the process, as a mask of bit sig-1. */
+static uint64_t default_fatal(void)
+{
+	static const int not_fatal[] = {SIGCHLD, SIGCONT, SIGURG,  SIGWINCH,
+					SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU};
+	uint64_t m = ~(uint64_t)0;
+	for (size_t i = 0; i < LB_ARRAY_SIZE(not_fatal); i++)
+		m &= ~((uint64_t)1 << (not_fatal[i] - 1));
+	return m;
+}
+
+/* Whether the thread has a signal pending, to it or its process, that
+ * its default action would end it with. */
+static bool fatal_pending(pid_t tid)
+{
+	static const char *const keys[] = {"SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:", "SigCgt:"};
+	char path[32], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	lb_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	uint64_t v[LB_ARRAY_SIZE(keys)];
+	for (size_t i = 0; i < LB_ARRAY_SIZE(keys); i++) {
+		const char *at = strstr(buf, keys[i]);
+		if (!at)
+			return false;
+		v[i] = strtoull(at + strlen(keys[i]), NULL, 16);
+	}
+	return ((v[0] | v[1]) & ~v[2] & ~v[3] & ~v[4] & default_fatal()) != 0;
+}
+
+/* The tracer's wake every PT_WATCH_MS, while a trap is out. */
+static void arm_watch(struct lb_platform *p, bool on)
+{
+	if (!p->have_watch || p->watch_armed == on)
+		return;
+	struct itimerspec it;
+	memset(&it, 0, sizeof(it));
+	if (on)
+		it.it_value.tv_nsec = it.it_interval.tv_nsec = PT_WATCH_MS * 1000000L;
+	if (timer_settime(p->watch, 0, &it, NULL) == 0)
+		p->watch_armed = on;
+}
+
+static void watch_out(struct lb_platform *p)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!p->watch_armed) {
+		arm_watch(p, true);
+		p->next_watch = now;
+		return;
+	}
+	if (ms_between(&p->next_watch, &now) < 0)
+		return;
+	p->next_watch = now;
+	p->next_watch.tv_nsec += PT_WATCH_MS / 2 * 1000000L;
+	if (p->next_watch.tv_nsec >= 1000000000L) {
+		p->next_watch.tv_sec++;
+		p->next_watch.tv_nsec -= 1000000000L;
+	}
+	for (size_t i = 0; i < p->n_ts; i++) {
+		struct pt_trap *tr = p->ts[i].trap;
+		if (!tr || p->ts[i].injecting ||
+		    (!tr->out_since.tv_sec && !tr->out_since.tv_nsec) ||
+		    ms_between(&tr->out_since, &now) < PT_WATCH_AGE_MS || !ends_for_signal(tr))
+			continue;
+		if (!atomic_load(&tr->abandon)) {
+			if (!fatal_pending(tr->t.pid))
+				continue;
+			atomic_store(&tr->abandon, true);
+		}
+		/* At every look: a signal that came before the worker entered
+		 * its host call interrupted nothing. */
+		pthread_mutex_lock(&p->lock);
+		if (tr->held)
+			pthread_kill(tr->holder, PT_STOP_SIGNAL);
+		pthread_mutex_unlock(&p->lock);
 	}
 }
 
@@ -1157,20 +1282,24 @@ static bool writer_came(int fd, const int scratch[2])
 static void await_writer(struct lb_platform *p, struct pt_trap *tr)
 {
 	int ms = 1;
-	while (!writer_came(tr->fd, p->scratch) && !atomic_load(&tr->dead) &&
-	       !atomic_load(&p->stop_flag)) {
+	bool came;
+	while (!(came = writer_came(tr->fd, p->scratch)) && !atomic_load(&tr->dead) &&
+	       !atomic_load(&tr->abandon) && !atomic_load(&p->stop_flag)) {
 		struct pollfd pf = {.fd = tr->fd, .events = POLLIN};
 		(void)poll(&pf, 1, ms); /* interrupted at stop */
 		if (ms < 64)
 			ms *= 2;
 	}
-	int fl = fcntl(tr->fd, F_GETFL);
+	/* abandoned (watch_out): the open returns EINTR, as a blocking one
+	 * would to a signal */
+	int err = !came && atomic_load(&tr->abandon) ? -EINTR : 0;
+	int fl = err ? -1 : fcntl(tr->fd, F_GETFL);
 	if (fl < 0 || fcntl(tr->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		close(tr->fd);
 		tr->fd = -1;
 		tr->kind = LB_REPLY_ERROR;
-		tr->value = -EIO;
-		delivered(tr, -EIO);
+		tr->value = err ? err : -EIO;
+		delivered(tr, (int)tr->value);
 	}
 }
 
@@ -1187,6 +1316,7 @@ static void to_worker_after(struct lb_platform *p, struct pt_trap *tr)
 	}
 	tr->nonblock_added = false;
 	p->n_out++;
+	clock_gettime(CLOCK_MONOTONIC, &tr->out_since);
 	enqueue(p, tr);
 }
 
@@ -1220,6 +1350,7 @@ static void dispatch(struct lb_platform *p, struct pt_trap *tr)
 {
 	if (tr->t.abi == LB_ABI_NATIVE && to_worker(tr)) {
 		p->n_out++;
+		clock_gettime(CLOCK_MONOTONIC, &tr->out_since);
 		enqueue(p, tr);
 		return;
 	}
@@ -1479,9 +1610,19 @@ static void *tracer_main(void *arg)
 	sigaddset(&wake, PT_STOP_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 
+	/* Without the timer, nothing watches for fatal signals (watch_out). */
+	struct sigevent ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = PT_WAKE_SIGNAL;
+	ev._sigev_un._tid = gettid();
+	p->have_watch = timer_create(CLOCK_MONOTONIC, &ev, &p->watch) == 0;
+
 	int rc = seize_program(p);
 	if (rc < 0) {
 		p->start_errno = -rc;
+		if (p->have_watch)
+			timer_delete(p->watch);
 		atomic_store(&p->tracer_done, true);
 		return NULL;
 	}
@@ -1499,6 +1640,7 @@ static void *tracer_main(void *arg)
 		 * reaches the reaping wait restarts it, so nothing it reaped is
 		 * lost. */
 		if (p->n_out == 0) {
+			arm_watch(p, false);
 			atomic_store(&p->in_wait, WAIT_REAPING);
 			/* No worker holds a trap: none can wake us, nor read a pid
 			 * this wait reaps. One call instead of two. */
@@ -1515,6 +1657,7 @@ static void *tracer_main(void *arg)
 				on_gone(p, tid);
 			continue;
 		}
+		watch_out(p);
 		atomic_store(&p->in_wait, WAIT_NOWAIT);
 		if (atomic_load(&p->done) || atomic_load(&p->stop_flag)) {
 			atomic_store(&p->in_wait, WAIT_NONE);
@@ -1541,6 +1684,8 @@ static void *tracer_main(void *arg)
 		    WIFSTOPPED(status))
 			on_stop(p, tid, status);
 	}
+	if (p->have_watch)
+		timer_delete(p->watch);
 	atomic_store(&p->tracer_done, true);
 	return NULL;
 }

@@ -4,6 +4,7 @@ opens) never keep other calls from being answered, and the workers they
 needed leave once idle. Observed from the host: the program's output and
 the litebox process's thread count in /proc/PID/task."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -337,6 +338,65 @@ def fifo_swapped_in_under_an_open_does_not_stall_the_run():
             p.kill()
             p.communicate()
     eq(out, "done\n", f"output (stderr: {err[-500:]})")
+
+
+# A program waiting in a FIFO open the supervisor holds dies of a signal
+# whose default action ends it, as natively: `timeout` ends it (status
+# 124), and so does SIGTERM to litebox, passed on to it (143). The ptrace
+# platform once kept such a signal pending until the open returned (with
+# no writer: never). Controls: the same waits, a writer coming instead,
+# deliver its data.
+def run_cat(d, *prefix):
+    return subprocess.Popen([lbtest.LITEBOX, "run", "-q", "--", *prefix, "cat", "ff"], cwd=d,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(p, deadline_s=60):
+    try:
+        return p.communicate(timeout=deadline_s)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+def fifo_dir():
+    d = lbtest.tmpdir()
+    os.mkfifo(os.path.join(d, "ff"))
+    return d
+
+
+@test
+def timeout_ends_a_program_waiting_for_a_fifo_writer():
+    d = fifo_dir()
+    p = run_cat(d, "timeout", "1")
+    out, err = finish(p)
+    eq(p.returncode, 124, f"status after timeout's SIGTERM (stderr: {err[-500:]})")
+    p = run_cat(d, "timeout", "120")
+    write_fifo(os.path.join(d, "ff"), "payload\n")
+    out, err = finish(p)
+    eq(p.returncode, 0, f"status of the control (stderr: {err[-500:]})")
+    eq(out, "payload\n", "what the control read from the FIFO")
+
+
+@test
+def sigterm_ends_a_program_waiting_for_a_fifo_writer():
+    d = fifo_dir()
+    p = run_cat(d)
+    try:
+        seen = wait_in_open(p.pid, [["cat", "ff"]])
+        assert seen is not False, "cat never waited in its open"
+        if seen is None:  # the kernel does not say: give the open time to start
+            time.sleep(1)
+        p.send_signal(signal.SIGTERM)
+    finally:
+        out, err = finish(p)
+    eq(p.returncode, 128 + signal.SIGTERM, f"status after SIGTERM (stderr: {err[-500:]})")
+    p = run_cat(d)
+    write_fifo(os.path.join(d, "ff"), "payload\n")
+    out, err = finish(p)
+    eq(p.returncode, 0, f"status of the control (stderr: {err[-500:]})")
+    eq(out, "payload\n", "what the control read from the FIFO")
 
 
 if __name__ == "__main__":
