@@ -5,6 +5,7 @@ needed leave once idle. Observed from the host: the program's output and
 the litebox process's thread count in /proc/PID/task."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -397,6 +398,54 @@ def sigterm_ends_a_program_waiting_for_a_fifo_writer():
     out, err = finish(p)
     eq(p.returncode, 0, f"status of the control (stderr: {err[-500:]})")
     eq(out, "payload\n", "what the control read from the FIFO")
+
+
+# The same for a connect the supervisor waits in: a listener whose accept
+# queue is full drops the SYNs, so the connect waits (for minutes) until
+# `timeout` ends the program. Control: a listener with room answers.
+CONNECT = "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1]))); print('connected')"
+
+
+def full_listener():
+    """A listener whose accept queue is full: more SYNs are dropped."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    port = lst.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        fillers.append(c)
+    time.sleep(0.5)  # the handshakes fill the queue
+    return lst, fillers
+
+
+@test
+def timeout_ends_a_program_waiting_in_a_connect():
+    py = next((p for p in ("/usr/bin/python3", "/bin/python3") if os.access(p, os.X_OK)), None)
+    if not py:
+        lbtest.skip("no system python3 in /usr/bin")
+    lst, fillers = full_listener()
+    try:
+        port = lst.getsockname()[1]
+        p = lbtest.litebox("run", "-q", "--allow-connect", f"tcp 127.0.0.1:{port}", "--",
+                           "timeout", "2", py, "-c", CONNECT, str(port), timeout=90)
+        eq(p.returncode, 124, f"status after timeout's SIGTERM (stderr: {p.stderr[-500:]})")
+    finally:
+        for c in fillers + [lst]:
+            c.close()
+    room = socket.socket()
+    room.bind(("127.0.0.1", 0))
+    room.listen(8)
+    try:
+        port = room.getsockname()[1]
+        p = lbtest.litebox("run", "-q", "--allow-connect", f"tcp 127.0.0.1:{port}", "--",
+                           "timeout", "60", py, "-c", CONNECT, str(port), timeout=90)
+        eq((p.returncode, p.stdout), (0, "connected\n"), f"control (stderr: {p.stderr[-500:]})")
+    finally:
+        room.close()
 
 
 if __name__ == "__main__":
