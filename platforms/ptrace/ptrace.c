@@ -62,7 +62,7 @@
 #define PT_IDLE_EXIT_MS 1000
 /* Wakes the tracer out of its wait (restarting whatever else it
  * interrupts: the tracer also runs handlers); interrupts blocked workers
- * at stop (no SA_RESTART). */
+ * at stop and in a call abandoned for a fatal signal (no SA_RESTART). */
 #define PT_WAKE_SIGNAL (SIGRTMIN + 4)
 #define PT_STOP_SIGNAL (SIGRTMIN + 5)
 /* While a trap is out with a worker, the tracer wakes this often to look
