@@ -706,6 +706,10 @@ struct pt_block {
 	} ctl;
 };
 
+/* What the block's msg_flags hold until a recvmsg writes them back: no
+ * flags the kernel reports. */
+#define PT_FLAGS_UNSET 0x7f5a0000
+
 static uint64_t block_addr(const struct user_regs_struct *r)
 {
 	return ((uint64_t)r->rsp - 128 - sizeof(struct pt_block) - 64) & ~(uint64_t)63;
@@ -820,6 +824,7 @@ static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
 	b.iov.iov_len = sizeof(b.seq);
 	b.msg.msg_iovlen = 1;
 	b.msg.msg_controllen = sizeof(b.ctl.buf);
+	b.msg.msg_flags = PT_FLAGS_UNSET; /* a recvmsg that ran overwrites it */
 	if (trap_regs(tr) < 0)
 		return -ESRCH;
 	uint64_t at = block_addr(&tr->regs);
@@ -851,23 +856,41 @@ static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
 	return 0;
 }
 
-/* What the rewritten recvmsg left in the block: the fd number, if the
- * message was ours. */
-static int64_t received_fd(struct lb_platform *p, pid_t tid, uint64_t at)
+/* How the rewritten recvmsg ended, from the block and from the hidden
+ * socket's queue (left: the message sent was still there, and has been
+ * taken back): the fd number received, or the error to answer. No
+ * GETREGS for it: the message and the block tell, and the register set
+ * is read only to learn an error of the call itself. */
+static int64_t received_fd(struct lb_platform *p, pid_t tid, uint64_t at, bool left)
 {
 	struct pt_block b;
 	if (lb_target_vm(tid, &b, at, sizeof(b), false) != (ssize_t)sizeof(b))
 		return -EIO;
-	if (b.msg.msg_flags & MSG_CTRUNC)
-		return -EMFILE; /* no fd free below the limit: the kernel closed it */
+	if (b.msg.msg_flags == PT_FLAGS_UNSET) {
+		/* The call did not receive. With the message still queued it
+		 * failed (its own error, where the kernel said so); without,
+		 * another process of the sandbox read the hidden fd through
+		 * memory the filter cannot see (io_submit): EIO. */
+		struct user_regs_struct r;
+		if (left && ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 &&
+		    ((int64_t)r.rax == -ENOBUFS || (int64_t)r.rax == -ENOMEM))
+			return (int64_t)r.rax;
+		return -EIO;
+	}
 	struct cmsghdr *cm = (struct cmsghdr *)b.ctl.buf;
 	int fd;
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (b.seq == p->seq && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)) && fd >= 0)
+	if (!left && (b.msg.msg_flags & MSG_CTRUNC))
+		return -EMFILE; /* no fd free below the limit: the kernel closed it */
+	/* A message still queued was never received, whatever the block says:
+	 * the program's own filter skipped the call (its ERRNO outranks
+	 * RET_TRACE) and a thread wrote the block. Otherwise the block must
+	 * hold what was sent (another thread may have rewritten it while the
+	 * call ran: the program would hold an fd it did not ask for). Either
+	 * way fail closed, and the message never reaches another process. */
+	if (!left && b.seq == p->seq && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)) && fd >= 0)
 		return fd;
-	/* Not what was sent (another thread rewrote the block while the call
-	 * ran): the program holds an fd it did not ask for. Fail closed. */
 	kill(tid, SIGKILL);
 	return -EIO;
 }
@@ -878,30 +901,14 @@ static void finish_fd(struct lb_platform *p, struct tstate *s)
 {
 	struct pt_trap *tr = s->trap;
 	pid_t tid = s->tid;
-	struct user_regs_struct r;
-	int64_t answer = -EIO;
 
 	s->injecting = false;
 	s->trap = NULL;
 	p->fd_busy = false;
-	if (ptrace(PTRACE_GETREGS, tid, 0, &r) == 0) {
-		int64_t got = (int64_t)r.rax;
-		if (got >= 0)
-			answer = received_fd(p, tid, s->block);
-		else if (got == -EMFILE || got == -ENOBUFS || got == -ENOMEM)
-			answer = got;
-		/* else: the program closed, replaced or read the hidden socket
-		 * itself; the fd it missed is drained below. */
-	}
-	/* Whatever the tracee did not take. One fd is in flight at a time, so
-	 * a message still there is the one sent: a recvmsg that "received"
-	 * it without taking it was not ours (the program's own filter skipped
-	 * the call and a thread wrote the block): never an answer, and the
-	 * message never reaches another process's next open. */
-	if (drain(p) > 0 && answer >= 0) {
-		kill(tid, SIGKILL);
-		answer = -EIO;
-	}
+	/* One fd is in flight at a time: a message still queued is the one
+	 * sent, and the call did not take it. */
+	bool left = drain(p) > 0;
+	int64_t answer = received_fd(p, tid, s->block, left);
 	delivered(tr, answer < 0 ? (int)answer : 0);
 	struct user_regs_struct back = tr->regs;
 	back.rax = (unsigned long long)answer;
