@@ -374,8 +374,40 @@ static void pt_free_prepared(struct lb_prepared *prep)
 	free(prep);
 }
 
+/* What only the seccomp platform can afford to let a policy allow: a
+ * seccomp listener of the program's own (there the kernel refuses a
+ * second one; here its answers outrank RET_TRACE, and a CONTINUE from it
+ * skips litebox for good) and clone3 (its flags are in memory: a
+ * CLONE_UNTRACED child would leave the tracer, where the listener of the
+ * seccomp platform still outranks whoever traces it). The plan refuses
+ * the one (the rule on the new-listener flag, or seccomp as a whole in
+ * the kernel) and traps or refuses the other unless the policy allows
+ * them by name (attack review 6, P6-7): without that the run is refused,
+ * never started with the policy unenforceable. */
+static bool plan_keeps_the_tracer(const struct lb_filter_plan *plan)
+{
+	bool listener = false, clone3 = false;
+	for (size_t i = 0; i < plan->n_rules; i++) {
+		const struct lb_filter_rule *r = &plan->rules[i];
+		if (r->action == LB_FILTER_ALLOW)
+			continue;
+		if (r->nr == SYS_clone3)
+			clone3 = true;
+		if (r->nr != SYS_seccomp)
+			continue;
+		if (r->n_conds == 0 && r->action != LB_FILTER_NOTIFY)
+			listener = true;
+		for (unsigned c = 0; c < r->n_conds; c++)
+			if (r->conds[c].arg == 1 && (r->conds[c].mask & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+				listener = true;
+	}
+	return listener && clone3;
+}
+
 static int pt_prepare(const struct lb_filter_plan *plan, struct lb_prepared **out)
 {
+	if (!plan_keeps_the_tracer(plan))
+		return -ENOTSUP;
 	struct lb_prepared *prep = calloc(1, sizeof(*prep));
 	if (!prep)
 		return -ENOMEM;

@@ -238,6 +238,30 @@ def a_forged_fd_answer_is_never_believed_and_reaches_no_other_process():
 
 
 @test
+def a_policy_allowing_seccomp_or_clone3_is_refused_on_the_ptrace_platform():
+    # There a listener of the program's own answers before the tracer (and
+    # CONTINUE skips litebox for good), and clone3's CLONE_UNTRACED leaves
+    # it (attack review 6, P6-7). The seccomp platform runs them: there the
+    # kernel refuses a second listener, and litebox's outranks any tracer.
+    d = lbtest.tmpdir()
+    for rule in ("allow syscall seccomp", "allow syscall clone3"):
+        pol = os.path.join(d, "p.policy")
+        with open(pol, "w") as f:
+            f.write(f"version 1\ninclude default\n{rule}\n")
+        p = litebox("run", "-q", "-p", pol, "--", "/bin/echo", "ran")
+        if lbtest.platform_fds():
+            eq((p.returncode, p.stdout), (125, ""), f"{rule}: {p.stderr}")
+            assert "the ptrace platform cannot mediate" in p.stderr, p.stderr
+        else:
+            eq((p.returncode, p.stdout), (0, "ran\n"), f"{rule}: {p.stderr}")
+    # control: a policy that refuses them as a whole runs on both
+    with open(pol, "w") as f:
+        f.write("version 1\ninclude default\ndeny syscall seccomp\ndeny syscall clone3\n")
+    p = litebox("run", "-q", "-p", pol, "--", "/bin/echo", "ran")
+    eq((p.returncode, p.stdout), (0, "ran\n"), p.stderr)
+
+
+@test
 def garbage_in_the_upper_half_of_an_fd_cannot_close_the_hidden_socket():
     # The kernel reads close_range's bounds as unsigned ints; a 64-bit
     # comparison in the filter let close_range(2^32 + 3, ~0) through. And
