@@ -32,13 +32,18 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	hits++;
 }
 
-static int own_trap(void)
+static void catch_sigsys(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigsys;
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGSYS, &sa, NULL);
+}
+
+static int own_trap(void)
+{
+	catch_sigsys();
 	struct sock_filter f[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
@@ -68,11 +73,7 @@ static int ignored(void)
 
 static int by_kill(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigsys;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGSYS, &sa, NULL);
+	catch_sigsys();
 	kill(getpid(), SIGSYS);
 	printf("kill hits=%d code_is_user=%d\n", (int)hits, got_code == SI_USER);
 	return 0;
