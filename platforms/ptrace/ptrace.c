@@ -353,12 +353,37 @@ static int collect_probes(const struct lb_filter_plan *plan, struct lb_prepared 
 	return 0;
 }
 
+/* Where the tracees' end lives: just above the descriptors the program
+ * can make (its soft RLIMIT_NOFILE, up to 1024), where the hard limit
+ * leaves room, so that no number a program picks for itself (bash's
+ * `exec 1023>file`, a daemon's fixed slot) is taken; an fd above the soft
+ * limit stays usable, only new ones cannot go there. Else (no room, or a
+ * soft limit above 1024, where every fd table would grow to the number)
+ * the highest number below min(soft, 1024). */
 static int hidden_number(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 64)
 		return -EMFILE;
+	if (rl.rlim_cur <= 1024 && (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > rl.rlim_cur))
+		return (int)rl.rlim_cur;
 	return (int)(rl.rlim_cur < 1024 ? rl.rlim_cur : 1024) - 1;
+}
+
+/* dup2 onto a number at the soft limit: raised for that one call. */
+static int dup2_above_limit(int fd, int to)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	bool raise = (rlim_t)to >= rl.rlim_cur;
+	struct rlimit up = {.rlim_cur = (rlim_t)to + 1, .rlim_max = rl.rlim_max};
+	if (raise && setrlimit(RLIMIT_NOFILE, &up) < 0)
+		return -errno;
+	int rc = dup2(fd, to) < 0 ? -errno : 0;
+	if (raise && setrlimit(RLIMIT_NOFILE, &rl) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 static void pt_free_prepared(struct lb_prepared *prep)
@@ -453,8 +478,9 @@ fail:
  * a throwaway descriptor init closes. */
 static int pt_install(const struct lb_prepared *prep)
 {
-	if (dup2(prep->tracee, prep->hidden) < 0)
-		return -errno;
+	int rc = dup2_above_limit(prep->tracee, prep->hidden);
+	if (rc < 0)
+		return rc;
 	if (prep->tracee != prep->hidden)
 		close(prep->tracee);
 	/* before the filter, which traps duplicates of the hidden fd */

@@ -26,7 +26,9 @@ def platform_fds():
     if PLATFORM != "ptrace":
         return set()
     import resource
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft <= 1024 and (hard == resource.RLIM_INFINITY or hard > soft):
+        return {str(soft)}  # just above what the program can allocate
     return {str(min(soft, 1024) - 1)}
 
 

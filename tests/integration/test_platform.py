@@ -197,6 +197,30 @@ def no_process_can_read_receive_or_duplicate_the_hidden_socket():
 
 
 @test
+def descriptor_1023_is_the_programs_under_the_usual_limits():
+    # With the soft limit at 1024 and room above it, the hidden socket lives
+    # at 1024, where the program cannot make descriptors: bash's
+    # `exec 1023>file` (a fixed slot) works as natively (new-user review 6).
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        lbtest.skip(f"the hard RLIMIT_NOFILE ({hard}) leaves no room above 1024")
+    d = lbtest.tmpdir()
+    script = "exec 1023>f; echo slot-1023 >&1023; cat f; ulimit -n"
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+
+    nat = subprocess.run(["/bin/bash", "-c", script], cwd=d, capture_output=True, text=True,
+                         preexec_fn=low_limit, timeout=60)
+    eq(nat.stdout, "slot-1023\n1024\n", nat.stderr)  # control
+    os.unlink(os.path.join(d, "f"))
+    p = subprocess.run([lbtest.LITEBOX, "run", "-q", "--", "/bin/bash", "-c", script], cwd=d,
+                       capture_output=True, text=True, preexec_fn=low_limit, timeout=60)
+    eq((p.returncode, p.stdout), (0, nat.stdout), p.stderr)
+
+
+@test
 def a_policy_rule_for_close_or_dup2_does_not_lift_the_hidden_sockets_guard():
     # The guard's filter rules used to be left out wherever the plan had a
     # rule of its own for the call (`audit syscall close`), and the core then
