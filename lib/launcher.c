@@ -1148,10 +1148,11 @@ int lb_launch(const struct lb_launch_config *cfg, struct lb_launch_result *res)
 		rc = cfg->platform->prepare(&plan, &prep);
 	if (rc == -ENOTSUP && strcmp(cfg->platform->name, "ptrace") == 0)
 		explain(res, rc,
-			"this policy allows a system call the ptrace platform cannot mediate "
-			"('allow syscall seccomp': a seccomp listener of the program's would answer "
-			"before litebox; 'allow syscall clone3': a child could leave the tracer)",
-			"drop that rule, or run where the seccomp platform works");
+			"this policy lifts a refusal the ptrace platform depends on ('allow' or "
+			"'audit syscall seccomp': a seccomp listener of the program's would answer "
+			"before litebox; any rule for clone3: a child could leave the tracer)",
+			"drop that rule (litebox refuses both by default), or run where the "
+			"seccomp platform works");
 	if (rc < 0) {
 		explain(res, rc, "cannot build the kernel filter", NULL);
 		return rc;

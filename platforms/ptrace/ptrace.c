@@ -406,21 +406,25 @@ static void pt_free_prepared(struct lb_prepared *prep)
  * CLONE_UNTRACED child would leave the tracer, where the listener of the
  * seccomp platform still outranks whoever traces it). The plan refuses
  * the one (the rule on the new-listener flag, or seccomp as a whole in
- * the kernel) and traps or refuses the other unless the policy allows
- * them by name (attack review 6, P6-7): without that the run is refused,
- * never started with the policy unenforceable. */
+ * the kernel) and clone3 in the kernel unless the policy has a rule of its
+ * own for them (attack review 6, P6-7, P6-7b): a rule that sends the call
+ * to the core may be an audit, which lets it run, so without the kernel's
+ * refusals the run is refused, never started with the policy
+ * unenforceable. */
 static bool plan_keeps_the_tracer(const struct lb_filter_plan *plan)
 {
 	bool listener = false, clone3 = false;
 	for (size_t i = 0; i < plan->n_rules; i++) {
 		const struct lb_filter_rule *r = &plan->rules[i];
-		if (r->action == LB_FILTER_ALLOW)
-			continue;
-		if (r->nr == SYS_clone3)
+		/* A rule that sends the call to the core may be an audit,
+		 * which lets it run: only a refusal in the kernel counts. */
+		bool refused_outright = r->n_conds == 0 && (r->action == LB_FILTER_ERRNO ||
+							    r->action == LB_FILTER_KILL);
+		if (r->nr == SYS_clone3 && refused_outright)
 			clone3 = true;
-		if (r->nr != SYS_seccomp)
+		if (r->nr != SYS_seccomp || r->action == LB_FILTER_ALLOW)
 			continue;
-		if (r->n_conds == 0 && r->action != LB_FILTER_NOTIFY)
+		if (refused_outright)
 			listener = true;
 		for (unsigned c = 0; c < r->n_conds; c++)
 			if (r->conds[c].arg == 1 && (r->conds[c].mask & SECCOMP_FILTER_FLAG_NEW_LISTENER))
@@ -1124,7 +1128,9 @@ static uint64_t default_fatal(void)
  * its default action would end it with. */
 static bool fatal_pending(pid_t tid)
 {
-	static const char *const keys[] = {"SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:", "SigCgt:"};
+	/* at a line's start: the Name: line is the program's own comm */
+	static const char *const keys[] = {"\nSigPnd:", "\nShdPnd:", "\nSigBlk:", "\nSigIgn:",
+					   "\nSigCgt:"};
 	char path[32], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	lb_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
