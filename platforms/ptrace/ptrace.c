@@ -1106,11 +1106,15 @@ static long ms_between(const struct timespec *a, const struct timespec *b)
 	return (b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L;
 }
 
+/* The sends too: an interrupted host send answers what it sent (a part, or
+ * EINTR before anything), as the program's own would, and the signal ends
+ * the program before it sees the answer. */
 static bool ends_for_signal(const struct pt_trap *tr)
 {
 	int nr = tr->t.nr;
 	return tr->await_writer || nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 ||
-	       nr == SYS_creat || nr == SYS_connect;
+	       nr == SYS_creat || nr == SYS_connect || nr == SYS_sendto || nr == SYS_sendmsg ||
+	       nr == SYS_sendmmsg;
 }
 
 /* Signals whose default action ends the process, as a mask of bit sig-1. */

@@ -448,5 +448,32 @@ def timeout_ends_a_program_waiting_in_a_connect():
         room.close()
 
 
+SENDMSG = """
+import socket, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+if sys.argv[1] == "drain":
+    import threading
+    threading.Thread(target=lambda: [b.recv(65536) for _ in iter(int, 1)], daemon=True).start()
+for i in range(64):
+    a.sendmsg([b"x" * 65536])
+print("sent")
+"""
+
+
+@test
+def timeout_ends_a_program_waiting_in_a_sendmsg():
+    # sendmsg is mediated (its address and descriptors are judged) and
+    # runs on a worker; a full socket made the program deaf to SIGTERM on
+    # the ptrace platform (new-user review 6, U6-6's sends).
+    py = next((p for p in ("/usr/bin/python3", "/bin/python3") if os.access(p, os.X_OK)), None)
+    if not py:
+        lbtest.skip("no system python3 in /usr/bin")
+    p = lbtest.litebox("run", "-q", "--", "timeout", "2", py, "-c", SENDMSG, "full", timeout=90)
+    eq(p.returncode, 124, f"status after timeout's SIGTERM (stderr: {p.stderr[-500:]})")
+    # control: with a reader the same sends complete
+    p = lbtest.litebox("run", "-q", "--", "timeout", "60", py, "-c", SENDMSG, "drain", timeout=90)
+    eq((p.returncode, p.stdout), (0, "sent\n"), f"control (stderr: {p.stderr[-500:]})")
+
+
 if __name__ == "__main__":
     lbtest.run()
