@@ -477,9 +477,12 @@ fail:
 /* ---- child side ------------------------------------------------------- */
 
 /* Init: move the tracees' end to its number (inherited by the program and
- * kept across exec; the supervisor's end is closed already), load the
- * filter. No listener: the handle reported is
- * a throwaway descriptor init closes. */
+ * kept across exec; the supervisor's end is closed already). No listener:
+ * the handle reported is a throwaway descriptor init closes. The filter is
+ * loaded by the program's process (pt_before_exec), not here: nothing
+ * traces init, and a trapped call of init's (a policy's `audit syscall
+ * clone` or `wait4`) would fail with ENOSYS there (attack review 6,
+ * P6-11). */
 static int pt_install(const struct lb_prepared *prep)
 {
 	int rc = dup2_above_limit(prep->tracee, prep->hidden);
@@ -489,14 +492,7 @@ static int pt_install(const struct lb_prepared *prep)
 		close(prep->tracee);
 	/* before the filter, which traps duplicates of the hidden fd */
 	int handle = fcntl(prep->hidden, F_DUPFD_CLOEXEC, 3);
-	if (handle < 0)
-		return -errno;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prep->prog) < 0) {
-		int err = errno;
-		close(handle);
-		return -err;
-	}
-	return handle;
+	return handle < 0 ? -errno : handle;
 }
 
 static int pt_child_fd(const struct lb_prepared *prep)
@@ -517,6 +513,9 @@ static void say(const char *s)
  * stop here, and the program would run with this policy unenforced. */
 static int pt_before_exec(const struct lb_prepared *prep)
 {
+	/* no_new_privs is init's already, and inherited */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prep->prog) < 0)
+		return -errno;
 	char c = 'p';
 	if (write(prep->hidden, &c, 1) != 1)
 		return -errno;
