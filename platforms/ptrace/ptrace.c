@@ -110,10 +110,9 @@ struct lb_prepared {
 struct pt_trap {
 	struct lb_trap t;
 	struct lb_platform *p;
-	/* Only fetched for an answer that writes registers back (a value, an
-	 * errno, an fd): a CONTINUE needs none. */
+	/* the thread's registers at the stop (stop_regs): what a value or fd
+	 * answer writes back, changed */
 	struct user_regs_struct regs;
-	bool have_regs;
 	uint64_t hint_addr;
 	size_t hint_len; /* bytes of hint read; 0: none */
 	char hint[PT_HINT_LEN];
@@ -745,17 +744,6 @@ static void answer_skip(pid_t tid, struct user_regs_struct *regs, int64_t value)
 		resume(tid, 0);
 }
 
-/* The whole register set of the trapped thread, once per trap. */
-static int trap_regs(struct pt_trap *tr)
-{
-	if (tr->have_regs)
-		return 0;
-	if (ptrace(PTRACE_GETREGS, tr->t.pid, 0, &tr->regs) < 0)
-		return -ESRCH;
-	tr->have_regs = true;
-	return 0;
-}
-
 /* The message block the rewritten recvmsg uses, below the red zone. */
 struct pt_block {
 	struct msghdr msg;
@@ -886,8 +874,6 @@ static int begin_fd(struct lb_platform *p, struct pt_trap *tr, struct tstate *s)
 	b.msg.msg_iovlen = 1;
 	b.msg.msg_controllen = sizeof(b.ctl.buf);
 	b.msg.msg_flags = PT_FLAGS_UNSET; /* a recvmsg that ran overwrites it */
-	if (trap_regs(tr) < 0)
-		return -ESRCH;
 	uint64_t at = block_addr(&tr->regs);
 	b.iov.iov_base = (void *)(uintptr_t)(at + offsetof(struct pt_block, seq));
 	b.msg.msg_iov = (void *)(uintptr_t)(at + offsetof(struct pt_block, iov));
@@ -996,7 +982,7 @@ static void start_next_fd(struct lb_platform *p)
 		if (rc < 0) {
 			delivered(tr, rc == -ESRCH ? -EIO : rc);
 			s->trap = NULL;
-			answer_skip(tr->t.pid, tr->have_regs ? &tr->regs : NULL,
+			answer_skip(tr->t.pid, &tr->regs,
 				    rc == -ESRCH ? -EIO : rc);
 			free_trap(tr);
 			ts_maybe_drop(p, s);
@@ -1051,11 +1037,11 @@ static void deliver(struct lb_platform *p, struct pt_trap *tr)
 			resume(tid, 0);
 		break;
 	case LB_REPLY_VALUE:
-		answer_skip(tid, tr->have_regs ? &tr->regs : NULL, tr->value);
+		answer_skip(tid, &tr->regs, tr->value);
 		break;
 	case LB_REPLY_ERROR:
 		/* an error of 0 would be a success: fail closed */
-		answer_skip(tid, tr->have_regs ? &tr->regs : NULL,
+		answer_skip(tid, &tr->regs,
 			    tr->value < 0   ? tr->value
 			    : tr->value > 0 ? -tr->value
 					    : -EPERM);
@@ -1404,7 +1390,6 @@ static int stop_regs(pid_t tid, struct pt_trap *tr)
 {
 	if (ptrace(PTRACE_GETREGS, tid, 0, &tr->regs) < 0)
 		return -ESRCH;
-	tr->have_regs = true;
 	const struct user_regs_struct *r = &tr->regs;
 	int nr = (int)r->orig_rax;
 	const uint64_t a[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
