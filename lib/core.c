@@ -601,7 +601,7 @@ static bool kept_while_learning(const struct lb_call *c, enum lb_class cls, cons
 		       (d->origin != LB_ORIGIN_DEFAULT &&
 			(cls == LB_CLASS_READ || cls == LB_CLASS_STAT)) ||
 		       cls == LB_CLASS_CONNECT || cls == LB_CLASS_BIND ||
-		       (cls == LB_CLASS_WRITE && !lands_in_overlay(c, object));
+		       dry_run_escape(c, cls, object);
 	if (!c->core->cfg.learning)
 		return false;
 	return d->verdict == LB_VERDICT_HIDE || d->origin != LB_ORIGIN_DEFAULT ||
