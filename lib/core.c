@@ -1344,16 +1344,32 @@ static bool lexical_path(const char *start, const char *path, char *out, size_t 
  * path the host lacks too, or one the policy grants that appeared after
  * the view was built, stays absent. Only ever a refusal: nothing is
  * performed outside the view. */
+/* The host path lex exists, and canon is where it leads: looked up as
+ * the program (its ids and capabilities), as exact mode's walk is, so a
+ * path it could not reach tells it nothing. */
+static bool host_path_as_caller(struct lb_call *c, const char *lex, char *canon)
+{
+	struct lb_creds_guard g = {0};
+	struct stat st;
+	if (lb_creds_enter(c, &g) < 0) {
+		lb_creds_leave(&g);
+		return false;
+	}
+	bool found =
+	    fstatat(c->core->rootfd, lex[1] ? lex + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    realpath(lex, canon);
+	lb_creds_leave(&g);
+	return found;
+}
+
 static int outside_view(struct lb_call *c, const char *start, const char *path, int rc)
 {
 	char lex[PATH_MAX], canon[PATH_MAX];
-	struct stat st;
 	struct lb_decision d;
 	if ((rc != -ENOENT && rc != -ENOTDIR) || !c->core->cfg.stat_in_kernel ||
 	    c->rctx.rootfd == c->core->rootfd || !lexical_path(start, path, lex, sizeof(lex)) ||
 	    (strncmp(lex, "/proc", 5) == 0 && (lex[5] == '\0' || lex[5] == '/')) ||
-	    fstatat(c->core->rootfd, lex[1] ? lex + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !realpath(lex, canon) ||
+	    !host_path_as_caller(c, lex, canon) ||
 	    (strncmp(canon, "/proc", 5) == 0 && (canon[5] == '\0' || canon[5] == '/')))
 		return rc;
 	/* judged as exact mode judges: the object the host path reaches */
