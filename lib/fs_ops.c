@@ -1284,10 +1284,15 @@ static int copy_ioctl_arg(struct lb_call *c, const struct lb_ioctl_row *row, voi
 		return c->ops->read_mem(c->t, addr, buf, (size_t)row->size);
 	unsigned char *version = buf;
 	int rc = c->ops->read_mem(c->t, addr, version, 1);
-	size_t size = *version == FSCRYPT_POLICY_V1   ? sizeof(struct fscrypt_policy_v1)
-		      : *version == FSCRYPT_POLICY_V2 ? sizeof(struct fscrypt_policy_v2)
-						      : 1;
-	return rc < 0 ? rc : c->ops->read_mem(c->t, addr, buf, size);
+	unsigned char first = *version;
+	size_t size = first == FSCRYPT_POLICY_V1   ? sizeof(struct fscrypt_policy_v1)
+		      : first == FSCRYPT_POLICY_V2 ? sizeof(struct fscrypt_policy_v2)
+						   : 1;
+	if (rc < 0 || (rc = c->ops->read_mem(c->t, addr, buf, size)) < 0)
+		return rc;
+	/* the size was chosen from a first read another thread may have
+	 * changed since: the copy must agree with it */
+	return *version == first ? 0 : -EINVAL;
 }
 
 /* chattr and its kin: a change of the descriptor's file, judged for write
