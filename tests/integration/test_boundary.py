@@ -502,6 +502,18 @@ def a_log_name_planted_as_a_link_is_not_followed():
             eq(sum(1 for l in f if '"event":"start"' in l), 1, "one run's records")
     p = litebox("run", "-q", "--log", "/dev/stderr", "--", "/bin/true", cwd=d)
     eq((p.returncode, '"event":"start"' in p.stderr), (0, True), p.stderr)
+    # /dev/shm is writable by a run (default profile): a link planted there
+    # is no link of the kernel's to a descriptor, and is not followed
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        shm = os.path.join("/dev/shm", f"lbtest-{os.getpid()}.jsonl")
+        os.symlink(victim, shm)
+        try:
+            p = litebox("run", "-q", "--log", shm, "--", "/bin/true", cwd=d)
+            eq(p.returncode, 125, f"/dev/shm link: status ({p.stderr})")
+            with open(victim) as f:
+                eq(f.read(), "PRECIOUS\n", "/dev/shm link: the linked file")
+        finally:
+            os.unlink(shm)
     # `policy generate -o` replaces a planted symlink instead of writing
     # through it
     out = os.path.join(d, "tool.policy")
