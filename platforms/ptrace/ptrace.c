@@ -245,18 +245,22 @@ static const struct {
 	int nr;
 	unsigned arg;
 } fd_args[] = {
-    {SYS_read, 0},	 {SYS_readv, 0},	  {SYS_pread64, 0},	  {SYS_preadv, 0},
-    {SYS_preadv2, 0},	 {SYS_recvfrom, 0},	  {SYS_recvmsg, 0},	  {SYS_recvmmsg, 0},
-    {SYS_sendto, 0},	 {SYS_sendmsg, 0},	  {SYS_sendmmsg, 0},	  {SYS_setsockopt, 0},
-    {SYS_getsockopt, 0}, {SYS_getsockname, 0}, {SYS_getpeername, 0}, {SYS_shutdown, 0},
-    {SYS_listen, 0},	 {SYS_accept, 0},	  {SYS_accept4, 0},	  {SYS_bind, 0},
-    {SYS_connect, 0},	 {SYS_fcntl, 0},	  {SYS_ioctl, 0},	  {SYS_fstat, 0},
-    {SYS_fsync, 0},	 {SYS_fdatasync, 0},	  {SYS_ftruncate, 0},	  {SYS_fchmod, 0},
-    {SYS_fchown, 0},	 {SYS_flock, 0},	  {SYS_lseek, 0},	  {SYS_fstatfs, 0},
-    {SYS_fgetxattr, 0},	 {SYS_fsetxattr, 0},	  {SYS_flistxattr, 0},	  {SYS_fremovexattr, 0},
-    {SYS_splice, 0},	 {SYS_splice, 2},	  {SYS_tee, 0},		  {SYS_tee, 1},
-    {SYS_sendfile, 1},	 {SYS_copy_file_range, 0}, {SYS_epoll_ctl, 2},  {SYS_dup, 0},
-    {SYS_dup2, 0},	 {SYS_dup2, 1},		  {SYS_dup3, 0},	  {SYS_dup3, 1},
+    {SYS_read, 0},	 {SYS_readv, 0},       {SYS_pread64, 0},
+    {SYS_preadv, 0},	 {SYS_preadv2, 0},     {SYS_recvfrom, 0},
+    {SYS_recvmsg, 0},	 {SYS_recvmmsg, 0},    {SYS_sendto, 0},
+    {SYS_sendmsg, 0},	 {SYS_sendmmsg, 0},    {SYS_setsockopt, 0},
+    {SYS_getsockopt, 0}, {SYS_getsockname, 0}, {SYS_getpeername, 0},
+    {SYS_shutdown, 0},	 {SYS_listen, 0},      {SYS_accept, 0},
+    {SYS_accept4, 0},	 {SYS_bind, 0},	       {SYS_connect, 0},
+    {SYS_fcntl, 0},	 {SYS_ioctl, 0},       {SYS_fstat, 0},
+    {SYS_fsync, 0},	 {SYS_fdatasync, 0},   {SYS_ftruncate, 0},
+    {SYS_fchmod, 0},	 {SYS_fchown, 0},      {SYS_flock, 0},
+    {SYS_lseek, 0},	 {SYS_fstatfs, 0},     {SYS_fgetxattr, 0},
+    {SYS_fsetxattr, 0},	 {SYS_flistxattr, 0},  {SYS_fremovexattr, 0},
+    {SYS_splice, 0},	 {SYS_splice, 2},      {SYS_tee, 0},
+    {SYS_tee, 1},	 {SYS_sendfile, 1},    {SYS_copy_file_range, 0},
+    {SYS_epoll_ctl, 2},	 {SYS_dup, 0},	       {SYS_dup2, 0},
+    {SYS_dup2, 1},	 {SYS_dup3, 0},	       {SYS_dup3, 1},
     {SYS_close, 0},	 {SYS_pidfd_getfd, 1},
 };
 
@@ -426,7 +430,8 @@ static bool plan_keeps_the_tracer(const struct lb_filter_plan *plan)
 		if (refused_outright)
 			listener = true;
 		for (unsigned c = 0; c < r->n_conds; c++)
-			if (r->conds[c].arg == 1 && (r->conds[c].mask & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+			if (r->conds[c].arg == 1 &&
+			    (r->conds[c].mask & SECCOMP_FILTER_FLAG_NEW_LISTENER))
 				listener = true;
 	}
 	return listener && clone3;
@@ -982,8 +987,7 @@ static void start_next_fd(struct lb_platform *p)
 		if (rc < 0) {
 			delivered(tr, rc == -ESRCH ? -EIO : rc);
 			s->trap = NULL;
-			answer_skip(tr->t.pid, &tr->regs,
-				    rc == -ESRCH ? -EIO : rc);
+			answer_skip(tr->t.pid, &tr->regs, rc == -ESRCH ? -EIO : rc);
 			free_trap(tr);
 			ts_maybe_drop(p, s);
 		}
@@ -1118,8 +1122,8 @@ static uint64_t default_fatal(void)
 static bool fatal_pending(pid_t tid)
 {
 	/* at a line's start: the Name: line is the program's own comm */
-	static const char *const keys[] = {"\nSigPnd:", "\nShdPnd:", "\nSigBlk:", "\nSigIgn:",
-					   "\nSigCgt:"};
+	static const char *const keys[] = {
+	    "\nSigPnd:", "\nShdPnd:", "\nSigBlk:", "\nSigIgn:", "\nSigCgt:"};
 	char path[32], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	lb_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1445,7 +1449,8 @@ static void on_seccomp(struct lb_platform *p, pid_t tid)
 		return;
 	}
 	int64_t answer;
-	if (nr == SYS_close_range && !p->traps_close_range && covers_hidden(tr->t.args, p->hidden)) {
+	if (nr == SYS_close_range && !p->traps_close_range &&
+	    covers_hidden(tr->t.args, p->hidden)) {
 		narrow_close_range(tid, tr->t.args, p->hidden, &tr->regs);
 		free_trap(tr);
 		return;

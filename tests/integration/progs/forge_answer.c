@@ -33,7 +33,8 @@ static uintptr_t find_block(void)
 	uintptr_t top = (uintptr_t)&probe;
 	for (uintptr_t a = (top - 8192) & ~63UL; a < top; a += 64) {
 		const uint64_t *m = (const uint64_t *)a;
-		if (m[2] == a + 56 && m[4] == a + 80 && m[3] == 1 && *(uint64_t *)(a + 56) == a + 72)
+		if (m[2] == a + 56 && m[4] == a + 80 && m[3] == 1 &&
+		    *(uint64_t *)(a + 56) == a + 72)
 			return a;
 	}
 	return 0;
@@ -107,10 +108,10 @@ static void attack(int h, const char *file)
 	pthread_join(t, NULL);
 	struct stat st;
 	printf("forger answered %d %s\n", fd,
-	       fd < 0		       ? strerror(errno)
-	       : fstat(fd, &st) != 0   ? "not-open"
+	       fd < 0		     ? strerror(errno)
+	       : fstat(fd, &st) != 0 ? "not-open"
 	       : S_ISCHR(st.st_mode) ? "forged"
-				       : "real");
+				     : "real");
 	_exit(0);
 }
 
