@@ -1134,9 +1134,10 @@ static int open_nested_log(const char *log)
 		return -1;
 	if (strcmp(log, "-") == 0)
 		return STDERR_FILENO;
-	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	/* as the outermost litebox opens it: a run may have planted the name */
+	int fd = lb_audit_open_log_file(log);
 	if (fd < 0)
-		lb_msg("cannot open the audit log '%s': %s", log, strerror(errno));
+		lb_msg("cannot open the audit log '%s': %s", log, strerror(-fd));
 	return fd < 0 ? -2 : fd;
 }
 

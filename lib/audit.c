@@ -251,7 +251,7 @@ static bool link_allowed(const char *path)
  * component, a regular file must be the user's own with no other link,
  * and it is truncated only after those checks. A FIFO or terminal is
  * written as it is. */
-static int open_log_file(const char *path)
+int lb_audit_open_log_file(const char *path)
 {
 	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	lb_autoclose int fd = open(path, flags | O_NOFOLLOW, 0644);
@@ -291,7 +291,7 @@ static int audit_new(const char *path, int fd, enum lb_mode mode, struct lb_audi
 	} else if (path && strcmp(path, "-") == 0) {
 		a->fd = STDERR_FILENO;
 	} else if (path) {
-		a->fd = open_log_file(path);
+		a->fd = lb_audit_open_log_file(path);
 		if (a->fd < 0)
 			return a->fd;
 		a->own_fd = true;

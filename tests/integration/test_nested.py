@@ -94,6 +94,28 @@ def a_forced_inner_ptrace_platform_says_it_is_not_the_one_used():
 
 
 @test
+def a_nested_runs_log_name_planted_as_a_link_is_not_followed():
+    # The inner litebox opened its --log with a plain open: a symlink left
+    # in the working directory (writable to the outer run) was truncated
+    # through (final review; the outermost litebox never did).
+    need_seccomp_outer()
+    d = workdir()
+    victim = os.path.join(d, "ok.txt")
+    log = os.path.join(d, "inner.jsonl")
+    os.symlink(victim, log)
+    p = nested(d, ["--log", log], "echo nested-ok")
+    eq((p.returncode, p.stdout), (125, ""), p.stderr)
+    with open(victim) as f:
+        eq(f.read(), "MARKER-ok\n", "the linked file")
+    # control: a fresh name is the nested run's log
+    os.unlink(log)
+    p = nested(d, ["--log", log], "echo nested-ok")
+    eq((p.returncode, p.stdout), (0, "nested-ok\n"), p.stderr)
+    with open(log) as f:
+        eq('"event":"start"' in f.read(), True, "the nested log")
+
+
+@test
 def the_inner_policy_holds_for_the_nested_program():
     need_seccomp_outer()
     d = workdir()

@@ -40,6 +40,9 @@ struct lb_audit_summary {
 /* path "-" means standard error. Lines are written by a thread of the
  * log's own, in large writes. */
 int lb_audit_open(const char *path, enum lb_mode mode, struct lb_audit **out);
+/* The log file by name, never through a planted link or hard link (see
+ * lib/audit.c): an O_APPEND descriptor, or -errno. */
+int lb_audit_open_log_file(const char *path);
 /* The same on an open fd (taken over: closed at lb_audit_close). */
 int lb_audit_open_fd(int fd, enum lb_mode mode, struct lb_audit **out);
 /* The log's fd, -1 without one. */
